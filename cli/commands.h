@@ -1,0 +1,14 @@
+// The subcommands of the poet tool, one per cli/<name>.cc.
+#pragma once
+
+#include <span>
+
+namespace poet::cli {
+
+using Args = std::span<char*>;
+
+int classify(Args args);
+int run(Args args);
+int inspect(Args args);
+
+}  // namespace poet::cli

@@ -1,0 +1,23 @@
+// Helpers shared by the subcommands.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "cli/flags.h"
+#include "engine/executor.h"
+#include "engine/graph.h"
+
+namespace poet::cli {
+
+// Loads a TensorFlow GraphDef (.pb, .pbtxt).
+Graph load_graph(const std::filesystem::path& path);
+
+// Flags every command that runs a graph accepts: --backend, --threads, --check_numerics.
+std::vector<FlagSpec> exec_flag_specs();
+ExecOptions exec_options(const Flags& flags);
+
+// "input" -> "input:0"; "input:1" unchanged.
+std::string tensor_name(std::string_view name);
+
+}  // namespace poet::cli

@@ -1,0 +1,128 @@
+#include "cli/flags.h"
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+
+#include "engine/error.h"
+
+namespace poet::cli {
+namespace {
+
+bool parse_bool(std::string_view name, std::string_view text) {
+  if (text == "true" || text == "1" || text == "True") return true;
+  if (text == "false" || text == "0" || text == "False") return false;
+  fail("--", name, ": expected true or false, got '", text, "'");
+}
+
+}  // namespace
+
+Flags::Flags(std::string_view command, std::string_view usage, std::vector<FlagSpec> specs,
+             Args args)
+    : command_(command), usage_(usage), specs_(std::move(specs)) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      help_ = true;
+      print_usage();
+      return;
+    }
+    if (arg == "--") {
+      for (++i; i < args.size(); ++i) positional_.emplace_back(args[i]);
+      break;
+    }
+    if (arg.size() < 3 || arg.substr(0, 2) != "--") {
+      positional_.emplace_back(arg);
+      continue;
+    }
+    std::string_view body = arg.substr(2);
+    std::string_view name = body.substr(0, body.find('='));
+    bool has_value = name.size() != body.size();
+    auto known = [&](std::string_view n) {
+      for (const FlagSpec& s : specs_)
+        if (s.name == n) return &s;
+      return static_cast<const FlagSpec*>(nullptr);
+    };
+    const FlagSpec* s = known(name);
+    std::string value;
+    if (!s && !has_value && name.substr(0, 2) == "no" && known(name.substr(2)) &&
+        known(name.substr(2))->is_bool) {
+      s = known(name.substr(2));
+      value = "false";
+    } else if (!s) {
+      fail("unknown flag '--", name, "' (poet ", command_, " --help lists the flags)");
+    } else if (has_value) {
+      value = std::string(body.substr(name.size() + 1));
+      if (s->is_bool) parse_bool(name, value);
+    } else if (s->is_bool) {
+      value = "true";
+    } else {
+      if (i + 1 >= args.size()) fail("--", name, ": missing value");
+      value = args[++i];
+    }
+    auto& slot = values_[std::string(s->name)];
+    if (!slot.empty() && !s->repeated) fail("--", s->name, " is given more than once");
+    slot.push_back(std::move(value));
+  }
+}
+
+const FlagSpec& Flags::spec(std::string_view name) const {
+  for (const FlagSpec& s : specs_)
+    if (s.name == name) return s;
+  fail("internal: flag --", name, " is not declared for poet ", command_);
+}
+
+bool Flags::given(std::string_view name) const {
+  spec(name);
+  return values_.count(name) > 0;
+}
+
+std::string Flags::str(std::string_view name) const {
+  auto it = values_.find(name);
+  return it != values_.end() ? it->second.back() : std::string(spec(name).default_value);
+}
+
+std::string Flags::required(std::string_view name) const {
+  std::string v = str(name);
+  if (v.empty()) fail("--", name, " is required (poet ", command_, " --help)");
+  return v;
+}
+
+int64_t Flags::integer(std::string_view name) const {
+  std::string v = str(name);
+  int64_t out = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size())
+    fail("--", name, ": expected an integer, got '", v, "'");
+  return out;
+}
+
+double Flags::number(std::string_view name) const {
+  std::string v = str(name);
+  char* end = nullptr;
+  double out = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0') fail("--", name, ": expected a number, got '", v, "'");
+  return out;
+}
+
+bool Flags::boolean(std::string_view name) const { return parse_bool(name, str(name)); }
+
+std::vector<std::string> Flags::all(std::string_view name) const {
+  spec(name);
+  auto it = values_.find(name);
+  return it != values_.end() ? it->second : std::vector<std::string>{};
+}
+
+void Flags::print_usage() const {
+  std::printf("usage: poet %s %s\n\nflags:\n", command_.c_str(), usage_.c_str());
+  for (const FlagSpec& s : specs_) {
+    std::string left = str_cat("  --", s.name, s.is_bool ? "" : " VALUE");
+    std::printf("%-34s %.*s", left.c_str(), static_cast<int>(s.help.size()), s.help.data());
+    if (!s.default_value.empty())
+      std::printf(" (default: %.*s)", static_cast<int>(s.default_value.size()),
+                  s.default_value.data());
+    std::printf("\n");
+  }
+}
+
+}  // namespace poet::cli

@@ -1,0 +1,52 @@
+// Command-line flags in TensorFlow's style: --name=value or --name value; boolean flags as
+// --name, --name=true|false or --noname. Every flag a command accepts is declared with a
+// default and a help line, so unknown or malformed flags are errors that name the flag.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace poet::cli {
+
+struct FlagSpec {
+  std::string_view name;
+  std::string_view default_value;  // "" for none
+  std::string_view help;
+  bool is_bool = false;
+  bool repeated = false;  // may be given several times (--feed a --feed b)
+};
+
+class Flags {
+ public:
+  // Parses args against specs. --help prints usage and sets help_requested().
+  Flags(std::string_view command, std::string_view usage, std::vector<FlagSpec> specs, Args args);
+
+  bool help_requested() const { return help_; }
+  bool given(std::string_view name) const;
+  std::string str(std::string_view name) const;
+  // Errors name the flag: "--top_k: expected an integer, got 'x'".
+  int64_t integer(std::string_view name) const;
+  double number(std::string_view name) const;
+  bool boolean(std::string_view name) const;
+  std::vector<std::string> all(std::string_view name) const;  // every value of a repeated flag
+  const std::vector<std::string>& positional() const { return positional_; }
+  // The value of a flag that must be given.
+  std::string required(std::string_view name) const;
+
+  void print_usage() const;
+
+ private:
+  const FlagSpec& spec(std::string_view name) const;
+
+  std::string command_, usage_;
+  std::vector<FlagSpec> specs_;
+  std::map<std::string, std::vector<std::string>, std::less<>> values_;
+  std::vector<std::string> positional_;
+  bool help_ = false;
+};
+
+}  // namespace poet::cli

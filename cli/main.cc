@@ -1,0 +1,53 @@
+// poet: TensorFlow image graphs without TensorFlow. One subcommand per file in cli/.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "cli/commands.h"
+#include "engine/error.h"
+
+namespace {
+
+struct Command {
+  std::string_view name;
+  int (*run)(poet::cli::Args);
+  std::string_view summary;
+};
+
+constexpr Command kCommands[] = {
+    {"classify", poet::cli::classify, "top-k ImageNet labels of images (classify_image.py)"},
+    {"run", poet::cli::run, "feed .npy tensors to a graph, fetch tensors to .npy"},
+    {"inspect", poet::cli::inspect, "ops, inputs, outputs, shapes and FLOPs of a graph"},
+};
+
+void usage() {
+  std::fprintf(stderr, "usage: poet COMMAND [flags]   (poet COMMAND --help for its flags)\n\n");
+  for (const Command& c : kCommands)
+    std::fprintf(stderr, "  %-13s %.*s\n", c.name.data(), static_cast<int>(c.summary.size()),
+                 c.summary.data());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Command& c : kCommands) {
+    if (c.name != argv[1]) continue;
+    try {
+      return c.run(poet::cli::Args(argv + 2, argv + argc));
+    } catch (const poet::Error& e) {
+      std::fprintf(stderr, "poet %s: error: %s\n", argv[1], e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "poet %s: error: %s\n", argv[1], e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "poet: unknown command '%s'\n\n", argv[1]);
+  usage();
+  return 2;
+}

@@ -1,0 +1,63 @@
+// poet run: feed .npy tensors into any tensors of a graph, write fetched tensors as .npy.
+#include <cstdio>
+
+#include "cli/common.h"
+#include "engine/npy.h"
+
+namespace poet::cli {
+namespace {
+
+void print_summary(const std::string& name, const Tensor& t) {
+  std::printf("%s: %s %s", name.c_str(), std::string(dtype_name(t.dtype())).c_str(),
+              shape_string(t.shape()).c_str());
+  if (t.dtype() == DType::kFloat32 && t.num_elements() > 0) {
+    auto v = t.data<float>();
+    std::printf("  first values:");
+    for (size_t i = 0; i < std::min<size_t>(v.size(), 6); ++i) std::printf(" %.6g", v[i]);
+  }
+  std::printf("\n");
+}
+
+}  // namespace
+
+int run(Args args) {
+  std::vector<FlagSpec> specs = {
+      {"graph", "", "GraphDef (.pb or .pbtxt)"},
+      {"feed", "", "NAME:0=FILE.npy: a tensor to feed (repeatable)", false, true},
+      {"fetch", "", "NAME:0: a tensor to compute (repeatable)", false, true},
+      {"out", "", "FILE.npy for each --fetch, in order (repeatable); without it, a summary", false,
+       true},
+  };
+  for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
+  Flags flags("run", "--graph G.pb --feed input:0=x.npy --fetch out:0 [--out y.npy]", specs, args);
+  if (flags.help_requested()) return 0;
+
+  std::vector<std::string> feed_names, fetch_names = flags.all("fetch");
+  std::vector<Tensor> feeds;
+  for (const std::string& f : flags.all("feed")) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == f.size())
+      fail("--feed '", f, "': expected NAME:0=FILE.npy");
+    feed_names.push_back(tensor_name(f.substr(0, eq)));
+    feeds.push_back(read_npy(f.substr(eq + 1)));
+  }
+  for (std::string& f : fetch_names) f = tensor_name(f);
+  if (fetch_names.empty()) fail("--fetch is required");
+  std::vector<std::string> outs = flags.all("out");
+  if (!outs.empty() && outs.size() != fetch_names.size())
+    fail("--out is given ", outs.size(), " times for ", fetch_names.size(), " --fetch tensors");
+
+  Graph graph = load_graph(flags.required("graph"));
+  Executable exe(graph, feed_names, fetch_names, exec_options(flags));
+  std::vector<Tensor> results = exe.run(feeds);
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (outs.empty()) {
+      print_summary(fetch_names[i], results[i]);
+    } else {
+      write_npy(outs[i], results[i]);
+    }
+  }
+  return 0;
+}
+
+}  // namespace poet::cli

@@ -1,0 +1,302 @@
+#include "engine/executor.h"
+
+#include <chrono>
+#include <map>
+
+#include "engine/thread_pool.h"
+
+namespace poet {
+namespace {
+
+bool is_placeholder(const Node& node) {
+  return node.op == "Placeholder" || node.op == "PlaceholderWithDefault";
+}
+
+// The load-time outputs of every node of `graph` in `order`, computing at load what is
+// constant. `ops` must hold an Op for each of those nodes.
+void infer_nodes(const Graph& graph, std::span<const int> order,
+                 std::span<const std::unique_ptr<Op>> ops,
+                 std::vector<std::vector<TensorInfo>>& infos) {
+  infos.resize(graph.size());
+  for (int n : order) {
+    const Node& node = graph.node(n);
+    const Op& op = *ops[n];
+    std::vector<const TensorInfo*> in;
+    bool all_known = true;
+    for (const Endpoint& e : node.inputs) {
+      if (e.index >= static_cast<int>(infos[e.node].size()))
+        fail(node.describe(), ": input '", graph.endpoint_name(e), "' does not exist (",
+             graph.node(e.node).op, " has ", infos[e.node].size(), " outputs)");
+      in.push_back(&infos[e.node][e.index]);
+      all_known = all_known && in.back()->value.has_value();
+    }
+    infos[n].assign(op.num_outputs(), TensorInfo{});
+    InferContext ictx(node, in, infos[n]);
+    op.infer(ictx);
+    bool outputs_known = true;
+    for (const TensorInfo& o : infos[n]) outputs_known = outputs_known && o.value.has_value();
+    if (outputs_known || !all_known || !op.foldable()) continue;
+    // Every input is a constant: compute now, once, instead of at each run.
+    std::vector<const Tensor*> values;
+    for (const TensorInfo* i : in) values.push_back(&*i->value);
+    std::vector<Tensor> out(infos[n].size());
+    ComputeContext cctx(node, values, infos[n], out, nullptr);
+    op.compute(cctx);
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k].valid()) infos[n][k].value = std::move(out[k]);
+    }
+  }
+}
+
+// Feed information from the graph alone: a placeholder's attributes, or for an inner tensor
+// what inference over its ancestors finds (unknown where that fails).
+TensorInfo infer_feed(const Graph& graph, Endpoint e, const OpOptions& op_options) {
+  const Node& node = graph.node(e.node);
+  if (is_placeholder(node) && e.index == 0) {
+    TensorInfo info;
+    info.dtype = node.attr_type("dtype");
+    info.shape = node.has_attr("shape") ? node.attr_shape("shape") : PartialShape::unknown();
+    return info;
+  }
+  try {
+    Endpoint fetch[] = {e};
+    std::vector<int> order = graph.needed_nodes(fetch, {});
+    std::vector<std::unique_ptr<Op>> ops(graph.size());
+    for (int n : order) ops[n] = make_op(graph.node(n), op_options);
+    std::vector<std::vector<TensorInfo>> infos;
+    infer_nodes(graph, order, ops, infos);
+    TensorInfo info = infos[e.node].at(e.index);
+    info.value.reset();
+    return info;
+  } catch (const Error&) {
+    TensorInfo info;
+    info.dtype = node.attr_type("T", node.attr_type("dtype", DType::kFloat32));
+    return info;
+  }
+}
+
+// Dimension 0 is the batch: a graph exported for batch 1 runs any batch.
+void check_feed(const std::string& name, const TensorInfo& want, const Tensor& got) {
+  if (got.dtype() != want.dtype)
+    fail("feed '", name, "' is ", dtype_name(got.dtype()), ", the graph expects ",
+         dtype_name(want.dtype));
+  if (!want.shape.known_rank) return;
+  bool ok = got.rank() == want.shape.rank();
+  for (int i = 1; ok && i < got.rank(); ++i)
+    ok = want.shape.dims[i] < 0 || want.shape.dims[i] == got.dim(i);
+  if (!ok)
+    fail("feed '", name, "' has shape ", shape_string(got.shape()), ", the graph expects ",
+         want.shape.str());
+}
+
+}  // namespace
+
+struct Executable::Impl {
+  ExecOptions options;
+  OpOptions op_options;
+  std::unique_ptr<ThreadPool> pool;
+  std::vector<std::string> feed_names, fetch_names;
+  Graph graph;  // the pruned graph: feeds are Placeholders, constants folded
+  std::vector<std::unique_ptr<Op>> ops;
+  std::vector<std::vector<TensorInfo>> infos;  // per node and output, at load
+  std::vector<TensorInfo> feed_infos;
+  std::vector<int> feed_nodes;
+  std::vector<Endpoint> fetches;
+  std::vector<int> steps;                 // nodes computed at run time, in order
+  std::vector<std::vector<int>> release;  // per step: nodes whose outputs are dead after it
+  std::function<void(int, double)> observer;
+
+  void build(const Graph& source);
+  void plan_releases();
+};
+
+void Executable::Impl::build(const Graph& source) {
+  std::vector<Endpoint> feed_eps, fetch_eps;
+  for (const std::string& f : feed_names) feed_eps.push_back(source.endpoint(f));
+  for (const std::string& f : fetch_names) fetch_eps.push_back(source.endpoint(f));
+  std::map<Endpoint, int> fed;
+  for (size_t i = 0; i < feed_eps.size(); ++i) {
+    if (!fed.emplace(feed_eps[i], static_cast<int>(i)).second)
+      fail("tensor '", feed_names[i], "' is fed twice");
+  }
+
+  std::vector<int> needed_by;
+  std::vector<int> order = source.needed_nodes(fetch_eps, feed_eps, &needed_by);
+
+  // Fed tensors become Placeholders; names say which tensor they stand for.
+  for (size_t i = 0; i < feed_eps.size(); ++i) {
+    feed_infos.push_back(infer_feed(source, feed_eps[i], op_options));
+    if (auto it = options.feed_shapes.find(feed_names[i]); it != options.feed_shapes.end())
+      feed_infos.back().shape = it->second;
+    Node p;
+    const Node& orig = source.node(feed_eps[i].node);
+    p.name = needed_by[feed_eps[i].node] < 0 && feed_eps[i].index == 0 ? orig.name : feed_names[i];
+    p.op = "Placeholder";
+    p.attrs["dtype"] = feed_infos.back().dtype;
+    p.attrs["shape"] = feed_infos.back().shape;
+    feed_nodes.push_back(graph.add(std::move(p)));
+  }
+  std::vector<int> remap(source.size(), -1);
+  for (int n : order) {
+    Node node = source.node(n);
+    for (Endpoint& e : node.inputs) {
+      auto it = fed.find(e);
+      e = it != fed.end() ? Endpoint{feed_nodes[it->second], 0} : Endpoint{remap[e.node], e.index};
+    }
+    for (int& c : node.control_inputs) c = remap[c];
+    if (node.op == "Placeholder")
+      fail("placeholder '", node.name, "' must be fed: tensor '", fetch_names[needed_by[n]],
+           "' needs it (use --feed or --input_layer)");
+    remap[n] = graph.add(std::move(node));
+  }
+  for (size_t i = 0; i < fetch_eps.size(); ++i) {
+    auto it = fed.find(fetch_eps[i]);
+    fetches.push_back(it != fed.end() ? Endpoint{feed_nodes[it->second], 0}
+                                      : Endpoint{remap[fetch_eps[i].node], fetch_eps[i].index});
+  }
+
+  ops.resize(graph.size());
+  for (int n = 0; n < graph.size(); ++n) {
+    const Node& node = graph.node(n);
+    int src = n < static_cast<int>(feed_nodes.size()) ? -1 : order[n - feed_nodes.size()];
+    try {
+      ops[n] = make_op(node, op_options);
+    } catch (const Error& e) {
+      if (src < 0) throw;
+      fail(e.what(), " (needed to compute '", fetch_names[needed_by[src]], "')");
+    }
+  }
+  std::vector<int> all = graph.topological_order();
+  infer_nodes(graph, all, ops, infos);
+  for (int n : all) {
+    bool constant = true;
+    for (const TensorInfo& o : infos[n]) constant = constant && o.value.has_value();
+    bool is_feed = n < static_cast<int>(feed_nodes.size());
+    if (!constant || is_feed) steps.push_back(n);
+  }
+  // Feeds are set by run(), not computed.
+  std::erase_if(steps, [&](int n) { return n < static_cast<int>(feed_nodes.size()); });
+  plan_releases();
+}
+
+void Executable::Impl::plan_releases() {
+  // Free each computed output after its last reader so that peak memory stays near the
+  // largest few activations rather than their sum.
+  std::vector<int> last(graph.size(), -1);
+  for (size_t s = 0; s < steps.size(); ++s) {
+    for (const Endpoint& e : graph.node(steps[s]).inputs) last[e.node] = static_cast<int>(s);
+  }
+  for (const Endpoint& f : fetches) last[f.node] = static_cast<int>(steps.size());
+  release.assign(steps.size(), {});
+  for (int n = 0; n < graph.size(); ++n) {
+    bool computed = !infos[n].empty() && !infos[n][0].value.has_value();
+    if (computed && last[n] >= 0 && last[n] < static_cast<int>(steps.size()))
+      release[last[n]].push_back(n);
+  }
+}
+
+Executable::Executable(const Graph& graph, std::vector<std::string> feeds,
+                       std::vector<std::string> fetches, ExecOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  impl_->op_options.backend = options.backend;
+  impl_->op_options.check_numerics = options.check_numerics;
+  impl_->feed_names = std::move(feeds);
+  impl_->fetch_names = std::move(fetches);
+  if (impl_->fetch_names.empty()) fail("nothing to fetch");
+  impl_->build(graph);
+  if (options.threads != 1) impl_->pool = std::make_unique<ThreadPool>(options.threads);
+}
+
+Executable::~Executable() = default;
+Executable::Executable(Executable&&) noexcept = default;
+Executable& Executable::operator=(Executable&&) noexcept = default;
+
+std::vector<Tensor> Executable::run(std::span<const Tensor> feeds) {
+  Impl& m = *impl_;
+  if (feeds.size() != m.feed_names.size())
+    fail("run() got ", feeds.size(), " feeds for ", m.feed_names.size(), " feed names");
+  // values[n][k] is output k of node n; constants are there from the start.
+  std::vector<std::vector<Tensor>> values(m.graph.size());
+  for (int n = 0; n < m.graph.size(); ++n) {
+    values[n].resize(m.infos[n].size());
+    for (size_t k = 0; k < m.infos[n].size(); ++k)
+      if (m.infos[n][k].value) values[n][k] = *m.infos[n][k].value;
+  }
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    check_feed(m.feed_names[i], m.feed_infos[i], feeds[i]);
+    values[m.feed_nodes[i]][0] = feeds[i];
+  }
+  std::vector<TensorInfo> in_infos;
+  std::vector<const TensorInfo*> in_info_ptrs;
+  std::vector<const Tensor*> in_values;
+  for (size_t s = 0; s < m.steps.size(); ++s) {
+    auto start = std::chrono::steady_clock::now();
+    int n = m.steps[s];
+    const Node& node = m.graph.node(n);
+    in_infos.clear();
+    in_values.clear();
+    for (const Endpoint& e : node.inputs) {
+      const Tensor& t = values[e.node][e.index];
+      in_values.push_back(&t);
+      in_infos.push_back(TensorInfo{t.dtype(), PartialShape(t.shape()), t});
+    }
+    in_info_ptrs.clear();
+    for (const TensorInfo& i : in_infos) in_info_ptrs.push_back(&i);
+    std::vector<TensorInfo> out_infos(m.ops[n]->num_outputs());
+    InferContext ictx(node, in_info_ptrs, out_infos);
+    m.ops[n]->infer(ictx);
+    ComputeContext cctx(node, in_values, out_infos, values[n], m.pool.get());
+    m.ops[n]->compute(cctx);
+    for (int dead : m.release[s]) values[dead].assign(values[dead].size(), Tensor());
+    if (m.observer) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      m.observer(static_cast<int>(s), took.count());
+    }
+  }
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < m.fetches.size(); ++i) {
+    const Tensor& t = values[m.fetches[i].node][m.fetches[i].index];
+    if (!t.valid()) fail("tensor '", m.fetch_names[i], "' was not computed");
+    out.push_back(t);
+  }
+  return out;
+}
+
+const TensorInfo& Executable::feed_info(int i) const { return impl_->feed_infos.at(i); }
+
+const TensorInfo& Executable::fetch_info(int i) const {
+  const Endpoint& e = impl_->fetches.at(i);
+  return impl_->infos[e.node][e.index];
+}
+
+std::span<const std::string> Executable::feed_names() const { return impl_->feed_names; }
+std::span<const std::string> Executable::fetch_names() const { return impl_->fetch_names; }
+
+std::vector<StepInfo> Executable::steps() const {
+  const Impl& m = *impl_;
+  std::vector<StepInfo> out;
+  for (int n : m.steps) {
+    const Node& node = m.graph.node(n);
+    StepInfo step{node.name, node.op, m.infos[n], 0};
+    std::vector<TensorInfo> inputs;
+    bool known = true;
+    for (const Endpoint& e : node.inputs) {
+      inputs.push_back(m.infos[e.node][e.index]);
+      known = known && inputs.back().shape.fully_known();
+    }
+    for (TensorInfo& o : step.outputs) {
+      known = known && o.shape.fully_known();
+      o.value.reset();
+    }
+    if (known) step.flops = m.ops[n]->flops(inputs, step.outputs);
+    out.push_back(std::move(step));
+  }
+  return out;
+}
+
+void Executable::set_step_observer(std::function<void(int, double)> observer) {
+  impl_->observer = std::move(observer);
+}
+
+}  // namespace poet

@@ -1,0 +1,62 @@
+// Runs a graph: pick the nodes the fetches need, check every op and shape once at load,
+// fold what is constant, then compute the fetches for any number of feeds.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/op.h"
+
+namespace poet {
+
+struct ExecOptions {
+  Backend backend = Backend::kNative;
+  int threads = 0;              // 0: all cores
+  bool check_numerics = false;  // keep CheckNumerics checks (they cost a pass over the data)
+  // Shapes to assume for feeds at load (e.g. a batch size for a [?,224,224,3] placeholder),
+  // by feed name; feeds not listed take the shape the graph declares or implies.
+  std::map<std::string, PartialShape> feed_shapes;
+};
+
+// One computed node, as `poet inspect` and `poet bench --per_layer` show it.
+struct StepInfo {
+  std::string name;
+  std::string op;
+  std::vector<TensorInfo> outputs;  // without values
+  int64_t flops = 0;                // for the shapes of the last run, or of load when known
+};
+
+class Executable {
+ public:
+  // feeds and fetches are tensor names ("input:0", "Mul", "DecodeJpeg/contents:0").
+  Executable(const Graph& graph, std::vector<std::string> feeds, std::vector<std::string> fetches,
+             ExecOptions options = {});
+  ~Executable();
+  Executable(Executable&&) noexcept;
+  Executable& operator=(Executable&&) noexcept;
+
+  // feeds[i] goes to the i-th feed name; returns one tensor per fetch name.
+  std::vector<Tensor> run(std::span<const Tensor> feeds);
+
+  // What is known of each feed and fetch before running (shape, dtype).
+  const TensorInfo& feed_info(int i) const;
+  const TensorInfo& fetch_info(int i) const;
+  std::span<const std::string> feed_names() const;
+  std::span<const std::string> fetch_names() const;
+
+  // The nodes that compute at run time, in execution order.
+  std::vector<StepInfo> steps() const;
+  // Called after each step of run() with its index into steps() and its duration.
+  void set_step_observer(std::function<void(int step, double seconds)> observer);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace poet

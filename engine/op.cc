@@ -1,0 +1,41 @@
+#include "engine/op.h"
+
+namespace poet {
+
+void InferContext::set_output(int i, DType dtype, PartialShape shape) {
+  outputs_[i].dtype = dtype;
+  outputs_[i].shape = std::move(shape);
+}
+
+void InferContext::set_output_value(int i, Tensor value) {
+  outputs_[i].dtype = value.dtype();
+  outputs_[i].shape = PartialShape(value.shape());
+  outputs_[i].value = std::move(value);
+}
+
+void InferContext::expect_inputs(int lo, int hi) const {
+  if (num_inputs() < lo || num_inputs() > hi) {
+    if (lo == hi) fail("expects ", lo, " inputs, has ", num_inputs());
+    fail("expects ", lo, " to ", hi, " inputs, has ", num_inputs());
+  }
+}
+
+void InferContext::expect_dtype(int i, DType dtype) const {
+  if (input(i).dtype != dtype)
+    fail("input ", i, " is ", dtype_name(input(i).dtype), ", expected ", dtype_name(dtype));
+}
+
+void InferContext::expect_rank(int i, int rank) const {
+  const PartialShape& s = input_shape(i);
+  if (s.known_rank && s.rank() != rank)
+    fail("input ", i, " has shape ", s.str(), ", expected rank ", rank);
+}
+
+Tensor& ComputeContext::output(int i) {
+  if (!outputs_[i].valid()) outputs_[i] = Tensor(infos_[i].dtype, infos_[i].shape.known());
+  return outputs_[i];
+}
+
+void ComputeContext::set_output(int i, Tensor value) { outputs_[i] = std::move(value); }
+
+}  // namespace poet

@@ -1,0 +1,124 @@
+// The interface every op implements. One Op object is made per graph node when a graph is
+// prepared for running: its constructor reads and checks the node's attributes, infer()
+// checks input types and shapes and computes the outputs', compute() produces the outputs.
+// Each op lives in engine/ops/<op>.cc; the arithmetic lives in kernels/.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/tensor.h"
+
+namespace poet {
+
+class ThreadPool;
+
+enum class Backend { kNative, kOneDnn, kReference };
+
+struct OpOptions {
+  Backend backend = Backend::kNative;
+  bool check_numerics = true;  // false: CheckNumerics passes its input through unchecked
+};
+
+// What is known about a tensor before it is computed.
+struct TensorInfo {
+  DType dtype = DType::kInvalid;
+  PartialShape shape;
+  std::optional<Tensor> value;  // set when the value is known (constants, folded results)
+};
+
+class InferContext {
+ public:
+  InferContext(const Node& node, std::span<const TensorInfo* const> inputs,
+               std::span<TensorInfo> outputs)
+      : node_(node), inputs_(inputs), outputs_(outputs) {}
+
+  const Node& node() const { return node_; }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  const TensorInfo& input(int i) const { return *inputs_[i]; }
+  const PartialShape& input_shape(int i) const { return inputs_[i]->shape; }
+  // The input's value when known now (always at run time; for constants at load time).
+  const Tensor* input_value(int i) const {
+    return inputs_[i]->value ? &*inputs_[i]->value : nullptr;
+  }
+
+  void set_output(int i, DType dtype, PartialShape shape);
+  // For ops whose result is known from shapes alone (Shape): marks the output as constant.
+  void set_output_value(int i, Tensor value);
+
+  // Checks there are exactly `n` inputs (or between lo and hi).
+  void expect_inputs(int n) const { expect_inputs(n, n); }
+  void expect_inputs(int lo, int hi) const;
+  // Checks input i has this dtype.
+  void expect_dtype(int i, DType dtype) const;
+  // Checks input i has this rank (when its rank is known).
+  void expect_rank(int i, int rank) const;
+
+  // Throws an Error that names the node.
+  template <class... Args>
+  [[noreturn]] void fail(Args&&... args) const {
+    poet::fail(node_.describe(), ": ", std::forward<Args>(args)...);
+  }
+
+ private:
+  const Node& node_;
+  std::span<const TensorInfo* const> inputs_;
+  std::span<TensorInfo> outputs_;
+};
+
+class ComputeContext {
+ public:
+  ComputeContext(const Node& node, std::span<const Tensor* const> inputs,
+                 std::span<const TensorInfo> output_infos, std::span<Tensor> outputs,
+                 ThreadPool* pool)
+      : node_(node), inputs_(inputs), infos_(output_infos), outputs_(outputs), pool_(pool) {}
+
+  const Node& node() const { return node_; }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  const Tensor& input(int i) const { return *inputs_[i]; }
+  // The output tensor, allocated on first use with the shape infer() computed.
+  Tensor& output(int i);
+  // Makes output i an existing tensor (Identity, Reshape: no copy).
+  void set_output(int i, Tensor value);
+  // Null when running single-threaded.
+  ThreadPool* pool() const { return pool_; }
+
+  template <class... Args>
+  [[noreturn]] void fail(Args&&... args) const {
+    poet::fail(node_.describe(), ": ", std::forward<Args>(args)...);
+  }
+
+ private:
+  const Node& node_;
+  std::span<const Tensor* const> inputs_;
+  std::span<const TensorInfo> infos_;
+  std::span<Tensor> outputs_;
+  ThreadPool* pool_;
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual int num_outputs() const { return 1; }
+  // False for ops whose outputs must not be computed at load time even when every input is
+  // known (Placeholder, or anything with side effects).
+  virtual bool foldable() const { return true; }
+  virtual void infer(InferContext& ctx) const = 0;
+  virtual void compute(ComputeContext& ctx) const = 0;
+  // Multiply-adds count 2; used by `poet inspect` and `poet bench`. Shapes are fully known.
+  virtual int64_t flops(std::span<const TensorInfo> /*inputs*/,
+                        std::span<const TensorInfo> /*outputs*/) const {
+    return 0;
+  }
+};
+
+// Makes the Op for a node, or throws an Error when poet does not know the op type or
+// cannot honour one of its attribute values. Defined in engine/ops/registry.cc.
+std::unique_ptr<Op> make_op(const Node& node, const OpOptions& options);
+bool is_known_op(std::string_view op_type);
+
+}  // namespace poet

@@ -1,0 +1,64 @@
+#include "engine/ops/conv_attrs.h"
+
+namespace poet::ops {
+namespace {
+
+// A 4-element NHWC list whose batch and channel entries must be 1.
+void read_hw(const Node& node, std::string_view key, int64_t& h, int64_t& w) {
+  std::vector<int64_t> v = node.attr_ints(key, {1, 1, 1, 1});
+  if (v.size() != 4 || v[0] != 1 || v[3] != 1 || v[1] < 1 || v[2] < 1)
+    fail(node.describe(), ": attribute '", key, "' must be [1, h, w, 1] with h, w >= 1, got ",
+         shape_string(v));
+  h = v[1];
+  w = v[2];
+}
+
+}  // namespace
+
+WindowAttrs read_window_attrs(const Node& node, bool pooling) {
+  WindowAttrs a;
+  std::string format = node.attr_string("data_format", "NHWC");
+  if (format != "NHWC")
+    fail(node.describe(), ": data_format '", format, "' is not supported (only NHWC)");
+  std::string padding = node.attr_string("padding");
+  if (padding == "SAME") {
+    a.padding = kernels::Padding::kSame;
+  } else if (padding == "VALID") {
+    a.padding = kernels::Padding::kValid;
+  } else {
+    fail(node.describe(), ": padding '", padding, "' is not supported (SAME or VALID)");
+  }
+  read_hw(node, "strides", a.stride_h, a.stride_w);
+  if (pooling) {
+    read_hw(node, "ksize", a.k_h, a.k_w);
+  } else {
+    read_hw(node, "dilations", a.dilation_h, a.dilation_w);
+  }
+  return a;
+}
+
+int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                           kernels::Padding padding) {
+  if (in < 0) return -1;
+  return kernels::axis_geometry(in, k, stride, dilation, padding).out;
+}
+
+kernels::ConvShape conv_shape(const Shape& input, int64_t k_h, int64_t k_w, int64_t out_c,
+                              const WindowAttrs& attrs) {
+  kernels::ConvShape s;
+  s.batch = input[0];
+  s.in_h = input[1];
+  s.in_w = input[2];
+  s.in_c = input[3];
+  s.out_c = out_c;
+  s.k_h = k_h;
+  s.k_w = k_w;
+  s.stride_h = attrs.stride_h;
+  s.stride_w = attrs.stride_w;
+  s.dilation_h = attrs.dilation_h;
+  s.dilation_w = attrs.dilation_w;
+  kernels::set_output_geometry(s, attrs.padding);
+  return s;
+}
+
+}  // namespace poet::ops

@@ -1,0 +1,29 @@
+// Attributes shared by Conv2D, DepthwiseConv2dNative, MaxPool and AvgPool: padding,
+// strides, dilations, ksize and data_format, read and checked once.
+#pragma once
+
+#include "engine/op.h"
+#include "kernels/conv_shape.h"
+
+namespace poet::ops {
+
+struct WindowAttrs {
+  kernels::Padding padding = kernels::Padding::kValid;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t k_h = 1, k_w = 1;  // pooling only (convolutions take it from the filter)
+};
+
+// Reads padding, strides, dilations (and ksize when `pooling`); only NHWC is accepted, and
+// strides, dilations and windows must be 1 on the batch and channel axes.
+WindowAttrs read_window_attrs(const Node& node, bool pooling);
+
+// One spatial output size, -1 when the input size is not yet known.
+int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilation,
+                           kernels::Padding padding);
+
+// The ConvShape for concrete NHWC input and window sizes.
+kernels::ConvShape conv_shape(const Shape& input, int64_t k_h, int64_t k_w, int64_t out_c,
+                              const WindowAttrs& attrs);
+
+}  // namespace poet::ops

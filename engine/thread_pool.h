@@ -1,0 +1,52 @@
+// A fixed set of worker threads running data-parallel loops. The calling thread takes part,
+// so a pool of N threads starts N-1 workers.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace poet {
+
+class ThreadPool {
+ public:
+  // threads <= 0: one per hardware thread.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(begin, end) on disjoint ranges covering [0, n), each at least `grain` long,
+  // and returns when all are done. Not reentrant: fn must not call parallel_for.
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+ private:
+  void worker_loop();
+  void run_chunks();
+
+  std::vector<std::jthread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  int64_t job_size_ = 0, chunk_ = 0, next_ = 0;
+  int busy_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+};
+
+// Runs fn over [0, n) on the pool, or inline when pool is null.
+inline void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
+                         const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool && pool->size() > 1 && n > grain) {
+    pool->parallel_for(n, grain, fn);
+  } else if (n > 0) {
+    fn(0, n);
+  }
+}
+
+}  // namespace poet

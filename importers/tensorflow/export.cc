@@ -1,0 +1,101 @@
+// poet::Graph -> GraphDef.
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <cstring>
+
+#include "engine/file_io.h"
+#include "importers/tensorflow/graphdef.h"
+
+namespace poet::tf {
+namespace {
+
+void shape_to_proto(const PartialShape& shape, tensorflow::TensorShapeProto* proto) {
+  if (!shape.known_rank) {
+    proto->set_unknown_rank(true);
+    return;
+  }
+  for (int64_t d : shape.dims) proto->add_dim()->set_size(d);
+}
+
+void attr_to_proto(const AttrValue& value, tensorflow::AttrValue* proto) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, int64_t>)
+          proto->set_i(v);
+        else if constexpr (std::is_same_v<T, float>)
+          proto->set_f(v);
+        else if constexpr (std::is_same_v<T, bool>)
+          proto->set_b(v);
+        else if constexpr (std::is_same_v<T, std::string>)
+          proto->set_s(v);
+        else if constexpr (std::is_same_v<T, DType>)
+          proto->set_type(dtype_to_proto(v));
+        else if constexpr (std::is_same_v<T, PartialShape>)
+          shape_to_proto(v, proto->mutable_shape());
+        else if constexpr (std::is_same_v<T, Tensor>)
+          tensor_to_proto(v, proto->mutable_tensor());
+        else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+          auto* list = proto->mutable_list();
+          for (int64_t i : v) list->add_i(i);
+        } else if constexpr (std::is_same_v<T, std::vector<float>>) {
+          auto* list = proto->mutable_list();
+          for (float f : v) list->add_f(f);
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          auto* list = proto->mutable_list();
+          for (const std::string& s : v) list->add_s(s);
+        } else if constexpr (std::is_same_v<T, std::vector<DType>>) {
+          auto* list = proto->mutable_list();
+          for (DType t : v) list->add_type(dtype_to_proto(t));
+        }
+      },
+      value);
+}
+
+}  // namespace
+
+void tensor_to_proto(const Tensor& tensor, tensorflow::TensorProto* proto) {
+  proto->set_dtype(dtype_to_proto(tensor.dtype()));
+  shape_to_proto(PartialShape(tensor.shape()), proto->mutable_tensor_shape());
+  if (tensor.dtype() == DType::kString) {
+    for (const std::string& s : tensor.strings()) proto->add_string_val(s);
+    return;
+  }
+  // Raw bytes, as TensorFlow writes any tensor with more than a handful of elements.
+  proto->set_tensor_content(reinterpret_cast<const char*>(tensor.bytes().data()),
+                            tensor.byte_size());
+}
+
+tensorflow::GraphDef export_graphdef(const Graph& graph) {
+  tensorflow::GraphDef graph_def;
+  graph_def.mutable_versions()->set_producer(21);  // GraphDef version of TensorFlow 1.x
+  for (const Node& node : graph.nodes()) {
+    tensorflow::NodeDef* proto = graph_def.add_node();
+    proto->set_name(node.name);
+    proto->set_op(node.op);
+    for (const Endpoint& e : node.inputs) {
+      proto->add_input(e.index == 0 ? graph.node(e.node).name : graph.endpoint_name(e));
+    }
+    for (int c : node.control_inputs) proto->add_input("^" + graph.node(c).name);
+    for (const auto& [key, value] : node.attrs)
+      attr_to_proto(value, &(*proto->mutable_attr())[key]);
+  }
+  return graph_def;
+}
+
+void write_graphdef(const tensorflow::GraphDef& graph_def, const std::filesystem::path& path) {
+  // Deterministic serialisation sorts map entries (attributes), so the same graph always
+  // gives the same bytes.
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!graph_def.SerializeToCodedStream(&coded))
+      fail(path.string(), ": cannot serialise the graph (larger than 2 GB?)");
+  }
+  write_file_atomic(path, bytes);
+}
+
+}  // namespace poet::tf

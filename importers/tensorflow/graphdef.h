@@ -1,0 +1,35 @@
+// TensorFlow GraphDef <-> poet::Graph. Reads binary .pb and text .pbtxt files with poet's own
+// copy of TensorFlow's protos (importers/tensorflow/proto, same field numbers), and writes
+// poet graphs back as GraphDefs that TensorFlow loads.
+#pragma once
+
+#include <filesystem>
+
+#include "engine/graph.h"
+#include "importers/tensorflow/proto/graph.pb.h"
+
+namespace poet::tf {
+
+// Reads a GraphDef: text format when the name ends in .pbtxt or .txt, binary otherwise.
+// Errors name the file.
+tensorflow::GraphDef read_graphdef(const std::filesystem::path& path);
+
+// Converts a GraphDef; weights are moved out of `graph_def`, which is left without them.
+// Parts poet cannot represent (an unsupported dtype, say) become the node's import_error,
+// reported only if the node is ever needed.
+Graph import_graphdef(tensorflow::GraphDef&& graph_def);
+
+// read_graphdef + import_graphdef.
+Graph load_graphdef(const std::filesystem::path& path);
+
+// Writes a poet graph as a GraphDef (binary), atomically: a temporary file, then rename.
+tensorflow::GraphDef export_graphdef(const Graph& graph);
+void write_graphdef(const tensorflow::GraphDef& graph_def, const std::filesystem::path& path);
+
+// One tensor in each direction. `what` names the tensor in errors.
+Tensor tensor_from_proto(const tensorflow::TensorProto& proto, std::string_view what);
+void tensor_to_proto(const Tensor& tensor, tensorflow::TensorProto* proto);
+DType dtype_from_proto(int proto_dtype, std::string_view what);
+tensorflow::DataType dtype_to_proto(DType dtype);
+
+}  // namespace poet::tf

@@ -1,0 +1,52 @@
+// Geometry shared by convolutions and pooling: TensorFlow's SAME/VALID padding rules and the
+// shape descriptor every conv kernel (reference, SIMD, oneDNN) takes.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace poet::kernels {
+
+enum class Padding { kSame, kValid };
+enum class Activation { kNone, kRelu, kRelu6 };
+
+// Output size and leading padding along one spatial axis, as TensorFlow computes them:
+// SAME gives ceil(in / stride) outputs and puts the odd padding cell at the end.
+struct AxisGeometry {
+  int64_t out = 0;
+  int64_t pad_before = 0;
+};
+AxisGeometry axis_geometry(int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
+                           Padding padding);
+
+// NHWC activations; filters HWIO ([kh, kw, in_c, out_c], TensorFlow's layout); for depthwise
+// convolutions [kh, kw, in_c, multiplier] with out_c = in_c * multiplier.
+struct ConvShape {
+  int64_t batch = 1;
+  int64_t in_h = 0, in_w = 0, in_c = 0;
+  int64_t out_h = 0, out_w = 0, out_c = 0;
+  int64_t k_h = 1, k_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0;
+
+  int64_t input_size() const { return batch * in_h * in_w * in_c; }
+  int64_t output_size() const { return batch * out_h * out_w * out_c; }
+};
+
+// Fills out_h/out_w/pad_top/pad_left of `shape` from its other fields.
+void set_output_geometry(ConvShape& shape, Padding padding);
+
+inline float activate(float x, Activation act) {
+  switch (act) {
+    case Activation::kNone:
+      return x;
+    case Activation::kRelu:
+      return x > 0.f ? x : 0.f;
+    case Activation::kRelu6:
+      return x > 0.f ? (x < 6.f ? x : 6.f) : 0.f;
+  }
+  return x;
+}
+
+}  // namespace poet::kernels

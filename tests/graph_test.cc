@@ -1,0 +1,162 @@
+// The op graph and the TensorFlow importer: tensor parsing, input names, cycles, pruning,
+// feeds at any tensor, and errors that name the node and the fetch.
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+
+#include "engine/executor.h"
+#include "engine/file_io.h"
+#include "importers/tensorflow/graphdef.h"
+#include "tests/fixtures.h"
+
+namespace poet {
+namespace {
+
+Graph parse(const std::string& text) {
+  tensorflow::GraphDef def;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &def)) << text;
+  return tf::import_graphdef(std::move(def));
+}
+
+// A float Const from a float_val list, with TensorFlow's fill-by-repeating-the-last-value rule.
+std::string float_const(const std::string& name, const std::string& dims, const std::string& vals) {
+  return "node { name: '" + name + "' op: 'Const' attr { key: 'dtype' value { type: DT_FLOAT } }" +
+         " attr { key: 'value' value { tensor { dtype: DT_FLOAT tensor_shape { " + dims + " } " +
+         vals + " } } } }\n";
+}
+
+TEST(TensorProto, ShortValueListRepeatsLastValue) {
+  tensorflow::TensorProto p;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      "dtype: DT_FLOAT tensor_shape { dim { size: 2 } dim { size: 3 } } float_val: 1 float_val: 2",
+      &p));
+  Tensor t = tf::tensor_from_proto(p, "t");
+  EXPECT_EQ(t.shape(), (Shape{2, 3}));
+  std::vector<float> got(t.data<float>().begin(), t.data<float>().end());
+  EXPECT_EQ(got, (std::vector<float>{1, 2, 2, 2, 2, 2}));
+}
+
+TEST(TensorProto, ContentOfWrongSizeIsAnError) {
+  tensorflow::TensorProto p;
+  p.set_dtype(tensorflow::DT_FLOAT);
+  p.mutable_tensor_shape()->add_dim()->set_size(4);
+  p.set_tensor_content(std::string(12, '\0'));
+  EXPECT_THROW(tf::tensor_from_proto(p, "t"), Error);
+}
+
+TEST(TensorProto, RoundTripsEveryDType) {
+  for (DType d : {DType::kFloat32, DType::kFloat16, DType::kInt32, DType::kInt64, DType::kUInt8,
+                  DType::kQUInt8, DType::kBool}) {
+    Tensor t(d, {3});
+    for (size_t i = 0; i < t.byte_size(); ++i) t.bytes()[i] = std::byte(i % 2);
+    tensorflow::TensorProto p;
+    tf::tensor_to_proto(t, &p);
+    Tensor back = tf::tensor_from_proto(p, "t");
+    EXPECT_EQ(back.dtype(), d);
+    EXPECT_TRUE(std::equal(t.bytes().begin(), t.bytes().end(), back.bytes().begin()));
+  }
+  Tensor s = Tensor::from_string("jpeg bytes");
+  tensorflow::TensorProto p;
+  tf::tensor_to_proto(s, &p);
+  EXPECT_EQ(tf::tensor_from_proto(p, "s").strings()[0], "jpeg bytes");
+}
+
+TEST(Import, ResolvesIndexedAndControlInputs) {
+  Graph g = parse(float_const("a", "dim { size: 1 }", "float_val: 1") +
+                  "node { name: 'b' op: 'Identity' input: 'a:0' input: '^a' }");
+  const Node& b = g.node(g.find("b"));
+  ASSERT_EQ(b.inputs.size(), 1u);
+  EXPECT_EQ(b.inputs[0], (Endpoint{g.find("a"), 0}));
+  EXPECT_EQ(b.control_inputs, std::vector<int>{g.find("a")});
+}
+
+TEST(Import, UnknownInputIsAnErrorNamingBoth) {
+  try {
+    parse("node { name: 'b' op: 'Identity' input: 'nowhere' }");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'b'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nowhere"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Import, CycleIsAnError) {
+  try {
+    parse(
+        "node { name: 'a' op: 'Identity' input: 'b' } node { name: 'b' op: 'Identity' input: 'a' "
+        "}");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cycle"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Executor, UnknownOpIsReportedOnlyWhenNeeded) {
+  Graph g = parse(float_const("a", "dim { size: 2 }", "float_val: 3") +
+                  "node { name: 'weird' op: 'FancyOp' input: 'a' }\n"
+                  "node { name: 'out' op: 'Identity' input: 'a' }");
+  Executable ok(g, {}, {"out:0"});
+  EXPECT_EQ(ok.run({})[0].data<float>()[1], 3.f);
+  try {
+    Executable bad(g, {}, {"weird:0"});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("FancyOp"), std::string::npos) << m;
+    EXPECT_NE(m.find("'weird'"), std::string::npos) << m;
+    EXPECT_NE(m.find("weird:0"), std::string::npos) << m;
+  }
+}
+
+TEST(Executor, FeedAnyTensorCutsItsAncestors) {
+  // 'x' is fed, so the unknown op upstream of it is never needed.
+  Graph g = parse(
+      "node { name: 'src' op: 'FancyOp' }\n"
+      "node { name: 'x' op: 'Identity' input: 'src' attr { key: 'T' value { type: DT_FLOAT } } }\n"
+      "node { name: 'y' op: 'Identity' input: 'x' }");
+  Executable exe(g, {"x:0"}, {"y:0"});
+  Tensor in = Tensor::from_floats({2}, std::vector<float>{1, 2});
+  Tensor out = exe.run(std::vector<Tensor>{in})[0];
+  EXPECT_EQ(out.data<float>()[1], 2.f);
+}
+
+TEST(Executor, UnfedPlaceholderIsAnError) {
+  Graph g = parse(
+      "node { name: 'in' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } } }\n"
+      "node { name: 'y' op: 'Identity' input: 'in' }");
+  EXPECT_THROW(Executable(g, {}, {"y:0"}), Error);
+}
+
+TEST(Executor, FeedOfWrongShapeIsAnError) {
+  Graph g = parse(
+      "node { name: 'in' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } }"
+      " attr { key: 'shape' value { shape { dim { size: 1 } dim { size: 4 } } } } }\n"
+      "node { name: 'y' op: 'Identity' input: 'in' }");
+  Executable exe(g, {"in:0"}, {"y:0"});
+  EXPECT_THROW(exe.run(std::vector<Tensor>{Tensor(DType::kFloat32, {1, 5})}), Error);
+  EXPECT_THROW(exe.run(std::vector<Tensor>{Tensor(DType::kInt32, {1, 4})}), Error);
+  // The batch dimension may differ: graphs exported for batch 1 run batches.
+  EXPECT_EQ(exe.run(std::vector<Tensor>{Tensor(DType::kFloat32, {3, 4})})[0].dim(0), 3);
+}
+
+TEST(Import, RealMobileNetGraphLoads) {
+  POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
+  Graph g = tf::load_graphdef(testing::fixture("mobilenet_v1_0.25_128/frozen_graph.pb"));
+  EXPECT_EQ(g.size(), 555);
+  EXPECT_GE(g.find("MobilenetV1/Predictions/Reshape"), 0);
+}
+
+TEST(Import, TruncatedFileIsAnErrorNamingIt) {
+  POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
+  testing::TempDir dir;
+  std::string bytes = read_file(testing::fixture("mobilenet_v1_0.25_128/frozen_graph.pb"));
+  write_file_atomic(dir / "cut.pb", std::string_view(bytes).substr(0, bytes.size() / 2));
+  try {
+    tf::load_graphdef(dir / "cut.pb");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.pb"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace poet
