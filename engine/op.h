@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/graph.h"
@@ -120,5 +122,6 @@ class Op {
 // cannot honour one of its attribute values. Defined in engine/ops/registry.cc.
 std::unique_ptr<Op> make_op(const Node& node, const OpOptions& options);
 bool is_known_op(std::string_view op_type);
+std::vector<std::string> known_ops();  // sorted
 
 }  // namespace poet

@@ -1,5 +1,5 @@
 // Const: a value stored in the graph (the weights of a frozen graph).
-#include "engine/ops/ops.h"
+#include "engine/ops/registry.h"
 
 namespace poet::ops {
 namespace {
@@ -22,10 +22,11 @@ class Const final : public Op {
   Tensor value_;
 };
 
-}  // namespace
-
 std::unique_ptr<Op> make_const(const Node& node, const OpOptions&) {
   return std::make_unique<Const>(node);
 }
 
+POET_REGISTER_OP("Const", make_const);
+
+}  // namespace
 }  // namespace poet::ops

@@ -1,7 +1,7 @@
 // Conv2D: NHWC input, HWIO filter.
 #include "kernels/ref/conv2d.h"
 #include "engine/ops/conv_attrs.h"
-#include "engine/ops/ops.h"
+#include "engine/ops/registry.h"
 
 namespace poet::ops {
 namespace {
@@ -47,10 +47,11 @@ class Conv2D final : public Op {
   WindowAttrs attrs_;
 };
 
-}  // namespace
-
 std::unique_ptr<Op> make_conv2d(const Node& node, const OpOptions&) {
   return std::make_unique<Conv2D>(node);
 }
 
+POET_REGISTER_OP("Conv2D", make_conv2d);
+
+}  // namespace
 }  // namespace poet::ops

@@ -1,7 +1,7 @@
 // Identity, CheckNumerics and NoOp: graph plumbing that computes nothing.
 #include <cmath>
 
-#include "engine/ops/ops.h"
+#include "engine/ops/registry.h"
 
 namespace poet::ops {
 namespace {
@@ -50,8 +50,6 @@ class NoOp final : public Op {
   void compute(ComputeContext&) const override {}
 };
 
-}  // namespace
-
 std::unique_ptr<Op> make_identity(const Node&, const OpOptions&) {
   return std::make_unique<Identity>();
 }
@@ -62,4 +60,9 @@ std::unique_ptr<Op> make_check_numerics(const Node& node, const OpOptions& optio
 
 std::unique_ptr<Op> make_no_op(const Node&, const OpOptions&) { return std::make_unique<NoOp>(); }
 
+POET_REGISTER_OP("Identity", make_identity);
+POET_REGISTER_OP("CheckNumerics", make_check_numerics);
+POET_REGISTER_OP("NoOp", make_no_op);
+
+}  // namespace
 }  // namespace poet::ops

@@ -1,6 +1,6 @@
 // Placeholder: a tensor the caller feeds. PlaceholderWithDefault: the same, but when not fed
 // it passes its input through (retrain.py's bottleneck input).
-#include "engine/ops/ops.h"
+#include "engine/ops/registry.h"
 
 namespace poet::ops {
 namespace {
@@ -36,8 +36,6 @@ class PlaceholderWithDefault final : public Op {
   DType dtype_;
 };
 
-}  // namespace
-
 std::unique_ptr<Op> make_placeholder(const Node& node, const OpOptions&) {
   return std::make_unique<Placeholder>(node);
 }
@@ -46,4 +44,8 @@ std::unique_ptr<Op> make_placeholder_with_default(const Node& node, const OpOpti
   return std::make_unique<PlaceholderWithDefault>(node);
 }
 
+POET_REGISTER_OP("Placeholder", make_placeholder);
+POET_REGISTER_OP("PlaceholderWithDefault", make_placeholder_with_default);
+
+}  // namespace
 }  // namespace poet::ops

@@ -1,33 +1,44 @@
-// The table of op types poet runs: TensorFlow's op name -> the factory in engine/ops/.
-#include <map>
-#include <string_view>
+// The table of op types poet runs, filled by POET_REGISTER_OP in each engine/ops/<op>.cc.
+#include "engine/ops/registry.h"
 
-#include "engine/ops/ops.h"
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
 
 namespace poet {
 namespace {
 
-const std::map<std::string_view, ops::Factory>& registry() {
-  static const std::map<std::string_view, ops::Factory> table = {
-      {"CheckNumerics", ops::make_check_numerics},
-      {"Const", ops::make_const},
-      {"Conv2D", ops::make_conv2d},
-      {"Identity", ops::make_identity},
-      {"NoOp", ops::make_no_op},
-      {"Placeholder", ops::make_placeholder},
-      {"PlaceholderWithDefault", ops::make_placeholder_with_default},
-  };
+std::map<std::string, ops::Factory, std::less<>>& registry() {
+  static std::map<std::string, ops::Factory, std::less<>> table;
   return table;
 }
 
 }  // namespace
 
+bool ops::register_op(std::string_view op_type, Factory factory) {
+  if (!registry().emplace(std::string(op_type), factory).second) {
+    std::fprintf(stderr, "poet: op '%.*s' is registered twice\n", static_cast<int>(op_type.size()),
+                 op_type.data());
+    std::abort();
+  }
+  return true;
+}
+
 bool is_known_op(std::string_view op_type) { return registry().count(op_type) > 0; }
+
+std::vector<std::string> known_ops() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : registry()) names.push_back(name);
+  return names;
+}
 
 std::unique_ptr<Op> make_op(const Node& node, const OpOptions& options) {
   if (!node.import_error.empty()) fail(node.describe(), ": ", node.import_error);
   auto it = registry().find(node.op);
-  if (it == registry().end()) fail(node.describe(), ": poet does not implement op '", node.op, "'");
+  if (it == registry().end())
+    fail(node.describe(), ": poet does not implement op '", node.op, "'");
   return it->second(node, options);
 }
 
