@@ -1,0 +1,78 @@
+// Conv2D: hand-checked cases for padding, strides, dilations and channel mixing.
+#include <gtest/gtest.h>
+
+#include "tests/op_test_util.h"
+
+namespace poet::testing {
+namespace {
+
+std::map<std::string, AttrValue> conv_attrs(std::string padding, int64_t stride = 1,
+                                            int64_t dilation = 1) {
+  return {{"padding", padding},
+          {"strides", std::vector<int64_t>{1, stride, stride, 1}},
+          {"dilations", std::vector<int64_t>{1, dilation, dilation, 1}},
+          {"T", DType::kFloat32}};
+}
+
+// A 1x3x3x1 image 1..9 and an all-ones 2x2 filter.
+Tensor image3x3() { return floats({1, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9}); }
+Tensor ones2x2() { return floats({2, 2, 1, 1}, {1, 1, 1, 1}); }
+
+TEST(Conv2D, ValidSumsEachWindow) {
+  Tensor out = run_op1("Conv2D", {image3x3(), ones2x2()}, conv_attrs("VALID"));
+  EXPECT_EQ(out.shape(), (Shape{1, 2, 2, 1}));
+  EXPECT_EQ(floats(out), (std::vector<float>{12, 16, 24, 28}));
+}
+
+TEST(Conv2D, SamePadsAtTheEndForEvenKernels) {
+  // TensorFlow puts the extra padding cell after the image: the last row/column sees zeros.
+  Tensor out = run_op1("Conv2D", {image3x3(), ones2x2()}, conv_attrs("SAME"));
+  EXPECT_EQ(out.shape(), (Shape{1, 3, 3, 1}));
+  EXPECT_EQ(floats(out), (std::vector<float>{12, 16, 9, 24, 28, 15, 15, 17, 9}));
+}
+
+TEST(Conv2D, SameWithStride2OnOddSize) {
+  // 3x3 kernel, stride 2 on 5x5: out 3x3, total padding 2 split 1/1.
+  std::vector<float> img(25);
+  for (int i = 0; i < 25; ++i) img[i] = static_cast<float>(i);
+  Tensor out =
+      run_op1("Conv2D", {floats({1, 5, 5, 1}, img), floats({3, 3, 1, 1}, std::vector<float>(9, 1))},
+              conv_attrs("SAME", 2));
+  EXPECT_EQ(out.shape(), (Shape{1, 3, 3, 1}));
+  // Top-left window covers rows/cols -1..1: 0+1+5+6 = 12.
+  EXPECT_EQ(floats(out)[0], 12.f);
+  // Centre window covers rows/cols 1..3: sum of 6,7,8,11,12,13,16,17,18 = 108.
+  EXPECT_EQ(floats(out)[4], 108.f);
+}
+
+TEST(Conv2D, DilationSpreadsTheKernel) {
+  std::vector<float> img(25);
+  for (int i = 0; i < 25; ++i) img[i] = static_cast<float>(i);
+  Tensor out = run_op1("Conv2D", {floats({1, 5, 5, 1}, img), ones2x2()}, conv_attrs("VALID", 1, 2));
+  EXPECT_EQ(out.shape(), (Shape{1, 3, 3, 1}));
+  EXPECT_EQ(floats(out)[0], 0.f + 2 + 10 + 12);
+}
+
+TEST(Conv2D, MixesChannels) {
+  // One pixel, 2 input channels, 3 output channels: a 2x3 matrix product.
+  Tensor out =
+      run_op1("Conv2D", {floats({1, 1, 1, 2}, {1, 2}), floats({1, 1, 2, 3}, {1, 2, 3, 4, 5, 6})},
+              conv_attrs("VALID"));
+  EXPECT_EQ(floats(out), (std::vector<float>{9, 12, 15}));
+}
+
+TEST(Conv2D, RejectsChannelMismatchAndBadAttributes) {
+  EXPECT_NE(
+      run_op_error("Conv2D", {floats({1, 1, 1, 3}, {1, 2, 3}), ones2x2()}, conv_attrs("VALID"))
+          .find("channels"),
+      std::string::npos);
+  auto attrs = conv_attrs("VALID");
+  attrs["data_format"] = std::string("NCHW");
+  EXPECT_NE(run_op_error("Conv2D", {image3x3(), ones2x2()}, attrs).find("NCHW"), std::string::npos);
+  attrs = conv_attrs("EXPLICIT");
+  EXPECT_NE(run_op_error("Conv2D", {image3x3(), ones2x2()}, attrs).find("EXPLICIT"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace poet::testing

@@ -1,0 +1,31 @@
+// Runs a single op through the executor, the way a graph would: once with its inputs as
+// Consts (so the op is folded at load) and once with them fed at run time, and checks both
+// paths agree before returning the outputs.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/executor.h"
+
+namespace poet::testing {
+
+std::vector<Tensor> run_op(const std::string& op, const std::vector<Tensor>& inputs,
+                           const std::map<std::string, AttrValue>& attrs = {}, int num_outputs = 1,
+                           Backend backend = Backend::kReference);
+
+// Single-output shorthand.
+Tensor run_op1(const std::string& op, const std::vector<Tensor>& inputs,
+               const std::map<std::string, AttrValue>& attrs = {},
+               Backend backend = Backend::kReference);
+
+// The Error message run_op throws (fails the test when it does not throw).
+std::string run_op_error(const std::string& op, const std::vector<Tensor>& inputs,
+                         const std::map<std::string, AttrValue>& attrs = {});
+
+std::vector<float> floats(const Tensor& t);
+Tensor floats(Shape shape, std::vector<float> values);
+Tensor ints(Shape shape, std::vector<int32_t> values);
+
+}  // namespace poet::testing
