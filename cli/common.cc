@@ -1,10 +1,14 @@
 #include "cli/common.h"
 
 #include "importers/tensorflow/graphdef.h"
+#include "importers/tfjs/tfjs.h"
 
 namespace poet::cli {
 
-Graph load_graph(const std::filesystem::path& path) { return tf::load_graphdef(path); }
+Graph load_graph(const std::filesystem::path& path) {
+  if (path.extension() == ".json") return tfjs::load_model(path);
+  return tf::load_graphdef(path);
+}
 
 std::vector<FlagSpec> exec_flag_specs() {
   return {

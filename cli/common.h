@@ -10,7 +10,7 @@
 
 namespace poet::cli {
 
-// Loads a TensorFlow GraphDef (.pb, .pbtxt).
+// Loads a TensorFlow GraphDef (.pb, .pbtxt) or a TF.js layers model (model.json).
 Graph load_graph(const std::filesystem::path& path);
 
 // Flags every command that runs a graph accepts: --backend, --threads, --check_numerics.

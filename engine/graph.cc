@@ -93,6 +93,13 @@ int Graph::add(Node node) {
   return index;
 }
 
+void Graph::rename(int i, std::string name) {
+  if (find(name) >= 0) fail("cannot rename '", nodes_.at(i).name, "': a node is already named '", name, "'");
+  index_.erase(nodes_.at(i).name);
+  index_.emplace(name, i);
+  nodes_[i].name = std::move(name);
+}
+
 int Graph::find(std::string_view name) const {
   auto it = index_.find(std::string(name));
   return it == index_.end() ? -1 : it->second;

@@ -89,6 +89,9 @@ class Graph {
   Node& node(int i) { return nodes_.at(i); }
   std::span<const Node> nodes() const { return nodes_; }
 
+  // Gives node i a new name, which must be free.
+  void rename(int i, std::string name);
+
   // Index of the node called `name`, or -1.
   int find(std::string_view name) const;
   // Parses "name" or "name:k" into an Endpoint; an unknown node name is an Error.

@@ -1,0 +1,28 @@
+#include "importers/tfjs/json_util.h"
+
+#include "engine/file_io.h"
+
+namespace poet::tfjs {
+
+Json read_json(const std::filesystem::path& path) {
+  std::string text = read_file(path, size_t{64} << 20);
+  try {
+    // model.json is a few levels deep; a deeper file is not a model and is refused early.
+    auto limit = [&](int depth, Json::parse_event_t, Json&) {
+      if (depth > 64) fail(path.string(), ": JSON nested more than 64 levels deep");
+      return true;
+    };
+    return Json::parse(text, limit);
+  } catch (const Json::exception& e) {
+    fail(path.string(), ": not valid JSON: ", e.what());
+  }
+}
+
+const Json& field(const Json& j, std::string_view key, std::string_view where) {
+  if (!j.is_object()) fail(where, ": expected a JSON object");
+  auto it = j.find(key);
+  if (it == j.end()) fail(where, ": missing field '", key, "'");
+  return *it;
+}
+
+}  // namespace poet::tfjs

@@ -1,0 +1,312 @@
+// One converter per Keras layer class. Weights keep Keras's layouts, which are TensorFlow's:
+// Conv2D kernels HWIO, depthwise kernels [kh, kw, in, multiplier], Dense kernels [in, out].
+#include "importers/tfjs/layers.h"
+
+#include <cmath>
+
+#include "engine/executor.h"
+
+namespace poet::tfjs {
+namespace {
+
+std::vector<int64_t> nhwc(const std::vector<int64_t>& hw) { return {1, hw.at(0), hw.at(1), 1}; }
+
+std::vector<int64_t> pair_config(LayerContext& ctx, std::string_view key,
+                                 std::vector<int64_t> fallback) {
+  std::vector<int64_t> v = ctx.has_config(key) ? ctx.config<std::vector<int64_t>>(key) : fallback;
+  if (v.size() != 2 || v[0] < 1 || v[1] < 1) ctx.fail("'", key, "' must be two positive integers");
+  return v;
+}
+
+std::string padding_config(LayerContext& ctx) {
+  std::string p = ctx.config_or<std::string>("padding", "valid");
+  if (p == "same") return "SAME";
+  if (p == "valid") return "VALID";
+  ctx.fail("padding '", p, "' is not supported (same or valid)");
+}
+
+void expect_channels_last(LayerContext& ctx) {
+  std::string format = ctx.config_or<std::string>("data_format", "channels_last");
+  if (format != "channels_last") ctx.fail("data_format '", format, "' is not supported");
+}
+
+Endpoint single_input(LayerContext& ctx) {
+  if (ctx.inputs.size() != 1) ctx.fail("expects one input, has ", ctx.inputs.size());
+  return ctx.inputs[0];
+}
+
+Endpoint input_layer(LayerContext& ctx) {
+  std::vector<Json> dims = ctx.config<std::vector<Json>>("batch_input_shape");
+  Shape shape;
+  for (const Json& d : dims) shape.push_back(d.is_null() ? -1 : d.get<int64_t>());
+  std::string dtype = ctx.config_or<std::string>("dtype", "float32");
+  if (dtype != "float32") ctx.fail("input dtype '", dtype, "' is not supported");
+  Node node;
+  node.name = ctx.name();
+  node.op = "Placeholder";
+  node.attrs["dtype"] = DType::kFloat32;
+  node.attrs["shape"] = PartialShape(shape);
+  return {ctx.graph().add(std::move(node)), 0};
+}
+
+// Conv2D and DepthwiseConv2D: the convolution, an optional bias, an optional activation.
+Endpoint convolution(LayerContext& ctx, bool depthwise) {
+  expect_channels_last(ctx);
+  Endpoint x = single_input(ctx);
+  Endpoint kernel = ctx.weight(depthwise ? "depthwise_kernel" : "kernel");
+  std::map<std::string, AttrValue> attrs = {
+      {"strides", nhwc(pair_config(ctx, "strides", {1, 1}))},
+      {"dilations", nhwc(pair_config(ctx, "dilation_rate", {1, 1}))},
+      {"padding", padding_config(ctx)},
+      {"data_format", std::string("NHWC")}};
+  if (!depthwise) attrs["use_cudnn_on_gpu"] = true;
+  Endpoint y = ctx.op(depthwise ? "depthwise" : "Conv2D",
+                      depthwise ? "DepthwiseConv2dNative" : "Conv2D", {x, kernel}, attrs);
+  if (ctx.config_or<bool>("use_bias", true))
+    y = ctx.op("BiasAdd", "BiasAdd", {y, ctx.weight("bias")},
+               {{"data_format", std::string("NHWC")}});
+  return ctx.activation(y, ctx.config_or<std::string>("activation", "linear"));
+}
+
+Endpoint conv2d(LayerContext& ctx) { return convolution(ctx, false); }
+Endpoint depthwise_conv2d(LayerContext& ctx) { return convolution(ctx, true); }
+
+Endpoint batch_normalization(LayerContext& ctx) {
+  Endpoint x = single_input(ctx);
+  PartialShape shape = ctx.shape_of(x);
+  int64_t axis = ctx.config_or<int64_t>("axis", -1);
+  if (shape.known_rank && axis != -1 && axis != shape.rank() - 1)
+    ctx.fail("axis ", axis, " is not supported (only the channel axis, last)");
+  float epsilon = ctx.config_or<float>("epsilon", 1e-3f);
+  Endpoint mean = ctx.weight("moving_mean"), variance = ctx.weight("moving_variance");
+  int64_t channels = shape.dim(-1);
+  if (channels < 0) ctx.fail("the channel count of the input is unknown");
+  auto filled = [&](std::string_view key, float v) {
+    return ctx.config_or<bool>(key == "gamma" ? "scale" : "center", true)
+               ? ctx.weight(key, {channels})
+               : ctx.constant(key,
+                              Tensor::from_floats({channels}, std::vector<float>(channels, v)));
+  };
+  Endpoint gamma = filled("gamma", 1.f), beta = filled("beta", 0.f);
+  return ctx.op("FusedBatchNormV3", "FusedBatchNormV3", {x, gamma, beta, mean, variance},
+                {{"epsilon", epsilon},
+                 {"is_training", false},
+                 {"data_format", std::string("NHWC")},
+                 {"U", DType::kFloat32}});
+}
+
+Endpoint activation_layer(LayerContext& ctx) {
+  return ctx.activation(single_input(ctx), ctx.config<std::string>("activation"));
+}
+
+Endpoint relu_layer(LayerContext& ctx) {
+  if (ctx.config_or<float>("negative_slope", 0.f) != 0.f ||
+      ctx.config_or<float>("threshold", 0.f) != 0.f)
+    ctx.fail("ReLU with negative_slope or threshold is not supported");
+  if (!ctx.has_config("max_value")) return ctx.op("Relu", "Relu", {single_input(ctx)});
+  if (ctx.config<float>("max_value") != 6.f) ctx.fail("ReLU max_value must be 6 (Relu6) or unset");
+  return ctx.op("Relu6", "Relu6", {single_input(ctx)});
+}
+
+Endpoint pooling(LayerContext& ctx, const char* op) {
+  expect_channels_last(ctx);
+  std::vector<int64_t> size = pair_config(ctx, "pool_size", {2, 2});
+  return ctx.op(op, op, {single_input(ctx)},
+                {{"ksize", nhwc(size)},
+                 {"strides", nhwc(pair_config(ctx, "strides", size))},
+                 {"padding", padding_config(ctx)},
+                 {"data_format", std::string("NHWC")}});
+}
+
+Endpoint max_pooling2d(LayerContext& ctx) { return pooling(ctx, "MaxPool"); }
+Endpoint average_pooling2d(LayerContext& ctx) { return pooling(ctx, "AvgPool"); }
+
+Endpoint global_average_pooling2d(LayerContext& ctx) {
+  expect_channels_last(ctx);
+  Endpoint axes =
+      ctx.constant("reduction_indices", Tensor::from_ints({2}, std::vector<int32_t>{1, 2}));
+  return ctx.op("Mean", "Mean", {single_input(ctx), axes},
+                {{"keep_dims", ctx.config_or<bool>("keepdims", false)}, {"Tidx", DType::kInt32}});
+}
+
+Endpoint concatenate(LayerContext& ctx) {
+  if (ctx.inputs.size() < 2) ctx.fail("expects at least two inputs");
+  std::vector<Endpoint> inputs = ctx.inputs;
+  int32_t axis = static_cast<int32_t>(ctx.config_or<int64_t>("axis", -1));
+  inputs.push_back(ctx.constant("axis", Tensor::from_ints({}, std::vector<int32_t>{axis})));
+  return ctx.op("concat", "ConcatV2", inputs,
+                {{"N", static_cast<int64_t>(ctx.inputs.size())}, {"Tidx", DType::kInt32}});
+}
+
+Endpoint add(LayerContext& ctx) {
+  if (ctx.inputs.size() < 2) ctx.fail("expects at least two inputs");
+  Endpoint sum = ctx.inputs[0];
+  for (size_t i = 1; i < ctx.inputs.size(); ++i)
+    sum = ctx.op(i == 1 ? "add" : str_cat("add_", i - 1), "AddV2", {sum, ctx.inputs[i]});
+  return sum;
+}
+
+Endpoint reshape_to(LayerContext& ctx, Endpoint x, Shape target) {
+  std::vector<int32_t> dims = {-1};
+  for (int64_t d : target) dims.push_back(static_cast<int32_t>(d));
+  Endpoint shape =
+      ctx.constant("shape", Tensor::from_ints({static_cast<int64_t>(dims.size())}, dims));
+  return ctx.op("Reshape", "Reshape", {x, shape}, {{"Tshape", DType::kInt32}});
+}
+
+Endpoint flatten(LayerContext& ctx) {
+  Endpoint x = single_input(ctx);
+  PartialShape shape = ctx.shape_of(x);
+  int64_t features = 1;
+  for (int i = 1; i < shape.rank(); ++i) {
+    if (shape.dims[i] < 0) ctx.fail("input shape ", shape.str(), " is not known past the batch");
+    features *= shape.dims[i];
+  }
+  if (!shape.known_rank) ctx.fail("the input's rank is unknown");
+  return reshape_to(ctx, x, {features});
+}
+
+Endpoint reshape(LayerContext& ctx) {
+  return reshape_to(ctx, single_input(ctx), ctx.config<Shape>("target_shape"));
+}
+
+Endpoint dense(LayerContext& ctx) {
+  Endpoint x = single_input(ctx);
+  Endpoint y = ctx.op("MatMul", "MatMul", {x, ctx.weight("kernel")},
+                      {{"transpose_a", false}, {"transpose_b", false}});
+  if (ctx.config_or<bool>("use_bias", true))
+    y = ctx.op("BiasAdd", "BiasAdd", {y, ctx.weight("bias")},
+               {{"data_format", std::string("NHWC")}});
+  return ctx.activation(y, ctx.config_or<std::string>("activation", "linear"));
+}
+
+// Dropout only acts in training; at inference it passes its input through.
+Endpoint dropout(LayerContext& ctx) { return ctx.op("Identity", "Identity", {single_input(ctx)}); }
+
+Endpoint zero_padding2d(LayerContext& ctx) {
+  expect_channels_last(ctx);
+  const Json padding = ctx.config<Json>("padding");
+  int64_t t, b, l, r;
+  if (padding.is_number_integer()) {
+    t = b = l = r = padding.get<int64_t>();
+  } else if (padding.is_array() && padding.size() == 2 && padding[0].is_number_integer()) {
+    t = b = padding[0].get<int64_t>();
+    l = r = padding[1].get<int64_t>();
+  } else if (padding.is_array() && padding.size() == 2 && padding[0].is_array()) {
+    auto hw = padding.get<std::vector<std::vector<int64_t>>>();
+    if (hw[0].size() != 2 || hw[1].size() != 2) ctx.fail("malformed padding");
+    t = hw[0][0], b = hw[0][1], l = hw[1][0], r = hw[1][1];
+  } else {
+    ctx.fail("malformed padding ", padding.dump().substr(0, 60));
+  }
+  if (std::min({t, b, l, r}) < 0) ctx.fail("negative padding");
+  Tensor paddings = Tensor::from_ints(
+      {4, 2}, std::vector<int32_t>{0, 0, static_cast<int32_t>(t), static_cast<int32_t>(b),
+                                   static_cast<int32_t>(l), static_cast<int32_t>(r), 0, 0});
+  return ctx.op("Pad", "Pad", {single_input(ctx), ctx.constant("paddings", paddings)},
+                {{"Tpaddings", DType::kInt32}});
+}
+
+Endpoint softmax_layer(LayerContext& ctx) {
+  if (ctx.config_or<int64_t>("axis", -1) != -1)
+    ctx.fail("Softmax over an axis other than the last");
+  return ctx.op("Softmax", "Softmax", {single_input(ctx)});
+}
+
+using Converter = Endpoint (*)(LayerContext&);
+
+const std::map<std::string, Converter, std::less<>>& converters() {
+  static const std::map<std::string, Converter, std::less<>> table = {
+      {"Activation", activation_layer},
+      {"Add", add},
+      {"AveragePooling2D", average_pooling2d},
+      {"BatchNormalization", batch_normalization},
+      {"Concatenate", concatenate},
+      {"Conv2D", conv2d},
+      {"Dense", dense},
+      {"DepthwiseConv2D", depthwise_conv2d},
+      {"Dropout", dropout},
+      {"Flatten", flatten},
+      {"GlobalAveragePooling2D", global_average_pooling2d},
+      {"InputLayer", input_layer},
+      {"MaxPooling2D", max_pooling2d},
+      {"ReLU", relu_layer},
+      {"Reshape", reshape},
+      {"Softmax", softmax_layer},
+      {"ZeroPadding2D", zero_padding2d},
+  };
+  return table;
+}
+
+}  // namespace
+
+Endpoint LayerContext::weight(std::string_view key, const Shape& shape) {
+  std::string name = str_cat(name_, "/", key);
+  auto it = weights_.find(name);
+  if (it == weights_.end()) fail("weight '", name, "' is missing from the weights manifest");
+  if (!shape.empty() && it->second.shape() != shape)
+    fail("weight '", name, "' has shape ", shape_string(it->second.shape()), ", expected ",
+         shape_string(shape));
+  Endpoint e = constant(key, std::move(it->second));
+  weights_.erase(it);
+  return e;
+}
+
+bool LayerContext::has_weight(std::string_view key) const {
+  return weights_.count(str_cat(name_, "/", key)) > 0;
+}
+
+Endpoint LayerContext::constant(std::string_view suffix, Tensor value) {
+  Node node;
+  node.name = str_cat(name_, "/", suffix);
+  node.op = "Const";
+  node.attrs["dtype"] = value.dtype();
+  node.attrs["value"] = std::move(value);
+  return {graph_.add(std::move(node)), 0};
+}
+
+Endpoint LayerContext::op(std::string_view suffix, std::string_view op, std::vector<Endpoint> in,
+                          std::map<std::string, AttrValue> attrs) {
+  Node node;
+  node.name = str_cat(name_, "/", suffix);
+  node.op = std::string(op);
+  node.inputs = std::move(in);
+  node.attrs = std::move(attrs);
+  node.attrs["T"] = DType::kFloat32;
+  return {graph_.add(std::move(node)), 0};
+}
+
+Endpoint LayerContext::activation(Endpoint x, const std::string& activation) {
+  if (activation == "linear") return x;
+  if (activation == "relu") return op("Relu", "Relu", {x});
+  if (activation == "relu6") return op("Relu6", "Relu6", {x});
+  if (activation == "softmax") return op("Softmax", "Softmax", {x});
+  fail("activation '", activation, "' is not supported (linear, relu, relu6, softmax)");
+}
+
+PartialShape LayerContext::shape_of(Endpoint e) {
+  std::vector<std::string> feeds;
+  for (const Node& node : graph_.nodes())
+    if (node.op == "Placeholder") feeds.push_back(node.name + ":0");
+  ExecOptions options;
+  options.threads = 1;
+  Executable exe(graph_, feeds, {graph_.endpoint_name(e)}, options);
+  return exe.fetch_info(0).shape;
+}
+
+Endpoint convert_layer(const std::string& class_name, LayerContext& ctx) {
+  auto it = converters().find(class_name);
+  if (it == converters().end()) ctx.fail("layer class '", class_name, "' is not supported");
+  Endpoint out = it->second(ctx);
+  Graph& g = ctx.graph();
+  bool own = g.node(out.node).name.starts_with(ctx.name() + "/") && out.index == 0;
+  if (own) {
+    g.rename(out.node, ctx.name());
+  } else if (g.node(out.node).name != ctx.name()) {
+    out = ctx.op("Identity", "Identity", {out});  // a linear layer passing its input through
+    g.rename(out.node, ctx.name());
+  }
+  return out;
+}
+
+}  // namespace poet::tfjs

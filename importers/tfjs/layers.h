@@ -1,0 +1,72 @@
+// Keras layer -> TensorFlow ops. Each converter adds the layer's nodes, named
+// "<layer>/<Op>", and returns its output; the last node is then renamed to the layer's name,
+// so "flatten_1:0" is the Flatten layer's output.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "importers/tfjs/json_util.h"
+
+namespace poet::tfjs {
+
+class LayerContext {
+ public:
+  LayerContext(Graph& graph, std::map<std::string, Tensor>& weights, std::string name,
+               const Json& config, std::string where)
+      : graph_(graph),
+        weights_(weights),
+        name_(std::move(name)),
+        config_(config),
+        where_(std::move(where)) {}
+
+  std::vector<Endpoint> inputs;
+
+  const std::string& name() const { return name_; }
+  const std::string& where() const { return where_; }
+  Graph& graph() { return graph_; }
+
+  template <class T>
+  T config(std::string_view key) const {
+    return get<T>(config_, key, where_);
+  }
+  template <class T>
+  T config_or(std::string_view key, T fallback) const {
+    return get_or<T>(config_, key, std::move(fallback), where_);
+  }
+  bool has_config(std::string_view key) const {
+    return config_.contains(key) && !config_[std::string(key)].is_null();
+  }
+
+  // The layer's weight "<layer>/<key>" as a Const node (taken from the manifest); its shape
+  // must be `shape` when given.
+  Endpoint weight(std::string_view key, const Shape& shape = {});
+  bool has_weight(std::string_view key) const;
+  Endpoint constant(std::string_view suffix, Tensor value);
+  // Adds "<layer>/<suffix>" computing `op` of `inputs`; attrs get T = float32.
+  Endpoint op(std::string_view suffix, std::string_view op, std::vector<Endpoint> inputs,
+              std::map<std::string, AttrValue> attrs = {});
+  // Applies a Keras activation name (linear, relu, relu6, softmax).
+  Endpoint activation(Endpoint x, const std::string& activation);
+  // The inferred shape of an endpoint (dims may be -1).
+  PartialShape shape_of(Endpoint e);
+
+  template <class... Args>
+  [[noreturn]] void fail(Args&&... args) const {
+    poet::fail(where_, ": ", std::forward<Args>(args)...);
+  }
+
+ private:
+  Graph& graph_;
+  std::map<std::string, Tensor>& weights_;
+  std::string name_;
+  const Json& config_;
+  std::string where_;
+};
+
+// Converts one layer; the returned endpoint is its output, renamed to the layer's name.
+Endpoint convert_layer(const std::string& class_name, LayerContext& ctx);
+
+}  // namespace poet::tfjs

@@ -1,0 +1,84 @@
+// model.json's Keras topology -> poet::Graph: each layer in file order, wired by its
+// inbound_nodes, converted by the function for its class_name (layers.cc).
+#include "importers/tfjs/json_util.h"
+#include "importers/tfjs/layers.h"
+#include "importers/tfjs/tfjs.h"
+
+namespace poet::tfjs {
+namespace {
+
+const Json& model_config(const Json& model, const std::string& where) {
+  std::string format = get_or<std::string>(model, "format", "layers-model", where);
+  if (format != "layers-model")
+    fail(where, ": format '", format,
+         "' is not a TF.js layers model (graph models are not supported)");
+  const Json& topology = field(model, "modelTopology", where);
+  const Json& config = topology.contains("model_config") ? topology["model_config"] : topology;
+  std::string cls = get<std::string>(config, "class_name", where + " model_config");
+  if (cls != "Model" && cls != "Functional" && cls != "Sequential")
+    fail(where, ": model class '", cls, "' is not supported");
+  if (cls == "Sequential")
+    fail(where, ": Sequential models are not supported yet (use a functional Model)");
+  return field(config, "config", where + " model_config");
+}
+
+// The layer outputs a layer consumes: inbound_nodes = [[[layer, node, tensor, kwargs], ...]].
+std::vector<Endpoint> inbound(const Json& layer, const std::map<std::string, Endpoint>& outputs,
+                              const std::string& where) {
+  const Json& nodes = field(layer, "inbound_nodes", where);
+  if (!nodes.is_array()) fail(where, ": inbound_nodes is not a list");
+  if (nodes.empty()) return {};
+  if (nodes.size() > 1) fail(where, ": shared layers (called more than once) are not supported");
+  std::vector<Endpoint> inputs;
+  for (const Json& ref : nodes[0]) {
+    if (!ref.is_array() || ref.empty() || !ref[0].is_string())
+      fail(where, ": malformed inbound_nodes entry ", ref.dump().substr(0, 80));
+    std::string source = ref[0].get<std::string>();
+    if (ref.size() > 1 && ref[1] != 0)
+      fail(where, ": input '", source, "' uses a shared layer's node");
+    auto it = outputs.find(source);
+    if (it == outputs.end())
+      fail(where, ": input layer '", source, "' is not defined before it (or does not exist)");
+    inputs.push_back(it->second);
+  }
+  return inputs;
+}
+
+}  // namespace
+
+ModelSignature read_signature(const std::filesystem::path& model_json) {
+  Json model = read_json(model_json);
+  const Json& config = model_config(model, model_json.string());
+  ModelSignature sig;
+  for (const char* key : {"input_layers", "output_layers"}) {
+    for (const Json& ref : field(config, key, model_json.string())) {
+      if (!ref.is_array() || ref.empty() || !ref[0].is_string())
+        fail(model_json.string(), ": malformed ", key, " entry");
+      (key[0] == 'i' ? sig.inputs : sig.outputs).push_back(ref[0].get<std::string>());
+    }
+  }
+  return sig;
+}
+
+Graph load_model(const std::filesystem::path& model_json) {
+  const std::string file = model_json.string();
+  Json model = read_json(model_json);
+  const Json& config = model_config(model, file);
+  std::map<std::string, Tensor> weights = load_weights(model_json);
+  Graph graph;
+  std::map<std::string, Endpoint> outputs;  // layer name -> its output
+  for (const Json& layer : field(config, "layers", file)) {
+    std::string name = get<std::string>(layer, "name", file + " layer");
+    std::string cls = get<std::string>(layer, "class_name", file + " layer '" + name + "'");
+    std::string where = str_cat(file, ": layer '", name, "' (", cls, ")");
+    if (outputs.count(name)) fail(where, ": two layers have this name");
+    LayerContext ctx(graph, weights, name, field(layer, "config", where), where);
+    ctx.inputs = inbound(layer, outputs, where);
+    outputs[name] = convert_layer(cls, ctx);
+  }
+  if (!weights.empty())
+    fail(file, ": weight '", weights.begin()->first, "' is not used by any layer");
+  return graph;
+}
+
+}  // namespace poet::tfjs

@@ -1,0 +1,170 @@
+// The TF.js layers-model importer: weights (float32, uint8/uint16-quantized, float16), layer
+// conversion and naming, and the errors for broken models. The trained Inception v3 in the
+// fixtures is checked against TensorFlow.js's own outputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "engine/executor.h"
+#include "engine/file_io.h"
+#include "engine/npy.h"
+#include "importers/tfjs/tfjs.h"
+#include "tests/fixtures.h"
+
+namespace poet {
+namespace {
+
+using testing::TempDir;
+
+// A small model: input [?,4,4,2] -> Conv2D (3x3 same, 2 filters, bias, relu) -> Flatten
+// -> Dense(3, softmax). The kernel is quantized to uint8, the bias float16.
+std::string tiny_model_json(const std::string& extra_layer = "") {
+  return R"({
+  "format": "layers-model",
+  "modelTopology": {"model_config": {"class_name": "Model", "config": {
+    "name": "tiny",
+    "layers": [
+      {"name": "in", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 4, 4, 2], "dtype": "float32"}, "inbound_nodes": []},
+      {"name": "conv", "class_name": "Conv2D", "config": {"filters": 2, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "activation": "relu", "use_bias": true}, "inbound_nodes": [[["in", 0, 0, {}]]]},
+      {"name": "flat", "class_name": "Flatten", "config": {}, "inbound_nodes": [[["conv", 0, 0, {}]]]},
+      {"name": "drop", "class_name": "Dropout", "config": {"rate": 0.5}, "inbound_nodes": [[["flat", 0, 0, {}]]]},
+      {"name": "out", "class_name": "Dense", "config": {"units": 3, "activation": "softmax"}, "inbound_nodes": [[["drop", 0, 0, {}]]]})" +
+         extra_layer + R"(
+    ],
+    "input_layers": [["in", 0, 0]], "output_layers": [["out", 0, 0]]}}},
+  "weightsManifest": [{"paths": ["w.bin"], "weights": [
+    {"name": "conv/kernel", "shape": [3, 3, 2, 2], "dtype": "float32", "quantization": {"dtype": "uint8", "min": -1.0, "scale": 0.01}},
+    {"name": "conv/bias", "shape": [2], "dtype": "float32", "quantization": {"dtype": "float16"}},
+    {"name": "out/kernel", "shape": [32, 3], "dtype": "float32"},
+    {"name": "out/bias", "shape": [3], "dtype": "float32", "quantization": {"dtype": "uint16", "min": 0.5, "scale": 0.25}}
+  ]}]
+})";
+}
+
+// 36 uint8 kernel values, 2 float16 biases, 96 float32 kernel values, 3 uint16 biases.
+std::string tiny_weights() {
+  std::string bytes;
+  for (int i = 0; i < 36; ++i) bytes += static_cast<char>(i * 7);
+  const uint16_t halves[] = {0x3c00 /* 1.0 */, 0xc000 /* -2.0 */};
+  bytes.append(reinterpret_cast<const char*>(halves), sizeof(halves));
+  for (int i = 0; i < 96; ++i) {
+    float f = 0.01f * static_cast<float>(i % 7 - 3);
+    bytes.append(reinterpret_cast<const char*>(&f), 4);
+  }
+  const uint16_t q[] = {0, 2, 4};
+  bytes.append(reinterpret_cast<const char*>(q), sizeof(q));
+  return bytes;
+}
+
+std::filesystem::path write_model(const TempDir& dir, const std::string& json,
+                                  const std::string& weights) {
+  write_file_atomic(dir / "model.json", json);
+  write_file_atomic(dir / "w.bin", weights);
+  return dir / "model.json";
+}
+
+TEST(TfjsWeights, DequantizesEachStorageKind) {
+  TempDir dir;
+  auto weights = tfjs::load_weights(write_model(dir, tiny_model_json(), tiny_weights()));
+  ASSERT_EQ(weights.size(), 4u);
+  // uint8: min + scale * q, in double, then rounded to float.
+  EXPECT_EQ(weights["conv/kernel"].data<float>()[5], static_cast<float>(-1.0 + 0.01 * 35));
+  EXPECT_EQ(weights["conv/bias"].data<float>()[0], 1.f);
+  EXPECT_EQ(weights["conv/bias"].data<float>()[1], -2.f);
+  EXPECT_EQ(weights["out/kernel"].data<float>()[0], -0.03f);
+  EXPECT_EQ(weights["out/bias"].data<float>()[2], 1.5f);
+}
+
+TEST(TfjsImport, LayersBecomeNamedNodes) {
+  TempDir dir;
+  Graph g = tfjs::load_model(write_model(dir, tiny_model_json(), tiny_weights()));
+  for (const char* name : {"in", "conv", "flat", "drop", "out", "conv/Conv2D", "conv/kernel"})
+    EXPECT_GE(g.find(name), 0) << name;
+  EXPECT_EQ(g.node(g.find("conv")).op, "Relu");
+  EXPECT_EQ(g.node(g.find("flat")).op, "Reshape");
+  EXPECT_EQ(g.node(g.find("out")).op, "Softmax");
+  auto sig = tfjs::read_signature(dir / "model.json");
+  EXPECT_EQ(sig.inputs, std::vector<std::string>{"in"});
+  EXPECT_EQ(sig.outputs, std::vector<std::string>{"out"});
+
+  Executable exe(g, {"in:0"}, {"flat:0", "out:0"});
+  std::vector<Tensor> out = exe.run(std::vector<Tensor>{Tensor(DType::kFloat32, {2, 4, 4, 2})});
+  EXPECT_EQ(out[0].shape(), (Shape{2, 32}));
+  // Zero input: conv output is relu(bias) = [1, 0] per pixel, so flat alternates 1, 0.
+  EXPECT_EQ(out[0].data<float>()[0], 1.f);
+  EXPECT_EQ(out[0].data<float>()[1], 0.f);
+  float sum = 0;
+  for (int i = 0; i < 3; ++i) sum += out[1].data<float>()[i];
+  EXPECT_NEAR(sum, 1.f, 1e-6);
+}
+
+std::string expect_load_error(const std::string& json, const std::string& weights) {
+  TempDir dir;
+  try {
+    tfjs::load_model(write_model(dir, json, weights));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an error";
+  return "";
+}
+
+TEST(TfjsImport, ShortShardIsAnErrorNamingTheWeight) {
+  std::string w = tiny_weights();
+  std::string msg = expect_load_error(tiny_model_json(), w.substr(0, w.size() - 4));
+  EXPECT_NE(msg.find("out/bias"), std::string::npos) << msg;
+}
+
+TEST(TfjsImport, UnknownLayerClassIsAnErrorNamingIt) {
+  std::string msg = expect_load_error(tiny_model_json(R"(,
+      {"name": "lstm_1", "class_name": "LSTM", "config": {}, "inbound_nodes": [[["out", 0, 0, {}]]]})"),
+                                      tiny_weights());
+  EXPECT_NE(msg.find("LSTM"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("lstm_1"), std::string::npos) << msg;
+}
+
+TEST(TfjsImport, MissingWeightIsAnErrorNamingIt) {
+  std::string json = tiny_model_json();
+  const std::string bias = "\"conv/bias\"";
+  json.replace(json.find(bias), bias.size(), "\"conv/bias_\"");
+  std::string msg = expect_load_error(json, tiny_weights());
+  EXPECT_NE(msg.find("conv/bias"), std::string::npos) << msg;
+}
+
+TEST(TfjsImport, MissingShardIsAnErrorNamingTheFile) {
+  TempDir dir;
+  write_file_atomic(dir / "model.json", tiny_model_json());
+  try {
+    tfjs::load_model(dir / "model.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("w.bin"), std::string::npos) << e.what();
+  }
+}
+
+// The trained Inception v3 against TensorFlow.js 4.22's outputs for the same inputs.
+TEST(TfjsInceptionSlow, MatchesTensorFlowJs) {
+  POET_REQUIRE_FIXTURE("inception_v3_tfjs/model.json");
+  Graph g = tfjs::load_model(testing::fixture("inception_v3_tfjs/model.json"));
+  Executable exe(g, {"input_1:0"}, {"flatten_1:0", "dense_3:0"});
+  for (const char* image : {"panda", "flower1", "orange_105_100"}) {
+    std::string ref = std::string("reference/inception_v3_tfjs/") + image;
+    Tensor input = read_npy(testing::fixture(ref + ".input.npy"));
+    std::vector<Tensor> out = exe.run(std::vector<Tensor>{input});
+    Tensor bottleneck = read_npy(testing::fixture(ref + ".bottleneck.npy"));
+    Tensor probs = read_npy(testing::fixture(ref + ".probs.npy"));
+    ASSERT_EQ(out[0].shape(), bottleneck.shape());
+    ASSERT_EQ(out[1].shape(), probs.shape());
+    float max_diff = 0;
+    for (int64_t i = 0; i < bottleneck.num_elements(); ++i)
+      max_diff =
+          std::max(max_diff, std::abs(out[0].data<float>()[i] - bottleneck.data<float>()[i]));
+    EXPECT_LE(max_diff, 1e-4) << image << " bottleneck";
+    for (int64_t i = 0; i < probs.num_elements(); ++i)
+      EXPECT_NEAR(out[1].data<float>()[i], probs.data<float>()[i], 1e-5) << image << " class " << i;
+  }
+}
+
+}  // namespace
+}  // namespace poet
