@@ -10,6 +10,8 @@ packages=(
   libpng-dev
   libjpeg62-turbo-dev libturbojpeg0-dev
   nlohmann-json3-dev
+  libssl-dev
+  ccache
   libbenchmark-dev
   libgtest-dev libgmock-dev
 )
