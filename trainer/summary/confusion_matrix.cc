@@ -108,7 +108,10 @@ std::string ConfusionMatrix::to_csv() const {
 
 std::string ConfusionMatrix::to_png(int cell_px) const {
   if (cell_px < 1) fail("confusion matrix PNG: cell size must be at least 1 pixel, got ", cell_px);
-  const size_t cell = std::max<size_t>(1, std::min<size_t>(cell_px, kMaxPngSide / size()));
+  if (size() > static_cast<size_t>(kMaxPngSide))
+    fail("confusion matrix PNG: ", size(), " classes do not fit in ", kMaxPngSide,
+         " pixels; use the CSV instead");
+  const size_t cell = std::min<size_t>(cell_px, kMaxPngSide / size());
   const size_t side = size() * cell;
   std::vector<uint8_t> pixels(side * side * 3);
   for (size_t t = 0; t < size(); ++t) {

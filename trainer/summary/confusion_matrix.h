@@ -27,15 +27,15 @@ class ConfusionMatrix {
   // Header "true\predicted,<label>,...", then "<label>,<count>,..." per true class. Labels are
   // quoted when they hold a comma, quote or line break (RFC 4180).
   std::string to_csv() const;
-  // RGB, size() * cell_px pixels square; cell_px shrinks (to at least 1) for matrices so large
-  // that the image would exceed kMaxPngSide.
+  // RGB, size() * cell_px pixels square. For matrices so large that the image would exceed
+  // kMaxPngSide pixels, cells shrink (to 1 pixel; more classes than that is an error).
   std::string to_png(int cell_px = 24) const;
 
   // Both write atomically (temporary file, then rename).
   void write_csv(const std::filesystem::path& path) const;
   void write_png(const std::filesystem::path& path, int cell_px = 24) const;
 
-  static constexpr int kMaxPngSide = 8192;
+  static constexpr int kMaxPngSide = 4096;
 
  private:
   std::vector<std::string> labels_;
