@@ -135,10 +135,8 @@ std::string ConfusionMatrix::to_png(int cell_px) const {
   image.width = static_cast<png_uint_32>(side);
   image.height = static_cast<png_uint_32>(side);
   image.format = PNG_FORMAT_RGB;
-  // First call measures, second encodes.
-  png_alloc_size_t bytes = 0;
-  if (!png_image_write_to_memory(&image, nullptr, &bytes, 0, pixels.data(), 0, nullptr))
-    fail("confusion matrix PNG: libpng: ", image.message);
+  // Encoded once into a buffer of libpng's worst-case size, then trimmed.
+  png_alloc_size_t bytes = PNG_IMAGE_PNG_SIZE_MAX(image);
   std::string png(bytes, '\0');
   if (!png_image_write_to_memory(&image, png.data(), &bytes, 0, pixels.data(), 0, nullptr))
     fail("confusion matrix PNG: libpng: ", image.message);

@@ -35,7 +35,7 @@ class ConfusionMatrix {
   void write_csv(const std::filesystem::path& path) const;
   void write_png(const std::filesystem::path& path, int cell_px = 24) const;
 
-  static constexpr int kMaxPngSide = 4096;
+  static constexpr int kMaxPngSide = 2048;
 
  private:
   std::vector<std::string> labels_;
