@@ -167,23 +167,23 @@ void SummaryWriter::write_event(int64_t step, const tensorflow::Summary& summary
 }
 
 void SummaryWriter::add_scalar(int64_t step, std::string_view tag, float value) {
-  tensorflow::Summary summary;
-  summary::add_scalar(summary, tag, value);
-  write_event(step, summary);
+  tensorflow::Summary one;
+  summary::add_scalar(one, tag, value);
+  write_event(step, one);
 }
 
 void SummaryWriter::add_histogram(int64_t step, std::string_view tag,
                                   std::span<const float> values) {
-  tensorflow::Summary summary;
-  summary::add_histogram(summary, tag, values);
-  write_event(step, summary);
+  tensorflow::Summary one;
+  summary::add_histogram(one, tag, values);
+  write_event(step, one);
 }
 
 void SummaryWriter::add_variable_summaries(int64_t step, std::string_view prefix,
                                            std::span<const float> values) {
-  tensorflow::Summary summary;
-  summary::add_variable_summaries(summary, prefix, values);
-  write_event(step, summary);
+  tensorflow::Summary one;
+  summary::add_variable_summaries(one, prefix, values);
+  write_event(step, one);
 }
 
 std::vector<tensorflow::Event> read_event_file(const std::filesystem::path& path) {
