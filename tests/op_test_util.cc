@@ -78,6 +78,39 @@ std::string run_op_error(const std::string& op, const std::vector<Tensor>& input
   return "";
 }
 
+Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
+                   const std::map<std::string, AttrValue>& attrs) {
+  Graph g;
+  Node node;
+  node.name = "op";
+  node.op = op;
+  node.attrs = attrs;
+  std::vector<std::string> feeds;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Node in;
+    in.name = "in" + std::to_string(i);
+    in.attrs["dtype"] = inputs[i].dtype;
+    if (inputs[i].value) {
+      in.op = "Const";
+      in.attrs["value"] = *inputs[i].value;
+    } else {
+      in.op = "Placeholder";
+      in.attrs["shape"] = inputs[i].shape;
+      feeds.push_back(in.name + ":0");
+    }
+    node.inputs.push_back({g.add(std::move(in)), 0});
+  }
+  g.add(std::move(node));
+  return Executable(g, feeds, {"op:0"});
+}
+
+TensorInfo infer_op(const std::string& op, const std::vector<TensorInfo>& inputs,
+                    const std::map<std::string, AttrValue>& attrs) {
+  return load_op(op, inputs, attrs).fetch_info(0);
+}
+
+TensorInfo placeholder(DType dtype, PartialShape shape) { return {dtype, std::move(shape), {}}; }
+
 std::vector<float> floats(const Tensor& t) {
   auto d = t.data<float>();
   return {d.begin(), d.end()};
