@@ -173,12 +173,11 @@ bool png_header_step(PngDecoder& d, int wanted) {
   int color = png_get_color_type(d.png, d.info);
   int depth = png_get_bit_depth(d.png, d.info);
   bool has_trns = png_get_valid(d.png, d.info, PNG_INFO_tRNS) != 0;
-  if (wanted == 0) {
-    wanted = color == PNG_COLOR_TYPE_PALETTE ? (has_trns ? 4 : 3) : png_get_channels(d.png, d.info);
-  }
-  d.channels = wanted;
+  d.channels = wanted != 0                         ? wanted
+               : color == PNG_COLOR_TYPE_PALETTE ? (has_trns ? 4 : 3)
+                                                 : png_get_channels(d.png, d.info);
   bool has_alpha = (color & PNG_COLOR_MASK_ALPHA) != 0;
-  if (wanted % 2 == 0) {
+  if (d.channels % 2 == 0) {
     if (!has_alpha && has_trns) png_set_tRNS_to_alpha(d.png);
     if (!has_alpha && !has_trns) png_set_add_alpha(d.png, 0xffff, PNG_FILLER_AFTER);
   } else if (has_alpha || has_trns) {
@@ -190,8 +189,8 @@ bool png_header_step(PngDecoder& d, int wanted) {
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(d.png);
   bool is_gray = (color & PNG_COLOR_MASK_COLOR) == 0;
   if (is_gray && depth < 8) png_set_expand_gray_1_2_4_to_8(d.png);
-  if (wanted < 3 && !is_gray) png_set_rgb_to_gray(d.png, 1, 0.299, 0.587);  // BT.601 weights
-  if (wanted >= 3 && is_gray) png_set_gray_to_rgb(d.png);
+  if (d.channels < 3 && !is_gray) png_set_rgb_to_gray(d.png, 1, 0.299, 0.587);  // BT.601 weights
+  if (d.channels >= 3 && is_gray) png_set_gray_to_rgb(d.png);
   png_read_update_info(d.png, d.info);
   return true;
 }
