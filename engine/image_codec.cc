@@ -261,6 +261,8 @@ Tensor decode_png(std::string_view bytes, int channels, std::string_view what) {
     fail(what, ": PNG channels must be 0, 1, 3 or 4, got ", channels);
   if (sniff_image_format(bytes) != ImageFormat::kPng) fail(what, ": not PNG data (bad signature)");
   PngDecoder d;
+  d.next = reinterpret_cast<const uint8_t*>(bytes.data());
+  d.left = bytes.size();
   d.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d, png_on_error, png_on_warning);
   if (!d.png) fail(what, ": cannot start the PNG decoder (out of memory)");
   if (!png_header_step(d, channels)) fail(what, ": invalid PNG data (", d.message, ")");

@@ -99,7 +99,7 @@ std::vector<std::string> parse_imagenet_labels(std::string_view label_map_pbtxt,
     std::string_view line = synset_lines[i];
     if (trim(line).empty()) continue;
     size_t tab = line.find('\t');
-    if (tab == std::string_view::npos || line[0] != 'n')
+    if (tab == std::string_view::npos)
       fail(what_synsets, ":", i + 1, ": expected 'nXXXXXXXX<TAB>label'");
     words[std::string(line.substr(0, tab))] = std::string(trim(line.substr(tab + 1)));
   }
