@@ -34,8 +34,8 @@ Model preset(const Graph& graph) {
   } else if (graph.find("input") >= 0 && graph.find("MobilenetV1/Predictions/Reshape_1") >= 0) {
     m.input = "input:0";
     // retrain.py keeps the whole MobileNet and adds final_result: classify with the new layer.
-    m.output = graph.find("final_result") >= 0 ? "final_result:0"
-                                                 : "MobilenetV1/Predictions/Reshape_1:0";
+    m.output =
+        graph.find("final_result") >= 0 ? "final_result:0" : "MobilenetV1/Predictions/Reshape_1:0";
     m.spec.mean = m.spec.std = 127.5f;
   }
   return m;

@@ -26,8 +26,7 @@ void check_dimensions(int64_t width, int64_t height, int64_t channels, std::stri
          " pixels per side");
   if (static_cast<uint64_t>(width * height * channels) > max_tensor_bytes())
     fail(what, ": decoded image would take ", width * height * channels,
-         " bytes, more than the tensor limit of ", max_tensor_bytes(),
-         " (POET_MAX_TENSOR_BYTES)");
+         " bytes, more than the tensor limit of ", max_tensor_bytes(), " (POET_MAX_TENSOR_BYTES)");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -114,9 +113,8 @@ bool jpeg_rows_step(JpegDecoder& d, uint8_t* out, size_t row_bytes, uint8_t* cmy
       const uint8_t* p = cmyk_row + 4 * x;
       for (int c = 0; c < 3; ++c) {
         // Adobe writes inverted CMYK; plain CMYK is converted with (255 - k) * (255 - c) / 255.
-        row[3 * x + c] = static_cast<uint8_t>(d.cinfo.saw_Adobe_marker
-                                                  ? p[3] * p[c] / 255
-                                                  : (255 - p[3]) * (255 - p[c]) / 255);
+        row[3 * x + c] = static_cast<uint8_t>(
+            d.cinfo.saw_Adobe_marker ? p[3] * p[c] / 255 : (255 - p[3]) * (255 - p[c]) / 255);
       }
     }
   }
@@ -173,7 +171,7 @@ bool png_header_step(PngDecoder& d, int wanted) {
   int color = png_get_color_type(d.png, d.info);
   int depth = png_get_bit_depth(d.png, d.info);
   bool has_trns = png_get_valid(d.png, d.info, PNG_INFO_tRNS) != 0;
-  d.channels = wanted != 0                         ? wanted
+  d.channels = wanted != 0                       ? wanted
                : color == PNG_COLOR_TYPE_PALETTE ? (has_trns ? 4 : 3)
                                                  : png_get_channels(d.png, d.info);
   bool has_alpha = (color & PNG_COLOR_MASK_ALPHA) != 0;
@@ -223,8 +221,8 @@ Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::stri
   if (!jpeg_create_step(d, bytes)) jpeg_fail(d, what);
 
   int channels = options.channels == 0 ? std::min(d.cinfo.num_components, 3) : options.channels;
-  bool cmyk = channels == 3 && (d.cinfo.jpeg_color_space == JCS_CMYK ||
-                                d.cinfo.jpeg_color_space == JCS_YCCK);
+  bool cmyk = channels == 3 &&
+              (d.cinfo.jpeg_color_space == JCS_CMYK || d.cinfo.jpeg_color_space == JCS_YCCK);
   if (channels == 1) {
     d.cinfo.out_color_space = JCS_GRAYSCALE;
   } else if (channels == 3) {
@@ -245,8 +243,7 @@ Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::stri
   // Progressive files buffer every coefficient; bound libjpeg's own memory by the image size
   // (at most 4 full-size components of 16-bit coefficients) so a forged header cannot make it
   // allocate more.
-  d.cinfo.mem->max_memory_to_use =
-      8L * d.cinfo.image_width * d.cinfo.image_height + (64L << 20);
+  d.cinfo.mem->max_memory_to_use = 8L * d.cinfo.image_width * d.cinfo.image_height + (64L << 20);
 
   Tensor image(DType::kUInt8, {height, width, channels});
   std::vector<uint8_t> cmyk_row(cmyk ? static_cast<size_t>(width) * 4 : 0);

@@ -20,10 +20,10 @@ enum class ImageFormat { kUnknown, kJpeg, kPng };
 ImageFormat sniff_image_format(std::string_view bytes);
 
 struct JpegOptions {
-  int channels = 0;               // 0: as in the file (CMYK becomes RGB), 1 or 3
-  int ratio = 1;                  // downscale by 1, 2, 4 or 8 while decoding
-  bool fast_dct = true;           // TensorFlow's default: libjpeg's fast integer IDCT
-  bool fancy_upsampling = true;   // smooth chroma upsampling (TensorFlow's default)
+  int channels = 0;              // 0: as in the file (CMYK becomes RGB), 1 or 3
+  int ratio = 1;                 // downscale by 1, 2, 4 or 8 while decoding
+  bool fast_dct = true;          // TensorFlow's default: libjpeg's fast integer IDCT
+  bool fancy_upsampling = true;  // smooth chroma upsampling (TensorFlow's default)
 };
 
 Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::string_view what);

@@ -37,7 +37,8 @@ std::string_view trim(std::string_view s) {
 // (0 when there are none or the value is out of range).
 size_t parse_index(std::string_view s, int64_t& value) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || value < 0 || value > kMaxLabelIndex || s.empty() || s[0] == '-') return 0;
+  if (ec != std::errc() || value < 0 || value > kMaxLabelIndex || s.empty() || s[0] == '-')
+    return 0;
   return static_cast<size_t>(end - s.data());
 }
 
@@ -90,8 +91,7 @@ std::vector<std::string> read_labels(const std::filesystem::path& path) {
 }
 
 std::vector<std::string> parse_imagenet_labels(std::string_view label_map_pbtxt,
-                                               std::string_view synsets,
-                                               std::string_view what_map,
+                                               std::string_view synsets, std::string_view what_map,
                                                std::string_view what_synsets) {
   std::map<std::string, std::string, std::less<>> words;  // WordNet id -> human label
   std::vector<std::string_view> synset_lines = split_lines(synsets);
@@ -113,7 +113,8 @@ std::vector<std::string> parse_imagenet_labels(std::string_view label_map_pbtxt,
   for (size_t i = 0; i < map_lines.size(); ++i) {
     std::string_view line = trim(map_lines[i]);
     auto field = [&](std::string_view name) {
-      return line.substr(0, name.size()) == name ? trim(line.substr(name.size())) : std::string_view();
+      return line.substr(0, name.size()) == name ? trim(line.substr(name.size()))
+                                                 : std::string_view();
     };
     if (std::string_view v = field("target_class:"); !v.empty()) {
       if (parse_index(v, pending) != v.size())

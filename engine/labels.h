@@ -20,8 +20,7 @@ std::vector<std::string> read_labels(const std::filesystem::path& path);
 
 // The Inception v3 (2015) label pair; errors name the file and line at fault.
 std::vector<std::string> parse_imagenet_labels(std::string_view label_map_pbtxt,
-                                               std::string_view synsets,
-                                               std::string_view what_map,
+                                               std::string_view synsets, std::string_view what_map,
                                                std::string_view what_synsets);
 std::vector<std::string> read_imagenet_labels(const std::filesystem::path& label_map_pbtxt,
                                               const std::filesystem::path& synsets);

@@ -106,7 +106,8 @@ TEST_F(ClassifyCli, SeveralImagesGetOneBlockEach) {
 TEST_F(ClassifyCli, WithoutLabelsPrintsIndices) {
   Result r = poet("--graph " + (dir_ / "tiny.pb").string() +
                   " --input_layer input --output_layer scores --input_mean 0 --input_std 1"
-                  " --top_k 1 " + (dir_ / "greenish.png").string());
+                  " --top_k 1 " +
+                  (dir_ / "greenish.png").string());
   EXPECT_EQ(r.output, "1 (score = 800.00000)\n");
 }
 

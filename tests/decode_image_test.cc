@@ -161,8 +161,9 @@ TEST(DecodeJpegOp, DecodesAndHonoursAttributes) {
   EXPECT_EQ(pixels(out), pixels(decode_image(panda_bytes(), 3, "panda.jpg")));
   Tensor gray = run_op1("DecodeJpeg", {contents}, {{"channels", int64_t{1}}});
   EXPECT_EQ(gray.shape(), (Shape{500, 600, 1}));
-  Tensor accurate = run_op1("DecodeJpeg", {contents},
-                            {{"channels", int64_t{3}}, {"dct_method", std::string("INTEGER_ACCURATE")}});
+  Tensor accurate =
+      run_op1("DecodeJpeg", {contents},
+              {{"channels", int64_t{3}}, {"dct_method", std::string("INTEGER_ACCURATE")}});
   EXPECT_NE(pixels(accurate), pixels(out));
   Tensor fast = run_op1("DecodeJpeg", {contents},
                         {{"channels", int64_t{3}}, {"dct_method", std::string("INTEGER_FAST")}});
@@ -189,11 +190,12 @@ TEST(DecodePng, RgbKeepsItsPixels) {
   PngSpec spec;
   spec.width = 3;
   spec.height = 2;
-  std::string png = encode_png(spec, {{1, 2, 3, 4, 5, 6, 7, 8, 9}, {10, 11, 12, 13, 14, 15, 16, 17, 18}});
+  std::string png =
+      encode_png(spec, {{1, 2, 3, 4, 5, 6, 7, 8, 9}, {10, 11, 12, 13, 14, 15, 16, 17, 18}});
   Tensor image = decode_image(png, 0, "tiny.png");
   EXPECT_EQ(image.shape(), (Shape{2, 3, 3}));
-  EXPECT_EQ(pixels(image), (std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                                                 15, 16, 17, 18}));
+  EXPECT_EQ(pixels(image),
+            (std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}));
   // channels 4 adds opaque alpha.
   Tensor rgba = decode_png(png, 4, "tiny.png");
   EXPECT_EQ(rgba.shape(), (Shape{2, 3, 4}));
@@ -257,7 +259,8 @@ TEST(DecodePng, TruncatedAndCorruptDataAreErrors) {
   PngSpec spec;
   spec.width = 4;
   spec.height = 4;
-  std::string png = encode_png(spec, std::vector<std::vector<uint8_t>>(4, std::vector<uint8_t>(12, 9)));
+  std::string png =
+      encode_png(spec, std::vector<std::vector<uint8_t>>(4, std::vector<uint8_t>(12, 9)));
   for (size_t keep : {size_t{8}, size_t{20}, png.size() / 2, png.size() - 4}) {
     std::string message = error_of([&] { decode_png(png.substr(0, keep), 3, "cut.png"); });
     EXPECT_NE(message.find("cut.png"), std::string::npos) << keep << ": " << message;

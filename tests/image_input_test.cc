@@ -1,13 +1,10 @@
 // Image preprocessing for classification graphs: decode, resize (legacy grid), normalise.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <fstream>
 
 #include "engine/image_input.h"
-#include "engine/npy.h"
 #include "tests/fixtures.h"
-#include "tests/image_test_util.h"
 
 namespace poet::testing {
 namespace {
@@ -37,24 +34,6 @@ TEST(ImageInput, RejectsBadSpecsAndNamesTheFile) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bad.jpg"), std::string::npos) << e.what();
   }
-}
-
-TEST(ImageInput, PandaMatchesTheMobileNetReferenceInput) {
-  POET_REQUIRE_FIXTURE("reference/mobilenet_v1_0.25_128/panda.input.npy");
-  Tensor want = read_npy(fixture("reference/mobilenet_v1_0.25_128/panda.input.npy"));
-  Tensor got = read_image_input(fixture("images/panda.jpg"),
-                                {.height = 128, .width = 128, .mean = 127.5f, .std = 127.5f});
-  ASSERT_EQ(got.shape(), want.shape());
-  auto g = got.data<float>();
-  auto w = want.data<float>();
-  double max_diff = 0, sum_diff = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    max_diff = std::max(max_diff, static_cast<double>(std::abs(g[i] - w[i])));
-    sum_diff += std::abs(g[i] - w[i]);
-  }
-  std::printf("panda input vs reference: max %.6g, mean %.6g\n", max_diff,
-              sum_diff / static_cast<double>(g.size()));
-  EXPECT_LT(max_diff, 1e-5);
 }
 
 }  // namespace

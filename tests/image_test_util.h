@@ -18,7 +18,7 @@ struct PngSpec {
   int color_type = PNG_COLOR_TYPE_RGB;
   int bit_depth = 8;
   bool interlaced = false;
-  std::vector<png_color> palette;      // PNG_COLOR_TYPE_PALETTE only
+  std::vector<png_color> palette;       // PNG_COLOR_TYPE_PALETTE only
   std::vector<png_byte> palette_alpha;  // tRNS for palette entries
 };
 

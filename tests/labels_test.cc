@@ -65,8 +65,10 @@ TEST(Labels, Fixtures) {
   Labels inception =
       read_imagenet_labels(fixture("imagenet/imagenet_2012_challenge_label_map_proto.pbtxt"),
                            fixture("imagenet/imagenet_synset_to_human_label_map.txt"));
-  EXPECT_EQ(label_at(inception, 169), "giant panda, panda, panda bear, coon bear, Ailuropoda melanoleuca");
-  EXPECT_EQ(label_at(inception, 7), "lesser panda, red panda, panda, bear cat, cat bear, Ailurus fulgens");
+  EXPECT_EQ(label_at(inception, 169),
+            "giant panda, panda, panda bear, coon bear, Ailuropoda melanoleuca");
+  EXPECT_EQ(label_at(inception, 7),
+            "lesser panda, red panda, panda, bear cat, cat bear, Ailurus fulgens");
   EXPECT_THROW(read_labels("/nonexistent/labels.txt"), Error);
 }
 

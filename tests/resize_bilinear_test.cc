@@ -81,9 +81,9 @@ TEST(ResizeBilinear, Errors) {
   EXPECT_NE(run_op_error("ResizeBilinear", {floats({2, 2}, {1, 2, 3, 4}), ints({2}, {3, 3})})
                 .find("rank 4"),
             std::string::npos);
-  EXPECT_NE(run_op_error("ResizeBilinear", {Tensor::from_string("x"), ints({2}, {3, 3})})
-                .find("string"),
-            std::string::npos);
+  EXPECT_NE(
+      run_op_error("ResizeBilinear", {Tensor::from_string("x"), ints({2}, {3, 3})}).find("string"),
+      std::string::npos);
 }
 
 }  // namespace

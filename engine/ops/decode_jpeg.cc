@@ -32,7 +32,8 @@ class DecodeJpeg final : public Op {
     ctx.expect_dtype(0, DType::kString);
     ctx.expect_rank(0, 0);
     // The size is in the data: known only once decoded.
-    ctx.set_output(0, DType::kUInt8, Shape{-1, -1, options_.channels == 0 ? -1 : options_.channels});
+    ctx.set_output(0, DType::kUInt8,
+                   Shape{-1, -1, options_.channels == 0 ? -1 : options_.channels});
   }
 
   void compute(ComputeContext& ctx) const override {

@@ -31,7 +31,8 @@ class ResizeBilinear final : public Op {
     int64_t out_h = -1, out_w = -1;
     if (const Tensor* size = ctx.input_value(1)) {
       if (size->num_elements() != 2)
-        ctx.fail("size must hold 2 values (height, width), has shape ", shape_string(size->shape()));
+        ctx.fail("size must hold 2 values (height, width), has shape ",
+                 shape_string(size->shape()));
       out_h = size->data<int32_t>()[0];
       out_w = size->data<int32_t>()[1];
       if (out_h <= 0 || out_w <= 0)

@@ -13,9 +13,8 @@ std::vector<Interpolation> interpolation_weights(int64_t in_size, int64_t out_si
                     : static_cast<float>(in_size) / static_cast<float>(out_size);
   std::vector<Interpolation> out(static_cast<size_t>(out_size));
   for (int64_t i = 0; i < out_size; ++i) {
-    float in = grid == ResizeGrid::kHalfPixel
-                   ? (static_cast<float>(i) + 0.5f) * scale - 0.5f
-                   : static_cast<float>(i) * scale;
+    float in = grid == ResizeGrid::kHalfPixel ? (static_cast<float>(i) + 0.5f) * scale - 0.5f
+                                              : static_cast<float>(i) * scale;
     float in_floor = std::floor(in);
     out[i].lower = std::max(static_cast<int64_t>(in_floor), int64_t{0});
     out[i].upper = std::min(static_cast<int64_t>(std::ceil(in)), in_size - 1);
