@@ -3,6 +3,7 @@
 // the input shape is fully known then.
 #include <algorithm>
 #include <limits>
+#include <string>
 
 #include "engine/ops/registry.h"
 #include "engine/ops/shape_util.h"
@@ -15,6 +16,13 @@ void forward_reshaped(ComputeContext& ctx) {
   ctx.set_output(0, ctx.input(0).reshaped(ctx.output_shape(0)));
 }
 
+// "[3,-1]": shape_string would print the -1 as "?".
+std::string dims_string(std::span<const int64_t> dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
 // The target shape of Reshape with its -1 resolved against the input's shape when that is
 // fully known; otherwise the -1 stays unknown.
 Shape reshape_target(const InferContext& ctx, std::vector<int64_t> target) {
@@ -22,12 +30,12 @@ Shape reshape_target(const InferContext& ctx, std::vector<int64_t> target) {
   int64_t product = 1;
   for (int i = 0; i < static_cast<int>(target.size()); ++i) {
     if (target[i] == -1) {
-      if (unknown >= 0) ctx.fail("shape ", shape_string(target), " has more than one -1");
+      if (unknown >= 0) ctx.fail("shape ", dims_string(target), " has more than one -1");
       unknown = i;
     } else if (target[i] < 0) {
-      ctx.fail("shape ", shape_string(target), " has a negative dimension ", target[i]);
-    } else {
-      product = num_elements(std::vector<int64_t>{product, target[i]});
+      ctx.fail("shape ", dims_string(target), " has a negative dimension ", target[i]);
+    } else if (__builtin_mul_overflow(product, target[i], &product)) {
+      ctx.fail("shape ", dims_string(target), " has too many elements");
     }
   }
   const PartialShape& in = ctx.input_shape(0);
@@ -36,11 +44,11 @@ Shape reshape_target(const InferContext& ctx, std::vector<int64_t> target) {
   if (unknown >= 0) {
     if (product == 0 || count % product != 0)
       ctx.fail("cannot reshape a tensor of ", count, " elements ", in.str(), " to ",
-               shape_string(target), ": ", count, " is not a multiple of ", product);
+               dims_string(target), ": ", count, " is not a multiple of ", product);
     target[unknown] = count / product;
   } else if (product != count) {
     ctx.fail("cannot reshape a tensor of ", count, " elements ", in.str(), " to ",
-             shape_string(target), " (", product, " elements)");
+             dims_string(target), " (", product, " elements)");
   }
   return target;
 }
