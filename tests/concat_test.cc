@@ -53,6 +53,14 @@ TEST(Concat, TakesTheAxisFirst) {
   EXPECT_EQ(run_op1("Concat", {ints({}, {-1}), a(), b()}, n_attr(2)).shape(), (Shape{2, 5}));
 }
 
+TEST(ConcatV2, EmptyTensors) {
+  Tensor empty = Tensor(DType::kFloat32, {0, 2});
+  EXPECT_EQ(run_op1("ConcatV2", {empty, Tensor(DType::kFloat32, {0, 3}), ints({}, {1})}, n_attr(2))
+                .shape(),
+            (Shape{0, 5}));
+  EXPECT_EQ(floats(run_op1("ConcatV2", {empty, a(), ints({}, {0})}, n_attr(2))), floats(a()));
+}
+
 TEST(ConcatV2, UnknownBatchAtLoad) {
   Executable exe =
       load_op("ConcatV2",

@@ -99,6 +99,14 @@ TEST(DepthwiseConv2D, ReferenceKernelAddsBiasThenActivates) {
   EXPECT_EQ(out, (std::vector<float>{2, -6, 10}));
 }
 
+TEST(DepthwiseConv2D, NoChannelsGivesAnEmptyOutput) {
+  Tensor out =
+      run_op1("DepthwiseConv2dNative",
+              {Tensor(DType::kFloat32, {1, 3, 3, 0}), Tensor(DType::kFloat32, {2, 2, 0, 2})},
+              dw_attrs("SAME"));
+  EXPECT_EQ(out.shape(), (Shape{1, 3, 3, 0}));
+}
+
 TEST(DepthwiseConv2D, UnknownBatchAndFlops) {
   Executable exe = load_op("DepthwiseConv2dNative",
                            {fed_input(DType::kFloat32, Shape{-1, 7, 7, 3}),
