@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/error.h"
@@ -144,6 +145,30 @@ TEST(OneDnnConv2d, PrimitiveRunsRepeatedlyOnNewData) {
                 want);
     conv.run(input, got);
     expect_close(got, want, s.k_h * s.k_w * s.in_c);
+  }
+}
+
+TEST(OneDnnConv2d, OnePrimitiveRunsOnSeveralThreadsAtOnce) {
+  // Each thread brings its own stream and scratchpad; the primitive itself is shared.
+  ConvShape s = make_shape(kInceptionLayers[1]);
+  std::vector<float> filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+  onednn::Conv2dPrimitive conv(s, ConvKind::kDense, filter, {}, Activation::kNone);
+  std::vector<std::vector<float>> inputs, outputs;
+  for (uint32_t seed = 0; seed < 3; ++seed) {
+    inputs.push_back(random_floats(s.input_size(), 40 + seed));
+    outputs.emplace_back(s.output_size());
+  }
+  {
+    std::vector<std::jthread> threads;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      threads.emplace_back([&, i] {
+        for (int rep = 0; rep < 3; ++rep) conv.run(inputs[i], outputs[i]);
+      });
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::vector<float> want(s.output_size());
+    ref::conv2d(s, inputs[i], filter, {}, Activation::kNone, want);
+    expect_close(outputs[i], want, s.k_h * s.k_w * s.in_c);
   }
 }
 
