@@ -62,17 +62,16 @@ std::optional<std::vector<float>> parse_bottleneck(std::string_view text, size_t
   size_t start = 0;
   while (true) {
     size_t comma = text.find(',', start);
-    std::string_view token =
-        text.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                           : comma - start);
+    std::string_view token = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (values.size() == expected_size) {
       *why = str_cat("more than the expected ", expected_size, " values");
       return {};
     }
     std::optional<float> value = parse_value(token);
     if (!value) {
-      *why = str_cat("value ", values.size(), " ('", token.substr(0, 32),
-                     "') is not a finite number");
+      *why =
+          str_cat("value ", values.size(), " ('", token.substr(0, 32), "') is not a finite number");
       return {};
     }
     values.push_back(*value);
@@ -108,8 +107,8 @@ void write_bottleneck(const std::string& path, std::span<const float> values) {
 }
 
 BottleneckCache::BottleneckCache(const Dataset& dataset, std::string bottleneck_dir,
-                                 std::string architecture, size_t bottleneck_size,
-                                 Compute compute, Warn warn)
+                                 std::string architecture, size_t bottleneck_size, Compute compute,
+                                 Warn warn)
     : dataset_(dataset),
       bottleneck_dir_(std::move(bottleneck_dir)),
       architecture_(std::move(architecture)),
@@ -119,8 +118,8 @@ BottleneckCache::BottleneckCache(const Dataset& dataset, std::string bottleneck_
 
 const std::vector<float>& BottleneckCache::get(const ImageClass& image_class,
                                                const std::string& file_name) {
-  std::string path = bottleneck_path(bottleneck_dir_, image_class.dir_name, file_name,
-                                     architecture_);
+  std::string path =
+      bottleneck_path(bottleneck_dir_, image_class.dir_name, file_name, architecture_);
   if (auto it = memory_.find(path); it != memory_.end()) return it->second;
   std::error_code ec;
   bool on_disk = std::filesystem::exists(path, ec);

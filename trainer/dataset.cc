@@ -107,12 +107,13 @@ std::string Dataset::labels_text() const {
 }
 
 std::string label_from_folder(std::string_view dir_name) {
+  // Python's str.lower() turns exactly two non-ASCII characters into ASCII letters: the
+  // Kelvin sign into 'k' and the dotted capital I into 'i' plus a combining dot. Every other
+  // non-ASCII character stays outside [a-z0-9].
+  constexpr std::string_view kKelvin = "\xE2\x84\xAA", kDottedI = "\xC4\xB0";
   std::string label;
   bool in_run = false;
-  for (char ch : dir_name) {
-    // Python's str.lower() also lowers non-ASCII letters, but those are outside [a-z0-9]
-    // and become a space either way.
-    char c = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+  auto put = [&](char c) {
     bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     if (keep) {
       label += c;
@@ -120,6 +121,20 @@ std::string label_from_folder(std::string_view dir_name) {
       label += ' ';
     }
     in_run = !keep;
+  };
+  for (size_t i = 0; i < dir_name.size(); ++i) {
+    std::string_view rest = dir_name.substr(i);
+    if (rest.starts_with(kKelvin)) {
+      put('k');
+      i += kKelvin.size() - 1;
+    } else if (rest.starts_with(kDottedI)) {
+      put('i');
+      put(' ');
+      i += kDottedI.size() - 1;
+    } else {
+      char c = dir_name[i];
+      put(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
   }
   return label;
 }
@@ -136,8 +151,7 @@ std::string hash_name(std::string_view path) {
   // re.sub(r'_nohash_.*$', '', path): '.' stops at a newline and '$' also matches before a
   // final newline, so a match needs no newline after "_nohash_" except possibly the last char.
   constexpr std::string_view kMarker = "_nohash_";
-  for (size_t p = path.find(kMarker); p != std::string_view::npos;
-       p = path.find(kMarker, p + 1)) {
+  for (size_t p = path.find(kMarker); p != std::string_view::npos; p = path.find(kMarker, p + 1)) {
     size_t newline = path.find('\n', p + kMarker.size());
     if (newline == std::string_view::npos) return std::string(path.substr(0, p));
     if (newline == path.size() - 1) return std::string(path.substr(0, p)) + "\n";
@@ -191,8 +205,8 @@ Dataset scan_image_dir(const std::string& image_dir, int testing_percentage,
            "' both give the label '", image_class.label, "'");
     }
     for (std::string& file : files) {
-      Split split = assign_split(join_path(folder, file), testing_percentage,
-                                 validation_percentage);
+      Split split =
+          assign_split(join_path(folder, file), testing_percentage, validation_percentage);
       image_class.images(split).push_back(std::move(file));
     }
     dataset.classes.push_back(std::move(image_class));

@@ -31,8 +31,7 @@ void check_layer(const Tensor& weights, const Tensor& biases, int64_t bottleneck
       weights.dim(0) != bottleneck_size)
     fail("retrained graph: weights must be float32 [", bottleneck_size, ", classes], got ",
          dtype_name(weights.dtype()), " ", shape_string(weights.shape()));
-  if (biases.dtype() != DType::kFloat32 || biases.rank() != 1 ||
-      biases.dim(0) != weights.dim(1))
+  if (biases.dtype() != DType::kFloat32 || biases.rank() != 1 || biases.dim(0) != weights.dim(1))
     fail("retrained graph: biases must be float32 [", weights.dim(1), "], got ",
          dtype_name(biases.dtype()), " ", shape_string(biases.shape()));
 }
@@ -66,11 +65,11 @@ Node make_node(std::string name, std::string op, std::vector<Endpoint> inputs,
 
 // A Const and its "/read" Identity, as convert_variables_to_constants leaves a Variable.
 Endpoint add_frozen_variable(Graph& graph, const std::string& name, const Tensor& value) {
-  int var = graph.add(make_node(name, "Const", {},
-                                {{"dtype", DType::kFloat32}, {"value", value.clone()}}));
-  int read = graph.add(make_node(
-      name + "/read", "Identity", {{var, 0}},
-      {{"T", DType::kFloat32}, {"_class", std::vector<std::string>{"loc:@" + name}}}));
+  int var = graph.add(
+      make_node(name, "Const", {}, {{"dtype", DType::kFloat32}, {"value", value.clone()}}));
+  int read = graph.add(
+      make_node(name + "/read", "Identity", {{var, 0}},
+                {{"T", DType::kFloat32}, {"_class", std::vector<std::string>{"loc:@" + name}}}));
   return {read, 0};
 }
 
@@ -89,16 +88,14 @@ Graph build_retrained_graph(const Graph& original, const RetrainedGraphSpec& spe
          " does not depend on the input ", spec.input_tensor);
   Endpoint kept_bottleneck{graph.find(original.node(bottleneck.node).name), bottleneck.index};
 
-  int placeholder = graph.add(make_node(
-      scope + "/BottleneckInputPlaceholder", "PlaceholderWithDefault", {kept_bottleneck},
-      {{"dtype", DType::kFloat32}, {"shape", PartialShape(Shape{-1, weights.dim(0)})}}));
+  int placeholder = graph.add(
+      make_node(scope + "/BottleneckInputPlaceholder", "PlaceholderWithDefault", {kept_bottleneck},
+                {{"dtype", DType::kFloat32}, {"shape", PartialShape(Shape{-1, weights.dim(0)})}}));
   Endpoint w = add_frozen_variable(graph, "final_training_ops/weights/final_weights", weights);
   Endpoint b = add_frozen_variable(graph, "final_training_ops/biases/final_biases", biases);
-  int matmul = graph.add(make_node("final_training_ops/Wx_plus_b/MatMul", "MatMul",
-                                   {{placeholder, 0}, w},
-                                   {{"T", DType::kFloat32},
-                                    {"transpose_a", false},
-                                    {"transpose_b", false}}));
+  int matmul = graph.add(
+      make_node("final_training_ops/Wx_plus_b/MatMul", "MatMul", {{placeholder, 0}, w},
+                {{"T", DType::kFloat32}, {"transpose_a", false}, {"transpose_b", false}}));
   int add = graph.add(make_node("final_training_ops/Wx_plus_b/add", "Add", {{matmul, 0}, b},
                                 {{"T", DType::kFloat32}}));
   if (graph.find(spec.final_tensor_name) >= 0)

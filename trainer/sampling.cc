@@ -16,8 +16,8 @@ std::vector<Sample> sample_batch(const Dataset& dataset, Split split, int batch_
   for (size_t c = 0; c < dataset.classes.size(); ++c)
     if (!dataset.classes[c].images(split).empty()) usable.push_back(static_cast<int>(c));
   if (usable.empty())
-    fail("--image_dir ", dataset.image_dir, ": no class has any image in the ",
-         split_name(split), " set");
+    fail("--image_dir ", dataset.image_dir, ": no class has any image in the ", split_name(split),
+         " set");
   std::vector<Sample> batch;
   if (batch_size < 0) {
     for (int c : usable)

@@ -87,8 +87,8 @@ std::vector<double> SoftmaxLayer::probabilities(std::span<const float> inputs) c
   std::vector<double> probs(static_cast<size_t>(batch) * classes_);
   for (int b = 0; b < batch; ++b) {
     std::span<double> row(probs.data() + static_cast<size_t>(b) * classes_, classes_);
-    logits_row(inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_), weights_,
-               biases_, row);
+    logits_row(inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_), weights_, biases_,
+               row);
     softmax_in_place(row);
   }
   return probs;
@@ -103,8 +103,8 @@ Evaluation SoftmaxLayer::evaluate(std::span<const float> inputs,
   std::vector<double> row(classes_);
   int correct = 0;
   for (int b = 0; b < batch; ++b) {
-    logits_row(inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_), weights_,
-               biases_, row);
+    logits_row(inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_), weights_, biases_,
+               row);
     const double label_logit = row[labels[b]];
     result.cross_entropy += softmax_in_place(row) - label_logit;
     // First maximum, as tf.argmax.

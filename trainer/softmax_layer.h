@@ -31,8 +31,7 @@ class SoftmaxLayer {
 
   SoftmaxLayer(int input_size, int classes, uint64_t seed);
   // Given weights [input_size, classes] and biases [classes].
-  SoftmaxLayer(int input_size, int classes, std::vector<float> weights,
-               std::vector<float> biases);
+  SoftmaxLayer(int input_size, int classes, std::vector<float> weights, std::vector<float> biases);
 
   int input_size() const { return input_size_; }
   int classes() const { return classes_; }
