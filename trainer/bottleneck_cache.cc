@@ -64,10 +64,6 @@ std::optional<std::vector<float>> parse_bottleneck(std::string_view text, size_t
     size_t comma = text.find(',', start);
     std::string_view token = text.substr(
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    if (values.size() == expected_size) {
-      *why = str_cat("more than the expected ", expected_size, " values");
-      return {};
-    }
     std::optional<float> value = parse_value(token);
     if (!value) {
       *why =
@@ -75,6 +71,10 @@ std::optional<std::vector<float>> parse_bottleneck(std::string_view text, size_t
       return {};
     }
     values.push_back(*value);
+    if (values.size() > expected_size) {
+      *why = str_cat("more than the expected ", expected_size, " values");
+      return {};
+    }
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
