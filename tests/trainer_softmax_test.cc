@@ -136,8 +136,9 @@ TEST(TrainerSoftmax, StepMovesAgainstTheGradient) {
   std::vector<int> label = {1};
   Gradients g = layer.gradients(x, label);
   SoftmaxLayer stepped = layer;
-  double loss = stepped.train_step(x, label, 0.5);
-  EXPECT_EQ(loss, g.loss);
+  Gradients step = stepped.train_step(x, label, 0.5);
+  EXPECT_EQ(step.loss, g.loss);
+  EXPECT_EQ(step.accuracy, layer.evaluate(x, label).accuracy);
   for (int i = 0; i < 4; ++i)
     EXPECT_FLOAT_EQ(stepped.weights()[i],
                     static_cast<float>(layer.weights()[i] - 0.5 * g.weights[i]));

@@ -131,6 +131,7 @@ Gradients SoftmaxLayer::gradients(std::span<const float> inputs,
     logits_row(x, weights_, biases_, row);
     const double label_logit = row[labels[b]];
     g.loss += softmax_in_place(row) - label_logit;
+    g.accuracy += std::max_element(row.begin(), row.end()) - row.begin() == labels[b];
     row[labels[b]] -= 1.0;  // p - y
     for (int c = 0; c < classes_; ++c) g.biases[c] += row[c];
     for (int k = 0; k < input_size_; ++k) {
@@ -141,6 +142,7 @@ Gradients SoftmaxLayer::gradients(std::span<const float> inputs,
   }
   const double scale = 1.0 / batch;
   g.loss *= scale;
+  g.accuracy *= scale;
   for (double& v : g.weights) v *= scale;
   for (double& v : g.biases) v *= scale;
   return g;
@@ -155,11 +157,11 @@ void SoftmaxLayer::apply(const Gradients& g, double learning_rate) {
     biases_[i] = static_cast<float>(biases_[i] - learning_rate * g.biases[i]);
 }
 
-double SoftmaxLayer::train_step(std::span<const float> inputs, std::span<const int> labels,
-                                double learning_rate) {
+Gradients SoftmaxLayer::train_step(std::span<const float> inputs, std::span<const int> labels,
+                                   double learning_rate) {
   Gradients g = gradients(inputs, labels);
   apply(g, learning_rate);
-  return g.loss;
+  return g;
 }
 
 }  // namespace poet::trainer

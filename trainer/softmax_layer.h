@@ -20,7 +20,8 @@ struct Evaluation {
 };
 
 struct Gradients {
-  double loss = 0;
+  double loss = 0;              // mean cross-entropy at the current weights
+  double accuracy = 0;          // of the same forward pass
   std::vector<double> weights;  // [input_size, classes]
   std::vector<double> biases;   // [classes]
 };
@@ -48,9 +49,9 @@ class SoftmaxLayer {
   Gradients gradients(std::span<const float> inputs, std::span<const int> labels) const;
   // W -= learning_rate * dW, b -= learning_rate * db.
   void apply(const Gradients& gradients, double learning_rate);
-  // gradients + apply; returns the loss before the step.
-  double train_step(std::span<const float> inputs, std::span<const int> labels,
-                    double learning_rate);
+  // gradients + apply; returns them (loss and accuracy are from before the step).
+  Gradients train_step(std::span<const float> inputs, std::span<const int> labels,
+                       double learning_rate);
 
  private:
   int batch_of(std::span<const float> inputs) const;
