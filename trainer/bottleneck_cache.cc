@@ -103,7 +103,7 @@ std::optional<std::vector<float>> read_bottleneck(const std::string& path, size_
 }
 
 void write_bottleneck(const std::string& path, std::span<const float> values) {
-  write_file_atomic(path, format_bottleneck(values, path));
+  write_cache_file_atomic(path, format_bottleneck(values, path));
 }
 
 BottleneckCache::BottleneckCache(const Dataset& dataset, std::string bottleneck_dir,

@@ -2,7 +2,8 @@
 // and retrain.py: <bottleneck_dir>/<class folder>/<image file name>_<architecture>.txt holding
 // the values as comma-separated decimals on one line. poet writes each float32 in its
 // shortest round-tripping form, reads strictly (the exact count, every value finite), and
-// writes atomically, so a killed run never leaves a truncated file to be trusted later.
+// writes atomically (without fsync: the cache can always be recomputed), so a killed run
+// never leaves a truncated file to be trusted later.
 #pragma once
 
 #include <cstddef>
