@@ -90,14 +90,14 @@ class CacheTest : public ::testing::Test {
     roses.training = {"a.jpg"};
     dataset_.classes.push_back(roses);
   }
-  BottleneckCache cache(std::vector<float> result) {
+  BottleneckCache cache(std::vector<float> result, size_t memory_budget = 1024) {
     return BottleneckCache(
         dataset_, (tmp_ / "bn").string(), "arch", 3,
         [this, result](const std::string& image) {
           computed_.push_back(image);
           return result;
         },
-        [this](const std::string& message) { warnings_.push_back(message); });
+        [this](const std::string& message) { warnings_.push_back(message); }, memory_budget);
   }
   std::string file() const { return (tmp_ / "bn" / "Roses" / "a.jpg_arch.txt").string(); }
 
@@ -120,6 +120,18 @@ TEST_F(CacheTest, ComputesOnceThenReadsTheFile) {
   EXPECT_EQ(again.get(dataset_.classes[0], "a.jpg"), (std::vector<float>{1.5f, -2, 0.1f}));
   EXPECT_EQ(computed_.size(), 1u);
   EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(CacheTest, OverTheMemoryBudgetRereadsTheFile) {
+  BottleneckCache c = cache({1, 2, 3}, 8);  // room for two floats: nothing stays in memory
+  EXPECT_EQ(c.get(dataset_.classes[0], "a.jpg"), (std::vector<float>{1, 2, 3}));
+  write_file_atomic(file(), "7,8,9");
+  EXPECT_EQ(c.get(dataset_.classes[0], "a.jpg"), (std::vector<float>{7, 8, 9}));
+  BottleneckCache kept = cache({1, 2, 3});
+  EXPECT_EQ(kept.get(dataset_.classes[0], "a.jpg"), (std::vector<float>{7, 8, 9}));
+  write_file_atomic(file(), "4,5,6");
+  EXPECT_EQ(kept.get(dataset_.classes[0], "a.jpg"), (std::vector<float>{7, 8, 9}));  // memory
+  EXPECT_EQ(computed_.size(), 1u);
 }
 
 TEST_F(CacheTest, CorruptFileIsRecomputedWithAWarning) {

@@ -108,16 +108,17 @@ void write_bottleneck(const std::string& path, std::span<const float> values) {
 
 BottleneckCache::BottleneckCache(const Dataset& dataset, std::string bottleneck_dir,
                                  std::string architecture, size_t bottleneck_size, Compute compute,
-                                 Warn warn)
+                                 Warn warn, size_t memory_budget)
     : dataset_(dataset),
       bottleneck_dir_(std::move(bottleneck_dir)),
       architecture_(std::move(architecture)),
       bottleneck_size_(bottleneck_size),
       compute_(std::move(compute)),
-      warn_(std::move(warn)) {}
+      warn_(std::move(warn)),
+      memory_budget_(memory_budget) {}
 
-const std::vector<float>& BottleneckCache::get(const ImageClass& image_class,
-                                               const std::string& file_name) {
+std::vector<float> BottleneckCache::get(const ImageClass& image_class,
+                                        const std::string& file_name) {
   std::string path =
       bottleneck_path(bottleneck_dir_, image_class.dir_name, file_name, architecture_);
   if (auto it = memory_.find(path); it != memory_.end()) return it->second;
@@ -137,7 +138,12 @@ const std::vector<float>& BottleneckCache::get(const ImageClass& image_class,
     write_bottleneck(path, *values);
     ++created_;
   }
-  return memory_.emplace(std::move(path), std::move(*values)).first->second;
+  size_t bytes = values->size() * sizeof(float);
+  if (memory_used_ + bytes <= memory_budget_) {
+    memory_used_ += bytes;
+    memory_.emplace(std::move(path), *values);
+  }
+  return std::move(*values);
 }
 
 }  // namespace poet::trainer

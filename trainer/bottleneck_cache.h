@@ -40,7 +40,9 @@ std::optional<std::vector<float>> read_bottleneck(const std::string& path, size_
 void write_bottleneck(const std::string& path, std::span<const float> values);
 
 // Bottlenecks of a dataset's images: from memory, else from the cache file, else computed
-// (and written). An unreadable cache file is recomputed with a warning naming it.
+// (and written). An unreadable cache file is recomputed with a warning naming it. Up to
+// `memory_budget` bytes of values stay in memory; beyond that they are re-read from disk
+// each time, as retrain.py always does.
 class BottleneckCache {
  public:
   // Image path -> bottleneck values; runs the network.
@@ -48,9 +50,10 @@ class BottleneckCache {
   using Warn = std::function<void(const std::string& message)>;
 
   BottleneckCache(const Dataset& dataset, std::string bottleneck_dir, std::string architecture,
-                  size_t bottleneck_size, Compute compute, Warn warn);
+                  size_t bottleneck_size, Compute compute, Warn warn,
+                  size_t memory_budget = size_t{1} << 30);
 
-  const std::vector<float>& get(const ImageClass& image_class, const std::string& file_name);
+  std::vector<float> get(const ImageClass& image_class, const std::string& file_name);
   size_t bottleneck_size() const { return bottleneck_size_; }
   // Files computed (not found valid on disk) so far.
   size_t created() const { return created_; }
@@ -62,7 +65,9 @@ class BottleneckCache {
   size_t bottleneck_size_;
   Compute compute_;
   Warn warn_;
+  size_t memory_budget_;
   size_t created_ = 0;
+  size_t memory_used_ = 0;
   std::unordered_map<std::string, std::vector<float>> memory_;
 };
 

@@ -44,8 +44,10 @@ std::vector<std::string> list_images(const std::filesystem::path& dir) {
 
 std::vector<std::string> sorted_subfolders(const std::string& image_dir) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(image_dir, ec))
-    fail("--image_dir ", image_dir, ": no such directory");
+  if (!std::filesystem::is_directory(image_dir, ec)) {
+    fail("--image_dir ", image_dir, ": ",
+         std::filesystem::exists(image_dir, ec) ? "not a directory" : "no such directory");
+  }
   std::vector<std::string> dirs;
   for (const auto& entry : std::filesystem::directory_iterator(image_dir, ec)) {
     std::error_code dir_ec;

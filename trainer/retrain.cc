@@ -133,7 +133,7 @@ Batch Trainer::batch(Split split, int size, bool distorted) {
              info_.bottleneck_size);
       b.inputs.insert(b.inputs.end(), values.begin(), values.end());
     } else {
-      const std::vector<float>& values = cache_.get(c, file);
+      std::vector<float> values = cache_.get(c, file);
       b.inputs.insert(b.inputs.end(), values.begin(), values.end());
     }
     b.labels.push_back(s.class_index);
