@@ -7,11 +7,13 @@
 namespace poet::kernels::x86 {
 
 // GFLOP/s (an FMA counts 2) of one thread running only independent FMAs with `isa`'s widest
-// vectors, timed over about `seconds`. `isa` must be kAvx2 or kAvx512 and available.
+// vectors, timed over about `seconds` of the thread's CPU time. `isa` must be kAvx2 or kAvx512 and
+// available.
 double measure_fma_peak(Isa isa, double seconds = 0.2);
 
-// The per-ISA timed loops: `iterations` rounds of 24 independent vector FMA chains (enough
-// to keep two FMA pipes busy through their latency). Return the FLOPs performed.
+// The per-ISA timed loops: `iterations` rounds of independent vector FMA chains, enough to
+// keep two FMA pipes busy through a 4-5 cycle latency without spilling registers (24 zmm
+// chains for AVX-512, 12 ymm chains for AVX2's 16 registers). Return the FLOPs performed.
 double fma_loop_avx2(int64_t iterations);
 double fma_loop_avx512(int64_t iterations);
 

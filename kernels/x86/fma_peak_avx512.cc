@@ -6,7 +6,7 @@
 namespace poet::kernels::x86 {
 
 double fma_loop_avx512(int64_t iterations) {
-  constexpr int kChains = 24;
+  constexpr int kChains = 24;  // of the 32 zmm registers
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
   // x * 1 + 0-ish: values stay finite and normal however long the loop runs.
