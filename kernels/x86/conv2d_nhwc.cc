@@ -92,6 +92,13 @@ WorkSplit split_work(int64_t pixels, int64_t num_panels, int tile_pixels, int th
   return w;
 }
 
+// Input channels per reduction pass: all of them up to 512, else equal slices of about 256.
+int64_t channel_block(int64_t in_c) {
+  if (in_c <= 512) return in_c;
+  const int64_t slices = (in_c + 255) / 256;
+  return (in_c + slices - 1) / slices;
+}
+
 }  // namespace
 
 PackedConvFilter pack_conv_filter(Isa isa, int64_t k_h, int64_t k_w, int64_t in_c, int64_t out_c,
@@ -155,6 +162,7 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
     job.input = image.data;
     job.row_pixels = image.row_pixels;
     job.in_c = s.in_c;
+    job.c_block = channel_block(s.in_c);
     job.out_w = s.out_w;
     job.out_c = s.out_c;
     job.stride_h = s.stride_h;

@@ -52,6 +52,7 @@ struct ConvTileJob {
   const float* input = nullptr;  // [rows][row_pixels][in_c]
   int64_t row_pixels = 0;
   int64_t in_c = 0;
+  int64_t c_block = 0;  // input channels summed per pass (see conv2d_nhwc_blocked.h)
   int64_t out_w = 0, out_c = 0;
   int64_t stride_h = 1, stride_w = 1;
   std::span<const int64_t> tap_offsets;  // per (ky, kx): float offset from a window's corner

@@ -3,7 +3,8 @@
 //   V::Reg                 the vector register type (__m256, __m512)
 //   V::kWidth              floats per register
 //   V::kTileRows           output pixels per micro-tile (MR)
-//   V::load/broadcast/fmadd/zero/max/min/set1, store(p, r), store_first(p, r, n)
+//   V::load/broadcast/fmadd/zero/max/min/set1, store(p, r), and load_first(p, n) /
+//   store_first(p, r, n) for the first n < kWidth lanes
 //
 // Blocking scheme. The output is a matrix [pixels][out_c]. A micro-tile is MR consecutive
 // output pixels x one filter panel (2 vectors = 2*kWidth output channels): MR*2 accumulator
@@ -15,9 +16,12 @@
 // loads. A 1x1 convolution is the same loop with one tap: a GEMM.
 //
 // Around it (conv2d_nhwc.cc): a work item is a block of up to 8 micro-tiles times a group of
-// panels, looping panel-outer / tile-inner so one panel's weights (taps*in_c*2*kWidth floats,
-// at most ~0.5 MiB for Inception v3's 3x3x448 with AVX-512) stay in L2 while the tiles stream
-// past; the block's input rows are reused from L2 by each panel of the group.
+// panels, looping channel-slice / panel / tile so one panel's weights for the slice
+// (taps*c_block*2*kWidth floats) stay in cache while the tiles stream past, and the block's
+// input rows are reused from L2 by each panel of the group. Wide inputs (in_c > 512) are cut
+// into slices of ~256 channels so a tile's inputs and the panel's weights fit in L1/L2: the
+// first slice starts from the bias, later ones add to the partial sums in the output, and
+// the activation is applied after the last.
 #pragma once
 
 #include <cstdint>
@@ -37,20 +41,39 @@ struct BlockedConv {
 
   static void run(const ConvTileJob& job, int64_t pixel_begin, int64_t pixel_end,
                   int64_t panel_begin, int64_t panel_end) {
-    for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
-      for (int64_t p = pixel_begin; p < pixel_end; p += kRows) {
-        tile(job, p, static_cast<int>(smaller(kRows, pixel_end - p)), panel);
+    for (int64_t c0 = 0; c0 < job.in_c; c0 += job.c_block) {
+      const Channels ch{c0, smaller(job.in_c, c0 + job.c_block)};
+      for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+        // A last panel with at most one vector of real channels skips the zero half.
+        const bool half = job.out_c - panel * kPanel <= V::kWidth;
+        for (int64_t p = pixel_begin; p < pixel_end; p += kRows) {
+          const int rows = static_cast<int>(smaller(kRows, pixel_end - p));
+          if (half) {
+            tile<1>(job, p, rows, panel, ch);
+          } else {
+            tile<2>(job, p, rows, panel, ch);
+          }
+        }
       }
     }
   }
 
  private:
+  // The slice of input channels one pass reduces over.
+  struct Channels {
+    int64_t begin, end;
+    bool first() const { return begin == 0; }
+  };
+
   // Not std::min: everything instantiated here is compiled with this ISA's flags, and a shared
   // inline function emitted from this file could be picked by the linker for generic code.
   static int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
 
-  // Output pixels [p, p + rows) (rows <= kRows) for one panel.
-  static void tile(const ConvTileJob& job, int64_t p, int rows, int64_t panel) {
+  // Output pixels [p, p + rows) (rows <= kRows) for the first kUsed vectors of one panel,
+  // summing over channels `ch` of every tap. The first slice starts from the bias, later ones
+  // from the partial sums already in the output.
+  template <int kUsed>
+  static void tile(const ConvTileJob& job, int64_t p, int rows, int64_t panel, Channels ch) {
     // Corner of each pixel's window in the (padded) input. Missing rows of a partial tile
     // repeat the last pixel, whose results are not stored.
     const float* corner[kRows];
@@ -59,48 +82,67 @@ struct BlockedConv {
       const int64_t y = q / job.out_w, x = q - y * job.out_w;
       corner[i] = job.input + (y * job.stride_h * job.row_pixels + x * job.stride_w) * job.in_c;
     }
-    const int64_t in_c = job.in_c;
-    const float* w = job.filter->weights() + panel * job.filter->panel_floats();
-    const float* bias = job.bias + panel * kPanel;
+    const int64_t o0 = panel * kPanel;
+    const int valid = static_cast<int>(smaller(kPanel, job.out_c - o0));
+    float* out = job.output + p * job.out_c + o0;
 
-    Reg acc[kRows][kVecs];
+    Reg acc[kRows][kUsed];
+    if (ch.first()) {
 #pragma GCC unroll 16
-    for (int i = 0; i < kRows; ++i) {
-#pragma GCC unroll 4
-      for (int v = 0; v < kVecs; ++v) acc[i][v] = V::load(bias + v * V::kWidth);
+      for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 2
+        for (int v = 0; v < kUsed; ++v) acc[i][v] = V::load(job.bias + o0 + v * V::kWidth);
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int i = 0; i < kRows; ++i) {
+        const float* row = out + smaller(i, rows - 1) * job.out_c;
+#pragma GCC unroll 2
+        for (int v = 0; v < kUsed; ++v) acc[i][v] = load_valid(row, v, valid);
+      }
     }
 
-    for (const int64_t offset : job.tap_offsets) {
+    const float* panel_weights = job.filter->weights() + panel * job.filter->panel_floats();
+    for (size_t t = 0; t < job.tap_offsets.size(); ++t) {
       const float* in[kRows];
 #pragma GCC unroll 16
-      for (int i = 0; i < kRows; ++i) in[i] = corner[i] + offset;
-      for (int64_t c = 0; c < in_c; ++c, w += kPanel) {
-        const Reg w0 = V::load(w), w1 = V::load(w + V::kWidth);
+      for (int i = 0; i < kRows; ++i) in[i] = corner[i] + job.tap_offsets[t];
+      const float* w = panel_weights + (t * job.in_c + ch.begin) * kPanel;
+      for (int64_t c = ch.begin; c < ch.end; ++c, w += kPanel) {
+        Reg wv[kUsed];
+#pragma GCC unroll 2
+        for (int v = 0; v < kUsed; ++v) wv[v] = V::load(w + v * V::kWidth);
 #pragma GCC unroll 16
         for (int i = 0; i < kRows; ++i) {
           const Reg a = V::broadcast(in[i] + c);
-          acc[i][0] = V::fmadd(a, w0, acc[i][0]);
-          acc[i][1] = V::fmadd(a, w1, acc[i][1]);
+#pragma GCC unroll 2
+          for (int v = 0; v < kUsed; ++v) acc[i][v] = V::fmadd(a, wv[v], acc[i][v]);
         }
       }
     }
-    store(job, acc, p, rows, panel);
+    const bool last = ch.end == job.in_c;
+    store<kUsed>(job, acc, out, rows, valid, last ? job.act : Activation::kNone);
   }
 
-  static void store(const ConvTileJob& job, Reg (&acc)[kRows][kVecs], int64_t p, int rows,
-                    int64_t panel) {
-    const int64_t o0 = panel * kPanel;
-    const int valid = static_cast<int>(smaller(kPanel, job.out_c - o0));
+  // Vector v of a row's panel, zeros past the `valid` real channels.
+  static Reg load_valid(const float* row, int v, int valid) {
+    const int n = valid - v * V::kWidth;
+    if (n >= V::kWidth) return V::load(row + v * V::kWidth);
+    return n > 0 ? V::load_first(row + v * V::kWidth, n) : V::zero();
+  }
+
+  template <int kUsed>
+  static void store(const ConvTileJob& job, Reg (&acc)[kRows][kUsed], float* out, int rows,
+                    int valid, Activation act) {
     const Reg zero = V::zero(), six = V::set1(6.f);
-    float* out = job.output + p * job.out_c + o0;
 #pragma GCC unroll 16
     for (int i = 0; i < kRows; ++i) {
       if (i >= rows) break;
-#pragma GCC unroll 4
-      for (int v = 0; v < kVecs; ++v) {
+#pragma GCC unroll 2
+      for (int v = 0; v < kUsed; ++v) {
         Reg r = acc[i][v];
-        if (job.act != Activation::kNone) r = V::max(r, zero);
-        if (job.act == Activation::kRelu6) r = V::min(r, six);
+        if (act != Activation::kNone) r = V::max(r, zero);
+        if (act == Activation::kRelu6) r = V::min(r, six);
         const int n = valid - v * V::kWidth;
         if (n >= V::kWidth) {
           V::store(out + i * job.out_c + v * V::kWidth, r);
