@@ -140,9 +140,9 @@ TEST(Conv2DSimd, BiasAndActivations) {
   for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
     // Large values so relu6's upper clamp is exercised too.
     check_against_reference({shape(2, 9, 9, 40, 3, 3, 1, Padding::kSame, 50), true, act}, &pool);
-    // Over 512 input channels the sum is taken in slices: bias first, activation last.
-    check_against_reference({shape(1, 5, 6, 700, 1, 1, 1, Padding::kSame, 40), true, act}, &pool);
-    check_against_reference({shape(1, 4, 5, 530, 3, 3, 1, Padding::kSame, 17), true, act});
+    // Filters over 1 MiB per panel are summed in channel slices: bias first, activation last.
+    check_against_reference({shape(1, 4, 5, 700, 5, 5, 1, Padding::kSame, 40), true, act}, &pool);
+    check_against_reference({shape(1, 3, 4, 1200, 3, 3, 1, Padding::kSame, 17), true, act});
   }
 }
 

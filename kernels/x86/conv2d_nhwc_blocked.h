@@ -18,9 +18,9 @@
 // Around it (conv2d_nhwc.cc): a work item is a block of up to 8 micro-tiles times a group of
 // panels, looping channel-slice / panel / tile so one panel's weights for the slice
 // (taps*c_block*2*kWidth floats) stay in cache while the tiles stream past, and the block's
-// input rows are reused from L2 by each panel of the group. Wide inputs (in_c > 512) are cut
-// into slices of ~256 channels so a tile's inputs and the panel's weights fit in L1/L2: the
-// first slice starts from the bias, later ones add to the partial sums in the output, and
+// input rows are reused from L2 by each panel of the group. When a panel's weights would not
+// fit in L2 (over 1 MiB: none of Inception v3's do), the input channels are cut into slices:
+// the first slice starts from the bias, later ones add to the partial sums in the output, and
 // the activation is applied after the last.
 #pragma once
 
@@ -48,10 +48,14 @@ struct BlockedConv {
         const bool half = job.out_c - panel * kPanel <= V::kWidth;
         for (int64_t p = pixel_begin; p < pixel_end; p += kRows) {
           const int rows = static_cast<int>(smaller(kRows, pixel_end - p));
-          if (half) {
-            tile<1>(job, p, rows, panel, ch);
+          // A short last tile (8x8 = 5 x 12 + 4 pixels) runs a shorter kernel rather than
+          // computing rows it throws away.
+          if (rows <= kRows / 4) {
+            tile_width<kRows / 4>(job, p, rows, panel, ch, half);
+          } else if (rows <= kRows / 2) {
+            tile_width<kRows / 2>(job, p, rows, panel, ch, half);
           } else {
-            tile<2>(job, p, rows, panel, ch);
+            tile_width<kRows>(job, p, rows, panel, ch, half);
           }
         }
       }
@@ -69,15 +73,25 @@ struct BlockedConv {
   // inline function emitted from this file could be picked by the linker for generic code.
   static int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
 
-  // Output pixels [p, p + rows) (rows <= kRows) for the first kUsed vectors of one panel,
+  template <int kM>
+  static void tile_width(const ConvTileJob& job, int64_t p, int rows, int64_t panel, Channels ch,
+                         bool half) {
+    if (half) {
+      tile<kM, 1>(job, p, rows, panel, ch);
+    } else {
+      tile<kM, 2>(job, p, rows, panel, ch);
+    }
+  }
+
+  // Output pixels [p, p + rows) (rows <= kM) for the first kUsed vectors of one panel,
   // summing over channels `ch` of every tap. The first slice starts from the bias, later ones
   // from the partial sums already in the output.
-  template <int kUsed>
+  template <int kM, int kUsed>
   static void tile(const ConvTileJob& job, int64_t p, int rows, int64_t panel, Channels ch) {
     // Corner of each pixel's window in the (padded) input. Missing rows of a partial tile
     // repeat the last pixel, whose results are not stored.
-    const float* corner[kRows];
-    for (int i = 0; i < kRows; ++i) {
+    const float* corner[kM];
+    for (int i = 0; i < kM; ++i) {
       const int64_t q = p + smaller(i, rows - 1);
       const int64_t y = q / job.out_w, x = q - y * job.out_w;
       corner[i] = job.input + (y * job.stride_h * job.row_pixels + x * job.stride_w) * job.in_c;
@@ -86,16 +100,16 @@ struct BlockedConv {
     const int valid = static_cast<int>(smaller(kPanel, job.out_c - o0));
     float* out = job.output + p * job.out_c + o0;
 
-    Reg acc[kRows][kUsed];
+    Reg acc[kM][kUsed];
     if (ch.first()) {
 #pragma GCC unroll 16
-      for (int i = 0; i < kRows; ++i) {
+      for (int i = 0; i < kM; ++i) {
 #pragma GCC unroll 2
         for (int v = 0; v < kUsed; ++v) acc[i][v] = V::load(job.bias + o0 + v * V::kWidth);
       }
     } else {
 #pragma GCC unroll 16
-      for (int i = 0; i < kRows; ++i) {
+      for (int i = 0; i < kM; ++i) {
         const float* row = out + smaller(i, rows - 1) * job.out_c;
 #pragma GCC unroll 2
         for (int v = 0; v < kUsed; ++v) acc[i][v] = load_valid(row, v, valid);
@@ -104,16 +118,16 @@ struct BlockedConv {
 
     const float* panel_weights = job.filter->weights() + panel * job.filter->panel_floats();
     for (size_t t = 0; t < job.tap_offsets.size(); ++t) {
-      const float* in[kRows];
+      const float* in[kM];
 #pragma GCC unroll 16
-      for (int i = 0; i < kRows; ++i) in[i] = corner[i] + job.tap_offsets[t];
+      for (int i = 0; i < kM; ++i) in[i] = corner[i] + job.tap_offsets[t];
       const float* w = panel_weights + (t * job.in_c + ch.begin) * kPanel;
       for (int64_t c = ch.begin; c < ch.end; ++c, w += kPanel) {
         Reg wv[kUsed];
 #pragma GCC unroll 2
         for (int v = 0; v < kUsed; ++v) wv[v] = V::load(w + v * V::kWidth);
 #pragma GCC unroll 16
-        for (int i = 0; i < kRows; ++i) {
+        for (int i = 0; i < kM; ++i) {
           const Reg a = V::broadcast(in[i] + c);
 #pragma GCC unroll 2
           for (int v = 0; v < kUsed; ++v) acc[i][v] = V::fmadd(a, wv[v], acc[i][v]);
@@ -121,7 +135,7 @@ struct BlockedConv {
       }
     }
     const bool last = ch.end == job.in_c;
-    store<kUsed>(job, acc, out, rows, valid, last ? job.act : Activation::kNone);
+    store<kM, kUsed>(job, acc, out, rows, valid, last ? job.act : Activation::kNone);
   }
 
   // Vector v of a row's panel, zeros past the `valid` real channels.
@@ -131,12 +145,12 @@ struct BlockedConv {
     return n > 0 ? V::load_first(row + v * V::kWidth, n) : V::zero();
   }
 
-  template <int kUsed>
-  static void store(const ConvTileJob& job, Reg (&acc)[kRows][kUsed], float* out, int rows,
-                    int valid, Activation act) {
+  template <int kM, int kUsed>
+  static void store(const ConvTileJob& job, Reg (&acc)[kM][kUsed], float* out, int rows, int valid,
+                    Activation act) {
     const Reg zero = V::zero(), six = V::set1(6.f);
 #pragma GCC unroll 16
-    for (int i = 0; i < kRows; ++i) {
+    for (int i = 0; i < kM; ++i) {
       if (i >= rows) break;
 #pragma GCC unroll 2
       for (int v = 0; v < kUsed; ++v) {
