@@ -135,6 +135,13 @@ TEST(Conv2DSimd, DilationBatchAndRectangularWindows) {
   check_against_reference({shape(3, 6, 5, 7, 1, 7, 1, Padding::kSame, 9)});
 }
 
+TEST(Conv2DSimd, InputChannelsMultipleOf1024AreRespaced) {
+  // The kernel reads such inputs from a copy with wider pixel spacing: with and without
+  // padding, batches, strides.
+  check_against_reference({shape(2, 3, 4, 1024, 3, 3, 1, Padding::kSame, 20)});
+  check_against_reference({shape(1, 5, 5, 1024, 1, 1, 2, Padding::kValid, 33)});
+}
+
 TEST(Conv2DSimd, BiasAndActivations) {
   ThreadPool pool(2);
   for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {

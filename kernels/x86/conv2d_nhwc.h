@@ -49,8 +49,9 @@ void conv2d_nhwc(const ConvShape& shape, std::span<const float> input,
 // One batch item's convolution, as the ISA kernels see it: every window lies inside `input`
 // (the driver has padded the image when needed), so the kernels never check borders.
 struct ConvTileJob {
-  const float* input = nullptr;  // [rows][row_pixels][in_c]
+  const float* input = nullptr;  // [rows][row_pixels][pixel_floats], in_c used per pixel
   int64_t row_pixels = 0;
+  int64_t pixel_floats = 0;
   int64_t in_c = 0;
   int64_t c_block = 0;  // input channels summed per pass (see conv2d_nhwc_blocked.h)
   int64_t out_w = 0, out_c = 0;

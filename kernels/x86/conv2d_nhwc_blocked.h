@@ -94,7 +94,8 @@ struct BlockedConv {
     for (int i = 0; i < kM; ++i) {
       const int64_t q = p + smaller(i, rows - 1);
       const int64_t y = q / job.out_w, x = q - y * job.out_w;
-      corner[i] = job.input + (y * job.stride_h * job.row_pixels + x * job.stride_w) * job.in_c;
+      corner[i] =
+          job.input + (y * job.stride_h * job.row_pixels + x * job.stride_w) * job.pixel_floats;
     }
     const int64_t o0 = panel * kPanel;
     const int valid = static_cast<int>(smaller(kPanel, job.out_c - o0));
