@@ -92,7 +92,7 @@ TEST(Conv2DSimd, InceptionV3Layers) {
   ThreadPool pool(2);
   for (const ConvLayer& layer : inception_v3_conv_layers()) {
     SCOPED_TRACE(layer.name);
-    check_against_reference({layer.shape(/*max_spatial=*/17)}, &pool);
+    check_against_reference({layer.shape(/*max_spatial=*/9)}, &pool);
   }
 }
 
