@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"classify", poet::cli::classify, "top-k ImageNet labels of images (classify_image.py)"},
     {"run", poet::cli::run, "feed .npy tensors to a graph, fetch tensors to .npy"},
     {"inspect", poet::cli::inspect, "ops, inputs, outputs, shapes and FLOPs of a graph"},
+    {"make-replica", poet::cli::make_replica, "write a replica graph (inception_v3, mobilenet_v1)"},
 };
 
 void usage() {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 
+#include "engine/optimize/optimize.h"
 #include "engine/thread_pool.h"
 
 namespace poet {
@@ -168,6 +169,18 @@ void Executable::Impl::build(const Graph& source) {
   }
   std::vector<int> all = graph.topological_order();
   infer_nodes(graph, all, ops, infos);
+  if (options.optimize) {
+    optimize::Options o;
+    o.keep_check_numerics = options.check_numerics;
+    o.fuse = options.backend != Backend::kReference;
+    graph = optimize::run(graph, infos, feed_nodes, fetches, o);
+    ops.clear();
+    ops.resize(graph.size());
+    for (int n = 0; n < graph.size(); ++n) ops[n] = make_op(graph.node(n), op_options);
+    infos.clear();
+    all = graph.topological_order();
+    infer_nodes(graph, all, ops, infos);
+  }
   for (int n : all) {
     bool constant = true;
     for (const TensorInfo& o : infos[n]) constant = constant && o.value.has_value();

@@ -18,6 +18,10 @@ struct ExecOptions {
   Backend backend = Backend::kNative;
   int threads = 0;              // 0: all cores
   bool check_numerics = false;  // keep CheckNumerics checks (they cost a pass over the data)
+  // Rewrite the graph at load (engine/optimize): fold constants and batch norms into
+  // convolutions, fuse activations, drop Identity. The reference backend never fuses, so it
+  // stays the plain oracle.
+  bool optimize = true;
   // Shapes to assume for feeds at load (e.g. a batch size for a [?,224,224,3] placeholder),
   // by feed name; feeds not listed take the shape the graph declares or implies.
   std::map<std::string, PartialShape> feed_shapes;

@@ -1,0 +1,139 @@
+#include "engine/optimize/optimize.h"
+
+#include <algorithm>
+
+namespace poet::optimize {
+namespace {
+
+bool is_forwarding(const Node& node, const Options& options) {
+  return node.op == "Identity" || node.op == "PlaceholderWithDefault" ||
+         (node.op == "CheckNumerics" && !options.keep_check_numerics);
+}
+
+bool is_feed(const Rewrite& rw, int n) {
+  return std::find(rw.feeds.begin(), rw.feeds.end(), n) != rw.feeds.end();
+}
+
+// Step 1: a single-output node whose value inference already knows becomes a Const.
+void materialise_constants(Rewrite& rw) {
+  for (size_t n = 0; n < rw.nodes.size(); ++n) {
+    Node& node = rw.nodes[n];
+    if (node.op == "Const" || rw.infos[n].size() != 1 || !rw.infos[n][0].value ||
+        is_feed(rw, static_cast<int>(n)))
+      continue;
+    const Tensor& value = *rw.infos[n][0].value;
+    node.op = "Const";
+    node.inputs.clear();
+    node.control_inputs.clear();
+    node.attrs = {{"dtype", value.dtype()}, {"value", value}};
+  }
+}
+
+// Step 2: readers of a forwarding node read its input instead. Control inputs order nothing
+// but CheckNumerics (poet's only op with an effect), so they are kept only with it.
+void forward_identities(Rewrite& rw, const Options& options) {
+  auto resolve = [&](Endpoint e, std::vector<int>* controls) {
+    while (!is_feed(rw, e.node) && is_forwarding(rw.nodes[e.node], options) &&
+           !rw.nodes[e.node].inputs.empty()) {
+      const Node& fwd = rw.nodes[e.node];
+      if (controls)
+        controls->insert(controls->end(), fwd.control_inputs.begin(), fwd.control_inputs.end());
+      e = fwd.inputs[0];
+    }
+    return e;
+  };
+  for (Node& node : rw.nodes) {
+    std::vector<int> controls;
+    for (Endpoint& in : node.inputs) in = resolve(in, &controls);
+    if (options.keep_check_numerics) {
+      node.control_inputs.insert(node.control_inputs.end(), controls.begin(), controls.end());
+    } else {
+      node.control_inputs.clear();
+    }
+  }
+  for (Endpoint& f : rw.fetches) f = resolve(f, nullptr);
+}
+
+// Step 4: keep what the fetches reach (and the feeds, whose positions callers rely on).
+void prune(Rewrite& rw) {
+  std::vector<char> live(rw.nodes.size(), 0);
+  std::vector<int> work(rw.feeds.begin(), rw.feeds.end());
+  for (const Endpoint& f : rw.fetches) work.push_back(f.node);
+  while (!work.empty()) {
+    int n = work.back();
+    work.pop_back();
+    if (live[n] || !rw.alive[n]) continue;
+    live[n] = 1;
+    for (const Endpoint& in : rw.nodes[n].inputs) work.push_back(in.node);
+    for (int c : rw.nodes[n].control_inputs) work.push_back(c);
+  }
+  rw.alive = std::move(live);
+}
+
+// The live nodes as a Graph, inputs before readers (new nodes were appended at the end, so
+// the order is recomputed), with feeds and fetches renumbered.
+Graph compact(const Rewrite& rw, std::vector<int>& feeds, std::vector<Endpoint>& fetches) {
+  Graph all;
+  for (const Node& node : rw.nodes) all.add(node);
+  std::vector<int> order = all.topological_order(rw.alive);
+  // Feeds first, as the executor expects.
+  std::stable_partition(order.begin(), order.end(), [&](int n) { return is_feed(rw, n); });
+  std::vector<int> remap(rw.nodes.size(), -1);
+  Graph out;
+  for (int n : order) {
+    Node node = rw.nodes[n];
+    for (Endpoint& e : node.inputs) e.node = remap[e.node];
+    for (int& c : node.control_inputs) c = remap[c];
+    remap[n] = out.add(std::move(node));
+  }
+  for (int& f : feeds) f = remap[f];
+  fetches = rw.fetches;
+  for (Endpoint& f : fetches) f.node = remap[f.node];
+  return out;
+}
+
+}  // namespace
+
+int Rewrite::add(Node node, std::vector<TensorInfo> outputs) {
+  nodes.push_back(std::move(node));
+  alive.push_back(1);
+  infos.push_back(std::move(outputs));
+  return static_cast<int>(nodes.size()) - 1;
+}
+
+const Tensor* Rewrite::constant(Endpoint e) const {
+  const Node& node = nodes[e.node];
+  if (node.op != "Const" || e.index != 0) return nullptr;
+  return &node.attr_tensor("value");
+}
+
+std::vector<std::vector<int>> Rewrite::reader_counts() const {
+  std::vector<std::vector<int>> counts(nodes.size());
+  for (size_t n = 0; n < nodes.size(); ++n) counts[n].assign(infos[n].size(), 0);
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    if (!alive[n]) continue;
+    for (const Endpoint& in : nodes[n].inputs) ++counts[in.node][in.index];
+  }
+  for (const Endpoint& f : fetches) ++counts[f.node][f.index];
+  return counts;
+}
+
+Graph run(const Graph& graph, std::span<const std::vector<TensorInfo>> infos,
+          std::vector<int>& feeds, std::vector<Endpoint>& fetches, const Options& options) {
+  Rewrite rw;
+  rw.nodes.assign(graph.nodes().begin(), graph.nodes().end());
+  rw.alive.assign(graph.size(), 1);
+  rw.infos.assign(infos.begin(), infos.end());
+  rw.fetches = fetches;
+  rw.feeds = feeds;
+  materialise_constants(rw);
+  forward_identities(rw, options);
+  if (options.fuse) {
+    prune(rw);
+    fuse_conv(rw);
+  }
+  prune(rw);
+  return compact(rw, feeds, fetches);
+}
+
+}  // namespace poet::optimize

@@ -1,0 +1,49 @@
+// Graph rewrites that make a pruned graph cheaper to run without changing what it computes.
+// They run once at load, after shape inference and constant folding, in this order:
+//   1. materialise: a node whose value is known at load becomes a Const (MobileNet's
+//      unfused batch-norm arithmetic on constants collapses into one per-channel vector);
+//   2. forward: Identity, unfed PlaceholderWithDefault and (unless kept) CheckNumerics are
+//      bypassed, their readers reading the source tensor directly;
+//   3. fuse (fuse_conv.cc): Conv2D / DepthwiseConv2dNative followed by per-channel scale and
+//      shift (Mul, Add, BiasAdd, Sub, BatchNormWithGlobalNormalization, FusedBatchNorm) and a
+//      Relu / Relu6 becomes one `_FusedConv2D` / `_FusedDepthwiseConv2dNative` node (TensorFlow's
+//      own names for these fusions) on folded weights and bias;
+//   4. prune: nodes nothing needs any more are dropped.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/op.h"
+
+namespace poet::optimize {
+
+struct Options {
+  bool keep_check_numerics = false;  // CheckNumerics nodes stay (and so block fusion across them)
+  bool fuse = true;                  // step 3
+};
+
+// The graph being rewritten: nodes by index, dead ones marked, plus the endpoints that must
+// survive (fetches) and the nodes that must stay where they are (feeds).
+struct Rewrite {
+  std::vector<Node> nodes;
+  std::vector<char> alive;
+  std::vector<std::vector<TensorInfo>> infos;  // load-time outputs, per node
+  std::vector<Endpoint> fetches;
+  std::vector<int> feeds;
+
+  int add(Node node, std::vector<TensorInfo> outputs);
+  const Tensor* constant(Endpoint e) const;  // the Const value behind e, or null
+  // For each live node's outputs: how many data inputs of live nodes, and fetches, read it.
+  std::vector<std::vector<int>> reader_counts() const;
+};
+
+void fuse_conv(Rewrite& rw);
+
+// Rewrites `graph` (nodes in topological order; `infos` from load-time inference). Feed
+// node indices and fetch endpoints are updated to the returned graph's numbering.
+Graph run(const Graph& graph, std::span<const std::vector<TensorInfo>> infos,
+          std::vector<int>& feeds, std::vector<Endpoint>& fetches, const Options& options);
+
+}  // namespace poet::optimize

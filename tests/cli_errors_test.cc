@@ -1,0 +1,78 @@
+// Bad input at the command line: each case must print one clear error naming the file, node
+// or flag at fault and exit non-zero, never crash.
+#include <gtest/gtest.h>
+
+#include "engine/file_io.h"
+#include "engine/npy.h"
+#include "tests/cli_util.h"
+#include "tests/fixtures.h"
+
+namespace poet::testing {
+namespace {
+
+const char* const kMobileNet = "mobilenet_v1_0.25_128/frozen_graph.pb";
+
+void expect_error(const CliResult& r, const std::string& must_mention) {
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(must_mention), std::string::npos) << r.err;
+}
+
+TEST(CliErrors, MissingGraphFileIsNamed) {
+  expect_error(run_poet({"run", "--graph", "/nonexistent/g.pb", "--fetch", "x"}),
+               "/nonexistent/g.pb");
+}
+
+TEST(CliErrors, TruncatedGraphIsNamed) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  std::string bytes = read_file(fixture(kMobileNet));
+  write_file_atomic(dir / "cut.pb", std::string_view(bytes).substr(0, bytes.size() / 3));
+  expect_error(run_poet({"inspect", (dir / "cut.pb").string()}), "cut.pb");
+}
+
+TEST(CliErrors, GarbageGraphIsNamed) {
+  TempDir dir;
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage.push_back(static_cast<char>((i * 7919) % 251));
+  write_file_atomic(dir / "garbage.pb", garbage);
+  expect_error(run_poet({"run", "--graph", (dir / "garbage.pb").string(), "--fetch", "x"}),
+               "garbage.pb");
+}
+
+TEST(CliErrors, UnknownOpOnTheFetchedPathNamesOpNodeAndFetch) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "weird" op: "FancyNewOp" input: "x" }
+    node { name: "fine" op: "Identity" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  write_npy(dir / "x.npy", Tensor::from_floats({2}, std::vector<float>{1, 2}));
+  std::string feed = "x:0=" + (dir / "x.npy").string();
+  CliResult r = run_poet(
+      {"run", "--graph", (dir / "g.pbtxt").string(), "--feed", feed, "--fetch", "weird:0"});
+  expect_error(r, "FancyNewOp");
+  EXPECT_NE(r.err.find("'weird'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("weird:0"), std::string::npos) << r.err;
+  // The same graph runs when the unknown op is not needed.
+  r = run_poet({"run", "--graph", (dir / "g.pbtxt").string(), "--feed", feed, "--fetch", "fine"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(CliErrors, FeedOfTheWrongShapeNamesTheTensor) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  write_npy(dir / "x.npy", Tensor(DType::kFloat32, {1, 64, 64, 3}));
+  CliResult r = run_poet({"run", "--graph", fixture(kMobileNet).string(), "--feed",
+                          "input:0=" + (dir / "x.npy").string(), "--fetch",
+                          "MobilenetV1/Predictions/Reshape:0"});
+  expect_error(r, "input:0");
+  EXPECT_NE(r.err.find("[1,64,64,3]"), std::string::npos) << r.err;
+}
+
+TEST(CliErrors, UnknownFlagIsNamed) {
+  expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
+}
+
+}  // namespace
+}  // namespace poet::testing

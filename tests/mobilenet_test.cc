@@ -1,0 +1,115 @@
+// The real MobileNet v1 0.25_128 graphs from TensorFlow, run end to end against reference
+// outputs computed by an independent implementation (OpenCV's DNN importer).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "engine/executor.h"
+#include "engine/npy.h"
+#include "importers/tensorflow/graphdef.h"
+#include "tests/fixtures.h"
+
+namespace poet {
+namespace {
+
+constexpr const char* kDir = "mobilenet_v1_0.25_128/";
+constexpr const char* kRef = "reference/mobilenet_v1_0.25_128/";
+constexpr const char* kLogits = "MobilenetV1/Predictions/Reshape:0";
+const char* const kImages[] = {"panda", "flower1", "flower2"};
+
+int64_t argmax(std::span<const float> v) {
+  return std::max_element(v.begin(), v.end()) - v.begin();
+}
+
+float max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  float worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  return worst;
+}
+
+Tensor logits_of(const std::string& graph_file, const std::string& image, Backend backend) {
+  Graph g = tf::load_graphdef(testing::fixture(kDir + graph_file));
+  ExecOptions options;
+  options.backend = backend;
+  Executable exe(g, {"input:0"}, {kLogits}, options);
+  Tensor input = read_npy(testing::fixture(kRef + image + ".input.npy"));
+  return exe.run(std::span(&input, 1))[0];
+}
+
+void expect_matches_reference(Backend backend) {
+  for (const char* image : kImages) {
+    Tensor got = logits_of("frozen_graph.pb", image, backend);
+    Tensor want = read_npy(testing::fixture(std::string(kRef) + image + ".logits.npy"));
+    ASSERT_EQ(got.shape(), want.shape()) << image;
+    EXPECT_LT(max_abs_diff(got.data<float>(), want.data<float>()), 1e-4f) << image;
+    EXPECT_EQ(argmax(got.data<float>()), argmax(want.data<float>())) << image;
+  }
+}
+
+TEST(MobileNet, FrozenGraphMatchesReferenceLogits) {
+  POET_REQUIRE_FIXTURE(kRef);
+  expect_matches_reference(Backend::kReference);
+}
+
+TEST(MobileNet, NativeBackendMatchesReferenceLogits) {
+  POET_REQUIRE_FIXTURE(kRef);
+  expect_matches_reference(Backend::kNative);
+}
+
+TEST(MobileNet, QuantizedGraphGivesTheSameTop1) {
+  POET_REQUIRE_FIXTURE(kRef);
+  for (const char* image : kImages) {
+    Tensor got = logits_of("quantized_graph.pb", image, Backend::kNative);
+    Tensor want = read_npy(testing::fixture(std::string(kRef) + image + ".logits.npy"));
+    EXPECT_EQ(argmax(got.data<float>()), argmax(want.data<float>())) << image;
+  }
+}
+
+TEST(MobileNet, SoftmaxSumsToOne) {
+  POET_REQUIRE_FIXTURE(kRef);
+  Graph g = tf::load_graphdef(testing::fixture(std::string(kDir) + "frozen_graph.pb"));
+  Executable exe(g, {"input:0"}, {"MobilenetV1/Predictions/Reshape_1:0"});
+  Tensor input = read_npy(testing::fixture(std::string(kRef) + "panda.input.npy"));
+  Tensor probs = exe.run(std::span(&input, 1))[0];
+  auto p = probs.data<float>();
+  EXPECT_NEAR(std::accumulate(p.begin(), p.end(), 0.0), 1.0, 1e-5);
+  Tensor want = read_npy(testing::fixture(std::string(kRef) + "panda.probs.npy"));
+  EXPECT_LT(max_abs_diff(p, want.data<float>()), 1e-5f);
+}
+
+TEST(MobileNet, RetrainedGraphGivesSixProbabilities) {
+  POET_REQUIRE_FIXTURE("poets_retrained/retrained_graph.pb");
+  Graph g = tf::load_graphdef(testing::fixture("poets_retrained/retrained_graph.pb"));
+  Executable exe(g, {"input:0"}, {"final_result:0"});
+  Tensor input = read_npy(testing::fixture(std::string(kRef) + "panda.input.npy"));
+  Tensor probs = exe.run(std::span(&input, 1))[0];
+  EXPECT_EQ(probs.shape(), (Shape{1, 6}));
+  auto p = probs.data<float>();
+  EXPECT_NEAR(std::accumulate(p.begin(), p.end(), 0.0), 1.0, 1e-5);
+  for (float v : p) EXPECT_TRUE(v >= 0 && v <= 1);
+}
+
+TEST(MobileNet, BatchOfImagesMatchesSingleRuns) {
+  POET_REQUIRE_FIXTURE(kRef);
+  Graph g = tf::load_graphdef(testing::fixture(std::string(kDir) + "frozen_graph.pb"));
+  ExecOptions options;
+  options.feed_shapes["input:0"] = PartialShape(Shape{-1, 128, 128, 3});
+  Executable exe(g, {"input:0"}, {kLogits}, options);
+  Tensor batch(DType::kFloat32, {3, 128, 128, 3});
+  for (int i = 0; i < 3; ++i) {
+    Tensor one = read_npy(testing::fixture(std::string(kRef) + kImages[i] + ".input.npy"));
+    std::ranges::copy(one.data<float>(), batch.data<float>().begin() + i * one.num_elements());
+  }
+  Tensor logits = exe.run(std::span(&batch, 1))[0];
+  ASSERT_EQ(logits.shape(), (Shape{3, 1001}));
+  for (int i = 0; i < 3; ++i) {
+    Tensor want = read_npy(testing::fixture(std::string(kRef) + kImages[i] + ".logits.npy"));
+    EXPECT_LT(max_abs_diff(logits.data<float>().subspan(i * 1001, 1001), want.data<float>()), 1e-4f)
+        << kImages[i];
+  }
+}
+
+}  // namespace
+}  // namespace poet

@@ -1,0 +1,201 @@
+#include "trainer/summary/summary_writer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+
+#include "engine/error.h"
+
+namespace poet::summary {
+namespace {
+
+std::vector<double> make_default_limits() {
+  std::vector<double> positive;
+  // Repeated multiplication, not pow: TensorFlow builds the limits this way, and the exact
+  // doubles matter because TensorBoard shows them as bucket edges.
+  for (double v = 1.0e-12; v < 1.0e20; v *= 1.1) positive.push_back(v);
+  positive.push_back(DBL_MAX);
+  std::vector<double> limits;
+  limits.reserve(2 * positive.size() + 1);
+  for (auto it = positive.rbegin(); it != positive.rend(); ++it) limits.push_back(-*it);
+  limits.push_back(0.0);
+  limits.insert(limits.end(), positive.begin(), positive.end());
+  return limits;
+}
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+// A fresh file name; a second writer started in the same second gets a numbered suffix instead
+// of appending to the first one's file.
+std::filesystem::path new_event_file(const std::filesystem::path& dir, std::time_t start) {
+  std::string base = str_cat("events.out.tfevents.", start, ".", host_name());
+  std::filesystem::path path = dir / base;
+  for (int n = 1; std::filesystem::exists(path); ++n) {
+    if (n > 1000) fail(dir.string(), ": cannot find an unused event file name for ", base);
+    path = dir / str_cat(base, ".", n);
+  }
+  return path;
+}
+
+std::filesystem::path prepare_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) fail(dir.string(), ": cannot create the summaries directory (", ec.message(), ")");
+  return dir;
+}
+
+}  // namespace
+
+std::span<const double> default_histogram_limits() {
+  static const std::vector<double> limits = make_default_limits();
+  return limits;
+}
+
+tensorflow::HistogramProto make_histogram(std::span<const float> values, std::string_view tag) {
+  std::span<const double> limits = default_histogram_limits();
+  std::vector<double> counts(limits.size(), 0.0);
+  tensorflow::HistogramProto h;
+  double min = DBL_MAX, max = -DBL_MAX, sum = 0, sum_squares = 0;
+  for (float f : values) {
+    if (!std::isfinite(f)) fail("histogram summary '", tag, "': NaN or infinity in the values");
+    double v = f;
+    // Bucket i holds values in [limits[i-1], limits[i]).
+    size_t b = std::upper_bound(limits.begin(), limits.end(), v) - limits.begin();
+    counts[b] += 1;
+    min = std::min(min, v);
+    max = std::max(max, v);
+    sum += v;
+    sum_squares += v * v;
+  }
+  h.set_min(min);
+  h.set_max(max);
+  h.set_num(static_cast<double>(values.size()));
+  h.set_sum(sum);
+  h.set_sum_squares(sum_squares);
+  for (size_t i = 0; i < counts.size();) {
+    double limit = limits[i];
+    double count = counts[i++];
+    if (count == 0) {
+      while (i < counts.size() && counts[i] == 0) limit = limits[i++];
+    }
+    h.add_bucket_limit(limit);
+    h.add_bucket(count);
+  }
+  return h;
+}
+
+void add_scalar(tensorflow::Summary& summary, std::string_view tag, float value) {
+  auto* v = summary.add_value();
+  v->set_tag(std::string(tag));
+  v->set_simple_value(value);
+}
+
+void add_histogram(tensorflow::Summary& summary, std::string_view tag,
+                   std::span<const float> values) {
+  auto* v = summary.add_value();
+  v->set_tag(std::string(tag));
+  *v->mutable_histo() = make_histogram(values, tag);
+}
+
+void add_variable_summaries(tensorflow::Summary& summary, std::string_view prefix,
+                            std::span<const float> values) {
+  if (values.empty()) fail("variable summaries '", prefix, "': no values");
+  double sum = 0;
+  for (float v : values) sum += v;
+  const double mean = sum / static_cast<double>(values.size());
+  double squares = 0;
+  for (float v : values) squares += (v - mean) * (v - mean);
+  const double stddev = std::sqrt(squares / static_cast<double>(values.size()));
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+
+  const std::string scope = str_cat(prefix, "/summaries/");
+  add_scalar(summary, scope + "mean_1", static_cast<float>(mean));
+  add_scalar(summary, scope + "stddev_1", static_cast<float>(stddev));
+  add_scalar(summary, scope + "max_1", *hi);
+  add_scalar(summary, scope + "min_1", *lo);
+  add_histogram(summary, scope + "histogram", values);
+}
+
+tensorflow::Summary retrain_step_summary(const RetrainStepValues& values) {
+  tensorflow::Summary summary;
+  add_variable_summaries(summary, "final_training_ops/weights", values.weights);
+  add_variable_summaries(summary, "final_training_ops/biases", values.biases);
+  add_histogram(summary, "final_training_ops/Wx_plus_b/pre_activations", values.pre_activations);
+  add_histogram(summary, "activations", values.activations);
+  add_scalar(summary, "cross_entropy_1", values.cross_entropy);
+  add_scalar(summary, "accuracy_1", values.accuracy);
+  return summary;
+}
+
+SummaryWriter::SummaryWriter(const std::filesystem::path& dir)
+    : SummaryWriter(dir, std::time(nullptr)) {}
+
+SummaryWriter::SummaryWriter(const std::filesystem::path& dir, std::time_t start)
+    : file_(new_event_file(prepare_dir(dir), start)) {
+  // Like TensorFlow, the first event's wall time is the whole second in the file name.
+  tensorflow::Event event;
+  event.set_wall_time(static_cast<double>(start));
+  event.set_file_version(std::string(kFileVersion));
+  write(event);
+}
+
+void SummaryWriter::write(const tensorflow::Event& event) {
+  std::string bytes;
+  if (!event.SerializeToString(&bytes)) fail(path().string(), ": cannot serialize an Event");
+  file_.write(bytes);
+}
+
+void SummaryWriter::write_event(int64_t step, const tensorflow::Summary& summary) {
+  tensorflow::Event event;
+  event.set_wall_time(now_seconds());
+  event.set_step(step);
+  *event.mutable_summary() = summary;
+  write(event);
+}
+
+void SummaryWriter::add_scalar(int64_t step, std::string_view tag, float value) {
+  tensorflow::Summary one;
+  summary::add_scalar(one, tag, value);
+  write_event(step, one);
+}
+
+void SummaryWriter::add_histogram(int64_t step, std::string_view tag,
+                                  std::span<const float> values) {
+  tensorflow::Summary one;
+  summary::add_histogram(one, tag, values);
+  write_event(step, one);
+}
+
+void SummaryWriter::add_variable_summaries(int64_t step, std::string_view prefix,
+                                           std::span<const float> values) {
+  tensorflow::Summary one;
+  summary::add_variable_summaries(one, prefix, values);
+  write_event(step, one);
+}
+
+std::vector<tensorflow::Event> read_event_file(const std::filesystem::path& path) {
+  TFRecordReader reader(path);
+  std::vector<tensorflow::Event> events;
+  std::string record;
+  for (uint64_t offset = reader.offset(); reader.next(record); offset = reader.offset()) {
+    tensorflow::Event& event = events.emplace_back();
+    if (!event.ParseFromString(record))
+      fail(path.string(), ": record at offset ", offset, " is not an Event protobuf");
+  }
+  return events;
+}
+
+}  // namespace poet::summary

@@ -1,0 +1,131 @@
+#include "trainer/summary/tfrecord.h"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "engine/error.h"
+
+namespace poet::summary {
+namespace {
+
+constexpr uint32_t kCastagnoliReflected = 0x82F63B78;
+constexpr uint32_t kMaskDelta = 0xa282ead8;
+constexpr size_t kHeaderBytes = 12;  // length + its CRC
+constexpr size_t kFooterBytes = 4;   // data CRC
+
+// table[b] = CRC of the single byte b, processed least significant bit first.
+constexpr std::array<uint32_t, 256> make_crc_table() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t b = 0; b < 256; ++b) {
+    uint32_t crc = b;
+    for (int bit = 0; bit < 8; ++bit)
+      crc = (crc & 1) ? (crc >> 1) ^ kCastagnoliReflected : crc >> 1;
+    table[b] = crc;
+  }
+  return table;
+}
+constexpr std::array<uint32_t, 256> kCrcTable = make_crc_table();
+
+void put_u32(char* dst, uint32_t v) {
+  for (int i = 0; i < 4; ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void put_u64(char* dst, uint64_t v) {
+  for (int i = 0; i < 8; ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint32_t get_u32(const char* src) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<uint8_t>(src[i])} << (8 * i);
+  return v;
+}
+uint64_t get_u64(const char* src) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(src[i])} << (8 * i);
+  return v;
+}
+
+uint32_t masked_crc(std::string_view data) { return mask_crc(crc32c(data)); }
+
+}  // namespace
+
+uint32_t crc32c(std::string_view data, uint32_t crc) {
+  crc = ~crc;
+  for (char c : data) crc = kCrcTable[(crc ^ static_cast<uint8_t>(c)) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+uint32_t mask_crc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + kMaskDelta; }
+
+uint32_t unmask_crc(uint32_t masked) {
+  uint32_t rotated = masked - kMaskDelta;
+  return (rotated >> 17) | (rotated << 15);
+}
+
+std::string frame_record(std::string_view data) {
+  std::string out(kHeaderBytes + data.size() + kFooterBytes, '\0');
+  put_u64(out.data(), data.size());
+  put_u32(out.data() + 8, masked_crc(std::string_view(out.data(), 8)));
+  std::memcpy(out.data() + kHeaderBytes, data.data(), data.size());
+  put_u32(out.data() + kHeaderBytes + data.size(), masked_crc(data));
+  return out;
+}
+
+TFRecordWriter::TFRecordWriter(const std::filesystem::path& path)
+    : path_(path), out_(path, std::ios::binary | std::ios::app) {
+  if (!out_) fail(path.string(), ": cannot open for writing (", std::strerror(errno), ")");
+}
+
+void TFRecordWriter::write(std::string_view data) {
+  std::string framed = frame_record(data);
+  out_.write(framed.data(), static_cast<std::streamsize>(framed.size()));
+  out_.flush();
+  if (!out_) fail(path_.string(), ": write error (disk full?)");
+}
+
+TFRecordReader::TFRecordReader(const std::filesystem::path& path, uint64_t max_record_bytes)
+    : path_(path), in_(path, std::ios::binary), max_record_bytes_(max_record_bytes) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(path.string(), ": is a directory, not a file");
+  if (!in_) fail(path.string(), ": cannot open (", std::strerror(errno), ")");
+  file_size_ = std::filesystem::file_size(path, ec);
+  if (ec) fail(path.string(), ": cannot determine the file size (", ec.message(), ")");
+}
+
+void TFRecordReader::read_exact(char* dst, uint64_t n, uint64_t record_offset, const char* what) {
+  if (!in_.read(dst, static_cast<std::streamsize>(n)))
+    fail(path_.string(), ": record at offset ", record_offset, ": read error in its ", what);
+  offset_ += n;
+}
+
+bool TFRecordReader::next(std::string& data) {
+  const uint64_t start = offset_;
+  if (start >= file_size_) return false;
+  const uint64_t remaining = file_size_ - start;
+  if (remaining < kHeaderBytes)
+    fail(path_.string(), ": record at offset ", start, " is truncated: ", remaining,
+         " bytes left, a record header needs ", kHeaderBytes);
+
+  char header[kHeaderBytes];
+  read_exact(header, kHeaderBytes, start, "header");
+  if (masked_crc(std::string_view(header, 8)) != get_u32(header + 8))
+    fail(path_.string(), ": record at offset ", start,
+         ": length CRC mismatch (corrupt file, or not a TFRecord/event file)");
+  const uint64_t length = get_u64(header);
+  // Checked before allocating: a corrupt length must not turn into a huge allocation.
+  if (length > max_record_bytes_)
+    fail(path_.string(), ": record at offset ", start, " claims ", length,
+         " bytes, more than the limit of ", max_record_bytes_);
+  if (length + kFooterBytes > remaining - kHeaderBytes)
+    fail(path_.string(), ": record at offset ", start, " is truncated: it needs ",
+         kHeaderBytes + length + kFooterBytes, " bytes, the file has ", remaining, " left");
+
+  data.resize(length);
+  read_exact(data.data(), length, start, "data");
+  char footer[kFooterBytes];
+  read_exact(footer, kFooterBytes, start, "data CRC");
+  if (masked_crc(data) != get_u32(footer))
+    fail(path_.string(), ": record at offset ", start, ": data CRC mismatch (corrupt data)");
+  return true;
+}
+
+}  // namespace poet::summary
