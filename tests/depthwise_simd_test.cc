@@ -252,19 +252,26 @@ TEST(DepthwiseSimd, FusedOpRejectsOtherEpilogues) {
 TEST(DepthwiseSimd, OptimiserFusesMobileNetDepthwiseBlock) {
   Graph g;
   auto constant = [&](const std::string& name, Shape shape, uint32_t seed) {
-    Node n{name, "Const"};
+    Node n;
+    n.name = name;
+    n.op = "Const";
     n.attrs = {{"dtype", DType::kFloat32},
                {"value", floats(shape, random_floats(num_elements(shape), seed))}};
     return Endpoint{g.add(std::move(n)), 0};
   };
   auto op = [&](const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
                 std::map<std::string, AttrValue> attrs) {
-    Node n{name, type, std::move(inputs)};
+    Node n;
+    n.name = name;
+    n.op = type;
+    n.inputs = std::move(inputs);
     n.attrs = std::move(attrs);
     n.attrs["T"] = DType::kFloat32;
     return Endpoint{g.add(std::move(n)), 0};
   };
-  Node x{"x", "Placeholder"};
+  Node x;
+  x.name = "x";
+  x.op = "Placeholder";
   x.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(Shape{1, 9, 9, 20})}};
   Endpoint in{g.add(std::move(x)), 0};
   Endpoint dw =
