@@ -1,6 +1,6 @@
 // The AVX2+FMA vector traits the window kernels (depthwise_conv2d_nhwc_window.h,
-// pool_nhwc_window.h) are written against. Include only from *_avx2.cc files, which are
-// compiled with -mavx2 -mfma; generic code must never see these inline functions.
+// pool_nhwc_window.h, elementwise_vec.h) are written against. Include only from *_avx2.cc files,
+// which are compiled with -mavx2 -mfma; generic code must never see these inline functions.
 #pragma once
 
 #include <immintrin.h>
@@ -22,6 +22,8 @@ struct Avx2Vec {
   static void store_first(float* p, Reg r, int n) { _mm256_maskstore_ps(p, first(n), r); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
   static Reg div(Reg a, Reg b) { return _mm256_div_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
   static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }

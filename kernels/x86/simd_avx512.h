@@ -1,6 +1,6 @@
 // The AVX-512 vector traits the window kernels (depthwise_conv2d_nhwc_window.h,
-// pool_nhwc_window.h) are written against. Include only from *_avx512.cc files, which are
-// compiled with the AVX-512 flags; generic code must never see these inline functions.
+// pool_nhwc_window.h, elementwise_vec.h) are written against. Include only from *_avx512.cc files,
+// which are compiled with the AVX-512 flags; generic code must never see these inline functions.
 #pragma once
 
 #include <immintrin.h>
@@ -26,6 +26,8 @@ struct Avx512Vec {
   static void store_first(float* p, Reg r, int n) { _mm512_mask_storeu_ps(p, first(n), r); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
   static Reg div(Reg a, Reg b) { return _mm512_div_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
   static Reg min(Reg a, Reg b) { return _mm512_min_ps(a, b); }
