@@ -1,20 +1,53 @@
 // DepthwiseConv2dNative: NHWC input, filter [kh, kw, in_c, multiplier], out_c = in_c * multiplier.
-#include "kernels/ref/depthwise_conv2d.h"
+// _FusedDepthwiseConv2dNative (made by engine/optimize/fuse_conv.cc, as TensorFlow's grappler
+// does): the same with a bias and optionally Relu / Relu6 applied in the kernel's epilogue.
+// Backend kReference runs kernels/ref; kNative (and kOneDnn, until the oneDNN depthwise
+// primitive is wired) the SIMD kernel for the active ISA.
+#include <variant>
+
 #include "engine/ops/conv_attrs.h"
 #include "engine/ops/registry.h"
+#include "kernels/ref/depthwise_conv2d.h"
+#include "kernels/x86/depthwise_conv2d_nhwc.h"
 
 namespace poet::ops {
 namespace {
 
+namespace x86 = kernels::x86;
+using kernels::Activation;
+
+// The epilogue a _FusedDepthwiseConv2dNative node asks for: fused_ops = ["BiasAdd"] or
+// ["BiasAdd", "Relu" | "Relu6"] with num_args 1 (the bias).
+Activation read_fused_ops(const Node& node) {
+  auto it = node.attrs.find("fused_ops");
+  const auto* ops =
+      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+  if (!ops) fail(node.describe(), ": attribute 'fused_ops' (a list of strings) is missing");
+  if (node.attr_int("num_args", 1) != 1)
+    fail(node.describe(), ": attribute 'num_args' must be 1, got ", node.attr_int("num_args"));
+  const size_t n = ops->size();
+  if (n >= 1 && n <= 2 && (*ops)[0] == "BiasAdd") {
+    if (n == 1) return Activation::kNone;
+    if ((*ops)[1] == "Relu") return Activation::kRelu;
+    if ((*ops)[1] == "Relu6") return Activation::kRelu6;
+  }
+  std::string list;
+  for (const std::string& op : *ops) list += (list.empty() ? "" : ", ") + op;
+  fail(node.describe(), ": fused_ops [", list,
+       "] is not supported (BiasAdd, optionally followed by Relu or Relu6)");
+}
+
 class DepthwiseConv2dNative final : public Op {
  public:
-  explicit DepthwiseConv2dNative(const Node& node)
-      : attrs_(read_window_attrs(node, /*pooling=*/false)) {}
+  DepthwiseConv2dNative(const Node& node, const OpOptions& options, bool fused)
+      : attrs_(read_window_attrs(node, /*pooling=*/false)),
+        reference_(options.backend == Backend::kReference),
+        fused_(fused),
+        act_(fused ? read_fused_ops(node) : Activation::kNone) {}
 
   void infer(InferContext& ctx) const override {
-    ctx.expect_inputs(2);
-    ctx.expect_dtype(0, DType::kFloat32);
-    ctx.expect_dtype(1, DType::kFloat32);
+    ctx.expect_inputs(fused_ ? 3 : 2);
+    for (int i = 0; i < ctx.num_inputs(); ++i) ctx.expect_dtype(i, DType::kFloat32);
     ctx.expect_rank(0, 4);
     ctx.expect_rank(1, 4);
     const PartialShape& in = ctx.input_shape(0);
@@ -23,6 +56,12 @@ class DepthwiseConv2dNative final : public Op {
       ctx.fail("input has ", in.dim(3), " channels but the filter ", filter.str(), " expects ",
                filter.dim(2));
     int64_t out_c = filter.dim(2) >= 0 && filter.dim(3) >= 0 ? filter.dim(2) * filter.dim(3) : -1;
+    if (fused_) {
+      ctx.expect_rank(2, 1);
+      const int64_t bias = ctx.input_shape(2).dim(0);
+      if (bias >= 0 && out_c >= 0 && bias != out_c)
+        ctx.fail("bias has ", bias, " elements but the convolution makes ", out_c, " channels");
+    }
     ctx.set_output(0, DType::kFloat32,
                    Shape{in.dim(0),
                          window_output_size(in.dim(1), filter.dim(0), attrs_.stride_h,
@@ -36,24 +75,41 @@ class DepthwiseConv2dNative final : public Op {
     const Tensor& filter = ctx.input(1);
     kernels::ConvShape s = conv_shape(ctx.input(0).shape(), filter.dim(0), filter.dim(1),
                                       filter.dim(2) * filter.dim(3), attrs_);
-    kernels::ref::depthwise_conv2d(s, ctx.input(0).data<float>(), filter.data<float>(), {},
-                                   kernels::Activation::kNone, ctx.output(0).data<float>());
+    std::span<const float> bias;
+    if (fused_) bias = ctx.input(2).data<float>();
+    if (reference_) {
+      kernels::ref::depthwise_conv2d(s, ctx.input(0).data<float>(), filter.data<float>(), bias,
+                                     act_, ctx.output(0).data<float>());
+      return;
+    }
+    x86::depthwise_conv2d_nhwc(x86::active_isa(), s, ctx.input(0).data<float>(),
+                               filter.data<float>(), bias, act_, ctx.output(0).data<float>(),
+                               ctx.pool());
   }
 
   int64_t flops(std::span<const TensorInfo> in, std::span<const TensorInfo> out) const override {
     const Shape& f = in[1].shape.dims;
-    return 2 * num_elements(out[0].shape.dims) * f[0] * f[1];
+    const int64_t outputs = num_elements(out[0].shape.dims);
+    return 2 * outputs * f[0] * f[1] + (fused_ ? outputs : 0);
   }
 
  private:
   WindowAttrs attrs_;
+  bool reference_;
+  bool fused_;
+  Activation act_;
 };
 
-std::unique_ptr<Op> make_depthwise_conv2d(const Node& node, const OpOptions&) {
-  return std::make_unique<DepthwiseConv2dNative>(node);
+std::unique_ptr<Op> make_depthwise_conv2d(const Node& node, const OpOptions& options) {
+  return std::make_unique<DepthwiseConv2dNative>(node, options, /*fused=*/false);
+}
+
+std::unique_ptr<Op> make_fused_depthwise_conv2d(const Node& node, const OpOptions& options) {
+  return std::make_unique<DepthwiseConv2dNative>(node, options, /*fused=*/true);
 }
 
 POET_REGISTER_OP("DepthwiseConv2dNative", make_depthwise_conv2d);
+POET_REGISTER_OP("_FusedDepthwiseConv2dNative", make_fused_depthwise_conv2d);
 
 }  // namespace
 }  // namespace poet::ops

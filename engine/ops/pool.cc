@@ -1,17 +1,21 @@
-// MaxPool and AvgPool over NHWC windows (ksize, strides, SAME/VALID).
-#include "kernels/ref/pool.h"
+// MaxPool and AvgPool over NHWC windows (ksize, strides, SAME/VALID). Backend kReference runs
+// kernels/ref/pool; the others the SIMD kernel for the active ISA.
 #include "engine/ops/conv_attrs.h"
 #include "engine/ops/registry.h"
+#include "kernels/x86/pool_nhwc.h"
 
 namespace poet::ops {
 namespace {
 
-enum class PoolKind { kMax, kAvg };
+namespace x86 = kernels::x86;
+using x86::PoolKind;
 
 class Pool final : public Op {
  public:
-  Pool(const Node& node, PoolKind kind)
-      : attrs_(read_window_attrs(node, /*pooling=*/true)), kind_(kind) {}
+  Pool(const Node& node, const OpOptions& options, PoolKind kind)
+      : attrs_(read_window_attrs(node, /*pooling=*/true)),
+        kind_(kind),
+        reference_(options.backend == Backend::kReference) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(1);
@@ -29,11 +33,8 @@ class Pool final : public Op {
   void compute(ComputeContext& ctx) const override {
     const Tensor& in = ctx.input(0);
     kernels::ConvShape s = conv_shape(in.shape(), attrs_.k_h, attrs_.k_w, in.dim(3), attrs_);
-    if (kind_ == PoolKind::kMax) {
-      kernels::ref::max_pool(s, in.data<float>(), ctx.output(0).data<float>());
-    } else {
-      kernels::ref::avg_pool(s, in.data<float>(), ctx.output(0).data<float>());
-    }
+    const x86::Isa isa = reference_ ? x86::Isa::kRef : x86::active_isa();
+    x86::pool_nhwc(isa, kind_, s, in.data<float>(), ctx.output(0).data<float>(), ctx.pool());
   }
 
   // One comparison or addition per window cell.
@@ -44,14 +45,15 @@ class Pool final : public Op {
  private:
   WindowAttrs attrs_;
   PoolKind kind_;
+  bool reference_;
 };
 
-std::unique_ptr<Op> make_max_pool(const Node& node, const OpOptions&) {
-  return std::make_unique<Pool>(node, PoolKind::kMax);
+std::unique_ptr<Op> make_max_pool(const Node& node, const OpOptions& options) {
+  return std::make_unique<Pool>(node, options, PoolKind::kMax);
 }
 
-std::unique_ptr<Op> make_avg_pool(const Node& node, const OpOptions&) {
-  return std::make_unique<Pool>(node, PoolKind::kAvg);
+std::unique_ptr<Op> make_avg_pool(const Node& node, const OpOptions& options) {
+  return std::make_unique<Pool>(node, options, PoolKind::kAvg);
 }
 
 POET_REGISTER_OP("MaxPool", make_max_pool);
