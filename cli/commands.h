@@ -10,6 +10,7 @@ using Args = std::span<char*>;
 int classify(Args args);
 int run(Args args);
 int inspect(Args args);
+int bench(Args args);
 int make_replica(Args args);
 
 }  // namespace poet::cli

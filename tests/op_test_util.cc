@@ -88,7 +88,8 @@ TensorInfo fed_input(DType dtype, PartialShape shape) {
 }
 
 Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
-                   const std::map<std::string, AttrValue>& attrs, int num_outputs) {
+                   const std::map<std::string, AttrValue>& attrs, int num_outputs,
+                   Backend backend) {
   Graph g;
   Node node;
   node.name = "op";
@@ -113,7 +114,7 @@ Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
   for (int i = 0; i < num_outputs; ++i) fetches.push_back("op:" + std::to_string(i));
   ExecOptions options;
   options.threads = 1;
-  options.backend = Backend::kReference;
+  options.backend = backend;
   return Executable(g, feeds, fetches, options);
 }
 

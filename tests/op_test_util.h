@@ -32,7 +32,8 @@ TensorInfo fed_input(DType dtype, PartialShape shape);
 // look at what the executor infers at load (fetch_info), its steps and flops, or to run it
 // with feeds for the Placeholders in order.
 Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
-                   const std::map<std::string, AttrValue>& attrs = {}, int num_outputs = 1);
+                   const std::map<std::string, AttrValue>& attrs = {}, int num_outputs = 1,
+                   Backend backend = Backend::kReference);
 
 // What `op` infers at load for output 0 (load_op's fetch_info(0)).
 TensorInfo infer_op(const std::string& op, const std::vector<TensorInfo>& inputs,

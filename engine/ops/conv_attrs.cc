@@ -39,6 +39,25 @@ WindowAttrs read_window_attrs(const Node& node, bool pooling) {
   return a;
 }
 
+kernels::Activation read_fused_activation(const Node& node) {
+  auto it = node.attrs.find("fused_ops");
+  const auto* ops =
+      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+  if (!ops) fail(node.describe(), ": attribute 'fused_ops' (a list of strings) is missing");
+  if (node.attr_int("num_args", 1) != 1)
+    fail(node.describe(), ": attribute 'num_args' must be 1, got ", node.attr_int("num_args"));
+  const size_t n = ops->size();
+  if (n >= 1 && n <= 2 && (*ops)[0] == "BiasAdd") {
+    if (n == 1) return kernels::Activation::kNone;
+    if ((*ops)[1] == "Relu") return kernels::Activation::kRelu;
+    if ((*ops)[1] == "Relu6") return kernels::Activation::kRelu6;
+  }
+  std::string list;
+  for (const std::string& op : *ops) list += (list.empty() ? "" : ", ") + op;
+  fail(node.describe(), ": fused_ops [", list,
+       "] is not supported (BiasAdd, optionally followed by Relu or Relu6)");
+}
+
 int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilation,
                            kernels::Padding padding) {
   if (in < 0) return -1;

@@ -16,34 +16,13 @@ namespace {
 namespace x86 = kernels::x86;
 using kernels::Activation;
 
-// The epilogue a _FusedDepthwiseConv2dNative node asks for: fused_ops = ["BiasAdd"] or
-// ["BiasAdd", "Relu" | "Relu6"] with num_args 1 (the bias).
-Activation read_fused_ops(const Node& node) {
-  auto it = node.attrs.find("fused_ops");
-  const auto* ops =
-      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
-  if (!ops) fail(node.describe(), ": attribute 'fused_ops' (a list of strings) is missing");
-  if (node.attr_int("num_args", 1) != 1)
-    fail(node.describe(), ": attribute 'num_args' must be 1, got ", node.attr_int("num_args"));
-  const size_t n = ops->size();
-  if (n >= 1 && n <= 2 && (*ops)[0] == "BiasAdd") {
-    if (n == 1) return Activation::kNone;
-    if ((*ops)[1] == "Relu") return Activation::kRelu;
-    if ((*ops)[1] == "Relu6") return Activation::kRelu6;
-  }
-  std::string list;
-  for (const std::string& op : *ops) list += (list.empty() ? "" : ", ") + op;
-  fail(node.describe(), ": fused_ops [", list,
-       "] is not supported (BiasAdd, optionally followed by Relu or Relu6)");
-}
-
 class DepthwiseConv2dNative final : public Op {
  public:
   DepthwiseConv2dNative(const Node& node, const OpOptions& options, bool fused)
       : attrs_(read_window_attrs(node, /*pooling=*/false)),
         reference_(options.backend == Backend::kReference),
         fused_(fused),
-        act_(fused ? read_fused_ops(node) : Activation::kNone) {}
+        act_(fused ? read_fused_activation(node) : Activation::kNone) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(fused_ ? 3 : 2);
