@@ -11,5 +11,6 @@ int classify(Args args);
 int run(Args args);
 int inspect(Args args);
 int make_replica(Args args);
+int convert(Args args);
 
 }  // namespace poet::cli

@@ -20,6 +20,7 @@ constexpr Command kCommands[] = {
     {"run", poet::cli::run, "feed .npy tensors to a graph, fetch tensors to .npy"},
     {"inspect", poet::cli::inspect, "ops, inputs, outputs, shapes and FLOPs of a graph"},
     {"make-replica", poet::cli::make_replica, "write a replica graph (inception_v3, mobilenet_v1)"},
+    {"convert", poet::cli::convert, "TF.js layers model -> frozen TensorFlow GraphDef"},
 };
 
 void usage() {
