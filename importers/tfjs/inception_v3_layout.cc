@@ -312,18 +312,18 @@ class KerasWeights {
     if (g_.config<std::string>(conv, "activation", "linear") != "linear")
       fail(g_.where(conv.name), ": a convolution before a batch norm must be linear");
     const std::string p = scope + "/";
-    sources_[p + "conv2d_params"] = {m.conv + "/kernel"};
-    sources_[p + "batchnorm/gamma"] = {optional(bn, "scale", "/gamma"), 1.f};
-    sources_[p + "batchnorm/beta"] = {optional(bn, "center", "/beta"), 0.f};
+    sources_[p + "conv2d_params"] = {m.conv + "/kernel", 0.f, ""};
+    sources_[p + "batchnorm/gamma"] = {optional(bn, "scale", "/gamma"), 1.f, ""};
+    sources_[p + "batchnorm/beta"] = {optional(bn, "center", "/beta"), 0.f, ""};
     // A conv bias b shifts the batch norm's input: fold it into the mean as mean - b.
     sources_[p + "batchnorm/moving_mean"] = {m.batch_norm + "/moving_mean", 0.f, bias};
-    sources_[p + "batchnorm/moving_variance"] = {m.batch_norm + "/moving_variance"};
+    sources_[p + "batchnorm/moving_variance"] = {m.batch_norm + "/moving_variance", 0.f, ""};
   }
 
   void add_dense(const std::string& scope, const std::string& layer) {
-    sources_[scope + "/weights"] = {layer + "/kernel"};
+    sources_[scope + "/weights"] = {layer + "/kernel", 0.f, ""};
     bool bias = g_.config<bool>(g_.at(layer), "use_bias", true);
-    sources_[scope + "/biases"] = {bias ? layer + "/bias" : "", 0.f};
+    sources_[scope + "/biases"] = {bias ? layer + "/bias" : "", 0.f, ""};
   }
 
   Tensor operator()(const WeightRequest& r) const {
