@@ -150,8 +150,7 @@ std::set<std::string> check_loadable(const tensorflow::GraphDef& graph_def) {
 
 // protoc decodes the file as a tensorflow.GraphDef with the repository's copy of the protos.
 void expect_protoc_parses(const std::filesystem::path& pb) {
-  const auto proto_dir =
-      std::filesystem::path(__FILE__).parent_path().parent_path() / "importers/tensorflow/proto";
+  const auto proto_dir = std::filesystem::path(POET_SOURCE_DIR) / "importers/tensorflow/proto";
   std::string cmd = "protoc --proto_path='" + proto_dir.string() +
                     "' --decode=tensorflow.GraphDef graph.proto < '" + pb.string() +
                     "' > /dev/null 2>&1";
