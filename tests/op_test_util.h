@@ -24,8 +24,23 @@ Tensor run_op1(const std::string& op, const std::vector<Tensor>& inputs,
 std::string run_op_error(const std::string& op, const std::vector<Tensor>& inputs,
                          const std::map<std::string, AttrValue>& attrs = {});
 
+// An input for load_op: a Const holding `value`, or a Placeholder of this (partial) shape.
+TensorInfo constant_input(Tensor value);
+TensorInfo fed_input(DType dtype, PartialShape shape);
+
+// Prepares a graph of one op (node "op") whose inputs are Consts or fed Placeholders, to
+// look at what the executor infers at load (fetch_info), its steps and flops, or to run it
+// with feeds for the Placeholders in order.
+Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
+                   const std::map<std::string, AttrValue>& attrs = {}, int num_outputs = 1);
+
+// What `op` infers at load for output 0 (load_op's fetch_info(0)).
+TensorInfo infer_op(const std::string& op, const std::vector<TensorInfo>& inputs,
+                    const std::map<std::string, AttrValue>& attrs = {});
+
 std::vector<float> floats(const Tensor& t);
 Tensor floats(Shape shape, std::vector<float> values);
 Tensor ints(Shape shape, std::vector<int32_t> values);
+Tensor int64s(Shape shape, std::vector<int64_t> values);
 
 }  // namespace poet::testing

@@ -3,9 +3,11 @@
 namespace poet::ops {
 namespace {
 
-// A 4-element NHWC list whose batch and channel entries must be 1.
+// A 4-element NHWC list whose batch and channel entries must be 1. Only dilations has a
+// default in TensorFlow; strides and ksize are required.
 void read_hw(const Node& node, std::string_view key, int64_t& h, int64_t& w) {
-  std::vector<int64_t> v = node.attr_ints(key, {1, 1, 1, 1});
+  std::vector<int64_t> v =
+      key == "dilations" ? node.attr_ints(key, {1, 1, 1, 1}) : node.attr_ints(key);
   if (v.size() != 4 || v[0] != 1 || v[3] != 1 || v[1] < 1 || v[2] < 1)
     fail(node.describe(), ": attribute '", key, "' must be [1, h, w, 1] with h, w >= 1, got ",
          shape_string(v));

@@ -1,0 +1,94 @@
+// Add, AddV2, Sub, Mul, RealDiv, Maximum, Minimum: element-wise with NumPy broadcasting.
+// float32 always; int32 too (except RealDiv) for the shape arithmetic graphs carry.
+#include "kernels/ref/binary_elementwise.h"
+#include "engine/ops/registry.h"
+
+namespace poet::ops {
+namespace {
+
+using kernels::ref::BinaryOp;
+
+// The broadcast of two shapes whose dimensions may be unknown (-1). An unknown dimension
+// against a known one other than 1 takes the known value (it must be that or 1 at run time,
+// when infer() checks again with every dimension known).
+PartialShape broadcast_shapes(const InferContext& ctx, const PartialShape& a,
+                              const PartialShape& b) {
+  if (!a.known_rank || !b.known_rank) return PartialShape::unknown();
+  const int rank = std::max(a.rank(), b.rank());
+  Shape out(rank);
+  for (int i = 0; i < rank; ++i) {
+    // Axis i counted from the right; a missing leading axis acts as 1.
+    int64_t da = i < a.rank() ? a.dims[a.rank() - 1 - i] : 1;
+    int64_t db = i < b.rank() ? b.dims[b.rank() - 1 - i] : 1;
+    int64_t& o = out[rank - 1 - i];
+    if (da == 1) {
+      o = db;
+    } else if (db == 1 || db == da || db < 0) {
+      o = da;
+    } else if (da < 0) {
+      o = db;
+    } else {
+      ctx.fail("incompatible shapes for broadcasting: ", a.str(), " and ", b.str());
+    }
+  }
+  return PartialShape(std::move(out));
+}
+
+class BinaryElementwise final : public Op {
+ public:
+  // Integer division differs from RealDiv's; TensorFlow uses FloorDiv/TruncateDiv for ints.
+  explicit BinaryElementwise(BinaryOp op) : op_(op), float_only_(op == BinaryOp::kDiv) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(2);
+    DType t = ctx.input(0).dtype;
+    if (ctx.input(1).dtype != t)
+      ctx.fail("inputs have different types: ", dtype_name(t), " and ",
+               dtype_name(ctx.input(1).dtype));
+    if (t != DType::kFloat32 && (float_only_ || t != DType::kInt32))
+      ctx.fail("inputs are ", dtype_name(t), "; supported: float32",
+               float_only_ ? "" : " and int32");
+    ctx.set_output(0, t, broadcast_shapes(ctx, ctx.input_shape(0), ctx.input_shape(1)));
+  }
+
+  void compute(ComputeContext& ctx) const override {
+    if (ctx.input(0).dtype() == DType::kInt32) {
+      run<int32_t>(ctx);
+    } else {
+      run<float>(ctx);
+    }
+  }
+
+  int64_t flops(std::span<const TensorInfo>, std::span<const TensorInfo> out) const override {
+    return num_elements(out[0].shape.dims);
+  }
+
+ private:
+  template <class T>
+  void run(ComputeContext& ctx) const {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    Tensor& out = ctx.output(0);
+    kernels::ref::binary_elementwise<T>(op_, a.shape(), a.data<T>(), b.shape(), b.data<T>(),
+                                        out.shape(), out.data<T>());
+  }
+
+  BinaryOp op_;
+  bool float_only_;
+};
+
+template <BinaryOp op>
+std::unique_ptr<Op> make(const Node&, const OpOptions&) {
+  return std::make_unique<BinaryElementwise>(op);
+}
+
+POET_REGISTER_OP("Add", make<BinaryOp::kAdd>);
+POET_REGISTER_OP("AddV2", make<BinaryOp::kAdd>);
+POET_REGISTER_OP("Sub", make<BinaryOp::kSub>);
+POET_REGISTER_OP("Mul", make<BinaryOp::kMul>);
+POET_REGISTER_OP("RealDiv", make<BinaryOp::kDiv>);
+POET_REGISTER_OP("Maximum", make<BinaryOp::kMaximum>);
+POET_REGISTER_OP("Minimum", make<BinaryOp::kMinimum>);
+
+}  // namespace
+}  // namespace poet::ops

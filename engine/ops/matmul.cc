@@ -1,0 +1,54 @@
+// MatMul: 2-D float32 matrix product with optional transposes (the retrained final layer).
+#include "kernels/ref/matmul.h"
+#include "engine/ops/registry.h"
+
+namespace poet::ops {
+namespace {
+
+class MatMul final : public Op {
+ public:
+  explicit MatMul(const Node& node)
+      : transpose_a_(node.attr_bool("transpose_a", false)),
+        transpose_b_(node.attr_bool("transpose_b", false)) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(2);
+    ctx.expect_dtype(0, DType::kFloat32);
+    ctx.expect_dtype(1, DType::kFloat32);
+    ctx.expect_rank(0, 2);
+    ctx.expect_rank(1, 2);
+    const PartialShape& a = ctx.input_shape(0);
+    const PartialShape& b = ctx.input_shape(1);
+    int64_t k_a = a.dim(transpose_a_ ? 0 : 1), k_b = b.dim(transpose_b_ ? 1 : 0);
+    if (k_a >= 0 && k_b >= 0 && k_a != k_b)
+      ctx.fail("matrix sizes are incompatible: a ", a.str(), (transpose_a_ ? " (transposed)" : ""),
+               " has ", k_a, " columns but b ", b.str(), (transpose_b_ ? " (transposed)" : ""),
+               " has ", k_b, " rows");
+    ctx.set_output(0, DType::kFloat32,
+                   Shape{a.dim(transpose_a_ ? 1 : 0), b.dim(transpose_b_ ? 0 : 1)});
+  }
+
+  void compute(ComputeContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    Tensor& c = ctx.output(0);
+    kernels::ref::matmul(a.data<float>(), ctx.input(1).data<float>(), c.dim(0), c.dim(1),
+                         a.dim(transpose_a_ ? 0 : 1), transpose_a_, transpose_b_, c.data<float>());
+  }
+
+  int64_t flops(std::span<const TensorInfo> in, std::span<const TensorInfo> out) const override {
+    const int64_t k = in[0].shape.dims[transpose_a_ ? 0 : 1];
+    return 2 * num_elements(out[0].shape.dims) * k;
+  }
+
+ private:
+  bool transpose_a_, transpose_b_;
+};
+
+std::unique_ptr<Op> make_matmul(const Node& node, const OpOptions&) {
+  return std::make_unique<MatMul>(node);
+}
+
+POET_REGISTER_OP("MatMul", make_matmul);
+
+}  // namespace
+}  // namespace poet::ops

@@ -1,0 +1,42 @@
+// Rsqrt, Relu, Relu6: float32 functions applied to each element.
+#include "kernels/ref/unary_elementwise.h"
+#include "engine/ops/registry.h"
+
+namespace poet::ops {
+namespace {
+
+using kernels::ref::UnaryOp;
+
+class UnaryElementwise final : public Op {
+ public:
+  explicit UnaryElementwise(UnaryOp op) : op_(op) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(1);
+    ctx.expect_dtype(0, DType::kFloat32);
+    ctx.set_output(0, DType::kFloat32, ctx.input_shape(0));
+  }
+
+  void compute(ComputeContext& ctx) const override {
+    kernels::ref::unary_elementwise(op_, ctx.input(0).data<float>(), ctx.output(0).data<float>());
+  }
+
+  int64_t flops(std::span<const TensorInfo>, std::span<const TensorInfo> out) const override {
+    return num_elements(out[0].shape.dims);
+  }
+
+ private:
+  UnaryOp op_;
+};
+
+template <UnaryOp op>
+std::unique_ptr<Op> make(const Node&, const OpOptions&) {
+  return std::make_unique<UnaryElementwise>(op);
+}
+
+POET_REGISTER_OP("Rsqrt", make<UnaryOp::kRsqrt>);
+POET_REGISTER_OP("Relu", make<UnaryOp::kRelu>);
+POET_REGISTER_OP("Relu6", make<UnaryOp::kRelu6>);
+
+}  // namespace
+}  // namespace poet::ops
