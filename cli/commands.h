@@ -12,5 +12,6 @@ int run(Args args);
 int inspect(Args args);
 int bench(Args args);
 int make_replica(Args args);
+int convert(Args args);
 
 }  // namespace poet::cli
