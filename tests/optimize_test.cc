@@ -20,19 +20,19 @@ struct Builder {
     Tensor t(DType::kFloat32, std::move(shape));
     std::uniform_real_distribution<float> u(lo, hi);
     for (float& v : t.data<float>()) v = u(rng);
-    Node n{name, "Const"};
+    Node n{.name = name, .op = "Const"};
     n.attrs = {{"dtype", DType::kFloat32}, {"value", t}};
     return {g.add(std::move(n)), 0};
   }
   Endpoint op(const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
               std::map<std::string, AttrValue> attrs = {}) {
-    Node n{name, type, std::move(inputs)};
+    Node n{.name = name, .op = type, .inputs = std::move(inputs)};
     n.attrs = std::move(attrs);
     n.attrs["T"] = DType::kFloat32;
     return {g.add(std::move(n)), 0};
   }
   Endpoint input(Shape shape) {
-    Node n{"x", "Placeholder"};
+    Node n{.name = "x", .op = "Placeholder"};
     n.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(std::move(shape))}};
     return {g.add(std::move(n)), 0};
   }
