@@ -20,19 +20,26 @@ struct Builder {
     Tensor t(DType::kFloat32, std::move(shape));
     std::uniform_real_distribution<float> u(lo, hi);
     for (float& v : t.data<float>()) v = u(rng);
-    Node n{.name = name, .op = "Const"};
+    Node n;
+    n.name = name;
+    n.op = "Const";
     n.attrs = {{"dtype", DType::kFloat32}, {"value", t}};
     return {g.add(std::move(n)), 0};
   }
   Endpoint op(const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
               std::map<std::string, AttrValue> attrs = {}) {
-    Node n{.name = name, .op = type, .inputs = std::move(inputs)};
+    Node n;
+    n.name = name;
+    n.op = type;
+    n.inputs = std::move(inputs);
     n.attrs = std::move(attrs);
     n.attrs["T"] = DType::kFloat32;
     return {g.add(std::move(n)), 0};
   }
   Endpoint input(Shape shape) {
-    Node n{.name = "x", .op = "Placeholder"};
+    Node n;
+    n.name = "x";
+    n.op = "Placeholder";
     n.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(std::move(shape))}};
     return {g.add(std::move(n)), 0};
   }
