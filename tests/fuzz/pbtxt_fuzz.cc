@@ -1,0 +1,18 @@
+// Fuzzes text (.pbtxt) GraphDef parsing, import, and load-time shape inference and folding.
+#include "importers/tensorflow/graphdef.h"
+#include "tests/fuzz/fuzz_util.h"
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  poet::fuzz::init();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    poet::Graph graph = poet::tf::import_graphdef(
+        poet::tf::parse_graphdef(poet::fuzz::as_bytes(data, size), true, "fuzz.pbtxt"));
+    poet::fuzz::compile_sinks(graph);
+  } catch (const poet::Error&) {
+  }
+  return 0;
+}
