@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 #include "engine/file_io.h"
 
@@ -95,14 +96,12 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
     fail(what, ": .npy header: ", e.what());
   }
   const uint64_t item = dtype_size(found->dtype);
-  // Compared by division: count * item may overflow.
-  if (count > 0 && payload.size() / item < static_cast<uint64_t>(count))
-    fail(what, ": .npy data is ", payload.size(), " bytes, shape ", shape_string(shape), " of ",
-         dtype_name(found->dtype), " needs more");
+  if (static_cast<uint64_t>(count) > std::numeric_limits<uint64_t>::max() / item)
+    fail(what, ": .npy shape ", shape_string(shape), " is too large");
   const uint64_t need = static_cast<uint64_t>(count) * item;
   if (payload.size() != need)
-    fail(what, ": .npy data is ", payload.size(), " bytes, shape ", shape_string(shape), " needs ",
-         need);
+    fail(what, ": .npy data is ", payload.size(), " bytes, shape ", shape_string(shape), " of ",
+         dtype_name(found->dtype), " needs ", need);
   // Bytes other than 0 and 1 are not bools; reading them would be undefined behaviour.
   if (found->dtype == DType::kBool &&
       payload.find_first_not_of(std::string_view("\0\1", 2)) != std::string_view::npos)
