@@ -1,8 +1,164 @@
-// poet classify: ImageNet labels for images, as classify_image.py prints them.
+// poet classify: the top-k labels of images, printed as classify_image.py prints them
+// ("giant panda, panda, Ailuropoda melanoleuca (score = 0.89233)", best first). Knows the
+// tensors and preprocessing of Inception v3 (2015) and MobileNet v1 graphs (and retrain.py's
+// graphs built on MobileNet); any other graph runs with --input_layer and --output_layer.
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
 #include "cli/common.h"
+#include "engine/file_io.h"
+#include "engine/image_codec.h"
+#include "engine/image_input.h"
+#include "engine/labels.h"
 
 namespace poet::cli {
+namespace {
 
-int classify(Args args) { fail("classify: not built yet"); }
+constexpr std::string_view kInceptionInput = "DecodeJpeg/contents:0";
+
+// What to feed, what to fetch, and how to prepare each image.
+struct Model {
+  std::string input, output;
+  ImageInputSpec spec;
+  bool jpeg_bytes() const { return input == kInceptionInput; }
+};
+
+// Presets recognised from node names, as the scripts that ship with these graphs use them.
+Model preset(const Graph& graph) {
+  Model m;
+  if (graph.find("DecodeJpeg/contents") >= 0 && graph.find("softmax") >= 0) {
+    // Inception v3 (2015): the graph decodes and normalises the JPEG itself.
+    m.input = kInceptionInput;
+    m.output = "softmax:0";
+  } else if (graph.find("input") >= 0 && graph.find("MobilenetV1/Predictions/Reshape_1") >= 0) {
+    m.input = "input:0";
+    // retrain.py keeps the whole MobileNet and adds final_result: classify with the new layer.
+    m.output =
+        graph.find("final_result") >= 0 ? "final_result:0" : "MobilenetV1/Predictions/Reshape_1:0";
+    m.spec.mean = m.spec.std = 127.5f;
+  }
+  return m;
+}
+
+// The input size a placeholder [N, H, W, 3] declares, or 0 when it does not say.
+int64_t declared_size(const Graph& graph, const std::string& input, int axis) {
+  const Node& node = graph.node(graph.endpoint(input).node);
+  if (node.op != "Placeholder" || !node.has_attr("shape")) return 0;
+  PartialShape shape = node.attr_shape("shape");
+  return shape.known_rank && shape.rank() == 4 && shape.dim(axis) > 0 ? shape.dim(axis) : 0;
+}
+
+Model choose_model(const Graph& graph, const Flags& flags, const std::string& graph_path) {
+  Model m = preset(graph);
+  if (flags.given("input_layer")) m.input = tensor_name(flags.str("input_layer"));
+  if (flags.given("output_layer")) m.output = tensor_name(flags.str("output_layer"));
+  if (m.input.empty() || m.output.empty())
+    fail(graph_path, ": not a graph poet classify knows (Inception v3 2015, MobileNet v1); give ",
+         "--input_layer and --output_layer");
+  graph.endpoint(m.input);  // unknown names are errors here, before any image is read
+  graph.endpoint(m.output);
+  if (m.jpeg_bytes()) return m;
+
+  if (flags.given("input_size")) {
+    int64_t size = flags.integer("input_size");
+    if (size <= 0 || size > kMaxImageSide)
+      fail("--input_size: expected 1..", kMaxImageSide, ", got ", size);
+    m.spec.height = m.spec.width = size;
+  } else {
+    m.spec.height = declared_size(graph, m.input, 1);
+    m.spec.width = declared_size(graph, m.input, 2);
+    if (m.spec.height == 0 || m.spec.width == 0)
+      fail("--input_size is required: the shape of '", m.input, "' in ", graph_path,
+           " does not give the image size");
+  }
+  if (flags.given("input_mean")) m.spec.mean = static_cast<float>(flags.number("input_mean"));
+  if (flags.given("input_std")) m.spec.std = static_cast<float>(flags.number("input_std"));
+  if (m.spec.std == 0) fail("--input_std: must not be 0");
+  return m;
+}
+
+std::vector<std::string> load_labels(const Flags& flags) {
+  bool plain = flags.given("labels");
+  bool imagenet = flags.given("label_map") || flags.given("synsets");
+  if (plain && imagenet) fail("--labels cannot be combined with --label_map/--synsets");
+  if (plain) return read_labels(flags.str("labels"));
+  if (!imagenet) return {};
+  return read_imagenet_labels(flags.required("label_map"), flags.required("synsets"));
+}
+
+Tensor image_feed(const Model& m, const std::string& path) {
+  if (!m.jpeg_bytes()) return read_image_input(path, m.spec);
+  std::string bytes = read_file(path, size_t{1} << 30);
+  if (sniff_image_format(bytes) != ImageFormat::kJpeg)
+    fail(path, ": not a JPEG file; this graph decodes its input with DecodeJpeg");
+  return Tensor::from_string(std::move(bytes));
+}
+
+void print_top(const Tensor& scores, const std::vector<std::string>& labels, int64_t top_k,
+               const std::string& output) {
+  if (scores.dtype() != DType::kFloat32 || scores.num_elements() == 0 ||
+      scores.num_elements() != scores.dim(-1))
+    fail("'", output, "' is ", dtype_name(scores.dtype()), " ", shape_string(scores.shape()),
+         "; expected the float scores of one image");
+  std::span<const float> s = scores.data<float>();
+  std::vector<int64_t> order(s.size());
+  std::iota(order.begin(), order.end(), int64_t{0});
+  size_t k = std::min<size_t>(static_cast<size_t>(top_k), order.size());
+  // Best first; equal scores in index order so the output is deterministic.
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                    [&](int64_t a, int64_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  for (size_t i = 0; i < k; ++i) {
+    const std::string& label = labels.empty() ? str_cat(order[i]) : label_at(labels, order[i]);
+    std::printf("%s (score = %.5f)\n", label.c_str(), s[order[i]]);
+  }
+}
+
+}  // namespace
+
+int classify(Args args) {
+  std::vector<FlagSpec> specs = {
+      {"graph", "", "frozen GraphDef (.pb or .pbtxt)"},
+      {"labels", "", "labels file: one per line in output order, or `index:label` lines"},
+      {"label_map", "", "Inception v3: imagenet_2012_challenge_label_map_proto.pbtxt"},
+      {"synsets", "", "Inception v3: imagenet_synset_to_human_label_map.txt"},
+      {"input_layer", "", "tensor to feed (default: the preset's, e.g. input:0)"},
+      {"output_layer", "", "tensor of scores to fetch (default: the preset's)"},
+      {"input_size", "", "image height and width (default: the input placeholder's shape)"},
+      {"input_mean", "", "subtracted from each pixel (default: the preset's, else 127.5)"},
+      {"input_std", "", "pixels are then multiplied by 1/std (default: the preset's, else 127.5)"},
+      {"top_k", "5", "labels printed per image"},
+  };
+  for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
+  Flags flags("classify",
+              "--graph G.pb [--labels L.txt | --label_map M.pbtxt --synsets S.txt] IMAGE...\n\n"
+              "Prints the top labels of each JPEG or PNG image, best first, as\n"
+              "`label (score = 0.89233)`; with several images each block starts with `IMAGE:`.",
+              specs, args);
+  if (flags.help_requested()) return 0;
+
+  const std::vector<std::string>& images = flags.positional();
+  if (images.empty()) fail("no IMAGE given (poet classify --help)");
+  // Check the images before the (slow) graph load, so a typo fails at once.
+  for (const std::string& path : images) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) fail(path, ": no such image file");
+  }
+  int64_t top_k = flags.integer("top_k");
+  if (top_k < 1) fail("--top_k: expected a positive integer, got ", top_k);
+  std::vector<std::string> labels = load_labels(flags);
+
+  std::string graph_path = flags.required("graph");
+  Graph graph = load_graph(graph_path);
+  Model model = choose_model(graph, flags, graph_path);
+  Executable exe(graph, {model.input}, {model.output}, exec_options(flags));
+  for (size_t i = 0; i < images.size(); ++i) {
+    Tensor feed[] = {image_feed(model, images[i])};
+    Tensor scores = exe.run(feed).at(0);
+    if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
+    print_top(scores, labels, top_k, model.output);
+  }
+  return 0;
+}
 
 }  // namespace poet::cli

@@ -1,0 +1,33 @@
+#include "engine/image_input.h"
+
+#include "engine/file_io.h"
+#include "engine/image_codec.h"
+#include "kernels/ref/resize_bilinear.h"
+
+namespace poet {
+
+Tensor preprocess_image(const Tensor& image, const ImageInputSpec& spec) {
+  if (image.dtype() != DType::kUInt8 || image.rank() != 3 || image.dim(2) != 3)
+    fail("preprocess_image: expected a uint8 [h,w,3] image, got ", dtype_name(image.dtype()), " ",
+         shape_string(image.shape()));
+  if (spec.height <= 0 || spec.width <= 0 || spec.height > kMaxImageSide ||
+      spec.width > kMaxImageSide)
+    fail("input size ", spec.height, "x", spec.width, " is out of range 1..", kMaxImageSide);
+  if (spec.std == 0) fail("input std must not be 0");
+  Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
+  kernels::ref::ResizeShape shape{1, image.dim(0), image.dim(1), 3, spec.height, spec.width};
+  // Resizing uint8 converts each sample to float first: the same as Cast then ResizeBilinear.
+  kernels::ref::resize_bilinear(shape, kernels::ref::ResizeGrid::kLegacy, image.data<uint8_t>(),
+                                out.data<float>());
+  // retrain.py multiplies by 1/std (a double rounded to float) rather than dividing.
+  const float scale = static_cast<float>(1.0 / spec.std);
+  for (float& v : out.data<float>()) v = (v - spec.mean) * scale;
+  return out;
+}
+
+Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec) {
+  std::string bytes = read_file(file, size_t{1} << 30);
+  return preprocess_image(decode_image(bytes, 3, file.string()), spec);
+}
+
+}  // namespace poet
