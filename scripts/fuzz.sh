@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets (clang, AddressSanitizer + UBSan) into build-fuzz/ and runs one
 # target, or each in turn, for SECONDS with bounded memory and time per input.
 # usage: scripts/fuzz.sh TARGET|all SECONDS [extra libFuzzer flags...]
-#   targets: the tests/fuzz/<target>_fuzz.cc files (graphdef, pbtxt, npy, tfrecord, ...)
+#   targets: the tests/fuzz/<target>_fuzz.cc files (graphdef, pbtxt, npy, tfrecord, jpeg, png,
+#   labels)
 # Corpora: tests/fuzz/corpus/<target>/ (small hand-made seeds) is grown in place under
 # build-fuzz/corpus/<target>/; the shared fixtures are read as extra seed directories.
 # New crashes go to build-fuzz/crashes/<target>/. Exit status 1 when a target crashed.
@@ -51,9 +52,9 @@ fixture_seeds() {
     pbtxt) echo "$fixtures/imagenet" ;;
     npy) echo "$fixtures/reference/mobilenet_v1_0.25_128" ;;
     tfrecord) echo "$fixtures/tensorboard" ;;
-    jpeg) echo "$fixtures/images" ;;
+    jpeg) echo "$fixtures/images $fixtures/fruits/lemon" ;;
     png) echo "" ;;
-    labels) echo "$fixtures/poets_retrained" ;;
+    labels) echo "" ;;  # the fixture label files are large; tests/fuzz/corpus/labels suffices
   esac
 }
 
