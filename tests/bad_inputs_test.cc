@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
 #include "engine/file_io.h"
+#include "engine/image_codec.h"
 #include "importers/tensorflow/graphdef.h"
 #include "tests/cli_util.h"
 #include "tests/fixtures.h"
@@ -49,17 +51,20 @@ CliResult run_case(const Case& c, const std::string& path) {
   if (c.command == "feed")
     return run_poet({"run", "--graph", (kDir / "ok_identity.pbtxt").string(), "--feed",
                      "x:0=" + path, "--fetch", "y"});
-  if (c.command == "events") {
+  // Readers no subcommand reaches alone: called in-process, an Error counting as exit 1.
+  auto in_process = [](const std::function<void()>& read) {
     CliResult r;
     try {
-      summary::read_event_file(path);
+      read();
       r.exit_code = 0;
     } catch (const Error& e) {
       r.exit_code = 1;
       r.err = std::string("error: ") + e.what();
     }
     return r;
-  }
+  };
+  if (c.command == "events") return in_process([&] { summary::read_event_file(path); });
+  if (c.command == "image") return in_process([&] { decode_image(read_file(path), 0, path); });
   ADD_FAILURE() << c.file << ": unknown command '" << c.command << "'";
   return {};
 }
