@@ -10,6 +10,8 @@ using Args = std::span<char*>;
 int classify(Args args);
 int run(Args args);
 int inspect(Args args);
+int bench(Args args);
 int make_replica(Args args);
+int convert(Args args);
 
 }  // namespace poet::cli

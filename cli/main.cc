@@ -18,8 +18,10 @@ struct Command {
 constexpr Command kCommands[] = {
     {"classify", poet::cli::classify, "top-k ImageNet labels of images (classify_image.py)"},
     {"run", poet::cli::run, "feed .npy tensors to a graph, fetch tensors to .npy"},
+    {"bench", poet::cli::bench, "images/s and per-layer GFLOP/s against the measured FMA peak"},
     {"inspect", poet::cli::inspect, "ops, inputs, outputs, shapes and FLOPs of a graph"},
     {"make-replica", poet::cli::make_replica, "write a replica graph (inception_v3, mobilenet_v1)"},
+    {"convert", poet::cli::convert, "TF.js layers model -> frozen TensorFlow GraphDef"},
 };
 
 void usage() {

@@ -5,6 +5,7 @@
 
 #include "engine/optimize/optimize.h"
 #include "engine/thread_pool.h"
+#include "kernels/onednn/engine.h"
 
 namespace poet {
 namespace {
@@ -217,6 +218,8 @@ Executable::Executable(const Graph& graph, std::vector<std::string> feeds,
   impl_->feed_names = std::move(feeds);
   impl_->fetch_names = std::move(fetches);
   if (impl_->fetch_names.empty()) fail("nothing to fetch");
+  // oneDNN threads with OpenMP, not poet's pool: give it the same count before any primitive.
+  if (options.backend == Backend::kOneDnn) kernels::onednn::set_num_threads(options.threads);
   impl_->build(graph);
   if (options.threads != 1) impl_->pool = std::make_unique<ThreadPool>(options.threads);
 }

@@ -24,6 +24,12 @@ void fsync_path(const std::filesystem::path& path) {
   }
 }
 
+std::function<void(std::ostream&)> write_string(std::string_view contents) {
+  return [contents](std::ostream& out) {
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  };
+}
+
 }  // namespace
 
 std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
@@ -42,8 +48,10 @@ std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
   return data;
 }
 
-void write_file_atomic(const std::filesystem::path& path,
-                       const std::function<void(std::ostream&)>& write) {
+namespace {
+
+void write_atomic(const std::filesystem::path& path,
+                  const std::function<void(std::ostream&)>& write, bool sync) {
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -59,7 +67,7 @@ void write_file_atomic(const std::filesystem::path& path,
       out.flush();
       if (!out) fail(path.string(), ": write error (disk full?)");
     }
-    fsync_path(tmp);
+    if (sync) fsync_path(tmp);
     std::filesystem::rename(tmp, path, ec);
     if (ec)
       fail(path.string(), ": cannot rename the finished file into place (", ec.message(), ")");
@@ -69,10 +77,19 @@ void write_file_atomic(const std::filesystem::path& path,
   }
 }
 
+}  // namespace
+
+void write_file_atomic(const std::filesystem::path& path,
+                       const std::function<void(std::ostream&)>& write) {
+  write_atomic(path, write, true);
+}
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents) {
-  write_file_atomic(path, [&](std::ostream& out) {
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-  });
+  write_atomic(path, write_string(contents), true);
+}
+
+void write_cache_file_atomic(const std::filesystem::path& path, std::string_view contents) {
+  write_atomic(path, write_string(contents), false);
 }
 
 }  // namespace poet

@@ -18,5 +18,9 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 // Streams into the temporary file; the rename happens only when write returns normally.
 void write_file_atomic(const std::filesystem::path& path,
                        const std::function<void(std::ostream&)>& write);
+// The same without the fsync, for caches that can be recomputed (bottleneck files): a killed
+// process still never leaves a half-written file under the real name, but after a power cut
+// the file may be empty or stale, so its readers must validate it.
+void write_cache_file_atomic(const std::filesystem::path& path, std::string_view contents);
 
 }  // namespace poet

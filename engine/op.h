@@ -86,6 +86,8 @@ class ComputeContext {
   Tensor& output(int i);
   // Makes output i an existing tensor (Identity, Reshape: no copy).
   void set_output(int i, Tensor value);
+  // The shape infer() computed for output i; always fully known here.
+  const Shape& output_shape(int i) const { return infos_[i].shape.known(); }
   // Null when running single-threaded.
   ThreadPool* pool() const { return pool_; }
 

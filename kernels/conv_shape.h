@@ -30,6 +30,7 @@ struct ConvShape {
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t pad_top = 0, pad_left = 0;
 
+  friend bool operator==(const ConvShape&, const ConvShape&) = default;
   int64_t input_size() const { return batch * in_h * in_w * in_c; }
   int64_t output_size() const { return batch * out_h * out_w * out_c; }
 };

@@ -18,7 +18,7 @@
 namespace poet::testing {
 namespace {
 
-const std::filesystem::path kDir = POET_BAD_INPUTS_DIR;
+const std::filesystem::path kDir = std::filesystem::path(POET_SOURCE_DIR) / "tests/bad_inputs";
 
 struct Case {
   std::string file, command, expect, what;

@@ -25,11 +25,11 @@ TEST(BiasAdd, MatrixAndV1) {
 }
 
 TEST(BiasAdd, InfersChannelsFromTheBias) {
-  auto info = infer_op("BiasAdd", {placeholder(DType::kFloat32, Shape{-1, 4, 4, -1}),
-                                   placeholder(DType::kFloat32, Shape{5})});
+  auto info = infer_op("BiasAdd", {fed_input(DType::kFloat32, Shape{-1, 4, 4, -1}),
+                                   fed_input(DType::kFloat32, Shape{5})});
   EXPECT_EQ(info.shape.str(), "[?,4,4,5]");
-  Executable exe = load_op("BiasAdd", {placeholder(DType::kFloat32, Shape{2, 3, 5}),
-                                       placeholder(DType::kFloat32, Shape{5})});
+  Executable exe = load_op("BiasAdd", {fed_input(DType::kFloat32, Shape{2, 3, 5}),
+                                       fed_input(DType::kFloat32, Shape{5})});
   EXPECT_EQ(exe.steps()[0].flops, 30);
 }
 

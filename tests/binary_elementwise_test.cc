@@ -120,13 +120,13 @@ TEST(BinaryElementwise, RejectsBadTypesAndShapes) {
 TEST(BinaryElementwise, InfersPartialShapesAtLoad) {
   const DType f = DType::kFloat32;
   auto infer = [&](PartialShape a, PartialShape b) {
-    return infer_op("Add", {placeholder(f, a), placeholder(f, b)}).shape.str();
+    return infer_op("Add", {fed_input(f, a), fed_input(f, b)}).shape.str();
   };
   EXPECT_EQ(infer(Shape{-1, 3}, Shape{4, 1}), "[4,3]");
   EXPECT_EQ(infer(Shape{-1, 1}, Shape{-1}), "[?,?]");
   EXPECT_EQ(infer(Shape{1, 5}, Shape{-1, -1}), "[?,5]");
   EXPECT_EQ(infer(Shape{-1, 224, 224, 3}, Shape{3}), "[?,224,224,3]");
-  EXPECT_FALSE(infer_op("Add", {placeholder(f, PartialShape::unknown()), placeholder(f, Shape{3})})
+  EXPECT_FALSE(infer_op("Add", {fed_input(f, PartialShape::unknown()), fed_input(f, Shape{3})})
                    .shape.known_rank);
   // Known dimensions that disagree fail at load, naming both shapes.
   try {
@@ -139,7 +139,7 @@ TEST(BinaryElementwise, InfersPartialShapesAtLoad) {
 
 TEST(BinaryElementwise, UnknownDimensionCheckedAgainAtRunTime) {
   Tensor three = floats({3}, {1, 2, 3});
-  Executable exe = load_op("Add", {placeholder(DType::kFloat32, Shape{-1}),
+  Executable exe = load_op("Add", {fed_input(DType::kFloat32, Shape{-1}),
                                    TensorInfo{DType::kFloat32, Shape{3}, three}});
   EXPECT_EQ(exe.fetch_info(0).shape.str(), "[3]");
   EXPECT_EQ(floats(exe.run(std::vector<Tensor>{floats({1}, {10})})[0]),
@@ -153,8 +153,8 @@ TEST(BinaryElementwise, UnknownDimensionCheckedAgainAtRunTime) {
 }
 
 TEST(BinaryElementwise, CountsOneFlopPerOutputElement) {
-  Executable exe = load_op("Mul", {placeholder(DType::kFloat32, Shape{2, 1, 3}),
-                                   placeholder(DType::kFloat32, Shape{4, 1})});
+  Executable exe = load_op("Mul", {fed_input(DType::kFloat32, Shape{2, 1, 3}),
+                                   fed_input(DType::kFloat32, Shape{4, 1})});
   ASSERT_EQ(exe.steps().size(), 1u);
   EXPECT_EQ(exe.steps()[0].flops, 2 * 4 * 3);
 }

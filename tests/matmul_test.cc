@@ -53,14 +53,14 @@ TEST(MatMul, RejectsIncompatibleShapes) {
 
 TEST(MatMul, InfersShapesAndCountsFlops) {
   EXPECT_EQ(infer_op("MatMul",
-                     {placeholder(DType::kFloat32, Shape{-1, 1024}),
-                      placeholder(DType::kFloat32, Shape{6, 1024})},
+                     {fed_input(DType::kFloat32, Shape{-1, 1024}),
+                      fed_input(DType::kFloat32, Shape{6, 1024})},
                      mm(false, true))
                 .shape.str(),
             "[?,6]");
   Executable exe = load_op(
       "MatMul",
-      {placeholder(DType::kFloat32, Shape{5, 3}), placeholder(DType::kFloat32, Shape{7, 3})},
+      {fed_input(DType::kFloat32, Shape{5, 3}), fed_input(DType::kFloat32, Shape{7, 3})},
       mm(false, true));
   EXPECT_EQ(exe.steps()[0].flops, 2 * 5 * 7 * 3);
 }

@@ -62,19 +62,19 @@ TEST(Mean, EmptyReductionIsNaN) {
 
 TEST(Mean, InfersShapesWithKnownAndUnknownAxes) {
   TensorInfo axes{DType::kInt32, Shape{2}, ints({2}, {1, 2})};
-  EXPECT_EQ(infer_op("Mean", {placeholder(DType::kFloat32, Shape{-1, 7, 7, 16}), axes}).shape.str(),
+  EXPECT_EQ(infer_op("Mean", {fed_input(DType::kFloat32, Shape{-1, 7, 7, 16}), axes}).shape.str(),
             "[?,16]");
-  EXPECT_EQ(infer_op("Mean", {placeholder(DType::kFloat32, Shape{-1, 7, 7, 16}), axes}, keep(true))
+  EXPECT_EQ(infer_op("Mean", {fed_input(DType::kFloat32, Shape{-1, 7, 7, 16}), axes}, keep(true))
                 .shape.str(),
             "[?,1,1,16]");
   // Axes fed at run time: only keep_dims pins the rank.
-  TensorInfo fed_axes = placeholder(DType::kInt32, Shape{2});
+  TensorInfo fed_axes = fed_input(DType::kInt32, Shape{2});
   EXPECT_FALSE(
-      infer_op("Mean", {placeholder(DType::kFloat32, Shape{2, 3, 2}), fed_axes}).shape.known_rank);
-  EXPECT_EQ(infer_op("Mean", {placeholder(DType::kFloat32, Shape{2, 3, 2}), fed_axes}, keep(true))
+      infer_op("Mean", {fed_input(DType::kFloat32, Shape{2, 3, 2}), fed_axes}).shape.known_rank);
+  EXPECT_EQ(infer_op("Mean", {fed_input(DType::kFloat32, Shape{2, 3, 2}), fed_axes}, keep(true))
                 .shape.str(),
             "[?,?,?]");
-  Executable exe = load_op("Mean", {placeholder(DType::kFloat32, Shape{2, 3, 2}), fed_axes});
+  Executable exe = load_op("Mean", {fed_input(DType::kFloat32, Shape{2, 3, 2}), fed_axes});
   std::vector<Tensor> out = exe.run(std::vector<Tensor>{cube(), ints({2}, {0, 2})});
   EXPECT_EQ(out[0].shape(), Shape{3});
   EXPECT_EQ(floats(out[0]), (std::vector<float>{50.5f, 60.5f, 70.5f}));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace poet::testing {
@@ -78,14 +79,23 @@ std::string run_op_error(const std::string& op, const std::vector<Tensor>& input
   return "";
 }
 
+TensorInfo constant_input(Tensor value) {
+  return TensorInfo{value.dtype(), PartialShape(value.shape()), value};
+}
+
+TensorInfo fed_input(DType dtype, PartialShape shape) {
+  return TensorInfo{dtype, std::move(shape), std::nullopt};
+}
+
 Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
-                   const std::map<std::string, AttrValue>& attrs) {
+                   const std::map<std::string, AttrValue>& attrs, int num_outputs,
+                   Backend backend) {
   Graph g;
   Node node;
   node.name = "op";
   node.op = op;
   node.attrs = attrs;
-  std::vector<std::string> feeds;
+  std::vector<std::string> feeds, fetches;
   for (size_t i = 0; i < inputs.size(); ++i) {
     Node in;
     in.name = "in" + std::to_string(i);
@@ -101,15 +111,17 @@ Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
     node.inputs.push_back({g.add(std::move(in)), 0});
   }
   g.add(std::move(node));
-  return Executable(g, feeds, {"op:0"});
+  for (int i = 0; i < num_outputs; ++i) fetches.push_back("op:" + std::to_string(i));
+  ExecOptions options;
+  options.threads = 1;
+  options.backend = backend;
+  return Executable(g, feeds, fetches, options);
 }
 
 TensorInfo infer_op(const std::string& op, const std::vector<TensorInfo>& inputs,
                     const std::map<std::string, AttrValue>& attrs) {
   return load_op(op, inputs, attrs).fetch_info(0);
 }
-
-TensorInfo placeholder(DType dtype, PartialShape shape) { return {dtype, std::move(shape), {}}; }
 
 std::vector<float> floats(const Tensor& t) {
   auto d = t.data<float>();
@@ -122,6 +134,14 @@ Tensor floats(Shape shape, std::vector<float> values) {
 
 Tensor ints(Shape shape, std::vector<int32_t> values) {
   return Tensor::from_ints(std::move(shape), values);
+}
+
+Tensor int64s(Shape shape, std::vector<int64_t> values) {
+  Tensor t(DType::kInt64, std::move(shape));
+  if (values.size() != static_cast<size_t>(t.num_elements()))
+    fail("int64s: ", values.size(), " values for shape ", shape_string(t.shape()));
+  std::copy(values.begin(), values.end(), t.data<int64_t>().begin());
+  return t;
 }
 
 }  // namespace poet::testing

@@ -24,20 +24,24 @@ Tensor run_op1(const std::string& op, const std::vector<Tensor>& inputs,
 std::string run_op_error(const std::string& op, const std::vector<Tensor>& inputs,
                          const std::map<std::string, AttrValue>& attrs = {});
 
-// Loads a graph of `op` whose inputs are Placeholders of each TensorInfo's dtype and (partial)
-// shape, fed in order, or Consts for those with a value. Fetches output 0.
+// An input for load_op: a Const holding `value`, or a Placeholder of this (partial) shape.
+TensorInfo constant_input(Tensor value);
+TensorInfo fed_input(DType dtype, PartialShape shape);
+
+// Prepares a graph of one op (node "op") whose inputs are Consts or fed Placeholders, to
+// look at what the executor infers at load (fetch_info), its steps and flops, or to run it
+// with feeds for the Placeholders in order.
 Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
-                   const std::map<std::string, AttrValue>& attrs = {});
+                   const std::map<std::string, AttrValue>& attrs = {}, int num_outputs = 1,
+                   Backend backend = Backend::kReference);
 
 // What `op` infers at load for output 0 (load_op's fetch_info(0)).
 TensorInfo infer_op(const std::string& op, const std::vector<TensorInfo>& inputs,
                     const std::map<std::string, AttrValue>& attrs = {});
 
-// A Placeholder's TensorInfo, for load_op and infer_op.
-TensorInfo placeholder(DType dtype, PartialShape shape);
-
 std::vector<float> floats(const Tensor& t);
 Tensor floats(Shape shape, std::vector<float> values);
 Tensor ints(Shape shape, std::vector<int32_t> values);
+Tensor int64s(Shape shape, std::vector<int64_t> values);
 
 }  // namespace poet::testing

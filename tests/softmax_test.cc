@@ -47,7 +47,7 @@ TEST(Softmax, RejectsScalarsAndIntegers) {
   EXPECT_NE(run_op_error("Softmax", {Tensor::scalar_float(1)}).find("rank >= 1"),
             std::string::npos);
   EXPECT_NE(run_op_error("Softmax", {ints({2}, {1, 2})}).find("int32"), std::string::npos);
-  EXPECT_EQ(infer_op("Softmax", {placeholder(DType::kFloat32, Shape{-1, 6})}).shape.str(), "[?,6]");
+  EXPECT_EQ(infer_op("Softmax", {fed_input(DType::kFloat32, Shape{-1, 6})}).shape.str(), "[?,6]");
 }
 
 }  // namespace

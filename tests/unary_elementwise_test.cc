@@ -35,8 +35,8 @@ TEST(UnaryElementwise, ScalarsAndEmptyTensors) {
 }
 
 TEST(UnaryElementwise, KeepsPartialShapesAndCountsFlops) {
-  EXPECT_EQ(infer_op("Relu", {placeholder(DType::kFloat32, Shape{-1, 7})}).shape.str(), "[?,7]");
-  Executable exe = load_op("Rsqrt", {placeholder(DType::kFloat32, Shape{3, 5})});
+  EXPECT_EQ(infer_op("Relu", {fed_input(DType::kFloat32, Shape{-1, 7})}).shape.str(), "[?,7]");
+  Executable exe = load_op("Rsqrt", {fed_input(DType::kFloat32, Shape{3, 5})});
   EXPECT_EQ(exe.steps()[0].flops, 15);
 }
 

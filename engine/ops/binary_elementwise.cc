@@ -1,12 +1,25 @@
 // Add, AddV2, Sub, Mul, RealDiv, Maximum, Minimum: element-wise with NumPy broadcasting.
-// float32 always; int32 too (except RealDiv) for the shape arithmetic graphs carry.
+// float32 always; int32 too (except RealDiv) for the shape arithmetic graphs carry. Float
+// Add/Sub/Mul/RealDiv of same-size tensors, or with a per-channel vector or a scalar, run the
+// SIMD kernel for the active ISA unless the backend is kReference; the rest the reference.
 #include "kernels/ref/binary_elementwise.h"
 #include "engine/ops/registry.h"
+#include "kernels/x86/elementwise.h"
 
 namespace poet::ops {
 namespace {
 
 using kernels::ref::BinaryOp;
+namespace x86 = kernels::x86;
+
+// True when `small` repeats along the last axis of `out`: the same number of elements, one
+// value, or [..., 1, C] against [..., C].
+bool repeats_along_last_axis(const Shape& small, const Shape& out) {
+  const int64_t n = num_elements(small);
+  if (n == num_elements(out) || n == 1) return true;
+  if (small.empty() || out.empty() || small.back() != out.back()) return false;
+  return n == small.back();
+}
 
 // The broadcast of two shapes whose dimensions may be unknown (-1). An unknown dimension
 // against a known one other than 1 takes the known value (it must be that or 1 at run time,
@@ -37,7 +50,10 @@ PartialShape broadcast_shapes(const InferContext& ctx, const PartialShape& a,
 class BinaryElementwise final : public Op {
  public:
   // Integer division differs from RealDiv's; TensorFlow uses FloorDiv/TruncateDiv for ints.
-  explicit BinaryElementwise(BinaryOp op) : op_(op), float_only_(op == BinaryOp::kDiv) {}
+  BinaryElementwise(BinaryOp op, const OpOptions& options)
+      : op_(op),
+        float_only_(op == BinaryOp::kDiv),
+        reference_(options.backend == Backend::kReference) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(2);
@@ -54,6 +70,8 @@ class BinaryElementwise final : public Op {
   void compute(ComputeContext& ctx) const override {
     if (ctx.input(0).dtype() == DType::kInt32) {
       run<int32_t>(ctx);
+    } else if (!reference_ && x86::binary_repeating_supported(op_) && run_simd(ctx)) {
+      return;
     } else {
       run<float>(ctx);
     }
@@ -64,6 +82,27 @@ class BinaryElementwise final : public Op {
   }
 
  private:
+  // The SIMD kernel when one input has the output's size and the other repeats along its
+  // last axis; false (nothing done) otherwise.
+  bool run_simd(ComputeContext& ctx) const {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    const Shape& out_shape = ctx.output_shape(0);
+    const int64_t n = num_elements(out_shape);
+    const bool commutes = op_ == BinaryOp::kAdd || op_ == BinaryOp::kMul;
+    const Tensor* full = &a;
+    const Tensor* repeating = &b;
+    if (a.num_elements() != n || !repeats_along_last_axis(b.shape(), out_shape)) {
+      if (!commutes || b.num_elements() != n || !repeats_along_last_axis(a.shape(), out_shape))
+        return false;
+      std::swap(full, repeating);
+    }
+    if (n == 0 || repeating->num_elements() == 0) return false;
+    x86::binary_repeating(x86::active_isa(), op_, full->data<float>(), repeating->data<float>(),
+                          ctx.output(0).data<float>(), ctx.pool());
+    return true;
+  }
+
   template <class T>
   void run(ComputeContext& ctx) const {
     const Tensor& a = ctx.input(0);
@@ -75,11 +114,12 @@ class BinaryElementwise final : public Op {
 
   BinaryOp op_;
   bool float_only_;
+  bool reference_;
 };
 
 template <BinaryOp op>
-std::unique_ptr<Op> make(const Node&, const OpOptions&) {
-  return std::make_unique<BinaryElementwise>(op);
+std::unique_ptr<Op> make(const Node&, const OpOptions& options) {
+  return std::make_unique<BinaryElementwise>(op, options);
 }
 
 POET_REGISTER_OP("Add", make<BinaryOp::kAdd>);

@@ -18,6 +18,11 @@ struct WindowAttrs {
 // strides, dilations and windows must be 1 on the batch and channel axes.
 WindowAttrs read_window_attrs(const Node& node, bool pooling);
 
+// The epilogue of TensorFlow's fused convolutions (_FusedConv2D, _FusedDepthwiseConv2dNative,
+// which poet's optimiser emits): `fused_ops` must be ["BiasAdd"] or ["BiasAdd", "Relu"|"Relu6"]
+// with the bias as the one extra input.
+kernels::Activation read_fused_activation(const Node& node);
+
 // One spatial output size, -1 when the input size is not yet known.
 int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilation,
                            kernels::Padding padding);

@@ -1,6 +1,8 @@
-// Rsqrt, Relu, Relu6: float32 functions applied to each element.
+// Rsqrt, Relu, Relu6: float32 functions applied to each element. Relu and Relu6 run the SIMD
+// kernel for the active ISA unless the backend is kReference.
 #include "kernels/ref/unary_elementwise.h"
 #include "engine/ops/registry.h"
+#include "kernels/x86/elementwise.h"
 
 namespace poet::ops {
 namespace {
@@ -9,7 +11,8 @@ using kernels::ref::UnaryOp;
 
 class UnaryElementwise final : public Op {
  public:
-  explicit UnaryElementwise(UnaryOp op) : op_(op) {}
+  UnaryElementwise(UnaryOp op, const OpOptions& options)
+      : op_(op), reference_(options.backend == Backend::kReference) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(1);
@@ -18,6 +21,14 @@ class UnaryElementwise final : public Op {
   }
 
   void compute(ComputeContext& ctx) const override {
+    if (!reference_ && op_ != UnaryOp::kRsqrt) {
+      namespace x86 = kernels::x86;
+      const auto act =
+          op_ == UnaryOp::kRelu ? kernels::Activation::kRelu : kernels::Activation::kRelu6;
+      x86::activation(x86::active_isa(), act, ctx.input(0).data<float>(),
+                      ctx.output(0).data<float>(), ctx.pool());
+      return;
+    }
     kernels::ref::unary_elementwise(op_, ctx.input(0).data<float>(), ctx.output(0).data<float>());
   }
 
@@ -27,11 +38,12 @@ class UnaryElementwise final : public Op {
 
  private:
   UnaryOp op_;
+  bool reference_;
 };
 
 template <UnaryOp op>
-std::unique_ptr<Op> make(const Node&, const OpOptions&) {
-  return std::make_unique<UnaryElementwise>(op);
+std::unique_ptr<Op> make(const Node&, const OpOptions& options) {
+  return std::make_unique<UnaryElementwise>(op, options);
 }
 
 POET_REGISTER_OP("Rsqrt", make<UnaryOp::kRsqrt>);

@@ -2,8 +2,7 @@
 // bias, and a trailing Relu / Relu6 into the kernel's epilogue. Every batch normalisation at
 // inference time is such a scale and shift, so Inception's Conv2D + BatchNormWithGlobal-
 // Normalization + Relu and MobileNet's Conv2D + Mul + Add + Relu6 each become one node.
-#include <cmath>
-
+#include "engine/optimize/batch_norm.h"
 #include "engine/optimize/optimize.h"
 
 namespace poet::optimize {
@@ -70,11 +69,10 @@ bool absorb(const Rewrite& rw, const Node& node, int slot, int64_t channels, Epi
     if (!batch_norm_stats(rw, node, slots, channels, s)) return false;
     bool use_gamma = node.attr_bool("scale_after_normalization", false);
     float eps = node.attr_float("variance_epsilon", 0.001f);
-    for (int64_t o = 0; o < channels; ++o) {
-      float k = (use_gamma ? at(*s[3], o) : 1.f) / std::sqrt(at(*s[1], o) + eps);
-      ep.scale[o] *= k;
-      ep.bias[o] = (ep.bias[o] - at(*s[0], o)) * k + at(*s[2], o);
-    }
+    for (int64_t o = 0; o < channels; ++o)
+      fold_batch_norm(
+          ep.scale[o], ep.bias[o],
+          {use_gamma ? at(*s[3], o) : 1.f, at(*s[2], o), at(*s[0], o), at(*s[1], o), eps});
     return true;
   }
   if ((op == "FusedBatchNorm" || op == "FusedBatchNormV3") && slot == 0 &&
@@ -83,11 +81,9 @@ bool absorb(const Rewrite& rw, const Node& node, int slot, int64_t channels, Epi
     const int slots[] = {1, 2, 3, 4};
     if (!batch_norm_stats(rw, node, slots, channels, s)) return false;
     float eps = node.attr_float("epsilon", 0.0001f);
-    for (int64_t o = 0; o < channels; ++o) {
-      float k = at(*s[0], o) / std::sqrt(at(*s[3], o) + eps);
-      ep.scale[o] *= k;
-      ep.bias[o] = (ep.bias[o] - at(*s[2], o)) * k + at(*s[1], o);
-    }
+    for (int64_t o = 0; o < channels; ++o)
+      fold_batch_norm(ep.scale[o], ep.bias[o],
+                      {at(*s[0], o), at(*s[1], o), at(*s[2], o), at(*s[3], o), eps});
     return true;
   }
   return false;
@@ -121,11 +117,8 @@ void emit(Rewrite& rw, int conv, const Epilogue& ep, const Tensor& filter) {
   fused.op = fused.op == "Conv2D" ? "_FusedConv2D" : "_FusedDepthwiseConv2dNative";
   fused.control_inputs = rw.nodes[last].control_inputs;
 
-  Tensor w = filter.clone();
-  auto wd = w.data<float>();
-  int64_t channels = static_cast<int64_t>(ep.scale.size());
-  for (size_t i = 0; i < wd.size(); ++i) wd[i] *= ep.scale[i % channels];
-  Tensor b = Tensor::from_floats({channels}, ep.bias);
+  Tensor w = scale_output_channels(filter, ep.scale);
+  Tensor b = Tensor::from_floats({static_cast<int64_t>(ep.bias.size())}, ep.bias);
   auto constant = [&](const std::string& suffix, Tensor value) {
     Node c;
     c.name = fused.name + suffix;

@@ -66,6 +66,10 @@ class LayerContext {
   std::string where_;
 };
 
+// model.json's functional model config (its "layers", "input_layers", "output_layers"); errors
+// for other formats and model classes name `where`.
+const Json& model_config(const Json& model, const std::string& where);
+
 // Converts one layer; the returned endpoint is its output, renamed to the layer's name.
 Endpoint convert_layer(const std::string& class_name, LayerContext& ctx);
 

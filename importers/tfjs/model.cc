@@ -5,7 +5,6 @@
 #include "importers/tfjs/tfjs.h"
 
 namespace poet::tfjs {
-namespace {
 
 const Json& model_config(const Json& model, const std::string& where) {
   std::string format = get_or<std::string>(model, "format", "layers-model", where);
@@ -21,6 +20,8 @@ const Json& model_config(const Json& model, const std::string& where) {
     fail(where, ": Sequential models are not supported yet (use a functional Model)");
   return field(config, "config", where + " model_config");
 }
+
+namespace {
 
 // The layer outputs a layer consumes: inbound_nodes = [[[layer, node, tensor, kwargs], ...]].
 std::vector<Endpoint> inbound(const Json& layer, const std::map<std::string, Endpoint>& outputs,

@@ -11,7 +11,6 @@ using tensorflow::DT_FLOAT;
 using tensorflow::DT_INT32;
 
 constexpr int64_t kImageSize = 299;
-constexpr int64_t kClasses = 1008;
 constexpr int64_t kBottleneck = 2048;
 
 // A tensor flowing through the builder: its producing node and NHWC shape.
@@ -28,7 +27,8 @@ int64_t out_size(int64_t in, int64_t k, int64_t stride, std::string_view padding
 
 class InceptionBuilder {
  public:
-  explicit InceptionBuilder(const WeightSource& weights) : weights_(weights) {}
+  InceptionBuilder(const WeightSource& weights, const InceptionV3Options& options)
+      : weights_(weights), options_(options) {}
 
   Act jpeg_pipeline();
   // conv -> batchnorm -> CheckNumerics -> control_dependency -> Relu named `scope`.
@@ -43,6 +43,10 @@ class InceptionBuilder {
   Act block_d(const std::string& name, const Act& in);
   Act block_e(const std::string& name, const Act& in, std::string_view pool_op);
   void classifier(const Act& in);
+  // `<scope>/weights` and `<scope>/biases`, the MatMul of `in` ([1, n]) named `matmul`, and
+  // the BiasAdd named `sum`, which is returned.
+  Act dense(const std::string& scope, const std::string& matmul, const std::string& sum,
+            const Act& in, int64_t units);
 
   Replica finish() { return {b_.release(), std::move(layers_)}; }
 
@@ -52,6 +56,7 @@ class InceptionBuilder {
   }
 
   const WeightSource& weights_;
+  const InceptionV3Options& options_;
   GraphBuilder b_;
   std::vector<LayerInfo> layers_;
 };
@@ -81,9 +86,9 @@ Act InceptionBuilder::jpeg_pipeline() {
   set_type(resize, "T", DT_FLOAT);
   set_b(resize, "align_corners", false);
 
-  b_.constant("Sub/y", Tensor::scalar_float(128.0f));
+  b_.constant("Sub/y", Tensor::scalar_float(options_.input_mean));
   set_type(b_.add("Sub", "Sub", {"ResizeBilinear", "Sub/y"}), "T", DT_FLOAT);
-  b_.constant("Mul/y", Tensor::scalar_float(1.0f / 128.0f));
+  b_.constant("Mul/y", Tensor::scalar_float(options_.input_scale));
   set_type(b_.add("Mul", "Mul", {"Sub", "Mul/y"}), "T", DT_FLOAT);
   return {"Mul", {1, kImageSize, kImageSize, 3}};
 }
@@ -244,33 +249,44 @@ void InceptionBuilder::classifier(const Act& in) {
   set_type(reshape, "Tshape", DT_INT32);
   layers_.push_back({"pool_3/_reshape", "Reshape", 0, 0, 1, "", {1, kBottleneck}, 0});
 
-  b_.constant("softmax/weights",
-              weight("softmax/weights", WeightRole::kDenseWeights, {kBottleneck, kClasses}));
-  b_.constant("softmax/biases", weight("softmax/biases", WeightRole::kBias, {kClasses}));
+  Act x = {"pool_3/_reshape", {1, kBottleneck}};
+  for (const HiddenLayer& h : options_.hidden) {
+    x = dense(h.name, h.name + "/MatMul", h.name + "/BiasAdd", x, h.units);
+    set_type(b_.add(h.name, "Relu", {x.name}), "T", DT_FLOAT);
+    x.name = h.name;
+  }
   // tf.nn.xw_plus_b(name="logits") inside scope "softmax": MatMul + BiasAdd.
-  auto& matmul = b_.add("softmax/logits/MatMul", "MatMul", {"pool_3/_reshape", "softmax/weights"});
+  dense("softmax", "softmax/logits/MatMul", "softmax/logits", x, options_.classes);
+  set_type(b_.add("softmax", "Softmax", {"softmax/logits"}), "T", DT_FLOAT);
+  layers_.push_back({"softmax", "Softmax", 0, 0, 1, "", {1, options_.classes}, 0});
+}
+
+Act InceptionBuilder::dense(const std::string& scope, const std::string& matmul_name,
+                            const std::string& sum, const Act& in, int64_t units) {
+  const int64_t n = in.shape.at(1);
+  const std::string weights = scope + "/weights", biases = scope + "/biases";
+  b_.constant(weights, weight(weights, WeightRole::kDenseWeights, {n, units}));
+  b_.constant(biases, weight(biases, WeightRole::kBias, {units}));
+  auto& matmul = b_.add(matmul_name, "MatMul", {in.name, weights});
   set_type(matmul, "T", DT_FLOAT);
   set_b(matmul, "transpose_a", false);
   set_b(matmul, "transpose_b", false);
-  auto& logits = b_.add("softmax/logits", "BiasAdd", {"softmax/logits/MatMul", "softmax/biases"});
-  set_type(logits, "T", DT_FLOAT);
-  set_s(logits, "data_format", "NHWC");
-  layers_.push_back({"softmax/logits",
-                     "MatMul",
-                     0,
-                     0,
-                     1,
-                     "",
-                     {1, kClasses},
-                     2 * kBottleneck * kClasses + kClasses});
-  set_type(b_.add("softmax", "Softmax", {"softmax/logits"}), "T", DT_FLOAT);
-  layers_.push_back({"softmax", "Softmax", 0, 0, 1, "", {1, kClasses}, 0});
+  auto& add = b_.add(sum, "BiasAdd", {matmul_name, biases});
+  set_type(add, "T", DT_FLOAT);
+  set_s(add, "data_format", "NHWC");
+  layers_.push_back({sum, "MatMul", 0, 0, 1, "", {1, units}, 2 * n * units + units});
+  return {sum, {1, units}};
 }
 
 }  // namespace
 
-Replica inception_v3_2015(const WeightSource& weights) {
-  InceptionBuilder b(weights);
+Replica inception_v3_2015(const WeightSource& weights, const InceptionV3Options& options) {
+  if (options.mixed_10_pool != "MaxPool" && options.mixed_10_pool != "AvgPool")
+    fail("inception replica: mixed_10 pool '", options.mixed_10_pool, "' (MaxPool or AvgPool)");
+  if (options.classes < 1) fail("inception replica: ", options.classes, " classes");
+  for (const HiddenLayer& h : options.hidden)
+    if (h.units < 1 || h.name.empty()) fail("inception replica: bad hidden layer '", h.name, "'");
+  InceptionBuilder b(weights, options);
   Act x = b.jpeg_pipeline();
   x = b.conv("conv", x, 3, 3, 32, 2, "VALID");        // 149x149x32
   x = b.conv("conv_1", x, 3, 3, 32, 1, "VALID");      // 147x147x32
@@ -286,10 +302,10 @@ Replica inception_v3_2015(const WeightSource& weights) {
   x = b.block_c("mixed_4", x, 128);
   x = b.block_c("mixed_5", x, 160);
   x = b.block_c("mixed_6", x, 160);
-  x = b.block_c("mixed_7", x, 192);         // 17x17x768
-  x = b.block_d("mixed_8", x);              // 8x8x1280
-  x = b.block_e("mixed_9", x, "AvgPool");   // 8x8x2048
-  x = b.block_e("mixed_10", x, "MaxPool");  // 8x8x2048: the release's max-pool quirk
+  x = b.block_c("mixed_7", x, 192);                     // 17x17x768
+  x = b.block_d("mixed_8", x);                          // 8x8x1280
+  x = b.block_e("mixed_9", x, "AvgPool");               // 8x8x2048
+  x = b.block_e("mixed_10", x, options.mixed_10_pool);  // the release: max pool (a quirk)
   b.classifier(x);
   return b.finish();
 }

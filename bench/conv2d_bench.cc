@@ -1,0 +1,110 @@
+// Conv2D speed on every distinct conv shape of Inception v3 and MobileNet v1's pointwise
+// layers: the SIMD kernel for each ISA (1 and 2 threads) and, on a few small layers, the
+// reference. Counters: GFLOP/s per busy core (see register_layers on timing) and, for the
+// SIMD kernels, that as a fraction of the measured single-core FMA peak ("peak").
+//   ./build/bench/conv2d_bench --benchmark_filter='Mixed_6b_1x1_192'
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "engine/thread_pool.h"
+#include "kernels/ref/conv2d.h"
+#include "kernels/x86/conv2d_nhwc.h"
+#include "kernels/x86/fma_peak.h"
+#include "tests/layer_shapes.h"
+
+namespace {
+
+namespace x86 = poet::kernels::x86;
+using poet::testing::ConvLayer;
+
+std::vector<float> random_floats(int64_t n) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+double fma_peak(x86::Isa isa) {
+  static std::map<x86::Isa, double> peaks;
+  auto it = peaks.find(isa);
+  if (it == peaks.end()) it = peaks.emplace(isa, x86::measure_fma_peak(isa, 0.5)).first;
+  return it->second;
+}
+
+void BM_FmaPeak(benchmark::State& state, x86::Isa isa) {
+  double gflops = 0;
+  for (auto _ : state) gflops = x86::measure_fma_peak(isa, 0.2);
+  state.counters["GFLOP/s"] = gflops;
+}
+
+void BM_Conv(benchmark::State& state, const ConvLayer& layer, x86::Isa isa, int threads) {
+  const poet::kernels::ConvShape s = layer.shape();
+  auto input = random_floats(s.input_size());
+  auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c);
+  std::vector<float> output(s.output_size());
+  if (isa == x86::Isa::kRef) {
+    for (auto _ : state)
+      poet::kernels::ref::conv2d(s, input, filter, {}, poet::kernels::Activation::kNone, output);
+  } else {
+    auto packed = x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
+    std::unique_ptr<poet::ThreadPool> pool;
+    if (threads > 1) pool = std::make_unique<poet::ThreadPool>(threads);
+    for (auto _ : state)
+      x86::conv2d_nhwc(s, input, packed, {}, poet::kernels::Activation::kNone, output, pool.get());
+  }
+  const double flops = static_cast<double>(layer.flops());
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  if (isa != x86::Isa::kRef) {
+    state.counters["peak"] = benchmark::Counter(flops / (fma_peak(isa) * 1e9),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+  }
+}
+
+void register_layers(const std::vector<ConvLayer>& layers, const char* net) {
+  for (const ConvLayer& layer : layers) {
+    for (x86::Isa isa : x86::available_isas()) {
+      if (isa == x86::Isa::kRef) {
+        // The reference is slow: only layers under ~0.2 GFLOP, a few iterations.
+        if (layer.flops() < 200'000'000)
+          benchmark::RegisterBenchmark(
+              (std::string(net) + "/" + std::string(layer.name) + "/ref").c_str(), BM_Conv, layer,
+              isa, 1)
+              ->Iterations(3)
+              ->Unit(benchmark::kMillisecond);
+        continue;
+      }
+      for (int threads : {1, 2}) {
+        std::string name = std::string(net) + "/" + std::string(layer.name) + "/" +
+                           std::string(x86::isa_name(isa)) + "/threads:" + std::to_string(threads);
+        // Timed on CPU time, which other processes sharing the cores do not inflate: with two
+        // threads the process's (both threads'), so GFLOP/s is per busy core and "peak" the
+        // fraction of one core's peak; on an idle machine wall time is about CPU time / 2.
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Conv, layer, isa, threads)
+                      ->Unit(benchmark::kMillisecond);
+        if (threads > 1) b->MeasureProcessCPUTime();
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (x86::Isa isa : x86::available_isas()) {
+    if (isa == x86::Isa::kRef) continue;
+    benchmark::RegisterBenchmark(("FmaPeak/" + std::string(x86::isa_name(isa))).c_str(), BM_FmaPeak,
+                                 isa)
+        ->Iterations(1);
+  }
+  register_layers(poet::testing::inception_v3_conv_layers(), "InceptionV3");
+  register_layers(poet::testing::mobilenet_v1_conv_layers(), "MobileNetV1");
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

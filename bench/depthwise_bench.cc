@@ -1,0 +1,89 @@
+// Depthwise convolution and pooling speed on every distinct depthwise layer of MobileNet v1
+// (1.0_224 and 0.25_128) and every pooling layer of Inception v3 and MobileNet v1: the
+// reference, and the SIMD kernels for each ISA on 1 and 2 threads. Counters: GFLOP/s
+// (multiply-adds count 2; pooling one op per window cell) and GB/s of input plus output.
+// With 2 threads the time is the process's CPU time (both threads), as in conv2d_bench, so
+// the rates are per busy core.
+//   ./build/bench/depthwise_bench --benchmark_filter='Conv2d_1_depthwise'
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include "engine/thread_pool.h"
+#include "kernels/x86/depthwise_conv2d_nhwc.h"
+#include "kernels/x86/pool_nhwc.h"
+#include "tests/window_shapes.h"
+
+namespace {
+
+namespace x86 = poet::kernels::x86;
+using poet::testing::WindowLayer;
+using poet::testing::WindowOp;
+
+std::vector<float> random_floats(int64_t n) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+void BM_Window(benchmark::State& state, const WindowLayer& layer, x86::Isa isa, int threads) {
+  const poet::kernels::ConvShape s = layer.shape();
+  auto input = random_floats(s.input_size());
+  auto filter = random_floats(s.k_h * s.k_w * s.out_c);
+  auto bias = random_floats(s.out_c);
+  std::vector<float> output(s.output_size());
+  std::unique_ptr<poet::ThreadPool> pool;
+  if (threads > 1) pool = std::make_unique<poet::ThreadPool>(threads);
+  for (auto _ : state) {
+    switch (layer.op) {
+      case WindowOp::kDepthwise:
+        // MobileNet's fused layer: bias (the folded batch norm) and Relu6.
+        x86::depthwise_conv2d_nhwc(isa, s, input, filter, bias, poet::kernels::Activation::kRelu6,
+                                   output, pool.get());
+        break;
+      case WindowOp::kMaxPool:
+        x86::pool_nhwc(isa, x86::PoolKind::kMax, s, input, output, pool.get());
+        break;
+      case WindowOp::kAvgPool:
+        x86::pool_nhwc(isa, x86::PoolKind::kAvg, s, input, output, pool.get());
+        break;
+    }
+    benchmark::DoNotOptimize(output.data());
+  }
+  using benchmark::Counter;
+  state.counters["GFLOP/s"] =
+      Counter(static_cast<double>(layer.flops()) * 1e-9, Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] =
+      Counter((s.input_size() + s.output_size()) * 4e-9, Counter::kIsIterationInvariantRate);
+}
+
+void register_layers(const std::vector<WindowLayer>& layers) {
+  for (const WindowLayer& layer : layers) {
+    for (x86::Isa isa : x86::available_isas()) {
+      for (int threads : {1, 2}) {
+        if (isa == x86::Isa::kRef && threads > 1) continue;  // the reference is single-threaded
+        std::string name = layer.name + "/" + std::string(x86::isa_name(isa)) +
+                           "/threads:" + std::to_string(threads);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Window, layer, isa, threads)
+                      ->Unit(benchmark::kMicrosecond);
+        if (threads > 1) b->MeasureProcessCPUTime();
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_layers(poet::testing::mobilenet_v1_depthwise_layers(224, 100));
+  register_layers(poet::testing::mobilenet_v1_depthwise_layers(128, 25));
+  register_layers(poet::testing::pool_layers());
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

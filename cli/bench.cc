@@ -1,0 +1,135 @@
+// poet bench: how fast a graph runs here, layer by layer, against the machine's FMA peak
+// (measured, not looked up: one thread of independent FMAs per ISA).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "cli/common.h"
+#include "engine/file_io.h"
+#include "kernels/x86/cpu_features.h"
+#include "kernels/x86/fma_peak.h"
+
+namespace poet::cli {
+namespace {
+
+namespace x86 = kernels::x86;
+using Clock = std::chrono::steady_clock;
+
+// Deterministic input for the fed tensor: uniform [-1, 1) floats, or the JPEG bytes of --image.
+Tensor make_input(const TensorInfo& info, const Flags& flags) {
+  if (info.dtype == DType::kString) {
+    if (!flags.given("image")) fail("--input_layer is a string tensor: give --image FILE.jpg");
+    return Tensor::from_string(read_file(flags.str("image")));
+  }
+  if (info.dtype != DType::kFloat32)
+    fail("--input_layer: poet bench feeds float32 or string tensors, not ", dtype_name(info.dtype));
+  Tensor t(DType::kFloat32, info.shape.known());
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float& v : t.data<float>()) v = u(rng);
+  return t;
+}
+
+struct Peak {
+  double per_thread = 0;  // GFLOP/s of the ISA the kernels use
+  int threads = 1;
+  double total() const { return per_thread * threads; }
+};
+
+Peak measure_peak(int threads) {
+  Peak peak;
+  peak.threads = threads;
+  std::printf("machine: %u hardware threads; FMA peak per thread:",
+              std::thread::hardware_concurrency());
+  for (x86::Isa isa : {x86::Isa::kAvx512, x86::Isa::kAvx2}) {
+    if (!x86::isa_available(isa)) continue;
+    double g = x86::measure_fma_peak(isa);
+    std::printf(" %s %.1f GFLOP/s", std::string(x86::isa_name(isa)).c_str(), g);
+    if (isa == x86::active_isa() || (peak.per_thread == 0 && x86::active_isa() == x86::Isa::kRef))
+      peak.per_thread = g;
+  }
+  std::printf("\n");
+  return peak;
+}
+
+void print_layers(const Executable& exe, std::span<const double> seconds, int runs,
+                  const Peak& peak) {
+  std::printf("\n  %-52s %-28s %-18s %9s %9s %7s\n", "layer", "op", "output", "ms", "GFLOP/s",
+              "%peak");
+  std::vector<StepInfo> steps = exe.steps();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    double ms = seconds[i] / runs * 1e3;
+    double gflops = ms > 0 ? steps[i].flops / (ms * 1e6) : 0;
+    std::string shape = steps[i].outputs.empty() ? "" : steps[i].outputs[0].shape.str();
+    std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%\n", steps[i].name.c_str(),
+                steps[i].op.c_str(), shape.c_str(), ms, gflops, 100 * gflops / peak.total());
+  }
+}
+
+}  // namespace
+
+int bench(Args args) {
+  std::vector<FlagSpec> specs = {
+      {"graph", "", "GraphDef (.pb, .pbtxt) or TF.js model.json"},
+      {"input_layer", "", "tensor to feed (random floats, or --image bytes for a string)"},
+      {"fetch", "", "tensor to compute"},
+      {"batch", "1", "images per run (the input's first dimension)"},
+      {"seconds", "3", "how long to keep running"},
+      {"per_layer", "false", "print each layer's time, GFLOP/s and share of peak", true},
+      {"image", "", "JPEG to feed when --input_layer is a string tensor (DecodeJpeg/contents)"},
+  };
+  for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
+  Flags flags("bench", "--graph G.pb --input_layer T --fetch T [--batch N] [--per_layer]", specs,
+              args);
+  if (flags.help_requested()) return 0;
+  int64_t batch = flags.integer("batch");
+  if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
+  double budget = flags.number("seconds");
+  if (!(budget > 0 && budget <= 3600)) fail("--seconds: expected a duration in (0, 3600]");
+  std::string input = tensor_name(flags.required("input_layer"));
+  std::string fetch = tensor_name(flags.required("fetch"));
+
+  ExecOptions options = exec_options(flags);
+  Graph graph = load_graph(flags.required("graph"));
+  PartialShape shape = Executable(graph, {input}, {fetch}, options).feed_info(0).shape;
+  if (shape.known_rank && shape.rank() > 0) shape.dims[0] = batch;
+  options.feed_shapes[input] = shape;
+  Executable exe(graph, {input}, {fetch}, options);
+  Tensor feed = make_input(exe.feed_info(0), flags);
+  if (feed.dtype() == DType::kString && batch != 1)
+    fail("--batch: a string input (JPEG bytes) runs one image at a time");
+
+  int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  Peak peak = measure_peak(threads);
+  std::printf("kernels: %s, backend %s, %d threads, batch %lld\n",
+              std::string(x86::isa_name(x86::active_isa())).c_str(), flags.str("backend").c_str(),
+              threads, static_cast<long long>(batch));
+
+  exe.run(std::span(&feed, 1));  // warm-up: packs weights, touches buffers
+  std::vector<double> step_seconds(exe.steps().size(), 0.0);
+  exe.set_step_observer([&](int step, double s) { step_seconds[step] += s; });
+  int runs = 0;
+  Clock::time_point start = Clock::now();
+  double elapsed = 0;
+  while (runs < 3 || elapsed < budget) {
+    exe.run(std::span(&feed, 1));
+    ++runs;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  int64_t flops = 0;
+  for (const StepInfo& s : exe.steps()) flops += s.flops;
+  if (flags.boolean("per_layer")) print_layers(exe, step_seconds, runs, peak);
+  double per_run = elapsed / runs;
+  double gflops = flops / per_run / 1e9;
+  std::printf("\nruns: %d in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", runs, elapsed,
+              per_run * 1e3, flops / 1e9);
+  std::printf("GFLOP/s: %.1f (%.1f%% of %.1f peak on %d threads)\n", gflops,
+              100 * gflops / peak.total(), peak.total(), threads);
+  std::printf("images/s: %.1f\n", batch / per_run);
+  return 0;
+}
+
+}  // namespace poet::cli

@@ -1,0 +1,95 @@
+// Concat (axis first: Concat(concat_dim, values...), the op of 2015 graphs such as Inception
+// v3) and ConcatV2 (axis last: ConcatV2(values..., axis)). Axes may be negative.
+#include <limits>
+
+#include "engine/ops/registry.h"
+#include "engine/ops/shape_util.h"
+#include "kernels/ref/concat.h"
+
+namespace poet::ops {
+namespace {
+
+class Concat final : public Op {
+ public:
+  Concat(const Node& node, bool axis_first) : axis_first_(axis_first), n_(node.attr_int("N", -1)) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(2, std::numeric_limits<int>::max());
+    if (n_ >= 0 && n_ != ctx.num_inputs() - 1)
+      ctx.fail("attribute N is ", n_, " but there are ", ctx.num_inputs() - 1, " values");
+    if (axis_first_) {
+      ctx.expect_dtype(axis_input(ctx), DType::kInt32);
+    } else {
+      expect_int_dtype(ctx, axis_input(ctx));
+    }
+    const DType dtype = ctx.input(first_value()).dtype;
+    if (dtype == DType::kString) ctx.fail("concatenating strings is not supported");
+    PartialShape out;
+    for (int i = first_value(); i < first_value() + values(ctx); ++i) {
+      ctx.expect_dtype(i, dtype);
+      const PartialShape& s = ctx.input_shape(i);
+      if (!s.known_rank) continue;
+      if (s.rank() == 0) ctx.fail("input ", i, " is a scalar; scalars cannot be concatenated");
+      if (!out.known_rank) out = PartialShape(Shape(s.rank(), -1));
+      if (s.rank() != out.rank())
+        ctx.fail("input ", i, " has shape ", s.str(), ", of another rank than ", out.str());
+    }
+    const Tensor* axis_value = ctx.input_value(axis_input(ctx));
+    if (!out.known_rank || !axis_value) return ctx.set_output(0, dtype, out);
+    if (axis_value->num_elements() != 1)
+      ctx.fail("the axis must be a scalar, got shape ", shape_string(axis_value->shape()));
+    int64_t axis = normalize_axis(ctx, int_values(*axis_value)[0], out.rank(), "axis");
+    out.dims[axis] = 0;
+    for (int i = first_value(); i < first_value() + values(ctx); ++i) {
+      const PartialShape& s = ctx.input_shape(i);
+      for (int d = 0; d < out.rank(); ++d) {
+        int64_t have = s.dim(d);
+        if (d == axis) {
+          out.dims[d] = out.dims[d] < 0 || have < 0 ? -1 : out.dims[d] + have;
+        } else if (have >= 0 && out.dims[d] >= 0 && have != out.dims[d]) {
+          ctx.fail("input ", i, " has shape ", s.str(), ", which differs from the others in ",
+                   "dimension ", d, " (concatenating along ", axis, ")");
+        } else if (have >= 0) {
+          out.dims[d] = have;
+        }
+      }
+    }
+    ctx.set_output(0, dtype, out);
+  }
+
+  void compute(ComputeContext& ctx) const override {
+    const int first = first_value();
+    const Tensor& axis_tensor = ctx.input(axis_first_ ? 0 : ctx.num_inputs() - 1);
+    int64_t axis = int_values(axis_tensor)[0];
+    int rank = ctx.input(first).rank();
+    if (axis < 0) axis += rank;
+    int64_t outer = 1;
+    for (int d = 0; d < axis; ++d) outer *= ctx.input(first).dim(d);
+    std::vector<std::span<const std::byte>> inputs;
+    for (int i = first; i < first + ctx.num_inputs() - 1; ++i)
+      inputs.push_back(ctx.input(i).bytes());
+    kernels::ref::concat(inputs, outer, ctx.output(0).bytes());
+  }
+
+ private:
+  int first_value() const { return axis_first_ ? 1 : 0; }
+  int axis_input(const InferContext& ctx) const { return axis_first_ ? 0 : ctx.num_inputs() - 1; }
+  static int values(const InferContext& ctx) { return ctx.num_inputs() - 1; }
+
+  bool axis_first_;
+  int64_t n_;
+};
+
+std::unique_ptr<Op> make_concat(const Node& node, const OpOptions&) {
+  return std::make_unique<Concat>(node, /*axis_first=*/true);
+}
+
+std::unique_ptr<Op> make_concat_v2(const Node& node, const OpOptions&) {
+  return std::make_unique<Concat>(node, /*axis_first=*/false);
+}
+
+POET_REGISTER_OP("Concat", make_concat);
+POET_REGISTER_OP("ConcatV2", make_concat_v2);
+
+}  // namespace
+}  // namespace poet::ops

@@ -1,0 +1,63 @@
+// MaxPool and AvgPool over NHWC windows (ksize, strides, SAME/VALID). Backend kReference runs
+// kernels/ref/pool; the others the SIMD kernel for the active ISA.
+#include "engine/ops/conv_attrs.h"
+#include "engine/ops/registry.h"
+#include "kernels/x86/pool_nhwc.h"
+
+namespace poet::ops {
+namespace {
+
+namespace x86 = kernels::x86;
+using x86::PoolKind;
+
+class Pool final : public Op {
+ public:
+  Pool(const Node& node, const OpOptions& options, PoolKind kind)
+      : attrs_(read_window_attrs(node, /*pooling=*/true)),
+        kind_(kind),
+        reference_(options.backend == Backend::kReference) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(1);
+    ctx.expect_dtype(0, DType::kFloat32);
+    ctx.expect_rank(0, 4);
+    const PartialShape& in = ctx.input_shape(0);
+    ctx.set_output(
+        0, DType::kFloat32,
+        Shape{in.dim(0),
+              window_output_size(in.dim(1), attrs_.k_h, attrs_.stride_h, 1, attrs_.padding),
+              window_output_size(in.dim(2), attrs_.k_w, attrs_.stride_w, 1, attrs_.padding),
+              in.dim(3)});
+  }
+
+  void compute(ComputeContext& ctx) const override {
+    const Tensor& in = ctx.input(0);
+    kernels::ConvShape s = conv_shape(in.shape(), attrs_.k_h, attrs_.k_w, in.dim(3), attrs_);
+    const x86::Isa isa = reference_ ? x86::Isa::kRef : x86::active_isa();
+    x86::pool_nhwc(isa, kind_, s, in.data<float>(), ctx.output(0).data<float>(), ctx.pool());
+  }
+
+  // One comparison or addition per window cell.
+  int64_t flops(std::span<const TensorInfo>, std::span<const TensorInfo> out) const override {
+    return num_elements(out[0].shape.dims) * attrs_.k_h * attrs_.k_w;
+  }
+
+ private:
+  WindowAttrs attrs_;
+  PoolKind kind_;
+  bool reference_;
+};
+
+std::unique_ptr<Op> make_max_pool(const Node& node, const OpOptions& options) {
+  return std::make_unique<Pool>(node, options, PoolKind::kMax);
+}
+
+std::unique_ptr<Op> make_avg_pool(const Node& node, const OpOptions& options) {
+  return std::make_unique<Pool>(node, options, PoolKind::kAvg);
+}
+
+POET_REGISTER_OP("MaxPool", make_max_pool);
+POET_REGISTER_OP("AvgPool", make_avg_pool);
+
+}  // namespace
+}  // namespace poet::ops

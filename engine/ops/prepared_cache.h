@@ -1,0 +1,38 @@
+// What a kernel prepares once from a constant input (a packed filter, a oneDNN primitive with
+// reordered weights), kept for as long as runs reuse that constant. An op holds one cache;
+// several threads may run the op at once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "engine/tensor.h"
+
+namespace poet::ops {
+
+template <class Key, class Prepared>
+class PreparedCache {
+ public:
+  // The prepared form for `source` (a constant tensor) and `key` (the ISA, the layer shape),
+  // made by `make` when the last one was for another buffer or key. Holding a copy of `source`
+  // keeps its buffer alive, so an equal data pointer means the same constant.
+  std::shared_ptr<const Prepared> get(const Tensor& source, const Key& key,
+                                      const std::function<Prepared()>& make) const {
+    std::lock_guard lock(mutex_);
+    if (!prepared_ || !(key_ == key) || source_.bytes().data() != source.bytes().data()) {
+      prepared_ = std::make_shared<const Prepared>(make());
+      key_ = key;
+      source_ = source;
+    }
+    return prepared_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const Prepared> prepared_;
+  mutable Key key_{};
+  mutable Tensor source_;
+};
+
+}  // namespace poet::ops

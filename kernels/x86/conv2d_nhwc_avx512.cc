@@ -1,0 +1,38 @@
+// AVX-512 instantiation of the blocked Conv2D (compiled with -mavx512f/bw/dq/vl -mfma).
+#include <immintrin.h>
+
+// GCC 12 warns that the _mm512_undefined_ps() inside _mm512_max_ps/_mm512_min_ps "may be used
+// uninitialized": a known false positive of the intrinsic headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/x86/conv2d_nhwc_blocked.h"
+
+namespace poet::kernels::x86 {
+namespace {
+
+struct Avx512 {
+  using Reg = __m512;
+  static constexpr int kWidth = 16;
+  // 12 x 2 accumulators + 2 weight vectors + 1 broadcast of the 32 zmm registers.
+  static constexpr int kTileRows = 12;
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg set1(float x) { return _mm512_set1_ps(x); }
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
+  static Reg min(Reg a, Reg b) { return _mm512_min_ps(a, b); }
+  static Reg load_first(const float* p, int n) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+  }
+  static void store(float* p, Reg r) { _mm512_storeu_ps(p, r); }
+  static void store_first(float* p, Reg r, int n) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), r);
+  }
+};
+
+}  // namespace
+
+ConvKernelInfo conv2d_nhwc_avx512_kernel() { return BlockedConv<Avx512>::info(); }
+
+}  // namespace poet::kernels::x86

@@ -1,0 +1,54 @@
+// The ISA-independent half of the fast pooling: checks, the reference for Isa::kRef, and the
+// split over threads. The arithmetic is in pool_nhwc_window.h.
+#include "kernels/x86/pool_nhwc.h"
+
+#include <algorithm>
+
+#include "engine/error.h"
+#include "engine/thread_pool.h"
+#include "kernels/ref/pool.h"
+
+namespace poet::kernels::x86 {
+namespace {
+
+PoolKernels kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx2:
+      return pool_nhwc_avx2_kernels();
+    case Isa::kAvx512:
+      return pool_nhwc_avx512_kernels();
+    case Isa::kRef:
+      break;
+  }
+  fail("pool_nhwc: no SIMD kernel for ISA '", isa_name(isa), "'");
+}
+
+}  // namespace
+
+void pool_nhwc(Isa isa, PoolKind kind, const ConvShape& s, std::span<const float> input,
+               std::span<float> output, ThreadPool* pool) {
+  if (s.output_size() == 0) return;
+  if (s.out_c != s.in_c || static_cast<int64_t>(input.size()) != s.input_size() ||
+      static_cast<int64_t>(output.size()) != s.output_size())
+    fail("pool_nhwc: buffer sizes (input ", input.size(), ", output ", output.size(),
+         ") do not match the shape ", s.batch, "x", s.in_h, "x", s.in_w, "x", s.in_c, " -> ",
+         s.out_c, " channels");
+  if (isa == Isa::kRef) {
+    if (kind == PoolKind::kMax) {
+      ref::max_pool(s, input, output);
+    } else {
+      ref::avg_pool(s, input, output);
+    }
+    return;
+  }
+  const PoolKernels kernels = kernels_for(isa);
+  const PoolRowsFn rows = kind == PoolKind::kMax ? kernels.max : kernels.avg;
+  const PoolJob job{s, input.data(), output.data()};
+  // Rows of at least ~64K window cells per task.
+  const int64_t row_work = std::max<int64_t>(1, s.out_w * s.out_c * s.k_h * s.k_w);
+  const int64_t grain = std::max<int64_t>(1, 65536 / row_work);
+  parallel_for(pool, s.batch * s.out_h, grain,
+               [&](int64_t begin, int64_t end) { rows(job, begin, end); });
+}
+
+}  // namespace poet::kernels::x86

@@ -1,0 +1,224 @@
+// The x86 SIMD Conv2D against the reference kernel, for every ISA this machine can run:
+// every conv shape of Inception v3 and MobileNet v1 (images shrunk, channel counts kept),
+// odd channel counts, tiny images, strides, dilations, bias and activations. Also CPU
+// feature detection and the Conv2D op's backend choice.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/thread_pool.h"
+#include "kernels/ref/conv2d.h"
+#include "kernels/x86/conv2d_nhwc.h"
+#include "kernels/x86/cpu_features.h"
+#include "tests/layer_shapes.h"
+#include "tests/op_test_util.h"
+
+namespace poet::testing {
+namespace {
+
+namespace x86 = kernels::x86;
+using kernels::Activation;
+using kernels::ConvShape;
+using kernels::Padding;
+
+std::vector<x86::Isa> simd_isas() {
+  std::vector<x86::Isa> isas;
+  for (x86::Isa isa : x86::available_isas())
+    if (isa != x86::Isa::kRef) isas.push_back(isa);
+  return isas;
+}
+
+std::vector<float> random_floats(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// Sums are taken in another order than the reference's: allow float rounding, relative to
+// the size of the result (absolute near zero).
+void expect_close(std::span<const float> got, std::span<const float> want) {
+  ASSERT_EQ(got.size(), want.size());
+  int reported = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    float tolerance = 1e-4f * std::max(1.f, std::abs(want[i]));
+    if (!(std::abs(got[i] - want[i]) <= tolerance) && reported++ < 5)
+      ADD_FAILURE() << "element " << i << ": got " << got[i] << ", want " << want[i];
+  }
+}
+
+struct Case {
+  ConvShape shape;
+  bool bias = false;
+  Activation act = Activation::kNone;
+};
+
+// Runs `c` with the reference and with each SIMD ISA (single-threaded and on `pool`).
+void check_against_reference(const Case& c, ThreadPool* pool = nullptr) {
+  const ConvShape& s = c.shape;
+  auto input = random_floats(s.input_size(), 1);
+  auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+  auto bias = c.bias ? random_floats(s.out_c, 3) : std::vector<float>{};
+  std::vector<float> want(s.output_size());
+  kernels::ref::conv2d(s, input, filter, bias, c.act, want);
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    auto packed = x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
+    std::vector<float> got(s.output_size(), NAN);
+    x86::conv2d_nhwc(s, input, packed, bias, c.act, got, pool);
+    expect_close(got, want);
+  }
+}
+
+ConvShape shape(int64_t batch, int64_t h, int64_t w, int64_t in_c, int64_t k_h, int64_t k_w,
+                int64_t stride, Padding padding, int64_t out_c, int64_t dilation = 1) {
+  ConvShape s;
+  s.batch = batch;
+  s.in_h = h;
+  s.in_w = w;
+  s.in_c = in_c;
+  s.k_h = k_h;
+  s.k_w = k_w;
+  s.stride_h = s.stride_w = stride;
+  s.dilation_h = s.dilation_w = dilation;
+  s.out_c = out_c;
+  kernels::set_output_geometry(s, padding);
+  return s;
+}
+
+TEST(Conv2DSimd, InceptionV3Layers) {
+  ThreadPool pool(2);
+  for (const ConvLayer& layer : inception_v3_conv_layers()) {
+    SCOPED_TRACE(layer.name);
+    check_against_reference({layer.shape(/*max_spatial=*/9)}, &pool);
+  }
+}
+
+TEST(Conv2DSimd, MobileNetV1Layers) {
+  ThreadPool pool(2);
+  for (const ConvLayer& layer : mobilenet_v1_conv_layers()) {
+    SCOPED_TRACE(layer.name);
+    check_against_reference({layer.shape(/*max_spatial=*/15)}, &pool);
+  }
+}
+
+TEST(Conv2DSimd, OddChannelCounts) {
+  for (int64_t in_c : {1, 3, 17, 33})
+    for (int64_t out_c : {1, 3, 17, 33}) {
+      SCOPED_TRACE(::testing::Message() << in_c << " -> " << out_c);
+      check_against_reference({shape(1, 7, 9, in_c, 3, 3, 1, Padding::kSame, out_c)});
+    }
+}
+
+TEST(Conv2DSimd, TinyImages) {
+  // One output pixel, fewer pixels than a micro-tile, windows larger than the image (SAME).
+  check_against_reference({shape(1, 1, 1, 8, 1, 1, 1, Padding::kSame, 40)});
+  check_against_reference({shape(1, 1, 1, 8, 3, 3, 1, Padding::kSame, 16)});
+  check_against_reference({shape(1, 2, 3, 5, 5, 5, 1, Padding::kSame, 20)});
+  check_against_reference({shape(1, 3, 3, 4, 3, 3, 1, Padding::kValid, 7)});
+}
+
+TEST(Conv2DSimd, StridedSameOnOddAndEvenSizes) {
+  for (int64_t size : {8, 9, 14, 15})
+    for (int64_t k : {1, 2, 3}) {
+      SCOPED_TRACE(::testing::Message() << "size " << size << " kernel " << k);
+      check_against_reference({shape(1, size, size, 6, k, k, 2, Padding::kSame, 20)});
+      check_against_reference({shape(1, size, size + 1, 6, k, k, 2, Padding::kValid, 20)});
+    }
+}
+
+TEST(Conv2DSimd, DilationBatchAndRectangularWindows) {
+  check_against_reference({shape(1, 11, 12, 5, 3, 3, 1, Padding::kSame, 24, 2)});
+  check_against_reference({shape(1, 11, 12, 5, 2, 3, 1, Padding::kValid, 24, 3)});
+  check_against_reference({shape(3, 6, 5, 7, 1, 7, 1, Padding::kSame, 9)});
+}
+
+TEST(Conv2DSimd, InputChannelsMultipleOf1024AreRespaced) {
+  // The kernel reads such inputs from a copy with wider pixel spacing: with and without
+  // padding, batches, strides.
+  check_against_reference({shape(2, 3, 4, 1024, 3, 3, 1, Padding::kSame, 20)});
+  check_against_reference({shape(1, 5, 5, 1024, 1, 1, 2, Padding::kValid, 33)});
+}
+
+TEST(Conv2DSimd, BiasAndActivations) {
+  ThreadPool pool(2);
+  for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
+    // Large values so relu6's upper clamp is exercised too.
+    check_against_reference({shape(2, 9, 9, 40, 3, 3, 1, Padding::kSame, 50), true, act}, &pool);
+    // Filters over 1 MiB per panel are summed in channel slices: bias first, activation last.
+    check_against_reference({shape(1, 4, 5, 700, 5, 5, 1, Padding::kSame, 40), true, act}, &pool);
+    check_against_reference({shape(1, 3, 4, 1200, 3, 3, 1, Padding::kSame, 17), true, act});
+  }
+}
+
+TEST(Conv2DSimd, RejectsMismatchedPackedFilter) {
+  for (x86::Isa isa : simd_isas()) {
+    auto packed = x86::pack_conv_filter(isa, 3, 3, 4, 8, std::vector<float>(3 * 3 * 4 * 8));
+    ConvShape s = shape(1, 5, 5, 4, 1, 1, 1, Padding::kSame, 8);
+    std::vector<float> in(s.input_size()), out(s.output_size());
+    EXPECT_THROW(x86::conv2d_nhwc(s, in, packed, {}, Activation::kNone, out, nullptr), Error);
+  }
+  EXPECT_THROW(x86::pack_conv_filter(x86::Isa::kAvx2, 1, 1, 2, 2, std::vector<float>(3)), Error);
+}
+
+TEST(CpuFeatures, IsaNamesAndOverride) {
+  EXPECT_EQ(x86::parse_isa("avx512", "test"), x86::Isa::kAvx512);
+  try {
+    x86::parse_isa("sse9", "POET_ISA");
+    ADD_FAILURE() << "parse_isa accepted sse9";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("POET_ISA: unknown ISA 'sse9'"), std::string::npos);
+  }
+  const x86::Isa before = x86::active_isa();  // best available, or POET_ISA's choice
+  // AVX-512 here implies AVX2+FMA (poet never uses one without the other).
+  if (x86::cpu_features().avx512) {
+    EXPECT_TRUE(x86::cpu_features().avx2_fma);
+  }
+  for (x86::Isa isa : {x86::Isa::kRef, x86::Isa::kAvx2, x86::Isa::kAvx512}) {
+    if (x86::isa_available(isa)) {
+      x86::force_isa(isa);
+      EXPECT_EQ(x86::active_isa(), isa);
+    } else {
+      EXPECT_THROW(x86::force_isa(isa), Error);
+    }
+  }
+  x86::force_isa(std::nullopt);
+  EXPECT_EQ(x86::active_isa(), before);
+}
+
+// The Conv2D op with the native backend on every ISA: constant filter (packed once and
+// cached) and fed filter, through run_op1's folded and fed paths.
+TEST(Conv2DSimd, OpUsesNativeKernelOnEveryIsa) {
+  ConvShape s = shape(1, 9, 8, 19, 3, 3, 2, Padding::kSame, 21);
+  auto input = random_floats(s.input_size(), 4), filter = random_floats(9 * 19 * 21, 5);
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"strides", std::vector<int64_t>{1, 2, 2, 1}},
+                                            {"T", DType::kFloat32}};
+  std::vector<Tensor> inputs = {floats({1, 9, 8, 19}, input), floats({3, 3, 19, 21}, filter)};
+  Tensor want = run_op1("Conv2D", inputs, attrs, Backend::kReference);
+  for (x86::Isa isa : x86::available_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    x86::force_isa(isa);
+    expect_close(floats(run_op1("Conv2D", inputs, attrs, Backend::kNative)), floats(want));
+  }
+  x86::force_isa(std::nullopt);
+}
+
+// The oneDNN backend runs when the filter is a constant (as in every frozen graph).
+TEST(Conv2DSimd, OpRunsOneDnnOnAConstantFilter) {
+  ConvShape s = shape(2, 9, 8, 19, 3, 3, 2, Padding::kSame, 21);
+  auto input = random_floats(s.input_size(), 4), filter = random_floats(9 * 19 * 21, 5);
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"strides", std::vector<int64_t>{1, 2, 2, 1}},
+                                            {"T", DType::kFloat32}};
+  Tensor x = floats({2, 9, 8, 19}, input), w = floats({3, 3, 19, 21}, filter);
+  Tensor want = run_op1("Conv2D", {x, w}, attrs, Backend::kReference);
+  Executable exe = load_op("Conv2D", {fed_input(DType::kFloat32, x.shape()), constant_input(w)},
+                           attrs, 1, Backend::kOneDnn);
+  expect_close(floats(exe.run(std::span(&x, 1))[0]), floats(want));
+}
+
+}  // namespace
+}  // namespace poet::testing

@@ -1,0 +1,300 @@
+// The x86 SIMD depthwise convolution against the reference kernel, for every ISA this machine
+// can run: every depthwise layer of MobileNet v1 1.0_224 and 0.25_128, odd channel counts,
+// tiny images, strides on odd and even sizes, other windows, dilation, bias and activations.
+// Also the DepthwiseConv2dNative and _FusedDepthwiseConv2dNative ops on each backend, and the
+// optimiser fusing MobileNet's depthwise + batch norm + Relu6 into one node.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/executor.h"
+#include "engine/thread_pool.h"
+#include "kernels/ref/depthwise_conv2d.h"
+#include "kernels/x86/cpu_features.h"
+#include "kernels/x86/depthwise_conv2d_nhwc.h"
+#include "tests/op_test_util.h"
+#include "tests/window_shapes.h"
+
+namespace poet::testing {
+namespace {
+
+namespace x86 = kernels::x86;
+using kernels::Activation;
+using kernels::ConvShape;
+using kernels::Padding;
+
+std::vector<x86::Isa> simd_isas() {
+  std::vector<x86::Isa> isas;
+  for (x86::Isa isa : x86::available_isas())
+    if (isa != x86::Isa::kRef) isas.push_back(isa);
+  return isas;
+}
+
+// Uniform in [-scale, scale].
+std::vector<float> random_floats(int64_t n, uint32_t seed, float scale = 1.f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// The kernels use fused multiply-adds where the reference rounds each product: allow float
+// rounding relative to the result (absolute near zero).
+void expect_close(std::span<const float> got, std::span<const float> want) {
+  ASSERT_EQ(got.size(), want.size());
+  int reported = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    float tolerance = 1e-5f * std::max(1.f, std::abs(want[i]));
+    if (!(std::abs(got[i] - want[i]) <= tolerance) && reported++ < 5)
+      ADD_FAILURE() << "element " << i << ": got " << got[i] << ", want " << want[i];
+  }
+}
+
+struct Case {
+  ConvShape shape;
+  bool bias = false;
+  Activation act = Activation::kNone;
+};
+
+// Runs `c` with the reference and with each SIMD ISA (on `pool` when given). Inputs span
+// [-3, 3] so sums of nine taps cross Relu6's upper clamp.
+void check_against_reference(const Case& c, ThreadPool* pool = nullptr) {
+  const ConvShape& s = c.shape;
+  auto input = random_floats(s.input_size(), 1, 3.f);
+  auto filter = random_floats(s.k_h * s.k_w * s.out_c, 2);
+  auto bias = c.bias ? random_floats(s.out_c, 3) : std::vector<float>{};
+  std::vector<float> want(s.output_size());
+  kernels::ref::depthwise_conv2d(s, input, filter, bias, c.act, want);
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    std::vector<float> got(s.output_size(), NAN);
+    x86::depthwise_conv2d_nhwc(isa, s, input, filter, bias, c.act, got, pool);
+    expect_close(got, want);
+  }
+}
+
+ConvShape shape(int64_t batch, int64_t h, int64_t w, int64_t c, int64_t k_h, int64_t k_w,
+                int64_t stride, Padding padding, int64_t multiplier = 1, int64_t dilation = 1) {
+  ConvShape s;
+  s.batch = batch;
+  s.in_h = h;
+  s.in_w = w;
+  s.in_c = c;
+  s.k_h = k_h;
+  s.k_w = k_w;
+  s.stride_h = s.stride_w = stride;
+  s.dilation_h = s.dilation_w = dilation;
+  s.out_c = c * multiplier;
+  kernels::set_output_geometry(s, padding);
+  return s;
+}
+
+void check_mobilenet_layers(int64_t resolution, int64_t width_percent) {
+  ThreadPool pool(2);
+  for (const WindowLayer& layer : mobilenet_v1_depthwise_layers(resolution, width_percent)) {
+    SCOPED_TRACE(layer.name);
+    check_against_reference({layer.shape(), true, Activation::kRelu6}, &pool);
+    check_against_reference({layer.shape()});
+  }
+}
+
+TEST(DepthwiseSimd, MobileNetV1_224Layers) { check_mobilenet_layers(224, 100); }
+
+TEST(DepthwiseSimd, MobileNetV1_025_128Layers) { check_mobilenet_layers(128, 25); }
+
+TEST(DepthwiseSimd, OddChannelCountsAndTinyImages) {
+  for (int64_t c : {1, 3, 8, 16, 17, 33})
+    for (int64_t size : {1, 2, 3, 7})
+      for (int64_t stride : {1, 2})
+        for (Padding padding : {Padding::kSame, Padding::kValid}) {
+          if (padding == Padding::kValid && size < 3) continue;  // no output
+          SCOPED_TRACE(::testing::Message()
+                       << c << " channels, " << size << "x" << size << " stride " << stride);
+          check_against_reference(
+              {shape(1, size, size + 1, c, 3, 3, stride, padding), true, Activation::kRelu6});
+        }
+}
+
+TEST(DepthwiseSimd, StrideTwoSameOnOddAndEvenSizes) {
+  for (int64_t size : {8, 9, 14, 15}) {
+    SCOPED_TRACE(::testing::Message() << "size " << size);
+    check_against_reference({shape(2, size, size, 40, 3, 3, 2, Padding::kSame)});
+    check_against_reference({shape(1, size, size + 1, 24, 3, 3, 2, Padding::kValid)});
+  }
+}
+
+TEST(DepthwiseSimd, OtherWindowsAndDilation) {
+  // Only 3x3 has the register-resident kernel; the others run the per-pixel kernel.
+  check_against_reference({shape(1, 11, 10, 70, 5, 5, 1, Padding::kSame), true});
+  check_against_reference({shape(1, 9, 9, 19, 2, 2, 2, Padding::kSame)});
+  check_against_reference({shape(1, 6, 13, 9, 1, 7, 1, Padding::kSame)});
+  check_against_reference({shape(1, 12, 11, 20, 3, 3, 1, Padding::kSame, 1, 2), true});
+  check_against_reference({shape(1, 12, 11, 20, 3, 3, 2, Padding::kValid, 1, 3)});
+  // A window wider than the image: no interior pixels at all.
+  check_against_reference({shape(1, 2, 2, 5, 5, 5, 1, Padding::kSame)});
+}
+
+TEST(DepthwiseSimd, BiasAndActivations) {
+  ThreadPool pool(3);
+  for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
+    check_against_reference({shape(3, 10, 9, 37, 3, 3, 1, Padding::kSame), true, act}, &pool);
+    check_against_reference({shape(1, 5, 6, 64, 3, 3, 2, Padding::kSame), true, act});
+  }
+}
+
+TEST(DepthwiseSimd, MultiplierAboveOneRunsTheReference) {
+  ConvShape s = shape(1, 6, 5, 3, 3, 3, 1, Padding::kSame, /*multiplier=*/2);
+  EXPECT_FALSE(x86::depthwise_conv2d_nhwc_vectorised(s));
+  auto input = random_floats(s.input_size(), 4), filter = random_floats(9 * s.out_c, 5);
+  std::vector<float> want(s.output_size());
+  kernels::ref::depthwise_conv2d(s, input, filter, {}, Activation::kRelu, want);
+  for (x86::Isa isa : simd_isas()) {
+    std::vector<float> got(s.output_size(), NAN);
+    x86::depthwise_conv2d_nhwc(isa, s, input, filter, {}, Activation::kRelu, got, nullptr);
+    EXPECT_EQ(got, want);
+  }
+}
+
+TEST(DepthwiseSimd, RejectsMismatchedBuffers) {
+  ConvShape s = shape(1, 5, 5, 4, 3, 3, 1, Padding::kSame);
+  std::vector<float> in(s.input_size()), filter(9 * 4), out(s.output_size());
+  std::vector<float> short_filter(8), bad_bias(3);
+  try {
+    x86::depthwise_conv2d_nhwc(x86::Isa::kRef, s, in, short_filter, {}, Activation::kNone, out,
+                               nullptr);
+    ADD_FAILURE() << "accepted an 8-float filter";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("depthwise_conv2d_nhwc: buffer sizes"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(x86::depthwise_conv2d_nhwc(x86::Isa::kRef, s, in, filter, bad_bias,
+                                          Activation::kNone, out, nullptr),
+               Error);
+}
+
+// --- The ops. ---
+
+std::map<std::string, AttrValue> dw_attrs(std::vector<std::string> fused_ops = {}) {
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"strides", std::vector<int64_t>{1, 2, 2, 1}},
+                                            {"T", DType::kFloat32}};
+  if (!fused_ops.empty()) {
+    attrs["fused_ops"] = std::move(fused_ops);
+    attrs["num_args"] = int64_t{1};
+  }
+  return attrs;
+}
+
+TEST(DepthwiseSimd, OpUsesNativeKernelOnEveryIsa) {
+  auto input = random_floats(1 * 9 * 8 * 19, 6), filter = random_floats(9 * 19, 7);
+  std::vector<Tensor> inputs = {floats({1, 9, 8, 19}, input), floats({3, 3, 19, 1}, filter)};
+  Tensor want = run_op1("DepthwiseConv2dNative", inputs, dw_attrs(), Backend::kReference);
+  for (x86::Isa isa : x86::available_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    x86::force_isa(isa);
+    for (Backend backend : {Backend::kNative, Backend::kOneDnn})
+      expect_close(floats(run_op1("DepthwiseConv2dNative", inputs, dw_attrs(), backend)),
+                   floats(want));
+  }
+  x86::force_isa(std::nullopt);
+}
+
+TEST(DepthwiseSimd, FusedOpAppliesBiasAndActivation) {
+  // Channel 0 sums to -1.5 + bias 1 = -0.5; channel 1 to 12 - 2 = 10 (one pixel, 1x1 filter).
+  std::vector<Tensor> inputs = {floats({1, 1, 1, 2}, {-1.5f, 6}), floats({1, 1, 2, 1}, {1, 2}),
+                                floats({2}, {1, -2})};
+  const std::pair<const char*, std::vector<float>> cases[] = {
+      {"", {-0.5f, 10}}, {"Relu", {0, 10}}, {"Relu6", {0, 6}}};
+  for (const auto& [act, want] : cases) {
+    std::vector<std::string> ops = {"BiasAdd"};
+    if (*act) ops.push_back(act);
+    for (Backend backend : {Backend::kReference, Backend::kNative}) {
+      for (x86::Isa isa : x86::available_isas()) {
+        x86::force_isa(isa);
+        SCOPED_TRACE(::testing::Message() << act << " " << x86::isa_name(isa));
+        Tensor out = run_op1("_FusedDepthwiseConv2dNative", inputs, dw_attrs(ops), backend);
+        EXPECT_EQ(out.shape(), (Shape{1, 1, 1, 2}));
+        EXPECT_EQ(floats(out), want);
+      }
+    }
+  }
+  x86::force_isa(std::nullopt);
+}
+
+TEST(DepthwiseSimd, FusedOpRejectsOtherEpilogues) {
+  std::vector<Tensor> inputs = {floats({1, 2, 2, 2}, std::vector<float>(8)),
+                                floats({1, 1, 2, 1}, {1, 2}), floats({2}, {1, 2})};
+  EXPECT_NE(run_op_error("_FusedDepthwiseConv2dNative", inputs, dw_attrs({"Relu"}))
+                .find("fused_ops [Relu] is not supported"),
+            std::string::npos);
+  EXPECT_NE(
+      run_op_error("_FusedDepthwiseConv2dNative", inputs, dw_attrs({"BiasAdd", "Relu6", "Relu"}))
+          .find("fused_ops [BiasAdd, Relu6, Relu] is not supported"),
+      std::string::npos);
+  auto two_args = dw_attrs({"BiasAdd"});
+  two_args["num_args"] = int64_t{2};
+  EXPECT_NE(run_op_error("_FusedDepthwiseConv2dNative", inputs, two_args)
+                .find("'num_args' must be 1, got 2"),
+            std::string::npos);
+  EXPECT_NE(run_op_error("_FusedDepthwiseConv2dNative", inputs, dw_attrs())
+                .find("'fused_ops' (a list of strings) is missing"),
+            std::string::npos);
+  inputs[2] = floats({3}, {1, 2, 3});
+  EXPECT_NE(run_op_error("_FusedDepthwiseConv2dNative", inputs, dw_attrs({"BiasAdd"}))
+                .find("bias has 3 elements but the convolution makes 2 channels"),
+            std::string::npos);
+}
+
+// MobileNet's depthwise layer: DepthwiseConv2dNative, batch norm as Mul + Add, Relu6. The
+// native backend's optimiser makes it one fused node; the result matches the plain graph.
+TEST(DepthwiseSimd, OptimiserFusesMobileNetDepthwiseBlock) {
+  Graph g;
+  auto constant = [&](const std::string& name, Shape shape, uint32_t seed) {
+    Node n;
+    n.name = name;
+    n.op = "Const";
+    n.attrs = {{"dtype", DType::kFloat32},
+               {"value", floats(shape, random_floats(num_elements(shape), seed))}};
+    return Endpoint{g.add(std::move(n)), 0};
+  };
+  auto op = [&](const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
+                std::map<std::string, AttrValue> attrs) {
+    Node n;
+    n.name = name;
+    n.op = type;
+    n.inputs = std::move(inputs);
+    n.attrs = std::move(attrs);
+    n.attrs["T"] = DType::kFloat32;
+    return Endpoint{g.add(std::move(n)), 0};
+  };
+  Node x;
+  x.name = "x";
+  x.op = "Placeholder";
+  x.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(Shape{1, 9, 9, 20})}};
+  Endpoint in{g.add(std::move(x)), 0};
+  Endpoint dw =
+      op("dw", "DepthwiseConv2dNative", {in, constant("w", {3, 3, 20, 1}, 8)}, dw_attrs());
+  Endpoint mul = op("bn/mul", "Mul", {dw, constant("scale", {20}, 9)}, {});
+  Endpoint add = op("bn/add", "Add", {mul, constant("shift", {20}, 10)}, {});
+  op("relu", "Relu6", {add}, {});
+
+  Tensor feed = floats({1, 9, 9, 20}, random_floats(9 * 9 * 20, 11, 4.f));
+  auto run = [&](Backend backend, std::vector<std::string>& ops) {
+    ExecOptions options;
+    options.backend = backend;
+    Executable exe(g, {"x:0"}, {"relu:0"}, options);
+    for (const StepInfo& step : exe.steps()) ops.push_back(step.op);
+    return exe.run(std::span(&feed, 1))[0];
+  };
+  std::vector<std::string> fused_ops, plain_ops;
+  Tensor fused = run(Backend::kNative, fused_ops);
+  Tensor plain = run(Backend::kReference, plain_ops);
+  EXPECT_EQ(fused_ops, (std::vector<std::string>{"_FusedDepthwiseConv2dNative"}));
+  EXPECT_EQ(plain_ops, (std::vector<std::string>{"DepthwiseConv2dNative", "Mul", "Add", "Relu6"}));
+  expect_close(floats(fused), floats(plain));
+}
+
+}  // namespace
+}  // namespace poet::testing

@@ -1,0 +1,427 @@
+// The oneDNN backend against the reference kernels (Conv2D) and small local oracle loops
+// (depthwise, pooling, matmul) on real Inception v3 / MobileNet layer shapes and odd ones.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/error.h"
+#include "kernels/onednn/conv2d.h"
+#include "kernels/onednn/engine.h"
+#include "kernels/onednn/inner_product.h"
+#include "kernels/onednn/pool.h"
+#include "kernels/ref/conv2d.h"
+
+namespace poet::kernels {
+namespace {
+
+using onednn::ConvKind;
+using onednn::PoolKind;
+
+std::vector<float> random_floats(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// Sums of `terms` products of values in [-1, 1] are about sqrt(terms) in size; allow 1e-4 of
+// that or of the value, whichever is larger.
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, int64_t terms) {
+  ASSERT_EQ(got.size(), want.size());
+  float scale = std::sqrt(static_cast<float>(std::max<int64_t>(terms, 1)));
+  int bad = 0;
+  for (size_t i = 0; i < got.size() && bad < 5; ++i) {
+    float tol = 1e-4f * std::max(std::abs(want[i]), scale);
+    if (!(std::abs(got[i] - want[i]) <= tol)) {
+      ADD_FAILURE() << "element " << i << ": got " << got[i] << ", want " << want[i];
+      ++bad;
+    }
+  }
+}
+
+struct Layer {
+  std::string name;
+  int64_t batch, in_h, in_w, in_c, k_h, k_w, out_c, stride;
+  Padding padding;
+  int64_t dilation = 1;
+};
+
+ConvShape make_shape(const Layer& l) {
+  ConvShape s;
+  s.batch = l.batch;
+  s.in_h = l.in_h;
+  s.in_w = l.in_w;
+  s.in_c = l.in_c;
+  s.out_c = l.out_c;
+  s.k_h = l.k_h;
+  s.k_w = l.k_w;
+  s.stride_h = s.stride_w = l.stride;
+  s.dilation_h = s.dilation_w = l.dilation;
+  set_output_geometry(s, l.padding);
+  return s;
+}
+
+// ---- Conv2D ----
+
+void check_conv(const Layer& l, bool with_bias, Activation act) {
+  SCOPED_TRACE(l.name);
+  ConvShape s = make_shape(l);
+  std::vector<float> input = random_floats(s.input_size(), 1);
+  std::vector<float> filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+  std::vector<float> bias = with_bias ? random_floats(s.out_c, 3) : std::vector<float>{};
+  if (act == Activation::kRelu6) {
+    for (float& b : bias) b *= 8.f;  // push some outputs above 6
+  }
+  std::vector<float> want(s.output_size()), got(s.output_size(), -99.f);
+  ref::conv2d(s, input, filter, bias, act, want);
+  onednn::Conv2dPrimitive conv(s, ConvKind::kDense, filter, bias, act);
+  conv.run(input, got);
+  expect_close(got, want, s.k_h * s.k_w * s.in_c);
+}
+
+const Layer kInceptionLayers[] = {
+    {"35x35x192 1x1->64", 1, 35, 35, 192, 1, 1, 64, 1, Padding::kSame},
+    {"35x35x48 5x5->64 SAME", 1, 35, 35, 48, 5, 5, 64, 1, Padding::kSame},
+    {"17x17x128 1x7->128 SAME", 1, 17, 17, 128, 1, 7, 128, 1, Padding::kSame},
+    {"17x17x128 7x1->128 SAME", 1, 17, 17, 128, 7, 1, 128, 1, Padding::kSame},
+    {"73x73x80 3x3->192 VALID", 1, 73, 73, 80, 3, 3, 192, 1, Padding::kValid},
+    {"147x147x32 3x3->64 SAME", 1, 147, 147, 32, 3, 3, 64, 1, Padding::kSame},
+    {"35x35x288 3x3->384 stride 2 VALID", 1, 35, 35, 288, 3, 3, 384, 2, Padding::kValid},
+};
+
+const Layer kOddLayers[] = {
+    {"3 channels, stride 2 SAME, odd size", 1, 7, 7, 3, 3, 3, 17, 2, Padding::kSame},
+    {"17 channels, stride 2 SAME, even size", 1, 8, 8, 17, 3, 3, 5, 2, Padding::kSame},
+    {"1x1 stride 2 SAME, even size", 1, 6, 6, 17, 1, 1, 3, 2, Padding::kSame},
+    {"2x2 SAME pads only at the end", 1, 5, 5, 3, 2, 2, 4, 1, Padding::kSame},
+    {"1x1 spatial, 1x1 kernel", 1, 1, 1, 17, 1, 1, 3, 1, Padding::kValid},
+    {"1x1 spatial, 3x3 SAME", 1, 1, 1, 3, 3, 3, 17, 1, Padding::kSame},
+    {"dilation 2 SAME", 1, 9, 9, 3, 3, 3, 5, 1, Padding::kSame, 2},
+    {"dilation 2 VALID", 1, 9, 10, 4, 2, 3, 5, 1, Padding::kValid, 2},
+    {"batch 3", 3, 9, 7, 5, 3, 3, 6, 1, Padding::kSame},
+    {"stride 3 VALID, non-square", 2, 11, 8, 6, 3, 2, 7, 3, Padding::kValid},
+};
+
+TEST(OneDnnConv2d, InceptionLayersMatchReference) {
+  for (const Layer& l : kInceptionLayers) check_conv(l, false, Activation::kNone);
+}
+
+TEST(OneDnnConv2d, OddShapesMatchReference) {
+  for (const Layer& l : kOddLayers) check_conv(l, false, Activation::kNone);
+}
+
+TEST(OneDnnConv2d, BiasAndActivationsAreFused) {
+  for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
+    check_conv(kOddLayers[0], true, act);
+    check_conv(kInceptionLayers[0], true, act);
+  }
+}
+
+TEST(OneDnnConv2d, HandCheckedSamePadding) {
+  // 3x3 image 1..9, all-ones 2x2 filter, SAME: the extra padding row/column is at the end.
+  ConvShape s = make_shape({"", 1, 3, 3, 1, 2, 2, 1, 1, Padding::kSame});
+  std::vector<float> input{1, 2, 3, 4, 5, 6, 7, 8, 9}, out(9);
+  std::vector<float> filter(4, 1.f);
+  onednn::Conv2dPrimitive(s, ConvKind::kDense, filter, {}, Activation::kNone).run(input, out);
+  EXPECT_EQ(out, (std::vector<float>{12, 16, 9, 24, 28, 15, 15, 17, 9}));
+}
+
+TEST(OneDnnConv2d, PrimitiveRunsRepeatedlyOnNewData) {
+  ConvShape s = make_shape(kOddLayers[0]);
+  std::vector<float> filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+  onednn::Conv2dPrimitive conv(s, ConvKind::kDense, filter, {}, Activation::kNone);
+  filter.assign(filter.size(), 0.f);  // the primitive keeps its own reordered copy
+  for (uint32_t seed : {5u, 6u}) {
+    std::vector<float> input = random_floats(s.input_size(), seed);
+    std::vector<float> want(s.output_size()), got(s.output_size());
+    ref::conv2d(s, input, random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2), {}, Activation::kNone,
+                want);
+    conv.run(input, got);
+    expect_close(got, want, s.k_h * s.k_w * s.in_c);
+  }
+}
+
+TEST(OneDnnConv2d, OnePrimitiveRunsOnSeveralThreadsAtOnce) {
+  // Each thread brings its own stream and scratchpad; the primitive itself is shared.
+  ConvShape s = make_shape(kInceptionLayers[1]);
+  std::vector<float> filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+  onednn::Conv2dPrimitive conv(s, ConvKind::kDense, filter, {}, Activation::kNone);
+  std::vector<std::vector<float>> inputs, outputs;
+  for (uint32_t seed = 0; seed < 3; ++seed) {
+    inputs.push_back(random_floats(s.input_size(), 40 + seed));
+    outputs.emplace_back(s.output_size());
+  }
+  {
+    std::vector<std::jthread> threads;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      threads.emplace_back([&, i] {
+        for (int rep = 0; rep < 3; ++rep) conv.run(inputs[i], outputs[i]);
+      });
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::vector<float> want(s.output_size());
+    ref::conv2d(s, inputs[i], filter, {}, Activation::kNone, want);
+    expect_close(outputs[i], want, s.k_h * s.k_w * s.in_c);
+  }
+}
+
+TEST(OneDnnConv2d, RejectsWrongSizes) {
+  ConvShape s = make_shape({"", 1, 4, 4, 2, 3, 3, 3, 1, Padding::kSame});
+  std::vector<float> filter(3 * 3 * 2 * 3), input(32), output(48);
+  try {
+    onednn::Conv2dPrimitive(s, ConvKind::kDense, std::span(filter).first(10), {},
+                            Activation::kNone);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "oneDNN kernel for input 1x4x4x2, window 3x3, stride 1x1, dilation 1x1, pad "
+                 "top 1 left 1, output 1x4x4x3: filter has 10 floats, expected 54");
+  }
+  onednn::Conv2dPrimitive conv(s, ConvKind::kDense, filter, {}, Activation::kNone);
+  EXPECT_THROW(conv.run(std::span(input).first(31), output), Error);
+  EXPECT_THROW(conv.run(input, std::span(output).first(47)), Error);
+  std::vector<float> bias(2);
+  EXPECT_THROW(onednn::Conv2dPrimitive(s, ConvKind::kDense, filter, bias, Activation::kNone),
+               Error);
+}
+
+TEST(OneDnnConv2d, OneDnnErrorsNameTheLayer) {
+  ConvShape s = make_shape({"", 1, 4, 4, 2, 3, 3, 3, 1, Padding::kSame});
+  s.stride_h = 0;  // oneDNN refuses the descriptor
+  std::vector<float> filter(3 * 3 * 2 * 3);
+  try {
+    onednn::Conv2dPrimitive(s, ConvKind::kDense, filter, {}, Activation::kNone);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("oneDNN convolution for input 1x4x4x2"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(OneDnnConv2d, EmptyOutputIsANoOp) {
+  ConvShape s = make_shape({"", 1, 2, 2, 3, 3, 3, 4, 1, Padding::kValid});
+  ASSERT_EQ(s.out_h, 0);
+  std::vector<float> filter(3 * 3 * 3 * 4), input(12);
+  onednn::Conv2dPrimitive(s, ConvKind::kDense, filter, {}, Activation::kNone).run(input, {});
+}
+
+TEST(OneDnnConv2d, ThreadCountIsConfigurable) {
+  onednn::set_num_threads(1);
+  EXPECT_EQ(onednn::num_threads(), 1);
+  check_conv(kInceptionLayers[0], true, Activation::kRelu);
+  onednn::set_num_threads(2);
+  EXPECT_EQ(onednn::num_threads(), 2);
+  check_conv(kInceptionLayers[0], true, Activation::kRelu);
+  onednn::set_num_threads(0);
+  EXPECT_GE(onednn::num_threads(), 1);
+}
+
+// ---- Depthwise ----
+
+// output[n,y,x,c*mult+m] = act(bias + sum input[n, iy, ix, c] * filter[ky, kx, c, m]).
+std::vector<float> depthwise_oracle(const ConvShape& s, const std::vector<float>& input,
+                                    const std::vector<float>& filter,
+                                    const std::vector<float>& bias, Activation act) {
+  int64_t mult = s.out_c / s.in_c;
+  std::vector<float> out(s.output_size());
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t y = 0; y < s.out_h; ++y)
+      for (int64_t x = 0; x < s.out_w; ++x)
+        for (int64_t c = 0; c < s.in_c; ++c)
+          for (int64_t m = 0; m < mult; ++m) {
+            float sum = bias.empty() ? 0.f : bias[c * mult + m];
+            for (int64_t ky = 0; ky < s.k_h; ++ky)
+              for (int64_t kx = 0; kx < s.k_w; ++kx) {
+                int64_t iy = y * s.stride_h + ky * s.dilation_h - s.pad_top;
+                int64_t ix = x * s.stride_w + kx * s.dilation_w - s.pad_left;
+                if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+                sum += input[((n * s.in_h + iy) * s.in_w + ix) * s.in_c + c] *
+                       filter[((ky * s.k_w + kx) * s.in_c + c) * mult + m];
+              }
+            out[((n * s.out_h + y) * s.out_w + x) * s.out_c + c * mult + m] = activate(sum, act);
+          }
+  return out;
+}
+
+void check_depthwise(const Layer& l, bool with_bias, Activation act) {
+  SCOPED_TRACE(l.name);
+  ConvShape s = make_shape(l);
+  std::vector<float> input = random_floats(s.input_size(), 11);
+  std::vector<float> filter = random_floats(s.k_h * s.k_w * s.out_c, 12);
+  std::vector<float> bias = with_bias ? random_floats(s.out_c, 13) : std::vector<float>{};
+  for (float& b : bias) b *= 8.f;
+  std::vector<float> got(s.output_size(), -99.f);
+  onednn::Conv2dPrimitive(s, ConvKind::kDepthwise, filter, bias, act).run(input, got);
+  expect_close(got, depthwise_oracle(s, input, filter, bias, act), s.k_h * s.k_w);
+}
+
+TEST(OneDnnDepthwise, MobileNetLayersMatchOracle) {
+  for (const Layer& l : {
+           Layer{"64x64x8 3x3 stride 1 SAME", 1, 64, 64, 8, 3, 3, 8, 1, Padding::kSame},
+           Layer{"64x64x8 3x3 stride 2 SAME", 1, 64, 64, 8, 3, 3, 8, 2, Padding::kSame},
+           Layer{"16x16x64 3x3 stride 1 SAME", 1, 16, 16, 64, 3, 3, 64, 1, Padding::kSame},
+           Layer{"16x16x64 3x3 stride 2 SAME", 1, 16, 16, 64, 3, 3, 64, 2, Padding::kSame},
+       })
+    check_depthwise(l, true, Activation::kRelu6);
+}
+
+TEST(OneDnnDepthwise, OddShapesMatchOracle) {
+  for (const Layer& l : {
+           Layer{"multiplier 2, 3 channels, odd size stride 2", 1, 7, 7, 3, 3, 3, 6, 2,
+                 Padding::kSame},
+           Layer{"multiplier 3, 17 channels VALID", 2, 6, 5, 17, 3, 3, 51, 1, Padding::kValid},
+           Layer{"1x1 spatial", 1, 1, 1, 17, 3, 3, 17, 1, Padding::kSame},
+           Layer{"dilation 2", 1, 9, 9, 5, 3, 3, 5, 1, Padding::kSame, 2},
+           Layer{"stride 2 SAME on even size, 2x2 window", 1, 6, 6, 4, 2, 2, 4, 2, Padding::kSame},
+       }) {
+    check_depthwise(l, false, Activation::kNone);
+    check_depthwise(l, true, Activation::kRelu);
+  }
+}
+
+TEST(OneDnnDepthwise, HandChecked) {
+  // Two channels, multiplier 1, 2x2 VALID on 2x2: one output per channel.
+  ConvShape s = make_shape({"", 1, 2, 2, 2, 2, 2, 2, 1, Padding::kValid});
+  std::vector<float> input{1, 10, 2, 20, 3, 30, 4, 40};  // NHWC
+  std::vector<float> filter{1, 0, 1, 0, 1, 0, 1, 1};     // [ky][kx][c]
+  std::vector<float> out(2);
+  onednn::Conv2dPrimitive(s, ConvKind::kDepthwise, filter, {}, Activation::kNone).run(input, out);
+  EXPECT_EQ(out, (std::vector<float>{1 + 2 + 3 + 4, 40}));
+}
+
+TEST(OneDnnDepthwise, RejectsChannelMismatch) {
+  ConvShape s = make_shape({"", 1, 4, 4, 3, 3, 3, 5, 1, Padding::kSame});
+  std::vector<float> filter(3 * 3 * 5);
+  try {
+    onednn::Conv2dPrimitive(s, ConvKind::kDepthwise, filter, {}, Activation::kNone);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("5 output channels is not a multiple of 3"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// ---- Pooling ----
+
+// TensorFlow's MaxPool / AvgPool: padded cells are skipped; averages divide by the number of
+// in-image cells.
+std::vector<float> pool_oracle(const ConvShape& s, const std::vector<float>& input, PoolKind kind) {
+  std::vector<float> out(s.output_size());
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t y = 0; y < s.out_h; ++y)
+      for (int64_t x = 0; x < s.out_w; ++x)
+        for (int64_t c = 0; c < s.in_c; ++c) {
+          float acc = kind == PoolKind::kMax ? -std::numeric_limits<float>::infinity() : 0.f;
+          int count = 0;
+          for (int64_t ky = 0; ky < s.k_h; ++ky)
+            for (int64_t kx = 0; kx < s.k_w; ++kx) {
+              int64_t iy = y * s.stride_h + ky - s.pad_top;
+              int64_t ix = x * s.stride_w + kx - s.pad_left;
+              if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+              float v = input[((n * s.in_h + iy) * s.in_w + ix) * s.in_c + c];
+              acc = kind == PoolKind::kMax ? std::max(acc, v) : acc + v;
+              ++count;
+            }
+          out[((n * s.out_h + y) * s.out_w + x) * s.out_c + c] =
+              kind == PoolKind::kMax ? acc : acc / static_cast<float>(count);
+        }
+  return out;
+}
+
+TEST(OneDnnPool, LayersMatchOracle) {
+  for (const Layer& l : {
+           Layer{"147x147x64 3x3 stride 2 VALID", 1, 147, 147, 64, 3, 3, 64, 2, Padding::kValid},
+           Layer{"35x35x192 3x3 stride 1 SAME", 1, 35, 35, 192, 3, 3, 192, 1, Padding::kSame},
+           Layer{"8x8x2048 8x8 VALID", 1, 8, 8, 2048, 8, 8, 2048, 1, Padding::kValid},
+           Layer{"odd size 2x2 stride 2 SAME", 2, 5, 5, 3, 2, 2, 3, 2, Padding::kSame},
+           Layer{"even size 3x3 stride 2 SAME", 1, 6, 6, 17, 3, 3, 17, 2, Padding::kSame},
+           Layer{"1x1 spatial 3x3 SAME", 1, 1, 1, 17, 3, 3, 17, 1, Padding::kSame},
+       }) {
+    SCOPED_TRACE(l.name);
+    ConvShape s = make_shape(l);
+    // All negative: a padded cell read as 0 would win every border max.
+    std::vector<float> input = random_floats(s.input_size(), 21);
+    for (float& v : input) v = -2.f + v;
+    for (PoolKind kind : {PoolKind::kMax, PoolKind::kAverage}) {
+      std::vector<float> got(s.output_size(), -99.f);
+      onednn::Pool2dPrimitive(s, kind).run(input, got);
+      expect_close(got, pool_oracle(s, input, kind), 1);
+    }
+  }
+}
+
+TEST(OneDnnPool, AverageExcludesPadding) {
+  // 2x2 image, 2x2 window, SAME stride 1: the last column/row windows hold fewer cells.
+  ConvShape s = make_shape({"", 1, 2, 2, 1, 2, 2, 1, 1, Padding::kSame});
+  std::vector<float> input{1, 2, 3, 4}, out(4);
+  onednn::Pool2dPrimitive(s, PoolKind::kAverage).run(input, out);
+  EXPECT_EQ(out, (std::vector<float>{2.5f, 3.f, 3.5f, 4.f}));
+  onednn::Pool2dPrimitive(s, PoolKind::kMax).run(input, out);
+  EXPECT_EQ(out, (std::vector<float>{4, 4, 4, 4}));
+}
+
+TEST(OneDnnPool, RejectsChannelChange) {
+  ConvShape s = make_shape({"", 1, 4, 4, 3, 2, 2, 4, 1, Padding::kSame});
+  EXPECT_THROW(onednn::Pool2dPrimitive(s, PoolKind::kMax), Error);
+}
+
+// ---- Inner product ----
+
+std::vector<float> matmul_oracle(onednn::MatMulShape s, const std::vector<float>& a,
+                                 const std::vector<float>& b, bool transpose_b,
+                                 const std::vector<float>& bias, Activation act) {
+  std::vector<float> out(s.m * s.n);
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t j = 0; j < s.n; ++j) {
+      float sum = bias.empty() ? 0.f : bias[j];
+      for (int64_t p = 0; p < s.k; ++p)
+        sum += a[i * s.k + p] * (transpose_b ? b[j * s.k + p] : b[p * s.n + j]);
+      out[i * s.n + j] = activate(sum, act);
+    }
+  return out;
+}
+
+TEST(OneDnnInnerProduct, MatchesOracle) {
+  for (onednn::MatMulShape s :
+       {onednn::MatMulShape{1, 2048, 1001}, {32, 2048, 5}, {3, 7, 5}, {1, 1, 1}, {17, 3, 17}}) {
+    for (bool transpose_b : {false, true}) {
+      for (Activation act : {Activation::kNone, Activation::kRelu}) {
+        SCOPED_TRACE(str_cat(s.m, "x", s.k, "x", s.n, transpose_b ? " transposed" : ""));
+        std::vector<float> a = random_floats(s.m * s.k, 31), b = random_floats(s.k * s.n, 32);
+        std::vector<float> bias = random_floats(s.n, 33), got(s.m * s.n, -99.f);
+        onednn::InnerProductPrimitive(s, b, transpose_b, bias, act).run(a, got);
+        expect_close(got, matmul_oracle(s, a, b, transpose_b, bias, act), s.k);
+      }
+    }
+  }
+}
+
+TEST(OneDnnInnerProduct, HandChecked) {
+  // [1 2; 3 4] x [1 0 1; 0 1 1] + [10 20 30].
+  std::vector<float> a{1, 2, 3, 4}, b{1, 0, 1, 0, 1, 1}, bias{10, 20, 30}, out(6);
+  onednn::InnerProductPrimitive({2, 2, 3}, b, false, bias, Activation::kNone).run(a, out);
+  EXPECT_EQ(out, (std::vector<float>{11, 22, 33, 13, 24, 37}));
+  std::vector<float> no_bias;
+  onednn::InnerProductPrimitive({2, 2, 3}, b, false, no_bias, Activation::kNone).run(a, out);
+  EXPECT_EQ(out, (std::vector<float>{1, 2, 3, 3, 4, 7}));
+}
+
+TEST(OneDnnInnerProduct, RejectsWrongSizes) {
+  std::vector<float> b(6), a(4), out(6);
+  EXPECT_THROW(
+      onednn::InnerProductPrimitive({2, 2, 3}, std::span(b).first(5), false, {}, Activation::kNone),
+      Error);
+  onednn::InnerProductPrimitive ip({2, 2, 3}, b, false, {}, Activation::kNone);
+  EXPECT_THROW(ip.run(std::span(a).first(3), out), Error);
+}
+
+}  // namespace
+}  // namespace poet::kernels

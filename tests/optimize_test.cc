@@ -1,0 +1,135 @@
+// The load-time optimiser: a convolution followed by per-channel scale and shift (batch norm
+// in its several spellings) and an activation runs as one fused node, and gives what the
+// unoptimised graph gives.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "engine/executor.h"
+#include "tests/op_test_util.h"
+
+namespace poet::testing {
+namespace {
+
+// Builds graphs node by node: g.op("name", "Op", {inputs}, {attrs}).
+struct Builder {
+  Graph g;
+  std::mt19937 rng{7};
+
+  Endpoint constant(const std::string& name, Shape shape, float lo = -1, float hi = 1) {
+    Tensor t(DType::kFloat32, std::move(shape));
+    std::uniform_real_distribution<float> u(lo, hi);
+    for (float& v : t.data<float>()) v = u(rng);
+    Node n{name, "Const"};
+    n.attrs = {{"dtype", DType::kFloat32}, {"value", t}};
+    return {g.add(std::move(n)), 0};
+  }
+  Endpoint op(const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
+              std::map<std::string, AttrValue> attrs = {}) {
+    Node n{name, type, std::move(inputs)};
+    n.attrs = std::move(attrs);
+    n.attrs["T"] = DType::kFloat32;
+    return {g.add(std::move(n)), 0};
+  }
+  Endpoint input(Shape shape) {
+    Node n{"x", "Placeholder"};
+    n.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(std::move(shape))}};
+    return {g.add(std::move(n)), 0};
+  }
+  Endpoint conv(const std::string& name, Endpoint x, Shape filter) {
+    return op(name, "Conv2D", {x, constant(name + "/w", std::move(filter))},
+              {{"padding", std::string("SAME")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
+  }
+};
+
+Tensor random_input(Shape shape) {
+  Tensor t(DType::kFloat32, std::move(shape));
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : t.data<float>()) v = u(rng);
+  return t;
+}
+
+struct Outcome {
+  Tensor value;
+  std::vector<std::string> ops;  // the ops of the steps run
+};
+
+Outcome run(const Graph& g, const std::string& fetch, Backend backend, Shape in_shape) {
+  ExecOptions o;
+  o.backend = backend;
+  o.threads = 1;
+  Executable exe(g, {"x:0"}, {fetch}, o);
+  Tensor x = random_input(in_shape);
+  Outcome r{exe.run(std::span(&x, 1))[0], {}};
+  for (const StepInfo& s : exe.steps()) r.ops.push_back(s.op);
+  return r;
+}
+
+void expect_close(const Tensor& a, const Tensor& b) {
+  ASSERT_EQ(a.shape(), b.shape());
+  auto x = a.data<float>(), y = b.data<float>();
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-4f * (1 + std::abs(y[i]))) << i;
+}
+
+TEST(Optimize, MobileNetStyleMulAddRelu6FusesIntoTheConvolution) {
+  Builder b;
+  Endpoint x = b.input({1, 5, 7, 3});
+  Endpoint c = b.conv("conv", x, {3, 3, 3, 6});
+  Endpoint m = b.op("bn/mul", "Mul", {c, b.constant("bn/scale", {6}, 0.5, 2)});
+  Endpoint a = b.op("bn/add", "Add", {m, b.constant("bn/shift", {6})});
+  b.op("relu", "Relu6", {a});
+  Outcome fused = run(b.g, "relu:0", Backend::kNative, {1, 5, 7, 3});
+  Outcome plain = run(b.g, "relu:0", Backend::kReference, {1, 5, 7, 3});
+  expect_close(fused.value, plain.value);
+  EXPECT_EQ(fused.ops, (std::vector<std::string>{"_FusedConv2D"}));
+  EXPECT_EQ(plain.ops, (std::vector<std::string>{"Conv2D", "Mul", "Add", "Relu6"}));
+}
+
+TEST(Optimize, InceptionStyleBatchNormCheckNumericsIdentityRelu) {
+  Builder b;
+  Endpoint x = b.input({2, 6, 6, 4});
+  Endpoint c = b.conv("conv/Conv2D", x, {1, 1, 4, 5});
+  Endpoint bn = b.op("conv/batchnorm", "BatchNormWithGlobalNormalization",
+                     {c, b.constant("m", {5}), b.constant("v", {5}, 0.1, 2),
+                      b.constant("beta", {5}), b.constant("gamma", {5})},
+                     {{"variance_epsilon", 0.001f}, {"scale_after_normalization", false}});
+  Endpoint check =
+      b.op("conv/CheckNumerics", "CheckNumerics", {bn}, {{"message", std::string("conv")}});
+  Endpoint id = b.op("conv/control_dependency", "Identity", {bn});
+  b.g.node(id.node).control_inputs.push_back(check.node);
+  b.op("conv", "Relu", {id});
+  Outcome fused = run(b.g, "conv:0", Backend::kNative, {2, 6, 6, 4});
+  Outcome plain = run(b.g, "conv:0", Backend::kReference, {2, 6, 6, 4});
+  expect_close(fused.value, plain.value);
+  EXPECT_EQ(fused.ops, (std::vector<std::string>{"_FusedConv2D"}));
+}
+
+TEST(Optimize, ATensorReadTwiceIsNotFoldedAway) {
+  Builder b;
+  Endpoint x = b.input({1, 4, 4, 2});
+  Endpoint c = b.conv("conv", x, {1, 1, 2, 3});
+  Endpoint m = b.op("mul", "Mul", {c, b.constant("s", {3})});
+  b.op("out", "Add", {m, c});  // the raw conv output is read again
+  Outcome fused = run(b.g, "out:0", Backend::kNative, {1, 4, 4, 2});
+  Outcome plain = run(b.g, "out:0", Backend::kReference, {1, 4, 4, 2});
+  expect_close(fused.value, plain.value);
+  EXPECT_EQ(fused.ops, (std::vector<std::string>{"Conv2D", "Mul", "Add"}));
+}
+
+TEST(Optimize, FetchedIntermediateStaysComputed) {
+  Builder b;
+  Endpoint x = b.input({1, 4, 4, 2});
+  Endpoint c = b.conv("conv", x, {1, 1, 2, 3});
+  b.op("relu", "Relu", {c});
+  ExecOptions o;
+  o.threads = 1;
+  Executable exe(b.g, {"x:0"}, {"conv:0", "relu:0"}, o);
+  Tensor in = random_input({1, 4, 4, 2});
+  std::vector<Tensor> out = exe.run(std::span(&in, 1));
+  auto conv = out[0].data<float>(), relu = out[1].data<float>();
+  for (size_t i = 0; i < conv.size(); ++i) EXPECT_EQ(relu[i], std::max(conv[i], 0.f));
+}
+
+}  // namespace
+}  // namespace poet::testing

@@ -1,0 +1,156 @@
+// The x86 SIMD max and average pooling against the reference kernels, for every ISA this
+// machine can run: every pooling layer of Inception v3 and MobileNet v1, odd channel counts,
+// tiny images, SAME edges (average over real cells only), strides on odd and even sizes.
+// Pooling reads each window in the reference's order, so results must be identical.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/thread_pool.h"
+#include "kernels/ref/pool.h"
+#include "kernels/x86/cpu_features.h"
+#include "kernels/x86/pool_nhwc.h"
+#include "tests/op_test_util.h"
+#include "tests/window_shapes.h"
+
+namespace poet::testing {
+namespace {
+
+namespace x86 = kernels::x86;
+using kernels::ConvShape;
+using kernels::Padding;
+using x86::PoolKind;
+
+std::vector<x86::Isa> simd_isas() {
+  std::vector<x86::Isa> isas;
+  for (x86::Isa isa : x86::available_isas())
+    if (isa != x86::Isa::kRef) isas.push_back(isa);
+  return isas;
+}
+
+std::vector<float> random_floats(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+void expect_identical(std::span<const float> got, std::span<const float> want) {
+  ASSERT_EQ(got.size(), want.size());
+  int reported = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (!(got[i] == want[i]) && reported++ < 5)
+      ADD_FAILURE() << "element " << i << ": got " << got[i] << ", want " << want[i];
+}
+
+void check_against_reference(PoolKind kind, const ConvShape& s, ThreadPool* pool = nullptr) {
+  auto input = random_floats(s.input_size(), 1);
+  std::vector<float> want(s.output_size());
+  if (kind == PoolKind::kMax) {
+    kernels::ref::max_pool(s, input, want);
+  } else {
+    kernels::ref::avg_pool(s, input, want);
+  }
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    std::vector<float> got(s.output_size(), NAN);
+    x86::pool_nhwc(isa, kind, s, input, got, pool);
+    expect_identical(got, want);
+  }
+}
+
+ConvShape shape(int64_t batch, int64_t h, int64_t w, int64_t c, int64_t k, int64_t stride,
+                Padding padding) {
+  ConvShape s;
+  s.batch = batch;
+  s.in_h = h;
+  s.in_w = w;
+  s.in_c = s.out_c = c;
+  s.k_h = s.k_w = k;
+  s.stride_h = s.stride_w = stride;
+  kernels::set_output_geometry(s, padding);
+  return s;
+}
+
+TEST(PoolSimd, InceptionV3AndMobileNetLayers) {
+  ThreadPool pool(2);
+  for (const WindowLayer& layer : pool_layers()) {
+    SCOPED_TRACE(layer.name);
+    const PoolKind kind = layer.op == WindowOp::kMaxPool ? PoolKind::kMax : PoolKind::kAvg;
+    check_against_reference(kind, layer.shape(), &pool);
+    // Both kinds on every shape: Inception's max pools also cover SAME edges this way.
+    check_against_reference(kind == PoolKind::kMax ? PoolKind::kAvg : PoolKind::kMax,
+                            layer.shape());
+  }
+}
+
+TEST(PoolSimd, OddChannelCountsTinyImagesAndStrides) {
+  for (PoolKind kind : {PoolKind::kMax, PoolKind::kAvg})
+    for (int64_t c : {1, 3, 17, 33, 70})
+      for (int64_t size : {1, 2, 8, 9})
+        for (int64_t k : {2, 3})
+          for (int64_t stride : {1, 2}) {
+            SCOPED_TRACE(::testing::Message() << c << " channels, " << size << "x" << size
+                                              << " window " << k << " stride " << stride);
+            check_against_reference(kind, shape(2, size, size + 1, c, k, stride, Padding::kSame));
+            if (size >= k)
+              check_against_reference(kind,
+                                      shape(1, size, size + 1, c, k, stride, Padding::kValid));
+          }
+}
+
+TEST(PoolSimd, AverageDividesByRealCellsAtSameEdges) {
+  // 3x3 image of one channel, 3x3 SAME window: a corner window holds 4 real cells, an edge
+  // window 6, the middle one 9.
+  ConvShape s = shape(1, 3, 3, 1, 3, 1, Padding::kSame);
+  std::vector<float> in = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  for (x86::Isa isa : simd_isas()) {
+    std::vector<float> out(9);
+    x86::pool_nhwc(isa, PoolKind::kAvg, s, in, out, nullptr);
+    EXPECT_EQ(out, (std::vector<float>{3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7}));
+  }
+}
+
+TEST(PoolSimd, MaxIgnoresPaddingWithNegativeInputs) {
+  ConvShape s = shape(1, 2, 2, 1, 3, 1, Padding::kSame);
+  std::vector<float> in = {-4, -3, -2, -1};
+  for (x86::Isa isa : simd_isas()) {
+    std::vector<float> out(4);
+    x86::pool_nhwc(isa, PoolKind::kMax, s, in, out, nullptr);
+    EXPECT_EQ(out, (std::vector<float>{-1, -1, -1, -1}));
+  }
+}
+
+TEST(PoolSimd, RejectsMismatchedBuffers) {
+  ConvShape s = shape(1, 4, 4, 3, 2, 2, Padding::kValid);
+  std::vector<float> in(s.input_size() - 1), out(s.output_size());
+  try {
+    x86::pool_nhwc(x86::Isa::kRef, PoolKind::kMax, s, in, out, nullptr);
+    ADD_FAILURE() << "accepted a short input";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pool_nhwc: buffer sizes (input 47"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(PoolSimd, OpsUseNativeKernelOnEveryIsa) {
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"ksize", std::vector<int64_t>{1, 3, 3, 1}},
+                                            {"strides", std::vector<int64_t>{1, 2, 2, 1}},
+                                            {"T", DType::kFloat32}};
+  std::vector<Tensor> inputs = {floats({2, 9, 8, 21}, random_floats(2 * 9 * 8 * 21, 3))};
+  for (const char* op : {"MaxPool", "AvgPool"}) {
+    Tensor want = run_op1(op, inputs, attrs, Backend::kReference);
+    for (x86::Isa isa : x86::available_isas()) {
+      SCOPED_TRACE(::testing::Message() << op << " " << x86::isa_name(isa));
+      x86::force_isa(isa);
+      expect_identical(floats(run_op1(op, inputs, attrs, Backend::kNative)), floats(want));
+    }
+  }
+  x86::force_isa(std::nullopt);
+}
+
+}  // namespace
+}  // namespace poet::testing

@@ -1,0 +1,114 @@
+#include "trainer/export_graph.h"
+
+#include <algorithm>
+#include <cctype>
+#include <unordered_set>
+
+#include "engine/error.h"
+#include "importers/tensorflow/graphdef.h"
+
+namespace poet::trainer {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// TensorFlow's Graph.unique_name for a scope opened in the imported graph: names compare
+// case-insensitively, and a taken name gets "_1", "_2", ... appended.
+std::string unique_scope(const Graph& graph, std::string_view base) {
+  std::unordered_set<std::string> used;
+  for (const Node& node : graph.nodes()) used.insert(lower(node.name));
+  std::string name(base);
+  for (int i = 1; used.count(lower(name)); ++i) name = str_cat(base, "_", i);
+  return name;
+}
+
+void check_layer(const Tensor& weights, const Tensor& biases, int64_t bottleneck_size) {
+  if (weights.dtype() != DType::kFloat32 || weights.rank() != 2 ||
+      weights.dim(0) != bottleneck_size)
+    fail("retrained graph: weights must be float32 [", bottleneck_size, ", classes], got ",
+         dtype_name(weights.dtype()), " ", shape_string(weights.shape()));
+  if (biases.dtype() != DType::kFloat32 || biases.rank() != 1 || biases.dim(0) != weights.dim(1))
+    fail("retrained graph: biases must be float32 [", weights.dim(1), "], got ",
+         dtype_name(biases.dtype()), " ", shape_string(biases.shape()));
+}
+
+// The nodes `bottleneck` needs, copied in their original order with inputs renumbered.
+Graph copy_needed(const Graph& original, Endpoint bottleneck) {
+  std::vector<int> needed = original.needed_nodes(std::span(&bottleneck, 1), {});
+  std::sort(needed.begin(), needed.end());
+  std::vector<int> new_index(original.size(), -1);
+  Graph graph;
+  for (int n : needed) {
+    Node node = original.node(n);
+    if (!node.import_error.empty())
+      fail("retrained graph: ", node.describe(), " cannot be written back: ", node.import_error);
+    for (Endpoint& in : node.inputs) in.node = new_index[in.node];
+    for (int& c : node.control_inputs) c = new_index[c];
+    new_index[n] = graph.add(std::move(node));
+  }
+  return graph;
+}
+
+Node make_node(std::string name, std::string op, std::vector<Endpoint> inputs,
+               std::map<std::string, AttrValue> attrs) {
+  Node node;
+  node.name = std::move(name);
+  node.op = std::move(op);
+  node.inputs = std::move(inputs);
+  node.attrs = std::move(attrs);
+  return node;
+}
+
+// A Const and its "/read" Identity, as convert_variables_to_constants leaves a Variable.
+Endpoint add_frozen_variable(Graph& graph, const std::string& name, const Tensor& value) {
+  int var = graph.add(
+      make_node(name, "Const", {}, {{"dtype", DType::kFloat32}, {"value", value.clone()}}));
+  int read = graph.add(
+      make_node(name + "/read", "Identity", {{var, 0}},
+                {{"T", DType::kFloat32}, {"_class", std::vector<std::string>{"loc:@" + name}}}));
+  return {read, 0};
+}
+
+}  // namespace
+
+Graph build_retrained_graph(const Graph& original, const RetrainedGraphSpec& spec,
+                            const Tensor& weights, const Tensor& biases) {
+  Endpoint bottleneck = original.endpoint(spec.bottleneck_tensor);
+  Endpoint input = original.endpoint(spec.input_tensor);
+  check_layer(weights, biases, weights.rank() == 2 ? weights.dim(0) : -1);
+  std::string scope = unique_scope(original, "input");
+  Graph graph = copy_needed(original, bottleneck);
+  const std::string& input_name = original.node(input.node).name;
+  if (graph.find(input_name) < 0)
+    fail("retrained graph: the bottleneck ", spec.bottleneck_tensor,
+         " does not depend on the input ", spec.input_tensor);
+  Endpoint kept_bottleneck{graph.find(original.node(bottleneck.node).name), bottleneck.index};
+
+  int placeholder = graph.add(
+      make_node(scope + "/BottleneckInputPlaceholder", "PlaceholderWithDefault", {kept_bottleneck},
+                {{"dtype", DType::kFloat32}, {"shape", PartialShape(Shape{-1, weights.dim(0)})}}));
+  Endpoint w = add_frozen_variable(graph, "final_training_ops/weights/final_weights", weights);
+  Endpoint b = add_frozen_variable(graph, "final_training_ops/biases/final_biases", biases);
+  int matmul = graph.add(
+      make_node("final_training_ops/Wx_plus_b/MatMul", "MatMul", {{placeholder, 0}, w},
+                {{"T", DType::kFloat32}, {"transpose_a", false}, {"transpose_b", false}}));
+  int add = graph.add(make_node("final_training_ops/Wx_plus_b/add", "Add", {{matmul, 0}, b},
+                                {{"T", DType::kFloat32}}));
+  if (graph.find(spec.final_tensor_name) >= 0)
+    fail("--final_tensor_name ", spec.final_tensor_name, ": the graph already has that node");
+  graph.add(make_node(spec.final_tensor_name, "Softmax", {{add, 0}}, {{"T", DType::kFloat32}}));
+  return graph;
+}
+
+void write_retrained_graph(const Graph& original, const RetrainedGraphSpec& spec,
+                           const Tensor& weights, const Tensor& biases,
+                           const std::filesystem::path& output) {
+  tf::write_graphdef(tf::export_graphdef(build_retrained_graph(original, spec, weights, biases)),
+                     output);
+}
+
+}  // namespace poet::trainer

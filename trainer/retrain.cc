@@ -1,0 +1,263 @@
+#include "trainer/retrain.h"
+
+#include <cctype>
+#include <cstdio>
+
+#include "engine/error.h"
+#include "engine/file_io.h"
+#include "trainer/bottleneck_cache.h"
+#include "trainer/sampling.h"
+
+namespace poet::trainer {
+namespace {
+
+// printf-style formatting for the log lines retrain.py prints with '%'.
+template <class... Args>
+std::string format(const char* pattern, Args... args) {
+  std::vector<char> buf(256);
+  int n = std::snprintf(buf.data(), buf.size(), pattern, args...);
+  if (n < 0) fail("retrain: cannot format a log line");
+  if (static_cast<size_t>(n) >= buf.size()) {
+    buf.resize(static_cast<size_t>(n) + 1);
+    std::snprintf(buf.data(), buf.size(), pattern, args...);
+  }
+  return std::string(buf.data(), static_cast<size_t>(n));
+}
+
+void check_options(const RetrainOptions& o, const RetrainHooks& hooks) {
+  if (o.image_dir.empty()) fail("--image_dir is required");
+  if (o.how_many_training_steps < 0)
+    fail("--how_many_training_steps ", o.how_many_training_steps, ": must not be negative");
+  if (!(o.learning_rate > 0)) fail("--learning_rate ", o.learning_rate, ": must be positive");
+  if (o.eval_step_interval < 1)
+    fail("--eval_step_interval ", o.eval_step_interval, ": must be at least 1");
+  if (o.train_batch_size == 0) fail("--train_batch_size 0: a batch needs images (-1: all)");
+  if (o.validation_batch_size == 0)
+    fail("--validation_batch_size 0: a batch needs images (-1: all)");
+  if (o.test_batch_size == 0) fail("--test_batch_size 0: a batch needs images (-1: all)");
+  if (o.intermediate_store_frequency < 0)
+    fail("--intermediate_store_frequency ", o.intermediate_store_frequency,
+         ": must not be negative");
+  for (auto [flag, value] : {std::pair{"--random_crop", o.random_crop},
+                             {"--random_scale", o.random_scale},
+                             {"--random_brightness", o.random_brightness}})
+    if (value < 0 || value > 100) fail(flag, " ", value, ": must be a percentage, 0 to 100");
+  if (!hooks.bottleneck) fail("retrain: no bottleneck function given");
+  if (o.distort() && !hooks.distorted_bottleneck)
+    fail("retrain: distortions are on but no distorted-bottleneck function is given");
+}
+
+// Every set must have images somewhere, or training, validation or testing cannot run.
+void check_sets(const Dataset& dataset) {
+  for (Split split : {Split::kTraining, Split::kValidation, Split::kTesting}) {
+    bool any = false;
+    for (const ImageClass& c : dataset.classes) any |= !c.images(split).empty();
+    if (!any)
+      fail("--image_dir ", dataset.image_dir, ": no image falls in the ", split_name(split),
+           " set; add images or change --testing_percentage / --validation_percentage");
+  }
+}
+
+struct Batch {
+  std::vector<float> inputs;
+  std::vector<int> labels;
+  std::vector<std::string> paths;
+};
+
+class Trainer {
+ public:
+  Trainer(const RetrainOptions& options, const ModelInfo& info, const Graph& model,
+          const RetrainHooks& hooks)
+      : options_(options),
+        info_(info),
+        model_(model),
+        hooks_(hooks),
+        dataset_(scan_image_dir(options.image_dir, options.testing_percentage,
+                                options.validation_percentage)),
+        cache_(dataset_, options.bottleneck_dir, options.architecture, info.bottleneck_size,
+               hooks.bottleneck, [this](const std::string& m) { warn(m); }),
+        random_(options.seed),
+        layer_(info.bottleneck_size, static_cast<int>(dataset_.classes.size()),
+               options.seed ^ 0x9e3779b97f4a7c15ull) {
+    for (const std::string& w : dataset_.warnings) warn(w);
+    check_sets(dataset_);
+  }
+
+  RetrainResult run();
+
+ private:
+  void log(const std::string& line) const {
+    if (hooks_.log) hooks_.log(line);
+  }
+  void warn(const std::string& line) const {
+    if (hooks_.warn) hooks_.warn(line);
+  }
+  void cache_all();
+  Batch batch(Split split, int size, bool distorted);
+  void train_step(int step);
+  RetrainResult test();
+  void write_graph(const std::string& path) const;
+
+  const RetrainOptions& options_;
+  const ModelInfo& info_;
+  const Graph& model_;
+  const RetrainHooks& hooks_;
+  Dataset dataset_;
+  BottleneckCache cache_;
+  Random random_;
+  SoftmaxLayer layer_;
+};
+
+void Trainer::cache_all() {
+  size_t done = 0;
+  for (const ImageClass& c : dataset_.classes) {
+    for (Split split : {Split::kTraining, Split::kTesting, Split::kValidation}) {
+      for (const std::string& file : c.images(split)) {
+        cache_.get(c, file);
+        if (++done % 100 == 0) log(str_cat(done, " bottleneck files created."));
+      }
+    }
+  }
+}
+
+Batch Trainer::batch(Split split, int size, bool distorted) {
+  Batch b;
+  for (const Sample& s : sample_batch(dataset_, split, size, random_)) {
+    const ImageClass& c = dataset_.classes[s.class_index];
+    const std::string& file = c.images(split)[s.image_index];
+    std::string path = dataset_.image_path(c, file);
+    if (distorted) {
+      std::vector<float> values = hooks_.distorted_bottleneck(path, random_);
+      if (values.size() != static_cast<size_t>(info_.bottleneck_size))
+        fail(path, ": the distorted image gave ", values.size(), " bottleneck values, expected ",
+             info_.bottleneck_size);
+      b.inputs.insert(b.inputs.end(), values.begin(), values.end());
+    } else {
+      std::vector<float> values = cache_.get(c, file);
+      b.inputs.insert(b.inputs.end(), values.begin(), values.end());
+    }
+    b.labels.push_back(s.class_index);
+    b.paths.push_back(std::move(path));
+  }
+  return b;
+}
+
+void Trainer::train_step(int step) {
+  Batch train = batch(Split::kTraining, options_.train_batch_size, options_.distort());
+  Gradients before = layer_.train_step(train.inputs, train.labels, options_.learning_rate);
+  if (hooks_.observer) hooks_.observer->on_train_step(step, before, layer_);
+  bool last = step + 1 == options_.how_many_training_steps;
+  if (step % options_.eval_step_interval == 0 || last) {
+    // As retrain.py: the train figures are re-evaluated after the update, on the same batch.
+    Evaluation after = layer_.evaluate(train.inputs, train.labels);
+    log(format("Step %d: Train accuracy = %.1f%%", step, after.accuracy * 100));
+    log(format("Step %d: Cross entropy = %f", step, after.cross_entropy));
+    Batch validation = batch(Split::kValidation, options_.validation_batch_size, false);
+    Evaluation v = layer_.evaluate(validation.inputs, validation.labels);
+    if (hooks_.observer) hooks_.observer->on_validation(step, v, layer_);
+    log(format("Step %d: Validation accuracy = %.1f%% (N=%d)", step, v.accuracy * 100,
+               static_cast<int>(validation.labels.size())));
+  }
+  int every = options_.intermediate_store_frequency;
+  if (every > 0 && step % every == 0 && step > 0) {
+    // retrain.py concatenates here rather than joining paths.
+    std::string path =
+        str_cat(options_.intermediate_output_graphs_dir, "intermediate_", step, ".pb");
+    log("Save intermediate result to : " + path);
+    write_graph(path);
+  }
+}
+
+RetrainResult Trainer::test() {
+  Batch test = batch(Split::kTesting, options_.test_batch_size, false);
+  Evaluation e = layer_.evaluate(test.inputs, test.labels);
+  RetrainResult result{.test_accuracy = e.accuracy,
+                       .test_count = static_cast<int>(test.labels.size()),
+                       .labels = {}};
+  log(format("Final test accuracy = %.1f%% (N=%d)", e.accuracy * 100, result.test_count));
+  if (options_.print_misclassified_test_images) {
+    log("=== MISCLASSIFIED TEST IMAGES ===");
+    for (size_t i = 0; i < test.labels.size(); ++i) {
+      if (e.predictions[i] != test.labels[i])
+        log(format("%70s  %s", test.paths[i].c_str(),
+                   dataset_.classes[e.predictions[i]].label.c_str()));
+    }
+  }
+  return result;
+}
+
+void Trainer::write_graph(const std::string& path) const {
+  RetrainedGraphSpec spec{.input_tensor = info_.input_tensor,
+                          .bottleneck_tensor = info_.bottleneck_tensor,
+                          .final_tensor_name = options_.final_tensor_name};
+  write_retrained_graph(model_, spec, layer_.weights_tensor(), layer_.biases_tensor(), path);
+}
+
+RetrainResult Trainer::run() {
+  if (!options_.distort()) cache_all();
+  for (int step = 0; step < options_.how_many_training_steps; ++step) train_step(step);
+  RetrainResult result = test();
+  write_graph(options_.output_graph);
+  write_file_atomic(options_.output_labels, dataset_.labels_text());
+  for (const ImageClass& c : dataset_.classes) result.labels.push_back(c.label);
+  return result;
+}
+
+}  // namespace
+
+ModelInfo model_info(const std::string& architecture) {
+  std::string name = architecture;
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name == "inception_v3") {
+    return {.model_file_name = "classify_image_graph_def.pb",
+            .input_tensor = "Mul:0",
+            .bottleneck_tensor = "pool_3/_reshape:0",
+            .bottleneck_size = 2048,
+            .input_width = 299,
+            .input_height = 299,
+            .input_depth = 3,
+            .input_mean = 128,
+            .input_std = 128};
+  }
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    size_t end = name.find('_', start);
+    parts.push_back(name.substr(start, end == std::string::npos ? end : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  auto one_of = [](const std::string& s, std::initializer_list<const char*> options) {
+    for (const char* o : options)
+      if (s == o) return true;
+    return false;
+  };
+  bool ok = parts[0] == "mobilenet" && (parts.size() == 3 || parts.size() == 4) &&
+            one_of(parts[1], {"1.0", "0.75", "0.50", "0.25"}) &&
+            one_of(parts[2], {"224", "192", "160", "128"}) &&
+            (parts.size() == 3 || parts[3] == "quantized");
+  if (!ok) {
+    fail("--architecture ", architecture,
+         ": expected inception_v3 or mobilenet_<1.0|0.75|0.50|0.25>_<224|192|160|128>"
+         "[_quantized]");
+  }
+  int size = std::stoi(parts[2]);
+  return {.model_file_name = str_cat("mobilenet_v1_", parts[1], "_", parts[2], "/",
+                                     parts.size() == 4 ? "quantized_graph.pb" : "frozen_graph.pb"),
+          .input_tensor = "input:0",
+          .bottleneck_tensor = "MobilenetV1/Predictions/Reshape:0",
+          .bottleneck_size = 1001,
+          .input_width = size,
+          .input_height = size,
+          .input_depth = 3,
+          .input_mean = 127.5f,
+          .input_std = 127.5f};
+}
+
+RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info, const Graph& model,
+                      const RetrainHooks& hooks) {
+  check_options(options, hooks);
+  Trainer trainer(options, info, model, hooks);
+  return trainer.run();
+}
+
+}  // namespace poet::trainer
