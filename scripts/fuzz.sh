@@ -3,7 +3,7 @@
 # target, or each in turn, for SECONDS with bounded memory and time per input.
 # usage: scripts/fuzz.sh TARGET|all SECONDS [extra libFuzzer flags...]
 #   targets: the tests/fuzz/<target>_fuzz.cc files (graphdef, pbtxt, npy, tfrecord, jpeg, png,
-#   labels)
+#   labels, bottleneck)
 # Corpora: tests/fuzz/corpus/<target>/ (small hand-made seeds) is grown in place under
 # build-fuzz/corpus/<target>/; the shared fixtures are read as extra seed directories.
 # New crashes go to build-fuzz/crashes/<target>/. Exit status 1 when a target crashed.
@@ -55,6 +55,7 @@ fixture_seeds() {
     jpeg) echo "$fixtures/images $fixtures/fruits/lemon" ;;
     png) echo "" ;;
     labels) echo "" ;;  # the fixture label files are large; tests/fuzz/corpus/labels suffices
+    bottleneck) echo "" ;;
   esac
 }
 
