@@ -19,7 +19,15 @@ namespace {
 // only trivially destructible locals, so the jump skips no C++ destructor; the RAII owners
 // (JpegDecoder, PngDecoder) live outside the steps and release the library state afterwards.
 
-void check_dimensions(int64_t width, int64_t height, int64_t channels, std::string_view what) {
+// No real image decodes to more than this many bytes per byte of its file (deflate tops out near
+// 1032:1, times 32 for 1-bit palettes expanded to RGBA; JPEG needs about a bit per 8x8 block,
+// arithmetic coding somewhat less). A header claiming more is a lie told to make poet
+// allocate: the whole output is allocated before the first row is decoded.
+constexpr uint64_t kMaxDecodeRatio = 100'000;
+constexpr uint64_t kAlwaysAllowedBytes = uint64_t{64} << 20;
+
+void check_dimensions(int64_t width, int64_t height, int64_t channels, size_t file_bytes,
+                      std::string_view what) {
   if (width <= 0 || height <= 0) fail(what, ": image has no pixels (", width, "x", height, ")");
   if (width > kMaxImageSide || height > kMaxImageSide)
     fail(what, ": image is ", width, "x", height, ", more than the limit of ", kMaxImageSide,
@@ -27,6 +35,10 @@ void check_dimensions(int64_t width, int64_t height, int64_t channels, std::stri
   if (static_cast<uint64_t>(width * height * channels) > max_tensor_bytes())
     fail(what, ": decoded image would take ", width * height * channels,
          " bytes, more than the tensor limit of ", max_tensor_bytes(), " (POET_MAX_TENSOR_BYTES)");
+  const uint64_t decoded = static_cast<uint64_t>(width * height * channels);
+  if (decoded > kAlwaysAllowedBytes && decoded / kMaxDecodeRatio > file_bytes)
+    fail(what, ": header claims a ", width, "x", height, " image (", decoded,
+         " bytes decoded) in a file of only ", file_bytes, " bytes");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -63,10 +75,24 @@ void jpeg_source_skip(j_decompress_ptr cinfo, long count) {
 }
 void jpeg_source_term(j_decompress_ptr) {}
 
+// A progressive JPEG may hold any number of scans, each a full pass over the image's
+// coefficients: a few kilobytes of scans can take minutes. Real encoders write about ten.
+constexpr int kMaxJpegScans = 1000;
+
+void jpeg_limit_scans(j_common_ptr cinfo) {
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number <= kMaxJpegScans) return;
+  auto* errors = reinterpret_cast<JpegErrors*>(cinfo->err);
+  std::snprintf(errors->message, sizeof errors->message, "more than %d progressive scans",
+                kMaxJpegScans);
+  std::longjmp(errors->jump, 1);
+}
+
 struct JpegDecoder {
   jpeg_decompress_struct cinfo{};
   JpegErrors errors{};
   jpeg_source_mgr source{};
+  jpeg_progress_mgr progress{};
   bool created = false;
 
   ~JpegDecoder() {
@@ -89,6 +115,8 @@ bool jpeg_create_step(JpegDecoder& d, std::string_view bytes) {
   d.source.resync_to_restart = jpeg_resync_to_restart;
   d.source.term_source = jpeg_source_term;
   d.cinfo.src = &d.source;
+  d.progress.progress_monitor = jpeg_limit_scans;
+  d.cinfo.progress = &d.progress;
   jpeg_read_header(&d.cinfo, TRUE);
   return true;
 }
@@ -236,7 +264,7 @@ Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::stri
   d.cinfo.scale_denom = static_cast<unsigned>(options.ratio);
   if (!jpeg_dimensions_step(d)) jpeg_fail(d, what);
   int64_t width = d.cinfo.output_width, height = d.cinfo.output_height;
-  check_dimensions(width, height, channels, what);
+  check_dimensions(width, height, channels, bytes.size(), what);
   if (d.cinfo.output_components != (cmyk ? 4 : channels))
     fail(what, ": libjpeg produced ", d.cinfo.output_components, " components, expected ",
          channels);
@@ -265,7 +293,7 @@ Tensor decode_png(std::string_view bytes, int channels, std::string_view what) {
   if (!png_header_step(d, channels)) fail(what, ": invalid PNG data (", d.message, ")");
   int64_t width = png_get_image_width(d.png, d.info);
   int64_t height = png_get_image_height(d.png, d.info);
-  check_dimensions(width, height, d.channels, what);
+  check_dimensions(width, height, d.channels, bytes.size(), what);
   size_t row_bytes = static_cast<size_t>(width) * d.channels;
   if (png_get_rowbytes(d.png, d.info) != row_bytes || png_get_channels(d.png, d.info) != d.channels)
     fail(what, ": PNG layout ", png_get_channels(d.png, d.info), " channels, ",

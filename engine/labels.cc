@@ -11,8 +11,9 @@ namespace {
 
 // Label files are small; this bounds what a wrong path (a model file, say) can cost.
 constexpr size_t kMaxLabelFileBytes = size_t{64} << 20;
-// Indices are output positions of a classifier: far below this.
-constexpr int64_t kMaxLabelIndex = 10'000'000;
+// Indices are output positions of a classifier (ImageNet-21k has 21843): far below this. The
+// bound also caps what a one-line file can allocate: 10^6 empty labels are 32 MB.
+constexpr int64_t kMaxLabelIndex = 1'000'000;
 
 std::vector<std::string_view> split_lines(std::string_view text) {
   std::vector<std::string_view> lines;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 #include "engine/file_io.h"
 
@@ -78,7 +79,9 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   if (descr.size() >= 2) descr = descr.substr(1, descr.size() - 2);  // strip quotes
   const Descr* found = nullptr;
   for (const Descr& d : kDescrs) {
-    if (d.text == descr || (d.text[0] == '|' && descr.substr(1) == d.text.substr(1))) found = &d;
+    if (d.text == descr ||
+        (d.text[0] == '|' && !descr.empty() && descr.substr(1) == d.text.substr(1)))
+      found = &d;
   }
   if (!found)
     fail(what, ": .npy dtype '", descr,
@@ -86,15 +89,30 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   if (dict_value(header, "fortran_order") != "False")
     fail(what, ": Fortran-order .npy arrays are not supported");
   Shape shape = parse_shape(dict_value(header, "shape"), what);
-  int64_t count = num_elements(shape);
-  uint64_t need = static_cast<uint64_t>(count) * dtype_size(found->dtype);
-  if (count > 0 && need / count != dtype_size(found->dtype)) fail(what, ": .npy shape too large");
+  int64_t count = 0;
+  try {
+    count = num_elements(shape);
+  } catch (const Error& e) {
+    fail(what, ": .npy header: ", e.what());
+  }
+  const uint64_t item = dtype_size(found->dtype);
+  if (static_cast<uint64_t>(count) > std::numeric_limits<uint64_t>::max() / item)
+    fail(what, ": .npy shape ", shape_string(shape), " is too large");
+  const uint64_t need = static_cast<uint64_t>(count) * item;
   if (payload.size() != need)
-    fail(what, ": .npy data is ", payload.size(), " bytes, shape ", shape_string(shape), " needs ",
-         need);
-  Tensor t(found->dtype, shape);
-  if (need) std::memcpy(t.bytes().data(), payload.data(), need);
-  return t;
+    fail(what, ": .npy data is ", payload.size(), " bytes, shape ", shape_string(shape), " of ",
+         dtype_name(found->dtype), " needs ", need);
+  // Bytes other than 0 and 1 are not bools; reading them would be undefined behaviour.
+  if (found->dtype == DType::kBool &&
+      payload.find_first_not_of(std::string_view("\0\1", 2)) != std::string_view::npos)
+    fail(what, ": .npy bool array holds bytes other than 0 and 1");
+  try {
+    Tensor t(found->dtype, shape);
+    if (need) std::memcpy(t.bytes().data(), payload.data(), need);
+    return t;
+  } catch (const Error& e) {
+    fail(what, ": ", e.what());
+  }
 }
 
 Tensor read_npy(const std::filesystem::path& path) {

@@ -3,7 +3,9 @@
 // poet graphs back as GraphDefs that TensorFlow loads.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <string_view>
 
 #include "engine/graph.h"
 #include "importers/tensorflow/proto/graph.pb.h"
@@ -13,6 +15,18 @@ namespace poet::tf {
 // Reads a GraphDef: text format when the name ends in .pbtxt or .txt, binary otherwise.
 // Errors name the file.
 tensorflow::GraphDef read_graphdef(const std::filesystem::path& path);
+// The same from bytes in memory (text or binary format); `what` names the source in errors.
+tensorflow::GraphDef parse_graphdef(std::string_view bytes, bool text, std::string_view what);
+
+// Bounds on what an untrusted GraphDef may claim. Nesting deeper than kMaxNesting (messages
+// within messages) is rejected by the parsers; a graph of more than kMaxNodes nodes by the
+// importer. Constants whose values repeat a shorter list ("float_val: 0" for a [1000,1000]
+// tensor) may expand to at most max(kMinExpansionBytes, kExpansionFactor * serialized size)
+// bytes in total, so that a small file cannot make poet allocate gigabytes.
+inline constexpr int kMaxNesting = 100;
+inline constexpr int kMaxNodes = 1 << 20;
+inline constexpr uint64_t kMinExpansionBytes = uint64_t{64} << 20;
+inline constexpr uint64_t kExpansionFactor = 16;
 
 // Converts a GraphDef; weights are moved out of `graph_def`, which is left without them.
 // Parts poet cannot represent (an unsupported dtype, say) become the node's import_error,

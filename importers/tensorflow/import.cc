@@ -1,11 +1,14 @@
 // GraphDef -> poet::Graph.
 #include <fcntl.h>
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/text_format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "engine/file_io.h"
@@ -16,6 +19,20 @@ namespace {
 
 using tensorflow::AttrValue;
 using tensorflow::TensorProto;
+
+// What constants may still create beyond the bytes their file stores (see kExpansionFactor).
+struct ExpansionBudget {
+  uint64_t bytes_left = 0;
+};
+
+// a * b, saturating at the largest uint64_t (every caller compares the result to a limit).
+uint64_t mul_sat(uint64_t a, uint64_t b) {
+  if (a != 0 && b > std::numeric_limits<uint64_t>::max() / a)
+    return std::numeric_limits<uint64_t>::max();
+  return a * b;
+}
+
+Tensor tensor_from_proto(const TensorProto& proto, std::string_view what, ExpansionBudget* budget);
 
 // Keeps the text parser's first complaint for the error message instead of logging it.
 class FirstError : public google::protobuf::io::ErrorCollector {
@@ -86,7 +103,7 @@ poet::AttrValue list_from_proto(const AttrValue::ListValue& list, std::string_vi
   }
 }
 
-poet::AttrValue attr_from_proto(AttrValue& proto, std::string_view what) {
+poet::AttrValue attr_from_proto(AttrValue& proto, std::string_view what, ExpansionBudget* budget) {
   switch (proto.value_case()) {
     case AttrValue::kS:
       return proto.s();
@@ -101,7 +118,7 @@ poet::AttrValue attr_from_proto(AttrValue& proto, std::string_view what) {
     case AttrValue::kShape:
       return shape_from_proto(proto.shape(), what);
     case AttrValue::kTensor: {
-      Tensor t = tensor_from_proto(proto.tensor(), what);
+      Tensor t = tensor_from_proto(proto.tensor(), what, budget);
       proto.mutable_tensor()->clear_tensor_content();  // release the weights as we go
       return t;
     }
@@ -112,7 +129,7 @@ poet::AttrValue attr_from_proto(AttrValue& proto, std::string_view what) {
   }
 }
 
-Node node_from_proto(tensorflow::NodeDef& proto) {
+Node node_from_proto(tensorflow::NodeDef& proto, ExpansionBudget& budget) {
   Node node;
   node.name = proto.name();
   node.op = proto.op();
@@ -120,7 +137,7 @@ Node node_from_proto(tensorflow::NodeDef& proto) {
     // Attributes starting with '_' are TensorFlow's bookkeeping (_class, _output_shapes).
     if (key.empty() || key[0] == '_') continue;
     try {
-      node.attrs[key] = attr_from_proto(value, str_cat("attribute '", key, "'"));
+      node.attrs[key] = attr_from_proto(value, str_cat("attribute '", key, "'"), &budget);
     } catch (const Error& e) {
       if (node.import_error.empty()) node.import_error = e.what();
     }
@@ -198,28 +215,79 @@ tensorflow::DataType dtype_to_proto(DType dtype) {
   return tensorflow::DT_INVALID;
 }
 
-Tensor tensor_from_proto(const TensorProto& proto, std::string_view what) {
+namespace {
+
+// How many values the typed *_val list for dtype stores.
+int stored_values(const TensorProto& proto, DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return proto.float_val_size();
+    case DType::kFloat16:
+      return proto.half_val_size();
+    case DType::kInt64:
+      return proto.int64_val_size();
+    case DType::kBool:
+      return proto.bool_val_size();
+    case DType::kString:
+      return proto.string_val_size();
+    default:
+      return proto.int_val_size();
+  }
+}
+
+// Takes `bytes` that a constant creates by repeating stored values from the budget, or fails.
+void spend(ExpansionBudget* budget, uint64_t bytes, const Shape& shape, std::string_view what) {
+  if (!budget) return;
+  if (bytes > budget->bytes_left)
+    fail(what, ": constant ", shape_string(shape), " repeats its stored values to fill ", bytes,
+         " bytes; the graph's constants may expand to only ", budget->bytes_left,
+         " more bytes (limit: max(64 MiB, 16 x the file size))");
+  budget->bytes_left -= bytes;
+}
+
+Tensor string_tensor(const TensorProto& proto, const Shape& shape, int64_t count,
+                     std::string_view what, ExpansionBudget* budget) {
+  const int stored = proto.string_val_size();
+  if (stored != count && !(count > 0 && stored == 1))
+    fail(what, ": ", stored, " strings for shape ", shape_string(shape));
+  // Repeating one long string is the way a small file could claim a huge string tensor.
+  uint64_t bytes = 0;
+  for (int i = 0; i < stored; ++i) bytes += proto.string_val(i).size() + sizeof(std::string);
+  if (stored == 1) bytes = mul_sat(bytes, static_cast<uint64_t>(count));
+  if (bytes > max_tensor_bytes())
+    fail(what, ": string tensor ", shape_string(shape), " needs ", bytes,
+         " bytes, more than the limit of ", max_tensor_bytes(), " (POET_MAX_TENSOR_BYTES)");
+  if (stored == 1 && count > 1) spend(budget, bytes, shape, what);
+  Tensor t(DType::kString, shape);
+  for (int64_t i = 0; i < count; ++i)
+    t.strings()[i] = proto.string_val(stored == 1 ? 0 : static_cast<int>(i));
+  return t;
+}
+
+Tensor tensor_from_proto(const TensorProto& proto, std::string_view what, ExpansionBudget* budget) {
   DType dtype = dtype_from_proto(proto.dtype(), what);
   PartialShape shape = shape_from_proto(proto.tensor_shape(), what);
   if (!shape.fully_known()) fail(what, ": a constant tensor must have a known shape");
   int64_t count = num_elements(shape.dims);
-  if (dtype == DType::kString) {
-    if (proto.string_val_size() != count && !(count > 0 && proto.string_val_size() == 1))
-      fail(what, ": ", proto.string_val_size(), " strings for shape ", shape.str());
-    Tensor t(dtype, shape.dims);
-    for (int64_t i = 0; i < count; ++i)
-      t.strings()[i] = proto.string_val(proto.string_val_size() == 1 ? 0 : static_cast<int>(i));
-    return t;
-  }
+  if (dtype == DType::kString) return string_tensor(proto, shape.dims, count, what, budget);
+  const uint64_t want = mul_sat(static_cast<uint64_t>(count), dtype_size(dtype));
+  if (want > max_tensor_bytes())
+    fail(what, ": tensor ", shape.str(), " of ", dtype_name(dtype), " needs ", want,
+         " bytes, more than the limit of ", max_tensor_bytes(), " (POET_MAX_TENSOR_BYTES)");
   if (!proto.tensor_content().empty()) {
-    uint64_t want = static_cast<uint64_t>(count) * dtype_size(dtype);
-    if (proto.tensor_content().size() != want)
-      fail(what, ": tensor_content has ", proto.tensor_content().size(), " bytes, shape ",
-           shape.str(), " of ", dtype_name(dtype), " needs ", want);
+    const std::string& content = proto.tensor_content();
+    if (content.size() != want)
+      fail(what, ": tensor_content has ", content.size(), " bytes, shape ", shape.str(), " of ",
+           dtype_name(dtype), " needs ", want);
+    // Any other byte would be an invalid bool, undefined behaviour to read.
+    if (dtype == DType::kBool &&
+        std::any_of(content.begin(), content.end(), [](char c) { return c != 0 && c != 1; }))
+      fail(what, ": bool tensor_content holds bytes other than 0 and 1");
     Tensor t(dtype, shape.dims);
-    std::memcpy(t.bytes().data(), proto.tensor_content().data(), want);
+    std::memcpy(t.bytes().data(), content.data(), want);
     return t;
   }
+  if (stored_values(proto, dtype) < count) spend(budget, want, shape.dims, what);
   Tensor t(dtype, shape.dims);
   switch (dtype) {
     case DType::kFloat32:
@@ -247,17 +315,42 @@ Tensor tensor_from_proto(const TensorProto& proto, std::string_view what) {
   return t;
 }
 
-tensorflow::GraphDef read_graphdef(const std::filesystem::path& path) {
+// Binary GraphDef from a stream, with the nesting limit set explicitly.
+bool parse_binary(google::protobuf::io::ZeroCopyInputStream& stream,
+                  tensorflow::GraphDef& graph_def) {
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetRecursionLimit(kMaxNesting);
+  return graph_def.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+}
+
+}  // namespace
+
+Tensor tensor_from_proto(const TensorProto& proto, std::string_view what) {
+  return tensor_from_proto(proto, what, nullptr);
+}
+
+tensorflow::GraphDef parse_graphdef(std::string_view bytes, bool text, std::string_view what) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    fail(what, ": ", bytes.size(), " bytes is larger than a GraphDef can be (2 GiB)");
   tensorflow::GraphDef graph_def;
-  if (is_text_name(path)) {
-    std::string text = read_file(path);
+  if (text) {
     google::protobuf::TextFormat::Parser parser;
     FirstError error;
     parser.RecordErrorsTo(&error);
-    if (!parser.ParseFromString(text, &graph_def))
-      fail(path.string(), ": not a valid text GraphDef: ", error.text);
+    // Without a limit the text parser recurses once per nesting level until the stack ends.
+    parser.SetRecursionLimit(kMaxNesting);
+    google::protobuf::io::ArrayInputStream stream(bytes.data(), static_cast<int>(bytes.size()));
+    if (!parser.Parse(&stream, &graph_def)) fail(what, ": not a valid text GraphDef: ", error.text);
     return graph_def;
   }
+  google::protobuf::io::ArrayInputStream stream(bytes.data(), static_cast<int>(bytes.size()));
+  if (!parse_binary(stream, graph_def))
+    fail(what, ": not a valid binary GraphDef (truncated or not a TensorFlow .pb file)");
+  return graph_def;
+}
+
+tensorflow::GraphDef read_graphdef(const std::filesystem::path& path) {
+  if (is_text_name(path)) return parse_graphdef(read_file(path), true, path.string());
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) fail(path.string(), ": is a directory, not a graph");
   int fd = ::open(path.c_str(), O_RDONLY);
@@ -265,14 +358,20 @@ tensorflow::GraphDef read_graphdef(const std::filesystem::path& path) {
   // Parse straight from the file: no second copy of the weights in memory.
   google::protobuf::io::FileInputStream stream(fd);
   stream.SetCloseOnDelete(true);
-  if (!graph_def.ParseFromZeroCopyStream(&stream))
+  tensorflow::GraphDef graph_def;
+  if (!parse_binary(stream, graph_def))
     fail(path.string(), ": not a valid binary GraphDef (truncated or not a TensorFlow .pb file)");
   return graph_def;
 }
 
 Graph import_graphdef(tensorflow::GraphDef&& graph_def) {
+  if (graph_def.node_size() > kMaxNodes)
+    fail("the graph has ", graph_def.node_size(), " nodes, more than poet's limit of ", kMaxNodes);
+  ExpansionBudget budget{
+      std::max(kMinExpansionBytes, mul_sat(graph_def.ByteSizeLong(), kExpansionFactor))};
   Graph graph;
-  for (tensorflow::NodeDef& proto : *graph_def.mutable_node()) graph.add(node_from_proto(proto));
+  for (tensorflow::NodeDef& proto : *graph_def.mutable_node())
+    graph.add(node_from_proto(proto, budget));
   for (int n = 0; n < graph.size(); ++n) add_inputs(graph, n, graph_def.node(n));
   graph.topological_order();  // rejects cycles now rather than at first use
   return graph;

@@ -186,16 +186,29 @@ void SummaryWriter::add_variable_summaries(int64_t step, std::string_view prefix
   write_event(step, one);
 }
 
-std::vector<tensorflow::Event> read_event_file(const std::filesystem::path& path) {
-  TFRecordReader reader(path);
+namespace {
+
+std::vector<tensorflow::Event> read_events(TFRecordReader& reader, std::string_view what) {
   std::vector<tensorflow::Event> events;
   std::string record;
   for (uint64_t offset = reader.offset(); reader.next(record); offset = reader.offset()) {
     tensorflow::Event& event = events.emplace_back();
     if (!event.ParseFromString(record))
-      fail(path.string(), ": record at offset ", offset, " is not an Event protobuf");
+      fail(what, ": record at offset ", offset, " is not an Event protobuf");
   }
   return events;
+}
+
+}  // namespace
+
+std::vector<tensorflow::Event> read_event_file(const std::filesystem::path& path) {
+  TFRecordReader reader(path);
+  return read_events(reader, path.string());
+}
+
+std::vector<tensorflow::Event> parse_event_file(std::string bytes, std::string_view what) {
+  TFRecordReader reader(std::move(bytes), std::string(what));
+  return read_events(reader, what);
 }
 
 }  // namespace poet::summary

@@ -78,5 +78,7 @@ class SummaryWriter {
 
 // Every Event of an event file, each record's CRCs verified; errors name the file and offset.
 std::vector<tensorflow::Event> read_event_file(const std::filesystem::path& path);
+// The same from the bytes of an event file; `what` names them in errors.
+std::vector<tensorflow::Event> parse_event_file(std::string bytes, std::string_view what);
 
 }  // namespace poet::summary

@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include "engine/error.h"
 
@@ -83,17 +84,24 @@ void TFRecordWriter::write(std::string_view data) {
 }
 
 TFRecordReader::TFRecordReader(const std::filesystem::path& path, uint64_t max_record_bytes)
-    : path_(path), in_(path, std::ios::binary), max_record_bytes_(max_record_bytes) {
+    : name_(path.string()),
+      in_(std::make_unique<std::ifstream>(path, std::ios::binary)),
+      max_record_bytes_(max_record_bytes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) fail(path.string(), ": is a directory, not a file");
-  if (!in_) fail(path.string(), ": cannot open (", std::strerror(errno), ")");
+  if (!*in_) fail(path.string(), ": cannot open (", std::strerror(errno), ")");
   file_size_ = std::filesystem::file_size(path, ec);
   if (ec) fail(path.string(), ": cannot determine the file size (", ec.message(), ")");
 }
 
+TFRecordReader::TFRecordReader(std::string bytes, std::string what, uint64_t max_record_bytes)
+    : name_(std::move(what)), file_size_(bytes.size()), max_record_bytes_(max_record_bytes) {
+  in_ = std::make_unique<std::istringstream>(std::move(bytes), std::ios::binary);
+}
+
 void TFRecordReader::read_exact(char* dst, uint64_t n, uint64_t record_offset, const char* what) {
-  if (!in_.read(dst, static_cast<std::streamsize>(n)))
-    fail(path_.string(), ": record at offset ", record_offset, ": read error in its ", what);
+  if (!in_->read(dst, static_cast<std::streamsize>(n)))
+    fail(name_, ": record at offset ", record_offset, ": read error in its ", what);
   offset_ += n;
 }
 
@@ -102,21 +110,21 @@ bool TFRecordReader::next(std::string& data) {
   if (start >= file_size_) return false;
   const uint64_t remaining = file_size_ - start;
   if (remaining < kHeaderBytes)
-    fail(path_.string(), ": record at offset ", start, " is truncated: ", remaining,
+    fail(name_, ": record at offset ", start, " is truncated: ", remaining,
          " bytes left, a record header needs ", kHeaderBytes);
 
   char header[kHeaderBytes];
   read_exact(header, kHeaderBytes, start, "header");
   if (masked_crc(std::string_view(header, 8)) != get_u32(header + 8))
-    fail(path_.string(), ": record at offset ", start,
+    fail(name_, ": record at offset ", start,
          ": length CRC mismatch (corrupt file, or not a TFRecord/event file)");
   const uint64_t length = get_u64(header);
   // Checked before allocating: a corrupt length must not turn into a huge allocation.
   if (length > max_record_bytes_)
-    fail(path_.string(), ": record at offset ", start, " claims ", length,
-         " bytes, more than the limit of ", max_record_bytes_);
+    fail(name_, ": record at offset ", start, " claims ", length, " bytes, more than the limit of ",
+         max_record_bytes_);
   if (length + kFooterBytes > remaining - kHeaderBytes)
-    fail(path_.string(), ": record at offset ", start, " is truncated: it needs ",
+    fail(name_, ": record at offset ", start, " is truncated: it needs ",
          kHeaderBytes + length + kFooterBytes, " bytes, the file has ", remaining, " left");
 
   data.resize(length);
@@ -124,7 +132,7 @@ bool TFRecordReader::next(std::string& data) {
   char footer[kFooterBytes];
   read_exact(footer, kFooterBytes, start, "data CRC");
   if (masked_crc(data) != get_u32(footer))
-    fail(path_.string(), ": record at offset ", start, ": data CRC mismatch (corrupt data)");
+    fail(name_, ": record at offset ", start, ": data CRC mismatch (corrupt data)");
   return true;
 }
 

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <istream>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -44,6 +46,9 @@ class TFRecordReader {
 
   explicit TFRecordReader(const std::filesystem::path& path,
                           uint64_t max_record_bytes = kDefaultMaxRecordBytes);
+  // Reads records from bytes in memory; `what` names them in errors.
+  TFRecordReader(std::string bytes, std::string what,
+                 uint64_t max_record_bytes = kDefaultMaxRecordBytes);
   // Reads the next record into data; false at the end of the file.
   bool next(std::string& data);
   // Offset of the next record to be read.
@@ -52,8 +57,8 @@ class TFRecordReader {
  private:
   void read_exact(char* dst, uint64_t n, uint64_t record_offset, const char* what);
 
-  std::filesystem::path path_;
-  std::ifstream in_;
+  std::string name_;  // the file, in errors
+  std::unique_ptr<std::istream> in_;
   uint64_t file_size_ = 0;
   uint64_t offset_ = 0;
   uint64_t max_record_bytes_;

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, AddressSanitizer + UBSan) into build-fuzz/ and runs one
+# target, or each in turn, for SECONDS with bounded memory and time per input.
+# usage: scripts/fuzz.sh TARGET|all SECONDS [extra libFuzzer flags...]
+#   targets: the tests/fuzz/<target>_fuzz.cc files (graphdef, pbtxt, npy, tfrecord, jpeg, png,
+#   labels, bottleneck)
+# Corpora: tests/fuzz/corpus/<target>/ (small hand-made seeds) is grown in place under
+# build-fuzz/corpus/<target>/; the shared fixtures are read as extra seed directories.
+# New crashes go to build-fuzz/crashes/<target>/. Exit status 1 when a target crashed.
+# One process, one job (libFuzzer's default): the machine is shared; do not add -jobs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$root/build-fuzz
+fixtures=${POET_FIXTURES_DIR:-$root/../shared/fixtures}
+
+if (($# < 2)); then
+  echo "usage: scripts/fuzz.sh TARGET|all SECONDS [libFuzzer flags...]" >&2
+  exit 2
+fi
+target=$1
+seconds=$2
+shift 2
+
+if ! command -v clang++ >/dev/null; then
+  echo "fuzz: installing clang" >&2
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends clang
+fi
+"$root/scripts/install-deps.sh"
+
+all_targets=()
+for f in "$root"/tests/fuzz/*_fuzz.cc; do
+  name=$(basename "$f" _fuzz.cc)
+  all_targets+=("$name")
+done
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+  -DPOET_FUZZ=ON -DPOET_BUILD_TESTS=OFF -DPOET_BUILD_BENCH=OFF >/dev/null
+if [[ "$target" == all ]]; then
+  targets=("${all_targets[@]}")
+else
+  targets=("$target")
+fi
+cmake --build "$build" -j"$(nproc)" --target "${targets[@]/%/_fuzz}"
+
+# Seed directories from the shared fixtures, per target (read only; never copied).
+fixture_seeds() {
+  case "$1" in
+    graphdef) echo "$fixtures/mobilenet_v1_0.25_128 $fixtures/poets_retrained" ;;
+    pbtxt) echo "$fixtures/imagenet" ;;
+    npy) echo "$fixtures/reference/mobilenet_v1_0.25_128" ;;
+    tfrecord) echo "$fixtures/tensorboard" ;;
+    jpeg) echo "$fixtures/images $fixtures/fruits/lemon" ;;
+    png) echo "" ;;
+    labels) echo "" ;;  # the fixture label files are large; tests/fuzz/corpus/labels suffices
+    bottleneck) echo "" ;;
+  esac
+}
+
+status=0
+for t in "${targets[@]}"; do
+  corpus=$build/corpus/$t
+  crashes=$build/crashes/$t
+  mkdir -p "$corpus" "$crashes"
+  seeds=()
+  [[ -d "$root/tests/fuzz/corpus/$t" ]] && seeds+=("$root/tests/fuzz/corpus/$t")
+  for d in $(fixture_seeds "$t"); do
+    [[ -d "$d" ]] && seeds+=("$d")
+  done
+  dict=()
+  [[ -f "$root/tests/fuzz/$t.dict" ]] && dict=(-dict="$root/tests/fuzz/$t.dict")
+  echo "fuzz: $t for ${seconds}s (seeds: ${seeds[*]:-none})" >&2
+  # Inputs are capped at 64 KiB: larger seeds (the fixture graphs) are read truncated.
+  # The full log goes to build-fuzz/<target>.log; the terminal gets the summary lines.
+  "$build/tests/fuzz/${t}_fuzz" "$corpus" "${seeds[@]}" "${dict[@]}" \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" "$@" \
+    >"$build/$t.log" 2>&1 || true
+  grep -E "DONE|^==[0-9]+==ERROR|SUMMARY|Test unit written|stat::(number_of_executed|peak)" \
+    "$build/$t.log" >&2 || true
+  if grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer\|runtime error\|SUMMARY:" "$build/$t.log"; then
+    echo "fuzz: $t found a crash; see $build/$t.log and $crashes/" >&2
+    status=1
+  fi
+done
+exit $status

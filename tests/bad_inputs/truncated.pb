@@ -1,0 +1,7 @@
+
+
+xPlaceholder*
+dtype0
+6
+wConst*
+dtype0*
