@@ -11,6 +11,7 @@
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
 #include "kernels/x86/cpu_features.h"
+#include "tests/kernel_test_util.h"
 #include "tests/layer_shapes.h"
 #include "tests/op_test_util.h"
 
@@ -21,33 +22,6 @@ namespace x86 = kernels::x86;
 using kernels::Activation;
 using kernels::ConvShape;
 using kernels::Padding;
-
-std::vector<x86::Isa> simd_isas() {
-  std::vector<x86::Isa> isas;
-  for (x86::Isa isa : x86::available_isas())
-    if (isa != x86::Isa::kRef) isas.push_back(isa);
-  return isas;
-}
-
-std::vector<float> random_floats(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-// Sums are taken in another order than the reference's: allow float rounding, relative to
-// the size of the result (absolute near zero).
-void expect_close(std::span<const float> got, std::span<const float> want) {
-  ASSERT_EQ(got.size(), want.size());
-  int reported = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    float tolerance = 1e-4f * std::max(1.f, std::abs(want[i]));
-    if (!(std::abs(got[i] - want[i]) <= tolerance) && reported++ < 5)
-      ADD_FAILURE() << "element " << i << ": got " << got[i] << ", want " << want[i];
-  }
-}
 
 struct Case {
   ConvShape shape;
@@ -68,7 +42,7 @@ void check_against_reference(const Case& c, ThreadPool* pool = nullptr) {
     auto packed = x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
     std::vector<float> got(s.output_size(), NAN);
     x86::conv2d_nhwc(s, input, packed, bias, c.act, got, pool);
-    expect_close(got, want);
+    expect_close(got, want, 1e-4f);
   }
 }
 
@@ -201,7 +175,7 @@ TEST(Conv2DSimd, OpUsesNativeKernelOnEveryIsa) {
   for (x86::Isa isa : x86::available_isas()) {
     SCOPED_TRACE(x86::isa_name(isa));
     x86::force_isa(isa);
-    expect_close(floats(run_op1("Conv2D", inputs, attrs, Backend::kNative)), floats(want));
+    expect_close(floats(run_op1("Conv2D", inputs, attrs, Backend::kNative)), floats(want), 1e-4f);
   }
   x86::force_isa(std::nullopt);
 }
@@ -217,7 +191,7 @@ TEST(Conv2DSimd, OpRunsOneDnnOnAConstantFilter) {
   Tensor want = run_op1("Conv2D", {x, w}, attrs, Backend::kReference);
   Executable exe = load_op("Conv2D", {fed_input(DType::kFloat32, x.shape()), constant_input(w)},
                            attrs, 1, Backend::kOneDnn);
-  expect_close(floats(exe.run(std::span(&x, 1))[0]), floats(want));
+  expect_close(floats(exe.run(std::span(&x, 1))[0]), floats(want), 1e-4f);
 }
 
 }  // namespace

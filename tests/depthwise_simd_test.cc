@@ -13,6 +13,7 @@
 #include "kernels/ref/depthwise_conv2d.h"
 #include "kernels/x86/cpu_features.h"
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
+#include "tests/kernel_test_util.h"
 #include "tests/op_test_util.h"
 #include "tests/window_shapes.h"
 
@@ -24,34 +25,6 @@ using kernels::Activation;
 using kernels::ConvShape;
 using kernels::Padding;
 
-std::vector<x86::Isa> simd_isas() {
-  std::vector<x86::Isa> isas;
-  for (x86::Isa isa : x86::available_isas())
-    if (isa != x86::Isa::kRef) isas.push_back(isa);
-  return isas;
-}
-
-// Uniform in [-scale, scale].
-std::vector<float> random_floats(int64_t n, uint32_t seed, float scale = 1.f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-// The kernels use fused multiply-adds where the reference rounds each product: allow float
-// rounding relative to the result (absolute near zero).
-void expect_close(std::span<const float> got, std::span<const float> want) {
-  ASSERT_EQ(got.size(), want.size());
-  int reported = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    float tolerance = 1e-5f * std::max(1.f, std::abs(want[i]));
-    if (!(std::abs(got[i] - want[i]) <= tolerance) && reported++ < 5)
-      ADD_FAILURE() << "element " << i << ": got " << got[i] << ", want " << want[i];
-  }
-}
-
 struct Case {
   ConvShape shape;
   bool bias = false;
@@ -62,7 +35,7 @@ struct Case {
 // [-3, 3] so sums of nine taps cross Relu6's upper clamp.
 void check_against_reference(const Case& c, ThreadPool* pool = nullptr) {
   const ConvShape& s = c.shape;
-  auto input = random_floats(s.input_size(), 1, 3.f);
+  auto input = random_floats(s.input_size(), 1, -3.f, 3.f);
   auto filter = random_floats(s.k_h * s.k_w * s.out_c, 2);
   auto bias = c.bias ? random_floats(s.out_c, 3) : std::vector<float>{};
   std::vector<float> want(s.output_size());
@@ -71,7 +44,7 @@ void check_against_reference(const Case& c, ThreadPool* pool = nullptr) {
     SCOPED_TRACE(x86::isa_name(isa));
     std::vector<float> got(s.output_size(), NAN);
     x86::depthwise_conv2d_nhwc(isa, s, input, filter, bias, c.act, got, pool);
-    expect_close(got, want);
+    expect_close(got, want, 1e-5f);
   }
 }
 
@@ -196,7 +169,7 @@ TEST(DepthwiseSimd, OpUsesNativeKernelOnEveryIsa) {
     x86::force_isa(isa);
     for (Backend backend : {Backend::kNative, Backend::kOneDnn})
       expect_close(floats(run_op1("DepthwiseConv2dNative", inputs, dw_attrs(), backend)),
-                   floats(want));
+                   floats(want), 1e-5f);
   }
   x86::force_isa(std::nullopt);
 }
@@ -280,7 +253,7 @@ TEST(DepthwiseSimd, OptimiserFusesMobileNetDepthwiseBlock) {
   Endpoint add = op("bn/add", "Add", {mul, constant("shift", {20}, 10)}, {});
   op("relu", "Relu6", {add}, {});
 
-  Tensor feed = floats({1, 9, 9, 20}, random_floats(9 * 9 * 20, 11, 4.f));
+  Tensor feed = floats({1, 9, 9, 20}, random_floats(9 * 9 * 20, 11, -4.f, 4.f));
   auto run = [&](Backend backend, std::vector<std::string>& ops) {
     ExecOptions options;
     options.backend = backend;
@@ -293,7 +266,7 @@ TEST(DepthwiseSimd, OptimiserFusesMobileNetDepthwiseBlock) {
   Tensor plain = run(Backend::kReference, plain_ops);
   EXPECT_EQ(fused_ops, (std::vector<std::string>{"_FusedDepthwiseConv2dNative"}));
   EXPECT_EQ(plain_ops, (std::vector<std::string>{"DepthwiseConv2dNative", "Mul", "Add", "Relu6"}));
-  expect_close(floats(fused), floats(plain));
+  expect_close(floats(fused), floats(plain), 1e-5f);
 }
 
 }  // namespace

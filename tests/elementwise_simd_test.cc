@@ -9,6 +9,7 @@
 #include "engine/thread_pool.h"
 #include "kernels/x86/cpu_features.h"
 #include "kernels/x86/elementwise.h"
+#include "tests/kernel_test_util.h"
 #include "tests/op_test_util.h"
 
 namespace poet::testing {
@@ -18,17 +19,9 @@ namespace x86 = kernels::x86;
 using kernels::Activation;
 using kernels::ref::BinaryOp;
 
-std::vector<float> random_floats(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-8.f, 8.f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
 Tensor random_tensor(Shape shape, uint32_t seed) {
   const int64_t n = num_elements(shape);
-  return floats(std::move(shape), random_floats(n, seed));
+  return floats(std::move(shape), random_floats(n, seed, -8.f, 8.f));
 }
 
 TEST(ElementwiseSimd, BinaryKernelsMatchAPlainLoop) {
@@ -37,7 +30,7 @@ TEST(ElementwiseSimd, BinaryKernelsMatchAPlainLoop) {
     for (int64_t channels : {1, 3, 17, 32, 70, 1024})
       for (int64_t pixels : {1, 5, 300}) {
         const int64_t n = channels * pixels;
-        auto a = random_floats(n, 1), b = random_floats(channels, 2);
+        auto a = random_floats(n, 1, -8.f, 8.f), b = random_floats(channels, 2, -8.f, 8.f);
         std::vector<float> want(n);
         x86::binary_repeating(x86::Isa::kRef, op, a, b, want, nullptr);
         for (x86::Isa isa : x86::available_isas()) {
@@ -55,7 +48,7 @@ TEST(ElementwiseSimd, BinaryKernelsMatchAPlainLoop) {
 }
 
 TEST(ElementwiseSimd, ActivationsClampLikeTheReference) {
-  auto in = random_floats(1000, 3);
+  auto in = random_floats(1000, 3, -8.f, 8.f);
   in[0] = NAN;
   in[1] = 6.f;
   in[2] = -0.f;

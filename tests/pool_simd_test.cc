@@ -11,6 +11,7 @@
 #include "kernels/ref/pool.h"
 #include "kernels/x86/cpu_features.h"
 #include "kernels/x86/pool_nhwc.h"
+#include "tests/kernel_test_util.h"
 #include "tests/op_test_util.h"
 #include "tests/window_shapes.h"
 
@@ -21,21 +22,6 @@ namespace x86 = kernels::x86;
 using kernels::ConvShape;
 using kernels::Padding;
 using x86::PoolKind;
-
-std::vector<x86::Isa> simd_isas() {
-  std::vector<x86::Isa> isas;
-  for (x86::Isa isa : x86::available_isas())
-    if (isa != x86::Isa::kRef) isas.push_back(isa);
-  return isas;
-}
-
-std::vector<float> random_floats(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
 
 void expect_identical(std::span<const float> got, std::span<const float> want) {
   ASSERT_EQ(got.size(), want.size());
