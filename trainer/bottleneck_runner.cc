@@ -116,12 +116,10 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
     std::string image, cache;
   };
   std::vector<Job> todo;
-  size_t total = 0;
   CacheFill fill;
   for (const ImageClass& c : dataset.classes) {
     for (Split split : {Split::kTraining, Split::kTesting, Split::kValidation}) {
       for (const std::string& file : c.images(split)) {
-        ++total;
         std::string cache = bottleneck_path(bottleneck_dir, c.dir_name, file, architecture);
         std::error_code ec;
         if (std::filesystem::exists(cache, ec)) {
@@ -136,7 +134,6 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
       }
     }
   }
-  if (progress) progress(fill.reused, total);
 
   // Decode batch k + 1 on a worker thread while the network runs batch k.
   const size_t batch = static_cast<size_t>(runner.batch());
@@ -154,7 +151,7 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
     std::vector<std::vector<float>> values = runner.run(inputs);
     for (size_t i = 0; i < values.size(); ++i) write_bottleneck(todo[first + i].cache, values[i]);
     fill.computed += values.size();
-    if (progress) progress(fill.reused + fill.computed, total);
+    if (progress) progress(fill.computed, todo.size());
   }
   fill.seconds = now() - start;
   return fill;

@@ -66,7 +66,7 @@ struct CacheFill {
 // Makes sure every image of the dataset has a valid bottleneck file
 // (<bottleneck_dir>/<folder>/<file>_<architecture>.txt, written atomically): valid files are
 // kept, missing or invalid ones (warned about) computed in batches. progress(done, total) is
-// called as images are handled.
+// called after each batch with the number computed so far and the number to compute.
 CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottleneck_dir,
                                 const std::string& architecture, BottleneckRunner& runner,
                                 const std::function<void(size_t done, size_t total)>& progress,
