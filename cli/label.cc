@@ -53,9 +53,9 @@ std::vector<std::string> image_files(const std::vector<std::string>& args) {
 std::string numpy_float(float value) {
   char buf[64];
   bool scientific = value != 0 && std::abs(value) < 1e-4f;
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value,
-                                 scientific ? std::chars_format::scientific
-                                            : std::chars_format::fixed);
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, value,
+                    scientific ? std::chars_format::scientific : std::chars_format::fixed);
   std::string s(buf, end);
   if (s.find_first_of(".e") == std::string::npos && std::isfinite(value)) s += ".0";
   return s;

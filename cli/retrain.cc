@@ -8,8 +8,8 @@
 
 #include "cli/common.h"
 #include "engine/error.h"
-#include "engine/image_codec.h"
 #include "engine/file_io.h"
+#include "engine/image_codec.h"
 #include "trainer/bottleneck_runner.h"
 #include "trainer/distort.h"
 #include "trainer/retrain.h"
@@ -109,8 +109,8 @@ std::string model_path(const Flags& flags, const RetrainOptions& o,
   std::string path = trainer::join_path(o.model_dir, info.model_file_name);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    fail("no model for --architecture ", o.architecture, ": looked for ", path,
-         " (--model_dir ", o.model_dir,
+    fail("no model for --architecture ", o.architecture, ": looked for ", path, " (--model_dir ",
+         o.model_dir,
          "). poet cannot download models: unpack the model's archive there, or give the model "
          "file with --graph");
   return path;

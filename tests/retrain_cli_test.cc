@@ -44,14 +44,22 @@ void copy_fruits(const fs::path& to, int classes, int per_class) {
 std::vector<std::string> retrain_args(const fs::path& image_dir, const fs::path& dir,
                                       std::vector<std::string> extra) {
   std::vector<std::string> args = {"retrain",
-                                   "--image_dir", image_dir.string(),
-                                   "--architecture", "mobilenet_0.25_128",
-                                   "--graph", fixture(kMobileNet).string(),
-                                   "--bottleneck_dir", (dir / "bottlenecks").string(),
-                                   "--output_graph", (dir / "retrained.pb").string(),
-                                   "--output_labels", (dir / "labels.txt").string(),
-                                   "--summaries_dir", (dir / "summaries").string(),
-                                   "--intermediate_output_graphs_dir", (dir / "inter/").string()};
+                                   "--image_dir",
+                                   image_dir.string(),
+                                   "--architecture",
+                                   "mobilenet_0.25_128",
+                                   "--graph",
+                                   fixture(kMobileNet).string(),
+                                   "--bottleneck_dir",
+                                   (dir / "bottlenecks").string(),
+                                   "--output_graph",
+                                   (dir / "retrained.pb").string(),
+                                   "--output_labels",
+                                   (dir / "labels.txt").string(),
+                                   "--summaries_dir",
+                                   (dir / "summaries").string(),
+                                   "--intermediate_output_graphs_dir",
+                                   (dir / "inter/").string()};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -71,8 +79,9 @@ struct BottleneckLine {
 BottleneckLine bottleneck_line(const std::string& out) {
   std::smatch m;
   BottleneckLine b;
-  if (std::regex_search(out, m,
-                        std::regex(R"(Bottlenecks: (\d+) computed, (\d+) reused from .* in ([0-9.]+) s)"))) {
+  if (std::regex_search(
+          out, m,
+          std::regex(R"(Bottlenecks: (\d+) computed, (\d+) reused from .* in ([0-9.]+) s)"))) {
     b.computed = std::stoi(m[1]);
     b.reused = std::stoi(m[2]);
     b.seconds = std::stod(m[3]);
@@ -123,8 +132,8 @@ TEST(RetrainCli, OneClassIsAnError) {
 
 TEST(RetrainCli, UnknownArchitectureIsAnError) {
   POET_REQUIRE_FIXTURE(kFruits);
-  CliResult r = run_poet({"retrain", "--image_dir", fixture(kFruits).string(), "--architecture",
-                          "resnet_50"});
+  CliResult r = run_poet(
+      {"retrain", "--image_dir", fixture(kFruits).string(), "--architecture", "resnet_50"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--architecture resnet_50: expected inception_v3 or mobilenet_"),
             std::string::npos)
@@ -141,10 +150,9 @@ TEST(RetrainCli, MissingModelSaysWhereItLookedAndThatPoetCannotDownload) {
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("poet cannot download"), std::string::npos) << r.err;
-  r = run_poet({"retrain", "--image_dir", fixture(kFruits).string(), "--model_dir",
-                dir.path().string()});
-  EXPECT_NE(r.err.find((dir / "classify_image_graph_def.pb").string()), std::string::npos)
-      << r.err;
+  r = run_poet(
+      {"retrain", "--image_dir", fixture(kFruits).string(), "--model_dir", dir.path().string()});
+  EXPECT_NE(r.err.find((dir / "classify_image_graph_def.pb").string()), std::string::npos) << r.err;
 }
 
 TEST(RetrainCli, CorruptJpegIsNamedAndStopsTheRun) {
@@ -168,12 +176,12 @@ TEST(RetrainCli, ShortRunWritesEveryOutput) {
   TempDir dir;
   fs::path images = dir / "images";
   copy_fruits(images, 3, 40);
-  CliResult r = run_poet(retrain_args(
-      images, dir.path(),
-      {"--how_many_training_steps", "25", "--eval_step_interval", "10", "--random_seed", "3",
-       "--testing_percentage", "25", "--validation_percentage", "25",
-       "--intermediate_store_frequency", "20", "--print_misclassified_test_images", "--batch",
-       "7"}));
+  CliResult r =
+      run_poet(retrain_args(images, dir.path(),
+                            {"--how_many_training_steps", "25", "--eval_step_interval", "10",
+                             "--random_seed", "3", "--testing_percentage", "25",
+                             "--validation_percentage", "25", "--intermediate_store_frequency",
+                             "20", "--print_misclassified_test_images", "--batch", "7"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   BottleneckLine b = bottleneck_line(r.out);
   EXPECT_EQ(b.computed, 120);
@@ -226,8 +234,7 @@ TEST(RetrainCli, ShortRunWritesEveryOutput) {
   ASSERT_EQ(scores.size(), 3u) << label.out;
   std::string why;
   auto bottleneck = trainer::read_bottleneck(
-      trainer::bottleneck_path((dir / "bottlenecks").string(), folder, file,
-                               "mobilenet_0.25_128"),
+      trainer::bottleneck_path((dir / "bottlenecks").string(), folder, file, "mobilenet_0.25_128"),
       1001, &why);
   ASSERT_TRUE(bottleneck) << why;
   Executable final_layer(tf::load_graphdef(dir / "retrained.pb"),
@@ -245,12 +252,11 @@ TEST(RetrainCli, ShortRunWritesEveryOutput) {
 
 TEST(LabelCli, PoetsRetrainedGraphGivesSixScoresSummingToOne) {
   POET_REQUIRE_FIXTURE("poets_retrained/retrained_graph.pb");
-  CliResult r = run_poet({"label", "--graph",
-                          fixture("poets_retrained/retrained_graph.pb").string(), "--labels",
-                          fixture("poets_retrained/retrained_labels.txt").string(),
-                          "--input_layer", "input", "--input_height", "128", "--input_width",
-                          "128", "--input_mean", "127.5", "--input_std", "127.5", "--top_k", "10",
-                          "--image", fixture("images/panda.jpg").string()});
+  CliResult r = run_poet(
+      {"label", "--graph", fixture("poets_retrained/retrained_graph.pb").string(), "--labels",
+       fixture("poets_retrained/retrained_labels.txt").string(), "--input_layer", "input",
+       "--input_height", "128", "--input_width", "128", "--input_mean", "127.5", "--input_std",
+       "127.5", "--top_k", "10", "--image", fixture("images/panda.jpg").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto scores = label_lines(r.out);
   ASSERT_EQ(scores.size(), 6u) << r.out;
@@ -274,10 +280,9 @@ TEST(LabelCli, FolderGivesOneBlockPerImageAndDefaultsToTopFive) {
   fs::copy_file(fixture("images/panda.jpg"), dir / "b.jpg");
   fs::copy_file(fixture("images/flower1.jpg"), dir / "a.JPG");
   std::ofstream(dir / "notes.txt") << "not an image";
-  CliResult r = run_poet({"label", "--graph",
-                          fixture("poets_retrained/retrained_graph.pb").string(), "--labels",
-                          fixture("poets_retrained/retrained_labels.txt").string(),
-                          dir.path().string()});
+  CliResult r = run_poet(
+      {"label", "--graph", fixture("poets_retrained/retrained_graph.pb").string(), "--labels",
+       fixture("poets_retrained/retrained_labels.txt").string(), dir.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   size_t a = r.out.find((dir / "a.JPG").string() + ":\n");
   size_t b = r.out.find((dir / "b.jpg").string() + ":\n");

@@ -119,8 +119,8 @@ TEST(Distort, BrightnessRangeAndNormalisation) {
 
 TEST(Distort, SameSeedSameDistortion) {
   ImageInputSpec spec{.height = 16, .width = 16};
-  DistortOptions all{.flip_left_right = true, .random_crop = 10, .random_scale = 10,
-                     .random_brightness = 10};
+  DistortOptions all{
+      .flip_left_right = true, .random_crop = 10, .random_scale = 10, .random_brightness = 10};
   Random a(42), b(42);
   Tensor image = coordinate_image(20, 24);
   Tensor x = distort_image(image, all, spec, a), y = distort_image(image, all, spec, b);

@@ -40,9 +40,9 @@ BottleneckRunner::BottleneckRunner(const Graph& graph, const BottleneckModel& mo
           try {
             Executable exe = make_executable(graph, model, -1, options);
             if (batches(exe, model.bottleneck_size)) return exe;
-            batch_note_ = str_cat("'", model.bottleneck_tensor, "' has shape ",
-                                  exe.fetch_info(0).shape.str(),
-                                  ": the graph fixes the batch, so images run one at a time");
+            batch_note_ =
+                str_cat("'", model.bottleneck_tensor, "' has shape ", exe.fetch_info(0).shape.str(),
+                        ": the graph fixes the batch, so images run one at a time");
           } catch (const Error& e) {
             batch_note_ = str_cat("the graph cannot take a batch of images (", e.what(),
                                   "): images run one at a time");
@@ -76,7 +76,8 @@ std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> in
       if (src.size() != image_values)
         fail("bottleneck: input ", start + i, " has ", src.size(), " values, expected ",
              image_values);
-      std::copy(src.begin(), src.end(), dst.begin() + static_cast<std::ptrdiff_t>(i * image_values));
+      std::copy(src.begin(), src.end(),
+                dst.begin() + static_cast<std::ptrdiff_t>(i * image_values));
     }
     Tensor result = exe_.run(std::span<const Tensor>(&feed, 1)).at(0);
     std::span<const float> values = result.data<float>();
@@ -144,7 +145,10 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
     return inputs;
   };
   std::future<std::vector<Tensor>> next;
-  if (!todo.empty()) next = std::async(std::launch::async, decode, size_t{0});
+  if (!todo.empty()) {
+    if (progress) progress(0, todo.size());
+    next = std::async(std::launch::async, decode, size_t{0});
+  }
   for (size_t first = 0; first < todo.size(); first += batch) {
     std::vector<Tensor> inputs = next.get();
     if (first + batch < todo.size()) next = std::async(std::launch::async, decode, first + batch);

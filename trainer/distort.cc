@@ -24,14 +24,17 @@ Distortion draw_distortion(const DistortOptions& options, const ImageInputSpec& 
   Distortion d;
   // As retrain.py: both factors are float32 tensors, the product cast to int32 (truncation).
   const float margin = static_cast<float>(1.0 + options.random_crop / 100.0);
-  const float resize = uniform(random, 1.0f, static_cast<float>(1.0 + options.random_scale / 100.0));
+  const float resize =
+      uniform(random, 1.0f, static_cast<float>(1.0 + options.random_scale / 100.0));
   const float scale = margin * resize;
-  d.precrop_height = std::max<int64_t>(
-      spec.height, static_cast<int64_t>(scale * static_cast<float>(spec.height)));
+  d.precrop_height =
+      std::max<int64_t>(spec.height, static_cast<int64_t>(scale * static_cast<float>(spec.height)));
   d.precrop_width =
       std::max<int64_t>(spec.width, static_cast<int64_t>(scale * static_cast<float>(spec.width)));
-  d.crop_y = static_cast<int64_t>(random.below(static_cast<uint64_t>(d.precrop_height - spec.height + 1)));
-  d.crop_x = static_cast<int64_t>(random.below(static_cast<uint64_t>(d.precrop_width - spec.width + 1)));
+  d.crop_y =
+      static_cast<int64_t>(random.below(static_cast<uint64_t>(d.precrop_height - spec.height + 1)));
+  d.crop_x =
+      static_cast<int64_t>(random.below(static_cast<uint64_t>(d.precrop_width - spec.width + 1)));
   if (options.flip_left_right) d.flipped = random.uniform() < 0.5;
   const float b = static_cast<float>(options.random_brightness / 100.0);
   d.brightness = uniform(random, 1.0f - b, 1.0f + b);
@@ -47,8 +50,8 @@ Tensor apply_distortion(const Tensor& image, const Distortion& d, const ImageInp
       d.crop_x + spec.width > d.precrop_width)
     fail("distort: crop window outside the resized image");
   std::vector<float> precrop(static_cast<size_t>(d.precrop_height * d.precrop_width * 3));
-  kernels::ref::ResizeShape shape{1, image.dim(0), image.dim(1), 3, d.precrop_height,
-                                  d.precrop_width};
+  kernels::ref::ResizeShape shape{1, image.dim(0),     image.dim(1),
+                                  3, d.precrop_height, d.precrop_width};
   kernels::ref::resize_bilinear(shape, kernels::ref::ResizeGrid::kLegacy, image.data<uint8_t>(),
                                 std::span<float>(precrop));
   Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
@@ -65,8 +68,8 @@ Tensor apply_distortion(const Tensor& image, const Distortion& d, const ImageInp
   return out;
 }
 
-Tensor distort_image(const Tensor& image, const DistortOptions& options,
-                     const ImageInputSpec& spec, Random& random, Distortion* drawn) {
+Tensor distort_image(const Tensor& image, const DistortOptions& options, const ImageInputSpec& spec,
+                     Random& random, Distortion* drawn) {
   Distortion d = draw_distortion(options, spec, random);
   if (drawn) *drawn = d;
   return apply_distortion(image, d, spec);

@@ -40,7 +40,7 @@ Tensor apply_distortion(const Tensor& image, const Distortion& distortion,
                         const ImageInputSpec& spec);
 
 // draw_distortion + apply_distortion.
-Tensor distort_image(const Tensor& image, const DistortOptions& options,
-                     const ImageInputSpec& spec, Random& random, Distortion* drawn = nullptr);
+Tensor distort_image(const Tensor& image, const DistortOptions& options, const ImageInputSpec& spec,
+                     Random& random, Distortion* drawn = nullptr);
 
 }  // namespace poet::trainer

@@ -75,8 +75,8 @@ class TrainingObserver {
   virtual void on_train_step(int step, std::span<const float> inputs, const Gradients& batch,
                              const SoftmaxLayer& layer) {}
   // Every eval step: the validation batch after the step's update.
-  virtual void on_validation(int step, std::span<const float> inputs,
-                             const Evaluation& validation, const SoftmaxLayer& layer) {}
+  virtual void on_validation(int step, std::span<const float> inputs, const Evaluation& validation,
+                             const SoftmaxLayer& layer) {}
 };
 
 struct RetrainHooks {

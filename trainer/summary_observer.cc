@@ -41,8 +41,8 @@ size_t clear_old_event_files(const std::filesystem::path& summaries_dir) {
 SummaryObserver::SummaryObserver(const std::filesystem::path& summaries_dir)
     : train_(summaries_dir / "train"), validation_(summaries_dir / "validation") {}
 
-void SummaryObserver::on_train_step(int step, std::span<const float> inputs,
-                                    const Gradients& batch, const SoftmaxLayer& layer) {
+void SummaryObserver::on_train_step(int step, std::span<const float> inputs, const Gradients& batch,
+                                    const SoftmaxLayer& layer) {
   train_.write_event(step, step_summary(inputs, layer, batch.loss, batch.accuracy));
 }
 
