@@ -250,6 +250,38 @@ TEST(RetrainCli, ShortRunWritesEveryOutput) {
   }
 }
 
+// With distortions every training image is distorted and run again (no cache for training);
+// the seed fixes the distortions too.
+TEST(RetrainCli, DistortionsRunAndRepeatWithTheSeed) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);
+  std::vector<std::string> flags = {"--how_many_training_steps",
+                                    "4",
+                                    "--train_batch_size",
+                                    "8",
+                                    "--testing_percentage",
+                                    "30",
+                                    "--validation_percentage",
+                                    "30",
+                                    "--flip_left_right",
+                                    "--random_crop",
+                                    "10",
+                                    "--random_scale",
+                                    "20",
+                                    "--random_brightness",
+                                    "15",
+                                    "--random_seed",
+                                    "9"};
+  CliResult first = run_poet(retrain_args(dir / "images", dir.path(), flags));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out.find("Bottlenecks:"), std::string::npos);  // no cache phase
+  std::string graph = read_file(dir / "retrained.pb", 1 << 30);
+  CliResult second = run_poet(retrain_args(dir / "images", dir.path(), flags));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(read_file(dir / "retrained.pb", 1 << 30), graph);
+}
+
 TEST(LabelCli, PoetsRetrainedGraphGivesSixScoresSummingToOne) {
   POET_REQUIRE_FIXTURE("poets_retrained/retrained_graph.pb");
   CliResult r = run_poet(
