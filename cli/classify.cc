@@ -41,14 +41,6 @@ Model preset(const Graph& graph) {
   return m;
 }
 
-// The input size a placeholder [N, H, W, 3] declares, or 0 when it does not say.
-int64_t declared_size(const Graph& graph, const std::string& input, int axis) {
-  const Node& node = graph.node(graph.endpoint(input).node);
-  if (node.op != "Placeholder" || !node.has_attr("shape")) return 0;
-  PartialShape shape = node.attr_shape("shape");
-  return shape.known_rank && shape.rank() == 4 && shape.dim(axis) > 0 ? shape.dim(axis) : 0;
-}
-
 Model choose_model(const Graph& graph, const Flags& flags, const std::string& graph_path) {
   Model m = preset(graph);
   if (flags.given("input_layer")) m.input = tensor_name(flags.str("input_layer"));

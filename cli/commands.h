@@ -13,5 +13,7 @@ int inspect(Args args);
 int bench(Args args);
 int make_replica(Args args);
 int convert(Args args);
+int retrain(Args args);
+int label(Args args);
 
 }  // namespace poet::cli

@@ -37,6 +37,13 @@ ExecOptions exec_options(const Flags& flags) {
   return o;
 }
 
+int64_t declared_size(const Graph& graph, const std::string& input, int axis) {
+  const Node& node = graph.node(graph.endpoint(input).node);
+  if (node.op != "Placeholder" || !node.has_attr("shape")) return 0;
+  PartialShape shape = node.attr_shape("shape");
+  return shape.known_rank && shape.rank() == 4 && shape.dim(axis) > 0 ? shape.dim(axis) : 0;
+}
+
 std::string tensor_name(std::string_view name) {
   return name.find(':') == std::string_view::npos ? str_cat(name, ":0") : std::string(name);
 }

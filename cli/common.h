@@ -17,6 +17,10 @@ Graph load_graph(const std::filesystem::path& path);
 std::vector<FlagSpec> exec_flag_specs();
 ExecOptions exec_options(const Flags& flags);
 
+// The size along `axis` (1: height, 2: width) that the Placeholder behind `input` declares
+// for an image batch [N, H, W, 3], or 0 when it does not say.
+int64_t declared_size(const Graph& graph, const std::string& input, int axis);
+
 // "input" -> "input:0"; "input:1" unchanged.
 std::string tensor_name(std::string_view name);
 

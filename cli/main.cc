@@ -21,6 +21,8 @@ constexpr Command kCommands[] = {
     {"bench", poet::cli::bench, "images/s and per-layer GFLOP/s against the measured FMA peak"},
     {"inspect", poet::cli::inspect, "ops, inputs, outputs, shapes and FLOPs of a graph"},
     {"make-replica", poet::cli::make_replica, "write a replica graph (inception_v3, mobilenet_v1)"},
+    {"retrain", poet::cli::retrain, "train a new final layer on your images (retrain.py)"},
+    {"label", poet::cli::label, "label images with a retrained graph (label_image.py)"},
     {"convert", poet::cli::convert, "TF.js layers model -> frozen TensorFlow GraphDef"},
 };
 

@@ -47,10 +47,12 @@ std::vector<float> fake_bottleneck(const std::string& path) {
 }
 
 struct CountingObserver : TrainingObserver {
-  void on_train_step(int step, const Gradients& batch, const SoftmaxLayer&) override {
+  void on_train_step(int step, std::span<const float>, const Gradients& batch,
+                     const SoftmaxLayer&) override {
     train_steps.push_back(step);
   }
-  void on_validation(int step, const Evaluation&, const SoftmaxLayer&) override {
+  void on_validation(int step, std::span<const float>, const Evaluation&,
+                     const SoftmaxLayer&) override {
     validation_steps.push_back(step);
   }
   std::vector<int> train_steps, validation_steps;

@@ -145,7 +145,7 @@ Batch Trainer::batch(Split split, int size, bool distorted) {
 void Trainer::train_step(int step) {
   Batch train = batch(Split::kTraining, options_.train_batch_size, options_.distort());
   Gradients before = layer_.train_step(train.inputs, train.labels, options_.learning_rate);
-  if (hooks_.observer) hooks_.observer->on_train_step(step, before, layer_);
+  if (hooks_.observer) hooks_.observer->on_train_step(step, train.inputs, before, layer_);
   bool last = step + 1 == options_.how_many_training_steps;
   if (step % options_.eval_step_interval == 0 || last) {
     // As retrain.py: the train figures are re-evaluated after the update, on the same batch.
@@ -154,7 +154,7 @@ void Trainer::train_step(int step) {
     log(format("Step %d: Cross entropy = %f", step, after.cross_entropy));
     Batch validation = batch(Split::kValidation, options_.validation_batch_size, false);
     Evaluation v = layer_.evaluate(validation.inputs, validation.labels);
-    if (hooks_.observer) hooks_.observer->on_validation(step, v, layer_);
+    if (hooks_.observer) hooks_.observer->on_validation(step, validation.inputs, v, layer_);
     log(format("Step %d: Validation accuracy = %.1f%% (N=%d)", step, v.accuracy * 100,
                static_cast<int>(validation.labels.size())));
   }
@@ -173,7 +173,10 @@ RetrainResult Trainer::test() {
   Evaluation e = layer_.evaluate(test.inputs, test.labels);
   RetrainResult result{.test_accuracy = e.accuracy,
                        .test_count = static_cast<int>(test.labels.size()),
-                       .labels = {}};
+                       .labels = {},
+                       .test_paths = test.paths,
+                       .test_truth = test.labels,
+                       .test_predictions = e.predictions};
   log(format("Final test accuracy = %.1f%% (N=%d)", e.accuracy * 100, result.test_count));
   if (options_.print_misclassified_test_images) {
     log("=== MISCLASSIFIED TEST IMAGES ===");

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,9 +71,12 @@ class TrainingObserver {
   virtual ~TrainingObserver() = default;
   // Every step: the training batch as the layer saw it before the step's update (retrain.py
   // records its train summaries in the same run as the update).
-  virtual void on_train_step(int step, const Gradients& batch, const SoftmaxLayer& layer) {}
+  // `inputs` are the batch's bottlenecks, row-major [batch, bottleneck size].
+  virtual void on_train_step(int step, std::span<const float> inputs, const Gradients& batch,
+                             const SoftmaxLayer& layer) {}
   // Every eval step: the validation batch after the step's update.
-  virtual void on_validation(int step, const Evaluation& validation, const SoftmaxLayer& layer) {}
+  virtual void on_validation(int step, std::span<const float> inputs, const Evaluation& validation,
+                             const SoftmaxLayer& layer) {}
 };
 
 struct RetrainHooks {
@@ -90,6 +94,9 @@ struct RetrainResult {
   double test_accuracy = 0;
   int test_count = 0;
   std::vector<std::string> labels;
+  // The final test, one entry per test image: its path, true and predicted class.
+  std::vector<std::string> test_paths;
+  std::vector<int> test_truth, test_predictions;
 };
 
 // `model` is the original graph, its input and bottleneck tensors named in `info`.

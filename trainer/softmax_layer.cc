@@ -82,6 +82,15 @@ void SoftmaxLayer::check_labels(std::span<const int> labels, int batch) const {
       fail("softmax layer: label ", label, " is outside [0, ", classes_, ")");
 }
 
+std::vector<double> SoftmaxLayer::logits(std::span<const float> inputs) const {
+  const int batch = batch_of(inputs);
+  std::vector<double> out(static_cast<size_t>(batch) * classes_);
+  for (int b = 0; b < batch; ++b)
+    logits_row(inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_), weights_, biases_,
+               std::span<double>(out.data() + static_cast<size_t>(b) * classes_, classes_));
+  return out;
+}
+
 std::vector<double> SoftmaxLayer::probabilities(std::span<const float> inputs) const {
   const int batch = batch_of(inputs);
   std::vector<double> probs(static_cast<size_t>(batch) * classes_);

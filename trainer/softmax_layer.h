@@ -42,6 +42,8 @@ class SoftmaxLayer {
   Tensor weights_tensor() const;
   Tensor biases_tensor() const;
 
+  // x W + b, [batch, classes].
+  std::vector<double> logits(std::span<const float> inputs) const;
   // Softmax probabilities, [batch, classes].
   std::vector<double> probabilities(std::span<const float> inputs) const;
   Evaluation evaluate(std::span<const float> inputs, std::span<const int> labels) const;

@@ -1,0 +1,140 @@
+// poet label: TensorFlow's label_image.py for retrained graphs. The same flags and defaults
+// (input layer `input`, output `final_result`, mean 128, std 128, the top 5), printing
+// `label score` lines best first as TensorFlow's label_image.py does (`daisy 0.99798`, the
+// score in numpy's float32 notation). Differences: several images (or folders of images) in
+// one run, each block headed by its path; the input size defaults to what the graph's input
+// placeholder declares (label_image.py's fixed 224x224 fails on a 128x128 MobileNet); labels
+// are checked against the number of scores.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "cli/common.h"
+#include "engine/image_codec.h"
+#include "engine/image_input.h"
+#include "engine/labels.h"
+
+namespace poet::cli {
+namespace {
+
+bool is_image_name(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+// Files as given; a folder stands for its JPEG and PNG files, sorted by name.
+std::vector<std::string> image_files(const std::vector<std::string>& args) {
+  std::vector<std::string> files;
+  for (const std::string& arg : args) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(arg, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : std::filesystem::directory_iterator(arg, ec))
+        if (entry.is_regular_file(ec) && is_image_name(entry.path()) &&
+            !entry.path().filename().string().starts_with("."))
+          found.push_back(entry.path().string());
+      if (found.empty()) fail(arg, ": no .jpg, .jpeg or .png files in this folder");
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (std::filesystem::is_regular_file(arg, ec)) {
+      files.push_back(arg);
+    } else {
+      fail(arg, ": no such image file or folder");
+    }
+  }
+  return files;
+}
+
+// numpy's str() of a float32: the shortest digits that read back as the same float, with
+// ".0" on whole numbers and scientific notation below 1e-4.
+std::string numpy_float(float value) {
+  char buf[64];
+  bool scientific = value != 0 && std::abs(value) < 1e-4f;
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, value,
+                    scientific ? std::chars_format::scientific : std::chars_format::fixed);
+  std::string s(buf, end);
+  if (s.find_first_of(".e") == std::string::npos && std::isfinite(value)) s += ".0";
+  return s;
+}
+
+void print_top(const Tensor& scores, const std::vector<std::string>& labels, int64_t top_k,
+               const std::string& output) {
+  if (scores.dtype() != DType::kFloat32 || scores.num_elements() == 0 ||
+      scores.num_elements() != scores.dim(-1))
+    fail("'", output, "' is ", dtype_name(scores.dtype()), " ", shape_string(scores.shape()),
+         "; expected the float scores of one image");
+  std::span<const float> s = scores.data<float>();
+  if (labels.size() != s.size())
+    fail("the labels file has ", labels.size(), " labels but '", output, "' gives ", s.size(),
+         " scores");
+  std::vector<size_t> order(s.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  size_t k = std::min<size_t>(static_cast<size_t>(top_k), order.size());
+  // Best first; equal scores in index order so the output is deterministic.
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                    [&](size_t a, size_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  for (size_t i = 0; i < k; ++i)
+    std::printf("%s %s\n", labels[order[i]].c_str(), numpy_float(s[order[i]]).c_str());
+}
+
+int64_t size_flag(const Flags& flags, std::string_view name, int64_t declared) {
+  int64_t v = flags.given(name) ? flags.integer(name) : (declared > 0 ? declared : 224);
+  if (v <= 0 || v > kMaxImageSide) fail("--", name, ": expected 1..", kMaxImageSide, ", got ", v);
+  return v;
+}
+
+}  // namespace
+
+int label(Args args) {
+  std::vector<FlagSpec> specs = {
+      {"image", "", "image to label (JPEG or PNG); more images or folders may follow the flags"},
+      {"graph", "tf_files/retrained_graph.pb", "the retrained graph (.pb, .pbtxt, model.json)"},
+      {"labels", "tf_files/retrained_labels.txt", "labels file, one per line in output order"},
+      {"input_layer", "input", "tensor fed the normalised image"},
+      {"output_layer", "final_result", "tensor of scores"},
+      {"input_height", "", "image height (default: the input's declared height, else 224)"},
+      {"input_width", "", "image width (default: the input's declared width, else 224)"},
+      {"input_mean", "128", "subtracted from each pixel"},
+      {"input_std", "128", "pixels are then multiplied by 1/std"},
+      {"top_k", "5", "labels printed per image"},
+  };
+  for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
+  Flags flags("label",
+              "--graph G.pb --labels L.txt (--image IMAGE | IMAGE_OR_FOLDER...)\n\n"
+              "Prints the top labels of each image as `label score`, best first; with several\n"
+              "images each block starts with `IMAGE:`.",
+              specs, args);
+  if (flags.help_requested()) return 0;
+
+  std::vector<std::string> inputs = flags.positional();
+  if (flags.given("image")) inputs.insert(inputs.begin(), flags.str("image"));
+  if (inputs.empty()) fail("no image given: --image IMAGE, or images and folders as arguments");
+  std::vector<std::string> images = image_files(inputs);
+  int64_t top_k = flags.integer("top_k");
+  if (top_k < 1) fail("--top_k: expected a positive integer, got ", top_k);
+  std::vector<std::string> labels = read_labels(flags.str("labels"));
+
+  std::string graph_path = flags.str("graph");
+  Graph graph = load_graph(graph_path);
+  std::string input = tensor_name(flags.str("input_layer"));
+  std::string output = tensor_name(flags.str("output_layer"));
+  ImageInputSpec spec{.height = size_flag(flags, "input_height", declared_size(graph, input, 1)),
+                      .width = size_flag(flags, "input_width", declared_size(graph, input, 2)),
+                      .mean = static_cast<float>(flags.number("input_mean")),
+                      .std = static_cast<float>(flags.number("input_std"))};
+  if (spec.std == 0) fail("--input_std: must not be 0");
+  Executable exe(graph, {input}, {output}, exec_options(flags));
+  for (size_t i = 0; i < images.size(); ++i) {
+    Tensor feed[] = {read_image_input(images[i], spec)};
+    Tensor scores = exe.run(feed).at(0);
+    if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
+    print_top(scores, labels, top_k, output);
+  }
+  return 0;
+}
+
+}  // namespace poet::cli

@@ -1,0 +1,253 @@
+// poet retrain: TensorFlow's retrain.py (the TensorFlow for Poets version, with --architecture):
+// the same flags and defaults, log lines, bottleneck cache, output graph, labels and TensorBoard
+// summaries. poet adds --graph (a model file instead of --model_dir's download), a seed,
+// batched bottleneck extraction, tensor overrides for other graphs and a confusion matrix.
+// The work is in trainer/; this file reads flags and reports.
+#include <cstdio>
+#include <optional>
+
+#include "cli/common.h"
+#include "engine/error.h"
+#include "engine/file_io.h"
+#include "engine/image_codec.h"
+#include "trainer/bottleneck_runner.h"
+#include "trainer/distort.h"
+#include "trainer/retrain.h"
+#include "trainer/summary/confusion_matrix.h"
+#include "trainer/summary/progress.h"
+#include "trainer/summary_observer.h"
+
+namespace poet::cli {
+namespace {
+
+using trainer::RetrainOptions;
+
+std::vector<FlagSpec> retrain_flag_specs() {
+  return {
+      {"image_dir", "", "folder of labeled images: one sub-folder per class"},
+      {"output_graph", "/tmp/output_graph.pb", "where to save the trained graph"},
+      {"intermediate_output_graphs_dir", "/tmp/intermediate_graph/",
+       "where to save the intermediate graphs (prefix, as retrain.py)"},
+      {"intermediate_store_frequency", "0", "save an intermediate graph every N steps (0: never)"},
+      {"output_labels", "/tmp/output_labels.txt", "where to save the labels"},
+      {"summaries_dir", "/tmp/retrain_logs", "where to save TensorBoard summaries"},
+      {"how_many_training_steps", "4000", "training steps"},
+      {"learning_rate", "0.01", "gradient descent learning rate"},
+      {"testing_percentage", "10", "percentage of images used as a test set"},
+      {"validation_percentage", "10", "percentage of images used as a validation set"},
+      {"eval_step_interval", "10", "evaluate every N steps"},
+      {"train_batch_size", "100", "images per training step"},
+      {"test_batch_size", "-1", "images in the final test (-1: the whole test set)"},
+      {"validation_batch_size", "100", "images per evaluation (-1: the whole validation set)"},
+      {"print_misclassified_test_images", "false", "list the misclassified test images", true},
+      {"model_dir", "/tmp/imagenet", "folder holding the model file (see --architecture)"},
+      {"bottleneck_dir", "/tmp/bottleneck", "bottleneck cache folder"},
+      {"final_tensor_name", "final_result", "name of the new output node"},
+      {"flip_left_right", "false", "randomly flip half the training images", true},
+      {"random_crop", "0", "percent margin to crop the training images by at random"},
+      {"random_scale", "0", "percent to scale the training images up by at random"},
+      {"random_brightness", "0", "percent to change the training images' brightness by"},
+      {"architecture", "inception_v3",
+       "inception_v3 or mobilenet_<1.0|0.75|0.50|0.25>_<224|192|160|128>[_quantized]"},
+      // poet's additions.
+      {"graph", "", "model file (GraphDef .pb/.pbtxt or TF.js model.json) instead of --model_dir"},
+      {"random_seed", "0", "seed of every random choice: a seed repeats a run exactly"},
+      {"batch", "16", "images per forward pass while computing bottlenecks"},
+      {"input_layer", "", "tensor fed the normalised image (default: the architecture's)"},
+      {"bottleneck_layer", "", "tensor the new layer is trained on (default: the architecture's)"},
+      {"input_size", "", "image height and width (default: the architecture's)"},
+      {"input_mean", "", "subtracted from each pixel (default: the architecture's)"},
+      {"input_std", "", "pixels are then multiplied by 1/std (default: the architecture's)"},
+      {"confusion_matrix", "",
+       "write the test confusion matrix to PREFIX.csv and PREFIX.png (default: the "
+       "--output_graph path without its extension, plus _confusion)"},
+  };
+}
+
+int to_int(const Flags& flags, std::string_view name) {
+  int64_t v = flags.integer(name);
+  if (v < INT32_MIN || v > INT32_MAX) fail("--", name, ": ", v, " is out of range");
+  return static_cast<int>(v);
+}
+
+RetrainOptions retrain_options(const Flags& flags) {
+  RetrainOptions o;
+  o.image_dir = flags.str("image_dir");
+  if (o.image_dir.empty()) fail("--image_dir is required: a folder with one sub-folder per class");
+  o.output_graph = flags.str("output_graph");
+  o.intermediate_output_graphs_dir = flags.str("intermediate_output_graphs_dir");
+  o.intermediate_store_frequency = to_int(flags, "intermediate_store_frequency");
+  o.output_labels = flags.str("output_labels");
+  o.summaries_dir = flags.str("summaries_dir");
+  o.how_many_training_steps = to_int(flags, "how_many_training_steps");
+  o.learning_rate = flags.number("learning_rate");
+  o.testing_percentage = to_int(flags, "testing_percentage");
+  o.validation_percentage = to_int(flags, "validation_percentage");
+  o.eval_step_interval = to_int(flags, "eval_step_interval");
+  o.train_batch_size = to_int(flags, "train_batch_size");
+  o.test_batch_size = to_int(flags, "test_batch_size");
+  o.validation_batch_size = to_int(flags, "validation_batch_size");
+  o.print_misclassified_test_images = flags.boolean("print_misclassified_test_images");
+  o.model_dir = flags.str("model_dir");
+  o.bottleneck_dir = flags.str("bottleneck_dir");
+  o.final_tensor_name = flags.str("final_tensor_name");
+  o.flip_left_right = flags.boolean("flip_left_right");
+  o.random_crop = to_int(flags, "random_crop");
+  o.random_scale = to_int(flags, "random_scale");
+  o.random_brightness = to_int(flags, "random_brightness");
+  o.architecture = flags.str("architecture");
+  int64_t seed = flags.integer("random_seed");
+  if (seed < 0) fail("--random_seed: expected a non-negative integer, got ", seed);
+  o.seed = static_cast<uint64_t>(seed);
+  return o;
+}
+
+// --graph, else the file retrain.py would have downloaded into --model_dir.
+std::string model_path(const Flags& flags, const RetrainOptions& o,
+                       const trainer::ModelInfo& info) {
+  if (flags.given("graph")) return flags.str("graph");
+  std::string path = trainer::join_path(o.model_dir, info.model_file_name);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    fail("no model for --architecture ", o.architecture, ": looked for ", path, " (--model_dir ",
+         o.model_dir,
+         "). poet cannot download models: unpack the model's archive there, or give the model "
+         "file with --graph");
+  return path;
+}
+
+// The architecture's tensors and preprocessing, with the command line's overrides.
+trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::ModelInfo& info) {
+  trainer::BottleneckModel m{.input_tensor = info.input_tensor,
+                             .bottleneck_tensor = info.bottleneck_tensor,
+                             .bottleneck_size = info.bottleneck_size,
+                             .spec = {.height = info.input_height,
+                                      .width = info.input_width,
+                                      .mean = info.input_mean,
+                                      .std = info.input_std}};
+  if (flags.given("input_layer")) m.input_tensor = tensor_name(flags.str("input_layer"));
+  if (flags.given("bottleneck_layer")) {
+    m.bottleneck_tensor = tensor_name(flags.str("bottleneck_layer"));
+    m.bottleneck_size = 0;  // taken from the graph
+  }
+  if (flags.given("input_size")) {
+    int64_t size = flags.integer("input_size");
+    if (size <= 0 || size > kMaxImageSide)
+      fail("--input_size: expected 1..", kMaxImageSide, ", got ", size);
+    m.spec.height = m.spec.width = size;
+  }
+  if (flags.given("input_mean")) m.spec.mean = static_cast<float>(flags.number("input_mean"));
+  if (flags.given("input_std")) m.spec.std = static_cast<float>(flags.number("input_std"));
+  if (m.spec.std == 0) fail("--input_std: must not be 0");
+  return m;
+}
+
+void print_line(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+void print_warning(const std::string& line) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "warning: %s\n", line.c_str());
+}
+
+// Every bottleneck file made before training starts, in batches, with progress.
+void fill_cache(const RetrainOptions& o, trainer::BottleneckRunner& runner) {
+  trainer::Dataset dataset =
+      trainer::scan_image_dir(o.image_dir, o.testing_percentage, o.validation_percentage);
+  std::optional<summary::Progress> progress;
+  trainer::CacheFill fill = trainer::fill_bottleneck_cache(
+      dataset, o.bottleneck_dir, o.architecture, runner,
+      [&](size_t done, size_t total) {
+        if (!progress) progress.emplace("bottlenecks", total);
+        progress->update(done);
+      },
+      print_warning);
+  if (progress) progress->finish();
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.2f", fill.seconds);
+  print_line(str_cat("Bottlenecks: ", fill.computed, " computed, ", fill.reused, " reused from ",
+                     o.bottleneck_dir, " in ", seconds, " s"));
+}
+
+void write_confusion(const Flags& flags, const RetrainOptions& o,
+                     const trainer::RetrainResult& result) {
+  summary::ConfusionMatrix matrix(result.labels);
+  for (size_t i = 0; i < result.test_truth.size(); ++i)
+    matrix.add(static_cast<size_t>(result.test_truth[i]),
+               static_cast<size_t>(result.test_predictions[i]));
+  std::printf("Confusion matrix (rows: true class, columns: predicted):\n%s",
+              matrix.to_text().c_str());
+  std::string prefix = flags.str("confusion_matrix");
+  if (prefix.empty()) {
+    std::filesystem::path graph(o.output_graph);
+    prefix = (graph.parent_path() / (graph.stem().string() + "_confusion")).string();
+  }
+  matrix.write_csv(prefix + ".csv");
+  matrix.write_png(prefix + ".png");
+  print_line(str_cat("Confusion matrix written to ", prefix, ".csv and ", prefix, ".png"));
+}
+
+}  // namespace
+
+int retrain(Args args) {
+  std::vector<FlagSpec> specs = retrain_flag_specs();
+  for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
+  Flags flags("retrain",
+              "--image_dir DIR [--architecture A] [--graph MODEL | --model_dir DIR] ...\n\n"
+              "Trains a new final layer on top of a trained network, as TensorFlow's retrain.py:\n"
+              "writes --output_graph, --output_labels, the bottleneck cache and TensorBoard\n"
+              "summaries, and prints the final test accuracy and its confusion matrix.",
+              specs, args);
+  if (flags.help_requested()) return 0;
+  if (!flags.positional().empty())
+    fail("unexpected argument '", flags.positional()[0], "' (poet retrain --help)");
+
+  RetrainOptions options = retrain_options(flags);
+  trainer::ModelInfo info = trainer::model_info(options.architecture);
+  // Check the images before the (slow) graph load, so a wrong folder fails at once.
+  trainer::scan_image_dir(options.image_dir, options.testing_percentage,
+                          options.validation_percentage);
+  int64_t batch = flags.integer("batch");
+  if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
+
+  Graph graph = load_graph(model_path(flags, options, info));
+  trainer::BottleneckModel model = bottleneck_model(flags, info);
+  trainer::BottleneckRunner runner(graph, model, static_cast<int>(batch), exec_options(flags));
+  if (!runner.batch_note().empty()) print_warning(runner.batch_note());
+  info.input_tensor = model.input_tensor;
+  info.bottleneck_tensor = model.bottleneck_tensor;
+  info.bottleneck_size = runner.bottleneck_size();
+
+  if (!options.distort()) fill_cache(options, runner);
+
+  trainer::DistortOptions distort{.flip_left_right = options.flip_left_right,
+                                  .random_crop = options.random_crop,
+                                  .random_scale = options.random_scale,
+                                  .random_brightness = options.random_brightness};
+  size_t cleared = trainer::clear_old_event_files(options.summaries_dir);
+  if (cleared > 0)
+    print_line(str_cat("Removed ", cleared, " event files of an earlier run from ",
+                       options.summaries_dir, "/{train,validation}"));
+  trainer::SummaryObserver observer(options.summaries_dir);
+  trainer::RetrainHooks hooks{
+      .bottleneck = [&](const std::string& path) { return runner.image_bottleneck(path); },
+      .distorted_bottleneck =
+          [&](const std::string& path, trainer::Random& random) {
+            std::string bytes = read_file(path, size_t{1} << 30);
+            Tensor image = decode_image(bytes, 3, path);
+            return runner.input_bottleneck(
+                trainer::distort_image(image, distort, runner.spec(), random));
+          },
+      .log = print_line,
+      .warn = print_warning,
+      .observer = &observer};
+  trainer::RetrainResult result = trainer::retrain(options, info, graph, hooks);
+  write_confusion(flags, options, result);
+  print_line(str_cat("Wrote ", options.output_graph, " and ", options.output_labels,
+                     "; TensorBoard: tensorboard --logdir ", options.summaries_dir));
+  return 0;
+}
+
+}  // namespace poet::cli

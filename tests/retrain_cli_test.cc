@@ -1,0 +1,385 @@
+// `poet retrain` and `poet label` end to end, run as a user runs them. Fast cases use a few
+// classes of the fruits fixture copied to a temporary folder; RetrainSlow trains on all of it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "engine/executor.h"
+#include "engine/file_io.h"
+#include "importers/tensorflow/graphdef.h"
+#include "tests/cli_util.h"
+#include "tests/fixtures.h"
+#include "trainer/bottleneck_cache.h"
+#include "trainer/dataset.h"
+#include "trainer/summary/summary_writer.h"
+
+namespace poet::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kFruits = "fruits";
+const char* const kMobileNet = "mobilenet_v1_0.25_128/frozen_graph.pb";
+
+// `classes` folders of the fruits fixture, the first `per_class` images of each.
+void copy_fruits(const fs::path& to, int classes, int per_class) {
+  std::vector<fs::path> folders;
+  for (const auto& e : fs::directory_iterator(fixture(kFruits))) folders.push_back(e.path());
+  std::sort(folders.begin(), folders.end());
+  for (int c = 0; c < classes; ++c) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(folders[c])) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    fs::create_directories(to / folders[c].filename());
+    for (int i = 0; i < per_class && i < static_cast<int>(files.size()); ++i)
+      fs::copy_file(files[i], to / folders[c].filename() / files[i].filename());
+  }
+}
+
+// The flags that keep every output of a run inside `dir`.
+std::vector<std::string> retrain_args(const fs::path& image_dir, const fs::path& dir,
+                                      std::vector<std::string> extra) {
+  std::vector<std::string> args = {"retrain",
+                                   "--image_dir",
+                                   image_dir.string(),
+                                   "--architecture",
+                                   "mobilenet_0.25_128",
+                                   "--graph",
+                                   fixture(kMobileNet).string(),
+                                   "--bottleneck_dir",
+                                   (dir / "bottlenecks").string(),
+                                   "--output_graph",
+                                   (dir / "retrained.pb").string(),
+                                   "--output_labels",
+                                   (dir / "labels.txt").string(),
+                                   "--summaries_dir",
+                                   (dir / "summaries").string(),
+                                   "--intermediate_output_graphs_dir",
+                                   (dir / "inter/").string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+double final_accuracy(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"(Final test accuracy = ([0-9.]+)% \(N=\d+\))")))
+    return -1;
+  return std::stod(m[1]);
+}
+
+struct BottleneckLine {
+  int computed = -1, reused = -1;
+  double seconds = -1;
+};
+
+BottleneckLine bottleneck_line(const std::string& out) {
+  std::smatch m;
+  BottleneckLine b;
+  if (std::regex_search(
+          out, m,
+          std::regex(R"(Bottlenecks: (\d+) computed, (\d+) reused from .* in ([0-9.]+) s)"))) {
+    b.computed = std::stoi(m[1]);
+    b.reused = std::stoi(m[2]);
+    b.seconds = std::stod(m[3]);
+  }
+  return b;
+}
+
+// `label score` lines -> (label, score); labels may hold spaces.
+std::vector<std::pair<std::string, double>> label_lines(const std::string& out) {
+  std::vector<std::pair<std::string, double>> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    size_t space = line.rfind(' ');
+    if (space == std::string::npos || line.back() == ':') continue;
+    lines.emplace_back(line.substr(0, space), std::stod(line.substr(space + 1)));
+  }
+  return lines;
+}
+
+std::set<std::string> tags_of(const std::vector<tensorflow::Event>& events) {
+  std::set<std::string> tags;
+  for (const tensorflow::Event& e : events)
+    for (const auto& v : e.summary().value()) tags.insert(v.tag());
+  return tags;
+}
+
+fs::path only_event_file(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+  EXPECT_EQ(files.size(), 1u) << dir;
+  return files.empty() ? fs::path() : files[0];
+}
+
+TEST(RetrainCli, MissingImageDirIsAnError) {
+  CliResult r = run_poet({"retrain", "--architecture", "mobilenet_0.25_128"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--image_dir is required"), std::string::npos) << r.err;
+}
+
+TEST(RetrainCli, OneClassIsAnError) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  TempDir dir;
+  copy_fruits(dir / "images", 1, 3);
+  CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("only one folder of images"), std::string::npos) << r.err;
+}
+
+TEST(RetrainCli, UnknownArchitectureIsAnError) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  CliResult r = run_poet(
+      {"retrain", "--image_dir", fixture(kFruits).string(), "--architecture", "resnet_50"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--architecture resnet_50: expected inception_v3 or mobilenet_"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(RetrainCli, MissingModelSaysWhereItLookedAndThatPoetCannotDownload) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  TempDir dir;
+  CliResult r = run_poet({"retrain", "--image_dir", fixture(kFruits).string(), "--architecture",
+                          "mobilenet_0.50_160_quantized", "--model_dir", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find((dir / "mobilenet_v1_0.50_160/quantized_graph.pb").string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("poet cannot download"), std::string::npos) << r.err;
+  r = run_poet(
+      {"retrain", "--image_dir", fixture(kFruits).string(), "--model_dir", dir.path().string()});
+  EXPECT_NE(r.err.find((dir / "classify_image_graph_def.pb").string()), std::string::npos) << r.err;
+}
+
+TEST(RetrainCli, CorruptJpegIsNamedAndStopsTheRun) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 10);
+  fs::path bad;
+  for (const auto& e : fs::directory_iterator(dir / "images")) bad = e.path() / "broken.jpg";
+  std::ofstream(bad, std::ios::binary) << "\xff\xd8\xff\xe0 this is not a JPEG";
+  CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("remove or replace it"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "retrained.pb"));
+}
+
+// A short run on three classes: every output is written and readable, the event files hold
+// retrain.py's tags at the right steps, and the written graph computes what training computed.
+TEST(RetrainCli, ShortRunWritesEveryOutput) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  fs::path images = dir / "images";
+  copy_fruits(images, 3, 40);
+  CliResult r =
+      run_poet(retrain_args(images, dir.path(),
+                            {"--how_many_training_steps", "25", "--eval_step_interval", "10",
+                             "--random_seed", "3", "--testing_percentage", "25",
+                             "--validation_percentage", "25", "--intermediate_store_frequency",
+                             "20", "--print_misclassified_test_images", "--batch", "7"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  BottleneckLine b = bottleneck_line(r.out);
+  EXPECT_EQ(b.computed, 120);
+  EXPECT_EQ(b.reused, 0);
+  EXPECT_GE(final_accuracy(r.out), 0) << r.out;
+  EXPECT_NE(r.out.find("Step 24: Validation accuracy = "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("=== MISCLASSIFIED TEST IMAGES ==="), std::string::npos);
+  EXPECT_NE(r.out.find("accuracy "), std::string::npos);  // the confusion matrix's last line
+  EXPECT_EQ(read_file(dir / "labels.txt", 1 << 20),
+            "apple braeburn\napple crimson snow\napple golden 1\n");
+  EXPECT_TRUE(fs::exists(dir / "inter/intermediate_20.pb"));
+  std::string csv = read_file(dir / "retrained_confusion.csv", 1 << 20);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "true\\predicted,apple braeburn,apple crimson snow,apple golden 1");
+  EXPECT_EQ(read_file(dir / "retrained_confusion.png", 1 << 20).substr(1, 3), "PNG");
+
+  // Event files: every step in train/, the eval steps in validation/, retrain.py's tags.
+  auto train = summary::read_event_file(only_event_file(dir / "summaries/train"));
+  auto validation = summary::read_event_file(only_event_file(dir / "summaries/validation"));
+  ASSERT_EQ(train.size(), 1u + 25u);
+  ASSERT_EQ(validation.size(), 1u + 4u);
+  EXPECT_EQ(train[0].file_version(), "brain.Event:2");
+  for (int s = 0; s < 25; ++s) EXPECT_EQ(train[1 + s].step(), s);
+  std::vector<int64_t> eval_steps;
+  for (size_t i = 1; i < validation.size(); ++i) eval_steps.push_back(validation[i].step());
+  EXPECT_EQ(eval_steps, (std::vector<int64_t>{0, 10, 20, 24}));
+  std::set<std::string> ours = tags_of(validation);
+  EXPECT_EQ(ours, tags_of(train));
+  EXPECT_TRUE(ours.count("accuracy_1") && ours.count("cross_entropy_1") &&
+              ours.count("final_training_ops/weights/summaries/mean_1"));
+  fs::path real = fixture("tensorboard/events.out.tfevents.1558970915.validation");
+  if (fs::exists(real)) {
+    EXPECT_EQ(ours, tags_of(summary::read_event_file(real)));
+  }
+
+  // A test image through the whole written graph (poet label, poet's preprocessing) against
+  // the new layer applied to its cached bottleneck.
+  std::string folder = "apple_crimson_snow", file;
+  for (const auto& e : fs::directory_iterator(images / folder))
+    if (trainer::assign_split((images / folder / e.path().filename()).string(), 25, 25) ==
+        trainer::Split::kTesting)
+      file = e.path().filename().string();
+  ASSERT_FALSE(file.empty());
+  CliResult label = run_poet({"label", "--graph", (dir / "retrained.pb").string(), "--labels",
+                              (dir / "labels.txt").string(), "--input_height", "128",
+                              "--input_width", "128", "--input_mean", "127.5", "--input_std",
+                              "127.5", "--image", (images / folder / file).string()});
+  ASSERT_EQ(label.exit_code, 0) << label.err;
+  auto scores = label_lines(label.out);
+  ASSERT_EQ(scores.size(), 3u) << label.out;
+  std::string why;
+  auto bottleneck = trainer::read_bottleneck(
+      trainer::bottleneck_path((dir / "bottlenecks").string(), folder, file, "mobilenet_0.25_128"),
+      1001, &why);
+  ASSERT_TRUE(bottleneck) << why;
+  Executable final_layer(tf::load_graphdef(dir / "retrained.pb"),
+                         {"input_1/BottleneckInputPlaceholder:0"}, {"final_result:0"});
+  Tensor feed[] = {Tensor::from_floats({1, 1001}, *bottleneck)};
+  Tensor result = final_layer.run(feed).at(0);
+  std::span<const float> probs = result.data<float>();
+  std::vector<std::string> labels = {"apple braeburn", "apple crimson snow", "apple golden 1"};
+  for (const auto& [name, score] : scores) {
+    size_t i = std::find(labels.begin(), labels.end(), name) - labels.begin();
+    ASSERT_LT(i, labels.size()) << name;
+    EXPECT_NEAR(score, probs[i], 1e-5) << name;
+  }
+}
+
+// With distortions every training image is distorted and run again (no cache for training);
+// the seed fixes the distortions too.
+TEST(RetrainCli, DistortionsRunAndRepeatWithTheSeed) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);
+  std::vector<std::string> flags = {"--how_many_training_steps",
+                                    "4",
+                                    "--train_batch_size",
+                                    "8",
+                                    "--testing_percentage",
+                                    "30",
+                                    "--validation_percentage",
+                                    "30",
+                                    "--flip_left_right",
+                                    "--random_crop",
+                                    "10",
+                                    "--random_scale",
+                                    "20",
+                                    "--random_brightness",
+                                    "15",
+                                    "--random_seed",
+                                    "9"};
+  CliResult first = run_poet(retrain_args(dir / "images", dir.path(), flags));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out.find("Bottlenecks:"), std::string::npos);  // no cache phase
+  std::string graph = read_file(dir / "retrained.pb", 1 << 30);
+  CliResult second = run_poet(retrain_args(dir / "images", dir.path(), flags));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(read_file(dir / "retrained.pb", 1 << 30), graph);
+}
+
+TEST(LabelCli, PoetsRetrainedGraphGivesSixScoresSummingToOne) {
+  POET_REQUIRE_FIXTURE("poets_retrained/retrained_graph.pb");
+  CliResult r = run_poet(
+      {"label", "--graph", fixture("poets_retrained/retrained_graph.pb").string(), "--labels",
+       fixture("poets_retrained/retrained_labels.txt").string(), "--input_layer", "input",
+       "--input_height", "128", "--input_width", "128", "--input_mean", "127.5", "--input_std",
+       "127.5", "--top_k", "10", "--image", fixture("images/panda.jpg").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto scores = label_lines(r.out);
+  ASSERT_EQ(scores.size(), 6u) << r.out;
+  std::set<std::string> names;
+  double sum = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    names.insert(scores[i].first);
+    sum += scores[i].second;
+    if (i > 0) {
+      EXPECT_LE(scores[i].second, scores[i - 1].second);
+    }
+  }
+  EXPECT_EQ(names.size(), 6u);
+  EXPECT_TRUE(names.count("61326 ok front"));
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+}
+
+TEST(LabelCli, FolderGivesOneBlockPerImageAndDefaultsToTopFive) {
+  POET_REQUIRE_FIXTURE("poets_retrained/retrained_graph.pb");
+  TempDir dir;
+  fs::copy_file(fixture("images/panda.jpg"), dir / "b.jpg");
+  fs::copy_file(fixture("images/flower1.jpg"), dir / "a.JPG");
+  std::ofstream(dir / "notes.txt") << "not an image";
+  CliResult r = run_poet(
+      {"label", "--graph", fixture("poets_retrained/retrained_graph.pb").string(), "--labels",
+       fixture("poets_retrained/retrained_labels.txt").string(), dir.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t a = r.out.find((dir / "a.JPG").string() + ":\n");
+  size_t b = r.out.find((dir / "b.jpg").string() + ":\n");
+  ASSERT_NE(a, std::string::npos) << r.out;
+  ASSERT_NE(b, std::string::npos) << r.out;
+  EXPECT_LT(a, b);
+  EXPECT_EQ(label_lines(r.out).size(), 10u);  // 5 per image
+}
+
+TEST(LabelCli, Errors) {
+  POET_REQUIRE_FIXTURE("poets_retrained/retrained_graph.pb");
+  std::string graph = fixture("poets_retrained/retrained_graph.pb").string();
+  CliResult r = run_poet({"label", "--graph", graph, "--labels",
+                          fixture("poets_retrained/retrained_labels.txt").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no image given"), std::string::npos) << r.err;
+  r = run_poet({"label", "--graph", graph, "--labels",
+                fixture("poets_retrained/retrained_labels.txt").string(), "/no/such.jpg"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/no/such.jpg: no such image file or folder"), std::string::npos);
+  // 1001 labels for a 6-class graph.
+  r = run_poet({"label", "--graph", graph, "--labels",
+                fixture("mobilenet_v1_0.25_128/labels.txt").string(),
+                fixture("images/panda.jpg").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("1001 labels but 'final_result:0' gives 6 scores"), std::string::npos)
+      << r.err;
+}
+
+// retrain.py's defaults (4000 steps, learning rate 0.01, batch 100) on all 22 classes.
+TEST(RetrainSlow, DefaultsReachNinetyPercentOnFruits) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  POET_REQUIRE_FIXTURE(kFruits);
+  TempDir dir;
+  CliResult r = run_poet(retrain_args(fixture(kFruits), dir.path(), {"--random_seed", "1"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(final_accuracy(r.out), 90.0) << r.out;
+}
+
+// The second run reads every bottleneck from the cache, much faster, and with the same seed
+// writes the same graph byte for byte; another seed writes another graph.
+TEST(RetrainSlow, SecondRunReusesTheCacheAndRepeatsExactly) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  POET_REQUIRE_FIXTURE(kFruits);
+  TempDir dir;
+  std::vector<std::string> flags = {"--how_many_training_steps", "200", "--random_seed", "5"};
+  CliResult first = run_poet(retrain_args(fixture(kFruits), dir.path(), flags));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  std::string graph1 = read_file(dir / "retrained.pb", 1 << 30);
+  CliResult second = run_poet(retrain_args(fixture(kFruits), dir.path(), flags));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  BottleneckLine a = bottleneck_line(first.out), b = bottleneck_line(second.out);
+  EXPECT_EQ(a.computed, 880);
+  EXPECT_EQ(a.reused, 0);
+  EXPECT_EQ(b.computed, 0);
+  EXPECT_EQ(b.reused, 880);
+  // Reuse is ~20x faster; 5x leaves room for a busy machine (times print to 0.01 s).
+  EXPECT_GE(a.seconds, 5 * std::max(b.seconds, 0.01)) << first.out << second.out;
+  EXPECT_EQ(read_file(dir / "retrained.pb", 1 << 30), graph1);
+
+  flags[3] = "6";
+  CliResult other = run_poet(retrain_args(fixture(kFruits), dir.path(), flags));
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_NE(read_file(dir / "retrained.pb", 1 << 30), graph1);
+}
+
+}  // namespace
+}  // namespace poet::testing

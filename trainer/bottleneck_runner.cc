@@ -1,0 +1,164 @@
+#include "trainer/bottleneck_runner.h"
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+
+#include "engine/error.h"
+#include "engine/file_io.h"
+#include "engine/image_codec.h"
+#include "trainer/bottleneck_cache.h"
+
+namespace poet::trainer {
+namespace {
+
+Executable make_executable(const Graph& graph, const BottleneckModel& m, int64_t batch,
+                           ExecOptions options) {
+  options.feed_shapes[m.input_tensor] =
+      PartialShape(std::vector<int64_t>{batch, m.spec.height, m.spec.width, 3});
+  return Executable(graph, {m.input_tensor}, {m.bottleneck_tensor}, options);
+}
+
+// True when the bottleneck keeps a free batch dimension: [-1, size].
+bool batches(const Executable& exe, int size) {
+  const PartialShape& s = exe.fetch_info(0).shape;
+  return s.known_rank && s.rank() == 2 && s.dim(0) < 0 && (size <= 0 || s.dim(1) == size);
+}
+
+double now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+BottleneckRunner::BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch,
+                                   ExecOptions options)
+    : model_(model), batch_(batch), exe_([&] {
+        if (batch < 1) fail("--batch ", batch, ": must be at least 1");
+        if (batch > 1) {
+          try {
+            Executable exe = make_executable(graph, model, -1, options);
+            if (batches(exe, model.bottleneck_size)) return exe;
+            batch_note_ =
+                str_cat("'", model.bottleneck_tensor, "' has shape ", exe.fetch_info(0).shape.str(),
+                        ": the graph fixes the batch, so images run one at a time");
+          } catch (const Error& e) {
+            batch_note_ = str_cat("the graph cannot take a batch of images (", e.what(),
+                                  "): images run one at a time");
+          }
+        }
+        batch_ = 1;
+        return make_executable(graph, model, 1, options);
+      }()) {
+  // A bottleneck named on the command line: its size is the graph's.
+  const PartialShape& shape = exe_.fetch_info(0).shape;
+  int64_t size = shape.known_rank && shape.rank() >= 1 ? shape.dim(shape.rank() - 1) : -1;
+  if (model_.bottleneck_size <= 0) {
+    if (size <= 0)
+      fail("'", model_.bottleneck_tensor, "' has shape ", shape.str(),
+           ": its size per image is unknown, so it cannot be a bottleneck");
+    model_.bottleneck_size = static_cast<int>(size);
+  }
+}
+
+std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> inputs) {
+  std::vector<std::vector<float>> out;
+  const int64_t h = model_.spec.height, w = model_.spec.width;
+  const size_t image_values = static_cast<size_t>(h * w * 3);
+  const size_t size = static_cast<size_t>(model_.bottleneck_size);
+  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(batch_)) {
+    const size_t n = std::min(inputs.size() - start, static_cast<size_t>(batch_));
+    Tensor feed(DType::kFloat32, {static_cast<int64_t>(n), h, w, 3});
+    std::span<float> dst = feed.data<float>();
+    for (size_t i = 0; i < n; ++i) {
+      std::span<const float> src = inputs[start + i].data<float>();
+      if (src.size() != image_values)
+        fail("bottleneck: input ", start + i, " has ", src.size(), " values, expected ",
+             image_values);
+      std::copy(src.begin(), src.end(),
+                dst.begin() + static_cast<std::ptrdiff_t>(i * image_values));
+    }
+    Tensor result = exe_.run(std::span<const Tensor>(&feed, 1)).at(0);
+    std::span<const float> values = result.data<float>();
+    if (values.size() != n * size)
+      fail("'", model_.bottleneck_tensor, "' gave ", shape_string(result.shape()), " for ", n,
+           " images; expected ", size, " values per image");
+    for (size_t i = 0; i < n; ++i)
+      out.emplace_back(values.begin() + static_cast<std::ptrdiff_t>(i * size),
+                       values.begin() + static_cast<std::ptrdiff_t>((i + 1) * size));
+  }
+  return out;
+}
+
+std::vector<float> BottleneckRunner::input_bottleneck(const Tensor& input) {
+  return std::move(run(std::span<const Tensor>(&input, 1)).at(0));
+}
+
+std::vector<float> BottleneckRunner::image_bottleneck(const std::string& path) {
+  return input_bottleneck(read_training_image(path, model_.spec));
+}
+
+Tensor read_training_image(const std::string& path, const ImageInputSpec& spec) {
+  try {
+    return read_image_input(path, spec);
+  } catch (const Error& e) {
+    fail(e.what(), "\n  (", path,
+         " is not a readable image: remove or replace it in --image_dir, then run again)");
+  }
+}
+
+CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottleneck_dir,
+                                const std::string& architecture, BottleneckRunner& runner,
+                                const std::function<void(size_t done, size_t total)>& progress,
+                                const std::function<void(const std::string&)>& warn) {
+  const double start = now();
+  struct Job {
+    std::string image, cache;
+  };
+  std::vector<Job> todo;
+  CacheFill fill;
+  for (const ImageClass& c : dataset.classes) {
+    for (Split split : {Split::kTraining, Split::kTesting, Split::kValidation}) {
+      for (const std::string& file : c.images(split)) {
+        std::string cache = bottleneck_path(bottleneck_dir, c.dir_name, file, architecture);
+        std::error_code ec;
+        if (std::filesystem::exists(cache, ec)) {
+          std::string why;
+          if (read_bottleneck(cache, static_cast<size_t>(runner.bottleneck_size()), &why)) {
+            ++fill.reused;
+            continue;
+          }
+          warn(str_cat(cache, ": invalid bottleneck file (", why, "); recomputing"));
+        }
+        todo.push_back({dataset.image_path(c, file), std::move(cache)});
+      }
+    }
+  }
+
+  // Decode batch k + 1 on a worker thread while the network runs batch k.
+  const size_t batch = static_cast<size_t>(runner.batch());
+  auto decode = [&](size_t first) {
+    std::vector<Tensor> inputs;
+    for (size_t i = first; i < std::min(first + batch, todo.size()); ++i)
+      inputs.push_back(read_training_image(todo[i].image, runner.spec()));
+    return inputs;
+  };
+  std::future<std::vector<Tensor>> next;
+  if (!todo.empty()) {
+    if (progress) progress(0, todo.size());
+    next = std::async(std::launch::async, decode, size_t{0});
+  }
+  for (size_t first = 0; first < todo.size(); first += batch) {
+    std::vector<Tensor> inputs = next.get();
+    if (first + batch < todo.size()) next = std::async(std::launch::async, decode, first + batch);
+    std::vector<std::vector<float>> values = runner.run(inputs);
+    for (size_t i = 0; i < values.size(); ++i) write_bottleneck(todo[first + i].cache, values[i]);
+    fill.computed += values.size();
+    if (progress) progress(fill.computed, todo.size());
+  }
+  fill.seconds = now() - start;
+  return fill;
+}
+
+}  // namespace poet::trainer

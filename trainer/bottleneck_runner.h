@@ -1,0 +1,75 @@
+// Bottlenecks from a network, fast: images are decoded and preprocessed with poet's own
+// image_input (the same kernels as the graph's DecodeJpeg/ResizeBilinear/Sub/Mul, so the
+// values equal feeding the graph its JPEG bytes) and pushed through the network in batches of
+// several images per forward pass, while a worker thread decodes the next batch.
+//
+// Batching needs a free batch dimension between the input and the bottleneck. The input's
+// declared batch (MobileNet's [1,128,128,3]) is overridden; when a node downstream fixes the
+// batch at 1 (Inception v3 2015 reshapes pool_3 to [1, 2048]) the runner falls back to one
+// image per pass and says so in batch_note().
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/executor.h"
+#include "engine/graph.h"
+#include "engine/image_input.h"
+#include "trainer/dataset.h"
+
+namespace poet::trainer {
+
+struct BottleneckModel {
+  std::string input_tensor;       // normalised images [N, H, W, 3] go here
+  std::string bottleneck_tensor;  // [N, bottleneck_size] (or [1, size] per image)
+  int bottleneck_size = 0;
+  ImageInputSpec spec;
+};
+
+class BottleneckRunner {
+ public:
+  BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch,
+                   ExecOptions options);
+
+  int batch() const { return batch_; }
+  // Empty, or why the batch became 1.
+  const std::string& batch_note() const { return batch_note_; }
+  const ImageInputSpec& spec() const { return model_.spec; }
+  int bottleneck_size() const { return model_.bottleneck_size; }
+
+  // inputs: float32 [1, H, W, 3] each; one bottleneck per input, in order.
+  std::vector<std::vector<float>> run(std::span<const Tensor> inputs);
+  // The bottleneck of one image file (decode, preprocess, run).
+  std::vector<float> image_bottleneck(const std::string& path);
+  // The bottleneck of one preprocessed input [1, H, W, 3].
+  std::vector<float> input_bottleneck(const Tensor& input);
+
+ private:
+  BottleneckModel model_;
+  int batch_;
+  std::string batch_note_;
+  Executable exe_;
+};
+
+// Reads an image for the network; a file that cannot be decoded is an Error naming it and
+// saying what to do (retrain.py would stop with TensorFlow's decoder error).
+Tensor read_training_image(const std::string& path, const ImageInputSpec& spec);
+
+struct CacheFill {
+  size_t computed = 0;  // files written
+  size_t reused = 0;    // valid files found
+  double seconds = 0;
+};
+
+// Makes sure every image of the dataset has a valid bottleneck file
+// (<bottleneck_dir>/<folder>/<file>_<architecture>.txt, written atomically): valid files are
+// kept, missing or invalid ones (warned about) computed in batches. progress(done, total) is
+// called after each batch with the number computed so far and the number to compute.
+CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottleneck_dir,
+                                const std::string& architecture, BottleneckRunner& runner,
+                                const std::function<void(size_t done, size_t total)>& progress,
+                                const std::function<void(const std::string&)>& warn);
+
+}  // namespace poet::trainer

@@ -1,0 +1,46 @@
+// retrain.py's random image distortions (add_input_distortions), applied to a decoded image:
+//   scale = (1 + random_crop/100) * U(1, 1 + random_scale/100)     (float32, as TensorFlow)
+//   resize bilinear (legacy grid) to int(scale * input size) on each side
+//   crop a random input-sized window (tf.random_crop: offsets uniform over the valid range)
+//   flip left-right with probability 1/2 (only with flip_left_right)
+//   multiply by U(1 - random_brightness/100, 1 + random_brightness/100)
+//   subtract the mean, multiply by 1/std
+// The random numbers come from poet's seeded Random, so a seed repeats a run exactly; they are
+// not TensorFlow's numbers.
+#pragma once
+
+#include "engine/image_input.h"
+#include "engine/tensor.h"
+#include "trainer/random.h"
+
+namespace poet::trainer {
+
+struct DistortOptions {
+  bool flip_left_right = false;
+  int random_crop = 0;        // percent
+  int random_scale = 0;       // percent
+  int random_brightness = 0;  // percent
+};
+
+// What one distortion drew; distort_image reports it so tests can check each step.
+struct Distortion {
+  int64_t precrop_height = 0, precrop_width = 0;
+  int64_t crop_y = 0, crop_x = 0;
+  bool flipped = false;
+  float brightness = 1;
+};
+
+// The draws for an input of spec's size, in retrain.py's order: scale, crop offsets, flip,
+// brightness.
+Distortion draw_distortion(const DistortOptions& options, const ImageInputSpec& spec,
+                           Random& random);
+
+// uint8 [h, w, 3] -> float32 [1, spec.height, spec.width, 3], distorted as drawn.
+Tensor apply_distortion(const Tensor& image, const Distortion& distortion,
+                        const ImageInputSpec& spec);
+
+// draw_distortion + apply_distortion.
+Tensor distort_image(const Tensor& image, const DistortOptions& options, const ImageInputSpec& spec,
+                     Random& random, Distortion* drawn = nullptr);
+
+}  // namespace poet::trainer
