@@ -1,0 +1,28 @@
+// poet inspect on the real MobileNet graph: op histogram, inputs, outputs, parameters, and
+// the per-layer table with FLOPs.
+#include <gtest/gtest.h>
+
+#include "tests/cli_util.h"
+#include "tests/fixtures.h"
+
+namespace poet::testing {
+namespace {
+
+TEST(InspectCli, DescribesTheRealMobileNet) {
+  POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
+  CliResult r = run_poet({"inspect", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* want : {"ops (555 nodes)", "15  Conv2D", "13  DepthwiseConv2dNative",
+                           "input  float32 [1,128,128,3]", "MobilenetV1/Predictions/Reshape_1",
+                           "parameters: 475832 values", "_FusedConv2D", "[1,64,64,8]"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  // 0.25_128 is about 14 M multiply-adds, 28 MFLOPs counting each as 2.
+  size_t total = r.out.find("total: ");
+  ASSERT_NE(total, std::string::npos) << r.out;
+  double gflops = std::stod(r.out.substr(total + 7));
+  EXPECT_GT(gflops, 0.025);
+  EXPECT_LT(gflops, 0.032);
+}
+
+}  // namespace
+}  // namespace poet::testing
