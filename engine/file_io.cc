@@ -1,12 +1,19 @@
 #include "engine/file_io.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "engine/error.h"
@@ -50,14 +57,58 @@ std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
 
 namespace {
 
+constexpr std::string_view kTempMarker = ".tmp-";
+constexpr size_t kTempHexDigits = 16;
+
+// The pid in a temporary file's name, or 0 when the name is not one of ours.
+pid_t temp_file_writer(std::string_view name) {
+  size_t marker = name.rfind(kTempMarker);
+  if (!name.starts_with('.') || marker == std::string_view::npos || marker < 2) return 0;
+  std::string_view rest = name.substr(marker + kTempMarker.size());
+  size_t dash = rest.find('-');
+  if (dash == std::string_view::npos) return 0;
+  std::string_view hex = rest.substr(dash + 1);
+  auto is_hex = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+  };
+  if (hex.size() != kTempHexDigits || !std::all_of(hex.begin(), hex.end(), is_hex)) return 0;
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + dash, pid);
+  if (ec != std::errc() || end != rest.data() + dash || pid <= 0) return 0;
+  return pid;
+}
+
+bool process_running(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+std::filesystem::path temp_path(const std::filesystem::path& dir,
+                                const std::filesystem::path& target) {
+  std::random_device rd;
+  char hex[kTempHexDigits + 1];
+  std::snprintf(hex, sizeof hex, "%08x%08x", rd(), rd());
+  return dir / str_cat(".", target.filename().string(), kTempMarker, ::getpid(), "-", hex);
+}
+
+// Sweeps each folder once per process, on the first write into it: a folder of many cache
+// files would otherwise be listed again for every file written into it.
+void sweep_once(const std::filesystem::path& dir) {
+  static std::mutex mutex;
+  static std::set<std::string> swept;
+  std::error_code ec;
+  std::string key = std::filesystem::absolute(dir, ec).lexically_normal().string();
+  {
+    std::lock_guard lock(mutex);
+    if (!swept.insert(key).second) return;
+  }
+  remove_stale_temp_files(dir);
+}
+
 void write_atomic(const std::filesystem::path& path,
                   const std::function<void(std::ostream&)>& write, bool sync) {
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  std::random_device rd;
-  std::filesystem::path tmp =
-      dir / str_cat(".", path.filename().string(), ".tmp", std::hex, rd(), rd());
+  sweep_once(dir);
+  std::filesystem::path tmp = temp_path(dir, path);
   try {
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -71,6 +122,7 @@ void write_atomic(const std::filesystem::path& path,
     std::filesystem::rename(tmp, path, ec);
     if (ec)
       fail(path.string(), ": cannot rename the finished file into place (", ec.message(), ")");
+    if (sync) fsync_path(dir);  // makes the rename itself survive a power cut
   } catch (...) {
     std::filesystem::remove(tmp, ec);
     throw;
@@ -90,6 +142,19 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 
 void write_cache_file_atomic(const std::filesystem::path& path, std::string_view contents) {
   write_atomic(path, write_string(contents), false);
+}
+
+bool is_atomic_temp_name(std::string_view file_name) { return temp_file_writer(file_name) != 0; }
+
+size_t remove_stale_temp_files(const std::filesystem::path& dir) {
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    pid_t writer = temp_file_writer(entry.path().filename().string());
+    if (writer == 0 || writer == ::getpid() || process_running(writer)) continue;
+    if (entry.is_regular_file(ec) && std::filesystem::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace poet

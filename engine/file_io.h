@@ -1,6 +1,11 @@
 // Whole-file reads with a size bound, and atomic writes: data goes to a temporary file in the
 // same directory, is flushed, then renamed over the target, so a crash or kill never leaves a
 // half-written file under the real name.
+//
+// Temporary files are named `.<target file name>.tmp-<writer pid>-<16 hex digits>`. A process
+// killed while writing leaves its temporary file behind; the first atomic write into a folder
+// by a later process removes every such file there whose writer is no longer running, so a
+// rerun cleans up after a killed run. No reader ever opens these names.
 #pragma once
 
 #include <filesystem>
@@ -22,5 +27,12 @@ void write_file_atomic(const std::filesystem::path& path,
 // process still never leaves a half-written file under the real name, but after a power cut
 // the file may be empty or stale, so its readers must validate it.
 void write_cache_file_atomic(const std::filesystem::path& path, std::string_view contents);
+
+// True for a name write_file_atomic gives its temporary files (a file name, not a path).
+bool is_atomic_temp_name(std::string_view file_name);
+// Removes the temporary files in `dir` (not its sub-folders) whose writing process is no
+// longer running, and returns how many. Files of a running process, this one included, stay:
+// that process may be about to rename them.
+size_t remove_stale_temp_files(const std::filesystem::path& dir);
 
 }  // namespace poet

@@ -1,20 +1,21 @@
 #include "tests/cli_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
 #include "engine/error.h"
 #include "engine/file_io.h"
-#include "tests/fixtures.h"
 
 extern char** environ;
 
 namespace poet::testing {
 
-CliResult run_poet(const std::vector<std::string>& args) {
-  TempDir dir;
-  std::string out_path = (dir / "stdout").string(), err_path = (dir / "stderr").string();
+CliResult run_poet(const std::vector<std::string>& args) { return PoetProcess(args).wait(); }
+
+PoetProcess::PoetProcess(const std::vector<std::string>& args) {
+  std::string out_path = (dir_ / "stdout").string(), err_path = (dir_ / "stderr").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -25,16 +26,43 @@ CliResult run_poet(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (std::string& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, POET_BINARY, &actions, nullptr, argv.data(), environ);
+  int rc = posix_spawn(&pid_, POET_BINARY, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) fail("cannot start ", POET_BINARY);
-  int status = 0;
-  waitpid(pid, &status, 0);
+}
+
+PoetProcess::~PoetProcess() {
+  if (!reaped_) kill();
+}
+
+std::string PoetProcess::out() const { return read_file(dir_ / "stdout"); }
+std::string PoetProcess::err() const { return read_file(dir_ / "stderr"); }
+
+bool PoetProcess::running() {
+  if (reaped_) return false;
+  pid_t r = waitpid(pid_, &status_, WNOHANG);
+  if (r == pid_ || r < 0) reaped_ = true;
+  return !reaped_;
+}
+
+CliResult PoetProcess::kill() {
+  if (running()) ::kill(pid_, SIGKILL);
+  return wait();
+}
+
+CliResult PoetProcess::wait() {
+  if (!reaped_) {
+    waitpid(pid_, &status_, 0);
+    reaped_ = true;
+  }
+  return result();
+}
+
+CliResult PoetProcess::result() const {
   CliResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out_path);
-  r.err = read_file(err_path);
+  r.exit_code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+  r.out = out();
+  r.err = err();
   return r;
 }
 

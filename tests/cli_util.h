@@ -1,8 +1,12 @@
 // Runs the built `poet` binary as a user would and captures what it prints.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
+
+#include "tests/fixtures.h"
 
 namespace poet::testing {
 
@@ -14,5 +18,35 @@ struct CliResult {
 
 // Runs POET_BINARY with `args` (no shell: arguments are passed as they are).
 CliResult run_poet(const std::vector<std::string>& args);
+
+// POET_BINARY started with `args` and not waited for, so that a test can watch it and kill it.
+// stdout and stderr go to files that can be read while it runs. The destructor kills
+// (SIGKILL) and reaps a process still running, so a failed test leaves no process behind.
+class PoetProcess {
+ public:
+  explicit PoetProcess(const std::vector<std::string>& args);
+  ~PoetProcess();
+  PoetProcess(const PoetProcess&) = delete;
+  PoetProcess& operator=(const PoetProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // What it has printed so far.
+  std::string out() const;
+  std::string err() const;
+  // False once it has exited (it is then reaped).
+  bool running();
+  // Sends SIGKILL (when still running) and reaps: exit_code is then 128 + 9.
+  CliResult kill();
+  // Waits for it to exit.
+  CliResult wait();
+
+ private:
+  CliResult result() const;
+
+  TempDir dir_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+};
 
 }  // namespace poet::testing

@@ -362,5 +362,44 @@ TEST(EventFile, RecordThatIsNotAnEventIsNamed) {
                   "record at offset 0 is not an Event protobuf");
 }
 
+// What a writer killed mid-append leaves: every cut point inside the last record reads as the
+// complete events before it, with the cut record's offset reported; strict reading still fails.
+TEST(EventFile, TolerantReadStopsAtATruncatedLastRecord) {
+  testing::TempDir dir;
+  std::filesystem::path file;
+  {
+    SummaryWriter w(dir.path());
+    file = w.path();
+    w.add_scalar(1, "a", 1.0f);
+    w.add_scalar(2, "b", 2.0f);
+  }
+  std::string bytes = read_file(file);
+  EventFileContents whole = read_event_file_tolerant(file);
+  ASSERT_EQ(whole.events.size(), 3u);
+  EXPECT_FALSE(whole.truncated_at);
+  const size_t last = bytes.size() - frame_record(whole.events[2].SerializeAsString()).size();
+  for (size_t cut : {last + 1, last + 11, last + 12, bytes.size() - 1}) {
+    write_file_atomic(file, bytes.substr(0, cut));
+    EventFileContents partial = read_event_file_tolerant(file);
+    ASSERT_EQ(partial.events.size(), 2u) << cut;
+    EXPECT_EQ(partial.events[1].step(), 1) << cut;
+    EXPECT_EQ(partial.truncated_at, std::optional<uint64_t>(last)) << cut;
+    EXPECT_CONTAINS(error_of([&] { read_event_file(file); }),
+                    str_cat("record at offset ", last, " is truncated"));
+  }
+  write_file_atomic(file, "");  // killed before the file_version record
+  EXPECT_TRUE(read_event_file_tolerant(file).events.empty());
+}
+
+TEST(EventFile, TolerantReadStillRejectsCorruption) {
+  testing::TempDir dir;
+  write_records(dir / "c", {"alpha", "bravo"});
+  std::string bytes = read_file(dir / "c");
+  bytes[12 + 2] ^= 0x01;
+  write_file_atomic(dir / "c", bytes);
+  EXPECT_CONTAINS(error_of([&] { read_event_file_tolerant(dir / "c"); }),
+                  "offset 0: data CRC mismatch");
+}
+
 }  // namespace
 }  // namespace poet::summary

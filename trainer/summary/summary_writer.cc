@@ -211,4 +211,13 @@ std::vector<tensorflow::Event> parse_event_file(std::string bytes, std::string_v
   return read_events(reader, what);
 }
 
+EventFileContents read_event_file_tolerant(const std::filesystem::path& path) {
+  TFRecordReader reader(path);
+  reader.stop_at_truncated_tail();
+  EventFileContents contents;
+  contents.events = read_events(reader, path.string());
+  contents.truncated_at = reader.truncated_at();
+  return contents;
+}
+
 }  // namespace poet::summary

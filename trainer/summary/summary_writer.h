@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -80,5 +81,14 @@ class SummaryWriter {
 std::vector<tensorflow::Event> read_event_file(const std::filesystem::path& path);
 // The same from the bytes of an event file; `what` names them in errors.
 std::vector<tensorflow::Event> parse_event_file(std::string bytes, std::string_view what);
+
+// An event file as TensorBoard reads one that may still be written, or whose writer was
+// killed: every complete Event, and the offset of a truncated last record when there is one
+// (TFRecordReader::stop_at_truncated_tail). Corruption elsewhere still throws.
+struct EventFileContents {
+  std::vector<tensorflow::Event> events;
+  std::optional<uint64_t> truncated_at;
+};
+EventFileContents read_event_file_tolerant(const std::filesystem::path& path);
 
 }  // namespace poet::summary

@@ -105,13 +105,20 @@ void TFRecordReader::read_exact(char* dst, uint64_t n, uint64_t record_offset, c
   offset_ += n;
 }
 
+template <typename... Args>
+bool TFRecordReader::truncated(uint64_t record_offset, Args&&... message) {
+  if (!stop_at_truncated_tail_) fail(std::forward<Args>(message)...);
+  truncated_at_ = record_offset;
+  return false;
+}
+
 bool TFRecordReader::next(std::string& data) {
   const uint64_t start = offset_;
-  if (start >= file_size_) return false;
+  if (start >= file_size_ || truncated_at_) return false;
   const uint64_t remaining = file_size_ - start;
   if (remaining < kHeaderBytes)
-    fail(name_, ": record at offset ", start, " is truncated: ", remaining,
-         " bytes left, a record header needs ", kHeaderBytes);
+    return truncated(start, name_, ": record at offset ", start, " is truncated: ", remaining,
+                     " bytes left, a record header needs ", kHeaderBytes);
 
   char header[kHeaderBytes];
   read_exact(header, kHeaderBytes, start, "header");
@@ -124,8 +131,9 @@ bool TFRecordReader::next(std::string& data) {
     fail(name_, ": record at offset ", start, " claims ", length, " bytes, more than the limit of ",
          max_record_bytes_);
   if (length + kFooterBytes > remaining - kHeaderBytes)
-    fail(name_, ": record at offset ", start, " is truncated: it needs ",
-         kHeaderBytes + length + kFooterBytes, " bytes, the file has ", remaining, " left");
+    return truncated(start, name_, ": record at offset ", start, " is truncated: it needs ",
+                     kHeaderBytes + length + kFooterBytes, " bytes, the file has ", remaining,
+                     " left");
 
   data.resize(length);
   read_exact(data.data(), length, start, "data");

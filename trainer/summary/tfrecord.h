@@ -10,6 +10,7 @@
 #include <fstream>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,14 +55,26 @@ class TFRecordReader {
   // Offset of the next record to be read.
   uint64_t offset() const { return offset_; }
 
+  // From now on a record cut short by the end of the file (what a writer killed mid-append
+  // leaves, and what TensorBoard treats as not yet written) ends the read as the end of the
+  // file would, instead of throwing; truncated_at() then tells its offset. Corrupt records
+  // (CRC mismatches, lengths over the limit) still throw.
+  void stop_at_truncated_tail() { stop_at_truncated_tail_ = true; }
+  std::optional<uint64_t> truncated_at() const { return truncated_at_; }
+
  private:
   void read_exact(char* dst, uint64_t n, uint64_t record_offset, const char* what);
+  // Throws the message, or records the offset when stopping at a truncated tail.
+  template <typename... Args>
+  bool truncated(uint64_t record_offset, Args&&... message);
 
   std::string name_;  // the file, in errors
   std::unique_ptr<std::istream> in_;
   uint64_t file_size_ = 0;
   uint64_t offset_ = 0;
   uint64_t max_record_bytes_;
+  bool stop_at_truncated_tail_ = false;
+  std::optional<uint64_t> truncated_at_;
 };
 
 }  // namespace poet::summary

@@ -1,0 +1,78 @@
+// Atomic writes: temporary file names, and the cleanup of those a killed writer left behind.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/file_io.h"
+#include "tests/fixtures.h"
+
+namespace poet {
+namespace {
+
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A pid that no running process has: a child's, once it has exited and been reaped.
+pid_t dead_pid() {
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return pid;
+}
+
+TEST(AtomicTempName, RecognisesOnlyTheWritersPattern) {
+  EXPECT_TRUE(is_atomic_temp_name(".g.pb.tmp-123-0123456789abcdef"));
+  EXPECT_TRUE(is_atomic_temp_name(".a.tmp-1.txt.tmp-9-ffffffffffffffff"));  // last marker counts
+  EXPECT_FALSE(is_atomic_temp_name("g.pb.tmp-123-0123456789abcdef"));       // no leading dot
+  EXPECT_FALSE(is_atomic_temp_name(".g.pb.tmp-123-0123456789abcde"));       // 15 digits
+  EXPECT_FALSE(is_atomic_temp_name(".g.pb.tmp-123-0123456789ABCDEF"));      // upper case
+  EXPECT_FALSE(is_atomic_temp_name(".g.pb.tmp-0-0123456789abcdef"));        // no pid 0
+  EXPECT_FALSE(is_atomic_temp_name(".g.pb.tmp-x1-0123456789abcdef"));
+  EXPECT_FALSE(is_atomic_temp_name(".tmp-1-0123456789abcdef"));    // no target name
+  EXPECT_FALSE(is_atomic_temp_name(".g.pb.tmp0123456789abcdef"));  // the old unnamed-pid form
+  EXPECT_FALSE(is_atomic_temp_name("1.jpg_mobilenet_0.25_128.txt"));
+}
+
+TEST(AtomicWrite, LeavesOnlyTheTarget) {
+  testing::TempDir dir;
+  write_file_atomic(dir / "a.txt", "one");
+  write_cache_file_atomic(dir / "b.txt", "two");
+  write_file_atomic(dir / "a.txt", "three");
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"a.txt", "b.txt"}));
+  EXPECT_EQ(read_file(dir / "a.txt"), "three");
+}
+
+// A killed run's temporary file goes on the next run's first write into the folder, whatever
+// its target; a running writer's file (this process's), and files of other names, stay.
+TEST(AtomicWrite, FirstWriteIntoAFolderRemovesStaleTempFiles) {
+  testing::TempDir dir;
+  std::string stale = str_cat(".old.pb.tmp-", dead_pid(), "-0123456789abcdef");
+  std::string live = str_cat(".x.pb.tmp-", getpid(), "-0123456789abcdef");
+  for (const std::string& name : {stale, live, std::string(".hidden"), std::string("keep.tmp")})
+    write_cache_file_atomic(dir / "sub" / name, "partial");
+  EXPECT_EQ(remove_stale_temp_files(dir / "sub"), 1u);
+  EXPECT_EQ(names_in(dir / "sub"), (std::vector<std::string>{".hidden", live, "keep.tmp"}));
+
+  // This process already swept "sub" (its first write there); a new folder is swept on the
+  // first write, before the temporary file of that write exists.
+  std::filesystem::create_directories(dir / "other");
+  for (const std::string& name : {stale, live})
+    std::filesystem::copy_file(dir / "sub" / ".hidden", dir / "other" / name);
+  write_file_atomic(dir / "other" / "new.pb", "graph");
+  EXPECT_EQ(names_in(dir / "other"), (std::vector<std::string>{live, "new.pb"}));
+}
+
+}  // namespace
+}  // namespace poet
