@@ -110,6 +110,7 @@ struct Executable::Impl {
 
   void build(const Graph& source);
   void plan_releases();
+  void release_adopted_constants();
 };
 
 void Executable::Impl::build(const Graph& source) {
@@ -193,6 +194,36 @@ void Executable::Impl::build(const Graph& source) {
   plan_releases();
 }
 
+void Executable::Impl::release_adopted_constants() {
+  // A Const whose every run-time reader keeps its own prepared form of it (Op::adopt_constant)
+  // is kept as dtype and shape only: a frozen graph's weights then live once, packed. One
+  // constant at a time, so the packed copies grow as the originals go.
+  std::map<int, std::vector<std::pair<int, int>>> readers;  // Const -> (step node, input)
+  for (int n : steps) {
+    const Node& node = graph.node(n);
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int c = node.inputs[i].node;
+      if (graph.node(c).op == "Const" && infos[c][0].value)
+        readers[c].emplace_back(n, static_cast<int>(i));
+    }
+  }
+  for (const Endpoint& f : fetches) readers.erase(f.node);
+  for (const auto& [c, uses] : readers) {
+    bool adopted = true;
+    for (const auto& [n, i] : uses) {
+      std::vector<const TensorInfo*> in;
+      for (const Endpoint& e : graph.node(n).inputs) in.push_back(&infos[e.node][e.index]);
+      adopted = ops[n]->adopt_constant(i, in) && adopted;
+    }
+    if (!adopted) continue;
+    const Tensor& value = *infos[c][0].value;
+    Tensor released = Tensor::released(value.dtype(), value.shape());
+    infos[c][0].value = released;
+    graph.node(c).attrs["value"] = released;
+    ops[c] = make_op(graph.node(c), op_options);
+  }
+}
+
 void Executable::Impl::plan_releases() {
   // Free each computed output after its last reader so that peak memory stays near the
   // largest few activations rather than their sum.
@@ -209,7 +240,12 @@ void Executable::Impl::plan_releases() {
   }
 }
 
+// A copy of a Graph shares its tensors' buffers: cheap next to loading it.
 Executable::Executable(const Graph& graph, std::vector<std::string> feeds,
+                       std::vector<std::string> fetches, ExecOptions options)
+    : Executable(Graph(graph), std::move(feeds), std::move(fetches), std::move(options)) {}
+
+Executable::Executable(Graph&& graph, std::vector<std::string> feeds,
                        std::vector<std::string> fetches, ExecOptions options)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
@@ -220,7 +256,13 @@ Executable::Executable(const Graph& graph, std::vector<std::string> feeds,
   if (impl_->fetch_names.empty()) fail("nothing to fetch");
   // oneDNN threads with OpenMP, not poet's pool: give it the same count before any primitive.
   if (options.backend == Backend::kOneDnn) kernels::onednn::set_num_threads(options.threads);
-  impl_->build(graph);
+  {
+    // The source's weights go before packing: those the optimiser replaced (batch norms folded
+    // into filters) are freed here, so peak memory holds at most two copies, briefly.
+    Graph source = std::move(graph);
+    impl_->build(source);
+  }
+  impl_->release_adopted_constants();
   if (options.threads != 1) impl_->pool = std::make_unique<ThreadPool>(options.threads);
 }
 

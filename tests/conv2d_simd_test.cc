@@ -220,5 +220,41 @@ TEST(Conv2DSimd, OpRunsOneDnnOnAConstantFilter) {
   expect_close(floats(exe.run(std::span(&x, 1))[0]), floats(want));
 }
 
+TEST(Conv2DSimd, OpPacksAConstantFilterAtLoadAndReleasesIt) {
+  // The native backend adopts the constant filter at load (packs it; the executor keeps only
+  // its shape): every run, on every SIMD ISA, still matches the reference.
+  ConvShape s = shape(2, 9, 8, 19, 3, 3, 2, Padding::kSame, 21);
+  Tensor x = floats({2, 9, 8, 19}, random_floats(s.input_size(), 6));
+  Tensor w = floats({3, 3, 19, 21}, random_floats(9 * 19 * 21, 7));
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"strides", std::vector<int64_t>{1, 2, 2, 1}},
+                                            {"T", DType::kFloat32}};
+  Tensor want = run_op1("Conv2D", {x, w}, attrs, Backend::kReference);
+  for (x86::Isa isa : x86::available_isas()) {
+    if (isa == x86::Isa::kRef) continue;
+    SCOPED_TRACE(x86::isa_name(isa));
+    x86::force_isa(isa);
+    Executable exe = load_op("Conv2D", {fed_input(DType::kFloat32, x.shape()), constant_input(w)},
+                             attrs, 1, Backend::kNative);
+    for (int run = 0; run < 2; ++run)
+      expect_close(floats(exe.run(std::span(&x, 1))[0]), floats(want));
+  }
+  x86::force_isa(std::nullopt);
+}
+
+TEST(Conv2DSimd, ReleasedTensorKeepsItsShapeButRefusesItsData) {
+  Tensor t = Tensor::released(DType::kFloat32, {3, 3, 2, 4});
+  EXPECT_TRUE(t.released());
+  EXPECT_EQ(t.shape(), (Shape{3, 3, 2, 4}));
+  try {
+    (void)t.data<float>();
+    ADD_FAILURE() << "read a released tensor";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tensor [3,3,2,4] was released"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(Tensor(DType::kFloat32, {0}).released());
+}
+
 }  // namespace
 }  // namespace poet::testing
