@@ -108,12 +108,12 @@ struct Executable::Impl {
   std::vector<std::vector<int>> release;  // per step: nodes whose outputs are dead after it
   std::function<void(int, double)> observer;
 
-  void build(const Graph& source);
+  void build(Graph& source);  // consumes source's needed nodes
   void plan_releases();
   void release_adopted_constants();
 };
 
-void Executable::Impl::build(const Graph& source) {
+void Executable::Impl::build(Graph& source) {
   std::vector<Endpoint> feed_eps, fetch_eps;
   for (const std::string& f : feed_names) feed_eps.push_back(source.endpoint(f));
   for (const std::string& f : fetch_names) fetch_eps.push_back(source.endpoint(f));
@@ -141,7 +141,7 @@ void Executable::Impl::build(const Graph& source) {
   }
   std::vector<int> remap(source.size(), -1);
   for (int n : order) {
-    Node node = source.node(n);
+    Node node = std::move(source.node(n));  // source is the executable's own copy
     for (Endpoint& e : node.inputs) {
       auto it = fed.find(e);
       e = it != fed.end() ? Endpoint{feed_nodes[it->second], 0} : Endpoint{remap[e.node], e.index};
@@ -175,8 +175,10 @@ void Executable::Impl::build(const Graph& source) {
     optimize::Options o;
     o.keep_check_numerics = options.check_numerics;
     o.fuse = options.backend != Backend::kReference;
-    graph = optimize::run(graph, infos, feed_nodes, fetches, o);
+    // Moved in, with the ops (Consts hold their values) gone: the optimiser can free each
+    // filter as it replaces it with the batch-norm-folded copy.
     ops.clear();
+    graph = optimize::run(std::move(graph), std::move(infos), feed_nodes, fetches, o);
     ops.resize(graph.size());
     for (int n = 0; n < graph.size(); ++n) ops[n] = make_op(graph.node(n), op_options);
     infos.clear();
