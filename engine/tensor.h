@@ -67,9 +67,6 @@ class Tensor {
   std::span<std::string> strings();
   std::span<const std::string> strings() const;
 
-  // The numeric buffer (null for strings): a buffer pool reuses it once no tensor shares it.
-  const std::shared_ptr<std::byte>& storage() const { return data_; }
-
   // Same elements, new shape (must have the same element count); shares storage.
   Tensor reshaped(Shape shape) const;
   Tensor clone() const;

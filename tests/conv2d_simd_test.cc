@@ -129,6 +129,17 @@ TEST(Conv2DSimd, StridedSameOnOddAndEvenSizes) {
     }
 }
 
+TEST(Conv2DSimd, SmallLayersSplitTheBatchOverThreads) {
+  // Under ~2M multiply-adds per image, a batch is split by whole images (each thread with its
+  // own padded copy: SAME 3x3 here); at batch 1 the layer runs on one thread.
+  ThreadPool pool(2);
+  for (int64_t batch : {1, 2, 7}) {
+    SCOPED_TRACE(batch);
+    check_against_reference({shape(batch, 8, 8, 16, 3, 3, 1, Padding::kSame, 24)}, &pool);
+    check_against_reference({shape(batch, 4, 4, 32, 1, 1, 1, Padding::kSame, 64)}, &pool);
+  }
+}
+
 TEST(Conv2DSimd, DilationBatchAndRectangularWindows) {
   check_against_reference({shape(1, 11, 12, 5, 3, 3, 1, Padding::kSame, 24, 2)});
   check_against_reference({shape(1, 11, 12, 5, 2, 3, 1, Padding::kValid, 24, 3)});

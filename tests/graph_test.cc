@@ -119,10 +119,10 @@ TEST(Executor, FeedAnyTensorCutsItsAncestors) {
   EXPECT_EQ(out.data<float>()[1], 2.f);
 }
 
-TEST(Executor, ReusedBuffersNeverChangeEarlierResults) {
-  // in -> a = Relu -> b = Rsqrt(a) -> c = Rsqrt(b), fetching b and c: a's buffer is reused
-  // across steps and runs (the executor's buffer pool), while results already returned stay
-  // as they were, and a new batch size still computes right.
+TEST(Executor, RepeatedRunsNeverChangeEarlierResults) {
+  // in -> a = Relu -> b = Rsqrt(a) -> c = Rsqrt(b), fetching b and c: a is freed after b in
+  // each run; results already returned stay as they were, and a new batch size still
+  // computes right.
   Graph g = parse(
       "node { name: 'in' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } } }\n"
       "node { name: 'a' op: 'Relu' input: 'in' attr { key: 'T' value { type: DT_FLOAT } } }\n"
