@@ -1,7 +1,8 @@
 // Conv2D speed on every distinct conv shape of Inception v3 and MobileNet v1's pointwise
 // layers: the SIMD kernel for each ISA (1 and 2 threads) and, on a few small layers, the
-// reference. Counters: GFLOP/s per busy core (see register_layers on timing) and, for the
-// SIMD kernels, that as a fraction of the measured single-core FMA peak ("peak").
+// reference; and oneDNN's convolution (1 and 2 OpenMP threads) on every layer, so native and
+// oneDNN compare layer by layer. Counters: GFLOP/s per busy core (see register_layers on timing)
+// and, for the SIMD kernels, that as a fraction of the measured single-core FMA peak ("peak").
 //   ./build/bench/conv2d_bench --benchmark_filter='Mixed_6b_1x1_192'
 #include <benchmark/benchmark.h>
 
@@ -10,6 +11,8 @@
 #include <string>
 
 #include "engine/thread_pool.h"
+#include "kernels/onednn/conv2d.h"
+#include "kernels/onednn/engine.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
 #include "kernels/x86/fma_peak.h"
@@ -65,6 +68,25 @@ void BM_Conv(benchmark::State& state, const ConvLayer& layer, x86::Isa isa, int 
   }
 }
 
+// oneDNN has no ISA choice here: it picks its own (AVX-512 where available). Its "peak" is
+// against the fastest ISA's measured peak.
+void BM_ConvOneDnn(benchmark::State& state, const ConvLayer& layer, int threads) {
+  const poet::kernels::ConvShape s = layer.shape();
+  auto input = random_floats(s.input_size());
+  auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c);
+  std::vector<float> output(s.output_size());
+  poet::kernels::onednn::set_num_threads(threads);
+  poet::kernels::onednn::Conv2dPrimitive conv(s, poet::kernels::onednn::ConvKind::kDense, filter,
+                                              {}, poet::kernels::Activation::kNone);
+  for (auto _ : state) conv.run(input, output);
+  const double flops = static_cast<double>(layer.flops());
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  const x86::Isa best = x86::isa_available(x86::Isa::kAvx512) ? x86::Isa::kAvx512 : x86::Isa::kAvx2;
+  state.counters["peak"] = benchmark::Counter(flops / (fma_peak(best) * 1e9),
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void register_layers(const std::vector<ConvLayer>& layers, const char* net) {
   for (const ConvLayer& layer : layers) {
     for (x86::Isa isa : x86::available_isas()) {
@@ -88,6 +110,15 @@ void register_layers(const std::vector<ConvLayer>& layers, const char* net) {
                       ->Unit(benchmark::kMillisecond);
         if (threads > 1) b->MeasureProcessCPUTime();
       }
+    }
+    for (int threads : {1, 2}) {
+      std::string name = std::string(net) + "/" + std::string(layer.name) +
+                         "/onednn/threads:" + std::to_string(threads);
+      // CPU time as above; OpenMP's spin-waiting would count as busy, so run this with
+      // OMP_WAIT_POLICY=passive (see kernels/onednn/engine.h).
+      auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_ConvOneDnn, layer, threads)
+                    ->Unit(benchmark::kMillisecond);
+      if (threads > 1) b->MeasureProcessCPUTime();
     }
   }
 }

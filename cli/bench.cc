@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <thread>
+
+#include <sys/resource.h>
 
 #include "cli/common.h"
 #include "engine/file_io.h"
@@ -30,6 +33,40 @@ Tensor make_input(const TensorInfo& info, const Flags& flags) {
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (float& v : t.data<float>()) v = u(rng);
   return t;
+}
+
+// "299,299,3" -> [batch placeholder, 299, 299, 3].
+Shape parse_dims(const std::string& text) {
+  Shape dims = {1};
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, comma - pos);
+    char* end = nullptr;
+    const long long d = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || d < 1 || d > 1'000'000)
+      fail("--input_shape: expected positive dims separated by commas, got '", text, "'");
+    dims.push_back(d);
+    pos = comma + 1;
+  }
+  return dims;
+}
+
+// Peak resident memory so far (getrusage; Linux reports KiB), in MB.
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+// Resident memory now (Linux /proc/self/statm), in MB; 0 where unavailable.
+double resident_mb() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  long long pages = 0, resident = 0;
+  const bool ok = std::fscanf(f, "%lld %lld", &pages, &resident) == 2;
+  std::fclose(f);
+  return ok ? resident * 4096.0 / (1024 * 1024) : 0;
 }
 
 struct Peak {
@@ -78,6 +115,8 @@ int bench(Args args) {
       {"batch", "1", "images per run (the input's first dimension)"},
       {"seconds", "3", "how long to keep running"},
       {"per_layer", "false", "print each layer's time, GFLOP/s and share of peak", true},
+      {"input_shape", "",
+       "the fed tensor's dims after the batch (e.g. 299,299,3) if the graph lacks them"},
       {"image", "", "JPEG to feed when --input_layer is a string tensor (DecodeJpeg/contents)"},
   };
   for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
@@ -92,11 +131,21 @@ int bench(Args args) {
   std::string fetch = tensor_name(flags.required("fetch"));
 
   ExecOptions options = exec_options(flags);
-  Graph graph = load_graph(flags.required("graph"));
-  PartialShape shape = Executable(graph, {input}, {fetch}, options).feed_info(0).shape;
-  if (shape.known_rank && shape.rank() > 0) shape.dims[0] = batch;
-  options.feed_shapes[input] = shape;
-  Executable exe(graph, {input}, {fetch}, options);
+  // The loaded graph goes once the executable is built: it holds the file's weights, which
+  // the executable has folded, fused or packed into its own copies.
+  Executable exe = [&] {
+    Graph graph = load_graph(flags.required("graph"));
+    std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
+                peak_rss_mb());
+    PartialShape shape = flags.given("input_shape")
+                             ? PartialShape(parse_dims(flags.str("input_shape")))
+                             : Executable(graph, {input}, {fetch}, options).feed_info(0).shape;
+    if (shape.known_rank && shape.rank() > 0) shape.dims[0] = batch;
+    options.feed_shapes[input] = shape;
+    return Executable(std::move(graph), {input}, {fetch}, options);
+  }();
+  std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
+              resident_mb(), peak_rss_mb());
   Tensor feed = make_input(exe.feed_info(0), flags);
   if (feed.dtype() == DType::kString && batch != 1)
     fail("--batch: a string input (JPEG bytes) runs one image at a time");
@@ -128,6 +177,8 @@ int bench(Args args) {
               per_run * 1e3, flops / 1e9);
   std::printf("GFLOP/s: %.1f (%.1f%% of %.1f peak on %d threads)\n", gflops,
               100 * gflops / peak.total(), peak.total(), threads);
+  std::printf("memory after the runs: resident %.1f MB\n", resident_mb());
+  std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
   std::printf("images/s: %.1f\n", batch / per_run);
   return 0;
 }

@@ -40,6 +40,10 @@ class Executable {
   // feeds and fetches are tensor names ("input:0", "Mul", "DecodeJpeg/contents:0").
   Executable(const Graph& graph, std::vector<std::string> feeds, std::vector<std::string> fetches,
              ExecOptions options = {});
+  // The same, taking the graph over: weights the executable replaces or packs are freed
+  // while it loads instead of staying alive in the caller's copy.
+  Executable(Graph&& graph, std::vector<std::string> feeds, std::vector<std::string> fetches,
+             ExecOptions options = {});
   ~Executable();
   Executable(Executable&&) noexcept;
   Executable& operator=(Executable&&) noexcept;

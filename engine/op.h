@@ -113,6 +113,14 @@ class Op {
   virtual bool foldable() const { return true; }
   virtual void infer(InferContext& ctx) const = 0;
   virtual void compute(ComputeContext& ctx) const = 0;
+  // Called once at load, before any run, for input `i` of a step when that input is a
+  // constant. An op that keeps its own prepared form of it (a packed filter) may build that now
+  // and return true, promising never to read the input's data again (only its dtype and
+  // shape): the executor then frees the constant if no other step needs it, so the weights
+  // live once, packed. `inputs` are the load-time infos of all the op's inputs.
+  virtual bool adopt_constant(int /*i*/, std::span<const TensorInfo* const> /*inputs*/) const {
+    return false;
+  }
   // Multiply-adds count 2; used by `poet inspect` and `poet bench`. Shapes are fully known.
   virtual int64_t flops(std::span<const TensorInfo> /*inputs*/,
                         std::span<const TensorInfo> /*outputs*/) const {

@@ -173,8 +173,13 @@ Tensor Tensor::clone() const {
   return t;
 }
 
-void Tensor::check_access(bool ok) const {
-  if (!ok) fail("tensor of dtype ", dtype_name(dtype_), " accessed as another type");
+Tensor Tensor::released(DType dtype, Shape shape) { return Tensor(dtype, std::move(shape), {}); }
+
+void Tensor::fail_access() const {
+  if (released())
+    fail("tensor ", shape_string(shape_), " was released after an op adopted it (a bug: ",
+         "Op::adopt_constant promised not to read it)");
+  fail("tensor of dtype ", dtype_name(dtype_), " accessed as another type");
 }
 
 }  // namespace poet

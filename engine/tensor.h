@@ -47,6 +47,11 @@ class Tensor {
   int64_t num_elements() const { return num_elements_; }
   size_t byte_size() const { return static_cast<size_t>(num_elements_) * dtype_size(dtype_); }
 
+  // The dtype and shape of a numeric constant whose data an op has adopted into a form of its
+  // own (Op::adopt_constant): reading its data fails.
+  static Tensor released(DType dtype, Shape shape);
+  bool released() const { return !data_ && num_elements_ > 0 && dtype_ != DType::kString; }
+
   template <class T>
   std::span<T> data() {
     check_access(dtype_holds<T>(dtype_));
@@ -67,7 +72,10 @@ class Tensor {
   Tensor clone() const;
 
  private:
-  void check_access(bool ok) const;
+  void check_access(bool ok) const {
+    if (!ok || released()) fail_access();
+  }
+  [[noreturn]] void fail_access() const;
 
   DType dtype_ = DType::kInvalid;
   Shape shape_;

@@ -2,6 +2,7 @@
 // so a pool of N threads starts N-1 workers.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -39,10 +40,11 @@ class ThreadPool {
   bool stopping_ = false;
 };
 
-// Runs fn over [0, n) on the pool, or inline when pool is null.
+// Runs fn over [0, n) on the pool, or inline when pool is null or there are fewer than two
+// grains of work (waking workers for one chunk only adds their wake-up latency).
 inline void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
                          const std::function<void(int64_t, int64_t)>& fn) {
-  if (pool && pool->size() > 1 && n > grain) {
+  if (pool && pool->size() > 1 && n >= 2 * std::max<int64_t>(grain, 1)) {
     pool->parallel_for(n, grain, fn);
   } else if (n > 0) {
     fn(0, n);

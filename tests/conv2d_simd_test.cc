@@ -103,6 +103,17 @@ TEST(Conv2DSimd, StridedSameOnOddAndEvenSizes) {
     }
 }
 
+TEST(Conv2DSimd, SmallLayersSplitTheBatchOverThreads) {
+  // Under ~2M multiply-adds per image, a batch is split by whole images (each thread with its
+  // own padded copy: SAME 3x3 here); at batch 1 the layer runs on one thread.
+  ThreadPool pool(2);
+  for (int64_t batch : {1, 2, 7}) {
+    SCOPED_TRACE(batch);
+    check_against_reference({shape(batch, 8, 8, 16, 3, 3, 1, Padding::kSame, 24)}, &pool);
+    check_against_reference({shape(batch, 4, 4, 32, 1, 1, 1, Padding::kSame, 64)}, &pool);
+  }
+}
+
 TEST(Conv2DSimd, DilationBatchAndRectangularWindows) {
   check_against_reference({shape(1, 11, 12, 5, 3, 3, 1, Padding::kSame, 24, 2)});
   check_against_reference({shape(1, 11, 12, 5, 2, 3, 1, Padding::kValid, 24, 3)});
@@ -192,6 +203,42 @@ TEST(Conv2DSimd, OpRunsOneDnnOnAConstantFilter) {
   Executable exe = load_op("Conv2D", {fed_input(DType::kFloat32, x.shape()), constant_input(w)},
                            attrs, 1, Backend::kOneDnn);
   expect_close(floats(exe.run(std::span(&x, 1))[0]), floats(want), 1e-4f);
+}
+
+TEST(Conv2DSimd, OpPacksAConstantFilterAtLoadAndReleasesIt) {
+  // The native backend adopts the constant filter at load (packs it; the executor keeps only
+  // its shape): every run, on every SIMD ISA, still matches the reference.
+  ConvShape s = shape(2, 9, 8, 19, 3, 3, 2, Padding::kSame, 21);
+  Tensor x = floats({2, 9, 8, 19}, random_floats(s.input_size(), 6));
+  Tensor w = floats({3, 3, 19, 21}, random_floats(9 * 19 * 21, 7));
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"strides", std::vector<int64_t>{1, 2, 2, 1}},
+                                            {"T", DType::kFloat32}};
+  Tensor want = run_op1("Conv2D", {x, w}, attrs, Backend::kReference);
+  for (x86::Isa isa : x86::available_isas()) {
+    if (isa == x86::Isa::kRef) continue;
+    SCOPED_TRACE(x86::isa_name(isa));
+    x86::force_isa(isa);
+    Executable exe = load_op("Conv2D", {fed_input(DType::kFloat32, x.shape()), constant_input(w)},
+                             attrs, 1, Backend::kNative);
+    for (int run = 0; run < 2; ++run)
+      expect_close(floats(exe.run(std::span(&x, 1))[0]), floats(want));
+  }
+  x86::force_isa(std::nullopt);
+}
+
+TEST(Conv2DSimd, ReleasedTensorKeepsItsShapeButRefusesItsData) {
+  Tensor t = Tensor::released(DType::kFloat32, {3, 3, 2, 4});
+  EXPECT_TRUE(t.released());
+  EXPECT_EQ(t.shape(), (Shape{3, 3, 2, 4}));
+  try {
+    (void)t.data<float>();
+    ADD_FAILURE() << "read a released tensor";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tensor [3,3,2,4] was released"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(Tensor(DType::kFloat32, {0}).released());
 }
 
 }  // namespace

@@ -119,6 +119,32 @@ TEST(Executor, FeedAnyTensorCutsItsAncestors) {
   EXPECT_EQ(out.data<float>()[1], 2.f);
 }
 
+TEST(Executor, RepeatedRunsNeverChangeEarlierResults) {
+  // in -> a = Relu -> b = Rsqrt(a) -> c = Rsqrt(b), fetching b and c: a is freed after b in
+  // each run; results already returned stay as they were, and a new batch size still
+  // computes right.
+  Graph g = parse(
+      "node { name: 'in' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } } }\n"
+      "node { name: 'a' op: 'Relu' input: 'in' attr { key: 'T' value { type: DT_FLOAT } } }\n"
+      "node { name: 'b' op: 'Rsqrt' input: 'a' attr { key: 'T' value { type: DT_FLOAT } } }\n"
+      "node { name: 'c' op: 'Rsqrt' input: 'b' attr { key: 'T' value { type: DT_FLOAT } } }");
+  Executable exe(g, {"in:0"}, {"b:0", "c:0"});
+  auto feed = [](std::vector<float> v) {
+    const int64_t n = static_cast<int64_t>(v.size());
+    return std::vector<Tensor>{Tensor::from_floats({n}, v)};
+  };
+  std::vector<Tensor> first = exe.run(feed({1, 16, 256}));
+  for (float root : {2.f, 3.f, 5.f}) {
+    const float v = root * root * root * root;
+    std::vector<Tensor> out = exe.run(feed({v, v, v}));
+    EXPECT_FLOAT_EQ(out[0].data<float>()[2], 1 / (root * root));
+    EXPECT_FLOAT_EQ(out[1].data<float>()[0], root);
+  }
+  EXPECT_FLOAT_EQ(first[0].data<float>()[1], 0.25f);
+  EXPECT_FLOAT_EQ(first[1].data<float>()[2], 4.f);
+  EXPECT_FLOAT_EQ(exe.run(feed({16, 81}))[1].data<float>()[1], 3.f);
+}
+
 TEST(Executor, UnfedPlaceholderIsAnError) {
   Graph g = parse(
       "node { name: 'in' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } } }\n"

@@ -59,10 +59,30 @@ TEST(MatMul, InfersShapesAndCountsFlops) {
                 .shape.str(),
             "[?,6]");
   Executable exe = load_op(
-      "MatMul",
-      {fed_input(DType::kFloat32, Shape{5, 3}), fed_input(DType::kFloat32, Shape{7, 3})},
+      "MatMul", {fed_input(DType::kFloat32, Shape{5, 3}), fed_input(DType::kFloat32, Shape{7, 3})},
       mm(false, true));
   EXPECT_EQ(exe.steps()[0].flops, 2 * 5 * 7 * 3);
+}
+
+TEST(MatMul, OneDnnOnAConstantRightHandSide) {
+  // The retrained final layer's shape on oneDNN's inner product, with b constant, for both
+  // layouts of b; a transposed a and a fed b fall back to the reference, which must agree.
+  for (bool tb : {false, true}) {
+    SCOPED_TRACE(tb);
+    Tensor a = floats({2, 3}, kA);
+    Tensor b = tb ? floats({4, 3}, kBt) : floats({3, 4}, kB);
+    Executable exe = load_op("MatMul", {fed_input(DType::kFloat32, a.shape()), constant_input(b)},
+                             mm(false, tb), 1, Backend::kOneDnn);
+    EXPECT_EQ(floats(exe.run(std::span(&a, 1))[0]), kProduct);
+    Executable fed = load_op(
+        "MatMul", {fed_input(DType::kFloat32, a.shape()), fed_input(DType::kFloat32, b.shape())},
+        mm(false, tb), 1, Backend::kOneDnn);
+    Tensor both[] = {a, b};
+    EXPECT_EQ(floats(fed.run(both)[0]), kProduct);
+  }
+  Tensor at = floats({3, 2}, kAt);
+  EXPECT_EQ(floats(run_op1("MatMul", {at, floats({3, 4}, kB)}, mm(true, false), Backend::kOneDnn)),
+            kProduct);
 }
 
 }  // namespace

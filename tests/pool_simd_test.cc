@@ -138,5 +138,28 @@ TEST(PoolSimd, OpsUseNativeKernelOnEveryIsa) {
   x86::force_isa(std::nullopt);
 }
 
+TEST(PoolSimd, OpsRunOneDnn) {
+  // SAME edges with a 3x3 window on odd sizes (average over real cells only), then a second
+  // batch size so the cached primitive is rebuilt for the new shape.
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"ksize", std::vector<int64_t>{1, 3, 3, 1}},
+                                            {"strides", std::vector<int64_t>{1, 2, 2, 1}},
+                                            {"T", DType::kFloat32}};
+  for (const char* op : {"MaxPool", "AvgPool"}) {
+    Executable exe = load_op(op, {fed_input(DType::kFloat32, PartialShape({-1, 9, 8, 21}))}, attrs,
+                             1, Backend::kOneDnn);
+    for (int64_t batch : {2, 1}) {
+      SCOPED_TRACE(::testing::Message() << op << " batch " << batch);
+      Tensor x = floats({batch, 9, 8, 21}, random_floats(batch * 9 * 8 * 21, 4));
+      Tensor want = run_op1(op, {x}, attrs, Backend::kReference);
+      Tensor got = exe.run(std::span(&x, 1))[0];
+      EXPECT_EQ(got.shape(), want.shape());
+      std::vector<float> g = floats(got), w = floats(want);
+      ASSERT_EQ(g.size(), w.size());
+      for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], w[i], 1e-6f) << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace poet::testing

@@ -80,10 +80,28 @@ class Conv2D final : public Op {
       return x86::pack_conv_filter(isa, filter.dim(0), filter.dim(1), filter.dim(2), filter.dim(3),
                                    filter.data<float>());
     };
-    std::shared_ptr<const x86::PackedConvFilter> packed =
-        filter_varies_ ? std::make_shared<const x86::PackedConvFilter>(pack())
-                       : packed_.get(filter, isa, pack);
+    std::shared_ptr<const x86::PackedConvFilter> packed;
+    if (adopted_ && adopted_->isa == isa) {
+      packed = adopted_;
+    } else if (filter.released()) {
+      ctx.fail("the filter was packed for ", x86::isa_name(adopted_->isa),
+               " at load and released; the active ISA is now ", x86::isa_name(isa));
+    } else {
+      packed = filter_varies_ ? std::make_shared<const x86::PackedConvFilter>(pack())
+                              : packed_.get(filter, isa, pack);
+    }
     x86::conv2d_nhwc(s, in, *packed, bias, activation_, out, ctx.pool());
+  }
+
+  // The native kernel packs a constant filter once at load; the original can then go.
+  bool adopt_constant(int i, std::span<const TensorInfo* const> inputs) const override {
+    const x86::Isa isa = x86::active_isa();
+    if (i != 1 || backend_ != Backend::kNative || isa == x86::Isa::kRef) return false;
+    const Tensor& f = *inputs[1]->value;
+    if (f.rank() != 4) return false;  // infer reports it at run time
+    adopted_ = std::make_shared<const x86::PackedConvFilter>(
+        x86::pack_conv_filter(isa, f.dim(0), f.dim(1), f.dim(2), f.dim(3), f.data<float>()));
+    return true;
   }
 
   int64_t flops(std::span<const TensorInfo> in, std::span<const TensorInfo> out) const override {
@@ -98,6 +116,8 @@ class Conv2D final : public Op {
   kernels::Activation activation_;
   mutable std::atomic<bool> filter_varies_ = false;
   PreparedCache<x86::Isa, x86::PackedConvFilter> packed_;
+  // Packed at load by adopt_constant (set before any run, read-only after).
+  mutable std::shared_ptr<const x86::PackedConvFilter> adopted_;
   // The oneDNN primitive bakes in the bias too: in a frozen graph it is as constant as the
   // filter, and the optimiser made both together.
   PreparedCache<kernels::ConvShape, onednn::Conv2dPrimitive> onednn_;

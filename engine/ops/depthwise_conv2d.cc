@@ -1,12 +1,15 @@
 // DepthwiseConv2dNative: NHWC input, filter [kh, kw, in_c, multiplier], out_c = in_c * multiplier.
 // _FusedDepthwiseConv2dNative (made by engine/optimize/fuse_conv.cc, as TensorFlow's grappler
 // does): the same with a bias and optionally Relu / Relu6 applied in the kernel's epilogue.
-// Backend kReference runs kernels/ref; kNative (and kOneDnn, until the oneDNN depthwise
-// primitive is wired) the SIMD kernel for the active ISA.
-#include <variant>
+// Backend kReference runs kernels/ref; kNative the SIMD kernel for the active ISA; kOneDnn a
+// oneDNN depthwise primitive built once per layer shape while the filter is a constant (the
+// SIMD kernel when it is fed).
+#include <atomic>
 
 #include "engine/ops/conv_attrs.h"
+#include "engine/ops/prepared_cache.h"
 #include "engine/ops/registry.h"
+#include "kernels/onednn/conv2d.h"
 #include "kernels/ref/depthwise_conv2d.h"
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
 
@@ -14,13 +17,14 @@ namespace poet::ops {
 namespace {
 
 namespace x86 = kernels::x86;
+namespace onednn = kernels::onednn;
 using kernels::Activation;
 
 class DepthwiseConv2dNative final : public Op {
  public:
   DepthwiseConv2dNative(const Node& node, const OpOptions& options, bool fused)
       : attrs_(read_window_attrs(node, /*pooling=*/false)),
-        reference_(options.backend == Backend::kReference),
+        backend_(options.backend),
         fused_(fused),
         act_(fused ? read_fused_activation(node) : Activation::kNone) {}
 
@@ -41,6 +45,7 @@ class DepthwiseConv2dNative final : public Op {
       if (bias >= 0 && out_c >= 0 && bias != out_c)
         ctx.fail("bias has ", bias, " elements but the convolution makes ", out_c, " channels");
     }
+    if (!ctx.input_value(1) || (fused_ && !ctx.input_value(2))) filter_varies_ = true;
     ctx.set_output(0, DType::kFloat32,
                    Shape{in.dim(0),
                          window_output_size(in.dim(1), filter.dim(0), attrs_.stride_h,
@@ -56,9 +61,19 @@ class DepthwiseConv2dNative final : public Op {
                                       filter.dim(2) * filter.dim(3), attrs_);
     std::span<const float> bias;
     if (fused_) bias = ctx.input(2).data<float>();
-    if (reference_) {
+    if (backend_ == Backend::kReference) {
       kernels::ref::depthwise_conv2d(s, ctx.input(0).data<float>(), filter.data<float>(), bias,
                                      act_, ctx.output(0).data<float>());
+      return;
+    }
+    if (backend_ == Backend::kOneDnn && !filter_varies_) {
+      onednn_
+          .get(filter, s,
+               [&] {
+                 return onednn::Conv2dPrimitive(s, onednn::ConvKind::kDepthwise,
+                                                filter.data<float>(), bias, act_);
+               })
+          ->run(ctx.input(0).data<float>(), ctx.output(0).data<float>());
       return;
     }
     x86::depthwise_conv2d_nhwc(x86::active_isa(), s, ctx.input(0).data<float>(),
@@ -74,9 +89,12 @@ class DepthwiseConv2dNative final : public Op {
 
  private:
   WindowAttrs attrs_;
-  bool reference_;
+  Backend backend_;
   bool fused_;
   Activation act_;
+  // Set when a filter or bias is fed: a prepared primitive could not be reused.
+  mutable std::atomic<bool> filter_varies_ = false;
+  PreparedCache<kernels::ConvShape, onednn::Conv2dPrimitive> onednn_;
 };
 
 std::unique_ptr<Op> make_depthwise_conv2d(const Node& node, const OpOptions& options) {

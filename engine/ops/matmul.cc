@@ -1,15 +1,22 @@
 // MatMul: 2-D float32 matrix product with optional transposes (the retrained final layer).
-#include "kernels/ref/matmul.h"
+// Backend kOneDnn runs oneDNN's inner product when b is a constant and a is not transposed
+// (the weights are reordered once and cached); everything else the reference kernel.
+#include <atomic>
+
+#include "engine/ops/prepared_cache.h"
 #include "engine/ops/registry.h"
+#include "kernels/onednn/inner_product.h"
+#include "kernels/ref/matmul.h"
 
 namespace poet::ops {
 namespace {
 
 class MatMul final : public Op {
  public:
-  explicit MatMul(const Node& node)
+  MatMul(const Node& node, const OpOptions& options)
       : transpose_a_(node.attr_bool("transpose_a", false)),
-        transpose_b_(node.attr_bool("transpose_b", false)) {}
+        transpose_b_(node.attr_bool("transpose_b", false)),
+        onednn_wanted_(options.backend == Backend::kOneDnn && !transpose_a_) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(2);
@@ -24,13 +31,27 @@ class MatMul final : public Op {
       ctx.fail("matrix sizes are incompatible: a ", a.str(), (transpose_a_ ? " (transposed)" : ""),
                " has ", k_a, " columns but b ", b.str(), (transpose_b_ ? " (transposed)" : ""),
                " has ", k_b, " rows");
+    if (!ctx.input_value(1)) b_varies_ = true;
     ctx.set_output(0, DType::kFloat32,
                    Shape{a.dim(transpose_a_ ? 1 : 0), b.dim(transpose_b_ ? 0 : 1)});
   }
 
   void compute(ComputeContext& ctx) const override {
     const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
     Tensor& c = ctx.output(0);
+    const kernels::onednn::MatMulShape s{a.dim(0), a.dim(1), c.dim(1)};
+    // oneDNN has no use for an empty inner dimension; the reference fills zeros.
+    if (onednn_wanted_ && !b_varies_ && s.k > 0) {
+      onednn_
+          .get(b, s,
+               [&] {
+                 return kernels::onednn::InnerProductPrimitive(s, b.data<float>(), transpose_b_, {},
+                                                               kernels::Activation::kNone);
+               })
+          ->run(a.data<float>(), c.data<float>());
+      return;
+    }
     kernels::ref::matmul(a.data<float>(), ctx.input(1).data<float>(), c.dim(0), c.dim(1),
                          a.dim(transpose_a_ ? 0 : 1), transpose_a_, transpose_b_, c.data<float>());
   }
@@ -42,10 +63,13 @@ class MatMul final : public Op {
 
  private:
   bool transpose_a_, transpose_b_;
+  bool onednn_wanted_;
+  mutable std::atomic<bool> b_varies_ = false;  // b was fed: no prepared weights to reuse
+  PreparedCache<kernels::onednn::MatMulShape, kernels::onednn::InnerProductPrimitive> onednn_;
 };
 
-std::unique_ptr<Op> make_matmul(const Node& node, const OpOptions&) {
-  return std::make_unique<MatMul>(node);
+std::unique_ptr<Op> make_matmul(const Node& node, const OpOptions& options) {
+  return std::make_unique<MatMul>(node, options);
 }
 
 POET_REGISTER_OP("MatMul", make_matmul);

@@ -1,6 +1,9 @@
 // MaxPool and AvgPool over NHWC windows (ksize, strides, SAME/VALID). Backend kReference runs
-// kernels/ref/pool; the others the SIMD kernel for the active ISA.
+// kernels/ref/pool; kNative the SIMD kernel for the active ISA; kOneDnn a oneDNN pooling
+// primitive built once per input shape.
+#include "kernels/onednn/pool.h"
 #include "engine/ops/conv_attrs.h"
+#include "engine/ops/prepared_cache.h"
 #include "engine/ops/registry.h"
 #include "kernels/x86/pool_nhwc.h"
 
@@ -8,14 +11,13 @@ namespace poet::ops {
 namespace {
 
 namespace x86 = kernels::x86;
+namespace onednn = kernels::onednn;
 using x86::PoolKind;
 
 class Pool final : public Op {
  public:
   Pool(const Node& node, const OpOptions& options, PoolKind kind)
-      : attrs_(read_window_attrs(node, /*pooling=*/true)),
-        kind_(kind),
-        reference_(options.backend == Backend::kReference) {}
+      : attrs_(read_window_attrs(node, /*pooling=*/true)), kind_(kind), backend_(options.backend) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(1);
@@ -33,7 +35,18 @@ class Pool final : public Op {
   void compute(ComputeContext& ctx) const override {
     const Tensor& in = ctx.input(0);
     kernels::ConvShape s = conv_shape(in.shape(), attrs_.k_h, attrs_.k_w, in.dim(3), attrs_);
-    const x86::Isa isa = reference_ ? x86::Isa::kRef : x86::active_isa();
+    if (backend_ == Backend::kOneDnn) {
+      onednn_
+          .get(s,
+               [&] {
+                 return onednn::Pool2dPrimitive(s, kind_ == PoolKind::kMax
+                                                       ? onednn::PoolKind::kMax
+                                                       : onednn::PoolKind::kAverage);
+               })
+          ->run(in.data<float>(), ctx.output(0).data<float>());
+      return;
+    }
+    const x86::Isa isa = backend_ == Backend::kReference ? x86::Isa::kRef : x86::active_isa();
     x86::pool_nhwc(isa, kind_, s, in.data<float>(), ctx.output(0).data<float>(), ctx.pool());
   }
 
@@ -45,7 +58,8 @@ class Pool final : public Op {
  private:
   WindowAttrs attrs_;
   PoolKind kind_;
-  bool reference_;
+  Backend backend_;
+  ShapeCache<onednn::Pool2dPrimitive> onednn_;
 };
 
 std::unique_ptr<Op> make_max_pool(const Node& node, const OpOptions& options) {

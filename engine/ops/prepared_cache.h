@@ -35,4 +35,22 @@ class PreparedCache {
   mutable Tensor source_;
 };
 
+// What a kernel prepares from its input shape alone (a oneDNN pooling primitive): rebuilt when
+// the shape changes (a new batch size), shared otherwise. Thread-safe like PreparedCache.
+template <class Prepared>
+class ShapeCache {
+ public:
+  template <class Key>
+  std::shared_ptr<const Prepared> get(const Key& key, const std::function<Prepared()>& make) const {
+    std::lock_guard lock(mutex_);
+    if (!prepared_ || !(prepared_->shape() == key))
+      prepared_ = std::make_shared<const Prepared>(make());
+    return prepared_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const Prepared> prepared_;
+};
+
 }  // namespace poet::ops

@@ -159,7 +159,16 @@ void fuse_conv(Rewrite& rw) {
       if (!absorb(rw, rw.nodes[next], slot, channels, ep)) break;
       ep.absorbed.push_back(next);
     }
-    if (!ep.absorbed.empty()) emit(rw, static_cast<int>(n), ep, *filter);
+    if (ep.absorbed.empty()) continue;
+    const Endpoint source = conv.inputs[1];
+    emit(rw, static_cast<int>(n), ep, *filter);
+    // The unscaled filter is dead when this convolution was its only reader: free it now
+    // (the Rewrite may hold the last reference) rather than when the graph is compacted.
+    if (readers[source.node][source.index] == 1) {
+      rw.alive[source.node] = 0;
+      rw.nodes[source.node].attrs.erase("value");
+      rw.infos[source.node][source.index].value.reset();
+    }
   }
 }
 

@@ -118,12 +118,13 @@ std::vector<std::vector<int>> Rewrite::reader_counts() const {
   return counts;
 }
 
-Graph run(const Graph& graph, std::span<const std::vector<TensorInfo>> infos,
-          std::vector<int>& feeds, std::vector<Endpoint>& fetches, const Options& options) {
+Graph run(Graph graph, std::vector<std::vector<TensorInfo>> infos, std::vector<int>& feeds,
+          std::vector<Endpoint>& fetches, const Options& options) {
   Rewrite rw;
-  rw.nodes.assign(graph.nodes().begin(), graph.nodes().end());
-  rw.alive.assign(graph.size(), 1);
-  rw.infos.assign(infos.begin(), infos.end());
+  for (int n = 0; n < graph.size(); ++n) rw.nodes.push_back(std::move(graph.node(n)));
+  graph = Graph();
+  rw.alive.assign(rw.nodes.size(), 1);
+  rw.infos = std::move(infos);
   rw.fetches = fetches;
   rw.feeds = feeds;
   materialise_constants(rw);

@@ -42,8 +42,11 @@ struct Rewrite {
 void fuse_conv(Rewrite& rw);
 
 // Rewrites `graph` (nodes in topological order; `infos` from load-time inference). Feed
-// node indices and fetch endpoints are updated to the returned graph's numbering.
-Graph run(const Graph& graph, std::span<const std::vector<TensorInfo>> infos,
-          std::vector<int>& feeds, std::vector<Endpoint>& fetches, const Options& options);
+// node indices and fetch endpoints are updated to the returned graph's numbering. Both are
+// taken by value: a caller that moves them in (and holds no other reference to the weights)
+// lets a filter replaced by its batch-norm-folded copy be freed at once, so loading never
+// holds two copies of all the weights.
+Graph run(Graph graph, std::vector<std::vector<TensorInfo>> infos, std::vector<int>& feeds,
+          std::vector<Endpoint>& fetches, const Options& options);
 
 }  // namespace poet::optimize

@@ -119,7 +119,8 @@ poet::AttrValue attr_from_proto(AttrValue& proto, std::string_view what, Expansi
       return shape_from_proto(proto.shape(), what);
     case AttrValue::kTensor: {
       Tensor t = tensor_from_proto(proto.tensor(), what, budget);
-      proto.mutable_tensor()->clear_tensor_content();  // release the weights as we go
+      // Release the weights as we go: clear() would keep the string's capacity.
+      std::string().swap(*proto.mutable_tensor()->mutable_tensor_content());
       return t;
     }
     case AttrValue::kList:

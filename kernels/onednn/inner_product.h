@@ -13,6 +13,7 @@ namespace poet::kernels::onednn {
 
 struct MatMulShape {
   int64_t m = 0, k = 0, n = 0;
+  friend bool operator==(const MatMulShape&, const MatMulShape&) = default;
 };
 
 class InnerProductPrimitive {
