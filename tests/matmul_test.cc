@@ -59,7 +59,8 @@ TEST(MatMul, InfersShapesAndCountsFlops) {
                 .shape.str(),
             "[?,6]");
   Executable exe = load_op(
-      "MatMul", {fed_input(DType::kFloat32, Shape{5, 3}), fed_input(DType::kFloat32, Shape{7, 3})},
+      "MatMul",
+      {fed_input(DType::kFloat32, Shape{5, 3}), fed_input(DType::kFloat32, Shape{7, 3})},
       mm(false, true));
   EXPECT_EQ(exe.steps()[0].flops, 2 * 5 * 7 * 3);
 }
