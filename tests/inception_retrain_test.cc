@@ -7,6 +7,7 @@
 #include <memory>
 #include <regex>
 #include <sstream>
+#include <tuple>
 
 #include "tests/cli_util.h"
 #include "tests/fixtures.h"
@@ -56,6 +57,17 @@ class InceptionRetrainSlow : public ::testing::Test {
     return run_poet(args);
   }
 
+  // The fixture converted to the 2015 layout, once for the suite.
+  static fs::path converted_graph() {
+    const fs::path graph = dir_->path() / "inception_v3_2015.pb";
+    if (!fs::exists(graph)) {
+      CliResult c = run_poet({"convert", fixture(kModel).string(), "-o", graph.string(), "--layout",
+                              "inception_v3_2015"});
+      EXPECT_EQ(c.exit_code, 0) << c.err;
+    }
+    return graph;
+  }
+
   static std::unique_ptr<TempDir> dir_;
 };
 
@@ -96,6 +108,21 @@ TEST_F(InceptionRetrainSlow, TfjsModelReachesNinetyPercentAndLabels) {
                           "0", "--input_std", "255", "--top_k", "1", "--image", lemon.string()});
   ASSERT_EQ(l.exit_code, 0) << l.err;
   EXPECT_EQ(l.out.substr(0, l.out.find(' ')), "lemon") << l.out;
+}
+
+// Images/s on the trained weights, fed after the JPEG pipeline (Mul:0, whose shape poet bench
+// takes from the pipeline) and at the TF.js input.
+TEST_F(InceptionRetrainSlow, BenchRunsBothForms) {
+  POET_REQUIRE_FIXTURE(kModel);
+  for (const auto& [graph, input, fetch] :
+       {std::tuple{converted_graph().string(), "Mul", "pool_3/_reshape"},
+        std::tuple{fixture(kModel).string(), "input_1", "flatten_1"}}) {
+    CliResult b = run_poet(
+        {"bench", "--graph", graph, "--input_layer", input, "--fetch", fetch, "--seconds", "0.1"});
+    ASSERT_EQ(b.exit_code, 0) << graph << ": " << b.err;
+    EXPECT_NE(b.out.find("11.447 GFLOP per run"), std::string::npos) << b.out;
+    EXPECT_NE(b.out.find("images/s: "), std::string::npos) << b.out;
+  }
 }
 
 }  // namespace
