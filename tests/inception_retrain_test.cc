@@ -4,6 +4,7 @@
 // once (a minute or two on 2 cores); the suite's tests share them through one folder.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -24,10 +25,13 @@ const char* const kModel = "inception_v3_tfjs/model.json";
 // (model.json, pixels in [-1,1]); 4000 steps reach 96.5% on [0,1].
 const char* const kSteps = "500";
 
+// The run's final test accuracy in percent (-1 when not printed), also shown in the test log.
 double final_accuracy(const std::string& out) {
   std::smatch m;
   if (!std::regex_search(out, m, std::regex(R"(Final test accuracy = ([0-9.]+)% \(N=\d+\))")))
     return -1;
+  ::testing::Test::RecordProperty("final_test_accuracy", m[1].str());
+  std::printf("%s\n", m[0].str().c_str());
   return std::stod(m[1]);
 }
 
@@ -93,12 +97,17 @@ TEST_F(InceptionRetrainSlow, ConvertedGraphReachesNinetyPercent) {
 TEST_F(InceptionRetrainSlow, TfjsModelReachesNinetyPercentAndLabels) {
   POET_REQUIRE_FIXTURE(kFruits);
   POET_REQUIRE_FIXTURE(kModel);
+  // model.json has no pool_3/_reshape: the bottleneck must be named.
+  CliResult missing = retrain("tfjs", {"--graph", fixture(kModel).string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("name the layer to train on with --bottleneck_layer"),
+            std::string::npos)
+      << missing.err;
   // The input layer and its size come from model.json; pixels are normalised as the
   // architecture's (retrain.py's Inception v3: (x - 128) / 128, which is also label's default).
   CliResult r =
       retrain("tfjs", {"--graph", fixture(kModel).string(), "--bottleneck_layer", "flatten_1",
-                       "--how_many_training_steps", kSteps, "--normalize_bottlenecks",
-                       "--input_mean", "0", "--input_std", "255"});
+                       "--how_many_training_steps", kSteps, "--normalize_bottlenecks"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Input: input_1:0 [299x299], pixels (x - 128) / 128"), std::string::npos)
       << r.out;
@@ -107,8 +116,8 @@ TEST_F(InceptionRetrainSlow, TfjsModelReachesNinetyPercentAndLabels) {
   const fs::path out = dir_->path() / "tfjs";
   const fs::path lemon = fixture(kFruits) / "lemon" / "178_100.jpg";
   CliResult l = run_poet({"label", "--graph", (out / "retrained.pb").string(), "--labels",
-                          (out / "labels.txt").string(), "--input_layer", "input_1", "--input_mean",
-                          "0", "--input_std", "255", "--top_k", "1", "--image", lemon.string()});
+                          (out / "labels.txt").string(), "--input_layer", "input_1", "--top_k", "1",
+                          "--image", lemon.string()});
   ASSERT_EQ(l.exit_code, 0) << l.err;
   EXPECT_EQ(l.out.substr(0, l.out.find(' ')), "lemon") << l.out;
 }
