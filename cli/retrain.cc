@@ -55,11 +55,18 @@ std::vector<FlagSpec> retrain_flag_specs() {
       {"graph", "", "model file (GraphDef .pb/.pbtxt or TF.js model.json) instead of --model_dir"},
       {"random_seed", "0", "seed of every random choice: a seed repeats a run exactly"},
       {"batch", "16", "images per forward pass while computing bottlenecks"},
-      {"input_layer", "", "tensor fed the normalised image (default: the architecture's)"},
+      {"input_layer", "",
+       "tensor fed the normalised image (default: the architecture's; a model.json's input "
+       "layer)"},
       {"bottleneck_layer", "", "tensor the new layer is trained on (default: the architecture's)"},
-      {"input_size", "", "image height and width (default: the architecture's)"},
-      {"input_mean", "", "subtracted from each pixel (default: the architecture's)"},
-      {"input_std", "", "pixels are then multiplied by 1/std (default: the architecture's)"},
+      {"input_size", "",
+       "image height and width (default: the input placeholder's, else the architecture's)"},
+      {"input_mean", "",
+       "subtracted from each pixel (default: the graph's Sub/y when the input is a Mul of a Sub "
+       "by constants, as Inception v3's Mul:0; else the architecture's)"},
+      {"input_std", "",
+       "pixels are then multiplied by 1/std (default: 1/Mul/y in that case; else the "
+       "architecture's)"},
       {"normalize_bottlenecks", "false",
        "standardise each bottleneck feature by the training set's mean and std (folded into "
        "the output graph's weights); makes the learning rate independent of the network's "

@@ -43,6 +43,24 @@ TEST(TrainerNormalisation, RejectsPartialRows) {
   EXPECT_THROW(f.apply(odd), Error);
 }
 
+// Rows one at a time: an offset of 1e4 does not swamp a spread of 2 (std 2, not 0 or noise).
+TEST(TrainerNormalisation, StatisticsStreamAccurately) {
+  FeatureStatistics stats(1);
+  EXPECT_THROW(stats.finish(), Error);  // no rows
+  for (float v : {10000.0f, 10004.0f, 10000.0f, 10004.0f}) stats.add(std::vector<float>{v});
+  EXPECT_EQ(stats.count(), 4u);
+  FeatureNormalisation f = stats.finish();
+  EXPECT_FLOAT_EQ(f.mean()[0], 10002.0f);
+  EXPECT_FLOAT_EQ(f.scale()[0], 0.5f);
+  try {
+    stats.add(std::vector<float>{1, 2});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--normalize_bottlenecks: a row of 2 values, expected 1");
+  }
+  EXPECT_THROW(FeatureStatistics(0), Error);
+}
+
 // The folded layer on raw inputs = the trained layer on normalised inputs, for features of
 // very different scales and offsets (as real bottlenecks have).
 TEST(TrainerNormalisation, FoldReproducesProbabilities) {

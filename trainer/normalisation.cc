@@ -1,38 +1,51 @@
 #include "trainer/normalisation.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/error.h"
 
 namespace poet::trainer {
 
-FeatureNormalisation FeatureNormalisation::fit(std::span<const float> rows, int size) {
-  if (size < 1 || rows.empty() || rows.size() % static_cast<size_t>(size) != 0)
-    fail("--normalize_bottlenecks: ", rows.size(), " values are not whole rows of ", size);
-  const size_t n = rows.size() / static_cast<size_t>(size), k = static_cast<size_t>(size);
-  std::vector<double> sum(k, 0.0), sum_sq(k, 0.0);
-  for (size_t r = 0; r < n; ++r) {
-    for (size_t i = 0; i < k; ++i) sum[i] += rows[r * k + i];
+FeatureStatistics::FeatureStatistics(int size) {
+  if (size < 1) fail("--normalize_bottlenecks: bottleneck size ", size, " must be positive");
+  mean_.assign(static_cast<size_t>(size), 0.0);
+  m2_.assign(static_cast<size_t>(size), 0.0);
+}
+
+void FeatureStatistics::add(std::span<const float> row) {
+  if (row.size() != mean_.size())
+    fail("--normalize_bottlenecks: a row of ", row.size(), " values, expected ", mean_.size());
+  ++count_;
+  for (size_t i = 0; i < row.size(); ++i) {
+    const double delta = row[i] - mean_[i];
+    mean_[i] += delta / static_cast<double>(count_);
+    m2_[i] += delta * (row[i] - mean_[i]);
   }
+}
+
+FeatureNormalisation FeatureStatistics::finish() const {
+  if (count_ == 0) fail("--normalize_bottlenecks: no training bottleneck to take statistics of");
   FeatureNormalisation f;
-  f.mean_.resize(k);
-  f.scale_.resize(k);
-  for (size_t i = 0; i < k; ++i) sum[i] /= static_cast<double>(n);
-  // Two passes: the variance of values far from zero stays accurate.
-  for (size_t r = 0; r < n; ++r) {
-    for (size_t i = 0; i < k; ++i) {
-      const double d = rows[r * k + i] - sum[i];
-      sum_sq[i] += d * d;
-    }
-  }
-  for (size_t i = 0; i < k; ++i) {
-    const double stddev = std::sqrt(sum_sq[i] / static_cast<double>(n));
-    f.mean_[i] = static_cast<float>(sum[i]);
+  f.mean_.resize(mean_.size());
+  f.scale_.resize(mean_.size());
+  for (size_t i = 0; i < mean_.size(); ++i) {
+    const double stddev = std::sqrt(m2_[i] / static_cast<double>(count_));
+    f.mean_[i] = static_cast<float>(mean_[i]);
     // Below this a feature is constant up to float rounding of its mean.
-    const bool constant = stddev <= 1e-6 * std::max(1.0, std::fabs(sum[i]));
+    const bool constant = stddev <= 1e-6 * std::max(1.0, std::fabs(mean_[i]));
     f.scale_[i] = constant ? 1.0f : static_cast<float>(1.0 / stddev);
   }
   return f;
+}
+
+FeatureNormalisation FeatureNormalisation::fit(std::span<const float> rows, int size) {
+  if (size < 1 || rows.empty() || rows.size() % static_cast<size_t>(size) != 0)
+    fail("--normalize_bottlenecks: ", rows.size(), " values are not whole rows of ", size);
+  FeatureStatistics stats(size);
+  for (size_t r = 0; r < rows.size(); r += static_cast<size_t>(size))
+    stats.add(rows.subspan(r, static_cast<size_t>(size)));
+  return stats.finish();
 }
 
 void FeatureNormalisation::apply(std::span<float> rows) const {

@@ -15,10 +15,27 @@
 
 namespace poet::trainer {
 
+class FeatureNormalisation;
+
+// Per-feature mean and variance of rows added one at a time (Welford's update, in double), so
+// a large training set needs no more memory than one row of sums.
+class FeatureStatistics {
+ public:
+  explicit FeatureStatistics(int size);
+  void add(std::span<const float> row);
+  size_t count() const { return count_; }
+  // Needs at least one row. A feature that is constant over the rows (a ReLU that never
+  // fires) keeps scale 1: it is only centred.
+  FeatureNormalisation finish() const;
+
+ private:
+  size_t count_ = 0;
+  std::vector<double> mean_, m2_;
+};
+
 class FeatureNormalisation {
  public:
-  // Per-feature mean and 1/std of `rows` (row-major [n, size], n >= 1). A feature that is
-  // constant over the rows (a ReLU that never fires) keeps scale 1: it is only centred.
+  // Statistics of `rows` (row-major [n, size], n >= 1).
   static FeatureNormalisation fit(std::span<const float> rows, int size);
 
   std::span<const float> mean() const { return mean_; }
@@ -29,6 +46,7 @@ class FeatureNormalisation {
   SoftmaxLayer fold(const SoftmaxLayer& layer) const;
 
  private:
+  friend class FeatureStatistics;
   std::vector<float> mean_, scale_;
 };
 

@@ -127,17 +127,12 @@ void Trainer::cache_all() {
 // From the undistorted training images, also when distortions are on: the statistics of the
 // features, not of one run's random draws.
 void Trainer::fit_normalisation() {
-  std::vector<float> rows;
-  size_t count = 0;
+  FeatureStatistics stats(info_.bottleneck_size);
   for (const ImageClass& c : dataset_.classes) {
-    for (const std::string& file : c.images(Split::kTraining)) {
-      std::vector<float> values = cache_.get(c, file);
-      rows.insert(rows.end(), values.begin(), values.end());
-      ++count;
-    }
+    for (const std::string& file : c.images(Split::kTraining)) stats.add(cache_.get(c, file));
   }
-  normalisation_ = FeatureNormalisation::fit(rows, info_.bottleneck_size);
-  log(str_cat("Bottlenecks normalised by the mean and standard deviation of ", count,
+  normalisation_ = stats.finish();
+  log(str_cat("Bottlenecks normalised by the mean and standard deviation of ", stats.count(),
               " training images"));
 }
 
