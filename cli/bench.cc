@@ -105,6 +105,26 @@ void print_layers(const Executable& exe, std::span<const double> seconds, int ru
   }
 }
 
+// The shape the graph computes at `input` when it is not a Placeholder (Inception v3's Mul:0,
+// after the JPEG pipeline): the shape inferred with the pipeline's sources (Placeholders, and
+// string Consts such as DecodeJpeg/contents) fed instead.
+PartialShape computed_shape(const Graph& graph, const std::string& input, ExecOptions options) {
+  Endpoint e = graph.endpoint(input);
+  std::vector<std::string> sources;
+  for (int n : graph.needed_nodes(std::span(&e, 1), {})) {
+    const Node& node = graph.node(n);
+    bool string_const = node.op == "Const" && node.has_attr("value") &&
+                        node.attr_tensor("value").dtype() == DType::kString;
+    if (n != e.node && (node.op == "Placeholder" || string_const))
+      sources.push_back(node.name + ":0");
+  }
+  try {
+    return Executable(graph, sources, {input}, options).fetch_info(0).shape;
+  } catch (const Error&) {
+    return {};  // the caller reports the unknown shape
+  }
+}
+
 }  // namespace
 
 int bench(Args args) {
@@ -137,9 +157,16 @@ int bench(Args args) {
     Graph graph = load_graph(flags.required("graph"));
     std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
                 peak_rss_mb());
-    PartialShape shape = flags.given("input_shape")
-                             ? PartialShape(parse_dims(flags.str("input_shape")))
-                             : Executable(graph, {input}, {fetch}, options).feed_info(0).shape;
+    PartialShape shape;
+    if (flags.given("input_shape")) {
+      shape = PartialShape(parse_dims(flags.str("input_shape")));
+    } else {
+      shape = Executable(graph, {input}, {fetch}, options).feed_info(0).shape;
+      if (!shape.fully_known()) {
+        PartialShape computed = computed_shape(graph, input, options);
+        if (computed.known_rank) shape = computed;
+      }
+    }
     if (shape.known_rank && shape.rank() > 0) shape.dims[0] = batch;
     options.feed_shapes[input] = shape;
     return Executable(std::move(graph), {input}, {fetch}, options);

@@ -10,8 +10,10 @@
 #include "engine/error.h"
 #include "engine/file_io.h"
 #include "engine/image_codec.h"
+#include "importers/tfjs/tfjs.h"
 #include "trainer/bottleneck_runner.h"
 #include "trainer/distort.h"
+#include "trainer/graph_preprocessing.h"
 #include "trainer/retrain.h"
 #include "trainer/summary/confusion_matrix.h"
 #include "trainer/summary/progress.h"
@@ -53,11 +55,23 @@ std::vector<FlagSpec> retrain_flag_specs() {
       {"graph", "", "model file (GraphDef .pb/.pbtxt or TF.js model.json) instead of --model_dir"},
       {"random_seed", "0", "seed of every random choice: a seed repeats a run exactly"},
       {"batch", "16", "images per forward pass while computing bottlenecks"},
-      {"input_layer", "", "tensor fed the normalised image (default: the architecture's)"},
+      {"input_layer", "",
+       "tensor fed the normalised image (default: the architecture's; a model.json's input "
+       "layer)"},
       {"bottleneck_layer", "", "tensor the new layer is trained on (default: the architecture's)"},
-      {"input_size", "", "image height and width (default: the architecture's)"},
-      {"input_mean", "", "subtracted from each pixel (default: the architecture's)"},
-      {"input_std", "", "pixels are then multiplied by 1/std (default: the architecture's)"},
+      {"input_size", "",
+       "image height and width (default: the input placeholder's, else the architecture's)"},
+      {"input_mean", "",
+       "subtracted from each pixel (default: the graph's Sub/y when the input is a Mul of a Sub "
+       "by constants, as Inception v3's Mul:0; else the architecture's)"},
+      {"input_std", "",
+       "pixels are then multiplied by 1/std (default: 1/Mul/y in that case; else the "
+       "architecture's)"},
+      {"normalize_bottlenecks", "false",
+       "standardise each bottleneck feature by the training set's mean and std (folded into "
+       "the output graph's weights); makes the learning rate independent of the network's "
+       "feature scale",
+       true},
       {"confusion_matrix", "",
        "write the test confusion matrix to PREFIX.csv and PREFIX.png (default: the "
        "--output_graph path without its extension, plus _confusion)"},
@@ -96,6 +110,7 @@ RetrainOptions retrain_options(const Flags& flags) {
   o.random_scale = to_int(flags, "random_scale");
   o.random_brightness = to_int(flags, "random_brightness");
   o.architecture = flags.str("architecture");
+  o.normalize_bottlenecks = flags.boolean("normalize_bottlenecks");
   int64_t seed = flags.integer("random_seed");
   if (seed < 0) fail("--random_seed: expected a non-negative integer, got ", seed);
   o.seed = static_cast<uint64_t>(seed);
@@ -116,8 +131,29 @@ std::string model_path(const Flags& flags, const RetrainOptions& o,
   return path;
 }
 
-// The architecture's tensors and preprocessing, with the command line's overrides.
-trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::ModelInfo& info) {
+// A TF.js model has none of the architecture's tensors: its input is the model's input layer,
+// its bottleneck must be named.
+void tfjs_defaults(const Flags& flags, const std::string& model_json, const Graph& graph,
+                   trainer::BottleneckModel& m) {
+  if (!flags.given("input_layer")) {
+    tfjs::ModelSignature sig = tfjs::read_signature(model_json);
+    if (sig.inputs.size() != 1)
+      fail(model_json, ": the model has ", sig.inputs.size(),
+           " input layers; name the image input with --input_layer");
+    m.input_tensor = tensor_name(sig.inputs[0]);
+  }
+  if (!flags.given("bottleneck_layer") &&
+      graph.find(m.bottleneck_tensor.substr(0, m.bottleneck_tensor.rfind(':'))) < 0)
+    fail(model_json, ": no tensor ", m.bottleneck_tensor,
+         " (the architecture's bottleneck); name the layer to train on with --bottleneck_layer, "
+         "e.g. flatten_1 for a Keras InceptionV3 with a Flatten before its Dense head");
+}
+
+// The architecture's tensors and preprocessing, with the command line's overrides. The image
+// size defaults to what an input placeholder declares; the normalisation to the graph's own
+// Sub/Mul constants when the input is fed right after them (Inception v3's Mul:0).
+trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::ModelInfo& info,
+                                          const std::string& model_file, const Graph& graph) {
   trainer::BottleneckModel m{.input_tensor = info.input_tensor,
                              .bottleneck_tensor = info.bottleneck_tensor,
                              .bottleneck_size = info.bottleneck_size,
@@ -126,6 +162,8 @@ trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::Mod
                                       .mean = info.input_mean,
                                       .std = info.input_std}};
   if (flags.given("input_layer")) m.input_tensor = tensor_name(flags.str("input_layer"));
+  if (std::filesystem::path(model_file).extension() == ".json")
+    tfjs_defaults(flags, model_file, graph, m);
   if (flags.given("bottleneck_layer")) {
     m.bottleneck_tensor = tensor_name(flags.str("bottleneck_layer"));
     m.bottleneck_size = 0;  // taken from the graph
@@ -135,6 +173,15 @@ trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::Mod
     if (size <= 0 || size > kMaxImageSide)
       fail("--input_size: expected 1..", kMaxImageSide, ", got ", size);
     m.spec.height = m.spec.width = size;
+  } else if (int64_t h = declared_size(graph, m.input_tensor, 1),
+             w = declared_size(graph, m.input_tensor, 2);
+             h > 0 && w > 0) {
+    m.spec.height = h;
+    m.spec.width = w;
+  }
+  if (auto norm = trainer::read_graph_normalisation(graph, m.input_tensor)) {
+    m.spec.mean = norm->mean;
+    m.spec.std = norm->std;
   }
   if (flags.given("input_mean")) m.spec.mean = static_cast<float>(flags.number("input_mean"));
   if (flags.given("input_std")) m.spec.std = static_cast<float>(flags.number("input_std"));
@@ -212,8 +259,12 @@ int retrain(Args args) {
   int64_t batch = flags.integer("batch");
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
 
-  Graph graph = load_graph(model_path(flags, options, info));
-  trainer::BottleneckModel model = bottleneck_model(flags, info);
+  const std::string model_file = model_path(flags, options, info);
+  Graph graph = load_graph(model_file);
+  trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph);
+  print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
+                     "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
+                     "; bottleneck: ", model.bottleneck_tensor));
   trainer::BottleneckRunner runner(graph, model, static_cast<int>(batch), exec_options(flags));
   if (!runner.batch_note().empty()) print_warning(runner.batch_note());
   info.input_tensor = model.input_tensor;

@@ -3,9 +3,12 @@
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <optional>
 
 #include "engine/error.h"
+#include "engine/executor.h"
 #include "engine/file_io.h"
 #include "importers/tensorflow/graphdef.h"
 #include "tests/fixtures.h"
@@ -183,6 +186,53 @@ TEST_F(RetrainTest, DistortionsUseTheDistortedHookForTrainingOnly) {
   EXPECT_EQ(distorted, 50 * 20);
   // Nothing cached up front: only validation and test images were computed.
   EXPECT_LT(computed_.size(), 91u);
+}
+
+// Remembers the layer and (normalised) inputs of the last evaluation.
+struct LastValidation : TrainingObserver {
+  void on_validation(int, std::span<const float> inputs, const Evaluation&,
+                     const SoftmaxLayer& layer) override {
+    rows.assign(inputs.begin(), inputs.end());
+    trained.emplace(layer.input_size(), layer.classes(),
+                    std::vector<float>(layer.weights().begin(), layer.weights().end()),
+                    std::vector<float>(layer.biases().begin(), layer.biases().end()));
+  }
+  std::vector<float> rows;
+  std::optional<SoftmaxLayer> trained;
+};
+
+// The exported graph, fed raw bottlenecks, gives what the layer gave on normalised ones.
+TEST_F(RetrainTest, NormalisedBottlenecksAreFoldedIntoTheGraph) {
+  options_.normalize_bottlenecks = true;
+  LastValidation last;
+  run();
+  hooks_.observer = &last;
+  logs_.clear();
+  RetrainResult result = retrain(options_, tiny_info(), model_, hooks_);
+  int training = 0;
+  for (const ImageClass& c : scan_image_dir("imgs", 10, 10).classes)
+    training += static_cast<int>(c.training.size());
+  EXPECT_TRUE(logged(str_cat("Bottlenecks normalised by the mean and standard deviation of ",
+                             training, " training images")));
+  EXPECT_EQ(result.test_accuracy, 1.0 - 1.0 / result.test_count);  // only the liar is wrong
+  // The validation set, whole and in class order (validation_batch_size -1), as raw values.
+  std::vector<float> raw;
+  Dataset d = scan_image_dir("imgs", 10, 10);
+  for (const ImageClass& c : d.classes)
+    for (const std::string& file : c.validation) {
+      std::vector<float> v = fake_bottleneck(d.image_path(c, file));
+      raw.insert(raw.end(), v.begin(), v.end());
+    }
+  ASSERT_EQ(raw.size(), last.rows.size());
+  ASSERT_TRUE(last.trained.has_value());
+  EXPECT_GT(std::fabs(raw[0] - last.rows[0]), 0.1f);  // the layer saw normalised values
+  const int64_t n = static_cast<int64_t>(raw.size() / kSize);
+  Executable exe(tf::load_graphdef("out/retrained.pb"), {"image:0"}, {"final_result:0"});
+  Tensor feed = Tensor::from_floats({n, kSize}, raw);
+  Tensor probs = exe.run(std::span(&feed, 1)).at(0);
+  std::vector<double> want = last.trained->probabilities(last.rows);
+  ASSERT_EQ(static_cast<size_t>(probs.num_elements()), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(probs.data<float>()[i], want[i], 1e-5);
 }
 
 TEST_F(RetrainTest, BadOptions) {

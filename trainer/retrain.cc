@@ -2,10 +2,12 @@
 
 #include <cctype>
 #include <cstdio>
+#include <optional>
 
 #include "engine/error.h"
 #include "engine/file_io.h"
 #include "trainer/bottleneck_cache.h"
+#include "trainer/normalisation.h"
 #include "trainer/sampling.h"
 
 namespace poet::trainer {
@@ -93,6 +95,7 @@ class Trainer {
     if (hooks_.warn) hooks_.warn(line);
   }
   void cache_all();
+  void fit_normalisation();
   Batch batch(Split split, int size, bool distorted);
   void train_step(int step);
   RetrainResult test();
@@ -106,6 +109,7 @@ class Trainer {
   BottleneckCache cache_;
   Random random_;
   SoftmaxLayer layer_;
+  std::optional<FeatureNormalisation> normalisation_;
 };
 
 void Trainer::cache_all() {
@@ -118,6 +122,18 @@ void Trainer::cache_all() {
       }
     }
   }
+}
+
+// From the undistorted training images, also when distortions are on: the statistics of the
+// features, not of one run's random draws.
+void Trainer::fit_normalisation() {
+  FeatureStatistics stats(info_.bottleneck_size);
+  for (const ImageClass& c : dataset_.classes) {
+    for (const std::string& file : c.images(Split::kTraining)) stats.add(cache_.get(c, file));
+  }
+  normalisation_ = stats.finish();
+  log(str_cat("Bottlenecks normalised by the mean and standard deviation of ", stats.count(),
+              " training images"));
 }
 
 Batch Trainer::batch(Split split, int size, bool distorted) {
@@ -139,6 +155,7 @@ Batch Trainer::batch(Split split, int size, bool distorted) {
     b.labels.push_back(s.class_index);
     b.paths.push_back(std::move(path));
   }
+  if (normalisation_) normalisation_->apply(b.inputs);
   return b;
 }
 
@@ -193,11 +210,13 @@ void Trainer::write_graph(const std::string& path) const {
   RetrainedGraphSpec spec{.input_tensor = info_.input_tensor,
                           .bottleneck_tensor = info_.bottleneck_tensor,
                           .final_tensor_name = options_.final_tensor_name};
-  write_retrained_graph(model_, spec, layer_.weights_tensor(), layer_.biases_tensor(), path);
+  const SoftmaxLayer layer = normalisation_ ? normalisation_->fold(layer_) : layer_;
+  write_retrained_graph(model_, spec, layer.weights_tensor(), layer.biases_tensor(), path);
 }
 
 RetrainResult Trainer::run() {
   if (!options_.distort()) cache_all();
+  if (options_.normalize_bottlenecks) fit_normalisation();
   for (int step = 0; step < options_.how_many_training_steps; ++step) train_step(step);
   RetrainResult result = test();
   write_graph(options_.output_graph);

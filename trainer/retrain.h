@@ -46,6 +46,9 @@ struct RetrainOptions {
   std::string architecture = "inception_v3";
   // poet's addition: retrain.py is unseeded; poet's runs repeat exactly for a given seed.
   uint64_t seed = 0;
+  // poet's addition: standardise each bottleneck feature by the training set's mean and std
+  // (trainer/normalisation.h); folded into the exported layer.
+  bool normalize_bottlenecks = false;
 
   bool distort() const {
     return flip_left_right || random_crop != 0 || random_scale != 0 || random_brightness != 0;
