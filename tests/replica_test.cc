@@ -359,8 +359,11 @@ TEST(Replica, InceptionEveryConvHasThePublishedShape) {
       {"softmax/logits", {1, 1008}},      {"softmax", {1, 1008}}};
   for (const auto& [name, shape] : milestones) EXPECT_EQ(w.shapes.at(name), shape) << name;
   // The builder's own layer table agrees with the walk.
-  for (const LayerInfo& layer : r.layers)
-    if (layer.op != "MatMul") EXPECT_EQ(w.shapes.at(layer.name), layer.output) << layer.name;
+  for (const LayerInfo& layer : r.layers) {
+    if (layer.op != "MatMul") {
+      EXPECT_EQ(w.shapes.at(layer.name), layer.output) << layer.name;
+    }
+  }
 }
 
 TEST(Replica, InceptionCostsAboutFiveSevenBillionMultiplyAdds) {
