@@ -291,10 +291,12 @@ TEST(Replica, InceptionConvScopeIsConvBatchnormCheckReluWithTheOldAttrs) {
   const NodeDef& relu = node(g, s);
   EXPECT_EQ(relu.op(), "Relu");
   EXPECT_EQ(relu.input(0), s + "/control_dependency");
-  for (const NodeDef& n : g.node())
-    if (n.op() != "Const" && n.op() != "Concat")
+  for (const NodeDef& n : g.node()) {
+    if (n.op() != "Const" && n.op() != "Concat") {
       EXPECT_TRUE(n.attr().contains("T") || n.op() == "Cast" || n.op() == "DecodeJpeg")
           << n.name() << " has no T";
+    }
+  }
 }
 
 TEST(Replica, InceptionJoinsPoolsAndClassifier) {
