@@ -2,9 +2,7 @@
 // ("giant panda, panda, Ailuropoda melanoleuca (score = 0.89233)", best first). Knows the
 // tensors and preprocessing of Inception v3 (2015) and MobileNet v1 graphs (and retrain.py's
 // graphs built on MobileNet); any other graph runs with --input_layer and --output_layer.
-#include <algorithm>
 #include <cstdio>
-#include <numeric>
 
 #include "cli/common.h"
 #include "engine/file_io.h"
@@ -89,20 +87,10 @@ Tensor image_feed(const Model& m, const std::string& path) {
 
 void print_top(const Tensor& scores, const std::vector<std::string>& labels, int64_t top_k,
                const std::string& output) {
-  if (scores.dtype() != DType::kFloat32 || scores.num_elements() == 0 ||
-      scores.num_elements() != scores.dim(-1))
-    fail("'", output, "' is ", dtype_name(scores.dtype()), " ", shape_string(scores.shape()),
-         "; expected the float scores of one image");
-  std::span<const float> s = scores.data<float>();
-  std::vector<int64_t> order(s.size());
-  std::iota(order.begin(), order.end(), int64_t{0});
-  size_t k = std::min<size_t>(static_cast<size_t>(top_k), order.size());
-  // Best first; equal scores in index order so the output is deterministic.
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-                    [&](int64_t a, int64_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
-  for (size_t i = 0; i < k; ++i) {
-    const std::string& label = labels.empty() ? str_cat(order[i]) : label_at(labels, order[i]);
-    std::printf("%s (score = %.5f)\n", label.c_str(), s[order[i]]);
+  std::span<const float> s = image_scores(scores, output);
+  for (size_t i : top_indices(s, top_k)) {
+    const std::string& label = labels.empty() ? str_cat(i) : label_at(labels, i);
+    std::printf("%s (score = %.5f)\n", label.c_str(), s[i]);
   }
 }
 

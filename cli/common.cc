@@ -1,5 +1,8 @@
 #include "cli/common.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tfjs/tfjs.h"
 
@@ -42,6 +45,24 @@ int64_t declared_size(const Graph& graph, const std::string& input, int axis) {
   if (node.op != "Placeholder" || !node.has_attr("shape")) return 0;
   PartialShape shape = node.attr_shape("shape");
   return shape.known_rank && shape.rank() == 4 && shape.dim(axis) > 0 ? shape.dim(axis) : 0;
+}
+
+std::span<const float> image_scores(const Tensor& scores, const std::string& output) {
+  if (scores.dtype() != DType::kFloat32 || scores.num_elements() == 0 ||
+      scores.num_elements() != scores.dim(-1))
+    fail("'", output, "' is ", dtype_name(scores.dtype()), " ", shape_string(scores.shape()),
+         "; expected the float scores of one image");
+  return scores.data<float>();
+}
+
+std::vector<size_t> top_indices(std::span<const float> s, int64_t k) {
+  std::vector<size_t> order(s.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  size_t n = std::min<size_t>(static_cast<size_t>(std::max<int64_t>(k, 0)), order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
+                    [&](size_t a, size_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  order.resize(n);
+  return order;
 }
 
 std::string tensor_name(std::string_view name) {

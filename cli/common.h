@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
 
 #include "cli/flags.h"
@@ -20,6 +21,14 @@ ExecOptions exec_options(const Flags& flags);
 // The size along `axis` (1: height, 2: width) that the Placeholder behind `input` declares
 // for an image batch [N, H, W, 3], or 0 when it does not say.
 int64_t declared_size(const Graph& graph, const std::string& input, int axis);
+
+// The float scores of one image fetched from `output` (a [1, classes] or [classes] tensor);
+// anything else is an Error naming the tensor.
+std::span<const float> image_scores(const Tensor& scores, const std::string& output);
+
+// The indices of the `k` highest scores (fewer if there are fewer), best first; equal scores
+// in index order so the output is deterministic.
+std::vector<size_t> top_indices(std::span<const float> scores, int64_t k);
 
 // "input" -> "input:0"; "input:1" unchanged.
 std::string tensor_name(std::string_view name);

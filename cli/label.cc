@@ -9,7 +9,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 
 #include "cli/common.h"
 #include "engine/image_codec.h"
@@ -63,22 +62,12 @@ std::string numpy_float(float value) {
 
 void print_top(const Tensor& scores, const std::vector<std::string>& labels, int64_t top_k,
                const std::string& output) {
-  if (scores.dtype() != DType::kFloat32 || scores.num_elements() == 0 ||
-      scores.num_elements() != scores.dim(-1))
-    fail("'", output, "' is ", dtype_name(scores.dtype()), " ", shape_string(scores.shape()),
-         "; expected the float scores of one image");
-  std::span<const float> s = scores.data<float>();
+  std::span<const float> s = image_scores(scores, output);
   if (labels.size() != s.size())
     fail("the labels file has ", labels.size(), " labels but '", output, "' gives ", s.size(),
          " scores");
-  std::vector<size_t> order(s.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  size_t k = std::min<size_t>(static_cast<size_t>(top_k), order.size());
-  // Best first; equal scores in index order so the output is deterministic.
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-                    [&](size_t a, size_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
-  for (size_t i = 0; i < k; ++i)
-    std::printf("%s %s\n", labels[order[i]].c_str(), numpy_float(s[order[i]]).c_str());
+  for (size_t i : top_indices(s, top_k))
+    std::printf("%s %s\n", labels[i].c_str(), numpy_float(s[i]).c_str());
 }
 
 int64_t size_flag(const Flags& flags, std::string_view name, int64_t declared) {
