@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Installs dependencies (if missing) and builds poet in Release (with assertions).
 # usage: scripts/build.sh [BUILD_DIR] [extra cmake -D options...]
+#        scripts/build.sh --sanitize
+#   --sanitize: the checking build in build-asan/: clang, AddressSanitizer + UBSan, and
+#   libFuzzer's coverage, so one build serves the sanitized tests (test.sh) and the fuzz
+#   targets (fuzz.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ "${1:-}" == --sanitize ]]; then
+  set -- "$root/build-asan" -DCMAKE_CXX_COMPILER=clang++ -DPOET_FUZZ=ON -DPOET_BUILD_BENCH=OFF
+fi
 build=${1:-$root/build}
 shift || true
 "$root/scripts/install-deps.sh"

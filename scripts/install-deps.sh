@@ -14,6 +14,7 @@ packages=(
   ccache
   libbenchmark-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-dev libomp-dev  # the sanitizer + fuzz build (scripts/build.sh --sanitize)
 )
 
 missing=()

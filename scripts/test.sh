@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds, and runs every test suite (the fast ones
-# and, once, the slow end-to-end ones) in the Release build, then the fast suites again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
-# usage: scripts/test.sh [--no-sanitizers]
+# and, once, the slow end-to-end ones) in the Release build; then, in the checking build
+# (clang, AddressSanitizer + UndefinedBehaviorSanitizer), the fast suites again and each fuzz
+# target for a short while.
+# usage: scripts/test.sh [--no-sanitizers] [FUZZ_SECONDS (default 30)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
+sanitize=1
+if [[ "${1:-}" == --no-sanitizers ]]; then
+  sanitize=0
+  shift
+fi
+fuzz_seconds=${1:-30}
 
 "$root/scripts/build.sh" "$root/build"
 ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
 
-if [[ "${1:-}" != "--no-sanitizers" ]]; then
-  "$root/scripts/build.sh" "$root/build-asan" -DPOET_SANITIZE=ON -DPOET_BUILD_BENCH=OFF
+if ((sanitize)); then
+  "$root/scripts/build.sh" --sanitize
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$root/build-asan" --output-on-failure -L fast -j"$jobs"
+  "$root/scripts/fuzz.sh" all "$fuzz_seconds"
 fi

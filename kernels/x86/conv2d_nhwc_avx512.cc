@@ -1,10 +1,6 @@
 // AVX-512 instantiation of the blocked Conv2D (compiled with -mavx512f/bw/dq/vl -mfma).
 #include <immintrin.h>
 
-// GCC 12 warns that the _mm512_undefined_ps() inside _mm512_max_ps/_mm512_min_ps "may be used
-// uninitialized": a known false positive of the intrinsic headers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 #include "kernels/x86/conv2d_nhwc_blocked.h"
 
 namespace poet::kernels::x86 {

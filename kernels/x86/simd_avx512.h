@@ -5,10 +5,6 @@
 
 #include <immintrin.h>
 
-// GCC 12 warns that the _mm512_undefined_ps() inside _mm512_max_ps/_mm512_min_ps "may be used
-// uninitialized": a known false positive of the intrinsic headers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 namespace poet::kernels::x86 {
 
 struct Avx512Vec {
