@@ -73,11 +73,13 @@ for t in "${targets[@]}"; do
   "$build/tests/fuzz/${t}_fuzz" "$corpus" "${seeds[@]}" "${dict[@]}" \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" "$@" \
-    >"$out/$t.log" 2>&1 || true
+    >"$out/$t.log" 2>&1 && rc=0 || rc=$?
   grep -E "DONE|^==[0-9]+==ERROR|SUMMARY|Test unit written|stat::(number_of_executed|peak)" \
     "$out/$t.log" >&2 || true
-  if grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer\|runtime error\|SUMMARY:" "$out/$t.log"; then
-    echo "fuzz: $t found a crash; see $out/$t.log and $crashes/" >&2
+  # libFuzzer exits non-zero on a crash, leak, timeout or out-of-memory (UBSan reports are
+  # fatal here: -fno-sanitize-recover).
+  if ((rc != 0)); then
+    echo "fuzz: $t failed (exit $rc); see $out/$t.log and $crashes/" >&2
     status=1
   fi
 done
