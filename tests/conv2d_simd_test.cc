@@ -120,6 +120,77 @@ TEST(Conv2DSimd, DilationBatchAndRectangularWindows) {
   check_against_reference({shape(3, 6, 5, 7, 1, 7, 1, Padding::kSame, 9)});
 }
 
+// Padding given cell by cell, as TensorFlow's EXPLICIT padding (pads may differ per side).
+ConvShape padded_shape(int64_t h, int64_t w, int64_t in_c, int64_t k_h, int64_t k_w, int64_t stride,
+                       int64_t top, int64_t bottom, int64_t left, int64_t right, int64_t out_c,
+                       int64_t dilation = 1) {
+  ConvShape s = shape(1, h, w, in_c, k_h, k_w, stride, Padding::kValid, out_c, dilation);
+  s.pad_top = top;
+  s.pad_left = left;
+  s.out_h = (h + top + bottom - (k_h - 1) * dilation - 1) / stride + 1;
+  s.out_w = (w + left + right - (k_w - 1) * dilation - 1) / stride + 1;
+  return s;
+}
+
+// The kernel never reads the padding: border pixels get only the taps inside the image
+// (regions of pixels sharing the same taps), interior pixels all of them. These shapes put
+// every kind of region (edges, corners, a single row or column, none) under test.
+TEST(Conv2DSimd, SameBordersSkipPaddingTaps) {
+  ThreadPool pool(2);
+  for (int64_t stride : {1, 2})
+    for (auto [k_h, k_w] : {std::pair{3, 3}, {5, 5}, {1, 7}, {7, 1}, {1, 3}, {3, 1}, {2, 4}})
+      for (auto [h, w] : {std::pair{8, 8}, {17, 17}, {5, 9}, {1, 6}, {6, 1}}) {
+        SCOPED_TRACE(::testing::Message()
+                     << h << "x" << w << " kernel " << k_h << "x" << k_w << " stride " << stride);
+        check_against_reference(
+            {shape(1, h, w, 19, k_h, k_w, stride, Padding::kSame, 40), true, Activation::kRelu},
+            &pool);
+      }
+}
+
+TEST(Conv2DSimd, WindowsLargerThanTheImage) {
+  // Every pixel is a border pixel; in 7x1 on 3 rows no pixel's window holds all the taps.
+  check_against_reference({shape(1, 3, 5, 9, 7, 1, 1, Padding::kSame, 20)});
+  check_against_reference({shape(1, 5, 3, 9, 1, 7, 1, Padding::kSame, 20)});
+  check_against_reference({shape(2, 2, 2, 9, 5, 5, 1, Padding::kSame, 33), true});
+  check_against_reference({shape(1, 1, 1, 16, 7, 7, 2, Padding::kSame, 17)});
+  check_against_reference({shape(1, 2, 3, 130, 5, 5, 2, Padding::kSame, 20)});
+}
+
+TEST(Conv2DSimd, DilatedWindowsSkipPaddingTaps) {
+  // Dilation spreads the taps: a border pixel's taps inside the image are not contiguous
+  // along x with the input channels, and some windows straddle the whole image.
+  for (int64_t dilation : {2, 3, 5})
+    for (int64_t stride : {1, 2}) {
+      SCOPED_TRACE(::testing::Message() << "dilation " << dilation << " stride " << stride);
+      check_against_reference({shape(1, 9, 10, 7, 3, 3, stride, Padding::kSame, 20, dilation)});
+      check_against_reference({shape(1, 4, 9, 7, 1, 5, stride, Padding::kSame, 36, dilation)});
+    }
+}
+
+TEST(Conv2DSimd, ExplicitAndAsymmetricPadding) {
+  // top, bottom, left, right
+  check_against_reference({padded_shape(7, 8, 11, 3, 3, 1, 2, 0, 0, 2, 24), true});
+  check_against_reference({padded_shape(7, 8, 11, 3, 3, 1, 0, 1, 3, 0, 24)});
+  check_against_reference({padded_shape(9, 6, 5, 1, 7, 2, 1, 2, 4, 3, 17)});
+  check_against_reference({padded_shape(6, 6, 5, 3, 2, 1, 1, 1, 1, 1, 17, 2)});
+  // Padding wider than the window: the outer pixels' windows hold no input cell, and their
+  // output is the activated bias.
+  for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6})
+    check_against_reference({padded_shape(3, 4, 6, 3, 3, 1, 4, 3, 5, 4, 20), true, act});
+  // Filters summed in channel slices, with borders.
+  check_against_reference({padded_shape(4, 5, 700, 5, 5, 1, 3, 1, 0, 2, 40), true});
+}
+
+TEST(Conv2DSimd, TwoThreadsShareBorderAndInteriorTiles) {
+  // Layers large enough to split over both threads (over 2M multiply-adds), with panel counts
+  // that do not divide evenly between them and tiles of unequal cost.
+  ThreadPool pool(2);
+  check_against_reference({shape(1, 17, 17, 64, 1, 7, 1, Padding::kSame, 160), true}, &pool);
+  check_against_reference({shape(1, 8, 8, 96, 3, 3, 1, Padding::kSame, 320), true}, &pool);
+  check_against_reference({shape(2, 13, 11, 48, 5, 5, 1, Padding::kSame, 72)}, &pool);
+}
+
 TEST(Conv2DSimd, InputChannelsMultipleOf1024AreRespaced) {
   // The kernel reads such inputs from a copy with wider pixel spacing: with and without
   // padding, batches, strides.

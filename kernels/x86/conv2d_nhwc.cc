@@ -1,5 +1,6 @@
-// The ISA-independent half of the fast Conv2D: filter packing, border padding, and splitting
-// the work over threads. The arithmetic is in conv2d_nhwc_blocked.h.
+// The ISA-independent half of the fast Conv2D: filter packing, cutting the output into regions
+// and tiles that skip the padding, and splitting the work over threads. The arithmetic is in
+// conv2d_nhwc_blocked.h.
 #include "kernels/x86/conv2d_nhwc.h"
 
 #include <algorithm>
@@ -25,85 +26,177 @@ ConvKernelInfo kernel_for(Isa isa) {
   fail("conv2d_nhwc: no SIMD kernel for ISA '", isa_name(isa), "'");
 }
 
-// A batch item's input as the kernels need it: the image itself, or a copy when the windows
-// reach past the image (SAME padding: zero borders) or its pixels are spaced a multiple of
-// 4 KiB apart (in_c a multiple of 1024). With such a spacing the MR pixels a micro-tile
-// reads at once all fall in the same L1 cache set and evict each other; the copy spaces them
-// 64 bytes further apart.
-struct WindowedImage {
-  const float* data = nullptr;
-  int64_t row_pixels = 0;
-  int64_t pixel_floats = 0;
-};
-
+// A batch item's input as the kernels read it: the image itself, or a copy when its pixels are
+// spaced a multiple of 4 KiB apart (in_c a multiple of 1024). With such a spacing the MR
+// pixels a micro-tile reads at once all fall in the same L1 cache set and evict each other;
+// the copy spaces them 64 bytes further apart. (Padding needs no copy: the kernels never
+// read it, see TilePlan.)
 class InputLayout {
  public:
-  explicit InputLayout(const ConvShape& s) : s_(s) {
-    rows_ = (s.out_h - 1) * s.stride_h + (s.k_h - 1) * s.dilation_h + 1;
-    cols_ = (s.out_w - 1) * s.stride_w + (s.k_w - 1) * s.dilation_w + 1;
-    pitch_ = s.in_c % 1024 == 0 ? s.in_c + 16 : s.in_c;
-    copied_ =
-        s.pad_top > 0 || s.pad_left > 0 || rows_ > s.in_h || cols_ > s.in_w || pitch_ != s.in_c;
-    if (copied_) scratch_ = allocate_aligned(rows_ * cols_ * pitch_ * sizeof(float));
+  explicit InputLayout(const ConvShape& s) : s_(s), pitch_(pitch(s)) {
+    if (copied()) scratch_ = allocate_aligned(s.in_h * s.in_w * pitch_ * sizeof(float));
   }
 
-  WindowedImage image(const float* in, ThreadPool* pool) {
-    if (!copied_) return {in, s_.in_w, s_.in_c};
+  // Floats from one pixel to the next in the image the kernels read.
+  static int64_t pitch(const ConvShape& s) {
+    return s.in_c > 0 && s.in_c % 1024 == 0 ? s.in_c + 16 : s.in_c;
+  }
+
+  bool copied() const { return pitch_ != s_.in_c; }
+
+  const float* image(const float* in, ThreadPool* pool) {
+    if (!copied()) return in;
     float* out = reinterpret_cast<float*>(scratch_.get());
-    // Columns [x0, x1) of a padded row come from the image; the rest are zero.
-    const int64_t x0 = std::min(s_.pad_left, cols_);
-    const int64_t x1 = std::min(cols_, s_.pad_left + s_.in_w);
-    parallel_for(pool, rows_, 8, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        float* row = out + r * cols_ * pitch_;
-        const int64_t iy = r - s_.pad_top;
-        if (iy < 0 || iy >= s_.in_h) {
-          std::memset(row, 0, cols_ * pitch_ * sizeof(float));
-          continue;
-        }
-        std::memset(row, 0, x0 * pitch_ * sizeof(float));
-        copy_pixels(row + x0 * pitch_, in + (iy * s_.in_w + x0 - s_.pad_left) * s_.in_c, x1 - x0);
-        std::memset(row + x1 * pitch_, 0, (cols_ - x1) * pitch_ * sizeof(float));
-      }
+    parallel_for(pool, s_.in_h, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t x = begin * s_.in_w; x < end * s_.in_w; ++x)
+        std::memcpy(out + x * pitch_, in + x * s_.in_c, s_.in_c * sizeof(float));
     });
-    return {out, cols_, pitch_};
+    return out;
   }
 
  private:
-  void copy_pixels(float* dst, const float* src, int64_t n) const {
-    if (pitch_ == s_.in_c) {
-      std::memcpy(dst, src, n * s_.in_c * sizeof(float));
-      return;
-    }
-    for (int64_t x = 0; x < n; ++x)
-      std::memcpy(dst + x * pitch_, src + x * s_.in_c, s_.in_c * sizeof(float));
-  }
-
   const ConvShape& s_;
-  int64_t rows_ = 0, cols_ = 0, pitch_ = 0;
-  bool copied_ = false;
+  int64_t pitch_ = 0;
   std::shared_ptr<std::byte> scratch_;
 };
 
-// Work items are (pixel block) x (panel group). A pixel block is a run of micro-tiles that
-// shares the filter panel while it is hot in cache; panels are grouped only as finely as
-// needed to give every thread several items.
-struct WorkSplit {
-  int64_t block_pixels = 0, pixel_blocks = 0;
-  int64_t group_panels = 0, panel_groups = 0;
-  int64_t items() const { return pixel_blocks * panel_groups; }
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Outputs [out_begin, out_end) along one axis whose windows have the same taps
+// [k_begin, k_end) inside the image.
+struct AxisRun {
+  int64_t out_begin, out_end, k_begin, k_end;
 };
 
-WorkSplit split_work(int64_t pixels, int64_t num_panels, int tile_pixels, int threads) {
-  WorkSplit w;
-  w.block_pixels = std::min<int64_t>(pixels, int64_t{tile_pixels} * 8);
-  w.pixel_blocks = (pixels + w.block_pixels - 1) / w.block_pixels;
-  w.panel_groups = 1;
-  const int64_t wanted = int64_t{threads} * 4;
-  while (w.pixel_blocks * w.panel_groups < wanted && w.panel_groups < num_panels) ++w.panel_groups;
-  w.group_panels = (num_panels + w.panel_groups - 1) / w.panel_groups;
-  w.panel_groups = (num_panels + w.group_panels - 1) / w.group_panels;
-  return w;
+// Output o's tap k reads cell o * stride - pad + k * dilation, in the image when in [0, in).
+// SAME padding gives a run per border output and one for the interior.
+std::vector<AxisRun> axis_runs(int64_t out, int64_t in, int64_t window, int64_t stride,
+                               int64_t dilation, int64_t pad) {
+  std::vector<AxisRun> runs;
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t cell = o * stride - pad;  // tap 0's
+    int64_t k_begin = cell >= 0 ? 0 : std::min(window, ceil_div(-cell, dilation));
+    int64_t k_end = cell >= in ? 0 : std::min(window, ceil_div(in - cell, dilation));
+    if (k_end <= k_begin) k_begin = k_end = 0;  // no tap in the image
+    if (!runs.empty() && runs.back().k_begin == k_begin && runs.back().k_end == k_end) {
+      runs.back().out_end = o + 1;
+    } else {
+      runs.push_back({o, o + 1, k_begin, k_end});
+    }
+  }
+  return runs;
+}
+
+// The regions, their tap runs and the micro-tiles of one image (the same for every batch
+// item), with each tile's estimated cost for splitting the work over threads.
+struct TilePlan {
+  std::vector<ConvTap> taps;
+  std::vector<ConvRegion> regions;
+  std::vector<ConvTile> tiles;
+  std::vector<int64_t> tile_cost;
+  int64_t max_run = 0;
+};
+
+// `merge_rows`: a row of taps (kx, c) is contiguous in the input and the packed filter, so it
+// is one run (fewer, longer inner loops: the 3-channel stem has 3 runs of 9 instead of 9 of 3).
+TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats,
+                    int64_t panel_width, int tile_pixels, bool merge_rows) {
+  TilePlan plan;
+  const auto rows = axis_runs(s.out_h, s.in_h, s.k_h, s.stride_h, s.dilation_h, s.pad_top);
+  const auto cols = axis_runs(s.out_w, s.in_w, s.k_w, s.stride_w, s.dilation_w, s.pad_left);
+  for (const AxisRun& ry : rows) {
+    for (const AxisRun& rx : cols) {
+      ConvRegion r;
+      r.y0 = ry.out_begin;
+      r.x0 = rx.out_begin;
+      r.height = ry.out_end - ry.out_begin;
+      r.width = rx.out_end - rx.out_begin;
+      r.tap_begin = static_cast<int64_t>(plan.taps.size());
+      int64_t region_len = 0;  // multiply-adds per pixel and output channel
+      if (ry.k_end > ry.k_begin && rx.k_end > rx.k_begin) {
+        r.in_y0 = r.y0 * s.stride_h - s.pad_top + ry.k_begin * s.dilation_h;
+        r.in_x0 = r.x0 * s.stride_w - s.pad_left + rx.k_begin * s.dilation_w;
+        for (int64_t ky = ry.k_begin; ky < ry.k_end; ++ky) {
+          const int64_t dy = (ky - ry.k_begin) * s.dilation_h * row_pixels;
+          for (int64_t kx = rx.k_begin; kx < rx.k_end; ++kx) {
+            const int64_t len = merge_rows ? (rx.k_end - rx.k_begin) * s.in_c : s.in_c;
+            plan.taps.push_back({(dy + (kx - rx.k_begin) * s.dilation_w) * pixel_floats,
+                                 (ky * s.k_w + kx) * s.in_c * panel_width, len});
+            plan.max_run = std::max(plan.max_run, len);
+            region_len += len;
+            if (merge_rows) break;
+          }
+        }
+      }
+      r.tap_end = static_cast<int64_t>(plan.taps.size());
+      const int64_t region = static_cast<int64_t>(plan.regions.size());
+      plan.regions.push_back(r);
+      // Cost: multiply-adds of the kernel's rows (a short tile runs a kernel with the next
+      // quarter of MR), plus loading and storing the accumulators.
+      const int64_t quarter = std::max(1, tile_pixels / 4);
+      for (int64_t first = 0; first < r.width * r.height; first += tile_pixels) {
+        const int n = static_cast<int>(std::min<int64_t>(tile_pixels, r.width * r.height - first));
+        plan.tiles.push_back({region, first, n});
+        plan.tile_cost.push_back(ceil_div(n, quarter) * quarter * (region_len + 16));
+      }
+    }
+  }
+  return plan;
+}
+
+// A kernel call: tiles [tile_begin, tile_end) x panels [panel_begin, panel_end).
+struct TileCall {
+  int64_t tile_begin, tile_end, panel_begin, panel_end;
+};
+
+// Splits the work, tiles x panels, into `shares` lists of calls of about equal cost (one or a
+// few per thread; at batch 1 a 17x17 or 8x8 layer has only a few dozen tiles x panels, and
+// splitting them by count left a thread idle for up to a third of the time). Tiles are taken
+// in blocks of up to 8: each panel passes over a block before the next block starts, so the
+// block's input stays in L2 while the panels' weights stream past, and a panel's weights stay
+// in cache while the block's tiles do.
+std::vector<std::vector<TileCall>> plan_work(std::span<const int64_t> tile_cost, int64_t panels,
+                                             int64_t shares) {
+  constexpr int64_t kBlockTiles = 8;
+  const int64_t tiles = static_cast<int64_t>(tile_cost.size());
+  double total = 0;
+  for (int64_t c : tile_cost) total += static_cast<double>(c);
+  total *= static_cast<double>(panels);
+  std::vector<std::vector<TileCall>> plan(shares);
+  double done = 0;
+  for (int64_t b = 0; b < tiles; b += kBlockTiles) {
+    for (int64_t p = 0; p < panels; ++p) {
+      for (int64_t t = b; t < std::min(tiles, b + kBlockTiles); ++t) {
+        const double cost = static_cast<double>(tile_cost[t]);
+        // The share holding this unit's midpoint.
+        const int64_t share =
+            std::min(shares - 1,
+                     static_cast<int64_t>((done + cost / 2) / total * static_cast<double>(shares)));
+        done += cost;
+        std::vector<TileCall>& calls = plan[share];
+        if (!calls.empty() && calls.back().panel_begin == p && calls.back().tile_end == t) {
+          ++calls.back().tile_end;
+        } else {
+          calls.push_back({t, t + 1, p, p + 1});
+        }
+      }
+    }
+  }
+  // A share holding a whole block for consecutive panels makes one call for them all.
+  for (std::vector<TileCall>& calls : plan) {
+    std::vector<TileCall> merged;
+    for (const TileCall& c : calls) {
+      TileCall* last = merged.empty() ? nullptr : &merged.back();
+      if (last && last->tile_begin == c.tile_begin && last->tile_end == c.tile_end &&
+          last->panel_end == c.panel_begin) {
+        last->panel_end = c.panel_end;
+      } else {
+        merged.push_back(c);
+      }
+    }
+    calls = std::move(merged);
+  }
+  return plan;
 }
 
 // Input channels per reduction pass: all of them while one panel's weights fit comfortably in
@@ -164,62 +257,66 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
   std::vector<float> padded_bias(filter.num_panels * filter.panel_width, 0.f);
   std::copy(bias.begin(), bias.end(), padded_bias.begin());
 
-  // One batch item on `layout`'s scratch, its tiles split over `image_pool`.
+  // Input channels per reduction pass; rows of taps merge into one run only when unsliced.
+  const int64_t c_block = channel_block(filter);
+  const bool sliced = c_block < s.in_c;
+  const int64_t pitch = InputLayout::pitch(s);
+  const TilePlan tiles = plan_tiles(s, s.in_w, pitch, filter.panel_width, kernel.tile_pixels,
+                                    !sliced && s.dilation_w == 1 && pitch == s.in_c);
+
+  ConvTileJob job;
+  job.row_pixels = s.in_w;
+  job.pixel_floats = pitch;
+  job.max_run = tiles.max_run;
+  job.c_block = sliced ? c_block : std::max<int64_t>(1, tiles.max_run);
+  job.out_w = s.out_w;
+  job.out_c = s.out_c;
+  job.stride_h = s.stride_h;
+  job.stride_w = s.stride_w;
+  job.taps = tiles.taps;
+  job.regions = tiles.regions;
+  job.tiles = tiles.tiles;
+  job.filter = &filter;
+  job.bias = padded_bias.data();
+  job.act = act;
+
+  // One batch item on `layout`'s scratch, its work split into `work`'s shares over `image_pool`.
+  using WorkPlan = std::vector<std::vector<TileCall>>;
   auto run_image = [&](InputLayout& layout, int64_t n, ThreadPool* image_pool,
-                       const WorkSplit& split) {
-    WindowedImage image = layout.image(input.data() + n * s.in_h * s.in_w * s.in_c, image_pool);
-    std::vector<int64_t> taps;
-    for (int64_t ky = 0; ky < s.k_h; ++ky)
-      for (int64_t kx = 0; kx < s.k_w; ++kx)
-        taps.push_back((ky * s.dilation_h * image.row_pixels + kx * s.dilation_w) *
-                       image.pixel_floats);
-
-    ConvTileJob job;
-    job.input = image.data;
-    job.row_pixels = image.row_pixels;
-    job.pixel_floats = image.pixel_floats;
-    job.in_c = s.in_c;
-    job.c_block = channel_block(filter);
-    job.out_w = s.out_w;
-    job.out_c = s.out_c;
-    job.stride_h = s.stride_h;
-    job.stride_w = s.stride_w;
-    job.tap_offsets = taps;
-    job.filter = &filter;
-    job.bias = padded_bias.data();
-    job.act = act;
-    job.output = output.data() + n * pixels * s.out_c;
-
-    parallel_for(image_pool, split.items(), 1, [&](int64_t begin, int64_t end) {
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t pb = item / split.panel_groups, pg = item % split.panel_groups;
-        const int64_t p0 = pb * split.block_pixels, g0 = pg * split.group_panels;
-        kernel.run(job, p0, std::min(pixels, p0 + split.block_pixels), g0,
-                   std::min(filter.num_panels, g0 + split.group_panels));
-      }
+                       const WorkPlan& work) {
+    ConvTileJob image_job = job;
+    image_job.input = layout.image(input.data() + n * s.in_h * s.in_w * s.in_c, image_pool);
+    image_job.output = output.data() + n * pixels * s.out_c;
+    const int64_t shares = static_cast<int64_t>(work.size());
+    parallel_for(image_pool, shares, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t share = begin; share < end; ++share)
+        for (const TileCall& c : work[share])
+          kernel.run(image_job, c.tile_begin, c.tile_end, c.panel_begin, c.panel_end);
     });
   };
 
   // Below ~2M multiply-adds per image (~20 us on one core) splitting an image's tiles over
   // threads does not pay for waking them: measured on MobileNet v1 0.25_128's layers on the
   // shared 2-core machine, each ran slower on 2 threads than on 1. Such layers run whole
-  // images per thread instead (each thread with its own padded-input scratch), or at batch 1
-  // on the calling thread alone.
+  // images per thread instead (each thread with its own respaced-input scratch), or at batch
+  // 1 on the calling thread alone.
   constexpr int64_t kMinParallelMacs = 2'000'000;
   const bool small = pixels * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
   if (small && s.batch > 1 && pool && pool->size() > 1) {
-    const WorkSplit split = split_work(pixels, filter.num_panels, kernel.tile_pixels, 1);
+    const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels, 1);
     pool->parallel_for(s.batch, 1, [&](int64_t begin, int64_t end) {
       InputLayout layout(s);
-      for (int64_t n = begin; n < end; ++n) run_image(layout, n, nullptr, split);
+      for (int64_t n = begin; n < end; ++n) run_image(layout, n, nullptr, work);
     });
     return;
   }
   if (small) pool = nullptr;
-  const WorkSplit split =
-      split_work(pixels, filter.num_panels, kernel.tile_pixels, pool ? pool->size() : 1);
+  // Two shares per thread: equal work for each, with some slack when a thread is slowed.
+  const int threads = pool ? pool->size() : 1;
+  const WorkPlan work =
+      plan_work(tiles.tile_cost, filter.num_panels, threads > 1 ? 2 * int64_t{threads} : 1);
   InputLayout layout(s);
-  for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, pool, split);
+  for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, pool, work);
 }
 
 }  // namespace poet::kernels::x86

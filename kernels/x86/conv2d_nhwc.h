@@ -45,27 +45,58 @@ void conv2d_nhwc(const ConvShape& shape, std::span<const float> input,
                  std::span<float> output, ThreadPool* pool);
 
 // --- Interface between the generic driver and the per-ISA kernels (conv2d_nhwc_<isa>.cc). ---
+//
+// The driver never pads the image. It cuts the output into regions: rectangles of pixels whose
+// windows have the same taps inside the image (SAME 3x3: the interior, four edges and four
+// corners; a VALID layer is one region). Each region lists only those taps, so the kernels
+// never multiply the zeros of the padding and never check borders.
 
-// One batch item's convolution, as the ISA kernels see it: every window lies inside `input`
-// (the driver has padded the image when needed), so the kernels never check borders.
+// A run of a window that lies in the image: `length` consecutive floats of every pixel's input,
+// multiplied with `length` consecutive rows of a filter panel. One (ky, kx) tap has length
+// in_c; with no dilation along x and the image read in place, a whole row of taps
+// (kx, c) is contiguous in both the image and the packed filter, and is one run.
+struct ConvTap {
+  int64_t input_offset = 0;   // floats from the pixel's first valid tap
+  int64_t weight_offset = 0;  // floats from the panel's start: ((ky*k_w + kx)*in_c) * panel_width
+  int64_t length = 0;
+};
+
+// Output pixels (y0 + k / width, x0 + k % width) for k in [0, width * height). Pixel (y0, x0)'s
+// first valid tap reads input cell (in_y0, in_x0); pixel (y0 + dy, x0 + dx)'s reads
+// (in_y0 + dy * stride_h, in_x0 + dx * stride_w).
+struct ConvRegion {
+  int64_t y0 = 0, x0 = 0, width = 0, height = 0;
+  int64_t in_y0 = 0, in_x0 = 0;
+  int64_t tap_begin = 0, tap_end = 0;  // into ConvTileJob::taps; empty: the output is the bias
+};
+
+// Pixels [first, first + rows) of a region, rows <= the kernel's tile_pixels.
+struct ConvTile {
+  int64_t region = 0, first = 0;
+  int rows = 0;
+};
+
+// One batch item's convolution, as the ISA kernels see it.
 struct ConvTileJob {
-  const float* input = nullptr;  // [rows][row_pixels][pixel_floats], in_c used per pixel
+  const float* input = nullptr;  // [in_h][row_pixels][pixel_floats], in_c used per pixel
   int64_t row_pixels = 0;
   int64_t pixel_floats = 0;
-  int64_t in_c = 0;
-  int64_t c_block = 0;  // input channels summed per pass (see conv2d_nhwc_blocked.h)
+  // The reduction is cut into slices [c, c + c_block) of every run (see conv2d_nhwc_blocked.h);
+  // c_block >= the longest run: one slice.
+  int64_t c_block = 0, max_run = 0;
   int64_t out_w = 0, out_c = 0;
   int64_t stride_h = 1, stride_w = 1;
-  std::span<const int64_t> tap_offsets;  // per (ky, kx): float offset from a window's corner
+  std::span<const ConvTap> taps;
+  std::span<const ConvRegion> regions;
+  std::span<const ConvTile> tiles;
   const PackedConvFilter* filter = nullptr;
   const float* bias = nullptr;  // num_panels * panel_width floats (zero-padded), never null
   Activation act = Activation::kNone;
   float* output = nullptr;  // [out_h * out_w][out_c]
 };
 
-// Output pixels (row-major y*out_w + x) in [pixel_begin, pixel_end) for the filter panels in
-// [panel_begin, panel_end).
-using ConvTileFn = void (*)(const ConvTileJob& job, int64_t pixel_begin, int64_t pixel_end,
+// Tiles [tile_begin, tile_end) of job.tiles for the filter panels in [panel_begin, panel_end).
+using ConvTileFn = void (*)(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end,
                             int64_t panel_begin, int64_t panel_end);
 
 struct ConvKernelInfo {

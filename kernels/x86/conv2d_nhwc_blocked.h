@@ -6,22 +6,25 @@
 //   V::load/broadcast/fmadd/zero/max/min/set1, store(p, r), and load_first(p, n) /
 //   store_first(p, r, n) for the first n < kWidth lanes
 //
-// Blocking scheme. The output is a matrix [pixels][out_c]. A micro-tile is MR consecutive
-// output pixels x one filter panel (2 vectors = 2*kWidth output channels): MR*2 accumulator
-// registers (AVX-512: 12 x 2 zmm; AVX2: 6 x 2 ymm) that stay in registers for the whole
-// reduction. The reduction runs over every filter tap (ky, kx) and input channel c: load the
-// panel's two weight vectors for (ky, kx, c) once, then for each of the MR pixels broadcast
-// its input value at that tap and channel and FMA it into both accumulators. Each weight load
-// serves MR FMAs and each broadcast serves 2, so the loop is bound by FMA throughput, not
-// loads. A 1x1 convolution is the same loop with one tap: a GEMM.
+// Blocking scheme. The output is a matrix [pixels][out_c]. A micro-tile is MR output pixels
+// of one region (conv2d_nhwc.h: pixels whose windows have the same taps inside the image) x
+// one filter panel (2 vectors = 2*kWidth output channels): MR*2 accumulator registers
+// (AVX-512: 12 x 2 zmm; AVX2: 6 x 2 ymm) that stay in registers for the whole reduction. The
+// reduction runs over the region's taps (runs of in-image window cells, see ConvTap) and
+// their channels c: load the panel's two weight vectors for (tap, c) once, then for each of
+// the MR pixels broadcast its input value at that tap and channel and FMA it into both
+// accumulators. Each weight load serves MR FMAs and each broadcast serves 2, so the loop is
+// bound by FMA throughput, not loads. A 1x1 convolution is the same loop with one tap: a GEMM.
+// Border regions simply have fewer taps: the padding's zeros are never multiplied. A region's
+// last tile runs a kernel with MR/4, MR/2, 3MR/4 or MR rows, the smallest that covers it.
 //
 // Around it (conv2d_nhwc.cc): a work item is a block of up to 8 micro-tiles times a group of
-// panels, looping channel-slice / panel / tile so one panel's weights for the slice
-// (taps*c_block*2*kWidth floats) stay in cache while the tiles stream past, and the block's
-// input rows are reused from L2 by each panel of the group. When a panel's weights would not
-// fit in L2 (over 1 MiB: none of Inception v3's do), the input channels are cut into slices:
-// the first slice starts from the bias, later ones add to the partial sums in the output, and
-// the activation is applied after the last.
+// panels, looping slice / panel / tile so one panel's weights for the slice stay in cache
+// while the tiles stream past, and the block's input rows are reused from L2 by each panel
+// of the group. When a panel's weights would not fit in L2 (over 1 MiB: none of Inception
+// v3's do), the input channels are cut into slices: the first slice starts from the bias,
+// later ones add to the partial sums in the output, and the activation is applied after the
+// last.
 #pragma once
 
 #include <cstdint>
@@ -39,23 +42,23 @@ struct BlockedConv {
 
   static ConvKernelInfo info() { return {kRows, kPanel, &run}; }
 
-  static void run(const ConvTileJob& job, int64_t pixel_begin, int64_t pixel_end,
-                  int64_t panel_begin, int64_t panel_end) {
-    for (int64_t c0 = 0; c0 < job.in_c; c0 += job.c_block) {
-      const Channels ch{c0, smaller(job.in_c, c0 + job.c_block)};
+  static void run(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end, int64_t panel_begin,
+                  int64_t panel_end) {
+    for (int64_t c0 = 0; c0 < job.max_run || c0 == 0; c0 += job.c_block) {
+      const Slice slice{c0, c0 + job.c_block, c0 + job.c_block >= job.max_run};
       for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
         // A last panel with at most one vector of real channels skips the zero half.
         const bool half = job.out_c - panel * kPanel <= V::kWidth;
-        for (int64_t p = pixel_begin; p < pixel_end; p += kRows) {
-          const int rows = static_cast<int>(smaller(kRows, pixel_end - p));
-          // A short last tile (8x8 = 5 x 12 + 4 pixels) runs a shorter kernel rather than
-          // computing rows it throws away.
-          if (rows <= kRows / 4) {
-            tile_width<kRows / 4>(job, p, rows, panel, ch, half);
-          } else if (rows <= kRows / 2) {
-            tile_width<kRows / 2>(job, p, rows, panel, ch, half);
+        for (int64_t t = tile_begin; t < tile_end; ++t) {
+          const ConvTile& tile = job.tiles[t];
+          if (tile.rows <= kRows / 4) {
+            tile_width<kRows / 4>(job, tile, panel, slice, half);
+          } else if (tile.rows <= kRows / 2) {
+            tile_width<kRows / 2>(job, tile, panel, slice, half);
+          } else if (tile.rows <= kRows * 3 / 4) {
+            tile_width<kRows * 3 / 4>(job, tile, panel, slice, half);
           } else {
-            tile_width<kRows>(job, p, rows, panel, ch, half);
+            tile_width<kRows>(job, tile, panel, slice, half);
           }
         }
       }
@@ -63,9 +66,10 @@ struct BlockedConv {
   }
 
  private:
-  // The slice of input channels one pass reduces over.
-  struct Channels {
+  // The part [begin, end) of every tap run that one pass reduces over.
+  struct Slice {
     int64_t begin, end;
+    bool last;
     bool first() const { return begin == 0; }
   };
 
@@ -74,56 +78,64 @@ struct BlockedConv {
   static int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
 
   template <int kM>
-  static void tile_width(const ConvTileJob& job, int64_t p, int rows, int64_t panel, Channels ch,
+  static void tile_width(const ConvTileJob& job, const ConvTile& tile, int64_t panel, Slice slice,
                          bool half) {
     if (half) {
-      tile<kM, 1>(job, p, rows, panel, ch);
+      tile_kernel<kM, 1>(job, tile, panel, slice);
     } else {
-      tile<kM, 2>(job, p, rows, panel, ch);
+      tile_kernel<kM, 2>(job, tile, panel, slice);
     }
   }
 
-  // Output pixels [p, p + rows) (rows <= kM) for the first kUsed vectors of one panel,
-  // summing over channels `ch` of every tap. The first slice starts from the bias, later ones
-  // from the partial sums already in the output.
+  // One tile (tile.rows <= kM pixels) for the first kUsed vectors of one panel, summing over
+  // `slice` of every tap run of the tile's region. The first slice starts from the bias,
+  // later ones from the partial sums already in the output.
   template <int kM, int kUsed>
-  static void tile(const ConvTileJob& job, int64_t p, int rows, int64_t panel, Channels ch) {
-    // Corner of each pixel's window in the (padded) input. Missing rows of a partial tile
-    // repeat the last pixel, whose results are not stored.
-    const float* corner[kM];
-    for (int i = 0; i < kM; ++i) {
-      const int64_t q = p + smaller(i, rows - 1);
-      const int64_t y = q / job.out_w, x = q - y * job.out_w;
-      corner[i] =
-          job.input + (y * job.stride_h * job.row_pixels + x * job.stride_w) * job.pixel_floats;
-    }
+  static void tile_kernel(const ConvTileJob& job, const ConvTile& tile, int64_t panel,
+                          Slice slice) {
+    const ConvRegion& region = job.regions[tile.region];
     const int64_t o0 = panel * kPanel;
     const int valid = static_cast<int>(smaller(kPanel, job.out_c - o0));
-    float* out = job.output + p * job.out_c + o0;
+    // Each pixel's first valid tap in the input, and its output. Missing rows of a short tile
+    // repeat the last pixel, whose results are not stored.
+    const float* first_tap[kM];
+    float* out[kM];
+    int64_t dy = tile.first / region.width, dx = tile.first - dy * region.width;
+    // A region with no tap in the image (explicit padding wider than the window) reads
+    // nothing; its pixels' windows may lie wholly outside the input.
+    const bool reads = region.tap_begin < region.tap_end;
+#pragma GCC unroll 16
+    for (int i = 0; i < kM; ++i) {
+      first_tap[i] = reads ? job.input + ((region.in_y0 + dy * job.stride_h) * job.row_pixels +
+                                          region.in_x0 + dx * job.stride_w) *
+                                             job.pixel_floats
+                           : job.input;
+      out[i] = job.output + ((region.y0 + dy) * job.out_w + region.x0 + dx) * job.out_c + o0;
+      if (i + 1 < tile.rows && ++dx == region.width) {
+        dx = 0;
+        ++dy;
+      }
+    }
 
     Reg acc[kM][kUsed];
-    if (ch.first()) {
 #pragma GCC unroll 16
-      for (int i = 0; i < kM; ++i) {
+    for (int i = 0; i < kM; ++i) {
 #pragma GCC unroll 2
-        for (int v = 0; v < kUsed; ++v) acc[i][v] = V::load(job.bias + o0 + v * V::kWidth);
-      }
-    } else {
-#pragma GCC unroll 16
-      for (int i = 0; i < kM; ++i) {
-        const float* row = out + smaller(i, rows - 1) * job.out_c;
-#pragma GCC unroll 2
-        for (int v = 0; v < kUsed; ++v) acc[i][v] = load_valid(row, v, valid);
+      for (int v = 0; v < kUsed; ++v) {
+        acc[i][v] =
+            slice.first() ? V::load(job.bias + o0 + v * V::kWidth) : load_valid(out[i], v, valid);
       }
     }
 
     const float* panel_weights = job.filter->weights() + panel * job.filter->panel_floats();
-    for (size_t t = 0; t < job.tap_offsets.size(); ++t) {
+    for (int64_t t = region.tap_begin; t < region.tap_end; ++t) {
+      const ConvTap& tap = job.taps[t];
       const float* in[kM];
 #pragma GCC unroll 16
-      for (int i = 0; i < kM; ++i) in[i] = corner[i] + job.tap_offsets[t];
-      const float* w = panel_weights + (t * job.in_c + ch.begin) * kPanel;
-      for (int64_t c = ch.begin; c < ch.end; ++c, w += kPanel) {
+      for (int i = 0; i < kM; ++i) in[i] = first_tap[i] + tap.input_offset;
+      const float* w = panel_weights + tap.weight_offset + slice.begin * kPanel;
+      const int64_t c_end = smaller(slice.end, tap.length);
+      for (int64_t c = slice.begin; c < c_end; ++c, w += kPanel) {
         Reg wv[kUsed];
 #pragma GCC unroll 2
         for (int v = 0; v < kUsed; ++v) wv[v] = V::load(w + v * V::kWidth);
@@ -135,8 +147,7 @@ struct BlockedConv {
         }
       }
     }
-    const bool last = ch.end == job.in_c;
-    store<kM, kUsed>(job, acc, out, rows, valid, last ? job.act : Activation::kNone);
+    store<kM, kUsed>(acc, out, tile.rows, valid, slice.last ? job.act : Activation::kNone);
   }
 
   // Vector v of a row's panel, zeros past the `valid` real channels.
@@ -147,7 +158,7 @@ struct BlockedConv {
   }
 
   template <int kM, int kUsed>
-  static void store(const ConvTileJob& job, Reg (&acc)[kM][kUsed], float* out, int rows, int valid,
+  static void store(Reg (&acc)[kM][kUsed], float* const (&out)[kM], int rows, int valid,
                     Activation act) {
     const Reg zero = V::zero(), six = V::set1(6.f);
 #pragma GCC unroll 16
@@ -160,9 +171,9 @@ struct BlockedConv {
         if (act == Activation::kRelu6) r = V::min(r, six);
         const int n = valid - v * V::kWidth;
         if (n >= V::kWidth) {
-          V::store(out + i * job.out_c + v * V::kWidth, r);
+          V::store(out[i] + v * V::kWidth, r);
         } else if (n > 0) {
-          V::store_first(out + i * job.out_c + v * V::kWidth, r, n);
+          V::store_first(out[i] + v * V::kWidth, r, n);
         }
       }
     }
