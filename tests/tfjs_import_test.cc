@@ -76,6 +76,44 @@ TEST(TfjsWeights, DequantizesEachStorageKind) {
   EXPECT_EQ(weights["out/bias"].data<float>()[2], 1.5f);
 }
 
+// Shards are read one at a time; a weight's bytes may run on into the next file (here the
+// uint8 kernel is cut after 20 bytes, an empty shard follows, the float kernel is cut too).
+TEST(TfjsWeights, WeightsSpanningShardsMatchOneShard) {
+  TempDir one, split;
+  auto whole = tfjs::load_weights(write_model(one, tiny_model_json(), tiny_weights()));
+  std::string json = tiny_model_json();
+  const std::string paths = R"("paths": ["w.bin"])";
+  json.replace(json.find(paths), paths.size(), R"("paths": ["a.bin", "b.bin", "c.bin", "w.bin"])");
+  const std::string bytes = tiny_weights();
+  write_file_atomic(split / "a.bin", bytes.substr(0, 20));
+  write_file_atomic(split / "b.bin", "");
+  write_file_atomic(split / "c.bin", bytes.substr(20, 80));
+  auto parts = tfjs::load_weights(write_model(split, json, bytes.substr(100)));
+  ASSERT_EQ(parts.size(), whole.size());
+  for (const auto& [name, t] : whole) {
+    ASSERT_EQ(parts[name].shape(), t.shape()) << name;
+    for (int64_t i = 0; i < t.num_elements(); ++i)
+      EXPECT_EQ(parts[name].data<float>()[i], t.data<float>()[i]) << name << " " << i;
+  }
+}
+
+// A shape larger than the shards is refused before its tensor is allocated (a 4 TB shape
+// would otherwise fail on the tensor limit, or be allocated, without naming the weight).
+TEST(TfjsWeights, ShapeLargerThanTheShardsIsAnErrorNamingTheWeight) {
+  TempDir dir;
+  std::string json = tiny_model_json();
+  const std::string shape = R"("shape": [32, 3])";
+  json.replace(json.find(shape), shape.size(), R"("shape": [1000000, 1000000])");
+  try {
+    tfjs::load_weights(write_model(dir, json, tiny_weights()));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'out/kernel' needs 1000000000000 x 4 bytes at offset 40"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(TfjsImport, LayersBecomeNamedNodes) {
   TempDir dir;
   Graph g = tfjs::load_model(write_model(dir, tiny_model_json(), tiny_weights()));

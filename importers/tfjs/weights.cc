@@ -1,5 +1,6 @@
 // The weights manifest: groups of weights stored back to back across shard files, each
 // float32, float16, or quantized to uint8/uint16 with a per-tensor affine map.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -123,22 +124,22 @@ class ShardReader {
 // Reads the next weight of `reader` as float32, after checking the shards hold its bytes.
 Tensor read_weight(ShardReader& reader, const Storage& storage, const Shape& shape,
                    const std::string& what) {
-  uint64_t elements = 1;
-  for (int64_t d : shape) {
-    if (d < 0) fail(what, ": negative dimension in shape ", shape_string(shape));
-    elements = d == 0 || elements <= reader.total() / static_cast<uint64_t>(d)
-                   ? elements * static_cast<uint64_t>(d)
-                   : reader.total() + 1;  // more than any shard holds; stops the overflow
+  int64_t elements = 0;
+  try {
+    elements = num_elements(shape);
+  } catch (const Error& e) {
+    fail(what, ": ", e.what());
   }
-  const uint64_t left = reader.total() - reader.offset();
-  if (elements > left / storage.element_size())
-    fail(what, " needs ", elements * storage.element_size(), " bytes at offset ", reader.offset(),
+  const size_t size = storage.element_size();
+  const uint64_t left = reader.total() - std::min(reader.offset(), reader.total());
+  if (static_cast<uint64_t>(elements) > left / size)
+    fail(what, " needs ", elements, " x ", size, " bytes at offset ", reader.offset(),
          " but the shards hold only ", reader.total(), " bytes");
   Tensor t(DType::kFloat32, shape);
-  const std::string_view bytes = reader.take(elements * storage.element_size(), what);
+  const std::string_view bytes = reader.take(static_cast<size_t>(elements) * size, what);
   auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::span<float> out = t.data<float>();
-  for (size_t i = 0; i < out.size(); ++i) out[i] = storage.value(p + i * storage.element_size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = storage.value(p + i * size);
   return t;
 }
 
