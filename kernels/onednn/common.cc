@@ -94,12 +94,16 @@ WeightedOperands prepare_operands(const dnnl::primitive_desc_base& pd,
 
 void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
              const WeightedOperands& operands, std::span<const float> input,
-             std::span<float> output) {
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(operands.src, input)},
-                                             {DNNL_ARG_WEIGHTS, operands.weights},
-                                             {DNNL_ARG_DST, wrap(operands.dst, output)}};
-  if (operands.bias) args.emplace(DNNL_ARG_BIAS, operands.bias);
-  execute(prim, pd, std::move(args));
+             std::span<float> output, std::string_view primitive, std::string_view layer) {
+  try {
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(operands.src, input)},
+                                               {DNNL_ARG_WEIGHTS, operands.weights},
+                                               {DNNL_ARG_DST, wrap(operands.dst, output)}};
+    if (operands.bias) args.emplace(DNNL_ARG_BIAS, operands.bias);
+    execute(prim, pd, std::move(args));
+  } catch (const dnnl::error& e) {
+    fail_dnnl(e, primitive, layer);
+  }
 }
 
 dnnl::memory wrap(const dnnl::memory::desc& desc, std::span<const float> data) {

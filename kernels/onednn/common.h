@@ -50,10 +50,11 @@ WeightedOperands prepare_operands(const dnnl::primitive_desc_base& pd,
                                   const dnnl::memory::desc& bias_desc, std::span<const float> bias,
                                   dnnl::memory::desc src, dnnl::memory::desc dst);
 
-// Runs `prim` (built with `pd`) from `input` to `output` with the prepared operands.
+// Runs `prim` (built with `pd`) from `input` to `output` with the prepared operands; a oneDNN
+// error becomes a poet::Error naming the primitive and the layer.
 void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
              const WeightedOperands& operands, std::span<const float> input,
-             std::span<float> output);
+             std::span<float> output, std::string_view primitive, std::string_view layer);
 
 // A memory object over caller-owned data (oneDNN takes a non-const handle even for inputs it
 // only reads).

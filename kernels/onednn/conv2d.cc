@@ -85,12 +85,7 @@ Conv2dPrimitive& Conv2dPrimitive::operator=(Conv2dPrimitive&&) noexcept = defaul
 void Conv2dPrimitive::run(std::span<const float> input, std::span<float> output) const {
   check_size(input, shape_.input_size(), "input", layer_);
   check_size(output, shape_.output_size(), "output", layer_);
-  if (!impl_) return;
-  try {
-    execute(impl_->conv, impl_->pd, impl_->operands, input, output);
-  } catch (const dnnl::error& e) {
-    fail_dnnl(e, "convolution", layer_);
-  }
+  if (impl_) execute(impl_->conv, impl_->pd, impl_->operands, input, output, "convolution", layer_);
 }
 
 }  // namespace poet::kernels::onednn

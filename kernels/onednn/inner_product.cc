@@ -52,12 +52,7 @@ InnerProductPrimitive& InnerProductPrimitive::operator=(InnerProductPrimitive&&)
 void InnerProductPrimitive::run(std::span<const float> input, std::span<float> output) const {
   check_size(input, shape_.m * shape_.k, "input", layer_);
   check_size(output, shape_.m * shape_.n, "output", layer_);
-  if (!impl_) return;
-  try {
-    execute(impl_->ip, impl_->pd, impl_->operands, input, output);
-  } catch (const dnnl::error& e) {
-    fail_dnnl(e, "inner product", layer_);
-  }
+  if (impl_) execute(impl_->ip, impl_->pd, impl_->operands, input, output, "inner product", layer_);
 }
 
 }  // namespace poet::kernels::onednn
