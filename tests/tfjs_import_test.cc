@@ -137,6 +137,37 @@ TEST(TfjsImport, LayersBecomeNamedNodes) {
   EXPECT_NEAR(sum, 1.f, 1e-6);
 }
 
+// BatchNormalization with scale: false takes its channel count from the inferred shape of its
+// input (the convolution's 2 channels) to make gamma = 1; mean 0 and variance 1 - epsilon make
+// it the identity.
+TEST(TfjsImport, BatchNormWithoutScaleGetsItsChannelsFromTheInput) {
+  std::string json = tiny_model_json();
+  const std::string flat =
+      R"({"name": "flat", "class_name": "Flatten", "config": {}, "inbound_nodes": [[["conv", 0, 0, {}]]]})";
+  json.replace(json.find(flat), flat.size(), R"(
+      {"name": "bn", "class_name": "BatchNormalization", "config": {"axis": 3, "epsilon": 0.001, "scale": false}, "inbound_nodes": [[["conv", 0, 0, {}]]]},
+      {"name": "flat", "class_name": "Flatten", "config": {}, "inbound_nodes": [[["bn", 0, 0, {}]]]})");
+  const std::string last = R"("scale": 0.25}})";
+  json.insert(json.find(last) + last.size(), R"(,
+    {"name": "bn/beta", "shape": [2], "dtype": "float32"},
+    {"name": "bn/moving_mean", "shape": [2], "dtype": "float32"},
+    {"name": "bn/moving_variance", "shape": [2], "dtype": "float32"})");
+  std::string bytes = tiny_weights();
+  for (float f : {0.f, 0.f, 0.f, 0.f, 0.999f, 0.999f})
+    bytes.append(reinterpret_cast<const char*>(&f), 4);
+  TempDir dir;
+  Graph g = tfjs::load_model(write_model(dir, json, bytes));
+  const Tensor& gamma = g.node(g.find("bn/gamma")).attr_tensor("value");
+  ASSERT_EQ(gamma.shape(), Shape{2});
+  for (float v : gamma.data<float>()) EXPECT_EQ(v, 1.f);
+
+  Executable exe(g, {"in:0"}, {"conv:0", "bn:0"});
+  std::vector<Tensor> out = exe.run(std::vector<Tensor>{Tensor(DType::kFloat32, {1, 4, 4, 2})});
+  ASSERT_EQ(out[1].shape(), out[0].shape());
+  for (int64_t i = 0; i < out[0].num_elements(); ++i)
+    EXPECT_NEAR(out[1].data<float>()[i], out[0].data<float>()[i], 1e-6);
+}
+
 std::string expect_load_error(const std::string& json, const std::string& weights) {
   TempDir dir;
   try {
