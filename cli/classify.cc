@@ -131,7 +131,8 @@ int classify(Args args) {
   std::string graph_path = flags.required("graph");
   Graph graph = load_graph(graph_path);
   Model model = choose_model(graph, flags, graph_path);
-  Executable exe(graph, {model.input}, {model.output}, exec_options(flags));
+  // Taken over, not copied: the file's weights then go as the executable packs its own.
+  Executable exe(std::move(graph), {model.input}, {model.output}, exec_options(flags));
   for (size_t i = 0; i < images.size(); ++i) {
     Tensor feed[] = {image_feed(model, images[i])};
     Tensor scores = exe.run(feed).at(0);

@@ -76,6 +76,44 @@ TEST(TfjsWeights, DequantizesEachStorageKind) {
   EXPECT_EQ(weights["out/bias"].data<float>()[2], 1.5f);
 }
 
+// Shards are read one at a time; a weight's bytes may run on into the next file (here the
+// uint8 kernel is cut after 20 bytes, an empty shard follows, the float kernel is cut too).
+TEST(TfjsWeights, WeightsSpanningShardsMatchOneShard) {
+  TempDir one, split;
+  auto whole = tfjs::load_weights(write_model(one, tiny_model_json(), tiny_weights()));
+  std::string json = tiny_model_json();
+  const std::string paths = R"("paths": ["w.bin"])";
+  json.replace(json.find(paths), paths.size(), R"("paths": ["a.bin", "b.bin", "c.bin", "w.bin"])");
+  const std::string bytes = tiny_weights();
+  write_file_atomic(split / "a.bin", bytes.substr(0, 20));
+  write_file_atomic(split / "b.bin", "");
+  write_file_atomic(split / "c.bin", bytes.substr(20, 80));
+  auto parts = tfjs::load_weights(write_model(split, json, bytes.substr(100)));
+  ASSERT_EQ(parts.size(), whole.size());
+  for (const auto& [name, t] : whole) {
+    ASSERT_EQ(parts[name].shape(), t.shape()) << name;
+    for (int64_t i = 0; i < t.num_elements(); ++i)
+      EXPECT_EQ(parts[name].data<float>()[i], t.data<float>()[i]) << name << " " << i;
+  }
+}
+
+// A shape larger than the shards is refused before its tensor is allocated (a 4 TB shape
+// would otherwise fail on the tensor limit, or be allocated, without naming the weight).
+TEST(TfjsWeights, ShapeLargerThanTheShardsIsAnErrorNamingTheWeight) {
+  TempDir dir;
+  std::string json = tiny_model_json();
+  const std::string shape = R"("shape": [32, 3])";
+  json.replace(json.find(shape), shape.size(), R"("shape": [1000000, 1000000])");
+  try {
+    tfjs::load_weights(write_model(dir, json, tiny_weights()));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'out/kernel' needs 1000000000000 x 4 bytes at offset 40"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(TfjsImport, LayersBecomeNamedNodes) {
   TempDir dir;
   Graph g = tfjs::load_model(write_model(dir, tiny_model_json(), tiny_weights()));
@@ -97,6 +135,37 @@ TEST(TfjsImport, LayersBecomeNamedNodes) {
   float sum = 0;
   for (int i = 0; i < 3; ++i) sum += out[1].data<float>()[i];
   EXPECT_NEAR(sum, 1.f, 1e-6);
+}
+
+// BatchNormalization with scale: false takes its channel count from the inferred shape of its
+// input (the convolution's 2 channels) to make gamma = 1; mean 0 and variance 1 - epsilon make
+// it the identity.
+TEST(TfjsImport, BatchNormWithoutScaleGetsItsChannelsFromTheInput) {
+  std::string json = tiny_model_json();
+  const std::string flat =
+      R"({"name": "flat", "class_name": "Flatten", "config": {}, "inbound_nodes": [[["conv", 0, 0, {}]]]})";
+  json.replace(json.find(flat), flat.size(), R"(
+      {"name": "bn", "class_name": "BatchNormalization", "config": {"axis": 3, "epsilon": 0.001, "scale": false}, "inbound_nodes": [[["conv", 0, 0, {}]]]},
+      {"name": "flat", "class_name": "Flatten", "config": {}, "inbound_nodes": [[["bn", 0, 0, {}]]]})");
+  const std::string last = R"("scale": 0.25}})";
+  json.insert(json.find(last) + last.size(), R"(,
+    {"name": "bn/beta", "shape": [2], "dtype": "float32"},
+    {"name": "bn/moving_mean", "shape": [2], "dtype": "float32"},
+    {"name": "bn/moving_variance", "shape": [2], "dtype": "float32"})");
+  std::string bytes = tiny_weights();
+  for (float f : {0.f, 0.f, 0.f, 0.f, 0.999f, 0.999f})
+    bytes.append(reinterpret_cast<const char*>(&f), 4);
+  TempDir dir;
+  Graph g = tfjs::load_model(write_model(dir, json, bytes));
+  const Tensor& gamma = g.node(g.find("bn/gamma")).attr_tensor("value");
+  ASSERT_EQ(gamma.shape(), Shape{2});
+  for (float v : gamma.data<float>()) EXPECT_EQ(v, 1.f);
+
+  Executable exe(g, {"in:0"}, {"conv:0", "bn:0"});
+  std::vector<Tensor> out = exe.run(std::vector<Tensor>{Tensor(DType::kFloat32, {1, 4, 4, 2})});
+  ASSERT_EQ(out[1].shape(), out[0].shape());
+  for (int64_t i = 0; i < out[0].num_elements(); ++i)
+    EXPECT_NEAR(out[1].data<float>()[i], out[0].data<float>()[i], 1e-6);
 }
 
 std::string expect_load_error(const std::string& json, const std::string& weights) {

@@ -397,7 +397,7 @@ InceptionLayout inception_v3_2015_layout(const std::filesystem::path& model_json
   shape_only = {};
 
   InceptionLayout layout;
-  KerasWeights weights(load_weights(model_json), keras);
+  KerasWeights weights(load_weights(model, model_json), keras);
   for (const auto& [scope, m] : convs) {
     weights.add_conv(scope, m);
     layout.mapping.push_back({scope, m.conv, m.batch_norm});

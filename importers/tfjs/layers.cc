@@ -4,8 +4,6 @@
 
 #include <cmath>
 
-#include "engine/executor.h"
-
 namespace poet::tfjs {
 namespace {
 
@@ -284,14 +282,23 @@ Endpoint LayerContext::activation(Endpoint x, const std::string& activation) {
   fail("activation '", activation, "' is not supported (linear, relu, relu6, softmax)");
 }
 
-PartialShape LayerContext::shape_of(Endpoint e) {
-  std::vector<std::string> feeds;
-  for (const Node& node : graph_.nodes())
-    if (node.op == "Placeholder") feeds.push_back(node.name + ":0");
-  ExecOptions options;
-  options.threads = 1;
-  Executable exe(graph_, feeds, {graph_.endpoint_name(e)}, options);
-  return exe.fetch_info(0).shape;
+PartialShape ShapeInference::shape_of(Endpoint e) {
+  const OpOptions options{.backend = Backend::kReference};
+  for (int n = static_cast<int>(infos_.size()); n <= e.node; ++n) {
+    const Node& node = graph_.node(n);
+    std::vector<const TensorInfo*> in;
+    for (const Endpoint& i : node.inputs) {
+      if (i.node < 0 || i.node >= n || i.index >= static_cast<int>(infos_[i.node].size()))
+        fail(node.describe(), ": input '", graph_.endpoint_name(i), "' does not exist before it");
+      in.push_back(&infos_[i.node][i.index]);
+    }
+    std::unique_ptr<Op> op = make_op(node, options);
+    std::vector<TensorInfo> out(op->num_outputs());
+    InferContext ctx(node, in, out);
+    op->infer(ctx);
+    infos_.push_back(std::move(out));
+  }
+  return infos_[e.node].at(e.index).shape;
 }
 
 Endpoint convert_layer(const std::string& class_name, LayerContext& ctx) {

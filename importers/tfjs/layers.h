@@ -3,20 +3,36 @@
 // so "flatten_1:0" is the Flatten layer's output.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "engine/graph.h"
+#include "engine/op.h"
 #include "importers/tfjs/json_util.h"
 
 namespace poet::tfjs {
 
+// The load-time shapes of a graph that grows in topological order (each layer appends its
+// nodes after their inputs): every node is inferred once, when a later layer first asks, with
+// the reference ops and without folding, so asking never copies, folds or packs a weight.
+class ShapeInference {
+ public:
+  explicit ShapeInference(const Graph& graph) : graph_(graph) {}
+  PartialShape shape_of(Endpoint e);
+
+ private:
+  const Graph& graph_;
+  std::vector<std::vector<TensorInfo>> infos_;  // per node, for nodes [0, infos_.size())
+};
+
 class LayerContext {
  public:
-  LayerContext(Graph& graph, std::map<std::string, Tensor>& weights, std::string name,
-               const Json& config, std::string where)
+  LayerContext(Graph& graph, ShapeInference& shapes, std::map<std::string, Tensor>& weights,
+               std::string name, const Json& config, std::string where)
       : graph_(graph),
+        shapes_(shapes),
         weights_(weights),
         name_(std::move(name)),
         config_(config),
@@ -51,7 +67,7 @@ class LayerContext {
   // Applies a Keras activation name (linear, relu, relu6, softmax).
   Endpoint activation(Endpoint x, const std::string& activation);
   // The inferred shape of an endpoint (dims may be -1).
-  PartialShape shape_of(Endpoint e);
+  PartialShape shape_of(Endpoint e) { return shapes_.shape_of(e); }
 
   template <class... Args>
   [[noreturn]] void fail(Args&&... args) const {
@@ -60,6 +76,7 @@ class LayerContext {
 
  private:
   Graph& graph_;
+  ShapeInference& shapes_;
   std::map<std::string, Tensor>& weights_;
   std::string name_;
   const Json& config_;
@@ -69,6 +86,10 @@ class LayerContext {
 // model.json's functional model config (its "layers", "input_layers", "output_layers"); errors
 // for other formats and model classes name `where`.
 const Json& model_config(const Json& model, const std::string& where);
+
+// load_weights (tfjs.h) for an already parsed model.json.
+std::map<std::string, Tensor> load_weights(const Json& model,
+                                           const std::filesystem::path& model_json);
 
 // Converts one layer; the returned endpoint is its output, renamed to the layer's name.
 Endpoint convert_layer(const std::string& class_name, LayerContext& ctx);

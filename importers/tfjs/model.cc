@@ -65,15 +65,16 @@ Graph load_model(const std::filesystem::path& model_json) {
   const std::string file = model_json.string();
   Json model = read_json(model_json);
   const Json& config = model_config(model, file);
-  std::map<std::string, Tensor> weights = load_weights(model_json);
+  std::map<std::string, Tensor> weights = load_weights(model, model_json);
   Graph graph;
+  ShapeInference shapes(graph);
   std::map<std::string, Endpoint> outputs;  // layer name -> its output
   for (const Json& layer : field(config, "layers", file)) {
     std::string name = get<std::string>(layer, "name", file + " layer");
     std::string cls = get<std::string>(layer, "class_name", file + " layer '" + name + "'");
     std::string where = str_cat(file, ": layer '", name, "' (", cls, ")");
     if (outputs.count(name)) fail(where, ": two layers have this name");
-    LayerContext ctx(graph, weights, name, field(layer, "config", where), where);
+    LayerContext ctx(graph, shapes, weights, name, field(layer, "config", where), where);
     ctx.inputs = inbound(layer, outputs, where);
     outputs[name] = convert_layer(cls, ctx);
   }

@@ -1,5 +1,6 @@
 // The weights manifest: groups of weights stored back to back across shard files, each
 // float32, float16, or quantized to uint8/uint16 with a per-tensor affine map.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -64,47 +65,105 @@ Storage storage_of(const Json& w, const std::string& where) {
   return s;
 }
 
-// The group's shards, concatenated: the manifest's byte offsets run across shard boundaries.
-std::string read_shards(const Json& group, const std::filesystem::path& dir) {
-  std::string bytes;
-  for (const Json& p : field(group, "paths", "weightsManifest group")) {
-    if (!p.is_string()) fail("weightsManifest: a shard path is not a string");
-    std::filesystem::path rel = p.get<std::string>();
-    if (rel.is_absolute() || rel.lexically_normal().string().starts_with(".."))
-      fail("weightsManifest: shard path '", rel.string(), "' leaves the model's directory");
-    bytes += read_file(dir / rel, size_t{1} << 31);
+// A group's shards, read one at a time: the manifest's byte offsets run across shard
+// boundaries, so a weight may start in one file and end in the next. Only the current shard
+// (and a weight split across two) is held, never the whole group.
+class ShardReader {
+ public:
+  ShardReader(const Json& group, const std::filesystem::path& dir) {
+    for (const Json& p : field(group, "paths", "weightsManifest group")) {
+      if (!p.is_string()) fail("weightsManifest: a shard path is not a string");
+      std::filesystem::path rel = p.get<std::string>();
+      if (rel.is_absolute() || rel.lexically_normal().string().starts_with(".."))
+        fail("weightsManifest: shard path '", rel.string(), "' leaves the model's directory");
+      paths_.push_back(dir / rel);
+      std::error_code ec;
+      const uintmax_t size = std::filesystem::file_size(paths_.back(), ec);
+      if (ec) fail(paths_.back().string(), ": cannot read weight shard: ", ec.message());
+      total_ += size;
+    }
   }
-  return bytes;
+
+  // Bytes the group's files hold; checked before a weight's tensor is allocated.
+  uint64_t total() const { return total_; }
+  uint64_t offset() const { return offset_; }
+
+  // The next n bytes: a view into the current shard, or into a copy when they span shards.
+  // Fails, naming `what`, when the shards end first (a file shorter than its size said).
+  std::string_view take(size_t n, const std::string& what) {
+    if (n <= shard_.size() - pos_) return advance(n);
+    joined_.clear();
+    while (joined_.size() < n) {
+      if (pos_ == shard_.size()) {
+        if (next_ == paths_.size())
+          fail(what, " needs ", n, " bytes at offset ", offset_, " but the shards end first");
+        shard_ = read_file(paths_[next_++], size_t{1} << 31);
+        pos_ = 0;
+      }
+      const std::string_view part = advance(std::min(n - joined_.size(), shard_.size() - pos_));
+      if (joined_.empty() && part.size() == n) return part;  // whole in the newly read shard
+      joined_.append(part);
+    }
+    return joined_;
+  }
+
+ private:
+  std::string_view advance(size_t n) {
+    std::string_view v(shard_.data() + pos_, n);
+    pos_ += n;
+    offset_ += n;
+    return v;
+  }
+
+  std::vector<std::filesystem::path> paths_;
+  uint64_t total_ = 0, offset_ = 0;
+  size_t next_ = 0, pos_ = 0;
+  std::string shard_, joined_;
+};
+
+// Reads the next weight of `reader` as float32, after checking the shards hold its bytes.
+Tensor read_weight(ShardReader& reader, const Storage& storage, const Shape& shape,
+                   const std::string& what) {
+  int64_t elements = 0;
+  try {
+    elements = num_elements(shape);
+  } catch (const Error& e) {
+    fail(what, ": ", e.what());
+  }
+  const size_t size = storage.element_size();
+  const uint64_t left = reader.total() - std::min(reader.offset(), reader.total());
+  if (static_cast<uint64_t>(elements) > left / size)
+    fail(what, " needs ", elements, " x ", size, " bytes at offset ", reader.offset(),
+         " but the shards hold only ", reader.total(), " bytes");
+  Tensor t(DType::kFloat32, shape);
+  const std::string_view bytes = reader.take(static_cast<size_t>(elements) * size, what);
+  auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::span<float> out = t.data<float>();
+  for (size_t i = 0; i < out.size(); ++i) out[i] = storage.value(p + i * size);
+  return t;
 }
 
 }  // namespace
 
-std::map<std::string, Tensor> load_weights(const std::filesystem::path& model_json) {
-  Json model = read_json(model_json);
+std::map<std::string, Tensor> load_weights(const Json& model,
+                                           const std::filesystem::path& model_json) {
   const std::string where = model_json.string();
   std::map<std::string, Tensor> weights;
   for (const Json& group : field(model, "weightsManifest", where)) {
-    std::string bytes = read_shards(group, model_json.parent_path());
-    size_t offset = 0;
+    ShardReader reader(group, model_json.parent_path());
     for (const Json& w : field(group, "weights", where + " weightsManifest")) {
       std::string name = get<std::string>(w, "name", where + " weight");
       std::string what = str_cat(where, ": weight '", name, "'");
-      Storage storage = storage_of(w, what);
-      Shape shape = get<Shape>(w, "shape", what);
-      Tensor t(DType::kFloat32, shape);
-      size_t need = static_cast<size_t>(t.num_elements()) * storage.element_size();
-      if (need > bytes.size() - offset)
-        fail(what, " needs ", need, " bytes at offset ", offset, " but the shards hold only ",
-             bytes.size(), " bytes");
-      auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + offset);
-      std::span<float> out = t.data<float>();
-      for (size_t i = 0; i < out.size(); ++i)
-        out[i] = storage.value(p + i * storage.element_size());
-      offset += need;
-      if (!weights.emplace(name, std::move(t)).second) fail(what, " appears twice in the manifest");
+      if (weights.count(name)) fail(what, " appears twice in the manifest");
+      weights.emplace(name,
+                      read_weight(reader, storage_of(w, what), get<Shape>(w, "shape", what), what));
     }
   }
   return weights;
+}
+
+std::map<std::string, Tensor> load_weights(const std::filesystem::path& model_json) {
+  return load_weights(read_json(model_json), model_json);
 }
 
 }  // namespace poet::tfjs

@@ -1,6 +1,7 @@
 #include "kernels/onednn/common.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -71,6 +72,38 @@ void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
   dnnl::stream& stream = cpu_stream();
   prim.execute(stream, args);
   stream.wait();
+}
+
+WeightedOperands prepare_operands(const dnnl::primitive_desc_base& pd,
+                                  const dnnl::memory::desc& user_weights,
+                                  std::span<const float> weights,
+                                  const dnnl::memory::desc& bias_desc, std::span<const float> bias,
+                                  dnnl::memory::desc src, dnnl::memory::desc dst) {
+  const dnnl::engine& eng = cpu_engine();
+  WeightedOperands o{dnnl::memory(pd.weights_desc(), eng), {}, std::move(src), std::move(dst)};
+  dnnl::memory user = wrap(user_weights, weights);
+  dnnl::stream& stream = cpu_stream();
+  dnnl::reorder(user, o.weights).execute(stream, user, o.weights);
+  stream.wait();
+  if (!bias.empty()) {
+    o.bias = dnnl::memory(bias_desc, eng);
+    std::memcpy(o.bias.get_data_handle(), bias.data(), bias.size_bytes());
+  }
+  return o;
+}
+
+void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
+             const WeightedOperands& operands, std::span<const float> input,
+             std::span<float> output, std::string_view primitive, std::string_view layer) {
+  try {
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(operands.src, input)},
+                                               {DNNL_ARG_WEIGHTS, operands.weights},
+                                               {DNNL_ARG_DST, wrap(operands.dst, output)}};
+    if (operands.bias) args.emplace(DNNL_ARG_BIAS, operands.bias);
+    execute(prim, pd, std::move(args));
+  } catch (const dnnl::error& e) {
+    fail_dnnl(e, primitive, layer);
+  }
 }
 
 dnnl::memory wrap(const dnnl::memory::desc& desc, std::span<const float> data) {

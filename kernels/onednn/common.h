@@ -34,6 +34,28 @@ dnnl::primitive_attr make_attr(Activation act);
 void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, dnnl::memory> args);
 
+// The constant operands of a convolution or inner product, held in the layouts its primitive
+// chose, and the descriptors of the activations it runs on.
+struct WeightedOperands {
+  dnnl::memory weights;  // in the primitive's weights_desc() layout
+  dnnl::memory bias;     // empty when there is none
+  dnnl::memory::desc src, dst;
+};
+
+// Reorders `weights` (laid out as `user_weights`) once into `pd`'s preferred layout and copies
+// `bias` (empty: none) into oneDNN memory described by `bias_desc`.
+WeightedOperands prepare_operands(const dnnl::primitive_desc_base& pd,
+                                  const dnnl::memory::desc& user_weights,
+                                  std::span<const float> weights,
+                                  const dnnl::memory::desc& bias_desc, std::span<const float> bias,
+                                  dnnl::memory::desc src, dnnl::memory::desc dst);
+
+// Runs `prim` (built with `pd`) from `input` to `output` with the prepared operands; a oneDNN
+// error becomes a poet::Error naming the primitive and the layer.
+void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
+             const WeightedOperands& operands, std::span<const float> input,
+             std::span<float> output, std::string_view primitive, std::string_view layer);
+
 // A memory object over caller-owned data (oneDNN takes a non-const handle even for inputs it
 // only reads).
 dnnl::memory wrap(const dnnl::memory::desc& desc, std::span<const float> data);

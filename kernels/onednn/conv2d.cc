@@ -1,7 +1,5 @@
 #include "kernels/onednn/conv2d.h"
 
-#include <cstring>
-
 #include "engine/error.h"
 #include "kernels/onednn/common.h"
 #include "kernels/onednn/engine.h"
@@ -13,9 +11,7 @@ using dnnl::memory;
 struct Conv2dPrimitive::Impl {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward conv;
-  memory weights;  // in pd.weights_desc()'s layout
-  memory bias;     // empty when there is none
-  memory::desc src_desc, dst_desc;
+  WeightedOperands operands;
 };
 
 namespace {
@@ -73,20 +69,10 @@ Conv2dPrimitive::Conv2dPrimitive(const ConvShape& s, ConvKind kind, std::span<co
         {s.dilation_h - 1, s.dilation_w - 1}, {s.pad_top, s.pad_left}, pad_r);
     dnnl::convolution_forward::primitive_desc pd(desc, make_attr(act), eng);
 
-    // Reorder the filter once into the layout the chosen implementation wants.
-    memory weights(pd.weights_desc(), eng);
-    memory user_weights = wrap(tf_filter_desc(s, kind), filter);
-    dnnl::stream& stream = cpu_stream();
-    dnnl::reorder(user_weights, weights).execute(stream, user_weights, weights);
-    stream.wait();
-
-    memory bias_mem;
-    if (!bias.empty()) {
-      bias_mem = memory(bias_desc, eng);
-      std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size_bytes());
-    }
+    // The filter is reordered once into the layout the chosen implementation wants.
     impl_ = std::make_unique<Impl>(
-        Impl{pd, dnnl::convolution_forward(pd), weights, bias_mem, src, dst});
+        Impl{pd, dnnl::convolution_forward(pd),
+             prepare_operands(pd, tf_filter_desc(s, kind), filter, bias_desc, bias, src, dst)});
   } catch (const dnnl::error& e) {
     fail_dnnl(e, kind == ConvKind::kDense ? "convolution" : "depthwise convolution", layer);
   }
@@ -99,16 +85,7 @@ Conv2dPrimitive& Conv2dPrimitive::operator=(Conv2dPrimitive&&) noexcept = defaul
 void Conv2dPrimitive::run(std::span<const float> input, std::span<float> output) const {
   check_size(input, shape_.input_size(), "input", layer_);
   check_size(output, shape_.output_size(), "output", layer_);
-  if (!impl_) return;
-  try {
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(impl_->src_desc, input)},
-                                         {DNNL_ARG_WEIGHTS, impl_->weights},
-                                         {DNNL_ARG_DST, wrap(impl_->dst_desc, output)}};
-    if (impl_->bias) args.emplace(DNNL_ARG_BIAS, impl_->bias);
-    execute(impl_->conv, impl_->pd, std::move(args));
-  } catch (const dnnl::error& e) {
-    fail_dnnl(e, "convolution", layer_);
-  }
+  if (impl_) execute(impl_->conv, impl_->pd, impl_->operands, input, output, "convolution", layer_);
 }
 
 }  // namespace poet::kernels::onednn

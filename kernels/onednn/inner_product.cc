@@ -1,7 +1,5 @@
 #include "kernels/onednn/inner_product.h"
 
-#include <cstring>
-
 #include "engine/error.h"
 #include "kernels/onednn/common.h"
 #include "kernels/onednn/engine.h"
@@ -13,9 +11,7 @@ using dnnl::memory;
 struct InnerProductPrimitive::Impl {
   dnnl::inner_product_forward::primitive_desc pd;
   dnnl::inner_product_forward ip;
-  memory weights;  // in pd.weights_desc()'s layout
-  memory bias;     // empty when there is none
-  memory::desc src_desc, dst_desc;
+  WeightedOperands operands;
 };
 
 InnerProductPrimitive::InnerProductPrimitive(MatMulShape s, std::span<const float> weights,
@@ -41,19 +37,9 @@ InnerProductPrimitive::InnerProductPrimitive(MatMulShape s, std::span<const floa
         memory::desc({s.n, s.k}, memory::data_type::f32, memory::format_tag::any), bias_desc, dst);
     dnnl::inner_product_forward::primitive_desc pd(desc, make_attr(act), eng);
 
-    memory weights_mem(pd.weights_desc(), eng);
-    memory user_weights = wrap(user_weights_desc, weights);
-    dnnl::stream& stream = cpu_stream();
-    dnnl::reorder(user_weights, weights_mem).execute(stream, user_weights, weights_mem);
-    stream.wait();
-
-    memory bias_mem;
-    if (!bias.empty()) {
-      bias_mem = memory(bias_desc, eng);
-      std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size_bytes());
-    }
     impl_ = std::make_unique<Impl>(
-        Impl{pd, dnnl::inner_product_forward(pd), weights_mem, bias_mem, src, dst});
+        Impl{pd, dnnl::inner_product_forward(pd),
+             prepare_operands(pd, user_weights_desc, weights, bias_desc, bias, src, dst)});
   } catch (const dnnl::error& e) {
     fail_dnnl(e, "inner product", layer_);
   }
@@ -66,16 +52,7 @@ InnerProductPrimitive& InnerProductPrimitive::operator=(InnerProductPrimitive&&)
 void InnerProductPrimitive::run(std::span<const float> input, std::span<float> output) const {
   check_size(input, shape_.m * shape_.k, "input", layer_);
   check_size(output, shape_.m * shape_.n, "output", layer_);
-  if (!impl_) return;
-  try {
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(impl_->src_desc, input)},
-                                         {DNNL_ARG_WEIGHTS, impl_->weights},
-                                         {DNNL_ARG_DST, wrap(impl_->dst_desc, output)}};
-    if (impl_->bias) args.emplace(DNNL_ARG_BIAS, impl_->bias);
-    execute(impl_->ip, impl_->pd, std::move(args));
-  } catch (const dnnl::error& e) {
-    fail_dnnl(e, "inner product", layer_);
-  }
+  if (impl_) execute(impl_->ip, impl_->pd, impl_->operands, input, output, "inner product", layer_);
 }
 
 }  // namespace poet::kernels::onednn
