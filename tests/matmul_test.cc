@@ -1,6 +1,11 @@
-// MatMul: every transpose combination on an odd-sized product, shape errors, flops.
+// MatMul: every transpose combination on an odd-sized product, shape errors, flops, and the
+// oneDNN and native (SIMD) backends on a constant right-hand side.
 #include <gtest/gtest.h>
 
+#include "engine/error.h"
+#include "kernels/ref/matmul.h"
+#include "kernels/x86/cpu_features.h"
+#include "tests/kernel_test_util.h"
 #include "tests/op_test_util.h"
 
 namespace poet::testing {
@@ -83,6 +88,33 @@ TEST(MatMul, OneDnnOnAConstantRightHandSide) {
   Tensor at = floats({3, 2}, kAt);
   EXPECT_EQ(floats(run_op1("MatMul", {at, floats({3, 4}, kB)}, mm(true, false), Backend::kOneDnn)),
             kProduct);
+}
+
+// The native backend runs a constant b as a packed 1x1 convolution: every ISA, both layouts
+// of b, odd sizes (not multiples of a vector) and the retrained final layer's shapes, against
+// the reference kernel.
+TEST(MatMul, NativeOnAConstantRightHandSideOnEveryIsa) {
+  struct Size {
+    int64_t m, k, n;
+  };
+  for (Size z : {Size{1, 2048, 1001}, {32, 2048, 5}, {3, 7, 5}, {1, 1, 1}, {17, 3, 33}}) {
+    for (bool tb : {false, true}) {
+      SCOPED_TRACE(str_cat(z.m, "x", z.k, "x", z.n, tb ? " transposed" : ""));
+      Tensor a = floats({z.m, z.k}, random_floats(z.m * z.k, 41));
+      Tensor b = floats(tb ? Shape{z.n, z.k} : Shape{z.k, z.n}, random_floats(z.k * z.n, 42));
+      std::vector<float> want(z.m * z.n);
+      kernels::ref::matmul(a.data<float>(), b.data<float>(), z.m, z.n, z.k, false, tb, want);
+      for (kernels::x86::Isa isa : simd_isas()) {
+        SCOPED_TRACE(kernels::x86::isa_name(isa));
+        kernels::x86::force_isa(isa);
+        Executable exe =
+            load_op("MatMul", {fed_input(DType::kFloat32, a.shape()), constant_input(b)},
+                    mm(false, tb), 1, Backend::kNative);
+        expect_close(floats(exe.run(std::span(&a, 1))[0]), want, 2e-6f * z.k);
+      }
+      kernels::x86::force_isa(std::nullopt);
+    }
+  }
 }
 
 }  // namespace

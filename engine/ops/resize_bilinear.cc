@@ -1,7 +1,10 @@
 // ResizeBilinear: NHWC images of any supported numeric type, resized to `size` (int32 [2]:
-// height, width); the output is always float32, as in TensorFlow.
+// height, width); the output is always float32, as in TensorFlow. Float images go through the
+// SIMD kernel of the active ISA unless the backend is kReference; integer images (a decoded
+// JPEG fed straight in) through kernels/ref.
 #include "kernels/ref/resize_bilinear.h"
 #include "engine/ops/registry.h"
+#include "kernels/x86/resize_bilinear_nhwc.h"
 
 namespace poet::ops {
 namespace {
@@ -10,7 +13,7 @@ using kernels::ref::ResizeGrid;
 
 class ResizeBilinear final : public Op {
  public:
-  explicit ResizeBilinear(const Node& node) {
+  ResizeBilinear(const Node& node, const OpOptions& options) : backend_(options.backend) {
     bool align_corners = node.attr_bool("align_corners", false);
     bool half_pixel = node.attr_bool("half_pixel_centers", false);
     if (align_corners && half_pixel)
@@ -49,8 +52,12 @@ class ResizeBilinear final : public Op {
     Tensor& out = ctx.output(0);
     kernels::ref::ResizeShape s{in.dim(0), in.dim(1), in.dim(2), in.dim(3), out.dim(1), out.dim(2)};
     switch (in.dtype()) {
-      case DType::kFloat32:
-        return kernels::ref::resize_bilinear(s, grid_, in.data<float>(), out.data<float>());
+      case DType::kFloat32: {
+        const kernels::x86::Isa isa =
+            backend_ == Backend::kReference ? kernels::x86::Isa::kRef : kernels::x86::active_isa();
+        return kernels::x86::resize_bilinear_nhwc(isa, s, grid_, in.data<float>(),
+                                                  out.data<float>(), ctx.pool());
+      }
       case DType::kUInt8:
         return kernels::ref::resize_bilinear(s, grid_, in.data<uint8_t>(), out.data<float>());
       case DType::kInt32:
@@ -67,11 +74,12 @@ class ResizeBilinear final : public Op {
   }
 
  private:
+  Backend backend_;
   ResizeGrid grid_ = ResizeGrid::kLegacy;
 };
 
-std::unique_ptr<Op> make_resize_bilinear(const Node& node, const OpOptions&) {
-  return std::make_unique<ResizeBilinear>(node);
+std::unique_ptr<Op> make_resize_bilinear(const Node& node, const OpOptions& options) {
+  return std::make_unique<ResizeBilinear>(node, options);
 }
 
 POET_REGISTER_OP("ResizeBilinear", make_resize_bilinear);

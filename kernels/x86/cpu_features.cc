@@ -118,6 +118,10 @@ Isa parse_isa(std::string_view name, std::string_view what) {
   fail(what, ": unknown ISA '", std::string(name), "' (expected ref, avx2 or avx512)");
 }
 
+void fail_no_simd_kernel(std::string_view what, Isa isa) {
+  fail(what, ": no SIMD kernel for ISA '", isa_name(isa), "'");
+}
+
 Isa active_isa() {
   int f = forced.load(std::memory_order_relaxed);
   return f >= 0 ? static_cast<Isa>(f) : env_isa();

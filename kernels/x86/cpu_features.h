@@ -34,6 +34,16 @@ Isa parse_isa(std::string_view name, std::string_view what);
 // the forced ISA is not available on this machine.
 Isa active_isa();
 
+// The kernel, or table of kernels, of a SIMD ISA: avx2() for kAvx2, avx512() for kAvx512.
+// Throws Error naming `what` for kRef, which the callers run through kernels::ref instead.
+[[noreturn]] void fail_no_simd_kernel(std::string_view what, Isa isa);
+template <class Kernels>
+Kernels simd_kernels(Isa isa, Kernels (*avx2)(), Kernels (*avx512)(), std::string_view what) {
+  if (isa == Isa::kAvx2) return avx2();
+  if (isa == Isa::kAvx512) return avx512();
+  fail_no_simd_kernel(what, isa);
+}
+
 // Process-wide override for tests and benchmarks (nullopt clears it). Throws Error when
 // `isa` is not available here.
 void force_isa(std::optional<Isa> isa);

@@ -1,9 +1,12 @@
-// The AVX2+FMA vector traits the window kernels (depthwise_conv2d_nhwc_window.h,
-// pool_nhwc_window.h, elementwise_vec.h) are written against. Include only from *_avx2.cc files,
-// which are compiled with -mavx2 -mfma; generic code must never see these inline functions.
+// The AVX2+FMA vector traits the SIMD kernels written once for any width
+// (depthwise_conv2d_nhwc_window.h, pool_nhwc_window.h, elementwise_vec.h, softmax_vec.h,
+// resize_bilinear_nhwc_vec.h) are instantiated with. Include only from *_avx2.cc files, which are
+// compiled with -mavx2 -mfma; generic code must never see these inline functions.
 #pragma once
 
 #include <immintrin.h>
+
+#include <cstdint>
 
 namespace poet::kernels::x86 {
 
@@ -27,6 +30,29 @@ struct Avx2Vec {
   static Reg div(Reg a, Reg b) { return _mm256_div_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
   static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }
+  // base[index[i]] for each lane (index: kWidth int32 offsets in floats).
+  static Reg gather(const float* base, const int32_t* index) {
+    return _mm256_i32gather_ps(base, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index)),
+                               4);
+  }
+  static Reg round(Reg a) {
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // 2^n for lanes holding whole numbers n in [-126, 127], built in the exponent bits.
+  static Reg pow2(Reg n) {
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
+  }
+  static float reduce_max(Reg a) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+  }
+  static float reduce_add(Reg a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+  }
 
  private:
   static __m256i first(int n) {

@@ -1,9 +1,12 @@
-// The AVX-512 vector traits the window kernels (depthwise_conv2d_nhwc_window.h,
-// pool_nhwc_window.h, elementwise_vec.h) are written against. Include only from *_avx512.cc files,
-// which are compiled with the AVX-512 flags; generic code must never see these inline functions.
+// The AVX-512 vector traits the SIMD kernels written once for any width
+// (depthwise_conv2d_nhwc_window.h, pool_nhwc_window.h, elementwise_vec.h, softmax_vec.h,
+// resize_bilinear_nhwc_vec.h) are instantiated with. Include only from *_avx512.cc files, which are
+// compiled with the AVX-512 flags; generic code must never see these inline functions.
 #pragma once
 
 #include <immintrin.h>
+
+#include <cstdint>
 
 namespace poet::kernels::x86 {
 
@@ -27,6 +30,32 @@ struct Avx512Vec {
   static Reg div(Reg a, Reg b) { return _mm512_div_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
   static Reg min(Reg a, Reg b) { return _mm512_min_ps(a, b); }
+  // base[index[i]] for each lane (index: kWidth int32 offsets in floats).
+  static Reg gather(const float* base, const int32_t* index) {
+    return _mm512_i32gather_ps(_mm512_loadu_si512(index), base, 4);
+  }
+  static Reg round(Reg a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // 2^n for lanes holding whole numbers n in [-126, 127], built in the exponent bits.
+  static Reg pow2(Reg n) {
+    const __m512i biased = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(biased, 23));
+  }
+  // Halving to 256 and 128 bits. (_mm512_reduce_*_ps and _mm512_castps512_ps256 would do, but
+  // GCC 12 warns about the undefined register inside them.)
+  static float reduce_max(Reg a) {
+    const __m256 h = _mm256_max_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+  }
+  static float reduce_add(Reg a) {
+    const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+  }
 
  private:
   static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1); }
