@@ -15,15 +15,7 @@ namespace poet::kernels::x86 {
 namespace {
 
 ConvKernelInfo kernel_for(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx2:
-      return conv2d_nhwc_avx2_kernel();
-    case Isa::kAvx512:
-      return conv2d_nhwc_avx512_kernel();
-    case Isa::kRef:
-      break;
-  }
-  fail("conv2d_nhwc: no SIMD kernel for ISA '", isa_name(isa), "'");
+  return simd_kernels(isa, conv2d_nhwc_avx2_kernel, conv2d_nhwc_avx512_kernel, "conv2d_nhwc");
 }
 
 // A batch item's input as the kernels read it: the image itself, or a copy when its pixels are

@@ -12,18 +12,6 @@
 namespace poet::kernels::x86 {
 namespace {
 
-DepthwiseRowsFn rows_for(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx2:
-      return depthwise_conv2d_nhwc_avx2_rows();
-    case Isa::kAvx512:
-      return depthwise_conv2d_nhwc_avx512_rows();
-    case Isa::kRef:
-      break;
-  }
-  fail("depthwise_conv2d_nhwc: no SIMD kernel for ISA '", isa_name(isa), "'");
-}
-
 void check_sizes(const ConvShape& s, std::span<const float> input, std::span<const float> filter,
                  std::span<const float> bias, std::span<float> output) {
   const bool ok = s.in_c > 0 && s.out_c % s.in_c == 0 &&
@@ -58,7 +46,9 @@ void depthwise_conv2d_nhwc(Isa isa, const ConvShape& s, std::span<const float> i
   const DepthwiseJob job{
       s,   input.data(), filter.data(), bias.empty() ? zeros.data() : bias.data(),
       act, output.data()};
-  const DepthwiseRowsFn rows = rows_for(isa);
+  const DepthwiseRowsFn rows =
+      simd_kernels(isa, depthwise_conv2d_nhwc_avx2_rows, depthwise_conv2d_nhwc_avx512_rows,
+                   "depthwise_conv2d_nhwc");
   // Rows of at least ~64K multiply-adds per task, so scheduling stays small next to the work.
   const int64_t row_work = std::max<int64_t>(1, s.out_w * s.out_c * s.k_h * s.k_w);
   const int64_t grain = std::max<int64_t>(1, 65536 / row_work);

@@ -12,18 +12,6 @@
 namespace poet::kernels::x86 {
 namespace {
 
-ElementwiseKernels kernels_for(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx2:
-      return elementwise_avx2_kernels();
-    case Isa::kAvx512:
-      return elementwise_avx512_kernels();
-    case Isa::kRef:
-      break;
-  }
-  fail("elementwise: no SIMD kernel for ISA '", isa_name(isa), "'");
-}
-
 float apply(ref::BinaryOp op, float x, float y) {
   switch (op) {
     case ref::BinaryOp::kAdd:
@@ -70,7 +58,8 @@ void binary_repeating(Isa isa, ref::BinaryOp op, std::span<const float> a, std::
     bp = row.data();
     b_len = static_cast<int64_t>(row.size());
   }
-  const BinaryRangeFn fn = kernels_for(isa).binary;
+  const BinaryRangeFn fn =
+      simd_kernels(isa, elementwise_avx2_kernels, elementwise_avx512_kernels, "elementwise").binary;
   parallel_for(pool, static_cast<int64_t>(a.size()), kGrain, [&](int64_t begin, int64_t end) {
     fn(op, a.data(), bp, b_len, out.data(), begin, end);
   });
@@ -89,7 +78,9 @@ void activation(Isa isa, Activation act, std::span<const float> in, std::span<fl
     for (size_t i = 0; i < in.size(); ++i) out[i] = activate(in[i], act);
     return;
   }
-  const ActivationRangeFn fn = kernels_for(isa).activation;
+  const ActivationRangeFn fn =
+      simd_kernels(isa, elementwise_avx2_kernels, elementwise_avx512_kernels, "elementwise")
+          .activation;
   parallel_for(pool, static_cast<int64_t>(in.size()), kGrain, [&](int64_t begin, int64_t end) {
     fn(act, in.data() + begin, out.data() + begin, end - begin);
   });

@@ -9,22 +9,6 @@
 #include "kernels/ref/pool.h"
 
 namespace poet::kernels::x86 {
-namespace {
-
-PoolKernels kernels_for(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx2:
-      return pool_nhwc_avx2_kernels();
-    case Isa::kAvx512:
-      return pool_nhwc_avx512_kernels();
-    case Isa::kRef:
-      break;
-  }
-  fail("pool_nhwc: no SIMD kernel for ISA '", isa_name(isa), "'");
-}
-
-}  // namespace
-
 void pool_nhwc(Isa isa, PoolKind kind, const ConvShape& s, std::span<const float> input,
                std::span<float> output, ThreadPool* pool) {
   if (s.output_size() == 0) return;
@@ -41,7 +25,8 @@ void pool_nhwc(Isa isa, PoolKind kind, const ConvShape& s, std::span<const float
     }
     return;
   }
-  const PoolKernels kernels = kernels_for(isa);
+  const PoolKernels kernels =
+      simd_kernels(isa, pool_nhwc_avx2_kernels, pool_nhwc_avx512_kernels, "pool_nhwc");
   const PoolRowsFn rows = kind == PoolKind::kMax ? kernels.max : kernels.avg;
   const PoolJob job{s, input.data(), output.data()};
   // Rows of at least ~64K window cells per task.
