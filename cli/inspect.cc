@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <utility>
 
 #include "cli/common.h"
 
@@ -101,7 +102,7 @@ int inspect(Args args) {
   }
   for (std::string& f : fetches) f = tensor_name(f);
   print_parameters(graph);
-  Executable exe(graph, feeds, fetches, options);
+  Executable exe(std::move(graph), feeds, fetches, options);
   print_layers(exe);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "cli/common.h"
 #include "engine/image_codec.h"
@@ -116,7 +117,7 @@ int label(Args args) {
                       .mean = static_cast<float>(flags.number("input_mean")),
                       .std = static_cast<float>(flags.number("input_std"))};
   if (spec.std == 0) fail("--input_std: must not be 0");
-  Executable exe(graph, {input}, {output}, exec_options(flags));
+  Executable exe(std::move(graph), {input}, {output}, exec_options(flags));
   for (size_t i = 0; i < images.size(); ++i) {
     Tensor feed[] = {read_image_input(images[i], spec)};
     Tensor scores = exe.run(feed).at(0);

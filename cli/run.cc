@@ -1,5 +1,6 @@
 // poet run: feed .npy tensors into any tensors of a graph, write fetched tensors as .npy.
 #include <cstdio>
+#include <utility>
 
 #include "cli/common.h"
 #include "engine/npy.h"
@@ -48,7 +49,7 @@ int run(Args args) {
     fail("--out is given ", outs.size(), " times for ", fetch_names.size(), " --fetch tensors");
 
   Graph graph = load_graph(flags.required("graph"));
-  Executable exe(graph, feed_names, fetch_names, exec_options(flags));
+  Executable exe(std::move(graph), feed_names, fetch_names, exec_options(flags));
   std::vector<Tensor> results = exe.run(feeds);
   for (size_t i = 0; i < results.size(); ++i) {
     if (outs.empty()) {
