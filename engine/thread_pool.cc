@@ -85,8 +85,8 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   job_ = &fn;
   job_size_ = n;
   // A few chunks per thread balance uneven work without much locking.
-  int64_t chunks = std::max<int64_t>(
-      1, std::min<int64_t>(n / std::max<int64_t>(grain, 1), int64_t{size()} * 4));
+  int64_t chunks =
+      std::max<int64_t>(1, std::min<int64_t>(n / std::max<int64_t>(grain, 1), int64_t{size()} * 4));
   chunk_ = (n + chunks - 1) / chunks;
   next_ = 0;
   ++generation_;

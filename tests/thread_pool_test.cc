@@ -22,7 +22,8 @@ void check_cover(ThreadPool& pool, int64_t n, int64_t grain) {
     if (end - begin < grain && end != n) short_chunk = true;
     for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
   });
-  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << "n " << n << " i " << i;
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << "n " << n << " i " << i;
   EXPECT_FALSE(short_chunk) << "n " << n << " grain " << grain;
 }
 
