@@ -156,12 +156,16 @@ class Planner {
     if (!input0_per_image() || num_inputs() != 2) return false;
     const PartialShape& from = info(0).shape;
     const std::vector<int64_t> to = const_ints(1);
-    if (!from.fully_known() || to.empty()) return false;
+    if (!from.known_rank || to.empty()) return false;
     int64_t from_image = 1, to_image = 1;
-    for (int d = 1; d < from.rank(); ++d) from_image *= from.dims[d];
+    for (int d = 1; d < from.rank(); ++d) {
+      if (from.dims[d] < 0 || __builtin_mul_overflow(from_image, from.dims[d], &from_image))
+        return false;
+    }
     for (size_t d = 1; d < to.size(); ++d) {
       if (to[d] < 0 || __builtin_mul_overflow(to_image, to[d], &to_image)) return false;
     }
+    // A batch unknown at load (-1) is only matched by -1.
     if (from_image != to_image || (to[0] != -1 && to[0] != from.dims[0])) return false;
     if (to[0] != -1) {
       const DType dtype = info(1).value->dtype();

@@ -156,7 +156,7 @@ struct Executable::Impl {
 
   void build(Graph& source);  // consumes source's needed nodes
   void plan_batch_split();
-  int64_t split_batch(std::span<const Tensor> feeds) const;
+  static int64_t split_batch(std::span<const Tensor> feeds);
   std::vector<Tensor> run_steps(std::span<const Tensor> feeds, ThreadPool* run_pool, bool slice);
   std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
   void plan_releases();
@@ -305,15 +305,21 @@ void Executable::Impl::plan_batch_split() {
     fail("cannot split batches across threads: ", per_image.blocker);
 }
 
-// The batch to split across the pool's threads, or 0 to run it whole.
-int64_t Executable::Impl::split_batch(std::span<const Tensor> feeds) const {
-  if (!pool || !per_image.blocker.empty() || feeds.empty() || feeds[0].rank() == 0) return 0;
+bool Executable::splits_batch(int64_t images) const {
+  const Impl& m = *impl_;
+  if (!m.pool || !m.per_image.blocker.empty()) return false;
+  return images >= (m.options.batch_split == BatchSplit::kOn ? 2 : m.pool->size());
+}
+
+// The batch to split across the pool's threads, or 0 to run it whole: every feed must have
+// that many rows.
+int64_t Executable::Impl::split_batch(std::span<const Tensor> feeds) {
+  if (feeds.empty() || feeds[0].rank() == 0) return 0;
   const int64_t batch = feeds[0].dim(0);
   for (const Tensor& f : feeds) {
     if (f.rank() == 0 || f.dim(0) != batch || f.dtype() == DType::kString) return 0;
   }
-  const int64_t least = options.batch_split == BatchSplit::kOn ? 2 : pool->size();
-  return batch >= least ? batch : 0;
+  return batch;
 }
 
 // A copy of a Graph shares its tensors' buffers: cheap next to loading it.
@@ -357,7 +363,8 @@ std::vector<Tensor> Executable::run(std::span<const Tensor> feeds) {
   if (feeds.size() != m.feed_names.size())
     fail("run() got ", feeds.size(), " feeds for ", m.feed_names.size(), " feed names");
   for (size_t i = 0; i < feeds.size(); ++i) check_feed(m.feed_names[i], m.feed_infos[i], feeds[i]);
-  if (int64_t batch = m.split_batch(feeds); batch > 0) return m.run_split(feeds, batch);
+  if (int64_t batch = Impl::split_batch(feeds); batch > 0 && splits_batch(batch))
+    return m.run_split(feeds, batch);
   return m.run_steps(feeds, m.pool.get(), /*slice=*/false);
 }
 

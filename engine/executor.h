@@ -70,8 +70,9 @@ class Executable {
   std::span<const std::string> feed_names() const;
   std::span<const std::string> fetch_names() const;
 
-  // Why run() does not split batches across threads (ExecOptions::batch_split); empty when it
-  // does (for batches of at least one image per thread, or two with BatchSplit::kOn).
+  // Whether run() splits a batch of this many images across threads (ExecOptions::batch_split),
+  // and if the graph never allows it, why not (empty when it does).
+  bool splits_batch(int64_t images) const;
   const std::string& batch_split_blocker() const;
 
   // The nodes that compute at run time, in execution order.
