@@ -104,7 +104,8 @@ Tensor batch_rows(const Tensor& t, int64_t begin, int64_t end) {
   shape[0] = end - begin;
   const size_t row_bytes = t.byte_size() / static_cast<size_t>(t.dim(0));
   const size_t offset = static_cast<size_t>(begin) * row_bytes;
-  if (offset % 64 == 0 && row_bytes > 0) {
+  const auto start = reinterpret_cast<uintptr_t>(t.bytes().data()) + offset;
+  if (start % 64 == 0 && row_bytes > 0) {
     auto owner = std::make_shared<Tensor>(t);  // shares, and keeps alive, t's buffer
     return Tensor(t.dtype(), std::move(shape),
                   std::shared_ptr<std::byte>(owner, owner->bytes().data() + offset));
@@ -129,6 +130,7 @@ Tensor join_rows(std::span<const Tensor> parts, const std::string& name) {
   Tensor out(parts[0].dtype(), std::move(shape));
   size_t at = 0;
   for (const Tensor& p : parts) {
+    if (p.byte_size() == 0) continue;
     std::memcpy(out.bytes().data() + at, p.bytes().data(), p.byte_size());
     at += p.byte_size();
   }
