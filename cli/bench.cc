@@ -183,7 +183,11 @@ int bench(Args args) {
   std::printf("kernels: %s, backend %s, %d threads, batch %lld\n",
               std::string(x86::isa_name(x86::active_isa())).c_str(), flags.str("backend").c_str(),
               threads, static_cast<long long>(batch));
-
+  if (exe.splits_batch(batch)) {
+    std::printf("batch split: each thread runs one image at a time through the graph\n");
+  } else if (!exe.batch_split_blocker().empty()) {
+    std::printf("batch split: no, %s\n", exe.batch_split_blocker().c_str());
+  }
   exe.run(std::span(&feed, 1));  // warm-up: packs weights, touches buffers
   std::vector<double> step_seconds(exe.steps().size(), 0.0);
   exe.set_step_observer([&](int step, double s) { step_seconds[step] += s; });

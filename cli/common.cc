@@ -17,6 +17,9 @@ std::vector<FlagSpec> exec_flag_specs() {
   return {
       {"backend", "native", "kernels to run: native (SIMD), onednn or ref (plain reference)"},
       {"threads", "0", "worker threads; 0 uses every core"},
+      {"batch_split", "auto",
+       "auto, on or off: run a batch's images one at a time spread over the threads (graphs "
+       "that keep images apart, native backend); auto when there is an image per thread"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
   };
 }
@@ -37,6 +40,16 @@ ExecOptions exec_options(const Flags& flags) {
   if (threads < 0 || threads > 1024) fail("--threads: expected 0..1024, got ", threads);
   o.threads = static_cast<int>(threads);
   o.check_numerics = flags.boolean("check_numerics");
+  std::string split = flags.str("batch_split");
+  if (split == "auto") {
+    o.batch_split = BatchSplit::kAuto;
+  } else if (split == "on") {
+    o.batch_split = BatchSplit::kOn;
+  } else if (split == "off") {
+    o.batch_split = BatchSplit::kOff;
+  } else {
+    fail("--batch_split: expected auto, on or off, got '", split, "'");
+  }
   return o;
 }
 

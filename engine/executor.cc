@@ -3,8 +3,12 @@
 #include <malloc.h>
 
 #include <chrono>
+#include <cstring>
+#include <exception>
 #include <map>
+#include <mutex>
 
+#include "engine/batch_split.h"
 #include "engine/optimize/optimize.h"
 #include "engine/thread_pool.h"
 #include "kernels/onednn/engine.h"
@@ -93,6 +97,46 @@ void check_feed(const std::string& name, const TensorInfo& want, const Tensor& g
          want.shape.str());
 }
 
+// Rows [begin, end) of t along dimension 0: a view of t's buffer when the rows start on the
+// 64-byte alignment kernels may assume, a copy otherwise.
+Tensor batch_rows(const Tensor& t, int64_t begin, int64_t end) {
+  Shape shape = t.shape();
+  shape[0] = end - begin;
+  const size_t row_bytes = t.byte_size() / static_cast<size_t>(t.dim(0));
+  const size_t offset = static_cast<size_t>(begin) * row_bytes;
+  const auto start = reinterpret_cast<uintptr_t>(t.bytes().data()) + offset;
+  if (start % 64 == 0 && row_bytes > 0) {
+    auto owner = std::make_shared<Tensor>(t);  // shares, and keeps alive, t's buffer
+    return Tensor(t.dtype(), std::move(shape),
+                  std::shared_ptr<std::byte>(owner, owner->bytes().data() + offset));
+  }
+  Tensor rows(t.dtype(), std::move(shape));
+  if (rows.byte_size() > 0)
+    std::memcpy(rows.bytes().data(), t.bytes().data() + offset, rows.byte_size());
+  return rows;
+}
+
+// The slices' outputs (each [rows, ...]) stacked along dimension 0, in order.
+Tensor join_rows(std::span<const Tensor> parts, const std::string& name) {
+  Shape shape = parts[0].shape();
+  shape[0] = 0;
+  for (const Tensor& p : parts) {
+    if (p.dtype() != parts[0].dtype() || p.rank() != parts[0].rank() ||
+        !std::equal(p.shape().begin() + 1, p.shape().end(), parts[0].shape().begin() + 1))
+      fail("tensor '", name, "': the batch's images gave shapes ", shape_string(parts[0].shape()),
+           " and ", shape_string(p.shape()));
+    shape[0] += p.dim(0);
+  }
+  Tensor out(parts[0].dtype(), std::move(shape));
+  size_t at = 0;
+  for (const Tensor& p : parts) {
+    if (p.byte_size() == 0) continue;
+    std::memcpy(out.bytes().data() + at, p.bytes().data(), p.byte_size());
+    at += p.byte_size();
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Executable::Impl {
@@ -109,8 +153,14 @@ struct Executable::Impl {
   std::vector<int> steps;                 // nodes computed at run time, in order
   std::vector<std::vector<int>> release;  // per step: nodes whose outputs are dead after it
   std::function<void(int, double)> observer;
+  std::mutex observer_mutex;  // slices of a batch report from several threads
+  PerImagePlan per_image;     // its blocker says why batches are not split
 
   void build(Graph& source);  // consumes source's needed nodes
+  void plan_batch_split();
+  static int64_t split_batch(std::span<const Tensor> feeds);
+  std::vector<Tensor> run_steps(std::span<const Tensor> feeds, ThreadPool* run_pool, bool slice);
+  std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
   void plan_releases();
   void release_adopted_constants();
 };
@@ -244,6 +294,36 @@ void Executable::Impl::plan_releases() {
   }
 }
 
+void Executable::Impl::plan_batch_split() {
+  if (options.batch_split == BatchSplit::kOff) {
+    per_image.blocker = "the batch split is off";
+  } else if (options.backend != Backend::kNative) {
+    // oneDNN threads itself; the reference backend is the plain oracle.
+    per_image.blocker = "the batch split runs the native backend only";
+  } else {
+    per_image = plan_per_image(graph, steps, infos, feed_nodes, fetches);
+  }
+  if (options.batch_split == BatchSplit::kOn && !per_image.blocker.empty())
+    fail("cannot split batches across threads: ", per_image.blocker);
+}
+
+bool Executable::splits_batch(int64_t images) const {
+  const Impl& m = *impl_;
+  if (!m.pool || !m.per_image.blocker.empty()) return false;
+  return images >= (m.options.batch_split == BatchSplit::kOn ? 2 : m.pool->size());
+}
+
+// The batch to split across the pool's threads, or 0 to run it whole: every feed must have
+// that many rows.
+int64_t Executable::Impl::split_batch(std::span<const Tensor> feeds) {
+  if (feeds.empty() || feeds[0].rank() == 0) return 0;
+  const int64_t batch = feeds[0].dim(0);
+  for (const Tensor& f : feeds) {
+    if (f.rank() == 0 || f.dim(0) != batch || f.dtype() == DType::kString) return 0;
+  }
+  return batch;
+}
+
 // A copy of a Graph shares its tensors' buffers: cheap next to loading it.
 Executable::Executable(const Graph& graph, std::vector<std::string> feeds,
                        std::vector<std::string> fetches, ExecOptions options)
@@ -267,6 +347,7 @@ Executable::Executable(Graph&& graph, std::vector<std::string> feeds,
     impl_->build(source);
   }
   impl_->release_adopted_constants();
+  impl_->plan_batch_split();
 #ifdef __GLIBC__
   // Loading freed a copy of the weights in pieces amid live ones; glibc keeps such holes
   // resident until asked (measured on Inception v3: 142 MB resident before, 99 MB after).
@@ -283,48 +364,88 @@ std::vector<Tensor> Executable::run(std::span<const Tensor> feeds) {
   Impl& m = *impl_;
   if (feeds.size() != m.feed_names.size())
     fail("run() got ", feeds.size(), " feeds for ", m.feed_names.size(), " feed names");
+  for (size_t i = 0; i < feeds.size(); ++i) check_feed(m.feed_names[i], m.feed_infos[i], feeds[i]);
+  if (int64_t batch = Impl::split_batch(feeds); batch > 0 && splits_batch(batch))
+    return m.run_split(feeds, batch);
+  return m.run_steps(feeds, m.pool.get(), /*slice=*/false);
+}
+
+std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, int64_t batch) {
+  // One image per slice: a small graph's activations for one image stay in L2.
+  std::vector<std::vector<Tensor>> parts(static_cast<size_t>(batch));
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  pool->parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      try {
+        std::vector<Tensor> slice;
+        for (const Tensor& f : feeds) slice.push_back(batch_rows(f, i, i + 1));
+        parts[i] = run_steps(slice, nullptr, /*slice=*/true);
+      } catch (...) {
+        // Workers cannot throw: the first error goes to the caller, the rest are dropped.
+        std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+        return;
+      }
+    }
+  });
+  if (error) std::rethrow_exception(error);
+  std::vector<Tensor> out;
+  std::vector<Tensor> fetch_parts(parts.size());
+  for (size_t f = 0; f < fetches.size(); ++f) {
+    for (size_t i = 0; i < parts.size(); ++i) fetch_parts[i] = std::move(parts[i][f]);
+    out.push_back(join_rows(fetch_parts, fetch_names[f]));
+  }
+  return out;
+}
+
+// Runs the steps on `feeds` (checked) with kernels threaded on run_pool (null: inline). A
+// slice of a batch replaces the Reshape targets that spell the load-time batch.
+std::vector<Tensor> Executable::Impl::run_steps(std::span<const Tensor> feeds, ThreadPool* run_pool,
+                                                bool slice) {
   // values[n][k] is output k of node n; constants are there from the start.
-  std::vector<std::vector<Tensor>> values(m.graph.size());
-  for (int n = 0; n < m.graph.size(); ++n) {
-    values[n].resize(m.infos[n].size());
-    for (size_t k = 0; k < m.infos[n].size(); ++k)
-      if (m.infos[n][k].value) values[n][k] = *m.infos[n][k].value;
+  std::vector<std::vector<Tensor>> values(graph.size());
+  for (int n = 0; n < graph.size(); ++n) {
+    values[n].resize(infos[n].size());
+    for (size_t k = 0; k < infos[n].size(); ++k)
+      if (infos[n][k].value) values[n][k] = *infos[n][k].value;
   }
-  for (size_t i = 0; i < feeds.size(); ++i) {
-    check_feed(m.feed_names[i], m.feed_infos[i], feeds[i]);
-    values[m.feed_nodes[i]][0] = feeds[i];
-  }
+  for (size_t i = 0; i < feeds.size(); ++i) values[feed_nodes[i]][0] = feeds[i];
   std::vector<TensorInfo> in_infos;
   std::vector<const TensorInfo*> in_info_ptrs;
   std::vector<const Tensor*> in_values;
-  for (size_t s = 0; s < m.steps.size(); ++s) {
+  for (size_t s = 0; s < steps.size(); ++s) {
     auto start = std::chrono::steady_clock::now();
-    int n = m.steps[s];
-    const Node& node = m.graph.node(n);
+    int n = steps[s];
+    const Node& node = graph.node(n);
     in_infos.clear();
     in_values.clear();
-    for (const Endpoint& e : node.inputs) {
-      const Tensor& t = values[e.node][e.index];
-      in_values.push_back(&t);
-      in_infos.push_back(TensorInfo{t.dtype(), PartialShape(t.shape()), t});
+    for (const Endpoint& e : node.inputs) in_values.push_back(&values[e.node][e.index]);
+    if (slice) {
+      if (auto it = per_image.slice_shapes.find(n); it != per_image.slice_shapes.end())
+        in_values[1] = &it->second;
     }
+    for (const Tensor* t : in_values)
+      in_infos.push_back(TensorInfo{t->dtype(), PartialShape(t->shape()), *t});
     in_info_ptrs.clear();
     for (const TensorInfo& i : in_infos) in_info_ptrs.push_back(&i);
-    std::vector<TensorInfo> out_infos(m.ops[n]->num_outputs());
+    std::vector<TensorInfo> out_infos(ops[n]->num_outputs());
     InferContext ictx(node, in_info_ptrs, out_infos);
-    m.ops[n]->infer(ictx);
-    ComputeContext cctx(node, in_values, out_infos, values[n], m.pool.get());
-    m.ops[n]->compute(cctx);
-    for (int dead : m.release[s]) values[dead].assign(values[dead].size(), Tensor());
-    if (m.observer) {
+    ops[n]->infer(ictx);
+    ComputeContext cctx(node, in_values, out_infos, values[n], run_pool);
+    ops[n]->compute(cctx);
+    for (int dead : release[s]) values[dead].assign(values[dead].size(), Tensor());
+    if (observer) {
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      m.observer(static_cast<int>(s), took.count());
+      std::unique_lock lock(observer_mutex, std::defer_lock);
+      if (slice) lock.lock();
+      observer(static_cast<int>(s), took.count());
     }
   }
   std::vector<Tensor> out;
-  for (size_t i = 0; i < m.fetches.size(); ++i) {
-    const Tensor& t = values[m.fetches[i].node][m.fetches[i].index];
-    if (!t.valid()) fail("tensor '", m.fetch_names[i], "' was not computed");
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    const Tensor& t = values[fetches[i].node][fetches[i].index];
+    if (!t.valid()) fail("tensor '", fetch_names[i], "' was not computed");
     out.push_back(t);
   }
   return out;
@@ -336,6 +457,8 @@ const TensorInfo& Executable::fetch_info(int i) const {
   const Endpoint& e = impl_->fetches.at(i);
   return impl_->infos[e.node][e.index];
 }
+
+const std::string& Executable::batch_split_blocker() const { return impl_->per_image.blocker; }
 
 std::span<const std::string> Executable::feed_names() const { return impl_->feed_names; }
 std::span<const std::string> Executable::fetch_names() const { return impl_->fetch_names; }

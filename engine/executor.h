@@ -14,6 +14,13 @@
 
 namespace poet {
 
+// How run() uses several threads on a batch (ExecOptions::batch_split).
+enum class BatchSplit {
+  kAuto,  // split when the graph is per image and the batch has at least one image per thread
+  kOn,    // split any batch of two or more; loading fails if the graph cannot be split
+  kOff,   // always run each layer over the whole batch, its work split across the threads
+};
+
 struct ExecOptions {
   Backend backend = Backend::kNative;
   int threads = 0;              // 0: all cores
@@ -25,6 +32,12 @@ struct ExecOptions {
   // Shapes to assume for feeds at load (e.g. a batch size for a [?,224,224,3] placeholder),
   // by feed name; feeds not listed take the shape the graph declares or implies.
   std::map<std::string, PartialShape> feed_shapes;
+  // A batch split runs the images (dimension 0 of every feed) one at a time through the whole
+  // graph, the threads taking images in turn, with single-threaded kernels; the fetches are
+  // joined back. On small graphs it beats splitting each layer: one image's activations stay
+  // in cache and the threads never wait for each other between layers. Only for the native
+  // backend and graphs whose every op keeps images apart (engine/batch_split.h).
+  BatchSplit batch_split = BatchSplit::kAuto;
 };
 
 // One computed node, as `poet inspect` and `poet bench --per_layer` show it.
@@ -57,9 +70,15 @@ class Executable {
   std::span<const std::string> feed_names() const;
   std::span<const std::string> fetch_names() const;
 
+  // Whether run() splits a batch of this many images across threads (ExecOptions::batch_split),
+  // and if the graph never allows it, why not (empty when it does).
+  bool splits_batch(int64_t images) const;
+  const std::string& batch_split_blocker() const;
+
   // The nodes that compute at run time, in execution order.
   std::vector<StepInfo> steps() const;
-  // Called after each step of run() with its index into steps() and its duration.
+  // Called after each step of run() with its index into steps() and its duration. With a batch
+  // split, once per step and image, from the threads running the images (one at a time).
   void set_step_observer(std::function<void(int step, double seconds)> observer);
 
  private:

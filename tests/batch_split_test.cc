@@ -1,0 +1,425 @@
+// The executor's batch split (ExecOptions::batch_split): graphs whose ops keep images apart run
+// a batch image by image on the pool's threads and give what the whole-batch run gives; any
+// op that may mix images (a Mean over the batch, a Reshape that merges it) makes the run fall
+// back to the whole batch, and BatchSplit::kOn then refuses to load, naming the node.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <random>
+
+#include "engine/executor.h"
+#include "engine/npy.h"
+#include "importers/tensorflow/graphdef.h"
+#include "tests/fixtures.h"
+
+namespace poet::testing {
+namespace {
+
+// Builds graphs node by node around one float feed "x" of shape [?, ...].
+struct Builder {
+  Graph g;
+  std::mt19937 rng{11};
+
+  Endpoint input(Shape shape) {
+    Node n;
+    n.name = "x";
+    n.op = "Placeholder";
+    shape[0] = -1;
+    n.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(shape)}};
+    return {g.add(std::move(n)), 0};
+  }
+  Endpoint constant(const std::string& name, Tensor value) {
+    Node n;
+    n.name = name;
+    n.op = "Const";
+    n.attrs = {{"dtype", value.dtype()}, {"value", value}};
+    return {g.add(std::move(n)), 0};
+  }
+  Endpoint weights(const std::string& name, Shape shape) {
+    Tensor t(DType::kFloat32, std::move(shape));
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (float& v : t.data<float>()) v = u(rng);
+    return constant(name, t);
+  }
+  Endpoint ints(const std::string& name, Shape shape, std::vector<int32_t> values) {
+    return constant(name, Tensor::from_ints(std::move(shape), values));
+  }
+  Endpoint op(const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
+              std::map<std::string, AttrValue> attrs = {}) {
+    Node n;
+    n.name = name;
+    n.op = type;
+    n.inputs = std::move(inputs);
+    n.attrs = std::move(attrs);
+    n.attrs["T"] = DType::kFloat32;
+    return {g.add(std::move(n)), 0};
+  }
+};
+
+Tensor random_tensor(Shape shape, unsigned seed = 3) {
+  Tensor t(DType::kFloat32, std::move(shape));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : t.data<float>()) v = u(rng);
+  return t;
+}
+
+struct Outcome {
+  std::vector<Tensor> out;
+  int observed = 0;  // step observations in one run: steps x images when split
+  int steps = 0;
+  bool splits = false;
+  std::string blocker;
+};
+
+Outcome run(const Graph& g, const std::vector<std::string>& fetches,
+            const std::vector<Tensor>& feeds, BatchSplit mode, int threads = 2,
+            std::map<std::string, PartialShape> feed_shapes = {},
+            std::vector<std::string> feed_names = {"x:0"}) {
+  ExecOptions o;
+  o.threads = threads;
+  o.batch_split = mode;
+  o.check_numerics = true;
+  o.feed_shapes = std::move(feed_shapes);
+  Executable exe(g, feed_names, fetches, o);
+  std::atomic<int> observed = 0;
+  exe.set_step_observer([&](int, double) { ++observed; });
+  Outcome r;
+  r.out = exe.run(feeds);
+  r.observed = observed;
+  r.steps = static_cast<int>(exe.steps().size());
+  r.splits = exe.splits_batch(feeds[0].dim(0));
+  r.blocker = exe.batch_split_blocker();
+  return r;
+}
+
+void expect_near(const Tensor& got, const Tensor& want, float tolerance = 1e-5f) {
+  ASSERT_EQ(got.shape(), want.shape());
+  auto a = got.data<float>(), b = want.data<float>();
+  for (size_t i = 0; i < a.size(); ++i)
+    ASSERT_NEAR(a[i], b[i], tolerance * (1 + std::abs(b[i]))) << "element " << i;
+}
+
+TEST(BatchSplit, SmallNetworkSplitsAndMatchesTheWholeBatch) {
+  // conv -> relu -> max pool -> spatial mean -> matmul -> add -> softmax, fetching an
+  // activation too.
+  Builder b;
+  Endpoint x = b.input({-1, 7, 6, 3});
+  Endpoint conv =
+      b.op("conv", "Conv2D", {x, b.weights("w", {3, 3, 3, 4})},
+           {{"padding", std::string("SAME")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
+  Endpoint relu = b.op("relu", "Relu", {conv});
+  Endpoint pool = b.op("pool", "MaxPool", {relu},
+                       {{"padding", std::string("VALID")},
+                        {"ksize", std::vector<int64_t>{1, 2, 2, 1}},
+                        {"strides", std::vector<int64_t>{1, 2, 2, 1}}});
+  Endpoint mean = b.op("mean", "Mean", {pool, b.ints("axes", {2}, {1, 2})});
+  Endpoint logits = b.op("logits", "MatMul", {mean, b.weights("fc", {4, 3})});
+  Endpoint biased = b.op("biased", "Add", {logits, b.weights("bias", {3})});
+  b.op("probs", "Softmax", {biased});
+  const std::vector<std::string> fetches = {"probs:0", "relu:0"};
+  const Tensor x5 = random_tensor({5, 7, 6, 3});
+
+  Outcome split = run(b.g, fetches, {x5}, BatchSplit::kOn);
+  Outcome whole = run(b.g, fetches, {x5}, BatchSplit::kOff);
+  EXPECT_TRUE(split.splits) << split.blocker;
+  EXPECT_EQ(split.observed, 5 * split.steps);
+  EXPECT_FALSE(whole.splits);
+  EXPECT_EQ(whole.observed, whole.steps);
+  EXPECT_EQ(whole.blocker, "the batch split is off");
+  ASSERT_EQ(split.out.size(), 2u);
+  expect_near(split.out[0], whole.out[0]);
+  expect_near(split.out[1], whole.out[1]);
+  EXPECT_EQ(split.out[0].shape(), (Shape{5, 3}));
+
+  // kAuto splits a batch with an image per thread, not fewer; one thread never splits.
+  EXPECT_TRUE(run(b.g, fetches, {x5}, BatchSplit::kAuto).splits);
+  Outcome three = run(b.g, fetches, {random_tensor({2, 7, 6, 3})}, BatchSplit::kAuto, 3);
+  EXPECT_FALSE(three.splits);
+  EXPECT_EQ(three.observed, three.steps);
+  EXPECT_TRUE(run(b.g, fetches, {random_tensor({2, 7, 6, 3})}, BatchSplit::kOn, 3).splits);
+  Outcome one = run(b.g, fetches, {x5}, BatchSplit::kOn, 1);
+  EXPECT_FALSE(one.splits);
+  expect_near(one.out[0], whole.out[0]);
+}
+
+// One op after x [4,3] (or the shape given): whether the graph splits, and that the default
+// run agrees with the whole-batch run either way.
+struct Case {
+  std::string what;
+  std::function<void(Builder&, Endpoint)> build;  // makes node "y"
+  bool splits;
+  Shape x_shape = {4, 3};
+};
+
+TEST(BatchSplit, EachOpSplitsOnlyWhenItKeepsImagesApart) {
+  using Ints = std::vector<int64_t>;
+  const std::vector<Case> cases = {
+      {"mean over features",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Mean", {x, b.ints("a", {1}, {1})});
+       },
+       true},
+      {"mean over the batch",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Mean", {x, b.ints("a", {1}, {0})});
+       },
+       false},
+      {"mean over axis -2",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Mean", {x, b.ints("a", {}, {-2})});
+       },
+       false},
+      {"squeeze dim 1",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Squeeze", {x}, {{"squeeze_dims", Ints{1}}});
+       },
+       true,
+       {4, 1, 3}},
+      {"squeeze every 1",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Squeeze", {x}, {{"squeeze_dims", Ints{}}});
+       },
+       false,
+       {4, 1, 3}},
+      {"add [1,3]",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Add", {x, b.weights("c", {1, 3})});
+       },
+       true},
+      {"add [3]",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Mul", {b.weights("c", {3}), x});
+       },
+       true},
+      {"add [4,3]",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Add", {x, b.weights("c", {4, 3})});
+       },
+       false},
+      {"add [2,4,3]",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Sub", {x, b.weights("c", {2, 4, 3})});
+       },
+       false},
+      {"softmax of rows", [](Builder& b, Endpoint x) { b.op("y", "Softmax", {x}); }, true},
+      {"softmax over the batch",
+       [](Builder& b, Endpoint x) { b.op("y", "Softmax", {x}); },
+       false,
+       {4}},
+      {"concat along 1",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "ConcatV2", {x, x, b.ints("a", {}, {1})}, {{"N", int64_t{2}}});
+       },
+       true},
+      {"concat along 0",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "ConcatV2", {x, x, b.ints("a", {}, {0})}, {{"N", int64_t{2}}});
+       },
+       false},
+      {"pad features",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Pad", {x, b.ints("p", {2, 2}, {0, 0, 1, 2})});
+       },
+       true},
+      {"pad the batch",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Pad", {x, b.ints("p", {2, 2}, {1, 0, 0, 0})});
+       },
+       false},
+      {"expand dims 1",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "ExpandDims", {x, b.ints("d", {}, {1})});
+       },
+       true},
+      {"expand dims 0",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "ExpandDims", {x, b.ints("d", {}, {0})});
+       },
+       false},
+      {"matmul",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "MatMul", {x, b.weights("w", {3, 2})});
+       },
+       true},
+      {"matmul transpose_a",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "MatMul", {x, b.weights("w", {4, 2})}, {{"transpose_a", true}});
+       },
+       false},
+      {"reshape to [-1,3]",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Reshape", {x, b.ints("s", {2}, {-1, 3})});
+       },
+       true},
+      {"reshape to [-1]",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Reshape", {x, b.ints("s", {1}, {-1})});
+       },
+       false},
+      {"reshape to [2,6]",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Reshape", {x, b.ints("s", {2}, {2, 6})});
+       },
+       false},
+      {"reshape to [3,-1]",
+       [](Builder& b, Endpoint x) {
+         b.op("y", "Reshape", {x, b.ints("s", {2}, {3, -1})});
+       },
+       false,
+       {3, 4}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Builder b;
+    c.build(b, b.input(c.x_shape));
+    const Tensor x = random_tensor(c.x_shape);
+    Outcome automatic = run(b.g, {"y:0"}, {x}, BatchSplit::kAuto);
+    Outcome whole = run(b.g, {"y:0"}, {x}, BatchSplit::kOff);
+    EXPECT_EQ(automatic.splits, c.splits) << automatic.blocker;
+    EXPECT_EQ(automatic.observed, automatic.steps * (c.splits ? c.x_shape[0] : 1));
+    expect_near(automatic.out[0], whole.out[0]);
+    if (!c.splits) {
+      EXPECT_NE(automatic.blocker.find("'y'"), std::string::npos) << automatic.blocker;
+      try {
+        run(b.g, {"y:0"}, {x}, BatchSplit::kOn);
+        ADD_FAILURE() << "kOn loaded a graph that mixes images";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot split batches across threads"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("'y'"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
+TEST(BatchSplit, MeanOverTheBatchFallsBackAndIsRight) {
+  Builder b;
+  b.op("y", "Mean", {b.input({-1, 2}), b.ints("a", {1}, {0})});
+  const Tensor x = Tensor::from_floats({4, 2}, std::vector<float>{1, 10, 2, 20, 3, 30, 6, 60});
+  Outcome r = run(b.g, {"y:0"}, {x}, BatchSplit::kAuto);
+  EXPECT_FALSE(r.splits);
+  EXPECT_EQ(r.blocker, "node 'y' (Mean) may mix the images of a batch");
+  EXPECT_EQ(r.out[0].shape(), (Shape{2}));
+  EXPECT_FLOAT_EQ(r.out[0].data<float>()[0], 3.f);
+  EXPECT_FLOAT_EQ(r.out[0].data<float>()[1], 30.f);
+}
+
+TEST(BatchSplit, ReshapeSpellingTheLoadTimeBatchSplits) {
+  // With the batch given at load, the target [4,6] names it; each one-image slice needs [1,6].
+  Builder b;
+  Endpoint relu = b.op("relu", "Relu", {b.input({-1, 2, 3})});
+  b.op("y", "Reshape", {relu, b.ints("s", {2}, {4, 6})});
+  const Tensor x = random_tensor({4, 2, 3});
+  std::map<std::string, PartialShape> load = {{"x:0", PartialShape(Shape{4, 2, 3})}};
+  Outcome split = run(b.g, {"y:0"}, {x}, BatchSplit::kOn, 2, load);
+  Outcome whole = run(b.g, {"y:0"}, {x}, BatchSplit::kOff, 2, load);
+  EXPECT_TRUE(split.splits) << split.blocker;
+  EXPECT_EQ(split.observed, 4 * split.steps);
+  EXPECT_EQ(split.out[0].shape(), (Shape{4, 6}));
+  expect_near(split.out[0], whole.out[0]);
+}
+
+TEST(BatchSplit, FeedsOfDifferentBatchesRunWhole) {
+  // Both feeds are per image for the graph, but b has one row: Add broadcasts it, which only
+  // the whole-batch run does right.
+  Builder g;
+  Node a, bn;
+  a.name = "a";
+  a.op = bn.op = "Placeholder";
+  bn.name = "b";
+  a.attrs = bn.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(Shape{-1, 2})}};
+  Endpoint ea{g.g.add(std::move(a)), 0}, eb{g.g.add(std::move(bn)), 0};
+  g.op("y", "Add", {ea, eb});
+  const Tensor ta = Tensor::from_floats({3, 2}, std::vector<float>{1, 2, 3, 4, 5, 6});
+  const Tensor tb = Tensor::from_floats({1, 2}, std::vector<float>{10, 20});
+  Outcome r = run(g.g, {"y:0"}, {ta, tb}, BatchSplit::kOn, 2, {}, {"a:0", "b:0"});
+  EXPECT_TRUE(r.blocker.empty()) << r.blocker;
+  EXPECT_EQ(r.observed, r.steps);
+  EXPECT_EQ(r.out[0].shape(), (Shape{3, 2}));
+  EXPECT_FLOAT_EQ(r.out[0].data<float>()[5], 26.f);
+  // Equal batches split.
+  const Tensor tb3 = Tensor::from_floats({3, 2}, std::vector<float>{10, 20, 30, 40, 50, 60});
+  Outcome equal = run(g.g, {"y:0"}, {ta, tb3}, BatchSplit::kOn, 2, {}, {"a:0", "b:0"});
+  EXPECT_EQ(equal.observed, 3 * equal.steps);
+  EXPECT_FLOAT_EQ(equal.out[0].data<float>()[3], 44.f);
+}
+
+TEST(BatchSplit, AnImagesErrorReachesTheCaller) {
+  // CheckNumerics fails on image 2 only; the run throws its message, and the executable still
+  // runs good batches afterwards (no thread left stuck).
+  Builder b;
+  b.op("y", "CheckNumerics", {b.input({-1, 3})}, {{"message", std::string("image check")}});
+  ExecOptions o;
+  o.threads = 2;
+  o.batch_split = BatchSplit::kOn;
+  o.check_numerics = true;
+  Executable exe(b.g, {"x:0"}, {"y:0"}, o);
+  Tensor bad = random_tensor({5, 3});
+  bad.data<float>()[2 * 3 + 1] = std::numeric_limits<float>::quiet_NaN();
+  try {
+    exe.run(std::span(&bad, 1));
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("image check : Tensor had NaN values"), std::string::npos)
+        << e.what();
+  }
+  Tensor good = random_tensor({5, 3});
+  EXPECT_EQ(exe.run(std::span(&good, 1))[0].shape(), (Shape{5, 3}));
+}
+
+TEST(BatchSplit, RowsOffTheBuffersAlignmentAreCopied) {
+  // 3 floats per image: image 1 starts 12 bytes in, not on the 64-byte alignment a view would
+  // keep; the result must not depend on that.
+  Builder b;
+  b.op("y", "Relu6", {b.input({-1, 3})});
+  const Tensor x = random_tensor({7, 3}, 5);
+  Outcome split = run(b.g, {"y:0"}, {x}, BatchSplit::kOn);
+  EXPECT_EQ(split.observed, 7 * split.steps);
+  for (int64_t i = 0; i < 21; ++i)
+    EXPECT_FLOAT_EQ(split.out[0].data<float>()[i], std::clamp(x.data<float>()[i], 0.f, 6.f));
+}
+
+// MobileNet v1 0.25_128 on a batch of 5 (the three reference images and two more), two
+// threads: split image by image, it gives the whole-batch logits, and each reference image's.
+TEST(BatchSplit, MobileNetBatchOfFiveMatchesTheWholeBatch) {
+  POET_REQUIRE_FIXTURE("reference/mobilenet_v1_0.25_128/panda.input.npy");
+  const Graph g = tf::load_graphdef(fixture("mobilenet_v1_0.25_128/frozen_graph.pb"));
+  const char* const names[] = {"panda", "flower1", "flower2"};
+  std::vector<Tensor> images;
+  for (const char* n : names)
+    images.push_back(
+        read_npy(fixture(std::string("reference/mobilenet_v1_0.25_128/") + n + ".input.npy")));
+  const int64_t image_size = images[0].num_elements();
+  Tensor batch(DType::kFloat32, {5, 128, 128, 3});
+  for (int i = 0; i < 5; ++i) {
+    std::span<const float> from = images[i % 3].data<float>();
+    std::span<float> to = batch.data<float>().subspan(i * image_size, image_size);
+    for (int64_t k = 0; k < image_size; ++k) to[k] = i < 3 ? from[k] : -0.5f * from[k];
+  }
+  const std::vector<std::string> fetch = {"MobilenetV1/Predictions/Reshape:0"};
+  // As poet bench loads it (the batch known at load) and without a load-time shape.
+  for (bool batch_at_load : {false, true}) {
+    SCOPED_TRACE(batch_at_load ? "batch known at load" : "batch from the graph");
+    std::map<std::string, PartialShape> load;
+    if (batch_at_load) load["input:0"] = PartialShape(Shape{5, 128, 128, 3});
+    Outcome split = run(g, fetch, {batch}, BatchSplit::kOn, 2, load, {"input:0"});
+    Outcome whole = run(g, fetch, {batch}, BatchSplit::kOff, 2, load, {"input:0"});
+    EXPECT_TRUE(split.splits) << split.blocker;
+    EXPECT_EQ(split.observed, 5 * split.steps);
+    expect_near(split.out[0], whole.out[0]);
+    for (int i = 0; i < 3; ++i) {
+      Tensor want = read_npy(
+          fixture(std::string("reference/mobilenet_v1_0.25_128/") + names[i] + ".logits.npy"));
+      std::span<const float> got = split.out[0].data<float>().subspan(i * 1001, 1001);
+      for (int k = 0; k < 1001; ++k) ASSERT_NEAR(got[k], want.data<float>()[k], 1e-4f) << names[i];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace poet::testing

@@ -1,0 +1,141 @@
+// ThreadPool: every index covered exactly once, for many tiny back-to-back loops (the case the
+// spinning hand-off is for), odd sizes and grains, and a pool destroyed while its workers
+// spin or sleep.
+#include "engine/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace poet {
+namespace {
+
+// Runs parallel_for(n, grain) and checks that the ranges are disjoint, cover [0, n), and are
+// each at least `grain` long except the last.
+void check_cover(ThreadPool& pool, int64_t n, int64_t grain) {
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+  std::atomic<bool> short_chunk = false;
+  pool.parallel_for(n, grain, [&](int64_t begin, int64_t end) {
+    if (end - begin < grain && end != n) short_chunk = true;
+    for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+  });
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << "n " << n << " i " << i;
+  EXPECT_FALSE(short_chunk) << "n " << n << " grain " << grain;
+}
+
+TEST(ThreadPool, SizeCountsTheCaller) {
+  EXPECT_EQ(ThreadPool(1).size(), 1);
+  EXPECT_EQ(ThreadPool(3).size(), 3);
+  EXPECT_GE(ThreadPool(0).size(), 1);
+}
+
+TEST(ThreadPool, CoversOddSizesAndGrains) {
+  for (int threads : {1, 2, 3, 5}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {1, 2, 3, 7, 8, 9, 31, 100, 1001})
+      for (int64_t grain : {1, 2, 3, 16, 2000}) check_cover(pool, n, grain);
+  }
+}
+
+TEST(ThreadPool, ZeroItemsCallsNothing) {
+  ThreadPool pool(2);
+  bool called = false;
+  pool.parallel_for(0, 1, [&](int64_t, int64_t) { called = true; });
+  parallel_for(&pool, 0, 1, [&](int64_t, int64_t) { called = true; });
+  EXPECT_FALSE(called);
+}
+
+TEST(ThreadPool, ManyTinyLoopsBackToBack) {
+  // Each loop's result must be complete when parallel_for returns: the next loop reads it.
+  ThreadPool pool(3);
+  std::vector<int64_t> a(64, 0);
+  for (int round = 0; round < 20000; ++round) {
+    const int64_t n = 2 + round % 63;
+    pool.parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) a[static_cast<size_t>(i)] += i + 1;
+    });
+  }
+  int64_t total = 0;
+  for (int64_t v : a) total += v;
+  int64_t want = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const int64_t n = 2 + round % 63;
+    want += n * (n + 1) / 2;
+  }
+  EXPECT_EQ(total, want);
+}
+
+TEST(ThreadPool, LoopsAfterTheWorkersSlept) {
+  // Past kSpin the workers block on the condition variable; the next loop must wake them.
+  ThreadPool pool(2);
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(ThreadPool::kSpin * 5);
+    std::atomic<int> other_threads = 0;
+    const auto caller = std::this_thread::get_id();
+    // Slow chunks so that the worker, once awake, takes some.
+    pool.parallel_for(8, 1, [&](int64_t, int64_t) {
+      if (std::this_thread::get_id() != caller) ++other_threads;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    });
+    EXPECT_GT(other_threads, 0) << "round " << i;
+    check_cover(pool, 97, 3);
+  }
+}
+
+TEST(ThreadPool, UnevenChunksAllFinishBeforeReturn) {
+  ThreadPool pool(2);
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<int> done = 0;
+    pool.parallel_for(4, 1, [&](int64_t begin, int64_t) {
+      if (begin % 2 == round % 2) std::this_thread::sleep_for(std::chrono::microseconds(300));
+      ++done;
+    });
+    ASSERT_EQ(done, 4) << "round " << round;
+  }
+}
+
+TEST(ThreadPool, DestroyedWhileSpinningOrSleeping) {
+  for (int i = 0; i < 50; ++i) {
+    ThreadPool pool(3);
+    if (i % 2) check_cover(pool, 10, 1);  // workers are spinning when the pool goes
+    if (i % 5 == 0) std::this_thread::sleep_for(ThreadPool::kSpin * 3);  // or asleep
+  }
+  ThreadPool never_used(4);  // destroyed right after starting
+}
+
+TEST(ThreadPool, FreeFunctionRunsInlineForOneGrain) {
+  ThreadPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  bool inline_only = true;
+  parallel_for(&pool, 5, 3, [&](int64_t begin, int64_t end) {
+    inline_only = inline_only && std::this_thread::get_id() == caller && begin == 0 && end == 5;
+  });
+  EXPECT_TRUE(inline_only);
+  std::vector<int> hits(6, 0);
+  parallel_for(nullptr, 6, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+  });
+  EXPECT_EQ(hits, std::vector<int>(6, 1));
+}
+
+TEST(ThreadPool, IdlePoolSleeps) {
+  // An idle pool must not keep a core busy: its workers' CPU time stops growing after kSpin.
+  ThreadPool pool(2);
+  check_cover(pool, 10, 1);
+  auto cpu = [] {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const double before = cpu();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_LT(cpu() - before, 0.02);  // spinning would use ~0.1 s
+}
+
+}  // namespace
+}  // namespace poet
