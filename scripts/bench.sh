@@ -31,9 +31,11 @@ cases=(
   "mobilenet_0.25_128|$fx/mobilenet_v1_0.25_128/frozen_graph.pb|input:0|$mb|128|1"
   "mobilenet_0.25_128|$fx/mobilenet_v1_0.25_128/frozen_graph.pb|input:0|$mb|128|32"
   "mobilenet_1.0_224|$out/mobilenet_v1_1.0_224.pb|input:0|$mb|224|1"
+  "mobilenet_1.0_224|$out/mobilenet_v1_1.0_224.pb|input:0|$mb|224|32"
   "inception_v3_replica|$out/inception_v3.pb|Mul:0|pool_3/_reshape:0|299|1"
   "inception_v3_replica|$out/inception_v3.pb|Mul:0|pool_3:0|299|32"
   "inception_v3_tfjs|$fx/inception_v3_tfjs/model.json|input_1|flatten_1|299|1"
+  "inception_v3_tfjs|$fx/inception_v3_tfjs/model.json|input_1|flatten_1|299|32"
 )
 only=${BENCH_ONLY:-}  # e.g. BENCH_ONLY=inception to run a subset
 

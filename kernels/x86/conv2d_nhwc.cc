@@ -287,12 +287,13 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
     });
   };
 
-  // Below ~2M multiply-adds per image (~20 us on one core) splitting an image's tiles over
-  // threads does not pay for waking them: measured on MobileNet v1 0.25_128's layers on the
-  // shared 2-core machine, each ran slower on 2 threads than on 1. Such layers run whole
-  // images per thread instead (each thread with its own respaced-input scratch), or at batch
-  // 1 on the calling thread alone.
-  constexpr int64_t kMinParallelMacs = 2'000'000;
+  // Below ~100K multiply-adds per image (~1 us on one core) splitting an image's tiles over
+  // threads does not pay for handing them over, even with the pool's workers spinning for the
+  // next job (engine/thread_pool.h). Measured on MobileNet v1 0.25_128 at batch 1 on 2 threads,
+  // whose layers are 0.1-1.6M: 2100 images/s with a 2M threshold, 2700-2800 with 50K-500K.
+  // Such layers run whole images per thread instead (each thread with its own respaced-input
+  // scratch), or at batch 1 on the calling thread alone.
+  constexpr int64_t kMinParallelMacs = 100'000;
   const bool small = pixels * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
   if (small && s.batch > 1 && pool && pool->size() > 1) {
     const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels, 1);
