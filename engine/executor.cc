@@ -20,8 +20,13 @@ bool is_placeholder(const Node& node) {
   return node.op == "Placeholder" || node.op == "PlaceholderWithDefault";
 }
 
+// Constant folding runs at load, before anything is fetched: a constant subgraph too big to
+// compute in a moment (a crafted file's huge constant MatMul or Conv2D, each input within the
+// tensor cap) is left to run time, where it is the work the fetch asks for. ~0.1 s on a core.
+constexpr int64_t kMaxFoldFlops = 10'000'000'000;
+
 // The load-time outputs of every node of `graph` in `order`, computing at load what is
-// constant. `ops` must hold an Op for each of those nodes.
+// constant (up to kMaxFoldFlops per node). `ops` must hold an Op for each of those nodes.
 void infer_nodes(const Graph& graph, std::span<const int> order,
                  std::span<const std::unique_ptr<Op>> ops,
                  std::vector<std::vector<TensorInfo>>& infos) {
@@ -44,6 +49,9 @@ void infer_nodes(const Graph& graph, std::span<const int> order,
     bool outputs_known = true;
     for (const TensorInfo& o : infos[n]) outputs_known = outputs_known && o.value.has_value();
     if (outputs_known || !all_known || !op.foldable()) continue;
+    std::vector<TensorInfo> in_infos;
+    for (const TensorInfo* i : in) in_infos.push_back(*i);
+    if (op.flops(in_infos, infos[n]) > kMaxFoldFlops) continue;
     // Every input is a constant: compute now, once, instead of at each run.
     std::vector<const Tensor*> values;
     for (const TensorInfo* i : in) values.push_back(&*i->value);

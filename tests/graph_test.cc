@@ -107,6 +107,25 @@ TEST(Executor, UnknownOpIsReportedOnlyWhenNeeded) {
   }
 }
 
+TEST(Executor, ConstantFoldingLeavesHugeWorkToRunTime) {
+  // A 2048^3 constant MatMul (17 GFLOP, each input 16 MB: within every size cap) is not
+  // computed while loading; the small one is. Fetching the big one still computes it.
+  const std::string dims = "dim { size: 2048 } dim { size: 2048 }";
+  const std::string matmul = " op: 'MatMul' attr { key: 'T' value { type: DT_FLOAT } }";
+  Graph g =
+      parse(float_const("a", dims, "float_val: 1") + float_const("b", dims, "float_val: 0.5") +
+            float_const("c", "dim { size: 2 } dim { size: 2 }", "float_val: 1") +
+            "node { name: 'big' input: 'a' input: 'b'" + matmul + " }\n" +
+            "node { name: 'small' input: 'c' input: 'c'" + matmul + " }");
+  Executable exe(g, {}, {"big:0", "small:0"});
+  std::vector<std::string> computed;
+  for (const StepInfo& step : exe.steps()) computed.push_back(step.name);
+  EXPECT_EQ(computed, std::vector<std::string>{"big"});
+  std::vector<Tensor> out = exe.run({});
+  EXPECT_EQ(out[0].data<float>()[2048 * 2048 - 1], 1024.f);
+  EXPECT_EQ(out[1].data<float>()[3], 2.f);
+}
+
 TEST(Executor, FeedAnyTensorCutsItsAncestors) {
   // 'x' is fed, so the unknown op upstream of it is never needed.
   Graph g = parse(
