@@ -117,6 +117,33 @@ TEST(DepthwiseSimd, BiasAndActivations) {
   }
 }
 
+TEST(DepthwiseSimd, ThreadSplitOverRowsAndChannelBlocks) {
+  // Work is split into one row x 64 channels: channel counts around and between the blocks
+  // and vector widths, small images with more threads than rows, batches (a task's units can
+  // run from one image's last row into the next image's first), stride 2 and other windows.
+  ThreadPool pool(3);
+  for (int64_t c : {63, 64, 65, 100, 129, 200, 1024})
+    for (int64_t size : {2, 5, 7}) {
+      SCOPED_TRACE(::testing::Message() << c << " channels, " << size << "x" << size);
+      check_against_reference(
+          {shape(2, size, size, c, 3, 3, 1, Padding::kSame), true, Activation::kRelu6}, &pool);
+      check_against_reference({shape(1, size + 1, size, c, 3, 3, 2, Padding::kSame)}, &pool);
+    }
+  check_against_reference({shape(3, 6, 5, 150, 5, 5, 1, Padding::kSame), true}, &pool);
+  check_against_reference({shape(2, 7, 7, 130, 3, 3, 1, Padding::kSame, 1, 2), true}, &pool);
+}
+
+TEST(DepthwiseSimd, EveryRemainderTileWidth) {
+  // Interior runs of 1 to 2 * 8 + 7 pixels: each remainder tile width after whole tiles, for
+  // stride 1 and 2 (the column-walking tiles) and dilation (the generic tile).
+  for (int64_t w = 3; w <= 26; ++w) {
+    SCOPED_TRACE(::testing::Message() << "width " << w);
+    check_against_reference({shape(1, 4, w, 20, 3, 3, 1, Padding::kSame), true});
+    check_against_reference({shape(1, 4, 2 * w, 20, 3, 3, 2, Padding::kValid)});
+    check_against_reference({shape(1, 5, w + 2, 20, 3, 3, 1, Padding::kValid, 1, 2)});
+  }
+}
+
 TEST(DepthwiseSimd, MultiplierAboveOneRunsTheReference) {
   ConvShape s = shape(1, 6, 5, 3, 3, 3, 1, Padding::kSame, /*multiplier=*/2);
   EXPECT_FALSE(x86::depthwise_conv2d_nhwc_vectorised(s));

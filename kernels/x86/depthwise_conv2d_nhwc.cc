@@ -41,19 +41,42 @@ void depthwise_conv2d_nhwc(Isa isa, const ConvShape& s, std::span<const float> i
     ref::depthwise_conv2d(s, input, filter, bias, act, output);
     return;
   }
-  std::vector<float> zeros;
-  if (bias.empty()) zeros.assign(s.out_c, 0.f);
-  const DepthwiseJob job{
-      s,   input.data(), filter.data(), bias.empty() ? zeros.data() : bias.data(),
-      act, output.data()};
-  const DepthwiseRowsFn rows =
+  std::vector<float> zero_bias;
+  if (bias.empty()) zero_bias.assign(s.out_c, 0.f);
+  // The 3x3 kernel reads rows above and below the image from a row of zeros. Kept per calling
+  // thread and only grown, so a graph's layers do not allocate and clear one each.
+  thread_local std::vector<float> zero_row;
+  if (static_cast<int64_t>(zero_row.size()) < s.in_w * s.in_c)
+    zero_row.assign(s.in_w * s.in_c, 0.f);
+  DepthwiseJob job{s,
+                   input.data(),
+                   filter.data(),
+                   bias.empty() ? zero_bias.data() : bias.data(),
+                   zero_row.data(),
+                   act,
+                   output.data()};
+  const DepthwiseRowsFn row_fn =
       simd_kernels(isa, depthwise_conv2d_nhwc_avx2_rows, depthwise_conv2d_nhwc_avx512_rows,
                    "depthwise_conv2d_nhwc");
-  // Rows of at least ~64K multiply-adds per task, so scheduling stays small next to the work.
-  const int64_t row_work = std::max<int64_t>(1, s.out_w * s.out_c * s.k_h * s.k_w);
-  const int64_t grain = std::max<int64_t>(1, 65536 / row_work);
-  parallel_for(pool, s.batch * s.out_h, grain,
-               [&](int64_t begin, int64_t end) { rows(job, begin, end); });
+  // Units of work: one output row x 64 channels (a multiple of every vector width, and whole
+  // cache lines of output, so two threads never write the same line). Splitting channels as
+  // well as rows keeps both threads busy on the small late layers: a 7x7 or 14x14 image has
+  // too few rows to share evenly, and the kernel reloads a channel vector's weights every row
+  // anyway. Tasks of at least ~64K multiply-adds keep scheduling small next to the work.
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (s.out_c + kBlock - 1) / kBlock;
+  const int64_t unit_work =
+      std::max<int64_t>(1, s.out_w * std::min(kBlock, s.out_c) * s.k_h * s.k_w);
+  const int64_t grain = std::max<int64_t>(1, 65536 / unit_work);
+  parallel_for(pool, s.batch * s.out_h * blocks, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end;) {
+      // The run of units in this row: one call for its channels.
+      const int64_t row = u / blocks, first = u - row * blocks;
+      const int64_t last = std::min(blocks, first + (end - u));
+      row_fn(job, row, first * kBlock, std::min(s.out_c, last * kBlock));
+      u += last - first;
+    }
+  });
 }
 
 }  // namespace poet::kernels::x86

@@ -39,12 +39,15 @@ struct DepthwiseJob {
   const float* input = nullptr;
   const float* filter = nullptr;  // [k_h][k_w][c]
   const float* bias = nullptr;    // out_c floats, never null
+  const float* zeros = nullptr;   // in_w * in_c zeros: the rows above and below the image
   Activation act = Activation::kNone;
   float* output = nullptr;
 };
 
-// Output rows [row_begin, row_end), counted over the batch (row = n * out_h + y).
-using DepthwiseRowsFn = void (*)(const DepthwiseJob& job, int64_t row_begin, int64_t row_end);
+// Channels [c_begin, c_end) of one output row, counted over the batch (row = n * out_h + y).
+// c_begin is a multiple of the vector width.
+using DepthwiseRowsFn = void (*)(const DepthwiseJob& job, int64_t row, int64_t c_begin,
+                                 int64_t c_end);
 DepthwiseRowsFn depthwise_conv2d_nhwc_avx2_rows();
 DepthwiseRowsFn depthwise_conv2d_nhwc_avx512_rows();
 

@@ -6,13 +6,15 @@
 // filter taps [ky][kx][c]: every tap is a vector FMA over kWidth consecutive channels, and a
 // channel count that is not a multiple of kWidth ends in one masked vector.
 //
-// Each output row is cut into the pixels whose window lies inside the image (interior) and
-// the rest (borders: the first and last columns, and whole rows at the top and bottom under
-// SAME padding). 3x3 interior pixels, nearly all of MobileNet's work, run a kernel that holds
-// one channel vector's 9 weights in registers and sweeps the row kPixels output pixels at a
-// time (independent FMA chains), with no bounds checks. Borders, and windows of other sizes,
-// run a per-pixel kernel that skips the taps outside the image and covers four channel
-// vectors at a time.
+// 3x3 windows (MobileNet's, nearly all of its depthwise work) run one output row at a time,
+// one channel vector at a time: the vector's 9 weights stay in registers while the kernel
+// sweeps the row. The three input rows are pointers, a row above or below the image pointing
+// at a row of zeros (DepthwiseJob::zeros), so top and bottom rows run the same code as the
+// middle ones. Along the row, the pixels whose window lies inside the image run in tiles of
+// kPixels (independent FMA chains, no bounds checks) and one tile of the remainder; the few
+// pixels at the left and right edges skip the columns outside the image. Other windows run a
+// per-pixel kernel that skips the taps outside the image and covers four channel vectors at
+// a time.
 #pragma once
 
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
@@ -25,20 +27,14 @@ struct DepthwiseRows {
   using Reg = typename V::Reg;
   static constexpr int kW = V::kWidth;
 
-  static void run(const DepthwiseJob& job, int64_t row_begin, int64_t row_end) {
+  static void run(const DepthwiseJob& job, int64_t row, int64_t c_begin, int64_t c_end) {
     const ConvShape& s = job.shape;
-    const InteriorRange rows =
-        interior_range(s.out_h, s.in_h, s.k_h, s.stride_h, s.dilation_h, s.pad_top);
-    const InteriorRange cols =
-        interior_range(s.out_w, s.in_w, s.k_w, s.stride_w, s.dilation_w, s.pad_left);
-    for (int64_t r = row_begin; r < row_end; ++r) {
-      const int64_t n = r / s.out_h, y = r - n * s.out_h;
-      const bool fast = s.k_h == 3 && s.k_w == 3 && y >= rows.begin && y < rows.end;
-      const int64_t x0 = fast ? cols.begin : s.out_w, x1 = fast ? cols.end : s.out_w;
-      for (int64_t x = 0; x < x0; ++x) border_pixel(job, n, y, x);
-      if (x1 > x0) interior_3x3(job, n, y, x0, x1);
-      for (int64_t x = x1; x < s.out_w; ++x) border_pixel(job, n, y, x);
+    const int64_t n = row / s.out_h, y = row - n * s.out_h;
+    if (s.k_h == 3 && s.k_w == 3) {
+      row_3x3(job, n, y, c_begin, c_end);
+      return;
     }
+    for (int64_t x = 0; x < s.out_w; ++x) any_window_pixel(job, n, y, x, c_begin, c_end);
   }
 
  private:
@@ -65,76 +61,157 @@ struct DepthwiseRows {
     return act == Activation::kRelu6 ? V::min(r, V::set1(6.f)) : r;
   }
 
-  // --- 3x3 interior: weights in registers, kPixels pixels per step. ---
+  // --- 3x3: weights in registers, one output row per call. ---
 
   struct Row {
-    const float* in;  // window corner of the first pixel, at channel 0
-    int64_t step;     // floats from one output pixel's window to the next
-    int64_t taps[9];  // float offsets of the 9 taps from a window corner
-    float* out;       // first pixel, channel 0
-    int64_t count;    // pixels
-    int64_t c;        // channels (also the pixel pitch of input and output)
+    const float* in[3];  // input rows ky = 0..2 (or zeros), at column 0, channel 0
+    int64_t col0;        // input column of output pixel 0's window corner (may be negative)
+    int64_t step;        // input columns from one output pixel's window to the next
+    int64_t dx;          // input columns between taps kx and kx + 1
+    int64_t in_w;
+    int64_t x0, x1;  // output pixels [x0, x1) have their window inside the image
+    int64_t out_w;
+    int64_t c;   // channels: the pixel pitch of input and output
+    float* out;  // output row, channel 0
   };
 
-  static void interior_3x3(const DepthwiseJob& job, int64_t n, int64_t y, int64_t x0, int64_t x1) {
+  static void row_3x3(const DepthwiseJob& job, int64_t n, int64_t y, int64_t c_begin,
+                      int64_t c_end) {
     const ConvShape& s = job.shape;
-    const int64_t iy = y * s.stride_h - s.pad_top, ix = x0 * s.stride_w - s.pad_left;
     Row row;
-    row.in = job.input + ((n * s.in_h + iy) * s.in_w + ix) * s.in_c;
-    row.step = s.stride_w * s.in_c;
-    for (int t = 0; t < 9; ++t)
-      row.taps[t] = ((t / 3) * s.dilation_h * s.in_w + (t % 3) * s.dilation_w) * s.in_c;
-    row.out = job.output + ((n * s.out_h + y) * s.out_w + x0) * s.out_c;
-    row.count = x1 - x0;
+    for (int ky = 0; ky < 3; ++ky) {
+      const int64_t iy = y * s.stride_h - s.pad_top + ky * s.dilation_h;
+      row.in[ky] =
+          iy >= 0 && iy < s.in_h ? job.input + (n * s.in_h + iy) * s.in_w * s.in_c : job.zeros;
+    }
+    row.col0 = -s.pad_left;
+    row.step = s.stride_w;
+    row.dx = s.dilation_w;
+    row.in_w = s.in_w;
+    const InteriorRange cols =
+        interior_range(s.out_w, s.in_w, 3, s.stride_w, s.dilation_w, s.pad_left);
+    row.x0 = cols.begin;
+    row.x1 = cols.end;
+    row.out_w = s.out_w;
     row.c = s.in_c;
-    int64_t c = 0;
-    for (; c + kW <= s.in_c; c += kW) interior_channels<false>(job, row, c, kW);
-    if (c < s.in_c) interior_channels<true>(job, row, c, static_cast<int>(s.in_c - c));
+    row.out = job.output + (n * s.out_h + y) * s.out_w * s.out_c;
+    if (s.dilation_w == 1 && s.stride_w == 1) {
+      row_channel_vectors<1>(job, row, c_begin, c_end);
+    } else if (s.dilation_w == 1 && s.stride_w == 2) {
+      row_channel_vectors<2>(job, row, c_begin, c_end);
+    } else {
+      row_channel_vectors<0>(job, row, c_begin, c_end);
+    }
   }
 
-  // One channel vector [c, c + valid) of the whole interior run.
-  template <bool kPartial>
-  static void interior_channels(const DepthwiseJob& job, const Row& row, int64_t c, int valid) {
+  // kStride: the column stride when known at compile time (with dilation 1), else 0.
+  template <int kStride>
+  static void row_channel_vectors(const DepthwiseJob& job, const Row& row, int64_t c_begin,
+                                  int64_t c_end) {
+    int64_t c = c_begin;
+    for (; c + kW <= c_end; c += kW) row_channels<kStride, false>(job, row, c, kW);
+    if (c < c_end) row_channels<kStride, true>(job, row, c, static_cast<int>(c_end - c));
+  }
+
+  // One channel vector [c, c + valid) of the whole row.
+  template <int kStride, bool kPartial>
+  static void row_channels(const DepthwiseJob& job, const Row& row, int64_t c, int valid) {
     Reg w[9];
 #pragma GCC unroll 9
     for (int t = 0; t < 9; ++t) w[t] = load<kPartial>(job.filter + t * row.c + c, valid);
     const Reg bias = load<kPartial>(job.bias + c, valid);
-    const float* in = row.in + c;
-    float* out = row.out + c;
-    int64_t x = 0;
-    for (; x + V::kPixels <= row.count; x += V::kPixels)
-      interior_tile<V::kPixels, kPartial>(row, w, bias, in + x * row.step, out + x * row.c, valid,
-                                          job.act);
-    for (; x < row.count; ++x)
-      interior_tile<1, kPartial>(row, w, bias, in + x * row.step, out + x * row.c, valid, job.act);
+    for (int64_t x = 0; x < row.x0; ++x) edge_pixel<kPartial>(row, w, bias, x, c, valid, job.act);
+    int64_t x = row.x0;
+    for (; x + V::kPixels <= row.x1; x += V::kPixels)
+      tile<V::kPixels, kStride, kPartial>(row, w, bias, x, c, valid, job.act);
+    remainder<V::kPixels - 1, kStride, kPartial>(row, w, bias, x, c, valid, job.act);
+    for (x = row.x1; x < row.out_w; ++x) edge_pixel<kPartial>(row, w, bias, x, c, valid, job.act);
   }
 
-  template <int kM, bool kPartial>
-  static void interior_tile(const Row& row, const Reg (&w)[9], Reg bias, const float* in,
-                            float* out, int valid, Activation act) {
+  // The interior pixels [x, row.x1), fewer than kPixels: one tile of their count, so that a
+  // short row (5 pixels at 7x7) still runs independent FMA chains.
+  template <int kM, int kStride, bool kPartial>
+  static void remainder(const Row& row, const Reg (&w)[9], Reg bias, int64_t x, int64_t c,
+                        int valid, Activation act) {
+    if constexpr (kM > 0) {
+      if (row.x1 - x == kM) {
+        tile<kM, kStride, kPartial>(row, w, bias, x, c, valid, act);
+      } else {
+        remainder<kM - 1, kStride, kPartial>(row, w, bias, x, c, valid, act);
+      }
+    }
+  }
+
+  // Output pixels [x, x + kM), all with their window inside the image's columns. With a
+  // known stride the kernel walks the input columns, loading each once and feeding it to
+  // every pixel whose window holds it (three with stride 1): a third of the loads, and every
+  // input line of the tile is used as soon as it arrives, which matters when the pixel pitch
+  // is a multiple of 4 KiB (7x7x1024) and the lines compete for the same L1 set.
+  template <int kM, int kStride, bool kPartial>
+  static void tile(const Row& row, const Reg (&w)[9], Reg bias, int64_t x, int64_t c, int valid,
+                   Activation act) {
     Reg acc[kM];
 #pragma GCC unroll 8
     for (int i = 0; i < kM; ++i) acc[i] = bias;
-#pragma GCC unroll 9
-    for (int t = 0; t < 9; ++t) {
+    const int64_t col = row.col0 + x * row.step;
+#pragma GCC unroll 3
+    for (int ky = 0; ky < 3; ++ky) {
+      const float* in = row.in[ky] + col * row.c + c;
+      if constexpr (kStride > 0) {
+        constexpr int kCols = (kM - 1) * kStride + 3;
+#pragma GCC unroll 32
+        for (int o = 0; o < kCols; ++o) {
+          const Reg v = load<kPartial>(in + o * row.c, valid);
+#pragma GCC unroll 3
+          for (int kx = 0; kx < 3; ++kx) {
+            const int d = o - kx;  // kx's column of pixel d / kStride
+            if (d >= 0 && d % kStride == 0 && d / kStride < kM)
+              acc[d / kStride] = V::fmadd(v, w[ky * 3 + kx], acc[d / kStride]);
+          }
+        }
+      } else {
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; ++kx) {
 #pragma GCC unroll 8
-      for (int i = 0; i < kM; ++i)
-        acc[i] = V::fmadd(load<kPartial>(in + i * row.step + row.taps[t], valid), w[t], acc[i]);
+          for (int i = 0; i < kM; ++i)
+            acc[i] = V::fmadd(load<kPartial>(in + (i * row.step + kx * row.dx) * row.c, valid),
+                              w[ky * 3 + kx], acc[i]);
+        }
+      }
     }
+    float* out = row.out + x * row.c + c;
 #pragma GCC unroll 8
     for (int i = 0; i < kM; ++i) store<kPartial>(out + i * row.c, activate(acc[i], act), valid);
   }
 
+  // One pixel whose window crosses the left or right edge: columns outside are skipped, and
+  // the three rows accumulate separately.
+  template <bool kPartial>
+  static void edge_pixel(const Row& row, const Reg (&w)[9], Reg bias, int64_t x, int64_t c,
+                         int valid, Activation act) {
+    Reg acc[3] = {bias, V::zero(), V::zero()};
+    for (int kx = 0; kx < 3; ++kx) {
+      const int64_t ix = row.col0 + x * row.step + kx * row.dx;
+      if (ix < 0 || ix >= row.in_w) continue;
+#pragma GCC unroll 3
+      for (int ky = 0; ky < 3; ++ky)
+        acc[ky] =
+            V::fmadd(load<kPartial>(row.in[ky] + ix * row.c + c, valid), w[ky * 3 + kx], acc[ky]);
+    }
+    store<kPartial>(row.out + x * row.c + c, activate(V::add(V::add(acc[0], acc[1]), acc[2]), act),
+                    valid);
+  }
+
   // --- Any window, taps outside the image skipped. ---
 
-  static void border_pixel(const DepthwiseJob& job, int64_t n, int64_t y, int64_t x) {
-    const ConvShape& s = job.shape;
+  static void any_window_pixel(const DepthwiseJob& job, int64_t n, int64_t y, int64_t x,
+                               int64_t c_begin, int64_t c_end) {
     constexpr int kBlock = 4;
-    int64_t c = 0;
-    for (; c + kBlock * kW <= s.in_c; c += kBlock * kW)
+    int64_t c = c_begin;
+    for (; c + kBlock * kW <= c_end; c += kBlock * kW)
       pixel_channels<kBlock, false>(job, n, y, x, c, kW);
-    for (; c < s.in_c; c += kW) {
-      const int64_t left = s.in_c - c;
+    for (; c < c_end; c += kW) {
+      const int64_t left = c_end - c;
       if (left >= kW) {
         pixel_channels<1, false>(job, n, y, x, c, kW);
       } else {
