@@ -14,29 +14,19 @@
 #include "engine/npy.h"
 #include "importers/tensorflow/graphdef.h"
 #include "tests/fixtures.h"
+#include "tests/test_graph.h"
 
 namespace poet::testing {
 namespace {
 
 // Builds graphs node by node around one float feed "x" of shape [?, ...].
-struct Builder {
-  Graph g;
+struct Builder : TestGraph {
   std::mt19937 rng{11};
 
+  // The graph's input "x", with the batch dimension left open.
   Endpoint input(Shape shape) {
-    Node n;
-    n.name = "x";
-    n.op = "Placeholder";
     shape[0] = -1;
-    n.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(shape)}};
-    return {g.add(std::move(n)), 0};
-  }
-  Endpoint constant(const std::string& name, Tensor value) {
-    Node n;
-    n.name = name;
-    n.op = "Const";
-    n.attrs = {{"dtype", value.dtype()}, {"value", value}};
-    return {g.add(std::move(n)), 0};
+    return placeholder("x", PartialShape(shape));
   }
   Endpoint weights(const std::string& name, Shape shape) {
     Tensor t(DType::kFloat32, std::move(shape));
@@ -46,16 +36,6 @@ struct Builder {
   }
   Endpoint ints(const std::string& name, Shape shape, std::vector<int32_t> values) {
     return constant(name, Tensor::from_ints(std::move(shape), values));
-  }
-  Endpoint op(const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
-              std::map<std::string, AttrValue> attrs = {}) {
-    Node n;
-    n.name = name;
-    n.op = type;
-    n.inputs = std::move(inputs);
-    n.attrs = std::move(attrs);
-    n.attrs["T"] = DType::kFloat32;
-    return {g.add(std::move(n)), 0};
   }
 };
 

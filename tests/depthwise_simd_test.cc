@@ -15,6 +15,7 @@
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
 #include "tests/kernel_test_util.h"
 #include "tests/op_test_util.h"
+#include "tests/test_graph.h"
 #include "tests/window_shapes.h"
 
 namespace poet::testing {
@@ -276,41 +277,22 @@ TEST(DepthwiseSimd, FusedOpRejectsOtherEpilogues) {
 // MobileNet's depthwise layer: DepthwiseConv2dNative, batch norm as Mul + Add, Relu6. The
 // native backend's optimiser makes it one fused node; the result matches the plain graph.
 TEST(DepthwiseSimd, OptimiserFusesMobileNetDepthwiseBlock) {
-  Graph g;
+  TestGraph t;
   auto constant = [&](const std::string& name, Shape shape, uint32_t seed) {
-    Node n;
-    n.name = name;
-    n.op = "Const";
-    n.attrs = {{"dtype", DType::kFloat32},
-               {"value", floats(shape, random_floats(num_elements(shape), seed))}};
-    return Endpoint{g.add(std::move(n)), 0};
+    return t.constant(name, floats(shape, random_floats(num_elements(shape), seed)));
   };
-  auto op = [&](const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
-                std::map<std::string, AttrValue> attrs) {
-    Node n;
-    n.name = name;
-    n.op = type;
-    n.inputs = std::move(inputs);
-    n.attrs = std::move(attrs);
-    n.attrs["T"] = DType::kFloat32;
-    return Endpoint{g.add(std::move(n)), 0};
-  };
-  Node x;
-  x.name = "x";
-  x.op = "Placeholder";
-  x.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(Shape{1, 9, 9, 20})}};
-  Endpoint in{g.add(std::move(x)), 0};
+  Endpoint in = t.placeholder("x", PartialShape(Shape{1, 9, 9, 20}));
   Endpoint dw =
-      op("dw", "DepthwiseConv2dNative", {in, constant("w", {3, 3, 20, 1}, 8)}, dw_attrs());
-  Endpoint mul = op("bn/mul", "Mul", {dw, constant("scale", {20}, 9)}, {});
-  Endpoint add = op("bn/add", "Add", {mul, constant("shift", {20}, 10)}, {});
-  op("relu", "Relu6", {add}, {});
+      t.op("dw", "DepthwiseConv2dNative", {in, constant("w", {3, 3, 20, 1}, 8)}, dw_attrs());
+  Endpoint mul = t.op("bn/mul", "Mul", {dw, constant("scale", {20}, 9)});
+  Endpoint add = t.op("bn/add", "Add", {mul, constant("shift", {20}, 10)});
+  t.op("relu", "Relu6", {add});
 
   Tensor feed = floats({1, 9, 9, 20}, random_floats(9 * 9 * 20, 11, -4.f, 4.f));
   auto run = [&](Backend backend, std::vector<std::string>& ops) {
     ExecOptions options;
     options.backend = backend;
-    Executable exe(g, {"x:0"}, {"relu:0"}, options);
+    Executable exe(t.g, {"x:0"}, {"relu:0"}, options);
     for (const StepInfo& step : exe.steps()) ops.push_back(step.op);
     return exe.run(std::span(&feed, 1))[0];
   };

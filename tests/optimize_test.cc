@@ -7,42 +7,22 @@
 
 #include "engine/executor.h"
 #include "tests/op_test_util.h"
+#include "tests/test_graph.h"
 
 namespace poet::testing {
 namespace {
 
-// Builds graphs node by node: g.op("name", "Op", {inputs}, {attrs}).
-struct Builder {
-  Graph g;
+// A TestGraph with random float constants and the input "x".
+struct Builder : TestGraph {
   std::mt19937 rng{7};
 
   Endpoint constant(const std::string& name, Shape shape, float lo = -1, float hi = 1) {
     Tensor t(DType::kFloat32, std::move(shape));
     std::uniform_real_distribution<float> u(lo, hi);
     for (float& v : t.data<float>()) v = u(rng);
-    Node n;
-    n.name = name;
-    n.op = "Const";
-    n.attrs = {{"dtype", DType::kFloat32}, {"value", t}};
-    return {g.add(std::move(n)), 0};
+    return TestGraph::constant(name, t);
   }
-  Endpoint op(const std::string& name, const std::string& type, std::vector<Endpoint> inputs,
-              std::map<std::string, AttrValue> attrs = {}) {
-    Node n;
-    n.name = name;
-    n.op = type;
-    n.inputs = std::move(inputs);
-    n.attrs = std::move(attrs);
-    n.attrs["T"] = DType::kFloat32;
-    return {g.add(std::move(n)), 0};
-  }
-  Endpoint input(Shape shape) {
-    Node n;
-    n.name = "x";
-    n.op = "Placeholder";
-    n.attrs = {{"dtype", DType::kFloat32}, {"shape", PartialShape(std::move(shape))}};
-    return {g.add(std::move(n)), 0};
-  }
+  Endpoint input(Shape shape) { return placeholder("x", PartialShape(std::move(shape))); }
   Endpoint conv(const std::string& name, Endpoint x, Shape filter) {
     return op(name, "Conv2D", {x, constant(name + "/w", std::move(filter))},
               {{"padding", std::string("SAME")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
