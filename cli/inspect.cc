@@ -98,10 +98,16 @@ int inspect(Args args) {
   std::printf("\noutputs:\n");
   for (int n : sink_nodes(graph)) {
     std::printf("  %s (%s)\n", graph.node(n).name.c_str(), graph.node(n).op.c_str());
-    if (!flags.given("fetch")) fetches.push_back(graph.node(n).name + ":0");
+    // A NoOp sink (an "init" node a graph kept) has no tensor to cost.
+    if (!flags.given("fetch") && graph.node(n).op != "NoOp")
+      fetches.push_back(graph.node(n).name + ":0");
   }
   for (std::string& f : fetches) f = tensor_name(f);
   print_parameters(graph);
+  if (fetches.empty()) {
+    std::printf("\nno tensor to cost: every output is a NoOp\n");
+    return 0;
+  }
   Executable exe(std::move(graph), feeds, fetches, options);
   print_layers(exe);
   return 0;

@@ -231,6 +231,13 @@ void Executable::Impl::build(Graph& source) {
   }
   std::vector<int> all = graph.topological_order();
   infer_nodes(graph, all, ops, infos);
+  // Only the ops know how many outputs they have: "m:0" of a NoOp names nothing.
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    const int outputs = static_cast<int>(infos[fetches[i].node].size());
+    if (fetches[i].index >= outputs)
+      fail("fetch '", fetch_names[i], "': ", graph.node(fetches[i].node).describe(), " has ",
+           outputs, outputs == 1 ? " output" : " outputs");
+  }
   if (options.optimize) {
     optimize::Options o;
     o.keep_check_numerics = options.check_numerics;

@@ -126,6 +126,27 @@ TEST(Executor, ConstantFoldingLeavesHugeWorkToRunTime) {
   EXPECT_EQ(out[1].data<float>()[3], 2.f);
 }
 
+TEST(Executor, FetchOfAMissingOutputIsAnError) {
+  // Found by the pbtxt fuzzer: "m:0" of a NoOp (no outputs) was read past the end.
+  Graph g = parse(float_const("a", "dim { size: 2 }", "float_val: 3") +
+                  "node { name: 'm' op: 'NoOp' input: '^a' }\n"
+                  "node { name: 'two' op: 'Identity' input: 'a:1' }");
+  for (const std::string& fetch : {"m:0", "a:1"}) {
+    SCOPED_TRACE(fetch);
+    try {
+      Executable exe(g, {}, {fetch});
+      FAIL() << "expected an error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("fetch '" + fetch + "'"), std::string::npos) << e.what();
+    }
+  }
+  try {
+    Executable exe(g, {}, {"m:0"});
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(NoOp) has 0 outputs"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Executor, FeedAnyTensorCutsItsAncestors) {
   // 'x' is fed, so the unknown op upstream of it is never needed.
   Graph g = parse(
