@@ -125,10 +125,16 @@ TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats
       plan.regions.push_back(r);
       // Cost: multiply-adds of the kernel's rows (a short tile runs a kernel with the next
       // quarter of MR), plus loading and storing the accumulators.
+      // (Planning runs on every call: no division per tile.)
       const int64_t quarter = std::max(1, tile_pixels / 4);
-      for (int64_t first = 0; first < r.width * r.height; first += tile_pixels) {
-        const int n = static_cast<int>(std::min<int64_t>(tile_pixels, r.width * r.height - first));
-        plan.tiles.push_back({region, first, n});
+      const int64_t pixels = r.width * r.height, full = pixels / tile_pixels;
+      const int64_t full_cost = ceil_div(tile_pixels, quarter) * quarter * (region_len + 16);
+      for (int64_t k = 0; k < full; ++k) {
+        plan.tiles.push_back({region, k * tile_pixels, tile_pixels});
+        plan.tile_cost.push_back(full_cost);
+      }
+      if (const int n = static_cast<int>(pixels - full * tile_pixels); n > 0) {
+        plan.tiles.push_back({region, full * tile_pixels, n});
         plan.tile_cost.push_back(ceil_div(n, quarter) * quarter * (region_len + 16));
       }
     }
@@ -151,10 +157,16 @@ std::vector<std::vector<TileCall>> plan_work(std::span<const int64_t> tile_cost,
                                              int64_t shares) {
   constexpr int64_t kBlockTiles = 8;
   const int64_t tiles = static_cast<int64_t>(tile_cost.size());
+  std::vector<std::vector<TileCall>> plan(shares);
+  if (shares == 1) {  // what the general case below gives for one share, without its cost
+    for (int64_t b = 0; b < tiles; b += kBlockTiles)
+      plan[0].push_back({b, std::min(tiles, b + kBlockTiles), 0, panels});
+    return plan;
+  }
   double total = 0;
   for (int64_t c : tile_cost) total += static_cast<double>(c);
   total *= static_cast<double>(panels);
-  std::vector<std::vector<TileCall>> plan(shares);
+  const double shares_per_cost = static_cast<double>(shares) / total;
   double done = 0;
   for (int64_t b = 0; b < tiles; b += kBlockTiles) {
     for (int64_t p = 0; p < panels; ++p) {
@@ -162,8 +174,7 @@ std::vector<std::vector<TileCall>> plan_work(std::span<const int64_t> tile_cost,
         const double cost = static_cast<double>(tile_cost[t]);
         // The share holding this unit's midpoint.
         const int64_t share =
-            std::min(shares - 1,
-                     static_cast<int64_t>((done + cost / 2) / total * static_cast<double>(shares)));
+            std::min(shares - 1, static_cast<int64_t>((done + cost / 2) * shares_per_cost));
         done += cost;
         std::vector<TileCall>& calls = plan[share];
         if (!calls.empty() && calls.back().panel_begin == p && calls.back().tile_end == t) {

@@ -130,18 +130,17 @@ struct BlockedConv {
     const float* panel_weights = job.filter->weights() + panel * job.filter->panel_floats();
     for (int64_t t = region.tap_begin; t < region.tap_end; ++t) {
       const ConvTap& tap = job.taps[t];
-      const float* in[kM];
-#pragma GCC unroll 16
-      for (int i = 0; i < kM; ++i) in[i] = first_tap[i] + tap.input_offset;
+      // Pixel i's input for channel c of the run is first_tap[i][tap.input_offset + c]: the
+      // pixel pointers stay in registers across taps and one index register walks the run.
       const float* w = panel_weights + tap.weight_offset + slice.begin * kPanel;
-      const int64_t c_end = smaller(slice.end, tap.length);
-      for (int64_t c = slice.begin; c < c_end; ++c, w += kPanel) {
+      const int64_t k_end = tap.input_offset + smaller(slice.end, tap.length);
+      for (int64_t k = tap.input_offset + slice.begin; k < k_end; ++k, w += kPanel) {
         Reg wv[kUsed];
 #pragma GCC unroll 2
         for (int v = 0; v < kUsed; ++v) wv[v] = V::load(w + v * V::kWidth);
 #pragma GCC unroll 16
         for (int i = 0; i < kM; ++i) {
-          const Reg a = V::broadcast(in[i] + c);
+          const Reg a = V::broadcast(first_tap[i] + k);
 #pragma GCC unroll 2
           for (int v = 0; v < kUsed; ++v) acc[i][v] = V::fmadd(a, wv[v], acc[i][v]);
         }
