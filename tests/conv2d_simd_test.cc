@@ -114,6 +114,21 @@ TEST(Conv2DSimd, SmallLayersSplitTheBatchOverThreads) {
   }
 }
 
+// A tile's pixels are stepped to along its region's rows, jumping to the next row at the
+// region's right edge: regions narrower than a tile (several jumps per tile), about a tile
+// wide (tiles 6 or 12 pixels long, AVX2 / AVX-512) and wider, with strides in both axes and
+// channel counts that are not a multiple of the vector width, on 2 images.
+TEST(Conv2DSimd, TilesStepAcrossRegionRows) {
+  for (int64_t out_w : {1, 2, 5, 6, 7, 11, 12, 13, 25})
+    for (int64_t stride : {1, 2, 3})
+      for (auto [k, in_c] : {std::pair{1, 5}, {3, 3}, {2, 17}}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "out_w " << out_w << " stride " << stride << " kernel " << k);
+        const int64_t in_w = (out_w - 1) * stride + k, in_h = 2 * stride + k + 2;
+        check_against_reference({shape(2, in_h, in_w, in_c, k, k, stride, Padding::kValid, 20)});
+      }
+}
+
 TEST(Conv2DSimd, DilationBatchAndRectangularWindows) {
   check_against_reference({shape(1, 11, 12, 5, 3, 3, 1, Padding::kSame, 24, 2)});
   check_against_reference({shape(1, 11, 12, 5, 2, 3, 1, Padding::kValid, 24, 3)});

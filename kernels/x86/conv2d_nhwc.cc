@@ -127,15 +127,22 @@ TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats
       // quarter of MR), plus loading and storing the accumulators.
       // (Planning runs on every call: no division per tile.)
       const int64_t quarter = std::max(1, tile_pixels / 4);
-      const int64_t pixels = r.width * r.height, full = pixels / tile_pixels;
+      const int64_t pixels = r.width * r.height;
       const int64_t full_cost = ceil_div(tile_pixels, quarter) * quarter * (region_len + 16);
-      for (int64_t k = 0; k < full; ++k) {
-        plan.tiles.push_back({region, k * tile_pixels, tile_pixels});
-        plan.tile_cost.push_back(full_cost);
-      }
-      if (const int n = static_cast<int>(pixels - full * tile_pixels); n > 0) {
-        plan.tiles.push_back({region, full * tile_pixels, n});
-        plan.tile_cost.push_back(ceil_div(n, quarter) * quarter * (region_len + 16));
+      // Tile k starts at pixel k * tile_pixels = (dy, dx): step by tile_pixels in (rows, cols).
+      const int64_t step_y = tile_pixels / r.width, step_x = tile_pixels % r.width;
+      int64_t dy = 0, dx = 0;
+      for (int64_t first = 0; first < pixels; first += tile_pixels) {
+        const int n = static_cast<int>(std::min<int64_t>(tile_pixels, pixels - first));
+        plan.tiles.push_back({region, dy, dx, n});
+        plan.tile_cost.push_back(
+            n == tile_pixels ? full_cost : ceil_div(n, quarter) * quarter * (region_len + 16));
+        dy += step_y;
+        dx += step_x;
+        if (dx >= r.width) {
+          dx -= r.width;
+          ++dy;
+        }
       }
     }
   }

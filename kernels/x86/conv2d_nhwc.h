@@ -70,9 +70,10 @@ struct ConvRegion {
   int64_t tap_begin = 0, tap_end = 0;  // into ConvTileJob::taps; empty: the output is the bias
 };
 
-// Pixels [first, first + rows) of a region, rows <= the kernel's tile_pixels.
+// Pixels [first, first + rows) of a region in row-major order, rows <= the kernel's
+// tile_pixels; the first is pixel (dy, dx) of the region.
 struct ConvTile {
-  int64_t region = 0, first = 0;
+  int64_t region = 0, dy = 0, dx = 0;
   int rows = 0;
 };
 

@@ -96,24 +96,39 @@ struct BlockedConv {
     const ConvRegion& region = job.regions[tile.region];
     const int64_t o0 = panel * kPanel;
     const int valid = static_cast<int>(smaller(kPanel, job.out_c - o0));
-    // Each pixel's first valid tap in the input, and its output. Missing rows of a short tile
-    // repeat the last pixel, whose results are not stored.
+    // Each pixel's first valid tap in the input, and its output, stepping along the region's
+    // rows (no multiplications per pixel: this runs for every tile and panel). Missing rows of
+    // a short tile repeat the last pixel, whose results are not stored.
     const float* first_tap[kM];
     float* out[kM];
-    int64_t dy = tile.first / region.width, dx = tile.first - dy * region.width;
     // A region with no tap in the image (explicit padding wider than the window) reads
     // nothing; its pixels' windows may lie wholly outside the input.
     const bool reads = region.tap_begin < region.tap_end;
+    const int64_t in_step = reads ? job.stride_w * job.pixel_floats : 0;
+    const int64_t in_wrap =
+        reads ? (job.stride_h * job.row_pixels - region.width * job.stride_w) * job.pixel_floats
+              : 0;
+    const int64_t out_wrap = (job.out_w - region.width) * job.out_c;
+    const float* in_pixel =
+        reads ? job.input + ((region.in_y0 + tile.dy * job.stride_h) * job.row_pixels +
+                             region.in_x0 + tile.dx * job.stride_w) *
+                                job.pixel_floats
+              : job.input;
+    float* out_pixel =
+        job.output + ((region.y0 + tile.dy) * job.out_w + region.x0 + tile.dx) * job.out_c + o0;
+    int64_t dx = tile.dx;
 #pragma GCC unroll 16
     for (int i = 0; i < kM; ++i) {
-      first_tap[i] = reads ? job.input + ((region.in_y0 + dy * job.stride_h) * job.row_pixels +
-                                          region.in_x0 + dx * job.stride_w) *
-                                             job.pixel_floats
-                           : job.input;
-      out[i] = job.output + ((region.y0 + dy) * job.out_w + region.x0 + dx) * job.out_c + o0;
-      if (i + 1 < tile.rows && ++dx == region.width) {
-        dx = 0;
-        ++dy;
+      first_tap[i] = in_pixel;
+      out[i] = out_pixel;
+      if (i + 1 < tile.rows) {
+        in_pixel += in_step;
+        out_pixel += job.out_c;
+        if (++dx == region.width) {
+          dx = 0;
+          in_pixel += in_wrap;
+          out_pixel += out_wrap;
+        }
       }
     }
 
