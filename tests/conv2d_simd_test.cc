@@ -86,6 +86,16 @@ TEST(Conv2DSimd, OddChannelCounts) {
     }
 }
 
+TEST(Conv2DSimd, OutputChannelsAroundThePanelShapes) {
+  // AVX-512 runs 12-pixel x 32-channel tiles up to 32 output channels and 8 x 48 above (AVX2
+  // 6 x 16): last panels with 1, 2 or 3 vectors of real channels, full or partly filled.
+  for (int64_t out_c : {16, 31, 32, 33, 47, 48, 49, 64, 80, 96, 97})
+    for (int64_t k : {1, 3}) {
+      SCOPED_TRACE(::testing::Message() << out_c << " outputs, kernel " << k);
+      check_against_reference({shape(1, 5, 11, 10, k, k, 1, Padding::kSame, out_c), true});
+    }
+}
+
 TEST(Conv2DSimd, TinyImages) {
   // One output pixel, fewer pixels than a micro-tile, windows larger than the image (SAME).
   check_against_reference({shape(1, 1, 1, 8, 1, 1, 1, Padding::kSame, 40)});

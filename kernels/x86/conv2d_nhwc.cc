@@ -14,8 +14,10 @@
 namespace poet::kernels::x86 {
 namespace {
 
-ConvKernelInfo kernel_for(Isa isa) {
-  return simd_kernels(isa, conv2d_nhwc_avx2_kernel, conv2d_nhwc_avx512_kernel, "conv2d_nhwc");
+ConvKernelInfo kernel_for(Isa isa, int64_t out_c) {
+  if (isa == Isa::kAvx512) return conv2d_nhwc_avx512_kernel(out_c);
+  if (isa == Isa::kAvx2) return conv2d_nhwc_avx2_kernel();
+  fail_no_simd_kernel("conv2d_nhwc", isa);
 }
 
 // A batch item's input as the kernels read it: the image itself, or a copy when its pixels are
@@ -234,7 +236,7 @@ PackedConvFilter pack_conv_filter(Isa isa, int64_t k_h, int64_t k_w, int64_t in_
   f.k_w = k_w;
   f.in_c = in_c;
   f.out_c = out_c;
-  f.panel_width = kernel_for(isa).panel_width;
+  f.panel_width = kernel_for(isa, out_c).panel_width;
   f.num_panels = (out_c + f.panel_width - 1) / f.panel_width;
   f.storage = allocate_aligned(f.num_panels * f.panel_floats() * sizeof(float));
   float* out = reinterpret_cast<float*>(f.storage.get());
@@ -263,7 +265,7 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
   const int64_t pixels = s.out_h * s.out_w;
   if (pixels == 0 || s.out_c == 0 || s.batch == 0) return;
 
-  const ConvKernelInfo kernel = kernel_for(filter.isa);
+  const ConvKernelInfo kernel = kernel_for(filter.isa, filter.out_c);
   std::vector<float> padded_bias(filter.num_panels * filter.panel_width, 0.f);
   std::copy(bias.begin(), bias.end(), padded_bias.begin());
 

@@ -106,6 +106,8 @@ struct ConvKernelInfo {
   ConvTileFn run;
 };
 ConvKernelInfo conv2d_nhwc_avx2_kernel();
-ConvKernelInfo conv2d_nhwc_avx512_kernel();
+// The kernel's shape depends on the layer's output channels (see conv2d_nhwc_avx512.cc); the
+// filter is packed for the kernel chosen for its out_c.
+ConvKernelInfo conv2d_nhwc_avx512_kernel(int64_t out_c);
 
 }  // namespace poet::kernels::x86
