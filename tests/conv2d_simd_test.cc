@@ -86,6 +86,16 @@ TEST(Conv2DSimd, OddChannelCounts) {
     }
 }
 
+TEST(Conv2DSimd, OutputChannelsAroundThePanelShapes) {
+  // AVX-512 runs 12-pixel x 32-channel tiles up to 32 output channels and 8 x 48 above (AVX2
+  // 6 x 16): last panels with 1, 2 or 3 vectors of real channels, full or partly filled.
+  for (int64_t out_c : {16, 31, 32, 33, 47, 48, 49, 64, 80, 96, 97})
+    for (int64_t k : {1, 3}) {
+      SCOPED_TRACE(::testing::Message() << out_c << " outputs, kernel " << k);
+      check_against_reference({shape(1, 5, 11, 10, k, k, 1, Padding::kSame, out_c), true});
+    }
+}
+
 TEST(Conv2DSimd, TinyImages) {
   // One output pixel, fewer pixels than a micro-tile, windows larger than the image (SAME).
   check_against_reference({shape(1, 1, 1, 8, 1, 1, 1, Padding::kSame, 40)});
@@ -112,6 +122,21 @@ TEST(Conv2DSimd, SmallLayersSplitTheBatchOverThreads) {
     check_against_reference({shape(batch, 8, 8, 16, 3, 3, 1, Padding::kSame, 24)}, &pool);
     check_against_reference({shape(batch, 4, 4, 32, 1, 1, 1, Padding::kSame, 64)}, &pool);
   }
+}
+
+// A tile's pixels are stepped to along its region's rows, jumping to the next row at the
+// region's right edge: regions narrower than a tile (several jumps per tile), about a tile
+// wide (tiles 6 or 12 pixels long, AVX2 / AVX-512) and wider, with strides in both axes and
+// channel counts that are not a multiple of the vector width, on 2 images.
+TEST(Conv2DSimd, TilesStepAcrossRegionRows) {
+  for (int64_t out_w : {1, 2, 5, 6, 7, 11, 12, 13, 25})
+    for (int64_t stride : {1, 2, 3})
+      for (auto [k, in_c] : {std::pair{1, 5}, {3, 3}, {2, 17}}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "out_w " << out_w << " stride " << stride << " kernel " << k);
+        const int64_t in_w = (out_w - 1) * stride + k, in_h = 2 * stride + k + 2;
+        check_against_reference({shape(2, in_h, in_w, in_c, k, k, stride, Padding::kValid, 20)});
+      }
 }
 
 TEST(Conv2DSimd, DilationBatchAndRectangularWindows) {

@@ -14,8 +14,10 @@
 namespace poet::kernels::x86 {
 namespace {
 
-ConvKernelInfo kernel_for(Isa isa) {
-  return simd_kernels(isa, conv2d_nhwc_avx2_kernel, conv2d_nhwc_avx512_kernel, "conv2d_nhwc");
+ConvKernelInfo kernel_for(Isa isa, int64_t out_c) {
+  if (isa == Isa::kAvx512) return conv2d_nhwc_avx512_kernel(out_c);
+  if (isa == Isa::kAvx2) return conv2d_nhwc_avx2_kernel();
+  fail_no_simd_kernel("conv2d_nhwc", isa);
 }
 
 // A batch item's input as the kernels read it: the image itself, or a copy when its pixels are
@@ -125,11 +127,24 @@ TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats
       plan.regions.push_back(r);
       // Cost: multiply-adds of the kernel's rows (a short tile runs a kernel with the next
       // quarter of MR), plus loading and storing the accumulators.
+      // (Planning runs on every call: no division per tile.)
       const int64_t quarter = std::max(1, tile_pixels / 4);
-      for (int64_t first = 0; first < r.width * r.height; first += tile_pixels) {
-        const int n = static_cast<int>(std::min<int64_t>(tile_pixels, r.width * r.height - first));
-        plan.tiles.push_back({region, first, n});
-        plan.tile_cost.push_back(ceil_div(n, quarter) * quarter * (region_len + 16));
+      const int64_t pixels = r.width * r.height;
+      const int64_t full_cost = ceil_div(tile_pixels, quarter) * quarter * (region_len + 16);
+      // Tile k starts at pixel k * tile_pixels = (dy, dx): step by tile_pixels in (rows, cols).
+      const int64_t step_y = tile_pixels / r.width, step_x = tile_pixels % r.width;
+      int64_t dy = 0, dx = 0;
+      for (int64_t first = 0; first < pixels; first += tile_pixels) {
+        const int n = static_cast<int>(std::min<int64_t>(tile_pixels, pixels - first));
+        plan.tiles.push_back({region, dy, dx, n});
+        plan.tile_cost.push_back(
+            n == tile_pixels ? full_cost : ceil_div(n, quarter) * quarter * (region_len + 16));
+        dy += step_y;
+        dx += step_x;
+        if (dx >= r.width) {
+          dx -= r.width;
+          ++dy;
+        }
       }
     }
   }
@@ -151,10 +166,16 @@ std::vector<std::vector<TileCall>> plan_work(std::span<const int64_t> tile_cost,
                                              int64_t shares) {
   constexpr int64_t kBlockTiles = 8;
   const int64_t tiles = static_cast<int64_t>(tile_cost.size());
+  std::vector<std::vector<TileCall>> plan(shares);
+  if (shares == 1) {  // what the general case below gives for one share, without its cost
+    for (int64_t b = 0; b < tiles; b += kBlockTiles)
+      plan[0].push_back({b, std::min(tiles, b + kBlockTiles), 0, panels});
+    return plan;
+  }
   double total = 0;
   for (int64_t c : tile_cost) total += static_cast<double>(c);
   total *= static_cast<double>(panels);
-  std::vector<std::vector<TileCall>> plan(shares);
+  const double shares_per_cost = static_cast<double>(shares) / total;
   double done = 0;
   for (int64_t b = 0; b < tiles; b += kBlockTiles) {
     for (int64_t p = 0; p < panels; ++p) {
@@ -162,8 +183,7 @@ std::vector<std::vector<TileCall>> plan_work(std::span<const int64_t> tile_cost,
         const double cost = static_cast<double>(tile_cost[t]);
         // The share holding this unit's midpoint.
         const int64_t share =
-            std::min(shares - 1,
-                     static_cast<int64_t>((done + cost / 2) / total * static_cast<double>(shares)));
+            std::min(shares - 1, static_cast<int64_t>((done + cost / 2) * shares_per_cost));
         done += cost;
         std::vector<TileCall>& calls = plan[share];
         if (!calls.empty() && calls.back().panel_begin == p && calls.back().tile_end == t) {
@@ -216,7 +236,7 @@ PackedConvFilter pack_conv_filter(Isa isa, int64_t k_h, int64_t k_w, int64_t in_
   f.k_w = k_w;
   f.in_c = in_c;
   f.out_c = out_c;
-  f.panel_width = kernel_for(isa).panel_width;
+  f.panel_width = kernel_for(isa, out_c).panel_width;
   f.num_panels = (out_c + f.panel_width - 1) / f.panel_width;
   f.storage = allocate_aligned(f.num_panels * f.panel_floats() * sizeof(float));
   float* out = reinterpret_cast<float*>(f.storage.get());
@@ -245,7 +265,7 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
   const int64_t pixels = s.out_h * s.out_w;
   if (pixels == 0 || s.out_c == 0 || s.batch == 0) return;
 
-  const ConvKernelInfo kernel = kernel_for(filter.isa);
+  const ConvKernelInfo kernel = kernel_for(filter.isa, filter.out_c);
   std::vector<float> padded_bias(filter.num_panels * filter.panel_width, 0.f);
   std::copy(bias.begin(), bias.end(), padded_bias.begin());
 

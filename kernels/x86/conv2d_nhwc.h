@@ -70,9 +70,10 @@ struct ConvRegion {
   int64_t tap_begin = 0, tap_end = 0;  // into ConvTileJob::taps; empty: the output is the bias
 };
 
-// Pixels [first, first + rows) of a region, rows <= the kernel's tile_pixels.
+// Pixels [first, first + rows) of a region in row-major order, rows <= the kernel's
+// tile_pixels; the first is pixel (dy, dx) of the region.
 struct ConvTile {
-  int64_t region = 0, first = 0;
+  int64_t region = 0, dy = 0, dx = 0;
   int rows = 0;
 };
 
@@ -105,6 +106,8 @@ struct ConvKernelInfo {
   ConvTileFn run;
 };
 ConvKernelInfo conv2d_nhwc_avx2_kernel();
-ConvKernelInfo conv2d_nhwc_avx512_kernel();
+// The kernel's shape depends on the layer's output channels (see conv2d_nhwc_avx512.cc); the
+// filter is packed for the kernel chosen for its out_c.
+ConvKernelInfo conv2d_nhwc_avx512_kernel(int64_t out_c);
 
 }  // namespace poet::kernels::x86

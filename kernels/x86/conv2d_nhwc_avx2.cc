@@ -11,6 +11,7 @@ struct Avx2 {
   static constexpr int kWidth = 8;
   // 6 x 2 accumulators + 2 weight vectors + 1 broadcast of the 16 ymm registers.
   static constexpr int kTileRows = 6;
+  static constexpr int kPanelVecs = 2;
   // Mask of the first n lanes.
   static __m256i first(int n) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

@@ -3,20 +3,28 @@
 //   V::Reg                 the vector register type (__m256, __m512)
 //   V::kWidth              floats per register
 //   V::kTileRows           output pixels per micro-tile (MR)
+//   V::kPanelVecs          vectors per filter panel (NR / kWidth)
 //   V::load/broadcast/fmadd/zero/max/min/set1, store(p, r), and load_first(p, n) /
 //   store_first(p, r, n) for the first n < kWidth lanes
 //
 // Blocking scheme. The output is a matrix [pixels][out_c]. A micro-tile is MR output pixels
 // of one region (conv2d_nhwc.h: pixels whose windows have the same taps inside the image) x
-// one filter panel (2 vectors = 2*kWidth output channels): MR*2 accumulator registers
-// (AVX-512: 12 x 2 zmm; AVX2: 6 x 2 ymm) that stay in registers for the whole reduction. The
-// reduction runs over the region's taps (runs of in-image window cells, see ConvTap) and
-// their channels c: load the panel's two weight vectors for (tap, c) once, then for each of
-// the MR pixels broadcast its input value at that tap and channel and FMA it into both
-// accumulators. Each weight load serves MR FMAs and each broadcast serves 2, so the loop is
-// bound by FMA throughput, not loads. A 1x1 convolution is the same loop with one tap: a GEMM.
-// Border regions simply have fewer taps: the padding's zeros are never multiplied. A region's
-// last tile runs a kernel with MR/4, MR/2, 3MR/4 or MR rows, the smallest that covers it.
+// one filter panel (NR output channels, kPanelVecs vectors): MR x kPanelVecs accumulator
+// registers (AVX-512: 8 x 3 zmm, or 12 x 2 for layers of at most 32 output channels; AVX2:
+// 6 x 2 ymm) that stay in registers for the whole reduction. The reduction runs over the
+// region's taps (runs of in-image window cells, see ConvTap) and their channels c: load the
+// panel's weight vectors for (tap, c) once, then for each of the MR pixels broadcast its input
+// value at that tap and channel and FMA it into every accumulator of its row. Each weight load
+// serves MR FMAs and each broadcast kPanelVecs, so the loop is bound by FMA throughput, not
+// loads. A 1x1 convolution is the same loop with one tap: a GEMM. Border regions simply have
+// fewer taps: the padding's zeros are never multiplied. A region's last tile runs a kernel with
+// MR/4, MR/2, 3MR/4 or MR rows, the smallest that covers it; a layer's last panel runs only
+// the vectors that hold real output channels.
+//
+// Per tile, the pixels' input and output pointers are stepped along the region's rows, and
+// each tap run is walked by one index over those fixed pointers: no per-pixel multiplications
+// and no pointer set-up per tap (on the 3-channel stem, 3 runs of 9 per tile, this set-up was
+// a sixth of the time).
 //
 // Around it (conv2d_nhwc.cc): a work item is a block of up to 8 micro-tiles times a group of
 // panels, looping slice / panel / tile so one panel's weights for the slice stay in cache
@@ -36,7 +44,7 @@ namespace poet::kernels::x86 {
 template <class V>
 struct BlockedConv {
   static constexpr int kRows = V::kTileRows;
-  static constexpr int kVecs = 2;
+  static constexpr int kVecs = V::kPanelVecs;
   static constexpr int kPanel = kVecs * V::kWidth;
   using Reg = typename V::Reg;
 
@@ -47,18 +55,19 @@ struct BlockedConv {
     for (int64_t c0 = 0; c0 < job.max_run || c0 == 0; c0 += job.c_block) {
       const Slice slice{c0, c0 + job.c_block, c0 + job.c_block >= job.max_run};
       for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
-        // A last panel with at most one vector of real channels skips the zero half.
-        const bool half = job.out_c - panel * kPanel <= V::kWidth;
+        // A last panel runs only the vectors holding real channels.
+        const int used = static_cast<int>(
+            smaller(kVecs, (job.out_c - panel * kPanel + V::kWidth - 1) / V::kWidth));
         for (int64_t t = tile_begin; t < tile_end; ++t) {
           const ConvTile& tile = job.tiles[t];
           if (tile.rows <= kRows / 4) {
-            tile_width<kRows / 4>(job, tile, panel, slice, half);
+            tile_width<kRows / 4>(job, tile, panel, slice, used);
           } else if (tile.rows <= kRows / 2) {
-            tile_width<kRows / 2>(job, tile, panel, slice, half);
+            tile_width<kRows / 2>(job, tile, panel, slice, used);
           } else if (tile.rows <= kRows * 3 / 4) {
-            tile_width<kRows * 3 / 4>(job, tile, panel, slice, half);
+            tile_width<kRows * 3 / 4>(job, tile, panel, slice, used);
           } else {
-            tile_width<kRows>(job, tile, panel, slice, half);
+            tile_width<kRows>(job, tile, panel, slice, used);
           }
         }
       }
@@ -79,12 +88,12 @@ struct BlockedConv {
 
   template <int kM>
   static void tile_width(const ConvTileJob& job, const ConvTile& tile, int64_t panel, Slice slice,
-                         bool half) {
-    if (half) {
-      tile_kernel<kM, 1>(job, tile, panel, slice);
-    } else {
-      tile_kernel<kM, 2>(job, tile, panel, slice);
+                         int used) {
+    if constexpr (kVecs >= 3) {
+      if (used == 3) return tile_kernel<kM, 3>(job, tile, panel, slice);
     }
+    if (used == 2) return tile_kernel<kM, 2>(job, tile, panel, slice);
+    tile_kernel<kM, 1>(job, tile, panel, slice);
   }
 
   // One tile (tile.rows <= kM pixels) for the first kUsed vectors of one panel, summing over
@@ -96,31 +105,46 @@ struct BlockedConv {
     const ConvRegion& region = job.regions[tile.region];
     const int64_t o0 = panel * kPanel;
     const int valid = static_cast<int>(smaller(kPanel, job.out_c - o0));
-    // Each pixel's first valid tap in the input, and its output. Missing rows of a short tile
-    // repeat the last pixel, whose results are not stored.
+    // Each pixel's first valid tap in the input, and its output, stepping along the region's
+    // rows (no multiplications per pixel: this runs for every tile and panel). Missing rows of
+    // a short tile repeat the last pixel, whose results are not stored.
     const float* first_tap[kM];
     float* out[kM];
-    int64_t dy = tile.first / region.width, dx = tile.first - dy * region.width;
     // A region with no tap in the image (explicit padding wider than the window) reads
     // nothing; its pixels' windows may lie wholly outside the input.
     const bool reads = region.tap_begin < region.tap_end;
+    const int64_t in_step = reads ? job.stride_w * job.pixel_floats : 0;
+    const int64_t in_wrap =
+        reads ? (job.stride_h * job.row_pixels - region.width * job.stride_w) * job.pixel_floats
+              : 0;
+    const int64_t out_wrap = (job.out_w - region.width) * job.out_c;
+    const float* in_pixel =
+        reads ? job.input + ((region.in_y0 + tile.dy * job.stride_h) * job.row_pixels +
+                             region.in_x0 + tile.dx * job.stride_w) *
+                                job.pixel_floats
+              : job.input;
+    float* out_pixel =
+        job.output + ((region.y0 + tile.dy) * job.out_w + region.x0 + tile.dx) * job.out_c + o0;
+    int64_t dx = tile.dx;
 #pragma GCC unroll 16
     for (int i = 0; i < kM; ++i) {
-      first_tap[i] = reads ? job.input + ((region.in_y0 + dy * job.stride_h) * job.row_pixels +
-                                          region.in_x0 + dx * job.stride_w) *
-                                             job.pixel_floats
-                           : job.input;
-      out[i] = job.output + ((region.y0 + dy) * job.out_w + region.x0 + dx) * job.out_c + o0;
-      if (i + 1 < tile.rows && ++dx == region.width) {
-        dx = 0;
-        ++dy;
+      first_tap[i] = in_pixel;
+      out[i] = out_pixel;
+      if (i + 1 < tile.rows) {
+        in_pixel += in_step;
+        out_pixel += job.out_c;
+        if (++dx == region.width) {
+          dx = 0;
+          in_pixel += in_wrap;
+          out_pixel += out_wrap;
+        }
       }
     }
 
     Reg acc[kM][kUsed];
 #pragma GCC unroll 16
     for (int i = 0; i < kM; ++i) {
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int v = 0; v < kUsed; ++v) {
         acc[i][v] =
             slice.first() ? V::load(job.bias + o0 + v * V::kWidth) : load_valid(out[i], v, valid);
@@ -130,19 +154,18 @@ struct BlockedConv {
     const float* panel_weights = job.filter->weights() + panel * job.filter->panel_floats();
     for (int64_t t = region.tap_begin; t < region.tap_end; ++t) {
       const ConvTap& tap = job.taps[t];
-      const float* in[kM];
-#pragma GCC unroll 16
-      for (int i = 0; i < kM; ++i) in[i] = first_tap[i] + tap.input_offset;
+      // Pixel i's input for channel c of the run is first_tap[i][tap.input_offset + c]: the
+      // pixel pointers stay in registers across taps and one index register walks the run.
       const float* w = panel_weights + tap.weight_offset + slice.begin * kPanel;
-      const int64_t c_end = smaller(slice.end, tap.length);
-      for (int64_t c = slice.begin; c < c_end; ++c, w += kPanel) {
+      const int64_t k_end = tap.input_offset + smaller(slice.end, tap.length);
+      for (int64_t k = tap.input_offset + slice.begin; k < k_end; ++k, w += kPanel) {
         Reg wv[kUsed];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < kUsed; ++v) wv[v] = V::load(w + v * V::kWidth);
 #pragma GCC unroll 16
         for (int i = 0; i < kM; ++i) {
-          const Reg a = V::broadcast(in[i] + c);
-#pragma GCC unroll 2
+          const Reg a = V::broadcast(first_tap[i] + k);
+#pragma GCC unroll 4
           for (int v = 0; v < kUsed; ++v) acc[i][v] = V::fmadd(a, wv[v], acc[i][v]);
         }
       }
@@ -164,7 +187,7 @@ struct BlockedConv {
 #pragma GCC unroll 16
     for (int i = 0; i < kM; ++i) {
       if (i >= rows) break;
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int v = 0; v < kUsed; ++v) {
         Reg r = acc[i][v];
         if (act != Activation::kNone) r = V::max(r, zero);
