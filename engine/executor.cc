@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -18,6 +19,23 @@ namespace {
 
 bool is_placeholder(const Node& node) {
   return node.op == "Placeholder" || node.op == "PlaceholderWithDefault";
+}
+
+// Whether tensors of these shapes could exist (each within max_tensor_bytes()). Op::flops
+// multiplies dimensions freely, so it is asked only about shapes a run could allocate: a file
+// may declare a placeholder of 2^62 rows.
+bool allocatable(std::span<const TensorInfo> tensors) {
+  for (const TensorInfo& t : tensors) {
+    if (!t.shape.fully_known()) return false;
+    try {
+      const auto n = static_cast<size_t>(num_elements(t.shape.dims));
+      const size_t size = std::max<size_t>(dtype_size(t.dtype), 1);
+      if (n > max_tensor_bytes() / size) return false;
+    } catch (const Error&) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // Constant folding runs at load, before anything is fetched: a constant subgraph too big to
@@ -51,7 +69,9 @@ void infer_nodes(const Graph& graph, std::span<const int> order,
     if (outputs_known || !all_known || !op.foldable()) continue;
     std::vector<TensorInfo> in_infos;
     for (const TensorInfo* i : in) in_infos.push_back(*i);
-    if (op.flops(in_infos, infos[n]) > kMaxFoldFlops) continue;
+    if (!allocatable(in_infos) || !allocatable(infos[n]) ||
+        op.flops(in_infos, infos[n]) > kMaxFoldFlops)
+      continue;
     // Every input is a constant: compute now, once, instead of at each run.
     std::vector<const Tensor*> values;
     for (const TensorInfo* i : in) values.push_back(&*i->value);
@@ -485,16 +505,10 @@ std::vector<StepInfo> Executable::steps() const {
     const Node& node = m.graph.node(n);
     StepInfo step{node.name, node.op, m.infos[n], 0};
     std::vector<TensorInfo> inputs;
-    bool known = true;
-    for (const Endpoint& e : node.inputs) {
-      inputs.push_back(m.infos[e.node][e.index]);
-      known = known && inputs.back().shape.fully_known();
-    }
-    for (TensorInfo& o : step.outputs) {
-      known = known && o.shape.fully_known();
-      o.value.reset();
-    }
-    if (known) step.flops = m.ops[n]->flops(inputs, step.outputs);
+    for (const Endpoint& e : node.inputs) inputs.push_back(m.infos[e.node][e.index]);
+    for (TensorInfo& o : step.outputs) o.value.reset();
+    if (allocatable(inputs) && allocatable(step.outputs))
+      step.flops = m.ops[n]->flops(inputs, step.outputs);
     out.push_back(std::move(step));
   }
   return out;

@@ -131,7 +131,7 @@ TEST(Executor, FetchOfAMissingOutputIsAnError) {
   Graph g = parse(float_const("a", "dim { size: 2 }", "float_val: 3") +
                   "node { name: 'm' op: 'NoOp' input: '^a' }\n"
                   "node { name: 'two' op: 'Identity' input: 'a:1' }");
-  for (const std::string& fetch : {"m:0", "a:1"}) {
+  for (std::string fetch : {"m:0", "a:1"}) {
     SCOPED_TRACE(fetch);
     try {
       Executable exe(g, {}, {fetch});
@@ -145,6 +145,21 @@ TEST(Executor, FetchOfAMissingOutputIsAnError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("(NoOp) has 0 outputs"), std::string::npos) << e.what();
   }
+}
+
+TEST(Executor, StepsOfAbsurdDeclaredShapesCountNoFlops) {
+  // Found by the graphdef fuzzer: a placeholder declared [2^62 - 1, 2] made MatMul's flop count
+  // overflow. A tensor that large could never be allocated: its step counts no flops.
+  Graph g = parse(
+      "node { name: 'x' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } }"
+      " attr { key: 'shape' value { shape { dim { size: 4611686018427387903 } dim { size: 2 } }"
+      " } } }\n" +
+      float_const("w", "dim { size: 2 } dim { size: 2 }", "float_val: 1") +
+      "node { name: 'y' op: 'MatMul' input: 'x' input: 'w'"
+      " attr { key: 'T' value { type: DT_FLOAT } } }");
+  Executable exe(g, {"x:0"}, {"y:0"});
+  ASSERT_EQ(exe.steps().size(), 1u);
+  EXPECT_EQ(exe.steps()[0].flops, 0);
 }
 
 TEST(Executor, FeedAnyTensorCutsItsAncestors) {
