@@ -410,20 +410,23 @@ std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, i
   std::vector<std::vector<Tensor>> parts(static_cast<size_t>(batch));
   std::mutex error_mutex;
   std::exception_ptr error;
-  pool->parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      try {
-        std::vector<Tensor> slice;
-        for (const Tensor& f : feeds) slice.push_back(batch_rows(f, i, i + 1));
-        parts[i] = run_steps(slice, nullptr, /*slice=*/true);
-      } catch (...) {
-        // Workers cannot throw: the first error goes to the caller, the rest are dropped.
-        std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
-        return;
-      }
-    }
-  });
+  pool->parallel_for(
+      batch, 1,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          try {
+            std::vector<Tensor> slice;
+            for (const Tensor& f : feeds) slice.push_back(batch_rows(f, i, i + 1));
+            parts[i] = run_steps(slice, nullptr, /*slice=*/true);
+          } catch (...) {
+            // Workers cannot throw: the first error goes to the caller, the rest are dropped.
+            std::lock_guard lock(error_mutex);
+            if (!error) error = std::current_exception();
+            return;
+          }
+        }
+      },
+      ThreadPool::Schedule::kDynamic);
   if (error) std::rethrow_exception(error);
   std::vector<Tensor> out;
   std::vector<Tensor> fetch_parts(parts.size());

@@ -79,15 +79,18 @@ void ThreadPool::worker_loop() {
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn) {
+                              const std::function<void(int64_t, int64_t)>& fn, Schedule schedule) {
   if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
   std::unique_lock lock(mutex_);
   job_ = &fn;
   job_size_ = n;
-  // A few chunks per thread balance uneven work without much locking.
-  int64_t chunks =
-      std::max<int64_t>(1, std::min<int64_t>(n / std::max<int64_t>(grain, 1), int64_t{size()} * 4));
-  chunk_ = (n + chunks - 1) / chunks;
+  if (schedule == Schedule::kDynamic) {
+    chunk_ = grain;
+  } else {
+    const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(n / grain, size()));
+    chunk_ = (n + chunks - 1) / chunks;
+  }
   next_ = 0;
   ++generation_;
   wake_.notify_all();

@@ -33,10 +33,23 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // How [0, n) is cut into the ranges the threads claim.
+  //   kContiguous: one range per thread (fewer if there are fewer grains), claimed in order,
+  //     the first by the caller. A kernel's loop over an image's rows thus gives each thread
+  //     the same part of the image layer after layer, so the rows it reads next are the ones
+  //     it just wrote, still in its own core's L2. (Measured on MobileNet v1 1.0 at batch 1
+  //     on 2 threads: with 4 chunks per thread taken in any order, the next layer read half
+  //     its input from the other core, and the depthwise layers cost 15-40% more.)
+  //   kDynamic: ranges of `grain` items, each claimed by whichever thread is free: for
+  //     independent items (images of a batch) where a thread slowed by the machine's other
+  //     load should not hold the rest up.
+  enum class Schedule { kContiguous, kDynamic };
+
   // Calls fn(begin, end) on disjoint ranges covering [0, n), each at least `grain` long,
   // and returns when all are done. Not reentrant: fn must not call parallel_for. fn must not
   // throw (a worker has nowhere to send the exception).
-  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
+                    Schedule schedule = Schedule::kContiguous);
 
  private:
   void worker_loop();
@@ -57,9 +70,10 @@ class ThreadPool {
 // Runs fn over [0, n) on the pool, or inline when pool is null or there are fewer than two
 // grains of work (waking workers for one chunk only adds their wake-up latency).
 inline void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
-                         const std::function<void(int64_t, int64_t)>& fn) {
+                         const std::function<void(int64_t, int64_t)>& fn,
+                         ThreadPool::Schedule schedule = ThreadPool::Schedule::kContiguous) {
   if (pool && pool->size() > 1 && n >= 2 * std::max<int64_t>(grain, 1)) {
-    pool->parallel_for(n, grain, fn);
+    pool->parallel_for(n, grain, fn, schedule);
   } else if (n > 0) {
     fn(0, n);
   }

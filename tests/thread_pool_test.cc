@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -38,6 +40,53 @@ TEST(ThreadPool, CoversOddSizesAndGrains) {
     ThreadPool pool(threads);
     for (int64_t n : {1, 2, 3, 7, 8, 9, 31, 100, 1001})
       for (int64_t grain : {1, 2, 3, 16, 2000}) check_cover(pool, n, grain);
+  }
+}
+
+// The ranges each call got, and whether the caller ran it, under `schedule`.
+struct Range {
+  int64_t begin, end;
+  bool on_caller;
+  bool operator<(const Range& o) const { return begin < o.begin; }
+};
+std::vector<Range> ranges_of(ThreadPool& pool, int64_t n, int64_t grain,
+                             ThreadPool::Schedule schedule) {
+  std::mutex mutex;
+  std::vector<Range> ranges;
+  const auto caller = std::this_thread::get_id();
+  pool.parallel_for(
+      n, grain,
+      [&](int64_t begin, int64_t end) {
+        std::lock_guard lock(mutex);
+        ranges.push_back({begin, end, std::this_thread::get_id() == caller});
+      },
+      schedule);
+  std::sort(ranges.begin(), ranges.end());
+  return ranges;
+}
+
+TEST(ThreadPool, ContiguousGivesOneRangePerThreadTheFirstToTheCaller) {
+  // Kernels rely on this for cache affinity: thread i gets the same part of every layer.
+  ThreadPool pool(2);
+  for (int round = 0; round < 20; ++round) {
+    const auto ranges = ranges_of(pool, 100, 1, ThreadPool::Schedule::kContiguous);
+    ASSERT_EQ(ranges.size(), 2u);
+    EXPECT_EQ(ranges[0].begin, 0);
+    EXPECT_EQ(ranges[0].end, 50);
+    EXPECT_EQ(ranges[1].end, 100);
+    EXPECT_TRUE(ranges[0].on_caller) << "round " << round;
+  }
+  // Fewer grains than threads: fewer ranges, none shorter than the grain.
+  EXPECT_EQ(ranges_of(pool, 5, 3, ThreadPool::Schedule::kContiguous).size(), 1u);
+}
+
+TEST(ThreadPool, DynamicHandsOutGrainSizedRanges) {
+  ThreadPool pool(2);
+  const auto ranges = ranges_of(pool, 32, 4, ThreadPool::Schedule::kDynamic);
+  ASSERT_EQ(ranges.size(), 8u);
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    EXPECT_EQ(ranges[i].begin, 4 * static_cast<int64_t>(i));
+    EXPECT_EQ(ranges[i].end, 4 * static_cast<int64_t>(i) + 4);
   }
 }
 
@@ -90,10 +139,13 @@ TEST(ThreadPool, UnevenChunksAllFinishBeforeReturn) {
   ThreadPool pool(2);
   for (int round = 0; round < 50; ++round) {
     std::atomic<int> done = 0;
-    pool.parallel_for(4, 1, [&](int64_t begin, int64_t) {
-      if (begin % 2 == round % 2) std::this_thread::sleep_for(std::chrono::microseconds(300));
-      ++done;
-    });
+    pool.parallel_for(
+        4, 1,
+        [&](int64_t begin, int64_t) {
+          if (begin % 2 == round % 2) std::this_thread::sleep_for(std::chrono::microseconds(300));
+          ++done;
+        },
+        ThreadPool::Schedule::kDynamic);
     ASSERT_EQ(done, 4) << "round " << round;
   }
 }

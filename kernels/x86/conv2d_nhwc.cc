@@ -317,17 +317,19 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
   const bool small = pixels * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
   if (small && s.batch > 1 && pool && pool->size() > 1) {
     const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels, 1);
-    pool->parallel_for(s.batch, 1, [&](int64_t begin, int64_t end) {
-      InputLayout layout(s);
-      for (int64_t n = begin; n < end; ++n) run_image(layout, n, nullptr, work);
-    });
+    pool->parallel_for(
+        s.batch, 1,
+        [&](int64_t begin, int64_t end) {
+          InputLayout layout(s);
+          for (int64_t n = begin; n < end; ++n) run_image(layout, n, nullptr, work);
+        },
+        ThreadPool::Schedule::kDynamic);
     return;
   }
   if (small) pool = nullptr;
-  // Two shares per thread: equal work for each, with some slack when a thread is slowed.
-  const int threads = pool ? pool->size() : 1;
-  const WorkPlan work =
-      plan_work(tiles.tile_cost, filter.num_panels, threads > 1 ? 2 * int64_t{threads} : 1);
+  // One share of equal cost per thread, in order: thread i computes the same part of the
+  // output in every layer (ThreadPool::Schedule::kContiguous).
+  const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels, pool ? pool->size() : 1);
   InputLayout layout(s);
   for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, pool, work);
 }
