@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/op_test_util.h"
+#include "tests/test_graph.h"
 
 namespace poet::testing {
 namespace {
@@ -51,6 +52,31 @@ TEST(Concat, TakesTheAxisFirst) {
   EXPECT_EQ(floats(out), (std::vector<float>{1, 2, 5, 6, 7, 3, 4, 8, 9, 10}));
   EXPECT_EQ(run_op1("Concat", {ints({}, {0}), a(), a()}, n_attr(2)).shape(), (Shape{4, 2}));
   EXPECT_EQ(run_op1("Concat", {ints({}, {-1}), a(), b()}, n_attr(2)).shape(), (Shape{2, 5}));
+}
+
+TEST(ConcatV2, SplitsLargeJoinsOverThreads) {
+  // 35x35 pixels of 64 + 96 channels, Inception's size: large enough to split over 2 threads,
+  // whose row ranges must each land in the right place.
+  TestGraph t;
+  const Endpoint x = t.placeholder("x", PartialShape({1, 35, 35, 64}));
+  const Endpoint y = t.placeholder("y", PartialShape({1, 35, 35, 96}));
+  const Endpoint axis = t.constant("axis", ints({}, {3}));
+  t.op("join", "ConcatV2", {x, y, axis}, n_attr(2));
+  ExecOptions options;
+  options.threads = 2;
+  Executable exe(std::move(t.g), {"x:0", "y:0"}, {"join:0"}, options);
+  std::vector<float> xv(35 * 35 * 64), yv(35 * 35 * 96);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>(i);
+  for (size_t i = 0; i < yv.size(); ++i) yv[i] = -static_cast<float>(i);
+  const std::vector<Tensor> feeds = {floats({1, 35, 35, 64}, xv), floats({1, 35, 35, 96}, yv)};
+  const std::vector<float> out = floats(exe.run(feeds)[0]);
+  ASSERT_EQ(out.size(), 35u * 35 * 160);
+  for (size_t p = 0; p < 35 * 35; ++p) {
+    for (size_t c = 0; c < 160; ++c) {
+      const float want = c < 64 ? xv[p * 64 + c] : yv[p * 96 + c - 64];
+      ASSERT_EQ(out[p * 160 + c], want) << "pixel " << p << " channel " << c;
+    }
+  }
 }
 
 TEST(ConcatV2, EmptyTensors) {

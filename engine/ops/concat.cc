@@ -1,9 +1,12 @@
 // Concat (axis first: Concat(concat_dim, values...), the op of 2015 graphs such as Inception
 // v3) and ConcatV2 (axis last: ConcatV2(values..., axis)). Axes may be negative.
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "engine/ops/registry.h"
 #include "engine/ops/shape_util.h"
+#include "engine/thread_pool.h"
 #include "kernels/ref/concat.h"
 
 namespace poet::ops {
@@ -11,6 +14,9 @@ namespace {
 
 class Concat final : public Op {
  public:
+  // Below this a copy is not worth handing to another thread.
+  static constexpr int64_t kMinBytesPerThread = 64 * 1024;
+
   Concat(const Node& node, bool axis_first) : axis_first_(axis_first), n_(node.attr_int("N", -1)) {}
 
   void infer(InferContext& ctx) const override {
@@ -68,7 +74,23 @@ class Concat final : public Op {
     std::vector<std::span<const std::byte>> inputs;
     for (int i = first; i < first + ctx.num_inputs() - 1; ++i)
       inputs.push_back(ctx.input(i).bytes());
-    kernels::ref::concat(inputs, outer, ctx.output(0).bytes());
+    std::span<std::byte> output = ctx.output(0).bytes();
+    if (outer == 0) return;
+    // Rows split over the threads in order: with the kernels' contiguous splits, each thread
+    // copies the rows its core has just written (Inception's joins took 3x longer on 2
+    // threads when one thread read them all from the other core's cache).
+    const int64_t row_bytes = static_cast<int64_t>(output.size()) / outer;
+    const int64_t grain =
+        std::max<int64_t>(1, kMinBytesPerThread / std::max<int64_t>(row_bytes, 1));
+    parallel_for(ctx.pool(), outer, grain, [&](int64_t begin, int64_t end) {
+      std::vector<std::span<const std::byte>> part(inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        const int64_t row = static_cast<int64_t>(inputs[i].size()) / outer;
+        part[i] = inputs[i].subspan(begin * row, (end - begin) * row);
+      }
+      kernels::ref::concat(part, end - begin,
+                           output.subspan(begin * row_bytes, (end - begin) * row_bytes));
+    });
   }
 
  private:
