@@ -1,6 +1,7 @@
 #include "engine/thread_pool.h"
 
 #include <algorithm>
+#include <optional>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -32,7 +33,8 @@ bool spin_until(Done done) {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  ranges_.resize(threads);
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -44,12 +46,24 @@ ThreadPool::~ThreadPool() {
   workers_.clear();  // joins
 }
 
-void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock) {
+std::optional<int64_t> ThreadPool::claim(int thread) {
+  // Own chunks from the front; then the back of whichever range has the most left, so a thief
+  // takes the chunks its owner would have reached last.
+  Range& own = ranges_[thread];
+  if (own.begin < own.end) return own.begin++;
+  Range* victim = nullptr;
+  for (Range& r : ranges_) {
+    if (r.end - r.begin > 0 && (!victim || r.end - r.begin > victim->end - victim->begin))
+      victim = &r;
+  }
+  if (!victim) return std::nullopt;
+  return --victim->end;
+}
+
+void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock, int thread) {
   // Called with the lock held; claims chunks until none are left.
-  while (next_ < job_size_) {
-    int64_t begin = next_;
-    int64_t end = std::min(job_size_, begin + chunk_);
-    next_ = end;
+  while (std::optional<int64_t> c = claim(thread)) {
+    const int64_t begin = chunk_begin(*c), end = chunk_begin(*c + 1);
     ++busy_;
     const auto* job = job_;
     lock.unlock();
@@ -59,7 +73,7 @@ void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int thread) {
   // Generation 0 is the one before any job, even if this thread starts after the first job
   // was posted (reading generation_ here would skip that job).
   uint64_t seen = 0;
@@ -73,7 +87,7 @@ void ThreadPool::worker_loop() {
     }
     if (stopping_) return;
     seen = generation_;
-    run_chunks(lock);
+    run_chunks(lock, thread);
     if (busy_ == 0) done_.notify_all();
   }
 }
@@ -85,16 +99,22 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   std::unique_lock lock(mutex_);
   job_ = &fn;
   job_size_ = n;
+  const int64_t threads = size();
   if (schedule == Schedule::kDynamic) {
     chunk_ = grain;
+    chunks_ = (n + grain - 1) / grain;
+    // One shared range: the caller takes chunks from its front, the workers from its back.
+    for (Range& r : ranges_) r = {0, 0};
+    ranges_[0] = {0, chunks_};
   } else {
-    const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(n / grain, size()));
-    chunk_ = (n + chunks - 1) / chunks;
+    chunk_ = 0;
+    chunks_ = std::max<int64_t>(1, std::min(n / grain, threads * kChunksPerThread));
+    for (int64_t t = 0; t < threads; ++t)
+      ranges_[t] = {t * chunks_ / threads, (t + 1) * chunks_ / threads};
   }
-  next_ = 0;
   ++generation_;
   wake_.notify_all();
-  run_chunks(lock);
+  run_chunks(lock, 0);
   // Every chunk is claimed; wait for the workers still running theirs.
   if (busy_ != 0) {
     lock.unlock();

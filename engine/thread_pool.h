@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,8 @@ class ThreadPool {
  public:
   // How long a thread waits actively for the next job (or for a job's end) before sleeping.
   static constexpr std::chrono::microseconds kSpin{100};
+  // Chunks per thread of a kContiguous loop: enough to even out a slow thread by stealing.
+  static constexpr int64_t kChunksPerThread = 4;
 
   // threads <= 0: one per hardware thread.
   explicit ThreadPool(int threads);
@@ -34,15 +37,16 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // How [0, n) is cut into the ranges the threads claim.
-  //   kContiguous: one range per thread (fewer if there are fewer grains), claimed in order,
-  //     the first by the caller. A kernel's loop over an image's rows thus gives each thread
-  //     the same part of the image layer after layer, so the rows it reads next are the ones
-  //     it just wrote, still in its own core's L2. (Measured on MobileNet v1 1.0 at batch 1
-  //     on 2 threads: with 4 chunks per thread taken in any order, the next layer read half
-  //     its input from the other core, and the depthwise layers cost 15-40% more.)
-  //   kDynamic: ranges of `grain` items, each claimed by whichever thread is free: for
-  //     independent items (images of a batch) where a thread slowed by the machine's other
-  //     load should not hold the rest up.
+  //   kContiguous: [0, n) is cut into kChunksPerThread chunks per thread, and thread i owns
+  //     the i-th run of them (the caller the first), running its own in order. A kernel's loop
+  //     over an image's rows thus gives each thread the same part of the image layer after
+  //     layer, and the rows it reads next are the ones it just wrote, still in its own core's
+  //     L2. A thread out of chunks takes the last of the largest run left, so a thread slowed
+  //     by the machine's other load does not hold the others up. (Measured on MobileNet v1
+  //     1.0 at batch 1 on 2 threads: with chunks taken in any order, each layer read half its
+  //     input from the other core, and the depthwise layers cost 15-40% more.)
+  //   kDynamic: chunks of `grain` items taken by whichever thread is free, for independent
+  //     items (the images of a batch).
   enum class Schedule { kContiguous, kDynamic };
 
   // Calls fn(begin, end) on disjoint ranges covering [0, n), each at least `grain` long,
@@ -52,8 +56,19 @@ class ThreadPool {
                     Schedule schedule = Schedule::kContiguous);
 
  private:
-  void worker_loop();
-  void run_chunks(std::unique_lock<std::mutex>& lock);
+  // A run [begin, end) of chunk indices.
+  struct Range {
+    int64_t begin = 0, end = 0;
+  };
+
+  void worker_loop(int thread);
+  void run_chunks(std::unique_lock<std::mutex>& lock, int thread);
+  // The next chunk for `thread` (0 is the caller), or none left. Under mutex_.
+  std::optional<int64_t> claim(int thread);
+  // First item of chunk c (c == chunks_: n).
+  int64_t chunk_begin(int64_t c) const {
+    return chunk_ > 0 ? std::min(job_size_, c * chunk_) : c * job_size_ / chunks_;
+  }
 
   std::vector<std::jthread> workers_;
   // The job is read and chunks are claimed under mutex_; generation_ and busy_ change only
@@ -61,7 +76,9 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  int64_t job_size_ = 0, chunk_ = 0, next_ = 0;
+  // chunk_ > 0: chunks of chunk_ items (kDynamic); else chunks_ chunks of equal size.
+  int64_t job_size_ = 0, chunk_ = 0, chunks_ = 0;
+  std::vector<Range> ranges_;  // per thread: the chunks it owns and has not started
   std::atomic<int> busy_ = 0;  // chunks being run
   std::atomic<uint64_t> generation_ = 0;
   std::atomic<bool> stopping_ = false;

@@ -65,17 +65,33 @@ std::vector<Range> ranges_of(ThreadPool& pool, int64_t n, int64_t grain,
   return ranges;
 }
 
-TEST(ThreadPool, ContiguousGivesOneRangePerThreadTheFirstToTheCaller) {
-  // Kernels rely on this for cache affinity: thread i gets the same part of every layer.
+TEST(ThreadPool, ContiguousGivesEachThreadItsOwnRunOfChunks) {
+  // Kernels rely on this for cache affinity: thread i gets the same part of every layer. The
+  // caller owns the first run of chunks and starts it; here it is slow, so the worker, after
+  // its own run, takes the caller's chunks from the back, leaving it its first.
   ThreadPool pool(2);
-  for (int round = 0; round < 20; ++round) {
-    const auto ranges = ranges_of(pool, 100, 1, ThreadPool::Schedule::kContiguous);
-    ASSERT_EQ(ranges.size(), 2u);
-    EXPECT_EQ(ranges[0].begin, 0);
-    EXPECT_EQ(ranges[0].end, 50);
-    EXPECT_EQ(ranges[1].end, 100);
-    EXPECT_TRUE(ranges[0].on_caller) << "round " << round;
-  }
+  const int64_t chunks = 2 * ThreadPool::kChunksPerThread;
+  const auto caller = std::this_thread::get_id();
+  std::mutex mutex;
+  std::vector<Range> ranges;
+  pool.parallel_for(800, 1, [&](int64_t begin, int64_t end) {
+    const bool on_caller = std::this_thread::get_id() == caller;
+    if (on_caller) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(mutex);
+    ranges.push_back({begin, end, on_caller});
+  });
+  ASSERT_EQ(static_cast<int64_t>(ranges.size()), chunks);
+  const int64_t chunk = 800 / chunks;
+  std::vector<Range> by_caller, by_worker;
+  for (const Range& r : ranges) (r.on_caller ? by_caller : by_worker).push_back(r);
+  ASSERT_EQ(by_caller.size(), 1u);
+  EXPECT_EQ(by_caller[0].begin, 0);
+  EXPECT_EQ(by_caller[0].end, chunk);
+  // The worker's own run first, in order, then the caller's from the back.
+  ASSERT_EQ(static_cast<int64_t>(by_worker.size()), chunks - 1);
+  for (int64_t i = 0; i < chunks / 2; ++i) EXPECT_EQ(by_worker[i].begin, (chunks / 2 + i) * chunk);
+  for (int64_t i = chunks / 2; i < chunks - 1; ++i)
+    EXPECT_EQ(by_worker[i].begin, (chunks - 1 - i) * chunk) << "stolen chunk " << i;
   // Fewer grains than threads: fewer ranges, none shorter than the grain.
   EXPECT_EQ(ranges_of(pool, 5, 3, ThreadPool::Schedule::kContiguous).size(), 1u);
 }

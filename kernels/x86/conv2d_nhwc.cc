@@ -327,9 +327,10 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
     return;
   }
   if (small) pool = nullptr;
-  // One share of equal cost per thread, in order: thread i computes the same part of the
-  // output in every layer (ThreadPool::Schedule::kContiguous).
-  const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels, pool ? pool->size() : 1);
+  // Shares of equal cost, one per chunk of the pool's contiguous schedule: thread i computes
+  // the same part of the output in every layer, and a slowed thread's last shares move.
+  const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels,
+                                  pool ? pool->size() * ThreadPool::kChunksPerThread : 1);
   InputLayout layout(s);
   for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, pool, work);
 }
