@@ -59,6 +59,7 @@ void print_layers(const Executable& exe) {
     total += s.flops;
   }
   std::printf("total: %.3f GFLOPs per run\n", total / 1e9);
+  std::printf("activation arena: %.2f MB\n", static_cast<double>(exe.arena_bytes()) / 1e6);
 }
 
 }  // namespace

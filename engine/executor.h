@@ -75,6 +75,10 @@ class Executable {
   bool splits_batch(int64_t images) const;
   const std::string& batch_split_blocker() const;
 
+  // The size of the activation arena planned at load (engine/memory_plan.h): the bytes every
+  // whole-batch run's activations of known size share. 0 when nothing is planned.
+  int64_t arena_bytes() const;
+
   // The nodes that compute at run time, in execution order.
   std::vector<StepInfo> steps() const;
   // Called after each step of run() with its index into steps() and its duration. With a batch

@@ -1,0 +1,136 @@
+// The activation arena: plan_arena's layouts (no two buffers alive at once share a byte, and
+// buffers that never coexist do), and the executor's use of it: repeated runs give fresh
+// results, fetched views of arena tensors outlive the next run, and sizes beyond the plan
+// still run.
+#include "engine/memory_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "engine/executor.h"
+#include "tests/op_test_util.h"
+#include "tests/test_graph.h"
+
+namespace poet::testing {
+namespace {
+
+// Fails the test if two buffers alive at the same step share a byte, or one is misaligned or
+// outside the arena.
+void expect_valid(std::span<const BufferLifetime> buffers, const ArenaLayout& layout) {
+  ASSERT_EQ(layout.offsets.size(), buffers.size());
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    EXPECT_EQ(layout.offsets[i] % kArenaAlignment, 0);
+    EXPECT_LE(layout.offsets[i] + buffers[i].bytes, layout.bytes);
+    for (size_t j = 0; j < i; ++j) {
+      const bool together =
+          buffers[i].first <= buffers[j].last && buffers[j].first <= buffers[i].last;
+      const bool share = layout.offsets[i] < layout.offsets[j] + buffers[j].bytes &&
+                         layout.offsets[j] < layout.offsets[i] + buffers[i].bytes;
+      EXPECT_FALSE(together && share) << "buffers " << j << " and " << i;
+    }
+  }
+}
+
+TEST(PlanArena, BuffersAliveTogetherGetSeparateBytes) {
+  // A chain: each layer's output is read by the next, so neighbours coexist.
+  const std::vector<BufferLifetime> chain = {{1000, 0, 1}, {500, 1, 2}, {1000, 2, 3}, {10, 3, 4}};
+  const ArenaLayout layout = plan_arena(chain);
+  expect_valid(chain, layout);
+  // Buffers 0 and 2 never coexist: the arena holds the largest pair alive at once.
+  EXPECT_EQ(layout.offsets[0], layout.offsets[2]);
+  EXPECT_EQ(layout.bytes, 1024 + 512);
+}
+
+TEST(PlanArena, InceptionLikeBranchesStayApartUntilTheJoin) {
+  // Four towers read the block's input (0) and are joined (5) at step 5.
+  const std::vector<BufferLifetime> block = {{4096, 0, 4}, {1024, 1, 5}, {2048, 2, 5},
+                                             {2048, 3, 5}, {512, 4, 5},  {5632, 5, 6}};
+  const ArenaLayout layout = plan_arena(block);
+  expect_valid(block, layout);
+  EXPECT_EQ(layout.bytes, 1024 + 2048 + 2048 + 512 + 5632);
+}
+
+TEST(PlanArena, RandomLifetimesNeverOverlap) {
+  std::mt19937 rng(3);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<BufferLifetime> buffers;
+    const int n = 1 + static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) {
+      const int first = static_cast<int>(rng() % 30);
+      buffers.push_back(
+          {1 + static_cast<int64_t>(rng() % 5000), first, first + static_cast<int>(rng() % 6)});
+    }
+    const ArenaLayout layout = plan_arena(buffers);
+    expect_valid(buffers, layout);
+    // Never more than everything side by side.
+    int64_t sum = 0;
+    for (const BufferLifetime& b : buffers) sum += (b.bytes + 63) / 64 * 64;
+    EXPECT_LE(layout.bytes, sum);
+  }
+}
+
+// x -> Relu -> times -1 -> times -1 -> Reshape (relu(x), flattened), fetching the Reshape (a view
+// of an arena tensor) and, when asked, an inner activation.
+Executable chain(PartialShape shape, std::vector<std::string> fetches) {
+  TestGraph t;
+  const Endpoint x = t.placeholder("x", shape);
+  const Endpoint a = t.op("a", "Relu", {x});
+  const Endpoint minus = t.constant("minus", floats({}, {-1.f}));
+  const Endpoint b = t.op("b", "Mul", {a, minus});
+  const Endpoint c = t.op("c", "Mul", {b, minus});
+  const Endpoint flat = t.constant("flat", ints({1}, {-1}));
+  t.op("r", "Reshape", {c, flat}, {{"Tshape", DType::kInt32}});
+  ExecOptions options;
+  options.threads = 1;
+  options.optimize = false;  // keep every step
+  return Executable(std::move(t.g), {"x:0"}, std::move(fetches), options);
+}
+
+TEST(ExecutorArena, RepeatedRunsGiveFreshResultsAndFetchesOutliveTheNextRun) {
+  Executable exe = chain(PartialShape({64, 64}), {"r:0"});
+  EXPECT_GT(exe.arena_bytes(), 0);
+  // The three activations: the first and last may share bytes, the middle may not.
+  EXPECT_LE(exe.arena_bytes(), 2 * 64 * 64 * 4);
+  std::vector<std::vector<float>> inputs;
+  std::vector<Tensor> kept;
+  for (int run = 0; run < 3; ++run) {
+    std::vector<float> in(64 * 64);
+    for (size_t i = 0; i < in.size(); ++i)
+      in[i] = (i % 2 ? 1.f : -1.f) * static_cast<float>(run + i);
+    inputs.push_back(in);
+    const std::vector<Tensor> feed = {floats({64, 64}, in)};
+    kept.push_back(exe.run(feed)[0]);
+  }
+  for (int run = 0; run < 3; ++run) {
+    // A fetch left in the arena would hold the last run's values.
+    const std::vector<float> got = floats(kept[run]);
+    ASSERT_EQ(got.size(), 64u * 64);
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], std::max(inputs[run][i], 0.f)) << "run " << run << " element " << i;
+  }
+}
+
+TEST(ExecutorArena, InnerFetchesAreNotInTheArena) {
+  Executable exe = chain(PartialShape({8, 8}), {"a:0", "r:0"});
+  std::vector<float> in(64, 2.f);
+  const std::vector<Tensor> feed = {floats({8, 8}, in)};
+  const Tensor first = exe.run(feed)[0];
+  std::vector<float> other(64, 5.f);
+  const std::vector<Tensor> feed2 = {floats({8, 8}, other)};
+  exe.run(feed2);
+  EXPECT_EQ(floats(first), std::vector<float>(64, 2.f));
+}
+
+TEST(ExecutorArena, LargerRunShapesThanPlannedAllocateOnTheirOwn) {
+  // Planned for batch 2, run with batch 6: outputs beyond their slots allocate separately.
+  Executable exe = chain(PartialShape({2, 16}), {"r:0"});
+  const std::vector<Tensor> large = {floats({6, 16}, std::vector<float>(6 * 16, 3.f))};
+  EXPECT_EQ(floats(exe.run(large)[0]), std::vector<float>(6 * 16, 3.f));
+  const std::vector<Tensor> small = {floats({2, 16}, std::vector<float>(32, -4.f))};
+  EXPECT_EQ(floats(exe.run(small)[0]), std::vector<float>(32, 0.f));
+}
+
+}  // namespace
+}  // namespace poet::testing
