@@ -187,16 +187,9 @@ struct Executable::Impl {
   std::mutex observer_mutex;  // slices of a batch report from several threads
   PerImagePlan per_image;     // its blocker says why batches are not split
 
-  // The activation arena (engine/memory_plan.h), for whole-batch runs. A slot per step and
-  // output: its planned offset and size, or offset -1 for an output allocated on its own (size
-  // unknown at load, fetched, or never read).
-  struct ArenaSlot {
-    int64_t offset = -1, bytes = 0;
-  };
-  std::vector<std::vector<ArenaSlot>> arena_slots;
-  int64_t arena_bytes = 0;
-  std::shared_ptr<std::byte> arena;  // allocated by the first run that uses it
-  std::atomic<bool> arena_in_use = false;
+  // Activation arenas (engine/memory_plan.h): one planned for whole-batch runs at the load-time
+  // shapes, one for the images of a split batch.
+  std::unique_ptr<ActivationArena> arena, image_arena;
 
   void build(Graph& source);  // consumes source's needed nodes
   void plan_batch_split();
@@ -204,11 +197,7 @@ struct Executable::Impl {
   std::vector<Tensor> run_steps(std::span<const Tensor> feeds, ThreadPool* run_pool, bool slice);
   std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
   void plan_releases();
-  void plan_arena();
-  std::byte* acquire_arena();
-  void place_in_arena(size_t step, std::span<const TensorInfo> outputs, std::vector<Tensor>& values,
-                      std::byte* base);
-  void move_out_of_arena(size_t step, std::vector<Tensor>& values, const std::byte* base) const;
+  void plan_arenas();
   void release_adopted_constants();
 };
 
@@ -348,75 +337,68 @@ void Executable::Impl::plan_releases() {
   }
 }
 
-void Executable::Impl::plan_arena() {
+// The arenas' sizes: every computed output of known size that a later step reads (fetches
+// are the caller's, outputs nobody reads live to the end), divided by the load-time batch for
+// the images of a split batch.
+void Executable::Impl::plan_arenas() {
   std::vector<int> dies(graph.size(), -1);  // the step after which a node's outputs are dead
   for (size_t s = 0; s < release.size(); ++s)
     for (int n : release[s]) dies[n] = static_cast<int>(s);
-  std::vector<BufferLifetime> buffers;
-  std::vector<std::pair<size_t, size_t>> owners;  // (step, output) of each buffer
-  arena_slots.assign(steps.size(), {});
+  const int64_t batch = !feed_infos.empty() && feed_infos[0].shape.known_rank &&
+                                feed_infos[0].shape.rank() > 0 && feed_infos[0].shape.dims[0] > 0
+                            ? feed_infos[0].shape.dims[0]
+                            : 0;
+  std::vector<std::vector<int64_t>> whole(steps.size()), image(steps.size());
+  std::vector<int> step_dies(steps.size());
   for (size_t s = 0; s < steps.size(); ++s) {
     const int n = steps[s];
-    arena_slots[s].resize(infos[n].size());
-    if (dies[n] < 0) continue;  // fetched, or computed but never read
+    step_dies[s] = dies[n];
+    whole[s].assign(infos[n].size(), 0);
+    image[s].assign(infos[n].size(), 0);
+    if (dies[n] < 0) continue;
     for (size_t k = 0; k < infos[n].size(); ++k) {
       const TensorInfo& o = infos[n][k];
       if (o.value || o.dtype == DType::kString || !allocatable(std::span(&o, 1))) continue;
-      const auto bytes = static_cast<int64_t>(num_elements(o.shape.dims) *
-                                              static_cast<int64_t>(dtype_size(o.dtype)));
-      if (bytes == 0) continue;
-      buffers.push_back({bytes, static_cast<int>(s), dies[n]});
-      owners.emplace_back(s, k);
+      whole[s][k] = num_elements(o.shape.dims) * static_cast<int64_t>(dtype_size(o.dtype));
+      if (batch > 0) image[s][k] = (whole[s][k] + batch - 1) / batch;
     }
   }
-  const ArenaLayout layout = poet::plan_arena(buffers);
-  for (size_t b = 0; b < buffers.size(); ++b)
-    arena_slots[owners[b].first][owners[b].second] = {layout.offsets[b], buffers[b].bytes};
-  arena_bytes = layout.bytes;
+  arena = std::make_unique<ActivationArena>(whole, step_dies);
+  if (per_image.blocker.empty()) image_arena = std::make_unique<ActivationArena>(image, step_dies);
 }
 
-// The arena for a whole-batch run, or null when there is none or another run holds it.
-std::byte* Executable::Impl::acquire_arena() {
-  if (arena_bytes == 0 || arena_in_use.exchange(true)) return nullptr;
-  if (!arena) {
-    arena = allocate_aligned(static_cast<size_t>(arena_bytes));
-    // NaN in every float: a kernel that counted on a zeroed output would show at once.
-    std::memset(arena.get(), 0xff, static_cast<size_t>(arena_bytes));
-  }
-  return arena.get();
-}
+namespace {
 
-// Gives the step's outputs their arena slots when they fit (a run's shapes may exceed the
-// ones planned at load: those outputs allocate on their own).
-void Executable::Impl::place_in_arena(size_t step, std::span<const TensorInfo> outputs,
-                                      std::vector<Tensor>& values, std::byte* base) {
+// Gives a step's outputs their arena slots when they fit (a run's shapes may exceed the ones
+// planned at load: those outputs allocate on their own).
+void place_in_arena(const ActivationArena& arena, const ActivationArena::Lease& lease, size_t step,
+                    std::span<const TensorInfo> outputs, std::vector<Tensor>& values) {
   for (size_t k = 0; k < outputs.size(); ++k) {
-    const ArenaSlot& slot = arena_slots[step][k];
+    const ActivationArena::Slot& slot = arena.slot(step, k);
     const TensorInfo& o = outputs[k];
     if (slot.offset < 0 || o.dtype == DType::kString || !o.shape.fully_known()) continue;
     const int64_t bytes = num_elements(o.shape.dims) * static_cast<int64_t>(dtype_size(o.dtype));
-    if (bytes > slot.bytes) continue;
-    values[k] =
-        Tensor(o.dtype, o.shape.known(), std::shared_ptr<std::byte>(arena, base + slot.offset));
+    if (bytes <= slot.bytes) values[k] = Tensor(o.dtype, o.shape.known(), lease.view(slot.offset));
   }
 }
 
 // An output in the arena but not in its own slot is a view of an input (Reshape, Identity):
 // its bytes are only reserved for the input's lifetime, so it gets a copy of its own.
-void Executable::Impl::move_out_of_arena(size_t step, std::vector<Tensor>& values,
-                                         const std::byte* base) const {
+void move_out_of_arena(const ActivationArena& arena, const ActivationArena::Lease& lease,
+                       size_t step, std::vector<Tensor>& values) {
   for (size_t k = 0; k < values.size(); ++k) {
     Tensor& t = values[k];
     if (!t.valid() || t.dtype() == DType::kString || t.byte_size() == 0) continue;
     const std::byte* p = std::as_const(t).bytes().data();
-    const ArenaSlot& slot = arena_slots[step][k];
-    if (p < base || p >= base + arena_bytes || (slot.offset >= 0 && p == base + slot.offset))
-      continue;
+    const ActivationArena::Slot& slot = arena.slot(step, k);
+    if (!lease.holds(p) || (slot.offset >= 0 && p == lease.base() + slot.offset)) continue;
     Tensor copy(t.dtype(), t.shape());
     std::memcpy(copy.bytes().data(), p, t.byte_size());
     t = std::move(copy);
   }
 }
+
+}  // namespace
 
 void Executable::Impl::plan_batch_split() {
   if (options.batch_split == BatchSplit::kOff) {
@@ -472,7 +454,7 @@ Executable::Executable(Graph&& graph, std::vector<std::string> feeds,
   }
   impl_->release_adopted_constants();
   impl_->plan_batch_split();
-  impl_->plan_arena();
+  impl_->plan_arenas();
 #ifdef __GLIBC__
   // Loading freed a copy of the weights in pieces amid live ones; glibc keeps such holes
   // resident until asked (measured on Inception v3: 142 MB resident before, 99 MB after).
@@ -531,6 +513,10 @@ std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, i
 // slice of a batch replaces the Reshape targets that spell the load-time batch.
 std::vector<Tensor> Executable::Impl::run_steps(std::span<const Tensor> feeds, ThreadPool* run_pool,
                                                 bool slice) {
+  // Slices of a split batch run at once, each on its own buffer of the per-image arena. The
+  // lease outlives `values`, whose tensors view its buffer.
+  ActivationArena* const run_arena = slice ? image_arena.get() : arena.get();
+  const ActivationArena::Lease lease = run_arena ? run_arena->acquire() : ActivationArena::Lease();
   // values[n][k] is output k of node n; constants are there from the start.
   std::vector<std::vector<Tensor>> values(graph.size());
   for (int n = 0; n < graph.size(); ++n) {
@@ -539,14 +525,6 @@ std::vector<Tensor> Executable::Impl::run_steps(std::span<const Tensor> feeds, T
       if (infos[n][k].value) values[n][k] = *infos[n][k].value;
   }
   for (size_t i = 0; i < feeds.size(); ++i) values[feed_nodes[i]][0] = feeds[i];
-  // A batch's slices run at once on several threads, each allocating on its own.
-  std::byte* const base = slice ? nullptr : acquire_arena();
-  struct Release {
-    std::atomic<bool>* in_use;
-    ~Release() {
-      if (in_use) *in_use = false;
-    }
-  } release_arena{base ? &arena_in_use : nullptr};
   std::vector<TensorInfo> in_infos;
   std::vector<const TensorInfo*> in_info_ptrs;
   std::vector<const Tensor*> in_values;
@@ -568,10 +546,10 @@ std::vector<Tensor> Executable::Impl::run_steps(std::span<const Tensor> feeds, T
     std::vector<TensorInfo> out_infos(ops[n]->num_outputs());
     InferContext ictx(node, in_info_ptrs, out_infos);
     ops[n]->infer(ictx);
-    if (base) place_in_arena(s, out_infos, values[n], base);
+    if (lease.base()) place_in_arena(*run_arena, lease, s, out_infos, values[n]);
     ComputeContext cctx(node, in_values, out_infos, values[n], run_pool);
     ops[n]->compute(cctx);
-    if (base) move_out_of_arena(s, values[n], base);
+    if (lease.base()) move_out_of_arena(*run_arena, lease, s, values[n]);
     for (int dead : release[s]) values[dead].assign(values[dead].size(), Tensor());
     if (observer) {
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
@@ -598,7 +576,7 @@ const TensorInfo& Executable::fetch_info(int i) const {
 
 const std::string& Executable::batch_split_blocker() const { return impl_->per_image.blocker; }
 
-int64_t Executable::arena_bytes() const { return impl_->arena_bytes; }
+int64_t Executable::arena_bytes() const { return impl_->arena ? impl_->arena->bytes() : 0; }
 
 std::span<const std::string> Executable::feed_names() const { return impl_->feed_names; }
 std::span<const std::string> Executable::fetch_names() const { return impl_->fetch_names; }

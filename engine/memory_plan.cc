@@ -1,7 +1,10 @@
 #include "engine/memory_plan.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
+
+#include "engine/tensor.h"
 
 namespace poet {
 namespace {
@@ -21,9 +24,8 @@ ArenaLayout plan_arena(std::span<const BufferLifetime> buffers) {
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
   // Largest first; ties by first use, so the layout does not depend on the sort's whims.
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return buffers[a].bytes > buffers[b].bytes;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return buffers[a].bytes > buffers[b].bytes; });
   ArenaLayout layout;
   layout.offsets.assign(n, 0);
   std::vector<size_t> placed;
@@ -47,6 +49,51 @@ ArenaLayout plan_arena(std::span<const BufferLifetime> buffers) {
     placed.push_back(i);
   }
   return layout;
+}
+
+ActivationArena::ActivationArena(const std::vector<std::vector<int64_t>>& bytes,
+                                 std::span<const int> dies) {
+  std::vector<BufferLifetime> buffers;
+  std::vector<std::pair<size_t, size_t>> owners;  // (step, output) of each buffer
+  slots_.resize(bytes.size());
+  for (size_t s = 0; s < bytes.size(); ++s) {
+    slots_[s].resize(bytes[s].size());
+    for (size_t k = 0; k < bytes[s].size(); ++k) {
+      if (bytes[s][k] <= 0) continue;
+      buffers.push_back({bytes[s][k], static_cast<int>(s), dies[s]});
+      owners.emplace_back(s, k);
+    }
+  }
+  const ArenaLayout layout = plan_arena(buffers);
+  for (size_t b = 0; b < buffers.size(); ++b)
+    slots_[owners[b].first][owners[b].second] = {layout.offsets[b], buffers[b].bytes};
+  bytes_ = layout.bytes;
+}
+
+ActivationArena::Lease ActivationArena::acquire() {
+  if (bytes_ == 0) return {};
+  {
+    std::lock_guard lock(mutex_);
+    if (!free_.empty()) {
+      std::shared_ptr<std::byte> buffer = std::move(free_.back());
+      free_.pop_back();
+      return {this, std::move(buffer)};
+    }
+  }
+  std::shared_ptr<std::byte> buffer = allocate_aligned(static_cast<size_t>(bytes_));
+  // NaN in every float: a kernel that counted on a zeroed output would show at once.
+  std::memset(buffer.get(), 0xff, static_cast<size_t>(bytes_));
+  return {this, std::move(buffer)};
+}
+
+ActivationArena::Lease::~Lease() {
+  if (!arena_ || !buffer_) return;
+  std::lock_guard lock(arena_->mutex_);
+  arena_->free_.push_back(std::move(buffer_));
+}
+
+bool ActivationArena::Lease::holds(const std::byte* p) const {
+  return buffer_ && p >= base() && p < base() + arena_->bytes_;
 }
 
 }  // namespace poet

@@ -6,7 +6,10 @@
 // bytes a layer writes are the ones a layer a little earlier read: still in cache.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -30,5 +33,53 @@ inline constexpr int64_t kArenaAlignment = 64;
 // lowest aligned offset that overlaps no placed buffer alive at the same time. Within a few
 // percent of the largest set of activations alive at once on the graphs poet runs.
 ArenaLayout plan_arena(std::span<const BufferLifetime> buffers);
+
+// A planned arena and the buffers that follow its layout: one per run in flight (a whole-batch
+// run, or each thread's image of a split batch).
+class ActivationArena {
+ public:
+  // An output's place: its offset and planned size, or offset -1 for an output allocated on
+  // its own.
+  struct Slot {
+    int64_t offset = -1, bytes = 0;
+  };
+
+  // `bytes[s][k]`: the size of step s's output k, or 0 to leave it out of the arena; `dies[s]`:
+  // the last step reading step s's outputs.
+  ActivationArena(const std::vector<std::vector<int64_t>>& bytes, std::span<const int> dies);
+  ActivationArena() = default;
+
+  int64_t bytes() const { return bytes_; }
+  const Slot& slot(size_t step, size_t output) const { return slots_[step][output]; }
+
+  // A buffer for one run; goes back to the arena's free list when the lease ends. Null base
+  // when nothing is planned.
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(ActivationArena* arena, std::shared_ptr<std::byte> buffer)
+        : arena_(arena), buffer_(std::move(buffer)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+
+    std::byte* base() const { return buffer_.get(); }
+    // A view of `bytes` at `offset` that keeps the buffer alive.
+    std::shared_ptr<std::byte> view(int64_t offset) const { return {buffer_, base() + offset}; }
+    // Whether p points into the buffer.
+    bool holds(const std::byte* p) const;
+
+   private:
+    ActivationArena* arena_ = nullptr;
+    std::shared_ptr<std::byte> buffer_;
+  };
+  Lease acquire();
+
+ private:
+  std::vector<std::vector<Slot>> slots_;
+  int64_t bytes_ = 0;
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<std::byte>> free_;  // buffers of bytes_, none leased
+};
 
 }  // namespace poet
