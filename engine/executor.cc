@@ -3,7 +3,6 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -112,6 +111,11 @@ TensorInfo infer_feed(const Graph& graph, Endpoint e, const OpOptions& op_option
     info.dtype = node.attr_type("T", node.attr_type("dtype", DType::kFloat32));
     return info;
   }
+}
+
+// The bytes of a numeric tensor of fully known shape.
+int64_t byte_size(const TensorInfo& t) {
+  return num_elements(t.shape.dims) * static_cast<int64_t>(dtype_size(t.dtype));
 }
 
 // Dimension 0 is the batch: a graph exported for batch 1 runs any batch.
@@ -359,7 +363,7 @@ void Executable::Impl::plan_arenas() {
     for (size_t k = 0; k < infos[n].size(); ++k) {
       const TensorInfo& o = infos[n][k];
       if (o.value || o.dtype == DType::kString || !allocatable(std::span(&o, 1))) continue;
-      whole[s][k] = num_elements(o.shape.dims) * static_cast<int64_t>(dtype_size(o.dtype));
+      whole[s][k] = byte_size(o);
       if (batch > 0) image[s][k] = (whole[s][k] + batch - 1) / batch;
     }
   }
@@ -377,8 +381,8 @@ void place_in_arena(const ActivationArena& arena, const ActivationArena::Lease& 
     const ActivationArena::Slot& slot = arena.slot(step, k);
     const TensorInfo& o = outputs[k];
     if (slot.offset < 0 || o.dtype == DType::kString || !o.shape.fully_known()) continue;
-    const int64_t bytes = num_elements(o.shape.dims) * static_cast<int64_t>(dtype_size(o.dtype));
-    if (bytes <= slot.bytes) values[k] = Tensor(o.dtype, o.shape.known(), lease.view(slot.offset));
+    if (byte_size(o) <= slot.bytes)
+      values[k] = Tensor(o.dtype, o.shape.known(), lease.view(slot.offset));
   }
 }
 
