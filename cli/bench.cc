@@ -173,7 +173,7 @@ int bench(Args args) {
   }();
   std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
               resident_mb(), peak_rss_mb());
-  std::printf("activation arena: %.1f MB\n", static_cast<double>(exe.arena_bytes()) / 1e6);
+
   Tensor feed = make_input(exe.feed_info(0), flags);
   if (feed.dtype() == DType::kString && batch != 1)
     fail("--batch: a string input (JPEG bytes) runs one image at a time");
@@ -186,8 +186,12 @@ int bench(Args args) {
               threads, static_cast<long long>(batch));
   if (exe.splits_batch(batch)) {
     std::printf("batch split: each thread runs one image at a time through the graph\n");
-  } else if (!exe.batch_split_blocker().empty()) {
-    std::printf("batch split: no, %s\n", exe.batch_split_blocker().c_str());
+    std::printf("activation arena: %.1f MB per image in flight\n",
+                static_cast<double>(exe.image_arena_bytes()) / 1e6);
+  } else {
+    if (!exe.batch_split_blocker().empty())
+      std::printf("batch split: no, %s\n", exe.batch_split_blocker().c_str());
+    std::printf("activation arena: %.1f MB\n", static_cast<double>(exe.arena_bytes()) / 1e6);
   }
   exe.run(std::span(&feed, 1));  // warm-up: packs weights, touches buffers
   std::vector<double> step_seconds(exe.steps().size(), 0.0);

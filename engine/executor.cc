@@ -581,6 +581,9 @@ const TensorInfo& Executable::fetch_info(int i) const {
 const std::string& Executable::batch_split_blocker() const { return impl_->per_image.blocker; }
 
 int64_t Executable::arena_bytes() const { return impl_->arena ? impl_->arena->bytes() : 0; }
+int64_t Executable::image_arena_bytes() const {
+  return impl_->image_arena ? impl_->image_arena->bytes() : 0;
+}
 
 std::span<const std::string> Executable::feed_names() const { return impl_->feed_names; }
 std::span<const std::string> Executable::fetch_names() const { return impl_->fetch_names; }

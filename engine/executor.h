@@ -78,6 +78,8 @@ class Executable {
   // The size of the activation arena planned at load (engine/memory_plan.h): the bytes every
   // whole-batch run's activations of known size share. 0 when nothing is planned.
   int64_t arena_bytes() const;
+  // The same for one image of a split batch (each image in flight takes one such buffer).
+  int64_t image_arena_bytes() const;
 
   // The nodes that compute at run time, in execution order.
   std::vector<StepInfo> steps() const;
