@@ -369,6 +369,11 @@ void Executable::Impl::plan_arenas() {
   }
   arena = std::make_unique<ActivationArena>(whole, step_dies);
   if (per_image.blocker.empty()) image_arena = std::make_unique<ActivationArena>(image, step_dies);
+  // An arena is one allocation, held as long as the executable: bounded like any tensor (a file
+  // may declare shapes no run could hold). Beyond that, each activation allocates on its own.
+  if (arena->bytes() > static_cast<int64_t>(max_tensor_bytes())) arena.reset();
+  if (image_arena && image_arena->bytes() > static_cast<int64_t>(max_tensor_bytes()))
+    image_arena.reset();
 }
 
 namespace {

@@ -137,6 +137,18 @@ TEST(ExecutorArena, ImagesOfASplitBatchEachGetTheirOwnBuffer) {
   }
 }
 
+TEST(ExecutorArena, NoArenaBeyondTheTensorLimit) {
+  // The arena is bounded like one tensor: a graph whose activations together exceed the limit
+  // runs with each allocated on its own.
+  const size_t limit = max_tensor_bytes();
+  set_max_tensor_bytes(64 * 64 * 4);  // one activation, not two
+  Executable exe = chain(PartialShape({64, 64}), {"r:0"});
+  set_max_tensor_bytes(limit);
+  EXPECT_EQ(exe.arena_bytes(), 0);
+  const std::vector<Tensor> feed = {floats({64, 64}, std::vector<float>(64 * 64, 2.f))};
+  EXPECT_EQ(floats(exe.run(feed)[0]), std::vector<float>(64 * 64, 2.f));
+}
+
 TEST(ExecutorArena, InnerFetchesAreNotInTheArena) {
   Executable exe = chain(PartialShape({8, 8}), {"a:0", "r:0"});
   std::vector<float> in(64, 2.f);
