@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 
+#include "engine/tensor.h"
 #include "engine/thread_pool.h"
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
 #include "kernels/x86/pool_nhwc.h"
@@ -22,12 +23,23 @@ namespace x86 = poet::kernels::x86;
 using poet::testing::WindowLayer;
 using poet::testing::WindowOp;
 
-std::vector<float> random_floats(int64_t n) {
+// 64-byte aligned, as the executor's tensors are: with a 2 or 4 KiB pixel pitch (512 or 1024
+// channels) a misaligned buffer splits every vector load over two cache lines.
+struct Buffer {
+  std::shared_ptr<std::byte> storage;
+  std::span<float> floats;
+  operator std::span<float>() const { return floats; }
+  operator std::span<const float>() const { return floats; }
+  float* data() const { return floats.data(); }
+};
+
+Buffer random_floats(int64_t n) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
+  Buffer b{poet::allocate_aligned(static_cast<size_t>(n) * sizeof(float)), {}};
+  b.floats = {reinterpret_cast<float*>(b.storage.get()), static_cast<size_t>(n)};
+  for (float& x : b.floats) x = dist(rng);
+  return b;
 }
 
 void BM_Window(benchmark::State& state, const WindowLayer& layer, x86::Isa isa, int threads) {
@@ -35,7 +47,7 @@ void BM_Window(benchmark::State& state, const WindowLayer& layer, x86::Isa isa, 
   auto input = random_floats(s.input_size());
   auto filter = random_floats(s.k_h * s.k_w * s.out_c);
   auto bias = random_floats(s.out_c);
-  std::vector<float> output(s.output_size());
+  Buffer output = random_floats(s.output_size());
   std::unique_ptr<poet::ThreadPool> pool;
   if (threads > 1) pool = std::make_unique<poet::ThreadPool>(threads);
   for (auto _ : state) {
