@@ -30,8 +30,7 @@ struct ArenaLayout {
 inline constexpr int64_t kArenaAlignment = 64;
 
 // Greedy by size (as TFLite's arena planner): the largest buffers are placed first, each at the
-// lowest aligned offset that overlaps no placed buffer alive at the same time. Within a few
-// percent of the largest set of activations alive at once on the graphs poet runs.
+// lowest aligned offset that overlaps no placed buffer alive at the same time.
 ArenaLayout plan_arena(std::span<const BufferLifetime> buffers);
 
 // A planned arena and the buffers that follow its layout: one per run in flight (a whole-batch
@@ -47,7 +46,6 @@ class ActivationArena {
   // `bytes[s][k]`: the size of step s's output k, or 0 to leave it out of the arena; `dies[s]`:
   // the last step reading step s's outputs.
   ActivationArena(const std::vector<std::vector<int64_t>>& bytes, std::span<const int> dies);
-  ActivationArena() = default;
 
   int64_t bytes() const { return bytes_; }
   const Slot& slot(size_t step, size_t output) const { return slots_[step][output]; }
@@ -64,7 +62,7 @@ class ActivationArena {
     ~Lease();
 
     std::byte* base() const { return buffer_.get(); }
-    // A view of `bytes` at `offset` that keeps the buffer alive.
+    // The buffer from `offset` on, keeping the buffer alive.
     std::shared_ptr<std::byte> view(int64_t offset) const { return {buffer_, base() + offset}; }
     // Whether p points into the buffer.
     bool holds(const std::byte* p) const;
