@@ -187,11 +187,11 @@ int bench(Args args) {
   if (exe.splits_batch(batch)) {
     std::printf("batch split: each thread runs one image at a time through the graph\n");
     std::printf("activation arena: %.1f MB per image in flight\n",
-                static_cast<double>(exe.image_arena_bytes()) / 1e6);
+                static_cast<double>(exe.arena_sizes().image_bytes) / 1e6);
   } else {
     if (!exe.batch_split_blocker().empty())
       std::printf("batch split: no, %s\n", exe.batch_split_blocker().c_str());
-    std::printf("activation arena: %.1f MB\n", static_cast<double>(exe.arena_bytes()) / 1e6);
+    std::printf("activation arena: %.1f MB\n", static_cast<double>(exe.arena_sizes().bytes) / 1e6);
   }
   exe.run(std::span(&feed, 1));  // warm-up: packs weights, touches buffers
   std::vector<double> step_seconds(exe.steps().size(), 0.0);

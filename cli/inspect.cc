@@ -59,7 +59,9 @@ void print_layers(const Executable& exe) {
     total += s.flops;
   }
   std::printf("total: %.3f GFLOPs per run\n", total / 1e9);
-  std::printf("activation arena: %.2f MB\n", static_cast<double>(exe.arena_bytes()) / 1e6);
+  const Executable::ArenaSizes arena = exe.arena_sizes();
+  std::printf("activation arena: %.2f MB (the most alive at once: %.2f MB)\n",
+              static_cast<double>(arena.bytes) / 1e6, static_cast<double>(arena.peak_live) / 1e6);
 }
 
 }  // namespace

@@ -585,9 +585,14 @@ const TensorInfo& Executable::fetch_info(int i) const {
 
 const std::string& Executable::batch_split_blocker() const { return impl_->per_image.blocker; }
 
-int64_t Executable::arena_bytes() const { return impl_->arena ? impl_->arena->bytes() : 0; }
-int64_t Executable::image_arena_bytes() const {
-  return impl_->image_arena ? impl_->image_arena->bytes() : 0;
+Executable::ArenaSizes Executable::arena_sizes() const {
+  ArenaSizes sizes;
+  if (impl_->arena) {
+    sizes.bytes = impl_->arena->bytes();
+    sizes.peak_live = impl_->arena->peak_live();
+  }
+  if (impl_->image_arena) sizes.image_bytes = impl_->image_arena->bytes();
+  return sizes;
 }
 
 std::span<const std::string> Executable::feed_names() const { return impl_->feed_names; }

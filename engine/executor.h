@@ -75,11 +75,13 @@ class Executable {
   bool splits_batch(int64_t images) const;
   const std::string& batch_split_blocker() const;
 
-  // The size of the activation arena planned at load (engine/memory_plan.h): the bytes every
-  // whole-batch run's activations of known size share. 0 when nothing is planned.
-  int64_t arena_bytes() const;
-  // The same for one image of a split batch (each image in flight takes one such buffer).
-  int64_t image_arena_bytes() const;
+  // The activation arenas planned at load (engine/memory_plan.h), in bytes.
+  struct ArenaSizes {
+    int64_t bytes = 0;        // shared by every whole-batch run's activations; 0: no arena
+    int64_t peak_live = 0;    // the most alive at one step of such a run: no plan needs less
+    int64_t image_bytes = 0;  // the same for one image of a split batch (one per image in flight)
+  };
+  ArenaSizes arena_sizes() const;
 
   // The nodes that compute at run time, in execution order.
   std::vector<StepInfo> steps() const;

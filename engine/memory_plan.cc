@@ -48,6 +48,16 @@ ArenaLayout plan_arena(std::span<const BufferLifetime> buffers) {
     layout.bytes = std::max(layout.bytes, offset + size);
     placed.push_back(i);
   }
+  // The lower bound, from the bytes alive at each step (a difference array over the steps).
+  int steps = 0;
+  for (const BufferLifetime& b : buffers) steps = std::max(steps, b.last + 1);
+  std::vector<int64_t> change(static_cast<size_t>(steps) + 1, 0);
+  for (const BufferLifetime& b : buffers) {
+    change[b.first] += aligned(b.bytes);
+    change[b.last + 1] -= aligned(b.bytes);
+  }
+  int64_t live = 0;
+  for (int64_t c : change) layout.peak_live = std::max(layout.peak_live, live += c);
   return layout;
 }
 
@@ -68,6 +78,7 @@ ActivationArena::ActivationArena(const std::vector<std::vector<int64_t>>& bytes,
   for (size_t b = 0; b < buffers.size(); ++b)
     slots_[owners[b].first][owners[b].second] = {layout.offsets[b], buffers[b].bytes};
   bytes_ = layout.bytes;
+  peak_live_ = layout.peak_live;
 }
 
 ActivationArena::Lease ActivationArena::acquire() {

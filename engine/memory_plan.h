@@ -25,6 +25,7 @@ struct BufferLifetime {
 struct ArenaLayout {
   std::vector<int64_t> offsets;  // per buffer, a multiple of kArenaAlignment
   int64_t bytes = 0;             // the arena's size
+  int64_t peak_live = 0;         // the most (aligned) bytes alive at one step: no layout is smaller
 };
 
 inline constexpr int64_t kArenaAlignment = 64;
@@ -48,6 +49,7 @@ class ActivationArena {
   ActivationArena(const std::vector<std::vector<int64_t>>& bytes, std::span<const int> dies);
 
   int64_t bytes() const { return bytes_; }
+  int64_t peak_live() const { return peak_live_; }
   const Slot& slot(size_t step, size_t output) const { return slots_[step][output]; }
 
   // A buffer for one run; goes back to the arena's free list when the lease ends. Null base
@@ -75,7 +77,7 @@ class ActivationArena {
 
  private:
   std::vector<std::vector<Slot>> slots_;
-  int64_t bytes_ = 0;
+  int64_t bytes_ = 0, peak_live_ = 0;
   std::mutex mutex_;
   std::vector<std::shared_ptr<std::byte>> free_;  // buffers of bytes_, none leased
 };
