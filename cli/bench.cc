@@ -92,7 +92,7 @@ Peak measure_peak(int threads) {
 }
 
 void print_layers(const Executable& exe, std::span<const double> seconds, int runs,
-                  const Peak& peak) {
+                  const Peak& peak, Backend default_backend) {
   std::printf("\n  %-52s %-28s %-18s %9s %9s %7s\n", "layer", "op", "output", "ms", "GFLOP/s",
               "%peak");
   std::vector<StepInfo> steps = exe.steps();
@@ -100,8 +100,12 @@ void print_layers(const Executable& exe, std::span<const double> seconds, int ru
     double ms = seconds[i] / runs * 1e3;
     double gflops = ms > 0 ? steps[i].flops / (ms * 1e6) : 0;
     std::string shape = steps[i].outputs.empty() ? "" : steps[i].outputs[0].shape.str();
-    std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%\n", steps[i].name.c_str(),
-                steps[i].op.c_str(), shape.c_str(), ms, gflops, 100 * gflops / peak.total());
+    // A layer sent to another backend than the run's (--backend_op) says which.
+    std::string op = steps[i].op;
+    if (steps[i].backend != default_backend)
+      op += "@" + std::string(backend_name(steps[i].backend));
+    std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%\n", steps[i].name.c_str(), op.c_str(),
+                shape.c_str(), ms, gflops, 100 * gflops / peak.total());
   }
 }
 
@@ -210,7 +214,7 @@ int bench(Args args) {
   }
   int64_t flops = 0;
   for (const StepInfo& s : exe.steps()) flops += s.flops;
-  if (flags.boolean("per_layer")) print_layers(exe, step_seconds, runs, peak);
+  if (flags.boolean("per_layer")) print_layers(exe, step_seconds, runs, peak, options.backend);
   double per_run = elapsed / runs;
   double gflops = flops / per_run / 1e9;
   std::printf("\nruns: %d in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", runs, elapsed,

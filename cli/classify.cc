@@ -129,10 +129,11 @@ int classify(Args args) {
   std::vector<std::string> labels = load_labels(flags);
 
   std::string graph_path = flags.required("graph");
+  ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(graph_path);
   Model model = choose_model(graph, flags, graph_path);
   // Taken over, not copied: the file's weights then go as the executable packs its own.
-  Executable exe(std::move(graph), {model.input}, {model.output}, exec_options(flags));
+  Executable exe(std::move(graph), {model.input}, {model.output}, options);
   for (size_t i = 0; i < images.size(); ++i) {
     Tensor feed[] = {image_feed(model, images[i])};
     Tensor scores = exe.run(feed).at(0);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tfjs/tfjs.h"
@@ -16,6 +17,10 @@ Graph load_graph(const std::filesystem::path& path) {
 std::vector<FlagSpec> exec_flag_specs() {
   return {
       {"backend", "native", "kernels to run: native (SIMD), onednn or ref (plain reference)"},
+      {"backend_op", "",
+       "OP=BACKEND: run every node of op type OP on BACKEND instead (Conv2D=onednn; the "
+       "optimiser's fused forms count as their op); may be repeated",
+       false, true},
       {"threads", "0", "worker threads; 0 uses every core"},
       {"batch_split", "auto",
        "auto, on or off: run a batch's images one at a time spread over the threads (graphs "
@@ -27,14 +32,21 @@ std::vector<FlagSpec> exec_flag_specs() {
 ExecOptions exec_options(const Flags& flags) {
   ExecOptions o;
   std::string backend = flags.str("backend");
-  if (backend == "native") {
-    o.backend = Backend::kNative;
-  } else if (backend == "onednn") {
-    o.backend = Backend::kOneDnn;
-  } else if (backend == "ref") {
-    o.backend = Backend::kReference;
+  if (std::optional<Backend> b = parse_backend(backend)) {
+    o.backend = *b;
   } else {
     fail("--backend: expected native, onednn or ref, got '", backend, "'");
+  }
+  for (const std::string& given : flags.all("backend_op")) {
+    const size_t eq = given.find('=');
+    std::optional<Backend> b =
+        eq == std::string::npos ? std::nullopt : parse_backend(given.substr(eq + 1));
+    if (eq == 0 || !b)
+      fail("--backend_op: expected OP=native|onednn|ref (Conv2D=onednn), got '", given, "'");
+    if (!is_known_op(given.substr(0, eq)))
+      fail("--backend_op: poet has no op '", given.substr(0, eq),
+           "' (a TensorFlow op type: Conv2D)");
+    o.op_backends[given.substr(0, eq)] = *b;
   }
   int64_t threads = flags.integer("threads");
   if (threads < 0 || threads > 1024) fail("--threads: expected 0..1024, got ", threads);

@@ -109,6 +109,7 @@ int label(Args args) {
   std::vector<std::string> labels = read_labels(flags.str("labels"));
 
   std::string graph_path = flags.str("graph");
+  ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(graph_path);
   std::string input = tensor_name(flags.str("input_layer"));
   std::string output = tensor_name(flags.str("output_layer"));
@@ -117,7 +118,7 @@ int label(Args args) {
                       .mean = static_cast<float>(flags.number("input_mean")),
                       .std = static_cast<float>(flags.number("input_std"))};
   if (spec.std == 0) fail("--input_std: must not be 0");
-  Executable exe(std::move(graph), {input}, {output}, exec_options(flags));
+  Executable exe(std::move(graph), {input}, {output}, options);
   for (size_t i = 0; i < images.size(); ++i) {
     Tensor feed[] = {read_image_input(images[i], spec)};
     Tensor scores = exe.run(feed).at(0);

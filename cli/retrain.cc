@@ -260,12 +260,13 @@ int retrain(Args args) {
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
 
   const std::string model_file = model_path(flags, options, info);
+  ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(model_file);
   trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph);
   print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
                      "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
                      "; bottleneck: ", model.bottleneck_tensor));
-  trainer::BottleneckRunner runner(graph, model, static_cast<int>(batch), exec_options(flags));
+  trainer::BottleneckRunner runner(graph, model, static_cast<int>(batch), exec);
   if (!runner.batch_note().empty()) print_warning(runner.batch_note());
   info.input_tensor = model.input_tensor;
   info.bottleneck_tensor = model.bottleneck_tensor;

@@ -48,8 +48,9 @@ int run(Args args) {
   if (!outs.empty() && outs.size() != fetch_names.size())
     fail("--out is given ", outs.size(), " times for ", fetch_names.size(), " --fetch tensors");
 
+  ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(flags.required("graph"));
-  Executable exe(std::move(graph), feed_names, fetch_names, exec_options(flags));
+  Executable exe(std::move(graph), feed_names, fetch_names, options);
   std::vector<Tensor> results = exe.run(feeds);
   for (size_t i = 0; i < results.size(); ++i) {
     if (outs.empty()) {

@@ -412,7 +412,9 @@ void move_out_of_arena(const ActivationArena& arena, const ActivationArena::Leas
 void Executable::Impl::plan_batch_split() {
   if (options.batch_split == BatchSplit::kOff) {
     per_image.blocker = "the batch split is off";
-  } else if (options.backend != Backend::kNative) {
+  } else if (options.backend != Backend::kNative ||
+             std::ranges::any_of(options.op_backends,
+                                 [](const auto& o) { return o.second != Backend::kNative; })) {
     // oneDNN threads itself; the reference backend is the plain oracle.
     per_image.blocker = "the batch split runs the native backend only";
   } else {
@@ -449,12 +451,19 @@ Executable::Executable(Graph&& graph, std::vector<std::string> feeds,
     : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
   impl_->op_options.backend = options.backend;
+  for (const auto& [op, backend] : options.op_backends)
+    if (!is_known_op(op))
+      fail("a backend is given for op '", op, "', which poet does not implement");
+  impl_->op_options.op_backends = options.op_backends;
   impl_->op_options.check_numerics = options.check_numerics;
   impl_->feed_names = std::move(feeds);
   impl_->fetch_names = std::move(fetches);
   if (impl_->fetch_names.empty()) fail("nothing to fetch");
   // oneDNN threads with OpenMP, not poet's pool: give it the same count before any primitive.
-  if (options.backend == Backend::kOneDnn) kernels::onednn::set_num_threads(options.threads);
+  if (options.backend == Backend::kOneDnn ||
+      std::ranges::any_of(options.op_backends,
+                          [](const auto& o) { return o.second == Backend::kOneDnn; }))
+    kernels::onednn::set_num_threads(options.threads);
   {
     // The source's weights go before packing: those the optimiser replaced (batch norms folded
     // into filters) are freed here, so peak memory holds at most two copies, briefly.
@@ -603,7 +612,7 @@ std::vector<StepInfo> Executable::steps() const {
   std::vector<StepInfo> out;
   for (int n : m.steps) {
     const Node& node = m.graph.node(n);
-    StepInfo step{node.name, node.op, m.infos[n], 0};
+    StepInfo step{node.name, node.op, m.infos[n], 0, m.op_options.backend_for(node.op)};
     std::vector<TensorInfo> inputs;
     for (const Endpoint& e : node.inputs) inputs.push_back(m.infos[e.node][e.index]);
     for (TensorInfo& o : step.outputs) o.value.reset();

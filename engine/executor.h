@@ -23,6 +23,9 @@ enum class BatchSplit {
 
 struct ExecOptions {
   Backend backend = Backend::kNative;
+  // Per op type, a backend replacing `backend` ({"Conv2D", Backend::kOneDnn}; fused forms count
+  // as their op, see OpOptions::op_backends).
+  std::map<std::string, Backend> op_backends;
   int threads = 0;              // 0: all cores
   bool check_numerics = false;  // keep CheckNumerics checks (they cost a pass over the data)
   // Rewrite the graph at load (engine/optimize): fold constants and batch norms into
@@ -44,8 +47,9 @@ struct ExecOptions {
 struct StepInfo {
   std::string name;
   std::string op;
-  std::vector<TensorInfo> outputs;  // without values
-  int64_t flops = 0;                // for the shapes of the last run, or of load when known
+  std::vector<TensorInfo> outputs;     // without values
+  int64_t flops = 0;                   // for the shapes of the last run, or of load when known
+  Backend backend = Backend::kNative;  // ExecOptions::backend, or the op's own
 };
 
 class Executable {

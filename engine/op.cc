@@ -2,6 +2,31 @@
 
 namespace poet {
 
+std::string_view backend_name(Backend backend) {
+  switch (backend) {
+    case Backend::kNative:
+      return "native";
+    case Backend::kOneDnn:
+      return "onednn";
+    case Backend::kReference:
+      return "ref";
+  }
+  return "?";
+}
+
+std::optional<Backend> parse_backend(std::string_view name) {
+  for (Backend b : {Backend::kNative, Backend::kOneDnn, Backend::kReference})
+    if (backend_name(b) == name) return b;
+  return std::nullopt;
+}
+
+Backend OpOptions::backend_for(std::string_view op) const {
+  constexpr std::string_view kFused = "_Fused";
+  if (op.starts_with(kFused)) op.remove_prefix(kFused.size());
+  auto it = op_backends.find(std::string(op));
+  return it != op_backends.end() ? it->second : backend;
+}
+
 void InferContext::set_output(int i, DType dtype, PartialShape shape) {
   outputs_[i].dtype = dtype;
   outputs_[i].shape = std::move(shape);

@@ -4,6 +4,7 @@
 // Each op lives in engine/ops/<op>.cc; the arithmetic lives in kernels/.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -20,9 +21,19 @@ class ThreadPool;
 
 enum class Backend { kNative, kOneDnn, kReference };
 
+// "native", "onednn", "ref"; parse_backend gives nullopt for anything else.
+std::string_view backend_name(Backend backend);
+std::optional<Backend> parse_backend(std::string_view name);
+
 struct OpOptions {
   Backend backend = Backend::kNative;
+  // Per op type, a backend that replaces `backend` for that op (e.g. {"Conv2D", kOneDnn}). The
+  // optimiser's fused forms count as their op: "_FusedConv2D" is "Conv2D".
+  std::map<std::string, Backend> op_backends;
   bool check_numerics = true;  // false: CheckNumerics passes its input through unchecked
+
+  // The backend nodes of type `op` run.
+  Backend backend_for(std::string_view op) const;
 };
 
 // What is known about a tensor before it is computed.

@@ -70,6 +70,15 @@ TEST(CliErrors, FeedOfTheWrongShapeNamesTheTensor) {
   EXPECT_NE(r.err.find("[1,64,64,3]"), std::string::npos) << r.err;
 }
 
+TEST(CliErrors, BadBackendOpIsNamed) {
+  expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--backend_op", "Conv2D"}),
+               "--backend_op");
+  expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--backend_op", "Conv2D=gpu"}),
+               "Conv2D=gpu");
+  expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--backend_op", "Conv9D=ref"}),
+               "'Conv9D'");
+}
+
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }

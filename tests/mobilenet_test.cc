@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
+#include <set>
 
 #include "engine/executor.h"
 #include "engine/npy.h"
 #include "importers/tensorflow/graphdef.h"
 #include "tests/fixtures.h"
+#include "tests/test_graph.h"
 
 namespace poet {
 namespace {
@@ -29,23 +32,76 @@ float max_abs_diff(std::span<const float> a, std::span<const float> b) {
   return worst;
 }
 
-Tensor logits_of(const std::string& graph_file, const std::string& image, Backend backend) {
+Tensor logits_of(const std::string& graph_file, const std::string& image, Backend backend,
+                 std::map<std::string, Backend> op_backends = {}) {
   Graph g = tf::load_graphdef(testing::fixture(kDir + graph_file));
   ExecOptions options;
   options.backend = backend;
+  options.op_backends = std::move(op_backends);
   Executable exe(g, {"input:0"}, {kLogits}, options);
   Tensor input = read_npy(testing::fixture(kRef + image + ".input.npy"));
   return exe.run(std::span(&input, 1))[0];
 }
 
-void expect_matches_reference(Backend backend) {
+void expect_matches_reference(Backend backend, std::map<std::string, Backend> op_backends = {}) {
   for (const char* image : kImages) {
-    Tensor got = logits_of("frozen_graph.pb", image, backend);
+    Tensor got = logits_of("frozen_graph.pb", image, backend, op_backends);
     Tensor want = read_npy(testing::fixture(std::string(kRef) + image + ".logits.npy"));
     ASSERT_EQ(got.shape(), want.shape()) << image;
     EXPECT_LT(max_abs_diff(got.data<float>(), want.data<float>()), 1e-4f) << image;
     EXPECT_EQ(argmax(got.data<float>()), argmax(want.data<float>())) << image;
   }
+}
+
+TEST(MobileNet, BackendsChosenPerOpMatchReferenceLogits) {
+  POET_REQUIRE_FIXTURE(kRef);
+  const std::map<std::string, Backend> mixed = {{"Conv2D", Backend::kOneDnn},
+                                                {"DepthwiseConv2dNative", Backend::kReference},
+                                                {"AvgPool", Backend::kOneDnn}};
+  expect_matches_reference(Backend::kNative, mixed);
+  // Each step says where it ran; fused forms count as their op; oneDNN threads itself, so the
+  // batch is not split.
+  Graph g = tf::load_graphdef(testing::fixture(std::string(kDir) + "frozen_graph.pb"));
+  ExecOptions options;
+  options.op_backends = mixed;
+  Executable exe(g, {"input:0"}, {kLogits}, options);
+  std::map<std::string, std::set<Backend>> seen;
+  for (const StepInfo& step : exe.steps()) seen[step.op].insert(step.backend);
+  EXPECT_EQ(seen["_FusedConv2D"], std::set{Backend::kOneDnn});
+  EXPECT_EQ(seen["_FusedDepthwiseConv2dNative"], std::set{Backend::kReference});
+  EXPECT_EQ(seen["AvgPool"], std::set{Backend::kOneDnn});
+  EXPECT_EQ(seen["Squeeze"], std::set{Backend::kNative});
+  EXPECT_FALSE(exe.batch_split_blocker().empty());
+  options.op_backends = {{"Conv3D", Backend::kOneDnn}};
+  try {
+    Executable bad(g, {"input:0"}, {kLogits}, options);
+    ADD_FAILURE() << "a backend for an op poet lacks was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'Conv3D'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(BackendPerOp, TheOpRunsOnItsOwnBackend) {
+  // x * w - 1 with x = w = 1 + 2^-12: the reference kernel rounds the product before adding
+  // (2^-11), the native one fuses them (2^-11 + 2^-24), so the result shows which ran.
+  const float v = 1.f + std::ldexp(1.f, -12);
+  auto run = [&](std::map<std::string, Backend> op_backends) {
+    testing::TestGraph t;
+    const Endpoint x = t.placeholder("x", PartialShape({1, 1, 1, 1}));
+    const Endpoint w = t.constant("w", Tensor::from_floats({1, 1, 1, 1}, std::vector{v}));
+    const Endpoint conv =
+        t.op("conv", "Conv2D", {x, w},
+             {{"padding", std::string("VALID")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
+    t.op("biased", "BiasAdd", {conv, t.constant("b", Tensor::from_floats({1}, std::vector{-1.f}))});
+    ExecOptions options;
+    options.threads = 1;
+    options.op_backends = std::move(op_backends);
+    Executable exe(std::move(t.g), {"x:0"}, {"biased:0"}, options);
+    const std::vector<Tensor> feed = {Tensor::from_floats({1, 1, 1, 1}, std::vector{v})};
+    return exe.run(feed)[0].data<float>()[0];
+  };
+  EXPECT_EQ(run({}), std::ldexp(1.f, -11) + std::ldexp(1.f, -24));
+  EXPECT_EQ(run({{"Conv2D", Backend::kReference}}), std::ldexp(1.f, -11));
 }
 
 TEST(MobileNet, FrozenGraphMatchesReferenceLogits) {

@@ -37,9 +37,11 @@ std::vector<std::string> known_ops() {
 std::unique_ptr<Op> make_op(const Node& node, const OpOptions& options) {
   if (!node.import_error.empty()) fail(node.describe(), ": ", node.import_error);
   auto it = registry().find(node.op);
-  if (it == registry().end())
-    fail(node.describe(), ": poet does not implement op '", node.op, "'");
-  return it->second(node, options);
+  if (it == registry().end()) fail(node.describe(), ": poet does not implement op '", node.op, "'");
+  if (options.op_backends.empty()) return it->second(node, options);
+  OpOptions own = options;
+  own.backend = options.backend_for(node.op);
+  return it->second(node, own);
 }
 
 }  // namespace poet

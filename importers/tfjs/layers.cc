@@ -283,7 +283,8 @@ Endpoint LayerContext::activation(Endpoint x, const std::string& activation) {
 }
 
 PartialShape ShapeInference::shape_of(Endpoint e) {
-  const OpOptions options{.backend = Backend::kReference};
+  OpOptions options;
+  options.backend = Backend::kReference;
   for (int n = static_cast<int>(infos_.size()); n <= e.node; ++n) {
     const Node& node = graph_.node(n);
     std::vector<const TensorInfo*> in;
