@@ -1,8 +1,9 @@
-// Conv2D speed on every distinct conv shape of Inception v3 and MobileNet v1's pointwise
-// layers: the SIMD kernel for each ISA (1 and 2 threads) and, on a few small layers, the
-// reference; and oneDNN's convolution (1 and 2 OpenMP threads) on every layer, so native and
-// oneDNN compare layer by layer. Counters: GFLOP/s per busy core (see register_layers on timing)
-// and, for the SIMD kernels, that as a fraction of the measured single-core FMA peak ("peak").
+// Conv2D speed on every distinct conv shape of Inception v3 and of MobileNet v1 1.0_224 and
+// 0.25_128 (first layer and pointwise layers): the SIMD kernel for each ISA (1 and 2 threads) and,
+// on a few small layers, the reference; and oneDNN's convolution (1 and 2 OpenMP threads) on every
+// layer, so native and oneDNN compare layer by layer. Counters: GFLOP/s per busy core (see
+// register_layers on timing) and, for the SIMD kernels, that as a fraction of the measured
+// single-core FMA peak ("peak").
 //   ./build/bench/conv2d_bench --benchmark_filter='Mixed_6b_1x1_192'
 #include <benchmark/benchmark.h>
 
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
   }
   register_layers(poet::testing::inception_v3_conv_layers(), "InceptionV3");
   register_layers(poet::testing::mobilenet_v1_conv_layers(), "MobileNetV1");
+  register_layers(poet::testing::mobilenet_v1_025_conv_layers(), "MobileNetV1_0.25_128");
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -76,6 +76,10 @@ TEST(Conv2DSimd, MobileNetV1Layers) {
     SCOPED_TRACE(layer.name);
     check_against_reference({layer.shape(/*max_spatial=*/15)}, &pool);
   }
+  for (const ConvLayer& layer : mobilenet_v1_025_conv_layers()) {
+    SCOPED_TRACE(std::string("0.25_128 ") + std::string(layer.name));
+    check_against_reference({layer.shape(/*max_spatial=*/15)}, &pool);
+  }
 }
 
 TEST(Conv2DSimd, OddChannelCounts) {

@@ -1,6 +1,6 @@
 // The convolution layers poet must run fast, in one table shared by the SIMD tests and the
-// benchmarks: every distinct Conv2D shape of Inception v3 (299x299 input) and the pointwise
-// (1x1) convolutions of MobileNet v1 (224x224, width 1.0).
+// benchmarks: every distinct Conv2D shape of Inception v3 (299x299 input) and of MobileNet v1
+// (the first layer and the pointwise 1x1 convolutions) at 1.0_224 and 0.25_128.
 #pragma once
 
 #include <cstdint>
@@ -104,6 +104,25 @@ inline const std::vector<ConvLayer>& mobilenet_v1_conv_layers() {
       {"Conv2d_7_pointwise", 14, 14, 512, 1, 1, 1, S, 512},
       {"Conv2d_12_pointwise", 7, 7, 512, 1, 1, 1, S, 1024},
       {"Conv2d_13_pointwise", 7, 7, 1024, 1, 1, 1, S, 1024},
+  };
+  return layers;
+}
+
+// MobileNet v1 0.25_128 (the fixture's graph): a quarter of the channels at 128x128.
+inline const std::vector<ConvLayer>& mobilenet_v1_025_conv_layers() {
+  using kernels::Padding;
+  constexpr Padding S = Padding::kSame;
+  static const std::vector<ConvLayer> layers = {
+      {"Conv2d_0", 128, 128, 3, 3, 3, 2, S, 8},
+      {"Conv2d_1_pointwise", 64, 64, 8, 1, 1, 1, S, 16},
+      {"Conv2d_2_pointwise", 32, 32, 16, 1, 1, 1, S, 32},
+      {"Conv2d_3_pointwise", 32, 32, 32, 1, 1, 1, S, 32},
+      {"Conv2d_4_pointwise", 16, 16, 32, 1, 1, 1, S, 64},
+      {"Conv2d_5_pointwise", 16, 16, 64, 1, 1, 1, S, 64},
+      {"Conv2d_6_pointwise", 8, 8, 64, 1, 1, 1, S, 128},
+      {"Conv2d_7_pointwise", 8, 8, 128, 1, 1, 1, S, 128},
+      {"Conv2d_12_pointwise", 4, 4, 128, 1, 1, 1, S, 256},
+      {"Conv2d_13_pointwise", 4, 4, 256, 1, 1, 1, S, 256},
   };
   return layers;
 }
