@@ -91,8 +91,13 @@ Peak measure_peak(int threads) {
   return peak;
 }
 
+// `split`: the batch ran image by image on the threads, so a layer's time is summed over the
+// images (thread time) and its GFLOP/s is one thread's, against one thread's peak.
 void print_layers(const Executable& exe, std::span<const double> seconds, int runs,
-                  const Peak& peak, Backend default_backend) {
+                  const Peak& peak, Backend default_backend, bool split) {
+  const double layer_peak = split ? peak.per_thread : peak.total();
+  if (split)
+    std::printf("\nper layer: thread time summed over the images, %% of one thread's peak");
   std::printf("\n  %-52s %-28s %-18s %9s %9s %7s\n", "layer", "op", "output", "ms", "GFLOP/s",
               "%peak");
   std::vector<StepInfo> steps = exe.steps();
@@ -105,7 +110,7 @@ void print_layers(const Executable& exe, std::span<const double> seconds, int ru
     if (steps[i].backend != default_backend)
       op += "@" + std::string(backend_name(steps[i].backend));
     std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%\n", steps[i].name.c_str(), op.c_str(),
-                shape.c_str(), ms, gflops, 100 * gflops / peak.total());
+                shape.c_str(), ms, gflops, 100 * gflops / layer_peak);
   }
 }
 
@@ -214,7 +219,8 @@ int bench(Args args) {
   }
   int64_t flops = 0;
   for (const StepInfo& s : exe.steps()) flops += s.flops;
-  if (flags.boolean("per_layer")) print_layers(exe, step_seconds, runs, peak, options.backend);
+  if (flags.boolean("per_layer"))
+    print_layers(exe, step_seconds, runs, peak, options.backend, exe.splits_batch(batch));
   double per_run = elapsed / runs;
   double gflops = flops / per_run / 1e9;
   std::printf("\nruns: %d in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", runs, elapsed,

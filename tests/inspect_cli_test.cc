@@ -42,6 +42,10 @@ TEST(BenchCli, ReportsPeakArenaRunsAndImagesPerSecond) {
     for (const char* want : {"FMA peak per thread", "activation arena: ", "per run: median ",
                              "Conv2d_1_pointwise", "GFLOP/s", "\nimages/s: "})
       EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+    // Split image by image over the threads, a layer's time is thread time.
+    EXPECT_EQ(r.out.find("thread time summed over the images") != std::string::npos,
+              std::string(batch) == "4")
+        << r.out;
   }
 }
 
