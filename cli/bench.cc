@@ -182,7 +182,6 @@ int bench(Args args) {
   }();
   std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
               resident_mb(), peak_rss_mb());
-
   Tensor feed = make_input(exe.feed_info(0), flags);
   if (feed.dtype() == DType::kString && batch != 1)
     fail("--batch: a string input (JPEG bytes) runs one image at a time");

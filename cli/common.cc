@@ -43,10 +43,10 @@ ExecOptions exec_options(const Flags& flags) {
         eq == std::string::npos ? std::nullopt : parse_backend(given.substr(eq + 1));
     if (eq == 0 || !b)
       fail("--backend_op: expected OP=native|onednn|ref (Conv2D=onednn), got '", given, "'");
-    if (!is_known_op(given.substr(0, eq)))
-      fail("--backend_op: poet has no op '", given.substr(0, eq),
-           "' (a TensorFlow op type: Conv2D)");
-    o.op_backends[given.substr(0, eq)] = *b;
+    const std::string op = given.substr(0, eq);
+    if (!is_known_op(op))
+      fail("--backend_op: poet has no op '", op, "' (a TensorFlow op type: Conv2D)");
+    o.op_backends[op] = *b;
   }
   int64_t threads = flags.integer("threads");
   if (threads < 0 || threads > 1024) fail("--threads: expected 0..1024, got ", threads);

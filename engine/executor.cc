@@ -348,10 +348,7 @@ void Executable::Impl::plan_arenas() {
   std::vector<int> dies(graph.size(), -1);  // the step after which a node's outputs are dead
   for (size_t s = 0; s < release.size(); ++s)
     for (int n : release[s]) dies[n] = static_cast<int>(s);
-  const int64_t batch = !feed_infos.empty() && feed_infos[0].shape.known_rank &&
-                                feed_infos[0].shape.rank() > 0 && feed_infos[0].shape.dims[0] > 0
-                            ? feed_infos[0].shape.dims[0]
-                            : 0;
+  const int64_t batch = feed_infos.empty() ? 0 : std::max<int64_t>(feed_infos[0].shape.dim(0), 0);
   std::vector<std::vector<int64_t>> whole(steps.size()), image(steps.size());
   std::vector<int> step_dies(steps.size());
   for (size_t s = 0; s < steps.size(); ++s) {
@@ -412,9 +409,7 @@ void move_out_of_arena(const ActivationArena& arena, const ActivationArena::Leas
 void Executable::Impl::plan_batch_split() {
   if (options.batch_split == BatchSplit::kOff) {
     per_image.blocker = "the batch split is off";
-  } else if (options.backend != Backend::kNative ||
-             std::ranges::any_of(options.op_backends,
-                                 [](const auto& o) { return o.second != Backend::kNative; })) {
+  } else if (op_options.uses(Backend::kOneDnn) || op_options.uses(Backend::kReference)) {
     // oneDNN threads itself; the reference backend is the plain oracle.
     per_image.blocker = "the batch split runs the native backend only";
   } else {
@@ -460,10 +455,7 @@ Executable::Executable(Graph&& graph, std::vector<std::string> feeds,
   impl_->fetch_names = std::move(fetches);
   if (impl_->fetch_names.empty()) fail("nothing to fetch");
   // oneDNN threads with OpenMP, not poet's pool: give it the same count before any primitive.
-  if (options.backend == Backend::kOneDnn ||
-      std::ranges::any_of(options.op_backends,
-                          [](const auto& o) { return o.second == Backend::kOneDnn; }))
-    kernels::onednn::set_num_threads(options.threads);
+  if (impl_->op_options.uses(Backend::kOneDnn)) kernels::onednn::set_num_threads(options.threads);
   {
     // The source's weights go before packing: those the optimiser replaced (batch norms folded
     // into filters) are freed here, so peak memory holds at most two copies, briefly.

@@ -1,7 +1,6 @@
 #include "engine/memory_plan.h"
 
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 
 #include "engine/tensor.h"
@@ -91,10 +90,8 @@ ActivationArena::Lease ActivationArena::acquire() {
       return {this, std::move(buffer)};
     }
   }
-  std::shared_ptr<std::byte> buffer = allocate_aligned(static_cast<size_t>(bytes_));
   // NaN in every float: a kernel that counted on a zeroed output would show at once.
-  std::memset(buffer.get(), 0xff, static_cast<size_t>(bytes_));
-  return {this, std::move(buffer)};
+  return {this, allocate_aligned(static_cast<size_t>(bytes_), std::byte{0xff})};
 }
 
 ActivationArena::Lease::~Lease() {

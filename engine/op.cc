@@ -27,6 +27,13 @@ Backend OpOptions::backend_for(std::string_view op) const {
   return it != op_backends.end() ? it->second : backend;
 }
 
+bool OpOptions::uses(Backend b) const {
+  if (backend == b) return true;
+  for (const auto& [op, chosen] : op_backends)
+    if (chosen == b) return true;
+  return false;
+}
+
 void InferContext::set_output(int i, DType dtype, PartialShape shape) {
   outputs_[i].dtype = dtype;
   outputs_[i].shape = std::move(shape);

@@ -34,6 +34,8 @@ struct OpOptions {
 
   // The backend nodes of type `op` run.
   Backend backend_for(std::string_view op) const;
+  // Whether any op type runs on `b`, by default or by its own choice.
+  bool uses(Backend b) const;
 };
 
 // What is known about a tensor before it is computed.

@@ -87,13 +87,13 @@ std::string shape_string(std::span<const int64_t> shape) {
 size_t max_tensor_bytes() { return g_max_tensor_bytes; }
 void set_max_tensor_bytes(size_t bytes) { g_max_tensor_bytes = bytes; }
 
-std::shared_ptr<std::byte> allocate_aligned(size_t bytes) {
+std::shared_ptr<std::byte> allocate_aligned(size_t bytes, std::byte fill) {
   constexpr size_t kAlign = 64;
   size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
   if (rounded == 0) rounded = kAlign;
   void* p = std::aligned_alloc(kAlign, rounded);
   if (!p) fail("out of memory allocating ", bytes, " bytes");
-  std::memset(p, 0, rounded);
+  std::memset(p, std::to_integer<int>(fill), rounded);
   return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
 

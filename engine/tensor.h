@@ -84,7 +84,7 @@ class Tensor {
   std::shared_ptr<std::vector<std::string>> strings_;
 };
 
-// Allocates `bytes` with 64-byte alignment (the widest vector poet loads), zero-filled.
-std::shared_ptr<std::byte> allocate_aligned(size_t bytes);
+// Allocates `bytes` with 64-byte alignment (the widest vector poet loads), every byte `fill`.
+std::shared_ptr<std::byte> allocate_aligned(size_t bytes, std::byte fill = std::byte{0});
 
 }  // namespace poet
