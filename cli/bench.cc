@@ -52,6 +52,14 @@ Shape parse_dims(const std::string& text) {
   return dims;
 }
 
+// CPU seconds this process has used so far, all threads, user and system.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 // Peak resident memory so far (getrusage; Linux reports KiB), in MB.
 double peak_rss_mb() {
   rusage usage{};
@@ -205,6 +213,7 @@ int bench(Args args) {
   std::vector<double> step_seconds(exe.steps().size(), 0.0);
   exe.set_step_observer([&](int step, double s) { step_seconds[step] += s; });
   int runs = 0;
+  const double cpu_start = cpu_seconds();
   Clock::time_point start = Clock::now();
   double elapsed = 0;
   std::vector<double> run_seconds;
@@ -216,6 +225,7 @@ int bench(Args args) {
     run_seconds.push_back(std::chrono::duration<double>(now - run_start).count());
     elapsed = std::chrono::duration<double>(now - start).count();
   }
+  const double cpu_per_run = (cpu_seconds() - cpu_start) / runs;
   int64_t flops = 0;
   for (const StepInfo& s : exe.steps()) flops += s.flops;
   if (flags.boolean("per_layer"))
@@ -230,6 +240,9 @@ int bench(Args args) {
   std::printf("per run: median %.3f ms, fastest %.3f ms (images/s %.1f and %.1f)\n",
               run_seconds[run_seconds.size() / 2] * 1e3, run_seconds.front() * 1e3,
               batch / run_seconds[run_seconds.size() / 2], batch / run_seconds.front());
+  // On a shared machine, one thread's CPU time per run is what waiting for a core does not
+  // inflate (with more threads it also counts the pool's spinning between layers).
+  std::printf("cpu: %.3f ms per run, all threads\n", cpu_per_run * 1e3);
   std::printf("GFLOP/s: %.1f (%.1f%% of %.1f peak on %d threads)\n", gflops,
               100 * gflops / peak.total(), peak.total(), threads);
   std::printf("memory after the runs: resident %.1f MB\n", resident_mb());

@@ -24,7 +24,8 @@ std::vector<FlagSpec> exec_flag_specs() {
       {"threads", "0", "worker threads; 0 uses every core"},
       {"batch_split", "auto",
        "auto, on or off: run a batch's images one at a time spread over the threads (graphs "
-       "that keep images apart, native backend); auto when there is an image per thread"},
+       "that keep images apart, native backend); auto when there is an image per thread (one "
+       "thread: a batch of two or more)"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
   };
 }

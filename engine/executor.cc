@@ -421,8 +421,12 @@ void Executable::Impl::plan_batch_split() {
 
 bool Executable::splits_batch(int64_t images) const {
   const Impl& m = *impl_;
-  if (!m.pool || !m.per_image.blocker.empty()) return false;
-  return images >= (m.options.batch_split == BatchSplit::kOn ? 2 : m.pool->size());
+  if (!m.per_image.blocker.empty() || images < 2) return false;
+  // One thread splits too: an image's activations stay in cache from layer to layer, where a
+  // whole batch's stream through memory (MobileNet v1 1.0 at batch 32 on one thread: 46 images/s
+  // whole, 56 split, as fast as batch 1).
+  const int threads = m.pool ? m.pool->size() : 1;
+  return images >= (m.options.batch_split == BatchSplit::kOn ? 2 : threads);
 }
 
 // The batch to split across the pool's threads, or 0 to run it whole: every feed must have
@@ -492,8 +496,8 @@ std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, i
   std::vector<std::vector<Tensor>> parts(static_cast<size_t>(batch));
   std::mutex error_mutex;
   std::exception_ptr error;
-  pool->parallel_for(
-      batch, 1,
+  parallel_for(
+      pool.get(), batch, 1,
       [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           try {

@@ -17,6 +17,7 @@ namespace poet {
 // How run() uses several threads on a batch (ExecOptions::batch_split).
 enum class BatchSplit {
   kAuto,  // split when the graph is per image and the batch has at least one image per thread
+          // (one thread: any batch of two or more)
   kOn,    // split any batch of two or more; loading fails if the graph cannot be split
   kOff,   // always run each layer over the whole batch, its work split across the threads
 };
@@ -38,7 +39,9 @@ struct ExecOptions {
   // A batch split runs the images (dimension 0 of every feed) one at a time through the whole
   // graph, the threads taking images in turn, with single-threaded kernels; the fetches are
   // joined back. On small graphs it beats splitting each layer: one image's activations stay
-  // in cache and the threads never wait for each other between layers. Only for the native
+  // in cache and the threads never wait for each other between layers; on one thread it
+  // still keeps the activations in cache instead of streaming the whole batch's through
+  // memory at every layer. Only for the native
   // backend and graphs whose every op keeps images apart (engine/batch_split.h).
   BatchSplit batch_split = BatchSplit::kAuto;
 };

@@ -115,15 +115,19 @@ TEST(BatchSplit, SmallNetworkSplitsAndMatchesTheWholeBatch) {
   expect_near(split.out[1], whole.out[1]);
   EXPECT_EQ(split.out[0].shape(), (Shape{5, 3}));
 
-  // kAuto splits a batch with an image per thread, not fewer; one thread never splits.
+  // kAuto splits a batch with an image per thread, not fewer; one thread splits any batch of
+  // two or more, running the images one after the other.
   EXPECT_TRUE(run(b.g, fetches, {x5}, BatchSplit::kAuto).splits);
   Outcome three = run(b.g, fetches, {random_tensor({2, 7, 6, 3})}, BatchSplit::kAuto, 3);
   EXPECT_FALSE(three.splits);
   EXPECT_EQ(three.observed, three.steps);
   EXPECT_TRUE(run(b.g, fetches, {random_tensor({2, 7, 6, 3})}, BatchSplit::kOn, 3).splits);
-  Outcome one = run(b.g, fetches, {x5}, BatchSplit::kOn, 1);
-  EXPECT_FALSE(one.splits);
+  Outcome one = run(b.g, fetches, {x5}, BatchSplit::kAuto, 1);
+  EXPECT_TRUE(one.splits);
+  EXPECT_EQ(one.observed, 5 * one.steps);
   expect_near(one.out[0], whole.out[0]);
+  expect_near(one.out[1], whole.out[1]);
+  EXPECT_FALSE(run(b.g, fetches, {random_tensor({1, 7, 6, 3})}, BatchSplit::kAuto, 1).splits);
 }
 
 // One op after x [4,3] (or the shape given): whether the graph splits, and that the default
