@@ -156,20 +156,35 @@ struct TileCall {
   int64_t tile_begin, tile_end, panel_begin, panel_end;
 };
 
+// Tiles per block (see plan_work): as many as keep the block's input within a quarter of a
+// 1 MiB L2 (half of a 512 KiB one), at least 8, spread evenly over the blocks (9 tiles make one
+// block of 9, not 8 + 1). The input a tile reads is counted as tile_pixels * k_h * k_w * in_c
+// floats, which overstates windows that overlap, so 3x3 layers keep blocks of about 8; 1x1
+// layers on small images get one block, and read their weights once per call instead of once
+// per 8 tiles (MobileNet v1's 7x7x1024 layer: 4 MiB of weights, 49 pixels).
+int64_t tiles_per_block(const ConvShape& s, int tile_pixels, int64_t tiles) {
+  constexpr int64_t kBlockInputBytes = 256 * 1024, kMinTiles = 8;
+  const int64_t tile_bytes =
+      std::max<int64_t>(1, tile_pixels * s.k_h * s.k_w * s.in_c * int64_t{sizeof(float)});
+  const int64_t most = std::max(kMinTiles, kBlockInputBytes / tile_bytes);
+  const int64_t blocks = std::max<int64_t>(1, ceil_div(tiles, most));
+  return std::max<int64_t>(1, ceil_div(tiles, blocks));
+}
+
 // Splits the work, tiles x panels, into `shares` lists of calls of about equal cost (one or a
 // few per thread; at batch 1 a 17x17 or 8x8 layer has only a few dozen tiles x panels, and
 // splitting them by count left a thread idle for up to a third of the time). Tiles are taken
-// in blocks of up to 8: each panel passes over a block before the next block starts, so the
-// block's input stays in L2 while the panels' weights stream past, and a panel's weights stay
-// in cache while the block's tiles do.
+// in blocks of `block_tiles`: each panel passes over a block before the next block starts, so
+// the block's input stays in L2 while the panels' weights stream past, and a panel's weights
+// stay in cache while the block's tiles do. A layer of one block splits its panels between
+// the threads, so each reads its part of the weights once.
 std::vector<std::vector<TileCall>> plan_work(std::span<const int64_t> tile_cost, int64_t panels,
-                                             int64_t shares) {
-  constexpr int64_t kBlockTiles = 8;
+                                             int64_t shares, int64_t block_tiles) {
   const int64_t tiles = static_cast<int64_t>(tile_cost.size());
   std::vector<std::vector<TileCall>> plan(shares);
   if (shares == 1) {  // what the general case below gives for one share, without its cost
-    for (int64_t b = 0; b < tiles; b += kBlockTiles)
-      plan[0].push_back({b, std::min(tiles, b + kBlockTiles), 0, panels});
+    for (int64_t b = 0; b < tiles; b += block_tiles)
+      plan[0].push_back({b, std::min(tiles, b + block_tiles), 0, panels});
     return plan;
   }
   double total = 0;
@@ -177,9 +192,9 @@ std::vector<std::vector<TileCall>> plan_work(std::span<const int64_t> tile_cost,
   total *= static_cast<double>(panels);
   const double shares_per_cost = static_cast<double>(shares) / total;
   double done = 0;
-  for (int64_t b = 0; b < tiles; b += kBlockTiles) {
+  for (int64_t b = 0; b < tiles; b += block_tiles) {
     for (int64_t p = 0; p < panels; ++p) {
-      for (int64_t t = b; t < std::min(tiles, b + kBlockTiles); ++t) {
+      for (int64_t t = b; t < std::min(tiles, b + block_tiles); ++t) {
         const double cost = static_cast<double>(tile_cost[t]);
         // The share holding this unit's midpoint.
         const int64_t share =
@@ -307,6 +322,9 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
     });
   };
 
+  const int64_t block_tiles = tiles_per_block(
+      s, kernel.tile_pixels, static_cast<int64_t>(tiles.tile_cost.size()));
+
   // Below ~100K multiply-adds per image (~1 us on one core) splitting an image's tiles over
   // threads does not pay for handing them over, even with the pool's workers spinning for the
   // next job (engine/thread_pool.h). Measured on MobileNet v1 0.25_128 at batch 1 on 2 threads,
@@ -316,7 +334,7 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
   constexpr int64_t kMinParallelMacs = 100'000;
   const bool small = pixels * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
   if (small && s.batch > 1 && pool && pool->size() > 1) {
-    const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels, 1);
+    const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels, 1, block_tiles);
     pool->parallel_for(
         s.batch, 1,
         [&](int64_t begin, int64_t end) {
@@ -330,7 +348,8 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
   // Shares of equal cost, one per chunk of the pool's contiguous schedule: thread i computes
   // the same part of the output in every layer, and a slowed thread's last shares move.
   const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels,
-                                  pool ? pool->size() * ThreadPool::kChunksPerThread : 1);
+                                  pool ? pool->size() * ThreadPool::kChunksPerThread : 1,
+                                  block_tiles);
   InputLayout layout(s);
   for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, pool, work);
 }
