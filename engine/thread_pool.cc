@@ -29,11 +29,15 @@ bool spin_until(Done done) {
   }
 }
 
+uint32_t gen_of(uint64_t word) { return static_cast<uint32_t>(word >> 32); }
+int64_t begin_of(uint64_t word) { return static_cast<int64_t>(word >> 16 & 0xffff); }
+int64_t end_of(uint64_t word) { return static_cast<int64_t>(word & 0xffff); }
+
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ranges_.resize(threads);
+  runs_ = std::make_unique<Run[]>(threads);
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -46,49 +50,78 @@ ThreadPool::~ThreadPool() {
   workers_.clear();  // joins
 }
 
-std::optional<int64_t> ThreadPool::claim(int thread) {
-  // Own chunks from the front; then the back of whichever range has the most left, so a thief
-  // takes the chunks its owner would have reached last.
-  Range& own = ranges_[thread];
-  if (own.begin < own.end) return own.begin++;
-  Range* victim = nullptr;
-  for (Range& r : ranges_) {
-    if (r.end - r.begin > 0 && (!victim || r.end - r.begin > victim->end - victim->begin))
-      victim = &r;
+std::optional<int64_t> ThreadPool::claim(int thread, uint32_t gen) {
+  // Own chunks from the front.
+  std::atomic<uint64_t>& own = runs_[thread].word;
+  uint64_t w = own.load(std::memory_order_acquire);
+  while (gen_of(w) == gen && begin_of(w) < end_of(w)) {
+    if (own.compare_exchange_weak(w, pack(gen, begin_of(w) + 1, end_of(w)),
+                                  std::memory_order_acq_rel))
+      return begin_of(w);
   }
-  if (!victim) return std::nullopt;
-  return --victim->end;
+  // Then the back of whichever run has the most left, so a thief takes the chunks its owner
+  // would have reached last.
+  const int threads = size();
+  for (;;) {
+    std::atomic<uint64_t>* victim = nullptr;
+    uint64_t victim_word = 0;
+    for (int t = 0; t < threads; ++t) {
+      const uint64_t v = runs_[t].word.load(std::memory_order_acquire);
+      if (gen_of(v) == gen &&
+          end_of(v) - begin_of(v) > end_of(victim_word) - begin_of(victim_word)) {
+        victim = &runs_[t].word;
+        victim_word = v;
+      }
+    }
+    if (!victim) return std::nullopt;
+    if (victim->compare_exchange_weak(victim_word,
+                                      pack(gen, begin_of(victim_word), end_of(victim_word) - 1),
+                                      std::memory_order_acq_rel))
+      return end_of(victim_word) - 1;
+  }
 }
 
-void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock, int thread) {
-  // Called with the lock held; claims chunks until none are left.
-  while (std::optional<int64_t> c = claim(thread)) {
-    const int64_t begin = chunk_begin(*c), end = chunk_begin(*c + 1);
-    ++busy_;
-    const auto* job = job_;
-    lock.unlock();
-    (*job)(begin, end);
-    lock.lock();
-    --busy_;
+int64_t ThreadPool::run_chunks(int thread, uint32_t gen) {
+  int64_t ran = 0;
+  // A successful claim of job `gen` orders the job's fields, written before its runs were
+  // published, before these reads.
+  while (std::optional<int64_t> c = claim(thread, gen)) {
+    (*job_)(chunk_begin(*c), chunk_begin(*c + 1));
+    ++ran;
   }
+  return ran;
+}
+
+void ThreadPool::finish(int64_t ran) {
+  if (ran == 0 || pending_.fetch_sub(ran) != ran) return;
+  // The last chunk: if the caller went to sleep, it set caller_sleeps_ before checking
+  // pending_, so one of the two sees the other's write.
+  if (caller_sleeps_.load()) {
+    std::lock_guard lock(mutex_);
+    done_.notify_all();
+  }
+}
+
+bool ThreadPool::wait_for_job(uint32_t seen, uint32_t& gen) {
+  auto ready = [&] { return stopping_.load() || generation_.load() != seen; };
+  if (!spin_until(ready)) {
+    std::unique_lock lock(mutex_);
+    ++sleepers_;
+    wake_.wait(lock, ready);
+    --sleepers_;
+  }
+  gen = generation_.load();
+  return !stopping_;
 }
 
 void ThreadPool::worker_loop(int thread) {
   // Generation 0 is the one before any job, even if this thread starts after the first job
   // was posted (reading generation_ here would skip that job).
-  uint64_t seen = 0;
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    if (!stopping_ && generation_ == seen) {
-      lock.unlock();
-      spin_until([&] { return stopping_.load() || generation_.load() != seen; });
-      lock.lock();
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-    }
-    if (stopping_) return;
-    seen = generation_;
-    run_chunks(lock, thread);
-    if (busy_ == 0) done_.notify_all();
+  uint32_t seen = 0;
+  uint32_t gen = 0;
+  while (wait_for_job(seen, gen)) {
+    seen = gen;
+    finish(run_chunks(thread, gen));
   }
 }
 
@@ -96,33 +129,40 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
                               const std::function<void(int64_t, int64_t)>& fn, Schedule schedule) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  std::unique_lock lock(mutex_);
+  const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  const int64_t threads = size();
   job_ = &fn;
   job_size_ = n;
-  const int64_t threads = size();
   if (schedule == Schedule::kDynamic) {
-    chunk_ = grain;
-    chunks_ = (n + grain - 1) / grain;
-    // One shared range: the caller takes chunks from its front, the workers from its back.
-    for (Range& r : ranges_) r = {0, 0};
-    ranges_[0] = {0, chunks_};
+    // One shared run: the caller takes chunks from its front, the workers from its back.
+    chunk_ = std::max(grain, (n + kMaxChunks - 1) / kMaxChunks);
+    chunks_ = (n + chunk_ - 1) / chunk_;
   } else {
     chunk_ = 0;
-    chunks_ = std::max<int64_t>(1, std::min(n / grain, threads * kChunksPerThread));
-    for (int64_t t = 0; t < threads; ++t)
-      ranges_[t] = {t * chunks_ / threads, (t + 1) * chunks_ / threads};
+    chunks_ = std::max<int64_t>(1, std::min({n / grain, threads * kChunksPerThread, kMaxChunks}));
   }
-  ++generation_;
-  wake_.notify_all();
-  run_chunks(lock, 0);
+  pending_.store(chunks_, std::memory_order_relaxed);
+  for (int64_t t = 0; t < threads; ++t) {
+    const bool dynamic = schedule == Schedule::kDynamic;
+    const int64_t begin = dynamic ? 0 : t * chunks_ / threads;
+    const int64_t end = dynamic ? (t == 0 ? chunks_ : 0) : (t + 1) * chunks_ / threads;
+    runs_[t].word.store(pack(gen, begin, end), std::memory_order_release);
+  }
+  generation_.store(gen);
+  // A worker going to sleep counts itself in sleepers_ before checking generation_: one of the
+  // two sees the other's write.
+  if (sleepers_.load() > 0) {
+    { std::lock_guard lock(mutex_); }
+    wake_.notify_all();
+  }
+  const int64_t ran = run_chunks(0, gen);
+  if (pending_.fetch_sub(ran) == ran) return;
   // Every chunk is claimed; wait for the workers still running theirs.
-  if (busy_ != 0) {
-    lock.unlock();
-    spin_until([&] { return busy_.load() == 0; });
-    lock.lock();
-    done_.wait(lock, [&] { return busy_ == 0; });
-  }
-  job_ = nullptr;
+  if (spin_until([&] { return pending_.load() == 0; })) return;
+  std::unique_lock lock(mutex_);
+  caller_sleeps_ = true;
+  done_.wait(lock, [&] { return pending_.load() == 0; });
+  caller_sleeps_ = false;
 }
 
 }  // namespace poet

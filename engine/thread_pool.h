@@ -1,11 +1,13 @@
 // A fixed set of worker threads running data-parallel loops. The calling thread takes part,
 // so a pool of N threads starts N-1 workers.
 //
-// Hand-off is cheap for back-to-back loops (a small graph's layers take ~15 us each): after a
-// loop, workers spin for a short, bounded while on the next job's generation before sleeping
-// on a condition variable, and the caller spins on completion before sleeping. Waking a sleeping
-// thread costs tens of microseconds; an idle pool sleeps after kSpin, so it burns no core on a
-// shared machine.
+// Hand-off is cheap for back-to-back loops (a small graph's layers take ~10 us each): a loop is
+// published by one atomic store, chunks are claimed with one compare-and-swap each on the
+// claiming thread's own cache line, and no lock is taken unless a thread sleeps. After a loop,
+// workers spin for a short, bounded while on the next loop before sleeping on a condition
+// variable, and the caller spins on the loop's end before sleeping. Waking a sleeping thread
+// costs tens of microseconds; an idle pool sleeps after kSpin, so it burns no core on a shared
+// machine.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -46,7 +49,7 @@ class ThreadPool {
   //     1.0 at batch 1 on 2 threads: with chunks taken in any order, each layer read half its
   //     input from the other core, and the depthwise layers cost 15-40% more.)
   //   kDynamic: chunks of `grain` items taken by whichever thread is free, for independent
-  //     items (the images of a batch).
+  //     items (the images of a batch): the caller from the front, the workers from the back.
   enum class Schedule { kContiguous, kDynamic };
 
   // Calls fn(begin, end) on disjoint ranges covering [0, n), each at least `grain` long,
@@ -56,31 +59,47 @@ class ThreadPool {
                     Schedule schedule = Schedule::kContiguous);
 
  private:
-  // A run [begin, end) of chunk indices.
-  struct Range {
-    int64_t begin = 0, end = 0;
+  // A thread's unclaimed chunks [begin, end) of the job of generation `gen`, in one word, so
+  // that a claim is one compare-and-swap and a thread still looking at an earlier job (whose
+  // generation no longer matches) claims nothing. On a cache line of its own: the owner
+  // claims from it without disturbing the others.
+  struct alignas(64) Run {
+    std::atomic<uint64_t> word{0};
   };
+  static constexpr int64_t kMaxChunks = 0xffff;
+  static uint64_t pack(uint32_t gen, int64_t begin, int64_t end) {
+    return uint64_t{gen} << 32 | static_cast<uint64_t>(begin) << 16 | static_cast<uint64_t>(end);
+  }
 
   void worker_loop(int thread);
-  void run_chunks(std::unique_lock<std::mutex>& lock, int thread);
-  // The next chunk for `thread` (0 is the caller), or none left. Under mutex_.
-  std::optional<int64_t> claim(int thread);
+  // Waits for a job newer than `seen` (spinning, then sleeping); false when stopping.
+  bool wait_for_job(uint32_t seen, uint32_t& gen);
+  // Claims and runs chunks of job `gen` until none are left; returns how many it ran.
+  int64_t run_chunks(int thread, uint32_t gen);
+  // The next chunk of job `gen` for `thread` (0 is the caller), or none left.
+  std::optional<int64_t> claim(int thread, uint32_t gen);
+  // Counts `ran` chunks as finished, waking the caller if they were the last and it sleeps.
+  void finish(int64_t ran);
   // First item of chunk c (c == chunks_: n).
   int64_t chunk_begin(int64_t c) const {
     return chunk_ > 0 ? std::min(job_size_, c * chunk_) : c * job_size_ / chunks_;
   }
 
   std::vector<std::jthread> workers_;
-  // The job is read and chunks are claimed under mutex_; generation_ and busy_ change only
-  // under it too, and are atomic so that spinning threads can watch them without it.
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
+  std::unique_ptr<Run[]> runs_;  // one per thread
+  // The job: written by the caller before it publishes the runs, read by a thread only after
+  // it has claimed a chunk of that job.
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   // chunk_ > 0: chunks of chunk_ items (kDynamic); else chunks_ chunks of equal size.
   int64_t job_size_ = 0, chunk_ = 0, chunks_ = 0;
-  std::vector<Range> ranges_;  // per thread: the chunks it owns and has not started
-  std::atomic<int> busy_ = 0;  // chunks being run
-  std::atomic<uint64_t> generation_ = 0;
+  alignas(64) std::atomic<int64_t> pending_ = 0;  // chunks of the job not yet finished
+  alignas(64) std::atomic<uint32_t> generation_ = 0;
+  // Sleeping is rare and goes through mutex_: workers wait on wake_ for a new generation, the
+  // caller on done_ for pending_ to reach zero.
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::atomic<int> sleepers_ = 0;
+  std::atomic<bool> caller_sleeps_ = false;
   std::atomic<bool> stopping_ = false;
 };
 

@@ -166,6 +166,40 @@ TEST(ThreadPool, UnevenChunksAllFinishBeforeReturn) {
   }
 }
 
+TEST(ThreadPool, MoreChunksThanARunWordHolds) {
+  // A run keeps its chunk indices in 16 bits: a dynamic loop of more grains than that gets
+  // larger chunks, never a wrapped index.
+  ThreadPool pool(2);
+  const int64_t n = 3 * 65536 + 7;
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+  pool.parallel_for(
+      n, 1,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+      },
+      ThreadPool::Schedule::kDynamic);
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << i;
+}
+
+TEST(ThreadPool, SchedulesAlternatingBackToBack) {
+  // A worker late for one loop must claim nothing of it once the next is posted: alternate
+  // the schedules and sizes so a stale claim would hit another loop's chunks and miscount.
+  ThreadPool pool(3);
+  for (int round = 0; round < 5000; ++round) {
+    const auto schedule =
+        round % 2 ? ThreadPool::Schedule::kDynamic : ThreadPool::Schedule::kContiguous;
+    const int64_t n = 1 + round % 37;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    pool.parallel_for(
+        n, 1 + round % 3,
+        [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+        },
+        schedule);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << round;
+  }
+}
+
 TEST(ThreadPool, DestroyedWhileSpinningOrSleeping) {
   for (int i = 0; i < 50; ++i) {
     ThreadPool pool(3);
