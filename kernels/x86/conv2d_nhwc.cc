@@ -322,8 +322,8 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
     });
   };
 
-  const int64_t block_tiles = tiles_per_block(
-      s, kernel.tile_pixels, static_cast<int64_t>(tiles.tile_cost.size()));
+  const int64_t block_tiles =
+      tiles_per_block(s, kernel.tile_pixels, static_cast<int64_t>(tiles.tile_cost.size()));
 
   // Below ~100K multiply-adds per image (~1 us on one core) splitting an image's tiles over
   // threads does not pay for handing them over, even with the pool's workers spinning for the
@@ -347,9 +347,9 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
   if (small) pool = nullptr;
   // Shares of equal cost, one per chunk of the pool's contiguous schedule: thread i computes
   // the same part of the output in every layer, and a slowed thread's last shares move.
-  const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels,
-                                  pool ? pool->size() * ThreadPool::kChunksPerThread : 1,
-                                  block_tiles);
+  const WorkPlan work =
+      plan_work(tiles.tile_cost, filter.num_panels,
+                pool ? pool->size() * ThreadPool::kChunksPerThread : 1, block_tiles);
   InputLayout layout(s);
   for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, pool, work);
 }
