@@ -1,0 +1,188 @@
+// Winograd F(4x4, 3x3) Conv2D against the reference kernel, for every ISA this machine can
+// run: the transform matrices themselves, every stride-1 3x3 layer of Inception v3 (images
+// shrunk, channel counts kept), odd channel counts, images smaller than a tile or not a
+// multiple of it, SAME, VALID and explicit padding, batches, bias and activations, 1 and 2
+// threads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "engine/error.h"
+#include "engine/thread_pool.h"
+#include "kernels/ref/conv2d.h"
+#include "kernels/x86/conv2d_nhwc.h"
+#include "kernels/x86/conv2d_winograd_f4x4_3x3.h"
+#include "tests/kernel_test_util.h"
+#include "tests/layer_shapes.h"
+
+namespace poet::testing {
+namespace {
+
+namespace x86 = kernels::x86;
+namespace wg = x86::winograd_f4x4_3x3;
+using kernels::Activation;
+using kernels::ConvShape;
+using kernels::Padding;
+
+ConvShape shape(int64_t batch, int64_t h, int64_t w, int64_t in_c, Padding padding, int64_t out_c) {
+  ConvShape s;
+  s.batch = batch;
+  s.in_h = h;
+  s.in_w = w;
+  s.in_c = in_c;
+  s.k_h = s.k_w = 3;
+  s.out_c = out_c;
+  kernels::set_output_geometry(s, padding);
+  return s;
+}
+
+struct Case {
+  ConvShape shape;
+  bool bias = false;
+  Activation act = Activation::kNone;
+};
+
+// Winograd's error is not relative to each output's own value: the transforms add and
+// subtract the products of a whole 6x6 window, so every output of a tile carries rounding
+// errors of the size of the tile's largest terms. The tolerance is therefore relative to the
+// output's scale (its largest magnitude, at least 1). Measured on these shapes (inputs and
+// filters uniform in [-1, 1]): at most 3e-6 of the scale; 2e-5 leaves room for other sums
+// while a wrong tap, point or transform entry is off by 1e-2 or more of the scale.
+constexpr float kTolerance = 2e-5f;
+
+void expect_close_to_scale(std::span<const float> got, std::span<const float> want) {
+  ASSERT_EQ(got.size(), want.size());
+  float scale = 1.f;
+  for (float w : want) scale = std::max(scale, std::abs(w));
+  int reported = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::abs(got[i] - want[i]) <= kTolerance * scale) && reported++ < 5)
+      ADD_FAILURE() << "element " << i << ": got " << got[i] << ", want " << want[i]
+                    << " (output scale " << scale << ")";
+  }
+}
+
+// Runs `c` with the reference, and with each SIMD ISA on one thread and on a pool of 2, whose
+// results must be the same bits.
+void check_against_reference(const Case& c) {
+  const ConvShape& s = c.shape;
+  ASSERT_TRUE(x86::winograd_f4x4_3x3_applies(s));
+  auto input = random_floats(s.input_size(), 1);
+  auto filter = random_floats(9 * s.in_c * s.out_c, 2);
+  auto bias = c.bias ? random_floats(s.out_c, 3, -2.f, 2.f) : std::vector<float>{};
+  std::vector<float> want(s.output_size());
+  kernels::ref::conv2d(s, input, filter, bias, c.act, want);
+  ThreadPool pool(2);
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    auto packed = x86::pack_winograd_f4x4_3x3_filter(isa, s.in_c, s.out_c, filter);
+    std::vector<float> one(s.output_size(), NAN), two(s.output_size(), NAN);
+    x86::conv2d_winograd_f4x4_3x3(s, input, packed, bias, c.act, one, nullptr);
+    expect_close_to_scale(one, want);
+    x86::conv2d_winograd_f4x4_3x3(s, input, packed, bias, c.act, two, &pool);
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)))
+        << "1 and 2 threads differ";
+  }
+}
+
+// The constants: A^T [(G g) .* (B^T d)] is the 1-D correlation of d (6 values) with g (3),
+// exactly up to double rounding, for random data; the 2-D transforms are these applied to
+// rows and columns.
+TEST(WinogradMatrices, ComputeTheCorrelation) {
+  auto d = random_floats(6, 11), g = random_floats(3, 12);
+  double gg[6], bd[6];
+  for (int i = 0; i < 6; ++i) {
+    gg[i] = bd[i] = 0;
+    for (int k = 0; k < 3; ++k) gg[i] += wg::kG[i][k] * g[k];
+    for (int k = 0; k < 6; ++k) bd[i] += wg::kBT[i][k] * d[k];
+  }
+  for (int y = 0; y < 4; ++y) {
+    double got = 0, want = 0;
+    for (int i = 0; i < 6; ++i) got += wg::kAT[y][i] * gg[i] * bd[i];
+    for (int k = 0; k < 3; ++k) want += static_cast<double>(d[y + k]) * g[k];
+    EXPECT_NEAR(got, want, 1e-12) << "output " << y;
+  }
+}
+
+TEST(Conv2DWinograd, InceptionV3Layers) {
+  int layers = 0;
+  for (const ConvLayer& layer : inception_v3_conv_layers()) {
+    if (layer.k_h != 3 || layer.k_w != 3 || layer.stride != 1) continue;
+    SCOPED_TRACE(layer.name);
+    ++layers;
+    // 11x11 (VALID: 9x9 out, SAME: 11x11): interior and border tiles, a partial last tile.
+    check_against_reference({layer.shape(/*max_spatial=*/11), true, Activation::kRelu});
+  }
+  EXPECT_EQ(layers, 6);  // 2a, 2b, 4a, 5b 3x3 64->96 and 96->96, 7b 3x3 448->384
+}
+
+TEST(Conv2DWinograd, OddChannelCounts) {
+  for (int64_t in_c : {1, 3, 7, 13, 17})
+    for (int64_t out_c : {1, 3, 7, 13, 17}) {
+      SCOPED_TRACE(::testing::Message() << in_c << " -> " << out_c);
+      check_against_reference({shape(1, 9, 10, in_c, Padding::kSame, out_c), true});
+    }
+}
+
+TEST(Conv2DWinograd, ImagesSmallerThanATileOrNotAMultipleOfIt) {
+  for (int64_t size : {1, 2, 3, 5, 6, 7, 9, 10}) {
+    SCOPED_TRACE(::testing::Message() << "size " << size);
+    check_against_reference({shape(3, size, size, 5, Padding::kSame, 9), true});
+    check_against_reference({shape(1, size, size + 3, 19, Padding::kSame, 20)});
+    if (size >= 3) check_against_reference({shape(3, size, size, 5, Padding::kValid, 9), true});
+  }
+}
+
+TEST(Conv2DWinograd, ExplicitPadding) {
+  // Pads wider than the window on some sides: tiles whose windows miss the image entirely.
+  ConvShape s = shape(2, 7, 8, 6, Padding::kValid, 11);
+  s.pad_top = 3;
+  s.pad_left = 0;
+  s.out_h = 7 + 3 + 1 - 2;
+  s.out_w = 8 + 0 + 4 - 2;
+  check_against_reference({s, true, Activation::kRelu6});
+}
+
+TEST(Conv2DWinograd, BiasAndActivations) {
+  for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6})
+    for (bool bias : {false, true}) {
+      SCOPED_TRACE(::testing::Message()
+                   << "activation " << static_cast<int>(act) << " bias " << bias);
+      check_against_reference({shape(3, 13, 11, 24, Padding::kSame, 40), bias, act});
+    }
+}
+
+// Threads split the tiles (blocks of whole micro-tiles) or, when an image has fewer tiles
+// than there are shares, the output channels as well: both must give the same bits as one
+// thread (checked in check_against_reference), on layers large enough to be split.
+TEST(Conv2DWinograd, ThreadSplitsOverTilesAndChannels) {
+  check_against_reference({shape(1, 8, 8, 64, Padding::kSame, 200), true});     // 4 tiles
+  check_against_reference({shape(2, 35, 35, 16, Padding::kSame, 40), true});    // 162 tiles
+  check_against_reference({shape(1, 21, 23, 130, Padding::kValid, 70), true});  // big blocks
+}
+
+TEST(Conv2DWinograd, RejectsOtherShapesAndMismatchedFilters) {
+  for (x86::Isa isa : simd_isas()) {
+    auto packed = x86::pack_winograd_f4x4_3x3_filter(isa, 4, 8, std::vector<float>(9 * 4 * 8));
+    ConvShape s = shape(1, 5, 5, 4, Padding::kSame, 8);
+    std::vector<float> in(s.input_size()), out(s.output_size());
+    ConvShape strided = s;
+    strided.stride_h = 2;
+    EXPECT_FALSE(x86::winograd_f4x4_3x3_applies(strided));
+    EXPECT_THROW(
+        x86::conv2d_winograd_f4x4_3x3(strided, in, packed, {}, Activation::kNone, out, nullptr),
+        Error);
+    ConvShape wider = shape(1, 5, 5, 4, Padding::kSame, 9);
+    std::vector<float> out9(wider.output_size());
+    EXPECT_THROW(
+        x86::conv2d_winograd_f4x4_3x3(wider, in, packed, {}, Activation::kNone, out9, nullptr),
+        Error);
+  }
+  EXPECT_THROW(x86::pack_winograd_f4x4_3x3_filter(x86::Isa::kAvx2, 2, 2, std::vector<float>(3)),
+               Error);
+}
+
+}  // namespace
+}  // namespace poet::testing
