@@ -26,6 +26,9 @@ std::vector<FlagSpec> exec_flag_specs() {
        "auto, on or off: run a batch's images one at a time spread over the threads (graphs "
        "that keep images apart, native backend); auto when there is an image per thread"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
+      {"winograd", "on",
+       "on or off: run native 3x3 stride-1 convolutions with Winograd F(4x4, 3x3) where it is "
+       "faster; off: always the direct kernel"},
   };
 }
 
@@ -62,6 +65,10 @@ ExecOptions exec_options(const Flags& flags) {
   } else {
     fail("--batch_split: expected auto, on or off, got '", split, "'");
   }
+  std::string winograd = flags.str("winograd");
+  if (winograd != "on" && winograd != "off")
+    fail("--winograd: expected on or off, got '", winograd, "'");
+  o.winograd = winograd == "on";
   return o;
 }
 

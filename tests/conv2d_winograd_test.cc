@@ -2,7 +2,7 @@
 // run: the transform matrices themselves, every stride-1 3x3 layer of Inception v3 (images
 // shrunk, channel counts kept), odd channel counts, images smaller than a tile or not a
 // multiple of it, SAME, VALID and explicit padding, batches, bias and activations, 1 and 2
-// threads.
+// threads; and the Conv2D op's choice between it and the direct kernel (OpOptions::winograd).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include "kernels/x86/conv2d_winograd_f4x4_3x3.h"
 #include "tests/kernel_test_util.h"
 #include "tests/layer_shapes.h"
+#include "tests/op_test_util.h"
 
 namespace poet::testing {
 namespace {
@@ -182,6 +183,51 @@ TEST(Conv2DWinograd, RejectsOtherShapesAndMismatchedFilters) {
   }
   EXPECT_THROW(x86::pack_winograd_f4x4_3x3_filter(x86::Isa::kAvx2, 2, 2, std::vector<float>(3)),
                Error);
+}
+
+// The Conv2D op's choice. With OpOptions::winograd on (ExecOptions::winograd, --winograd on) a
+// 3x3 stride-1 layer of at least 16 tiles runs the Winograd kernel, bit for bit; off, the
+// direct kernel; a layer too small to gain (an 8x8 image) keeps the direct kernel. The two
+// kernels differ in the last bits on these layers, so ignoring the option fails either way.
+// Filters constant (packed at load) and fed (packed per run).
+TEST(Conv2DWinograd, OpOptionChoosesTheKernel) {
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"strides", std::vector<int64_t>{1, 1, 1, 1}},
+                                            {"T", DType::kFloat32}};
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    x86::force_isa(isa);
+    for (int64_t size : {20, 8}) {
+      SCOPED_TRACE(::testing::Message() << size << "x" << size);
+      const ConvShape s = shape(1, size, size, 16, Padding::kSame, 24);
+      const auto in = random_floats(s.input_size(), 21), w = random_floats(9 * 16 * 24, 22);
+      const Tensor x = floats({1, size, size, 16}, in), filter = floats({3, 3, 16, 24}, w);
+      std::vector<float> direct(s.output_size()), winograd(s.output_size());
+      x86::conv2d_nhwc(s, in, x86::pack_conv_filter(isa, 3, 3, 16, 24, w), {}, Activation::kNone,
+                       direct, nullptr);
+      x86::conv2d_winograd_f4x4_3x3(s, in, x86::pack_winograd_f4x4_3x3_filter(isa, 16, 24, w), {},
+                                    Activation::kNone, winograd, nullptr);
+      ASSERT_NE(direct, winograd);
+      for (bool on : {true, false}) {
+        SCOPED_TRACE(on ? "winograd on" : "winograd off");
+        ExecOptions options;
+        options.threads = 1;
+        options.winograd = on;
+        const std::vector<float>& want = on && size == 20 ? winograd : direct;
+        Executable constant =
+            load_op("Conv2D", {fed_input(DType::kFloat32, x.shape()), constant_input(filter)},
+                    attrs, 1, options);
+        EXPECT_EQ(floats(constant.run(std::span(&x, 1))[0]), want) << "constant filter";
+        Executable fed = load_op(
+            "Conv2D",
+            {fed_input(DType::kFloat32, x.shape()), fed_input(DType::kFloat32, filter.shape())},
+            attrs, 1, options);
+        const Tensor feeds[] = {x, filter};
+        EXPECT_EQ(floats(fed.run(feeds)[0]), want) << "fed filter";
+      }
+    }
+  }
+  x86::force_isa(std::nullopt);
 }
 
 }  // namespace
