@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "engine/error.h"
@@ -183,6 +184,41 @@ TEST(Conv2DWinograd, RejectsOtherShapesAndMismatchedFilters) {
   }
   EXPECT_THROW(x86::pack_winograd_f4x4_3x3_filter(x86::Isa::kAvx2, 2, 2, std::vector<float>(3)),
                Error);
+}
+
+// Every stride-1 3x3 layer of Inception v3 at its real size, inputs and filters uniform in
+// [-1, 1]: within the tolerance, and the error printed beside the direct kernel's (the figures
+// in docs/PERFORMANCE.md, "Winograd").
+TEST(Conv2DWinogradSlow, InceptionV3LayersAtFullSize) {
+  const x86::Isa isa = simd_isas().back();
+  for (const ConvLayer& layer : inception_v3_conv_layers()) {
+    const ConvShape s = layer.shape();
+    if (!x86::winograd_f4x4_3x3_applies(s)) continue;
+    SCOPED_TRACE(layer.name);
+    auto input = random_floats(s.input_size(), 1);
+    auto filter = random_floats(9 * s.in_c * s.out_c, 2);
+    std::vector<float> want(s.output_size()), winograd(s.output_size()), direct(s.output_size());
+    kernels::ref::conv2d(s, input, filter, {}, Activation::kNone, want);
+    x86::conv2d_winograd_f4x4_3x3(s, input,
+                                  x86::pack_winograd_f4x4_3x3_filter(isa, s.in_c, s.out_c, filter),
+                                  {}, Activation::kNone, winograd, nullptr);
+    x86::conv2d_nhwc(s, input, x86::pack_conv_filter(isa, 3, 3, s.in_c, s.out_c, filter), {},
+                     Activation::kNone, direct, nullptr);
+    expect_close_to_scale(winograd, want);
+    float scale = 0, winograd_error = 0, direct_error = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      scale = std::max(scale, std::abs(want[i]));
+      winograd_error = std::max(winograd_error, std::abs(winograd[i] - want[i]));
+      direct_error = std::max(direct_error, std::abs(direct[i] - want[i]));
+    }
+    std::printf(
+        "%-18s %4lld -> %-4lld %3lldx%-3lld  max |error| winograd %.2e (%.2e of the "
+        "output's max %.1f), direct %.2e (%.2e)\n",
+        std::string(layer.name).c_str(), static_cast<long long>(s.in_c),
+        static_cast<long long>(s.out_c), static_cast<long long>(s.out_h),
+        static_cast<long long>(s.out_w), winograd_error, winograd_error / scale, scale,
+        direct_error, direct_error / scale);
+  }
 }
 
 // The Conv2D op's choice. With OpOptions::winograd on (ExecOptions::winograd, --winograd on) a
