@@ -11,6 +11,7 @@
 // or a subtract, any other entry one fused multiply-add.
 #pragma once
 
+#include <type_traits>
 #include <utility>
 
 #include "kernels/x86/conv2d_winograd_f4x4_3x3.h"
@@ -28,32 +29,36 @@ struct WinogradF4x4Tile {
 
   static void input(const float* window, int64_t row_stride, int64_t pixel_stride, int64_t channels,
                     float* v, int64_t point_stride) {
-    for (int64_t c = 0; c < channels; c += kW) {
-      const int n = static_cast<int>(channels - c < kW ? channels - c : kW);
-      if (n == kW) {
-        input_vector<false>(window + c, row_stride, pixel_stride, n, v + c, point_stride);
-      } else {
-        input_vector<true>(window + c, row_stride, pixel_stride, n, v + c, point_stride);
-      }
-    }
+    for_each_vector(channels, [&](int64_t c, int n, auto partial) {
+      input_vector<decltype(partial)::value>(window + c, row_stride, pixel_stride, n, v + c,
+                                             point_stride);
+    });
   }
 
   static void output(const float* m, int64_t point_stride, int64_t channels, const float* bias,
                      Activation act, float* out, int64_t row_stride, int64_t pixel_stride, int rows,
                      int cols) {
+    for_each_vector(channels, [&](int64_t c, int n, auto partial) {
+      output_vector<decltype(partial)::value>(m + c, point_stride, bias + c, act, out + c,
+                                              row_stride, pixel_stride, rows, cols, n);
+    });
+  }
+
+ private:
+  // f(c, n, partial) for each vector of channels [0, channels): n channels from c, kW but in a
+  // last partial vector (std::true_type: masked loads and stores).
+  template <class F>
+  static void for_each_vector(int64_t channels, const F& f) {
     for (int64_t c = 0; c < channels; c += kW) {
       const int n = static_cast<int>(channels - c < kW ? channels - c : kW);
       if (n == kW) {
-        output_vector<false>(m + c, point_stride, bias + c, act, out + c, row_stride, pixel_stride,
-                             rows, cols, n);
+        f(c, n, std::false_type());
       } else {
-        output_vector<true>(m + c, point_stride, bias + c, act, out + c, row_stride, pixel_stride,
-                            rows, cols, n);
+        f(c, n, std::true_type());
       }
     }
   }
 
- private:
   template <bool kPartial>
   static Reg load(const float* p, int n) {
     if constexpr (kPartial) {
@@ -68,20 +73,13 @@ struct WinogradF4x4Tile {
   template <bool kPartial>
   static void input_vector(const float* window, int64_t row_stride, int64_t pixel_stride, int n,
                            float* v, int64_t point_stride) {
-    Reg rows[kTile][kTile];  // d B: row i of d transformed
-#pragma GCC unroll 6
-    for (int i = 0; i < kTile; ++i) {
-      Reg d[kTile];
-#pragma GCC unroll 6
-      for (int j = 0; j < kTile; ++j)
-        d[j] = load<kPartial>(window + i * row_stride + j * pixel_stride, n);
-      apply<winograd_f4x4_3x3::kBT>(d, rows[i]);
-    }
+    Reg db[kTile][kTile];  // d B
+    transform_rows<winograd_f4x4_3x3::kBT, kPartial>(window, row_stride, pixel_stride, n, db);
 #pragma GCC unroll 6
     for (int j = 0; j < kTile; ++j) {
       Reg column[kTile], t[kTile];
 #pragma GCC unroll 6
-      for (int i = 0; i < kTile; ++i) column[i] = rows[i][j];
+      for (int i = 0; i < kTile; ++i) column[i] = db[i][j];
       apply<winograd_f4x4_3x3::kBT>(column, t);
 #pragma GCC unroll 6
       for (int i = 0; i < kTile; ++i) V::store(v + (i * kTile + j) * point_stride, t[i]);
@@ -93,25 +91,18 @@ struct WinogradF4x4Tile {
   static void output_vector(const float* m, int64_t point_stride, const float* bias, Activation act,
                             float* out, int64_t row_stride, int64_t pixel_stride, int rows,
                             int cols, int n) {
-    Reg ma[kTile][kOut];  // M A: row i of M transformed
-#pragma GCC unroll 6
-    for (int i = 0; i < kTile; ++i) {
-      Reg row[kTile];
-#pragma GCC unroll 6
-      for (int j = 0; j < kTile; ++j)
-        row[j] = load<kPartial>(m + (i * kTile + j) * point_stride, n);
-      // The bias, added to the product at the point (1, 1): A^T's column for the point 1 is all
-      // ones, so A^T M A adds it to each of the 16 outputs (one add instead of 16).
-      if (i == kOnes) row[kOnes] = V::add(row[kOnes], load<kPartial>(bias, n));
-      apply<winograd_f4x4_3x3::kAT>(row, ma[i]);
-    }
-    const Reg zero = V::zero(), six = V::set1(6.f);
+    Reg ma[kTile][kOut];  // M A
+    transform_rows<winograd_f4x4_3x3::kAT, kPartial>(m, kTile * point_stride, point_stride, n, ma);
+    const Reg b = load<kPartial>(bias, n), zero = V::zero(), six = V::set1(6.f);
 #pragma GCC unroll 4
     for (int x = 0; x < kOut; ++x) {
       if (x >= cols) break;
       Reg column[kTile], y[kOut];
 #pragma GCC unroll 6
       for (int i = 0; i < kTile; ++i) column[i] = ma[i][x];
+      // The bias, added at the point 1: A^T's column for it is all ones, so A^T adds it to each
+      // of the column's 4 outputs.
+      column[kOnes] = V::add(column[kOnes], b);
       apply<winograd_f4x4_3x3::kAT>(column, y);
 #pragma GCC unroll 4
       for (int i = 0; i < kOut; ++i) {
@@ -126,6 +117,20 @@ struct WinogradF4x4Tile {
           V::store(p, r);
         }
       }
+    }
+  }
+
+  // The first pass of a 2-D transform: out[i] = M applied to row i of the 6x6 cells, cell
+  // (i, j) at src[i * i_stride + j * j_stride].
+  template <const auto& M, bool kPartial, int kRows>
+  static void transform_rows(const float* src, int64_t i_stride, int64_t j_stride, int n,
+                             Reg (&out)[kTile][kRows]) {
+#pragma GCC unroll 6
+    for (int i = 0; i < kTile; ++i) {
+      Reg row[kTile];
+#pragma GCC unroll 6
+      for (int j = 0; j < kTile; ++j) row[j] = load<kPartial>(src + i * i_stride + j * j_stride, n);
+      apply<M>(row, out[i]);
     }
   }
 
