@@ -1,9 +1,9 @@
 // Conv2D and _FusedConv2D (Conv2D + BiasAdd [+ Relu | Relu6], which the optimiser makes from
 // a convolution and the batch norm and activation after it): NHWC input, HWIO filter.
 // Backends: kReference runs kernels/ref/conv2d; kNative the SIMD kernel for the active ISA on
-// a filter packed once (the direct kernel, or Winograd F(4x4, 3x3) where that is faster, see
-// winograd_pays_off); kOneDnn a oneDNN primitive built once per layer shape. Both prepared
-// forms are cached while the filter is a constant, as it is in every frozen graph.
+// a filter packed once (the direct kernel, or Winograd F(4x4, 3x3) / F(2x2, 5x5) where that is
+// faster, see winograd_pays_off); kOneDnn a oneDNN primitive built once per layer shape. Both
+// prepared forms are cached while the filter is a constant, as it is in every frozen graph.
 #include <algorithm>
 #include <memory>
 
@@ -11,31 +11,37 @@
 #include "engine/ops/registry.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
-#include "kernels/x86/conv2d_winograd_f4x4_3x3.h"
+#include "kernels/x86/conv2d_winograd_6x6.h"
 
 namespace poet::ops {
 namespace {
 
 namespace x86 = kernels::x86;
 
-// Whether the native backend runs a layer with Winograd F(4x4, 3x3) instead of the direct
-// kernel: a 3x3 window, stride 1, no dilation (what it computes), and where it measured faster
-// (kernels on their own, one thread, AVX2, Zen 3; docs/PERFORMANCE.md, "Winograd"):
-//  - at least 8 input and 8 output channels and 128 channel pairs: with fewer, the transforms
-//    and the short products cost more than they save (147x147: 3 -> 32 and 4 -> 64 channels
-//    0.8-0.9x the direct kernel's speed, 8 -> 8 0.9-1.3x; 8 -> 16 1.4x, 16 -> 16 1.4-1.8x,
-//    Inception's 32 -> 32 to 96 -> 96 2-2.8x);
-//  - at least 16 tiles (a 16x16 output) per image: the transformed filter is 4x the direct
-//    one and is read once per image, from memory when the graph's weights do not stay in
-//    cache; an 8x8 image has 4 tiles to use it on (Inception's 448 -> 384 at 8x8 would read
-//    25 MB instead of 6 MB per image, for at most 1.2x in cache).
+// Whether the native backend runs a layer with Winograd (F(4x4, 3x3) for 3x3 filters,
+// F(2x2, 5x5) for 5x5) instead of the direct kernel: stride 1, no dilation (what it computes),
+// and where it measured faster (kernels on their own, one thread, AVX2, Zen 3;
+// docs/PERFORMANCE.md, "Winograd"):
+//  - 3x3: at least 8 input and 8 output channels and 128 channel pairs. With fewer, the
+//    transforms and the short products cost more than they save (147x147: 3 -> 32 and 4 -> 64
+//    channels 0.8-0.9x the direct kernel's speed, 8 -> 8 0.9-1.3x; 8 -> 16 1.4x, 16 -> 16
+//    1.4-1.8x, Inception's 32 -> 32 to 96 -> 96 2-2.8x).
+//  - 5x5: at least 24 input and 24 output channels (35x35: 8 -> 16 0.7x, 16 -> 16 0.9-1.1x,
+//    16 -> 32 1.0x; 24 -> 32 and 32 -> 32 1.3x, Inception's 48 -> 64 1.5-1.8x).
+//  - at least 16x16 output pixels per image: the transformed filter is larger than the direct
+//    one (4x for 3x3, 1.4x for 5x5) and is read once per image, from memory when the graph's
+//    weights do not stay in cache; an 8x8 image has few tiles to use it on (Inception's
+//    448 -> 384 3x3 at 8x8 would read 25 MB instead of 6 MB per image, for at most 1.2x in
+//    cache).
 // An image size unknown at load counts as large enough.
 bool winograd_pays_off(const kernels::ConvShape& s) {
-  constexpr int64_t kMinChannels = 8, kMinChannelPairs = 128, kMinTiles = 16;
+  if (!x86::winograd_applies(s)) return false;
+  const bool three = s.k_h == 3;
+  const int64_t min_channels = three ? 8 : 24, min_pairs = three ? 128 : 0;
+  constexpr int64_t kMinPixels = 16 * 16;
   const bool known = s.out_h > 0 && s.out_w > 0;
-  return x86::winograd_f4x4_3x3_applies(s) && s.in_c >= kMinChannels && s.out_c >= kMinChannels &&
-         s.in_c * s.out_c >= kMinChannelPairs &&
-         (!known || ((s.out_h + 3) / 4) * ((s.out_w + 3) / 4) >= kMinTiles);
+  return s.in_c >= min_channels && s.out_c >= min_channels && s.in_c * s.out_c >= min_pairs &&
+         (!known || s.out_h * s.out_w >= kMinPixels);
 }
 
 class Conv2D final : public Convolution {
@@ -59,9 +65,9 @@ class Conv2D final : public Convolution {
     const bool winograd = adopted_winograd_ || (!adopted_ && winograd_ && winograd_pays_off(s));
     if (winograd) {
       auto packed = prepared(ctx, isa, adopted_winograd_, winograd_packed_, [&] {
-        return x86::pack_winograd_f4x4_3x3_filter(isa, s.in_c, s.out_c, filter.data<float>());
+        return x86::pack_winograd_filter(isa, s.k_h, s.in_c, s.out_c, filter.data<float>());
       });
-      x86::conv2d_winograd_f4x4_3x3(s, in, *packed, bias(ctx), activation_, out, ctx.pool());
+      x86::conv2d_winograd(s, in, *packed, bias(ctx), activation_, out, ctx.pool());
       return;
     }
     auto packed = prepared(ctx, isa, adopted_, packed_, [&] {
@@ -80,7 +86,7 @@ class Conv2D final : public Convolution {
     if (f.rank() != 4) return false;  // infer reports it at run time
     if (winograd_ && winograd_pays_off(load_shape(inputs[0]->shape, f))) {
       adopted_winograd_ = std::make_shared<const x86::WinogradFilter>(
-          x86::pack_winograd_f4x4_3x3_filter(isa, f.dim(2), f.dim(3), f.data<float>()));
+          x86::pack_winograd_filter(isa, f.dim(0), f.dim(2), f.dim(3), f.data<float>()));
     } else {
       adopted_ = std::make_shared<const x86::PackedConvFilter>(
           x86::pack_conv_filter(isa, f.dim(0), f.dim(1), f.dim(2), f.dim(3), f.data<float>()));

@@ -1,23 +1,23 @@
-// The ISA-independent half of Winograd F(4x4, 3x3): the filter transform, cutting the output
-// into tiles and blocks of tiles, the 36 matrix products, and the split over threads. The
-// transforms are in conv2d_winograd_f4x4_3x3_tile.h, the products run on the direct
+// The ISA-independent half of Winograd F(4x4, 3x3) and F(2x2, 5x5): the filter transform,
+// cutting the output into tiles and blocks of tiles, the 36 matrix products, and the split over
+// threads. The transforms are in conv2d_winograd_6x6_tile.h, the products run on the direct
 // convolution's micro-kernel (conv2d_nhwc_blocked.h) through its public interface.
 //
-// Blocking scheme. The output of every image is cut into 4x4 tiles (the last row and column
-// of tiles may stick out of the image; those pixels are not stored), numbered in memory order
-// across the batch. A block of up to `block_tiles` consecutive tiles goes through three steps
-// while its data stays in the core's L2:
+// Blocking scheme. The output of every image is cut into m x m tiles (m = 4 for 3x3 filters,
+// 2 for 5x5; the last row and column of tiles may stick out of the image, those pixels are not
+// stored), numbered in memory order across the batch. A block of up to `block_tiles` consecutive
+// tiles goes through three steps while its data stays in the core's L2:
 //   1. input transform: each tile's 6x6 input window (read in place; a window that reaches
 //      past the image is first copied with zeros for the missing cells) becomes 36 vectors of
 //      in_c values, stored as V[point][tile][c];
 //   2. 36 matrix products M[point] = V[point] (tiles x in_c) * U[point] (in_c x out_c), each a
 //      1x1 convolution of the block's tiles on the micro-kernel: per panel of output channels
 //      its weights stay in L1 while the block's tiles stream past;
-//   3. output transform: the 36 products of each tile and output channel become its 4x4
+//   3. output transform: the 36 products of each tile and output channel become its m x m
 //      pixels, plus bias, activation.
 // Steps 2 and 3 run for a group of panels at a time, so that M[36][tiles][group] stays small
 // next to V, which every group reuses.
-#include "kernels/x86/conv2d_winograd_f4x4_3x3.h"
+#include "kernels/x86/conv2d_winograd_6x6.h"
 
 #include <algorithm>
 #include <array>
@@ -29,14 +29,47 @@
 namespace poet::kernels::x86 {
 namespace {
 
-namespace wg = winograd_f4x4_3x3;
+namespace wg = winograd_6x6;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 ConvKernelInfo product_kernel(Isa isa, int64_t out_c) {
   if (isa == Isa::kAvx512) return conv2d_nhwc_avx512_kernel(out_c);
   if (isa == Isa::kAvx2) return conv2d_nhwc_avx2_kernel();
-  fail_no_simd_kernel("conv2d_winograd_f4x4_3x3", isa);
+  fail_no_simd_kernel("conv2d_winograd", isa);
+}
+
+WinogradTransforms transforms_for(Isa isa, int64_t window) {
+  if (isa == Isa::kAvx512) return winograd_6x6_avx512(window);
+  if (isa == Isa::kAvx2) return winograd_6x6_avx2(window);
+  fail_no_simd_kernel("conv2d_winograd", isa);
+}
+
+// The filter transform U = G g G^T of variant F for every (c, o), in double; point (i, j) of
+// U becomes a 1x1 filter [c][o], u[i * 6 + j].
+template <class F>
+std::vector<std::vector<float>> transform_filter(int64_t in_c, int64_t out_c,
+                                                 std::span<const float> filter) {
+  constexpr int r = F::kWindow;
+  std::vector<std::vector<float>> u(wg::kPoints, std::vector<float>(in_c * out_c));
+  for (int64_t co = 0; co < in_c * out_c; ++co) {
+    double gt[r][wg::kTile];  // g G^T
+    for (int a = 0; a < r; ++a) {
+      for (int j = 0; j < wg::kTile; ++j) {
+        double sum = 0;
+        for (int b = 0; b < r; ++b) sum += filter[(a * r + b) * in_c * out_c + co] * F::kG[j][b];
+        gt[a][j] = sum;
+      }
+    }
+    for (int i = 0; i < wg::kTile; ++i) {
+      for (int j = 0; j < wg::kTile; ++j) {
+        double sum = 0;
+        for (int a = 0; a < r; ++a) sum += F::kG[i][a] * gt[a][j];
+        u[i * wg::kTile + j][co] = static_cast<float>(sum);
+      }
+    }
+  }
+  return u;
 }
 
 // Scratch of the calling thread (the blocks' V and M, a window copied with zeros), 64-byte
@@ -65,6 +98,7 @@ constexpr int64_t kGroupFloats = 32 * 1024;
 constexpr int64_t kMaxBlockTiles = 96;
 
 struct Plan {
+  int64_t out = 0;                              // output pixels per tile side
   int64_t tiles_h = 0, tiles_w = 0, tiles = 0;  // per image, and over the batch
   int64_t v_pitch = 0;       // floats from one tile's transformed channels to the next
   int64_t block_tiles = 0;   // tiles per block
@@ -75,8 +109,9 @@ struct Plan {
 Plan make_plan(const ConvShape& s, const WinogradFilter& f, const ConvKernelInfo& kernel,
                int64_t shares) {
   Plan p;
-  p.tiles_h = ceil_div(s.out_h, wg::kOut);
-  p.tiles_w = ceil_div(s.out_w, wg::kOut);
+  p.out = wg::kTile + 1 - f.window;
+  p.tiles_h = ceil_div(s.out_h, p.out);
+  p.tiles_w = ceil_div(s.out_w, p.out);
   p.tiles = s.batch * p.tiles_h * p.tiles_w;
   // Whole vectors of every ISA; not a multiple of 4 KiB, or the micro-kernel's rows would
   // share L1 cache sets (as conv2d_nhwc.cc respaces such inputs).
@@ -144,7 +179,7 @@ class Runner {
   TilePos position(int64_t t) const {
     const int64_t per_image = plan_.tiles_h * plan_.tiles_w;
     const int64_t n = t / per_image, r = t - n * per_image;
-    return {n, r / plan_.tiles_w * wg::kOut, r % plan_.tiles_w * wg::kOut};
+    return {n, r / plan_.tiles_w * plan_.out, r % plan_.tiles_w * plan_.out};
   }
 
   // Tile t's 6x6 window, read in place when it lies inside the image, else copied into
@@ -207,8 +242,8 @@ class Runner {
                         int64_t channels) const {
     const TilePos p = position(t);
     float* out = output_ + ((p.n * s_.out_h + p.y) * s_.out_w + p.x) * s_.out_c + c0;
-    const int rows = static_cast<int>(std::min<int64_t>(wg::kOut, s_.out_h - p.y));
-    const int cols = static_cast<int>(std::min<int64_t>(wg::kOut, s_.out_w - p.x));
+    const int rows = static_cast<int>(std::min(plan_.out, s_.out_h - p.y));
+    const int cols = static_cast<int>(std::min(plan_.out, s_.out_w - p.x));
     transforms_.output(m, m_point, channels, bias_ + c0, act_, out, s_.out_w * s_.out_c, s_.out_c,
                        rows, cols);
   }
@@ -226,67 +261,44 @@ class Runner {
 
 }  // namespace
 
-bool winograd_f4x4_3x3_applies(const ConvShape& s) {
-  return s.k_h == 3 && s.k_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
-         s.dilation_w == 1;
+bool winograd_applies(const ConvShape& s) {
+  return s.k_h == s.k_w && (s.k_h == 3 || s.k_h == 5) && s.stride_h == 1 && s.stride_w == 1 &&
+         s.dilation_h == 1 && s.dilation_w == 1;
 }
 
-WinogradFilter pack_winograd_f4x4_3x3_filter(Isa isa, int64_t in_c, int64_t out_c,
-                                             std::span<const float> filter) {
-  if (!isa_available(isa))
-    fail("pack_winograd_f4x4_3x3_filter: ISA '", isa_name(isa), "' is not available");
-  if (static_cast<int64_t>(filter.size()) != 9 * in_c * out_c)
-    fail("pack_winograd_f4x4_3x3_filter: filter has ", filter.size(), " values, expected ",
-         9 * in_c * out_c);
-  // U = G g G^T for every (c, o), in double; point (i, j) of U becomes a 1x1 filter [c][o].
-  std::vector<std::vector<float>> u(wg::kPoints, std::vector<float>(in_c * out_c));
-  for (int64_t c = 0; c < in_c; ++c) {
-    for (int64_t o = 0; o < out_c; ++o) {
-      const int64_t co = c * out_c + o;
-      double gt[3][wg::kTile];  // g G^T
-      for (int a = 0; a < 3; ++a) {
-        for (int j = 0; j < wg::kTile; ++j) {
-          double sum = 0;
-          for (int b = 0; b < 3; ++b) sum += filter[(a * 3 + b) * in_c * out_c + co] * wg::kG[j][b];
-          gt[a][j] = sum;
-        }
-      }
-      for (int i = 0; i < wg::kTile; ++i) {
-        for (int j = 0; j < wg::kTile; ++j) {
-          double sum = 0;
-          for (int a = 0; a < 3; ++a) sum += wg::kG[i][a] * gt[a][j];
-          u[i * wg::kTile + j][co] = static_cast<float>(sum);
-        }
-      }
-    }
-  }
-  WinogradFilter f;
-  f.isa = isa;
-  f.in_c = in_c;
-  f.out_c = out_c;
+WinogradFilter pack_winograd_filter(Isa isa, int64_t window, int64_t in_c, int64_t out_c,
+                                    std::span<const float> filter) {
+  if (!isa_available(isa)) fail("pack_winograd_filter: ISA '", isa_name(isa), "' is not available");
+  if (window != 3 && window != 5)
+    fail("pack_winograd_filter: ", window, "x", window, " filters have no Winograd variant");
+  if (static_cast<int64_t>(filter.size()) != window * window * in_c * out_c)
+    fail("pack_winograd_filter: filter has ", filter.size(), " values, expected ",
+         window * window * in_c * out_c);
+  const auto u = window == 3 ? transform_filter<wg::F4x4_3x3>(in_c, out_c, filter)
+                             : transform_filter<wg::F2x2_5x5>(in_c, out_c, filter);
+  std::vector<PackedConvFilter> points;
   for (const std::vector<float>& point : u)
-    f.points.push_back(pack_conv_filter(isa, 1, 1, in_c, out_c, point));
-  f.zeros.assign(f.points[0].num_panels * f.points[0].panel_width, 0.f);
-  return f;
+    points.push_back(pack_conv_filter(isa, 1, 1, in_c, out_c, point));
+  std::vector<float> zeros(points[0].num_panels * points[0].panel_width, 0.f);
+  return {isa, window, in_c, out_c, std::move(points), std::move(zeros)};
 }
 
-void conv2d_winograd_f4x4_3x3(const ConvShape& s, std::span<const float> input,
-                              const WinogradFilter& filter, std::span<const float> bias,
-                              Activation act, std::span<float> output, ThreadPool* pool) {
-  if (!winograd_f4x4_3x3_applies(s))
-    fail("conv2d_winograd_f4x4_3x3: needs a 3x3 window, stride 1 and no dilation");
-  if (filter.in_c != s.in_c || filter.out_c != s.out_c)
-    fail("conv2d_winograd_f4x4_3x3: the filter does not match the convolution's shape");
+void conv2d_winograd(const ConvShape& s, std::span<const float> input, const WinogradFilter& filter,
+                     std::span<const float> bias, Activation act, std::span<float> output,
+                     ThreadPool* pool) {
+  if (!winograd_applies(s))
+    fail("conv2d_winograd: needs a 3x3 or 5x5 window, stride 1 and no dilation");
+  if (filter.window != s.k_h || filter.in_c != s.in_c || filter.out_c != s.out_c)
+    fail("conv2d_winograd: the filter does not match the convolution's shape");
   if (static_cast<int64_t>(input.size()) != s.input_size() ||
       static_cast<int64_t>(output.size()) != s.output_size() ||
       (!bias.empty() && static_cast<int64_t>(bias.size()) != s.out_c))
-    fail("conv2d_winograd_f4x4_3x3: input, output or bias size does not match the shape");
+    fail("conv2d_winograd: input, output or bias size does not match the shape");
   if (s.output_size() == 0) return;
   const ConvKernelInfo kernel = product_kernel(filter.isa, s.out_c);
   if (kernel.panel_width != filter.points[0].panel_width)
-    fail("conv2d_winograd_f4x4_3x3: the filter was packed for another micro-kernel");
-  const WinogradTransforms transforms = simd_kernels(
-      filter.isa, winograd_f4x4_3x3_avx2, winograd_f4x4_3x3_avx512, "conv2d_winograd_f4x4_3x3");
+    fail("conv2d_winograd: the filter was packed for another micro-kernel");
+  const WinogradTransforms transforms = transforms_for(filter.isa, filter.window);
   const int64_t shares = pool ? pool->size() * ThreadPool::kChunksPerThread : 1;
   const Plan plan = make_plan(s, filter, kernel, shares);
   const Runner runner(s, input.data(), filter, bias.empty() ? filter.zeros.data() : bias.data(),

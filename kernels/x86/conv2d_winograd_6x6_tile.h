@@ -1,12 +1,13 @@
-// The Winograd F(4x4, 3x3) input and output transforms, written once for any SIMD width.
-// Included only by conv2d_winograd_f4x4_3x3_<isa>.cc, each compiled with its ISA's flags, with
-// vector traits `V` from simd_<isa>.h.
+// The Winograd 6x6-tile transforms, written once for any SIMD width: the input transform both
+// variants share, and the output transform of F(4x4, 3x3) or F(2x2, 5x5) (`F`, from
+// conv2d_winograd_6x6.h). Included only by conv2d_winograd_6x6_<isa>.cc, each compiled with
+// its ISA's flags, with vector traits `V` from simd_<isa>.h.
 //
 // NHWC keeps a pixel's channels contiguous, so each transform works on one vector of channels
 // at a time: every "number" of the 6x6 matrix products below is a vector of kWidth channels,
 // and the channels never mix. A 2-D transform is two passes of the 1-D one: B^T d B is B^T
 // applied to each row of d (into a 6x6 scratch of vectors on the stack), then to each column of
-// that. The matrices are compile-time constants (conv2d_winograd_f4x4_3x3.h), so each 1-D
+// that. The matrices are compile-time constants (conv2d_winograd_6x6.h), so each 1-D
 // transform unrolls into a fixed sequence of instructions: zero entries cost nothing, +-1 an add
 // or a subtract, any other entry one fused multiply-add.
 #pragma once
@@ -14,18 +15,20 @@
 #include <type_traits>
 #include <utility>
 
-#include "kernels/x86/conv2d_winograd_f4x4_3x3.h"
+#include "kernels/x86/conv2d_winograd_6x6.h"
 
 namespace poet::kernels::x86 {
 
 template <class V>
-struct WinogradF4x4Tile {
+struct Winograd6x6Tile {
   using Reg = typename V::Reg;
   static constexpr int kW = V::kWidth;
-  static constexpr int kTile = winograd_f4x4_3x3::kTile;
-  static constexpr int kOut = winograd_f4x4_3x3::kOut;
+  static constexpr int kTile = winograd_6x6::kTile;
 
-  static WinogradTransforms transforms() { return {&input, &output}; }
+  template <class F>
+  static WinogradTransforms transforms() {
+    return {&input, &output<F>};
+  }
 
   static void input(const float* window, int64_t row_stride, int64_t pixel_stride, int64_t channels,
                     float* v, int64_t point_stride) {
@@ -35,12 +38,13 @@ struct WinogradF4x4Tile {
     });
   }
 
+  template <class F>
   static void output(const float* m, int64_t point_stride, int64_t channels, const float* bias,
                      Activation act, float* out, int64_t row_stride, int64_t pixel_stride, int rows,
                      int cols) {
     for_each_vector(channels, [&](int64_t c, int n, auto partial) {
-      output_vector<decltype(partial)::value>(m + c, point_stride, bias + c, act, out + c,
-                                              row_stride, pixel_stride, rows, cols, n);
+      output_vector<F, decltype(partial)::value>(m + c, point_stride, bias + c, act, out + c,
+                                                 row_stride, pixel_stride, rows, cols, n);
     });
   }
 
@@ -74,25 +78,28 @@ struct WinogradF4x4Tile {
   static void input_vector(const float* window, int64_t row_stride, int64_t pixel_stride, int n,
                            float* v, int64_t point_stride) {
     Reg db[kTile][kTile];  // d B
-    transform_rows<winograd_f4x4_3x3::kBT, kPartial>(window, row_stride, pixel_stride, n, db);
+    transform_rows<winograd_6x6::kBT, kPartial>(window, row_stride, pixel_stride, n, db);
 #pragma GCC unroll 6
     for (int j = 0; j < kTile; ++j) {
       Reg column[kTile], t[kTile];
 #pragma GCC unroll 6
       for (int i = 0; i < kTile; ++i) column[i] = db[i][j];
-      apply<winograd_f4x4_3x3::kBT>(column, t);
+      apply<winograd_6x6::kBT>(column, t);
 #pragma GCC unroll 6
       for (int i = 0; i < kTile; ++i) V::store(v + (i * kTile + j) * point_stride, t[i]);
     }
   }
 
   // One vector of channels of Y = act(A^T M A + bias), stored for the pixels inside the image.
-  template <bool kPartial>
+  template <class F, bool kPartial>
   static void output_vector(const float* m, int64_t point_stride, const float* bias, Activation act,
                             float* out, int64_t row_stride, int64_t pixel_stride, int rows,
                             int cols, int n) {
+    constexpr int kOut = F::kOut;
+    constexpr int kOnes = ones_column<F>();
+    static_assert(kOnes >= 0, "the bias is added at the point 1");
     Reg ma[kTile][kOut];  // M A
-    transform_rows<winograd_f4x4_3x3::kAT, kPartial>(m, kTile * point_stride, point_stride, n, ma);
+    transform_rows<F::kAT, kPartial>(m, kTile * point_stride, point_stride, n, ma);
     const Reg b = load<kPartial>(bias, n), zero = V::zero(), six = V::set1(6.f);
 #pragma GCC unroll 4
     for (int x = 0; x < kOut; ++x) {
@@ -101,9 +108,9 @@ struct WinogradF4x4Tile {
 #pragma GCC unroll 6
       for (int i = 0; i < kTile; ++i) column[i] = ma[i][x];
       // The bias, added at the point 1: A^T's column for it is all ones, so A^T adds it to each
-      // of the column's 4 outputs.
+      // of the column's outputs.
       column[kOnes] = V::add(column[kOnes], b);
-      apply<winograd_f4x4_3x3::kAT>(column, y);
+      apply<F::kAT>(column, y);
 #pragma GCC unroll 4
       for (int i = 0; i < kOut; ++i) {
         if (i >= rows) break;
@@ -135,16 +142,15 @@ struct WinogradF4x4Tile {
   }
 
   // The index of A^T's column of ones (the point 1).
+  template <class F>
   static constexpr int ones_column() {
     for (int j = 0; j < kTile; ++j) {
       bool ones = true;
-      for (int i = 0; i < kOut; ++i) ones = ones && winograd_f4x4_3x3::kAT[i][j] == 1;
+      for (int i = 0; i < F::kOut; ++i) ones = ones && F::kAT[i][j] == 1;
       if (ones) return j;
     }
     return -1;
   }
-  static constexpr int kOnes = ones_column();
-  static_assert(kOnes >= 0, "the bias is added at the point 1");
 
   // out = M in for a matrix M known at compile time.
   template <const auto& M, int kRows, int kCols>
