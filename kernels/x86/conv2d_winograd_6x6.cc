@@ -87,14 +87,16 @@ float* thread_scratch(int64_t floats) {
 // Tiles per block. Each block multiplies its tiles with all of U (36 x in_c x out_c floats).
 // When U fits in L2 (512 KiB here) next to the block, blocks are kept small (V[36][tiles][in_c]
 // up to 64 KiB) so that U stays there from block to block; when it does not (Inception's
-// layers from 64 -> 96 channels on), blocks are larger (V up to 256 KiB) so that each pass of
-// U from L3 serves more tiles. Either way a multiple of the micro-kernel's rows (a short block
-// runs short micro-tiles). Products are made for a group of panels at a time, M[36][tiles]
-// [group] up to 128 KiB. (Inception's layers, 1 thread, three interleaved runs on the shared
-// machine: the small blocks 5-30% faster on 32 -> 32 and 32 -> 64, the large ones 6-25% on
-// 80 -> 192 and 96 -> 96.)
-constexpr int64_t kSmallU = 64 * 1024, kSmallBlock = 16 * 1024, kLargeBlock = 64 * 1024;
-constexpr int64_t kGroupFloats = 32 * 1024;
+// layers from 64 -> 96 channels on, and the 5x5 48 -> 64), blocks are larger (V up to
+// 128 KiB) so that each pass of U from L3 serves more tiles. Either way a multiple of the
+// micro-kernel's rows (a short block runs short micro-tiles). Products are made for a group of
+// panels at a time, M[36][tiles][group] up to 256 KiB. (Measured on Inception's layers, one
+// thread, interleaved runs on the shared machine: the small blocks 5-30% faster than 256 KiB
+// ones on 32 -> 32 and 32 -> 64; for the others, 128 KiB blocks with 256 KiB groups 5-10%
+// faster than 256 KiB blocks with 128 KiB groups on 48 -> 64 5x5 and 64 -> 96, the same on
+// 96 -> 96 and 80 -> 192.)
+constexpr int64_t kSmallU = 64 * 1024, kSmallBlock = 16 * 1024, kLargeBlock = 32 * 1024;
+constexpr int64_t kGroupFloats = 64 * 1024;
 constexpr int64_t kMaxBlockTiles = 96;
 
 struct Plan {
