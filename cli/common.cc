@@ -27,8 +27,8 @@ std::vector<FlagSpec> exec_flag_specs() {
        "that keep images apart, native backend); auto when there is an image per thread"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
       {"winograd", "on",
-       "on or off: run native 3x3 stride-1 convolutions with Winograd F(4x4, 3x3) where it is "
-       "faster; off: always the direct kernel"},
+       "on or off: run native 3x3 and 5x5 stride-1 convolutions with Winograd F(4x4, 3x3) and "
+       "F(2x2, 5x5) where it is faster; off: always the direct kernel"},
   };
 }
 

@@ -31,7 +31,7 @@ struct OpOptions {
   // optimiser's fused forms count as their op: "_FusedConv2D" is "Conv2D".
   std::map<std::string, Backend> op_backends;
   bool check_numerics = true;  // false: CheckNumerics passes its input through unchecked
-  // Native Conv2D runs 3x3 stride-1 layers with Winograd F(4x4, 3x3) where it is faster
+  // Native Conv2D runs 3x3 and 5x5 stride-1 layers with Winograd where it is faster
   // (engine/ops/conv2d.cc); false: always the direct kernel.
   bool winograd = true;
 
