@@ -31,14 +31,8 @@ using kernels::Padding;
 
 ConvShape shape(int64_t batch, int64_t h, int64_t w, int64_t in_c, Padding padding, int64_t out_c,
                 int64_t window = 3) {
-  ConvShape s;
+  ConvShape s = ConvLayer{"", h, w, in_c, window, window, 1, padding, out_c}.shape();
   s.batch = batch;
-  s.in_h = h;
-  s.in_w = w;
-  s.in_c = in_c;
-  s.k_h = s.k_w = window;
-  s.out_c = out_c;
-  kernels::set_output_geometry(s, padding);
   return s;
 }
 
