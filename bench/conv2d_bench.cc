@@ -16,6 +16,7 @@
 #include "kernels/onednn/engine.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
+#include "kernels/x86/conv2d_winograd_6x6.h"
 #include "kernels/x86/fma_peak.h"
 #include "tests/layer_shapes.h"
 
@@ -69,6 +70,27 @@ void BM_Conv(benchmark::State& state, const ConvLayer& layer, x86::Isa isa, int 
   }
 }
 
+// Winograd (F(4x4, 3x3), F(2x2, 5x5)) on the stride-1 3x3 and 5x5 layers. GFLOP/s and "peak" count
+// the direct convolution's FLOPs (the work the layer stands for), so they compare with the rows
+// above; above 1.0 "peak" means faster than the direct kernel could be at the FMA peak.
+void BM_ConvWinograd(benchmark::State& state, const ConvLayer& layer, x86::Isa isa, int threads) {
+  const poet::kernels::ConvShape s = layer.shape();
+  auto input = random_floats(s.input_size());
+  auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c);
+  std::vector<float> output(s.output_size());
+  auto packed = x86::pack_winograd_filter(isa, s.k_h, s.in_c, s.out_c, filter);
+  std::unique_ptr<poet::ThreadPool> pool;
+  if (threads > 1) pool = std::make_unique<poet::ThreadPool>(threads);
+  for (auto _ : state)
+    x86::conv2d_winograd(s, input, packed, {}, poet::kernels::Activation::kNone, output,
+                         pool.get());
+  const double flops = static_cast<double>(layer.flops());
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak"] = benchmark::Counter(flops / (fma_peak(isa) * 1e9),
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // oneDNN has no ISA choice here: it picks its own (AVX-512 where available). Its "peak" is
 // against the fastest ISA's measured peak.
 void BM_ConvOneDnn(benchmark::State& state, const ConvLayer& layer, int threads) {
@@ -104,6 +126,14 @@ void register_layers(const std::vector<ConvLayer>& layers, const char* net) {
       for (int threads : {1, 2}) {
         std::string name = std::string(net) + "/" + std::string(layer.name) + "/" +
                            std::string(x86::isa_name(isa)) + "/threads:" + std::to_string(threads);
+        if (x86::winograd_applies(layer.shape())) {
+          std::string wino = std::string(net) + "/" + std::string(layer.name) + "/winograd_" +
+                             std::string(x86::isa_name(isa)) +
+                             "/threads:" + std::to_string(threads);
+          auto* w = benchmark::RegisterBenchmark(wino.c_str(), BM_ConvWinograd, layer, isa, threads)
+                        ->Unit(benchmark::kMillisecond);
+          if (threads > 1) w->MeasureProcessCPUTime();
+        }
         // Timed on CPU time, which other processes sharing the cores do not inflate: with two
         // threads the process's (both threads'), so GFLOP/s is per busy core and "peak" the
         // fraction of one core's peak; on an idle machine wall time is about CPU time / 2.

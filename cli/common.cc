@@ -27,6 +27,9 @@ std::vector<FlagSpec> exec_flag_specs() {
        "that keep images apart, native backend); auto when there is an image per thread (one "
        "thread: a batch of two or more)"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
+      {"winograd", "on",
+       "on or off: run native 3x3 and 5x5 stride-1 convolutions with Winograd F(4x4, 3x3) and "
+       "F(2x2, 5x5) where it is faster; off: always the direct kernel"},
   };
 }
 
@@ -63,6 +66,10 @@ ExecOptions exec_options(const Flags& flags) {
   } else {
     fail("--batch_split: expected auto, on or off, got '", split, "'");
   }
+  std::string winograd = flags.str("winograd");
+  if (winograd != "on" && winograd != "off")
+    fail("--winograd: expected on or off, got '", winograd, "'");
+  o.winograd = winograd == "on";
   return o;
 }
 

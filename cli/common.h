@@ -14,8 +14,8 @@ namespace poet::cli {
 // Loads a TensorFlow GraphDef (.pb, .pbtxt) or a TF.js layers model (model.json).
 Graph load_graph(const std::filesystem::path& path);
 
-// Flags every command that runs a graph accepts: --backend, --threads, --batch_split,
-// --check_numerics.
+// Flags every command that runs a graph accepts: --backend, --backend_op, --threads,
+// --batch_split, --check_numerics, --winograd.
 std::vector<FlagSpec> exec_flag_specs();
 ExecOptions exec_options(const Flags& flags);
 

@@ -455,6 +455,7 @@ Executable::Executable(Graph&& graph, std::vector<std::string> feeds,
       fail("a backend is given for op '", op, "', which poet does not implement");
   impl_->op_options.op_backends = options.op_backends;
   impl_->op_options.check_numerics = options.check_numerics;
+  impl_->op_options.winograd = options.winograd;
   impl_->feed_names = std::move(feeds);
   impl_->fetch_names = std::move(fetches);
   if (impl_->fetch_names.empty()) fail("nothing to fetch");

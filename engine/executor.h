@@ -29,6 +29,7 @@ struct ExecOptions {
   std::map<std::string, Backend> op_backends;
   int threads = 0;              // 0: all cores
   bool check_numerics = false;  // keep CheckNumerics checks (they cost a pass over the data)
+  bool winograd = true;         // see OpOptions::winograd
   // Rewrite the graph at load (engine/optimize): fold constants and batch norms into
   // convolutions, fuse activations, drop Identity. The reference backend never fuses, so it
   // stays the plain oracle.

@@ -31,6 +31,9 @@ struct OpOptions {
   // optimiser's fused forms count as their op: "_FusedConv2D" is "Conv2D".
   std::map<std::string, Backend> op_backends;
   bool check_numerics = true;  // false: CheckNumerics passes its input through unchecked
+  // Native Conv2D runs 3x3 and 5x5 stride-1 layers with Winograd where it is faster
+  // (engine/ops/conv2d.cc); false: always the direct kernel.
+  bool winograd = true;
 
   // The backend nodes of type `op` run.
   Backend backend_for(std::string_view op) const;

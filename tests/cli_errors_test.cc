@@ -79,6 +79,12 @@ TEST(CliErrors, BadBackendOpIsNamed) {
                "'Conv9D'");
 }
 
+TEST(CliErrors, BadWinogradValueIsNamed) {
+  CliResult r = run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--winograd", "yes"});
+  expect_error(r, "--winograd");
+  EXPECT_NE(r.err.find("'yes'"), std::string::npos) << r.err;
+}
+
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }

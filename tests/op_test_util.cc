@@ -90,6 +90,15 @@ TensorInfo fed_input(DType dtype, PartialShape shape) {
 Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
                    const std::map<std::string, AttrValue>& attrs, int num_outputs,
                    Backend backend) {
+  ExecOptions options;
+  options.threads = 1;
+  options.backend = backend;
+  return load_op(op, inputs, attrs, num_outputs, options);
+}
+
+Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
+                   const std::map<std::string, AttrValue>& attrs, int num_outputs,
+                   const ExecOptions& options) {
   Graph g;
   Node node;
   node.name = "op";
@@ -112,9 +121,6 @@ Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
   }
   g.add(std::move(node));
   for (int i = 0; i < num_outputs; ++i) fetches.push_back("op:" + std::to_string(i));
-  ExecOptions options;
-  options.threads = 1;
-  options.backend = backend;
   return Executable(g, feeds, fetches, options);
 }
 

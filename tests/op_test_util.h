@@ -34,6 +34,10 @@ TensorInfo fed_input(DType dtype, PartialShape shape);
 Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
                    const std::map<std::string, AttrValue>& attrs = {}, int num_outputs = 1,
                    Backend backend = Backend::kReference);
+// The same with any executor options (the one above: `backend` on one thread).
+Executable load_op(const std::string& op, const std::vector<TensorInfo>& inputs,
+                   const std::map<std::string, AttrValue>& attrs, int num_outputs,
+                   const ExecOptions& options);
 
 // What `op` infers at load for output 0 (load_op's fetch_info(0)).
 TensorInfo infer_op(const std::string& op, const std::vector<TensorInfo>& inputs,

@@ -30,6 +30,7 @@ class Convolution : public Op {
   // With the oneDNN backend and a constant filter, runs the layer's primitive (built on first
   // use for this shape) and returns true; false leaves the work to the caller.
   bool run_onednn(ComputeContext& ctx, const kernels::ConvShape& s) const;
+  const WindowAttrs& attrs() const { return attrs_; }
 
   const Backend backend_;
   const bool fused_;

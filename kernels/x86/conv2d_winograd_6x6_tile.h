@@ -1,0 +1,204 @@
+// The Winograd 6x6-tile transforms, written once for any SIMD width: the input transform both
+// variants share, and the output transform of F(4x4, 3x3) or F(2x2, 5x5) (`F`, from
+// conv2d_winograd_6x6.h). Included only by conv2d_winograd_6x6_<isa>.cc, each compiled with
+// its ISA's flags, with vector traits `V` from simd_<isa>.h.
+//
+// NHWC keeps a pixel's channels contiguous, so each transform works on one vector of channels
+// at a time: every "number" of the 6x6 matrix products below is a vector of kWidth channels,
+// and the channels never mix. A 2-D transform is two passes of the 1-D one: B^T d B is B^T
+// applied to each row of d (into a 6x6 scratch of vectors on the stack), then to each column of
+// that. The matrices are compile-time constants (conv2d_winograd_6x6.h), so each 1-D
+// transform unrolls into a fixed sequence of instructions: zero entries cost nothing, +-1 an add
+// or a subtract, any other entry one fused multiply-add.
+#pragma once
+
+#include <type_traits>
+#include <utility>
+
+#include "kernels/x86/conv2d_winograd_6x6.h"
+
+namespace poet::kernels::x86 {
+
+template <class V>
+struct Winograd6x6Tile {
+  using Reg = typename V::Reg;
+  static constexpr int kW = V::kWidth;
+  static constexpr int kTile = winograd_6x6::kTile;
+
+  template <class F>
+  static WinogradTransforms transforms() {
+    return {&input, &output<F>};
+  }
+
+  static void input(const float* window, int64_t row_stride, int64_t pixel_stride, int64_t channels,
+                    float* v, int64_t point_stride) {
+    for_each_vector(channels, [&](int64_t c, int n, auto partial) {
+      input_vector<decltype(partial)::value>(window + c, row_stride, pixel_stride, n, v + c,
+                                             point_stride);
+    });
+  }
+
+  template <class F>
+  static void output(const float* m, int64_t point_stride, int64_t channels, const float* bias,
+                     Activation act, float* out, int64_t row_stride, int64_t pixel_stride, int rows,
+                     int cols) {
+    for_each_vector(channels, [&](int64_t c, int n, auto partial) {
+      output_vector<F, decltype(partial)::value>(m + c, point_stride, bias + c, act, out + c,
+                                                 row_stride, pixel_stride, rows, cols, n);
+    });
+  }
+
+ private:
+  // f(c, n, partial) for each vector of channels [0, channels): n channels from c, kW but in a
+  // last partial vector (std::true_type: masked loads and stores).
+  template <class F>
+  static void for_each_vector(int64_t channels, const F& f) {
+    for (int64_t c = 0; c < channels; c += kW) {
+      const int n = static_cast<int>(channels - c < kW ? channels - c : kW);
+      if (n == kW) {
+        f(c, n, std::false_type());
+      } else {
+        f(c, n, std::true_type());
+      }
+    }
+  }
+
+  template <bool kPartial>
+  static Reg load(const float* p, int n) {
+    if constexpr (kPartial) {
+      return V::load_first(p, n);
+    } else {
+      return V::load(p);
+    }
+  }
+
+  // One vector of channels of V = B^T d B. A partial vector reads `n` channels of each cell
+  // and writes the other lanes as zeros.
+  template <bool kPartial>
+  static void input_vector(const float* window, int64_t row_stride, int64_t pixel_stride, int n,
+                           float* v, int64_t point_stride) {
+    Reg db[kTile][kTile];  // d B
+    transform_rows<winograd_6x6::kBT, kPartial>(window, row_stride, pixel_stride, n, db);
+#pragma GCC unroll 6
+    for (int j = 0; j < kTile; ++j) {
+      Reg column[kTile], t[kTile];
+#pragma GCC unroll 6
+      for (int i = 0; i < kTile; ++i) column[i] = db[i][j];
+      apply<winograd_6x6::kBT>(column, t);
+#pragma GCC unroll 6
+      for (int i = 0; i < kTile; ++i) V::store(v + (i * kTile + j) * point_stride, t[i]);
+    }
+  }
+
+  // One vector of channels of Y = act(A^T M A + bias), stored for the pixels inside the image.
+  template <class F, bool kPartial>
+  static void output_vector(const float* m, int64_t point_stride, const float* bias, Activation act,
+                            float* out, int64_t row_stride, int64_t pixel_stride, int rows,
+                            int cols, int n) {
+    constexpr int kOut = F::kOut;
+    constexpr int kOnes = ones_column<F>();
+    static_assert(kOnes >= 0, "the bias is added at the point 1");
+    Reg ma[kTile][kOut];  // M A
+    transform_rows<F::kAT, kPartial>(m, kTile * point_stride, point_stride, n, ma);
+    const Reg b = load<kPartial>(bias, n), zero = V::zero(), six = V::set1(6.f);
+#pragma GCC unroll 4
+    for (int x = 0; x < kOut; ++x) {
+      if (x >= cols) break;
+      Reg column[kTile], y[kOut];
+#pragma GCC unroll 6
+      for (int i = 0; i < kTile; ++i) column[i] = ma[i][x];
+      // The bias, added at the point 1: A^T's column for it is all ones, so A^T adds it to each
+      // of the column's outputs.
+      column[kOnes] = V::add(column[kOnes], b);
+      apply<F::kAT>(column, y);
+#pragma GCC unroll 4
+      for (int i = 0; i < kOut; ++i) {
+        if (i >= rows) break;
+        Reg r = y[i];
+        if (act != Activation::kNone) r = V::max(r, zero);
+        if (act == Activation::kRelu6) r = V::min(r, six);
+        float* p = out + i * row_stride + x * pixel_stride;
+        if constexpr (kPartial) {
+          V::store_first(p, r, n);
+        } else {
+          V::store(p, r);
+        }
+      }
+    }
+  }
+
+  // The first pass of a 2-D transform: out[i] = M applied to row i of the 6x6 cells, cell
+  // (i, j) at src[i * i_stride + j * j_stride].
+  template <const auto& M, bool kPartial, int kRows>
+  static void transform_rows(const float* src, int64_t i_stride, int64_t j_stride, int n,
+                             Reg (&out)[kTile][kRows]) {
+#pragma GCC unroll 6
+    for (int i = 0; i < kTile; ++i) {
+      Reg row[kTile];
+#pragma GCC unroll 6
+      for (int j = 0; j < kTile; ++j) row[j] = load<kPartial>(src + i * i_stride + j * j_stride, n);
+      apply<M>(row, out[i]);
+    }
+  }
+
+  // The index of A^T's column of ones (the point 1).
+  template <class F>
+  static constexpr int ones_column() {
+    for (int j = 0; j < kTile; ++j) {
+      bool ones = true;
+      for (int i = 0; i < F::kOut; ++i) ones = ones && F::kAT[i][j] == 1;
+      if (ones) return j;
+    }
+    return -1;
+  }
+
+  // out = M in for a matrix M known at compile time.
+  template <const auto& M, int kRows, int kCols>
+  static void apply(const Reg (&in)[kCols], Reg (&out)[kRows]) {
+    [&]<int... I>(std::integer_sequence<int, I...>) {
+      ((out[I] = dot<M, I>(in, std::make_integer_sequence<int, kCols>())), ...);
+    }
+    (std::make_integer_sequence<int, kRows>());
+  }
+
+  // Row `I` of M times `in`: starting from a term whose coefficient is 1 if there is one (no
+  // multiplication), then adding the other non-zero terms.
+  template <const auto& M, int I, int... J>
+  static Reg dot(const Reg* in, std::integer_sequence<int, J...>) {
+    constexpr int first = first_term(M[I]);
+    static_assert(first >= 0, "a row of zeros");
+    Reg acc;
+    if constexpr (M[I][first] == 1) {
+      acc = in[first];
+    } else {
+      acc = V::mul(V::set1(static_cast<float>(M[I][first])), in[first]);
+    }
+    (add_term<M, I, J, J == first>(acc, in[J]), ...);
+    return acc;
+  }
+
+  template <int N>
+  static constexpr int first_term(const double (&row)[N]) {
+    for (int j = 0; j < N; ++j)
+      if (row[j] == 1) return j;
+    for (int j = 0; j < N; ++j)
+      if (row[j] != 0) return j;
+    return -1;
+  }
+
+  template <const auto& M, int I, int J, bool kSkip>
+  static void add_term(Reg& acc, Reg x) {
+    constexpr double c = M[I][J];
+    if constexpr (kSkip || c == 0) {
+      return;
+    } else if constexpr (c == 1) {
+      acc = V::add(acc, x);
+    } else if constexpr (c == -1) {
+      acc = V::sub(acc, x);
+    } else {
+      acc = V::fmadd(V::set1(static_cast<float>(c)), x, acc);
+    }
+  }
+};
+
+}  // namespace poet::kernels::x86
