@@ -248,6 +248,32 @@ TEST(Conv2DSimd, RejectsMismatchedPackedFilter) {
   EXPECT_THROW(x86::pack_conv_filter(x86::Isa::kAvx2, 1, 1, 2, 2, std::vector<float>(3)), Error);
 }
 
+TEST(Conv2DSimd, PlanKeptAcrossRunsMatchesAFreshOne) {
+  // The Conv2D op keeps a plan per layer: runs on new data with the same plan must give what a
+  // call that plans afresh gives, bit for bit, and a plan for another thread count is refused.
+  ThreadPool pool(2);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (x86::Isa isa : simd_isas()) {
+    for (const ConvShape& s : {shape(1, 9, 11, 24, 3, 3, 1, Padding::kSame, 40),
+                               shape(3, 14, 14, 64, 1, 1, 1, Padding::kValid, 96)}) {
+      std::vector<float> filter(s.k_h * s.k_w * s.in_c * s.out_c);
+      for (float& v : filter) v = u(rng);
+      const auto packed = x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
+      const x86::Conv2dNhwcPlan plan(s, packed, pool.size());
+      for (int run = 0; run < 3; ++run) {
+        std::vector<float> in(s.input_size()), kept(s.output_size()), fresh(s.output_size());
+        for (float& v : in) v = u(rng);
+        x86::conv2d_nhwc(plan, in, packed, {}, Activation::kRelu, kept, &pool);
+        x86::conv2d_nhwc(s, in, packed, {}, Activation::kRelu, fresh, &pool);
+        ASSERT_EQ(kept, fresh) << x86::isa_name(isa) << " run " << run;
+      }
+      std::vector<float> in(s.input_size()), out(s.output_size());
+      EXPECT_THROW(x86::conv2d_nhwc(plan, in, packed, {}, Activation::kNone, out, nullptr), Error);
+    }
+  }
+}
+
 TEST(CpuFeatures, IsaNamesAndOverride) {
   EXPECT_EQ(x86::parse_isa("avx512", "test"), x86::Isa::kAvx512);
   try {

@@ -9,6 +9,7 @@
 
 #include "engine/ops/convolution.h"
 #include "engine/ops/registry.h"
+#include "engine/thread_pool.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
 #include "kernels/x86/conv2d_winograd_6x6.h"
@@ -74,7 +75,10 @@ class Conv2D final : public Convolution {
       return x86::pack_conv_filter(isa, filter.dim(0), filter.dim(1), filter.dim(2), filter.dim(3),
                                    filter.data<float>());
     });
-    x86::conv2d_nhwc(s, in, *packed, bias(ctx), activation_, out, ctx.pool());
+    const int threads = ctx.pool() ? ctx.pool()->size() : 1;
+    const auto plan = plans_.get(x86::Conv2dNhwcPlan::Key{s, packed->isa, threads},
+                                 [&] { return x86::Conv2dNhwcPlan(s, *packed, threads); });
+    x86::conv2d_nhwc(*plan, in, *packed, bias(ctx), activation_, out, ctx.pool());
   }
 
   // The native kernel packs a constant filter once at load, for the kernel the layer's shape
@@ -128,6 +132,8 @@ class Conv2D final : public Convolution {
   const bool winograd_;
   PreparedCache<x86::Isa, x86::PackedConvFilter> packed_;
   PreparedCache<x86::Isa, x86::WinogradFilter> winograd_packed_;
+  // The direct kernel's plan for the last shape and thread count it ran with.
+  ShapeCache<x86::Conv2dNhwcPlan> plans_;
   // Packed at load by adopt_constant, one of the two (set before any run, read-only after).
   mutable std::shared_ptr<const x86::PackedConvFilter> adopted_;
   mutable std::shared_ptr<const x86::WinogradFilter> adopted_winograd_;

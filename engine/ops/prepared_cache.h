@@ -35,8 +35,9 @@ class PreparedCache {
   mutable Tensor source_;
 };
 
-// What a kernel prepares from its input shape alone (a oneDNN pooling primitive): rebuilt when
-// the shape changes (a new batch size), shared otherwise. Thread-safe like PreparedCache.
+// What a kernel prepares from its input shape alone (a oneDNN pooling primitive, a convolution's
+// tiling plan): rebuilt when what Prepared::shape() returns differs from the key (a new batch
+// size), shared otherwise. Thread-safe like PreparedCache.
 template <class Prepared>
 class ShapeCache {
  public:

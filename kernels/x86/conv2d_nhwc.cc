@@ -267,91 +267,132 @@ PackedConvFilter pack_conv_filter(Isa isa, int64_t k_h, int64_t k_w, int64_t in_
   return f;
 }
 
-void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedConvFilter& filter,
-                 std::span<const float> bias, Activation act, std::span<float> output,
-                 ThreadPool* pool) {
+namespace {
+
+void check_filter(const ConvShape& s, const PackedConvFilter& filter) {
   if (filter.k_h != s.k_h || filter.k_w != s.k_w || filter.in_c != s.in_c ||
       filter.out_c != s.out_c)
     fail("conv2d_nhwc: packed filter does not match the convolution's shape");
-  if (static_cast<int64_t>(input.size()) != s.input_size() ||
-      static_cast<int64_t>(output.size()) != s.output_size() ||
-      (!bias.empty() && static_cast<int64_t>(bias.size()) != s.out_c))
-    fail("conv2d_nhwc: input, output or bias size does not match the convolution's shape");
-  const int64_t pixels = s.out_h * s.out_w;
-  if (pixels == 0 || s.out_c == 0 || s.batch == 0) return;
+}
 
-  const ConvKernelInfo kernel = kernel_for(filter.isa, filter.out_c);
-  std::vector<float> padded_bias(filter.num_panels * filter.panel_width, 0.f);
-  std::copy(bias.begin(), bias.end(), padded_bias.begin());
+using WorkPlan = std::vector<std::vector<TileCall>>;
 
-  // Input channels per reduction pass; rows of taps merge into one run only when unsliced.
-  const int64_t c_block = channel_block(filter);
-  const bool sliced = c_block < s.in_c;
-  const int64_t pitch = InputLayout::pitch(s);
-  const TilePlan tiles = plan_tiles(s, s.in_w, pitch, filter.panel_width, kernel.tile_pixels,
-                                    !sliced && s.dilation_w == 1 && pitch == s.in_c);
+}  // namespace
 
-  ConvTileJob job;
-  job.row_pixels = s.in_w;
-  job.pixel_floats = pitch;
-  job.max_run = tiles.max_run;
-  job.c_block = sliced ? c_block : std::max<int64_t>(1, tiles.max_run);
-  job.out_w = s.out_w;
-  job.out_c = s.out_c;
-  job.stride_h = s.stride_h;
-  job.stride_w = s.stride_w;
-  job.taps = tiles.taps;
-  job.regions = tiles.regions;
-  job.tiles = tiles.tiles;
-  job.filter = &filter;
-  job.bias = padded_bias.data();
-  job.act = act;
-
-  // One batch item on `layout`'s scratch, its work split into `work`'s shares over `image_pool`.
-  using WorkPlan = std::vector<std::vector<TileCall>>;
-  auto run_image = [&](InputLayout& layout, int64_t n, ThreadPool* image_pool,
-                       const WorkPlan& work) {
-    ConvTileJob image_job = job;
-    image_job.input = layout.image(input.data() + n * s.in_h * s.in_w * s.in_c, image_pool);
-    image_job.output = output.data() + n * pixels * s.out_c;
-    const int64_t shares = static_cast<int64_t>(work.size());
-    parallel_for(image_pool, shares, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t share = begin; share < end; ++share)
-        for (const TileCall& c : work[share])
-          kernel.run(image_job, c.tile_begin, c.tile_end, c.panel_begin, c.panel_end);
-    });
-  };
-
-  const int64_t block_tiles =
-      tiles_per_block(s, kernel.tile_pixels, static_cast<int64_t>(tiles.tile_cost.size()));
-
+struct Conv2dNhwcPlan::Data {
+  ConvKernelInfo kernel;
+  TilePlan tiles;
+  int64_t pitch = 0, c_block = 0;
   // Below ~100K multiply-adds per image (~1 us on one core) splitting an image's tiles over
   // threads does not pay for handing them over, even with the pool's workers spinning for the
   // next job (engine/thread_pool.h). Measured on MobileNet v1 0.25_128 at batch 1 on 2 threads,
   // whose layers are 0.1-1.6M: 2100 images/s with a 2M threshold, 2700-2800 with 50K-500K.
   // Such layers run whole images per thread instead (each thread with its own respaced-input
   // scratch), or at batch 1 on the calling thread alone.
+  bool small = false;
+  // The shares of one image's work: one per chunk of the pool's contiguous schedule (thread i
+  // computes the same part of the output in every layer, and a slowed thread's last shares
+  // move), or one when the image runs on a single thread.
+  WorkPlan work;
+};
+
+Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& s, const PackedConvFilter& filter, int threads)
+    : key_{s, filter.isa, std::max(threads, 1)} {
+  check_filter(s, filter);
+  auto data = std::make_unique<Data>();
+  data->kernel = kernel_for(filter.isa, filter.out_c);
+  // Input channels per reduction pass; rows of taps merge into one run only when unsliced.
+  const int64_t c_block = channel_block(filter);
+  const bool sliced = c_block < s.in_c;
+  data->pitch = InputLayout::pitch(s);
+  data->tiles = plan_tiles(s, s.in_w, data->pitch, filter.panel_width, data->kernel.tile_pixels,
+                           !sliced && s.dilation_w == 1 && data->pitch == s.in_c);
+  data->c_block = sliced ? c_block : std::max<int64_t>(1, data->tiles.max_run);
   constexpr int64_t kMinParallelMacs = 100'000;
-  const bool small = pixels * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
-  if (small && s.batch > 1 && pool && pool->size() > 1) {
-    const WorkPlan work = plan_work(tiles.tile_cost, filter.num_panels, 1, block_tiles);
+  data->small = s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
+  const int64_t block_tiles = tiles_per_block(s, data->kernel.tile_pixels,
+                                              static_cast<int64_t>(data->tiles.tile_cost.size()));
+  const bool split_image = key_.threads > 1 && !data->small;
+  data->work =
+      plan_work(data->tiles.tile_cost, filter.num_panels,
+                split_image ? key_.threads * ThreadPool::kChunksPerThread : 1, block_tiles);
+  data_ = std::move(data);
+}
+
+Conv2dNhwcPlan::~Conv2dNhwcPlan() = default;
+Conv2dNhwcPlan::Conv2dNhwcPlan(Conv2dNhwcPlan&&) noexcept = default;
+Conv2dNhwcPlan& Conv2dNhwcPlan::operator=(Conv2dNhwcPlan&&) noexcept = default;
+
+void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedConvFilter& filter,
+                 std::span<const float> bias, Activation act, std::span<float> output,
+                 ThreadPool* pool) {
+  conv2d_nhwc(Conv2dNhwcPlan(s, filter, pool ? pool->size() : 1), input, filter, bias, act, output,
+              pool);
+}
+
+void conv2d_nhwc(const Conv2dNhwcPlan& plan, std::span<const float> input,
+                 const PackedConvFilter& filter, std::span<const float> bias, Activation act,
+                 std::span<float> output, ThreadPool* pool) {
+  const ConvShape& s = plan.shape().shape;
+  check_filter(s, filter);
+  if (filter.isa != plan.shape().isa || (pool ? pool->size() : 1) != plan.shape().threads)
+    fail("conv2d_nhwc: the plan was made for another kernel or thread count");
+  if (static_cast<int64_t>(input.size()) != s.input_size() ||
+      static_cast<int64_t>(output.size()) != s.output_size() ||
+      (!bias.empty() && static_cast<int64_t>(bias.size()) != s.out_c))
+    fail("conv2d_nhwc: input, output or bias size does not match the convolution's shape");
+  const int64_t pixels = s.out_h * s.out_w;
+  if (pixels == 0 || s.out_c == 0 || s.batch == 0) return;
+  const Conv2dNhwcPlan::Data& d = *plan.data_;
+
+  // The kernels read whole panels of bias: zeros past out_c. Kept per calling thread and only
+  // grown, so a graph's layers do not allocate one each.
+  thread_local std::vector<float> padded_bias;
+  padded_bias.assign(filter.num_panels * filter.panel_width, 0.f);
+  std::copy(bias.begin(), bias.end(), padded_bias.begin());
+
+  ConvTileJob job;
+  job.row_pixels = s.in_w;
+  job.pixel_floats = d.pitch;
+  job.max_run = d.tiles.max_run;
+  job.c_block = d.c_block;
+  job.out_w = s.out_w;
+  job.out_c = s.out_c;
+  job.stride_h = s.stride_h;
+  job.stride_w = s.stride_w;
+  job.taps = d.tiles.taps;
+  job.regions = d.tiles.regions;
+  job.tiles = d.tiles.tiles;
+  job.filter = &filter;
+  job.bias = padded_bias.data();
+  job.act = act;
+
+  // One batch item on `layout`'s scratch, its work split into d.work's shares over
+  // `image_pool`.
+  auto run_image = [&](InputLayout& layout, int64_t n, ThreadPool* image_pool) {
+    ConvTileJob image_job = job;
+    image_job.input = layout.image(input.data() + n * s.in_h * s.in_w * s.in_c, image_pool);
+    image_job.output = output.data() + n * pixels * s.out_c;
+    const int64_t shares = static_cast<int64_t>(d.work.size());
+    parallel_for(image_pool, shares, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t share = begin; share < end; ++share)
+        for (const TileCall& c : d.work[share])
+          d.kernel.run(image_job, c.tile_begin, c.tile_end, c.panel_begin, c.panel_end);
+    });
+  };
+
+  if (d.small && s.batch > 1 && pool && pool->size() > 1) {
     pool->parallel_for(
         s.batch, 1,
         [&](int64_t begin, int64_t end) {
           InputLayout layout(s);
-          for (int64_t n = begin; n < end; ++n) run_image(layout, n, nullptr, work);
+          for (int64_t n = begin; n < end; ++n) run_image(layout, n, nullptr);
         },
         ThreadPool::Schedule::kDynamic);
     return;
   }
-  if (small) pool = nullptr;
-  // Shares of equal cost, one per chunk of the pool's contiguous schedule: thread i computes
-  // the same part of the output in every layer, and a slowed thread's last shares move.
-  const WorkPlan work =
-      plan_work(tiles.tile_cost, filter.num_panels,
-                pool ? pool->size() * ThreadPool::kChunksPerThread : 1, block_tiles);
   InputLayout layout(s);
-  for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, pool, work);
+  for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, d.small ? nullptr : pool);
 }
 
 }  // namespace poet::kernels::x86
