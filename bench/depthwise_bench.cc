@@ -62,12 +62,22 @@ void BM_Window(benchmark::State& state, const WindowLayer& layer, x86::Isa isa, 
   Buffer output = random_floats(s.output_size());
   std::unique_ptr<poet::ThreadPool> pool;
   if (threads > 1) pool = std::make_unique<poet::ThreadPool>(threads);
+  // Packed once, as the op packs a constant filter and bias.
+  const x86::PackedDepthwiseWeights packed =
+      layer.op == WindowOp::kDepthwise && isa != x86::Isa::kRef
+          ? x86::pack_depthwise_weights(s.k_h, s.k_w, s.out_c, filter, bias)
+          : x86::PackedDepthwiseWeights{};
   for (auto _ : state) {
     switch (layer.op) {
       case WindowOp::kDepthwise:
         // MobileNet's fused layer: bias (the folded batch norm) and Relu6.
-        x86::depthwise_conv2d_nhwc(isa, s, input, filter, bias, poet::kernels::Activation::kRelu6,
-                                   output, pool.get());
+        if (isa == x86::Isa::kRef) {
+          x86::depthwise_conv2d_nhwc(isa, s, input, filter, bias, poet::kernels::Activation::kRelu6,
+                                     output, pool.get());
+        } else {
+          x86::depthwise_conv2d_nhwc(isa, s, input, packed, poet::kernels::Activation::kRelu6,
+                                     output, pool.get());
+        }
         break;
       case WindowOp::kMaxPool:
         x86::pool_nhwc(isa, x86::PoolKind::kMax, s, input, output, pool.get());
