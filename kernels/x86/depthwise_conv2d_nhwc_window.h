@@ -17,8 +17,10 @@
 // below the image pointing at a row of zeros (DepthwiseJob::zeros), so top and bottom rows
 // run the same code as the middle ones; the first and last tile of a row skip the columns
 // outside the image. The last tile of a row ends at the row's end (recomputing pixels of the
-// tile before it), a row narrower than kPixels is one tile of its width, and a layer's last
-// channels (fewer than a group) run vector by vector, the very last one masked. Other windows,
+// tile before it), a row narrower than a tile is one tile of its width, and a layer's last
+// channels (fewer than a group) run vector by vector, the very last one masked; a row of
+// fewer channels than a group runs tiles of kPixels x kLineVecs pixels, so that they still
+// keep as many accumulators (independent FMA chains) in flight. Other windows,
 // strides and dilations along the row run a per-pixel kernel that skips the taps outside the
 // image.
 #pragma once
@@ -125,17 +127,30 @@ struct DepthwiseRows {
     }
   }
 
+  // Tiles keep kPixels x kLineVecs accumulators in flight: fewer channels than a group (one
+  // vector on AVX2: MobileNet 0.25's first layer, 8 channels) run tiles of more pixels.
+  static constexpr int kWidePixels = V::kPixels * kLineVecs;
+
   template <int kStride>
   static void row_tiles(const DepthwiseJob& job, const Epilogue& epilogue, const Row& row,
                         int64_t out_w, int64_t c_begin, int64_t c_end) {
-    if (out_w < V::kPixels) {
-      narrow_row<V::kPixels - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
+    if (c_end - c_begin < kDepthwiseGroup) {
+      row_tiles<kStride, kWidePixels>(job, epilogue, row, out_w, c_begin, c_end);
+    } else {
+      row_tiles<kStride, V::kPixels>(job, epilogue, row, out_w, c_begin, c_end);
+    }
+  }
+  template <int kStride, int kM>
+  static void row_tiles(const DepthwiseJob& job, const Epilogue& epilogue, const Row& row,
+                        int64_t out_w, int64_t c_begin, int64_t c_end) {
+    if (out_w < kM) {
+      narrow_row<kM - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
       return;
     }
-    for (int64_t x = 0;; x += V::kPixels) {
-      if (x > out_w - V::kPixels) x = out_w - V::kPixels;
-      tile_channels<V::kPixels, kStride>(job, epilogue, row, x, c_begin, c_end);
-      if (x + V::kPixels == out_w) break;
+    for (int64_t x = 0;; x += kM) {
+      if (x > out_w - kM) x = out_w - kM;
+      tile_channels<kM, kStride>(job, epilogue, row, x, c_begin, c_end);
+      if (x + kM == out_w) break;
     }
   }
 
@@ -171,8 +186,10 @@ struct DepthwiseRows {
     constexpr int64_t kGroupFloats = 10 * kDepthwiseGroup;  // bias and 9 taps
     const float* w = weights(job, c_begin);
     int64_t c = c_begin;
-    for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup, w += kGroupFloats)
-      tile<kM, kStride, kChecked, kLineVecs, false>(epilogue, row, x, c, w, kW);
+    if constexpr (kM <= V::kPixels) {  // wider tiles only run less than a group
+      for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup, w += kGroupFloats)
+        tile<kM, kStride, kChecked, kLineVecs, false>(epilogue, row, x, c, w, kW);
+    }
     for (; c + kW <= c_end; c += kW, w += kW)
       tile<kM, kStride, kChecked, 1, false>(epilogue, row, x, c, w, kW);
     if (c < c_end)
