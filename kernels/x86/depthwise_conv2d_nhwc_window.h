@@ -3,25 +3,27 @@
 // from simd_<isa>.h.
 //
 // Layout: NHWC with multiplier 1, so output channel c reads only input channel c: every tap is
-// a vector FMA over kWidth consecutive channels. The weights come packed by the driver, per
-// group of kDepthwiseGroup channels (one cache line of floats): the group's bias, then its
-// k_h * k_w taps, zero-padded past the last channel (DepthwiseJob::weights).
+// a vector FMA over kWidth consecutive channels. The weights come packed
+// (DepthwiseJob::weights): per group of kDepthwiseGroup channels, one cache line of floats,
+// the bias then the taps.
 //
-// 3x3 windows (MobileNet's, nearly all of its depthwise work) run one output row at a time in
-// tiles of kPixels output pixels x one channel group (a cache line of every pixel, kPixels x
-// kLineVecs accumulators), each tile sweeping all the row's channels before the next tile:
-// the kernel walks the input and output rows in memory order, and every line it loads is used
-// whole as soon as it arrives. Within a tile the kernel walks the input columns, loading each
-// vector once and feeding it to every pixel whose window holds it (three with stride 1), with
-// the filter row's weights in registers. The three input rows are pointers, a row above or
-// below the image pointing at a row of zeros (DepthwiseJob::zeros), so top and bottom rows
-// run the same code as the middle ones; the first and last tile of a row skip the columns
-// outside the image. The last tile of a row ends at the row's end (recomputing pixels of the
-// tile before it), a row narrower than a tile is one tile of its width, and a layer's last
-// channels (fewer than a group) run vector by vector, the very last one masked; a row of
-// fewer channels than a group runs tiles of kPixels x kLineVecs pixels, so that they still
-// keep as many accumulators (independent FMA chains) in flight. Other windows,
-// strides and dilations along the row run a per-pixel kernel that skips the taps outside the
+// 3x3 windows with stride 1 or 2 along the row (MobileNet's) are blocked as follows:
+// - one output row per call; its three input rows are pointers, a row outside the image
+//   pointing at zeros (DepthwiseJob::zeros), so the top and bottom rows run the same code;
+// - the row in tiles of kPixels output pixels, each tile over all the call's channels, one
+//   channel group (a cache line of every pixel: kPixels x kLineVecs accumulators) at a time,
+//   before the next tile: input and output are walked in memory order, and every line
+//   loaded is used whole at once;
+// - within a tile the kernel walks the input columns of each filter row, loading each vector
+//   once and feeding it to every pixel whose window holds it (three with stride 1), with the
+//   filter row's weights in registers;
+// - the first and last tiles of a row skip the columns outside the image; the last tile ends
+//   at the row's end, recomputing pixels of the one before;
+// - rows of fewer channels than a group run tiles of kPixels x kLineVecs pixels (as many
+//   accumulators); rows narrower than that are one tile, whose FMAs read the weights from L1
+//   when its accumulators take the registers;
+// - a layer's last channels (fewer than a group) run vector by vector, the last one masked.
+// Other windows, strides and dilations run a per-pixel kernel that skips the taps outside the
 // image.
 #pragma once
 
@@ -128,13 +130,16 @@ struct DepthwiseRows {
   }
 
   // Tiles keep kPixels x kLineVecs accumulators in flight: fewer channels than a group (one
-  // vector on AVX2: MobileNet 0.25's first layer, 8 channels) run tiles of more pixels.
+  // vector on AVX2: MobileNet 0.25's first layer, 8 channels) run tiles of more pixels. A
+  // row narrower than that is one tile (its weights then read once per row).
   static constexpr int kWidePixels = V::kPixels * kLineVecs;
 
   template <int kStride>
   static void row_tiles(const DepthwiseJob& job, const Epilogue& epilogue, const Row& row,
                         int64_t out_w, int64_t c_begin, int64_t c_end) {
-    if (c_end - c_begin < kDepthwiseGroup) {
+    if (out_w < kWidePixels) {
+      narrow_row<kWidePixels - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
+    } else if (c_end - c_begin < kDepthwiseGroup) {
       row_tiles<kStride, kWidePixels>(job, epilogue, row, out_w, c_begin, c_end);
     } else {
       row_tiles<kStride, V::kPixels>(job, epilogue, row, out_w, c_begin, c_end);
@@ -143,10 +148,6 @@ struct DepthwiseRows {
   template <int kStride, int kM>
   static void row_tiles(const DepthwiseJob& job, const Epilogue& epilogue, const Row& row,
                         int64_t out_w, int64_t c_begin, int64_t c_end) {
-    if (out_w < kM) {
-      narrow_row<kM - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
-      return;
-    }
     for (int64_t x = 0;; x += kM) {
       if (x > out_w - kM) x = out_w - kM;
       tile_channels<kM, kStride>(job, epilogue, row, x, c_begin, c_end);
@@ -186,10 +187,8 @@ struct DepthwiseRows {
     constexpr int64_t kGroupFloats = 10 * kDepthwiseGroup;  // bias and 9 taps
     const float* w = weights(job, c_begin);
     int64_t c = c_begin;
-    if constexpr (kM <= V::kPixels) {  // wider tiles only run less than a group
-      for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup, w += kGroupFloats)
-        tile<kM, kStride, kChecked, kLineVecs, false>(epilogue, row, x, c, w, kW);
-    }
+    for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup, w += kGroupFloats)
+      tile<kM, kStride, kChecked, kLineVecs, false>(epilogue, row, x, c, w, kW);
     for (; c + kW <= c_end; c += kW, w += kW)
       tile<kM, kStride, kChecked, 1, false>(epilogue, row, x, c, w, kW);
     if (c < c_end)
@@ -214,26 +213,37 @@ struct DepthwiseRows {
     for (int i = 0; i < kM; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < kVecs; ++v) acc[i][v] = V::load(w + v * kW);
+    // More accumulators than a standard tile's leave no registers for the weights: the FMAs
+    // then read them from memory (from L1), through a pointer re-hidden at every column so
+    // that the compiler cannot hoist the loads into registers it does not have.
+    constexpr bool kWeightsInRegisters = kM * kVecs <= V::kPixels * kLineVecs;
 #pragma GCC unroll 3
     for (int ky = 0; ky < 3; ++ky) {
+      const float* w_row = w + (1 + ky * 3) * kDepthwiseGroup;
       Reg wk[3][kVecs];
+      if constexpr (kWeightsInRegisters) {
 #pragma GCC unroll 3
-      for (int kx = 0; kx < 3; ++kx)
+        for (int kx = 0; kx < 3; ++kx)
 #pragma GCC unroll 4
-        for (int v = 0; v < kVecs; ++v)
-          wk[kx][v] = V::load(w + (1 + ky * 3 + kx) * kDepthwiseGroup + v * kW);
+          for (int v = 0; v < kVecs; ++v)
+            wk[kx][v] = V::load(w_row + kx * kDepthwiseGroup + v * kW);
+      }
       const float* in = row.in[ky] + (col + lo) * row.c + c;
 #pragma GCC unroll 32
       for (int o = 0; o < kCols; ++o) {
         if (kChecked && (o < lo || o >= hi)) continue;
+        if constexpr (!kWeightsInRegisters) w_row = opaque(w_row);
 #pragma GCC unroll 4
         for (int v = 0; v < kVecs; ++v) {
           const Reg in_v = load<kPartial>(in + v * kW, valid);
 #pragma GCC unroll 3
           for (int kx = 0; kx < 3; ++kx) {
             const int d = o - kx;  // kx's column of pixel d / kStride
-            if (d >= 0 && d % kStride == 0 && d / kStride < kM)
-              acc[d / kStride][v] = V::fmadd(in_v, wk[kx][v], acc[d / kStride][v]);
+            if (d >= 0 && d % kStride == 0 && d / kStride < kM) {
+              const Reg weight =
+                  kWeightsInRegisters ? wk[kx][v] : V::load(w_row + kx * kDepthwiseGroup + v * kW);
+              acc[d / kStride][v] = V::fmadd(in_v, weight, acc[d / kStride][v]);
+            }
           }
         }
         in = opaque(in + row.c);
