@@ -17,8 +17,9 @@
 // - within a tile the kernel walks the input columns of each filter row, loading each vector
 //   once and feeding it to every pixel whose window holds it (three with stride 1), with the
 //   filter row's weights in registers;
-// - the first and last tiles of a row skip the columns outside the image; the last tile ends
-//   at the row's end, recomputing pixels of the one before;
+// - the first and last tiles of a row skip the columns outside the image (for SAME padding's
+//   one column a compile-time case); the last tile ends at the row's end, recomputing pixels
+//   of the one before;
 // - rows of fewer channels than a group run tiles of kPixels x kLineVecs pixels (as many
 //   accumulators); rows narrower than that (with stride 1) are one tile, whose FMAs read the
 //   weights from L1 when its accumulators take the registers;
@@ -174,22 +175,32 @@ struct DepthwiseRows {
     }
   }
 
+  // Which of a tile's input columns lie outside the image: none; the first (the left tile of
+  // a SAME row); the last (the right one); or any, known at run time (tiny images, other
+  // paddings). The first three are compile-time cases, so that edge tiles run as fast as
+  // the others.
+  enum Edge { kInside, kFirstOut, kLastOut, kAnyOut };
+
   // Output pixels [x, x + kM), channels [c_begin, c_end): group by group, then the layer's
-  // last channels vector by vector. Tiles whose input columns stray outside the image check
-  // their columns.
+  // last channels vector by vector.
   template <int kM, int kStride>
   [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job,
                                                    const Epilogue& epilogue, const Row& row,
                                                    int64_t x, int64_t c_begin, int64_t c_end) {
     constexpr int kCols = (kM - 1) * kStride + 3;
     const int64_t col = row.col0 + x * kStride;
-    if (col >= 0 && col + kCols <= row.in_w) {
-      tile_channels<kM, kStride, false>(job, epilogue, row, x, c_begin, c_end);
+    const bool left_in = col >= 0, right_in = col + kCols <= row.in_w;
+    if (left_in && right_in) {
+      tile_channels<kM, kStride, kInside>(job, epilogue, row, x, c_begin, c_end);
+    } else if (col == -1 && right_in) {
+      tile_channels<kM, kStride, kFirstOut>(job, epilogue, row, x, c_begin, c_end);
+    } else if (left_in && col + kCols == row.in_w + 1) {
+      tile_channels<kM, kStride, kLastOut>(job, epilogue, row, x, c_begin, c_end);
     } else {
-      tile_channels<kM, kStride, true>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kM, kStride, kAnyOut>(job, epilogue, row, x, c_begin, c_end);
     }
   }
-  template <int kM, int kStride, bool kChecked>
+  template <int kM, int kStride, Edge kEdge>
   [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job,
                                                    const Epilogue& epilogue, const Row& row,
                                                    int64_t x, int64_t c_begin, int64_t c_end) {
@@ -197,26 +208,30 @@ struct DepthwiseRows {
     const float* w = weights(job, c_begin);
     int64_t c = c_begin;
     for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup, w += kGroupFloats)
-      tile<kM, kStride, kChecked, kLineVecs, false>(epilogue, row, x, c, w, kW);
+      tile<kM, kStride, kEdge, kLineVecs, false>(epilogue, row, x, c, w, kW);
     for (; c + kW <= c_end; c += kW, w += kW)
-      tile<kM, kStride, kChecked, 1, false>(epilogue, row, x, c, w, kW);
+      tile<kM, kStride, kEdge, 1, false>(epilogue, row, x, c, w, kW);
     if (c < c_end)
-      tile<kM, kStride, kChecked, 1, true>(epilogue, row, x, c, w, static_cast<int>(c_end - c));
+      tile<kM, kStride, kEdge, 1, true>(epilogue, row, x, c, w, static_cast<int>(c_end - c));
   }
 
   // kM output pixels x kVecs channel vectors from c (with kPartial one vector of `valid`
   // channels), `w` the channels' packed weights. The kernel walks the tile's input columns,
   // loading each vector once and feeding it to every pixel whose window holds it (three with
-  // stride 1), with the filter row's weights in registers. kChecked skips the columns outside
-  // the image.
-  template <int kM, int kStride, bool kChecked, int kVecs, bool kPartial>
+  // stride 1), with the filter row's weights in registers, and skips the columns outside the
+  // image (kEdge).
+  template <int kM, int kStride, Edge kEdge, int kVecs, bool kPartial>
   [[gnu::always_inline]] static void tile(const Epilogue& epilogue, const Row& row, int64_t x,
                                           int64_t c, const float* w, int valid) {
     constexpr int kCols = (kM - 1) * kStride + 3;
     const int64_t col = row.col0 + x * kStride;
     // The tile's columns [lo, hi) inside the image.
-    const int lo = kChecked && col < 0 ? static_cast<int>(-col) : 0;
-    const int hi = kChecked && col + kCols > row.in_w ? static_cast<int>(row.in_w - col) : kCols;
+    const int lo = kEdge == kFirstOut            ? 1
+                   : kEdge == kAnyOut && col < 0 ? static_cast<int>(-col)
+                                                 : 0;
+    const int hi = kEdge == kLastOut                            ? kCols - 1
+                   : kEdge == kAnyOut && col + kCols > row.in_w ? static_cast<int>(row.in_w - col)
+                                                                : kCols;
     Reg acc[kM][kVecs];
 #pragma GCC unroll 8
     for (int i = 0; i < kM; ++i)
@@ -240,7 +255,7 @@ struct DepthwiseRows {
       const float* in = row.in[ky] + (col + lo) * row.c + c;
 #pragma GCC unroll 32
       for (int o = 0; o < kCols; ++o) {
-        if (kChecked && (o < lo || o >= hi)) continue;
+        if (o < lo || o >= hi) continue;
         if constexpr (!kWeightsInRegisters) w_row = opaque(w_row);
 #pragma GCC unroll 4
         for (int v = 0; v < kVecs; ++v) {
