@@ -150,10 +150,12 @@ TEST(DepthwiseSimd, EveryRemainderTileWidth) {
 TEST(DepthwiseSimd, ChannelGroupsAndNarrowRows) {
   // The 3x3 kernel covers a cache line of channels (16) at a time, then the last channels
   // vector by vector, the very last one masked; rows in tiles of 4 (AVX2) or 8 (AVX-512)
-  // pixels, 8 on AVX2 for fewer than 16 channels, the last tile overlapping the one before,
-  // a narrower row as one tile of its width. Channel counts around the vector and group
-  // sizes, widths from 1 to past two tiles, both strides, batch 2 (the zero rows between
-  // images).
+  // pixels, 8 on AVX2 for fewer than 16 channels, the last tile overlapping the one before;
+  // a row narrower than its tile (with stride 1, than 8) as one tile of its width, reading
+  // its weights from memory when its accumulators fill the registers; edge tiles with one
+  // column outside the image (SAME) or more (tiny widths). Channel counts around the vector
+  // and group sizes, widths from 1 to past two tiles, both strides, batch 2 (the zero rows
+  // between images).
   for (int64_t c : {1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 48})
     for (int64_t w : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 17})
       for (int64_t stride : {1, 2}) {
