@@ -1,10 +1,12 @@
 // The x86 SIMD depthwise convolution against the reference kernel, for every ISA this machine
 // can run: every depthwise layer of MobileNet v1 1.0_224 and 0.25_128, odd channel counts,
-// tiny images, strides on odd and even sizes, other windows, dilation, bias and activations.
+// tiny images, strides on odd and even sizes, other windows, dilation, bias and activations,
+// NaN; packed weights, and the same bits on any thread count.
 // Also the DepthwiseConv2dNative and _FusedDepthwiseConv2dNative ops on each backend, and the
 // optimiser fusing MobileNet's depthwise + batch norm + Relu6 into one node.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -142,6 +144,132 @@ TEST(DepthwiseSimd, EveryRemainderTileWidth) {
     check_against_reference({shape(1, 4, w, 20, 3, 3, 1, Padding::kSame), true});
     check_against_reference({shape(1, 4, 2 * w, 20, 3, 3, 2, Padding::kValid)});
     check_against_reference({shape(1, 5, w + 2, 20, 3, 3, 1, Padding::kValid, 1, 2)});
+  }
+}
+
+TEST(DepthwiseSimd, ChannelGroupsAndNarrowRows) {
+  // The 3x3 kernel covers a cache line of channels (16) at a time, then the last channels
+  // vector by vector, the very last one masked; rows in tiles of 4 (AVX2) or 8 (AVX-512)
+  // pixels, 8 on AVX2 for fewer than 16 channels, the last tile overlapping the one before;
+  // a row narrower than its tile (with stride 1, than 8) as one tile of its width, reading
+  // its weights from memory when its accumulators fill the registers; edge tiles with one
+  // column outside the image (SAME) or more (tiny widths). Channel counts around the vector
+  // and group sizes, widths from 1 to past two tiles, both strides, batch 2 (the zero rows
+  // between images).
+  for (int64_t c : {1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 48})
+    for (int64_t w : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 17})
+      for (int64_t stride : {1, 2}) {
+        SCOPED_TRACE(::testing::Message()
+                     << c << " channels, width " << w << ", stride " << stride);
+        check_against_reference(
+            {shape(2, 3, w, c, 3, 3, stride, Padding::kSame), true, Activation::kRelu6});
+      }
+}
+
+TEST(DepthwiseSimd, StrideTwoOddWidthsAndHeights) {
+  // Stride 2 on odd sizes: SAME pads one column on the right only for even inputs and on
+  // both sides for odd ones, so the last tile's columns straddle the edge either way.
+  for (int64_t size : {3, 5, 7, 9, 11, 13, 15, 17, 29})
+    for (Padding padding : {Padding::kSame, Padding::kValid}) {
+      SCOPED_TRACE(::testing::Message() << "size " << size);
+      check_against_reference({shape(1, size + 2, size, 20, 3, 3, 2, padding), true});
+    }
+}
+
+TEST(DepthwiseSimd, ThreadCountsGiveIdenticalResults) {
+  // The split over threads only decides who computes which rows and channel blocks: every
+  // output is the same to the bit on 1, 2 and 3 threads.
+  std::vector<ConvShape> shapes;
+  for (const WindowLayer& layer : mobilenet_v1_depthwise_layers(128, 25))
+    shapes.push_back(layer.shape());
+  shapes.push_back(shape(3, 9, 11, 100, 3, 3, 1, Padding::kSame));
+  shapes.push_back(shape(2, 8, 5, 1030, 3, 3, 2, Padding::kSame));
+  ThreadPool two(2), three(3);
+  for (const ConvShape& s : shapes) {
+    SCOPED_TRACE(::testing::Message() << s.batch << "x" << s.in_h << "x" << s.in_w << "x" << s.in_c
+                                      << " stride " << s.stride_w);
+    auto input = random_floats(s.input_size(), 1, -3.f, 3.f);
+    auto filter = random_floats(9 * s.out_c, 2), bias = random_floats(s.out_c, 3);
+    for (x86::Isa isa : simd_isas()) {
+      SCOPED_TRACE(x86::isa_name(isa));
+      std::vector<float> one(s.output_size()), got(s.output_size());
+      x86::depthwise_conv2d_nhwc(isa, s, input, filter, bias, Activation::kRelu6, one, nullptr);
+      for (ThreadPool* pool : {&two, &three}) {
+        std::fill(got.begin(), got.end(), NAN);
+        x86::depthwise_conv2d_nhwc(isa, s, input, filter, bias, Activation::kRelu6, got, pool);
+        EXPECT_EQ(got, one) << pool->size() << " threads";
+      }
+    }
+  }
+}
+
+TEST(DepthwiseSimd, PackedWeightsGiveTheSameResult) {
+  // The op packs a constant filter and bias once; the result is the same to the bit as
+  // packing on every call, with a bias and without.
+  for (const ConvShape& s :
+       {shape(2, 7, 9, 37, 3, 3, 1, Padding::kSame), shape(1, 6, 6, 16, 5, 3, 2, Padding::kSame)}) {
+    auto input = random_floats(s.input_size(), 4, -3.f, 3.f);
+    auto filter = random_floats(s.k_h * s.k_w * s.out_c, 5);
+    auto bias = random_floats(s.out_c, 6);
+    for (bool with_bias : {true, false}) {
+      std::span<const float> b =
+          with_bias ? std::span<const float>(bias) : std::span<const float>();
+      const x86::PackedDepthwiseWeights packed =
+          x86::pack_depthwise_weights(s.k_h, s.k_w, s.out_c, filter, b);
+      for (x86::Isa isa : simd_isas()) {
+        SCOPED_TRACE(::testing::Message() << x86::isa_name(isa) << " bias " << with_bias);
+        std::vector<float> want(s.output_size(), NAN), got(s.output_size(), NAN);
+        x86::depthwise_conv2d_nhwc(isa, s, input, filter, b, Activation::kRelu, want, nullptr);
+        x86::depthwise_conv2d_nhwc(isa, s, input, packed, Activation::kRelu, got, nullptr);
+        EXPECT_EQ(got, want);
+      }
+    }
+  }
+}
+
+TEST(DepthwiseSimd, PackedWeightsRejectMismatches) {
+  std::vector<float> filter(9 * 20), bias(20);
+  EXPECT_THROW(x86::pack_depthwise_weights(3, 3, 21, filter, bias), Error);
+  EXPECT_THROW(x86::pack_depthwise_weights(3, 3, 20, filter, std::span(bias).first(19)), Error);
+  const x86::PackedDepthwiseWeights packed = x86::pack_depthwise_weights(3, 3, 20, filter, bias);
+  ConvShape s = shape(1, 5, 5, 20, 3, 3, 1, Padding::kSame);
+  std::vector<float> in(s.input_size()), out(s.output_size());
+  for (x86::Isa isa : simd_isas()) {
+    ConvShape wider = shape(1, 5, 5, 24, 3, 3, 1, Padding::kSame);
+    std::vector<float> wide_in(wider.input_size()), wide_out(wider.output_size());
+    EXPECT_THROW(x86::depthwise_conv2d_nhwc(isa, wider, wide_in, packed, Activation::kNone,
+                                            wide_out, nullptr),
+                 Error);
+    EXPECT_THROW(x86::depthwise_conv2d_nhwc(isa, s, std::span(in).first(10), packed,
+                                            Activation::kNone, out, nullptr),
+                 Error);
+  }
+  EXPECT_THROW(
+      x86::depthwise_conv2d_nhwc(x86::Isa::kRef, s, in, packed, Activation::kNone, out, nullptr),
+      Error);
+}
+
+TEST(DepthwiseSimd, NanPassesThroughLikeTheReference) {
+  // Relu and Relu6 map NaN to 0, no activation keeps it, as in the reference.
+  ConvShape s = shape(1, 6, 9, 20, 3, 3, 1, Padding::kSame);
+  auto input = random_floats(s.input_size(), 7);
+  input[(2 * s.in_w + 4) * s.in_c + 3] = NAN;
+  auto filter = random_floats(9 * s.out_c, 8);
+  for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
+    std::vector<float> want(s.output_size());
+    kernels::ref::depthwise_conv2d(s, input, filter, {}, act, want);
+    for (x86::Isa isa : simd_isas()) {
+      SCOPED_TRACE(::testing::Message()
+                   << x86::isa_name(isa) << " activation " << static_cast<int>(act));
+      std::vector<float> got(s.output_size());
+      x86::depthwise_conv2d_nhwc(isa, s, input, filter, {}, act, got, nullptr);
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(std::isnan(got[i]), std::isnan(want[i])) << "element " << i;
+        if (!std::isnan(want[i])) {
+          EXPECT_NEAR(got[i], want[i], 1e-5f) << "element " << i;
+        }
+      }
+    }
   }
 }
 

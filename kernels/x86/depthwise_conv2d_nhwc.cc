@@ -1,11 +1,13 @@
-// The ISA-independent half of the fast depthwise convolution: checks, the reference fallback
-// and the split over threads. The arithmetic is in depthwise_conv2d_nhwc_window.h.
+// The ISA-independent half of the fast depthwise convolution: checks, the reference fallback,
+// the weights' packing and the split over threads. The arithmetic is in
+// depthwise_conv2d_nhwc_window.h.
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/tensor.h"
 #include "engine/thread_pool.h"
 #include "kernels/ref/depthwise_conv2d.h"
 
@@ -26,44 +28,25 @@ void check_sizes(const ConvShape& s, std::span<const float> input, std::span<con
          s.k_w);
 }
 
-}  // namespace
-
-bool depthwise_conv2d_nhwc_vectorised(const ConvShape& shape) {
-  return shape.in_c > 0 && shape.out_c == shape.in_c;
-}
-
-void depthwise_conv2d_nhwc(Isa isa, const ConvShape& s, std::span<const float> input,
-                           std::span<const float> filter, std::span<const float> bias,
-                           Activation act, std::span<float> output, ThreadPool* pool) {
-  if (s.output_size() == 0) return;
-  check_sizes(s, input, filter, bias, output);
-  if (isa == Isa::kRef || !depthwise_conv2d_nhwc_vectorised(s)) {
-    ref::depthwise_conv2d(s, input, filter, bias, act, output);
-    return;
-  }
-  std::vector<float> zero_bias;
-  if (bias.empty()) zero_bias.assign(s.out_c, 0.f);
+void run(Isa isa, const ConvShape& s, std::span<const float> input,
+         const PackedDepthwiseWeights& weights, Activation act, std::span<float> output,
+         ThreadPool* pool) {
   // The 3x3 kernel reads rows above and below the image from a row of zeros. Kept per calling
   // thread and only grown, so a graph's layers do not allocate and clear one each.
   thread_local std::vector<float> zero_row;
   if (static_cast<int64_t>(zero_row.size()) < s.in_w * s.in_c)
     zero_row.assign(s.in_w * s.in_c, 0.f);
-  DepthwiseJob job{s,
-                   input.data(),
-                   filter.data(),
-                   bias.empty() ? zero_bias.data() : bias.data(),
-                   zero_row.data(),
-                   act,
-                   output.data()};
+  const DepthwiseJob job{s, input.data(), weights.data(), zero_row.data(), act, output.data()};
   const DepthwiseRowsFn row_fn =
       simd_kernels(isa, depthwise_conv2d_nhwc_avx2_rows, depthwise_conv2d_nhwc_avx512_rows,
                    "depthwise_conv2d_nhwc");
-  // Units of work: one output row x 64 channels (a multiple of every vector width, and whole
-  // cache lines of output, so two threads never write the same line). Splitting channels as
-  // well as rows keeps both threads busy on the small late layers: a 7x7 or 14x14 image has
-  // too few rows to share evenly, and the kernel reloads a channel vector's weights every row
-  // anyway. Tasks of at least ~64K multiply-adds keep scheduling small next to the work.
-  constexpr int64_t kBlock = 64;
+  // Units of work: one output row x 64 channels (whole channel groups, and whole cache lines
+  // of output, so two threads never write the same line). Splitting channels as well as rows
+  // keeps both threads busy on the small late layers: a 7x7 or 14x14 image has too few rows
+  // to share evenly. Tasks of at least ~64K multiply-adds keep scheduling small next to the
+  // work. The contiguous schedule gives each thread a run of whole rows, mostly, so that a
+  // thread keeps the same part of the image from layer to layer.
+  constexpr int64_t kBlock = 4 * kDepthwiseGroup;
   const int64_t blocks = (s.out_c + kBlock - 1) / kBlock;
   const int64_t unit_work =
       std::max<int64_t>(1, s.out_w * std::min(kBlock, s.out_c) * s.k_h * s.k_w);
@@ -77,6 +60,61 @@ void depthwise_conv2d_nhwc(Isa isa, const ConvShape& s, std::span<const float> i
       u += last - first;
     }
   });
+}
+
+}  // namespace
+
+bool depthwise_conv2d_nhwc_vectorised(const ConvShape& shape) {
+  return shape.in_c > 0 && shape.out_c == shape.in_c;
+}
+
+PackedDepthwiseWeights pack_depthwise_weights(int64_t k_h, int64_t k_w, int64_t channels,
+                                              std::span<const float> filter,
+                                              std::span<const float> bias) {
+  const int64_t taps = k_h * k_w, groups = (channels + kDepthwiseGroup - 1) / kDepthwiseGroup;
+  if (static_cast<int64_t>(filter.size()) != taps * channels ||
+      (!bias.empty() && static_cast<int64_t>(bias.size()) != channels))
+    fail("pack_depthwise_weights: a ", k_h, "x", k_w, " filter over ", channels, " channels takes ",
+         taps * channels, " weights and no bias or ", channels, " biases, got ", filter.size(),
+         " and ", bias.size());
+  PackedDepthwiseWeights packed{k_h, k_w, channels,
+                                allocate_aligned(groups * (1 + taps) * kDepthwiseGroup * 4)};
+  float* out = reinterpret_cast<float*>(packed.storage.get());
+  for (int64_t c = 0; c < channels; ++c) {
+    float* group = out + (c / kDepthwiseGroup) * (1 + taps) * kDepthwiseGroup + c % kDepthwiseGroup;
+    if (!bias.empty()) group[0] = bias[c];
+    for (int64_t t = 0; t < taps; ++t) group[(1 + t) * kDepthwiseGroup] = filter[t * channels + c];
+  }
+  return packed;
+}
+
+void depthwise_conv2d_nhwc(Isa isa, const ConvShape& s, std::span<const float> input,
+                           std::span<const float> filter, std::span<const float> bias,
+                           Activation act, std::span<float> output, ThreadPool* pool) {
+  if (s.output_size() == 0) return;
+  check_sizes(s, input, filter, bias, output);
+  if (isa == Isa::kRef || !depthwise_conv2d_nhwc_vectorised(s)) {
+    ref::depthwise_conv2d(s, input, filter, bias, act, output);
+    return;
+  }
+  run(isa, s, input, pack_depthwise_weights(s.k_h, s.k_w, s.out_c, filter, bias), act, output,
+      pool);
+}
+
+void depthwise_conv2d_nhwc(Isa isa, const ConvShape& s, std::span<const float> input,
+                           const PackedDepthwiseWeights& weights, Activation act,
+                           std::span<float> output, ThreadPool* pool) {
+  if (s.output_size() == 0) return;
+  const bool ok = isa != Isa::kRef && depthwise_conv2d_nhwc_vectorised(s) &&
+                  static_cast<int64_t>(input.size()) == s.input_size() &&
+                  static_cast<int64_t>(output.size()) == s.output_size() && weights.k_h == s.k_h &&
+                  weights.k_w == s.k_w && weights.channels == s.out_c;
+  if (!ok)
+    fail("depthwise_conv2d_nhwc: packed ", weights.k_h, "x", weights.k_w, " weights over ",
+         weights.channels, " channels, input ", input.size(), " and output ", output.size(),
+         " floats do not fit the shape ", s.batch, "x", s.in_h, "x", s.in_w, "x", s.in_c, " -> ",
+         s.out_c, " channels, window ", s.k_h, "x", s.k_w, " on ", isa_name(isa));
+  run(isa, s, input, weights, act, output, pool);
 }
 
 }  // namespace poet::kernels::x86

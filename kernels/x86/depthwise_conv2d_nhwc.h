@@ -2,14 +2,20 @@
 //
 //   depthwise_conv2d_nhwc(active_isa(), shape, input, filter, bias, Activation::kRelu6,
 //                         output, pool);
+//   // or, with a constant filter and bias, packed once:
+//   PackedDepthwiseWeights w = pack_depthwise_weights(3, 3, channels, filter, bias);
+//   depthwise_conv2d_nhwc(active_isa(), shape, input, w, Activation::kRelu6, output, pool);
 //
 // Channel multiplier 1 runs the SIMD kernels (any window, stride, dilation and padding; 3x3
-// windows, MobileNet's, keep the filter in registers for the pixels whose window lies inside
-// the image). Other multipliers, and Isa::kRef, run kernels::ref::depthwise_conv2d. Results
-// match the reference up to float rounding (the kernels use fused multiply-adds).
+// windows with stride 1 or 2 along the rows, MobileNet's, have a tiled kernel, see
+// depthwise_conv2d_nhwc_window.h). Other multipliers, and Isa::kRef, run
+// kernels::ref::depthwise_conv2d. Results match the reference up to float rounding (the
+// kernels use fused multiply-adds).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "kernels/conv_shape.h"
@@ -26,9 +32,33 @@ bool depthwise_conv2d_nhwc_vectorised(const ConvShape& shape);
 
 // output = act(depthwise_conv(input, filter) + bias), like kernels::ref::depthwise_conv2d.
 // `filter` is [k_h, k_w, in_c, out_c / in_c]; `bias` may be empty; `pool` may be null.
+// Packs the weights on every call: a constant filter is better packed once (below).
 void depthwise_conv2d_nhwc(Isa isa, const ConvShape& shape, std::span<const float> input,
                            std::span<const float> filter, std::span<const float> bias,
                            Activation act, std::span<float> output, ThreadPool* pool);
+
+// Channels per group of the packed weights: a cache line of floats, whole vectors on every ISA.
+inline constexpr int64_t kDepthwiseGroup = 16;
+
+// A multiplier-1 filter [k_h, k_w, channels, 1] and its bias as the SIMD kernels read them:
+// per group of kDepthwiseGroup channels, the bias, then the k_h * k_w taps in filter order,
+// kDepthwiseGroup floats each, zero past the last channel (and for a missing bias).
+struct PackedDepthwiseWeights {
+  int64_t k_h = 0, k_w = 0, channels = 0;
+  std::shared_ptr<std::byte> storage;  // 64-byte aligned floats
+
+  const float* data() const { return reinterpret_cast<const float*>(storage.get()); }
+};
+
+// `bias` may be empty. Throws Error when the sizes do not match.
+PackedDepthwiseWeights pack_depthwise_weights(int64_t k_h, int64_t k_w, int64_t channels,
+                                              std::span<const float> filter,
+                                              std::span<const float> bias);
+
+// The same with packed weights: multiplier 1 and a SIMD `isa` only (throws Error otherwise).
+void depthwise_conv2d_nhwc(Isa isa, const ConvShape& shape, std::span<const float> input,
+                           const PackedDepthwiseWeights& weights, Activation act,
+                           std::span<float> output, ThreadPool* pool);
 
 // --- Interface between the driver and the per-ISA kernels (depthwise_conv2d_nhwc_<isa>.cc). ---
 
@@ -37,15 +67,14 @@ void depthwise_conv2d_nhwc(Isa isa, const ConvShape& shape, std::span<const floa
 struct DepthwiseJob {
   ConvShape shape;  // multiplier 1: out_c == in_c
   const float* input = nullptr;
-  const float* filter = nullptr;  // [k_h][k_w][c]
-  const float* bias = nullptr;    // out_c floats, never null
-  const float* zeros = nullptr;   // in_w * in_c zeros: the rows above and below the image
+  const float* weights = nullptr;  // PackedDepthwiseWeights::data()
+  const float* zeros = nullptr;    // in_w * in_c zeros: the rows above and below the image
   Activation act = Activation::kNone;
   float* output = nullptr;
 };
 
 // Channels [c_begin, c_end) of one output row, counted over the batch (row = n * out_h + y).
-// c_begin is a multiple of the vector width.
+// c_begin is a multiple of kDepthwiseGroup.
 using DepthwiseRowsFn = void (*)(const DepthwiseJob& job, int64_t row, int64_t c_begin,
                                  int64_t c_end);
 DepthwiseRowsFn depthwise_conv2d_nhwc_avx2_rows();

@@ -2,23 +2,33 @@
 // depthwise_conv2d_nhwc_<isa>.cc, each compiled with its ISA's flags, with vector traits `V`
 // from simd_<isa>.h.
 //
-// Layout: NHWC with multiplier 1, so output channel c reads only input channel c and the
-// filter taps [ky][kx][c]: every tap is a vector FMA over kWidth consecutive channels, and a
-// channel count that is not a multiple of kWidth ends in one masked vector.
+// Layout: NHWC with multiplier 1, so output channel c reads only input channel c: every tap is
+// a vector FMA over kWidth consecutive channels. The weights come packed
+// (DepthwiseJob::weights): per group of kDepthwiseGroup channels, one cache line of floats,
+// the bias then the taps.
 //
-// 3x3 windows (MobileNet's, nearly all of its depthwise work) run one output row at a time,
-// one channel vector at a time: the vector's 9 weights stay in registers while the kernel
-// sweeps the row. The three input rows are pointers, a row above or below the image pointing
-// at a row of zeros (DepthwiseJob::zeros), so top and bottom rows run the same code as the
-// middle ones. Along the row, the pixels whose window lies inside the image run in tiles of
-// kPixels (independent FMA chains, no bounds checks) and one tile of the remainder; the few
-// pixels at the left and right edges skip the columns outside the image. Other windows run a
-// per-pixel kernel that skips the taps outside the image and covers four channel vectors at
-// a time.
+// 3x3 windows with stride 1 or 2 along the row (MobileNet's) are blocked as follows:
+// - one output row per call; its three input rows are pointers, a row outside the image
+//   pointing at zeros (DepthwiseJob::zeros), so the top and bottom rows run the same code;
+// - the row in tiles of kPixels output pixels, each tile over all the call's channels, one
+//   channel group (a cache line of every pixel: kPixels x kLineVecs accumulators) at a time,
+//   before the next tile: input and output are walked in memory order, and every line
+//   loaded is used whole at once;
+// - within a tile the kernel walks the input columns of each filter row, loading each vector
+//   once and feeding it to every pixel whose window holds it (three with stride 1), with the
+//   filter row's weights in registers;
+// - the first and last tiles of a row skip the columns outside the image (for SAME padding's
+//   one column a compile-time case); the last tile ends at the row's end, recomputing pixels
+//   of the one before;
+// - rows of fewer channels than a group run tiles of kPixels x kLineVecs pixels (as many
+//   accumulators); rows narrower than that (with stride 1) are one tile, whose FMAs read the
+//   weights from L1 when its accumulators take the registers;
+// - a layer's last channels (fewer than a group) run vector by vector, the last one masked.
+// Other windows, strides and dilations run a per-pixel kernel that skips the taps outside the
+// image.
 #pragma once
 
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
-#include "kernels/x86/window_geometry.h"
 
 namespace poet::kernels::x86 {
 
@@ -26,15 +36,19 @@ template <class V>
 struct DepthwiseRows {
   using Reg = typename V::Reg;
   static constexpr int kW = V::kWidth;
+  // Vectors per channel group.
+  static constexpr int kLineVecs = kDepthwiseGroup / kW;
+  static_assert(kLineVecs * kW == kDepthwiseGroup);
 
   static void run(const DepthwiseJob& job, int64_t row, int64_t c_begin, int64_t c_end) {
     const ConvShape& s = job.shape;
     const int64_t n = row / s.out_h, y = row - n * s.out_h;
-    if (s.k_h == 3 && s.k_w == 3) {
-      row_3x3(job, n, y, c_begin, c_end);
+    const Epilogue epilogue = make_epilogue(job.act);
+    if (s.k_h == 3 && s.k_w == 3 && s.dilation_w == 1 && (s.stride_w == 1 || s.stride_w == 2)) {
+      row_3x3(job, epilogue, n, y, c_begin, c_end);
       return;
     }
-    for (int64_t x = 0; x < s.out_w; ++x) any_window_pixel(job, n, y, x, c_begin, c_end);
+    for (int64_t x = 0; x < s.out_w; ++x) any_window_pixel(job, epilogue, n, y, x, c_begin, c_end);
   }
 
  private:
@@ -55,28 +69,49 @@ struct DepthwiseRows {
       V::store(p, r);
     }
   }
-  static Reg activate(Reg r, Activation act) {
-    if (act == Activation::kNone) return r;
-    r = V::max(r, V::zero());
-    return act == Activation::kRelu6 ? V::min(r, V::set1(6.f)) : r;
+
+  // The activation as a clamp to [lo, hi] (Relu: [0, inf), Relu6: [0, 6]); none with kNone,
+  // so that NaN passes through as in the reference.
+  struct Epilogue {
+    bool clamp;
+    Reg lo, hi;
+  };
+  static Epilogue make_epilogue(Activation act) {
+    return {act != Activation::kNone, V::zero(),
+            V::set1(act == Activation::kRelu6 ? 6.f : __builtin_inff())};
+  }
+  // max(acc, lo) gives lo for NaN, as the reference's Relu does.
+  static Reg activate(Reg acc, const Epilogue& e) {
+    return e.clamp ? V::min(V::max(acc, e.lo), e.hi) : acc;
   }
 
-  // --- 3x3: weights in registers, one output row per call. ---
+  // p, its value hidden from the optimiser: a tile then walks its columns with one pointer per
+  // input row, where the compiler would keep every column's address live (more than there
+  // are general registers) and spill them.
+  static const float* opaque(const float* p) {
+    __asm__("" : "+r"(p));
+    return p;
+  }
+
+  // Weights of channel c: its bias, then tap t at + (1 + t) * kDepthwiseGroup.
+  static const float* weights(const DepthwiseJob& job, int64_t c) {
+    const ConvShape& s = job.shape;
+    return job.weights + (c / kDepthwiseGroup) * (1 + s.k_h * s.k_w) * kDepthwiseGroup +
+           c % kDepthwiseGroup;
+  }
+
+  // --- 3x3, dilation 1 and stride 1 or 2 along the row: one output row per call. ---
 
   struct Row {
     const float* in[3];  // input rows ky = 0..2 (or zeros), at column 0, channel 0
-    int64_t col0;        // input column of output pixel 0's window corner (may be negative)
-    int64_t step;        // input columns from one output pixel's window to the next
-    int64_t dx;          // input columns between taps kx and kx + 1
+    int64_t col0;        // input column of output pixel 0's window (-pad_left)
     int64_t in_w;
-    int64_t x0, x1;  // output pixels [x0, x1) have their window inside the image
-    int64_t out_w;
     int64_t c;   // channels: the pixel pitch of input and output
     float* out;  // output row, channel 0
   };
 
-  static void row_3x3(const DepthwiseJob& job, int64_t n, int64_t y, int64_t c_begin,
-                      int64_t c_end) {
+  static void row_3x3(const DepthwiseJob& job, const Epilogue& epilogue, int64_t n, int64_t y,
+                      int64_t c_begin, int64_t c_end) {
     const ConvShape& s = job.shape;
     Row row;
     for (int ky = 0; ky < 3; ++ky) {
@@ -85,149 +120,189 @@ struct DepthwiseRows {
           iy >= 0 && iy < s.in_h ? job.input + (n * s.in_h + iy) * s.in_w * s.in_c : job.zeros;
     }
     row.col0 = -s.pad_left;
-    row.step = s.stride_w;
-    row.dx = s.dilation_w;
     row.in_w = s.in_w;
-    const InteriorRange cols =
-        interior_range(s.out_w, s.in_w, 3, s.stride_w, s.dilation_w, s.pad_left);
-    row.x0 = cols.begin;
-    row.x1 = cols.end;
-    row.out_w = s.out_w;
     row.c = s.in_c;
     row.out = job.output + (n * s.out_h + y) * s.out_w * s.out_c;
-    if (s.dilation_w == 1 && s.stride_w == 1) {
-      row_channel_vectors<1>(job, row, c_begin, c_end);
-    } else if (s.dilation_w == 1 && s.stride_w == 2) {
-      row_channel_vectors<2>(job, row, c_begin, c_end);
+    if (s.stride_w == 1) {
+      row_tiles<1>(job, epilogue, row, s.out_w, c_begin, c_end);
     } else {
-      row_channel_vectors<0>(job, row, c_begin, c_end);
+      row_tiles<2>(job, epilogue, row, s.out_w, c_begin, c_end);
     }
   }
 
-  // kStride: the column stride when known at compile time (with dilation 1), else 0.
+  // Tiles keep kPixels x kLineVecs accumulators in flight: fewer channels than a group (one
+  // vector on AVX2: MobileNet 0.25's first layer, 8 channels) run tiles of more pixels. A
+  // row narrower than its tile is one tile; with stride 1 so is a row narrower than
+  // kWidePixels, which then reads its weights once (MobileNet's 7x7x1024: 29 -> 25 us), not
+  // with stride 2, where such a tile walks 15 columns and overlapping tiles are faster.
+  static constexpr int kWidePixels = V::kPixels * kLineVecs;
+
   template <int kStride>
-  static void row_channel_vectors(const DepthwiseJob& job, const Row& row, int64_t c_begin,
-                                  int64_t c_end) {
-    int64_t c = c_begin;
-    for (; c + kW <= c_end; c += kW) row_channels<kStride, false>(job, row, c, kW);
-    if (c < c_end) row_channels<kStride, true>(job, row, c, static_cast<int>(c_end - c));
+  static void row_tiles(const DepthwiseJob& job, const Epilogue& epilogue, const Row& row,
+                        int64_t out_w, int64_t c_begin, int64_t c_end) {
+    const bool few_channels = c_end - c_begin < kDepthwiseGroup;
+    if (out_w < (few_channels || kStride == 1 ? kWidePixels : V::kPixels)) {
+      narrow_row<kWidePixels - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
+    } else if (few_channels) {
+      row_tiles<kStride, kWidePixels>(job, epilogue, row, out_w, c_begin, c_end);
+    } else {
+      row_tiles<kStride, V::kPixels>(job, epilogue, row, out_w, c_begin, c_end);
+    }
+  }
+  // A row's tiles, each of them (tile_channels, tile) inlined, with the Row and Epilogue taken
+  // by value: the compiler then keeps them in registers through the stores to the output,
+  // which a reference could alias (a call per tile, or reloading them after every store,
+  // cost 15-25% on MobileNet's big layers).
+  template <int kStride, int kM>
+  static void row_tiles(const DepthwiseJob& job, const Epilogue epilogue, const Row row,
+                        int64_t out_w, int64_t c_begin, int64_t c_end) {
+    for (int64_t x = 0;; x += kM) {
+      if (x > out_w - kM) x = out_w - kM;
+      tile_channels<kM, kStride>(job, epilogue, row, x, c_begin, c_end);
+      if (x + kM == out_w) break;
+    }
   }
 
-  // One channel vector [c, c + valid) of the whole row.
-  template <int kStride, bool kPartial>
-  static void row_channels(const DepthwiseJob& job, const Row& row, int64_t c, int valid) {
-    Reg w[9];
-#pragma GCC unroll 9
-    for (int t = 0; t < 9; ++t) w[t] = load<kPartial>(job.filter + t * row.c + c, valid);
-    const Reg bias = load<kPartial>(job.bias + c, valid);
-    for (int64_t x = 0; x < row.x0; ++x) edge_pixel<kPartial>(row, w, bias, x, c, valid, job.act);
-    int64_t x = row.x0;
-    for (; x + V::kPixels <= row.x1; x += V::kPixels)
-      tile<V::kPixels, kStride, kPartial>(row, w, bias, x, c, valid, job.act);
-    remainder<V::kPixels - 1, kStride, kPartial>(row, w, bias, x, c, valid, job.act);
-    for (x = row.x1; x < row.out_w; ++x) edge_pixel<kPartial>(row, w, bias, x, c, valid, job.act);
-  }
-
-  // The interior pixels [x, row.x1), fewer than kPixels: one tile of their count, so that a
-  // short row (5 pixels at 7x7) still runs independent FMA chains.
-  template <int kM, int kStride, bool kPartial>
-  static void remainder(const Row& row, const Reg (&w)[9], Reg bias, int64_t x, int64_t c,
-                        int valid, Activation act) {
+  template <int kM, int kStride>
+  static void narrow_row(const DepthwiseJob& job, const Epilogue epilogue, const Row row,
+                         int64_t out_w, int64_t c_begin, int64_t c_end) {
     if constexpr (kM > 0) {
-      if (row.x1 - x == kM) {
-        tile<kM, kStride, kPartial>(row, w, bias, x, c, valid, act);
+      if (out_w == kM) {
+        tile_channels<kM, kStride>(job, epilogue, row, 0, c_begin, c_end);
       } else {
-        remainder<kM - 1, kStride, kPartial>(row, w, bias, x, c, valid, act);
+        narrow_row<kM - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
       }
     }
   }
 
-  // Output pixels [x, x + kM), all with their window inside the image's columns. With a
-  // known stride the kernel walks the input columns, loading each once and feeding it to
-  // every pixel whose window holds it (three with stride 1): a third of the loads, and every
-  // input line of the tile is used as soon as it arrives, which matters when the pixel pitch
-  // is a multiple of 4 KiB (7x7x1024) and the lines compete for the same L1 set.
-  template <int kM, int kStride, bool kPartial>
-  static void tile(const Row& row, const Reg (&w)[9], Reg bias, int64_t x, int64_t c, int valid,
-                   Activation act) {
-    Reg acc[kM];
+  // Which of a tile's input columns lie outside the image: none; the first (the left tile of
+  // a SAME row); the last (the right one); or any, known at run time (tiny images, other
+  // paddings). The first three are compile-time cases, so that edge tiles run as fast as
+  // the others.
+  enum Edge { kInside, kFirstOut, kLastOut, kAnyOut };
+
+  // Output pixels [x, x + kM), channels [c_begin, c_end): group by group, then the layer's
+  // last channels vector by vector.
+  template <int kM, int kStride>
+  [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job,
+                                                   const Epilogue& epilogue, const Row& row,
+                                                   int64_t x, int64_t c_begin, int64_t c_end) {
+    constexpr int kCols = (kM - 1) * kStride + 3;
+    const int64_t col = row.col0 + x * kStride;
+    const bool left_in = col >= 0, right_in = col + kCols <= row.in_w;
+    if (left_in && right_in) {
+      tile_channels<kM, kStride, kInside>(job, epilogue, row, x, c_begin, c_end);
+    } else if (col == -1 && right_in) {
+      tile_channels<kM, kStride, kFirstOut>(job, epilogue, row, x, c_begin, c_end);
+    } else if (left_in && col + kCols == row.in_w + 1) {
+      tile_channels<kM, kStride, kLastOut>(job, epilogue, row, x, c_begin, c_end);
+    } else {
+      tile_channels<kM, kStride, kAnyOut>(job, epilogue, row, x, c_begin, c_end);
+    }
+  }
+  template <int kM, int kStride, Edge kEdge>
+  [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job,
+                                                   const Epilogue& epilogue, const Row& row,
+                                                   int64_t x, int64_t c_begin, int64_t c_end) {
+    constexpr int64_t kGroupFloats = 10 * kDepthwiseGroup;  // bias and 9 taps
+    const float* w = weights(job, c_begin);
+    int64_t c = c_begin;
+    for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup, w += kGroupFloats)
+      tile<kM, kStride, kEdge, kLineVecs, false>(epilogue, row, x, c, w, kW);
+    for (; c + kW <= c_end; c += kW, w += kW)
+      tile<kM, kStride, kEdge, 1, false>(epilogue, row, x, c, w, kW);
+    if (c < c_end)
+      tile<kM, kStride, kEdge, 1, true>(epilogue, row, x, c, w, static_cast<int>(c_end - c));
+  }
+
+  // kM output pixels x kVecs channel vectors from c (with kPartial one vector of `valid`
+  // channels), `w` the channels' packed weights. The kernel walks the tile's input columns,
+  // loading each vector once and feeding it to every pixel whose window holds it (three with
+  // stride 1), with the filter row's weights in registers, and skips the columns outside the
+  // image (kEdge).
+  template <int kM, int kStride, Edge kEdge, int kVecs, bool kPartial>
+  [[gnu::always_inline]] static void tile(const Epilogue& epilogue, const Row& row, int64_t x,
+                                          int64_t c, const float* w, int valid) {
+    constexpr int kCols = (kM - 1) * kStride + 3;
+    const int64_t col = row.col0 + x * kStride;
+    // The tile's columns [lo, hi) inside the image.
+    const int lo = kEdge == kFirstOut            ? 1
+                   : kEdge == kAnyOut && col < 0 ? static_cast<int>(-col)
+                                                 : 0;
+    const int hi = kEdge == kLastOut                            ? kCols - 1
+                   : kEdge == kAnyOut && col + kCols > row.in_w ? static_cast<int>(row.in_w - col)
+                                                                : kCols;
+    Reg acc[kM][kVecs];
 #pragma GCC unroll 8
-    for (int i = 0; i < kM; ++i) acc[i] = bias;
-    const int64_t col = row.col0 + x * row.step;
+    for (int i = 0; i < kM; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < kVecs; ++v) acc[i][v] = V::load(w + v * kW);
+    // More accumulators than a standard tile's leave no registers for the weights: the FMAs
+    // then read them from memory (from L1), through a pointer re-hidden at every column so
+    // that the compiler cannot hoist the loads into registers it does not have.
+    constexpr bool kWeightsInRegisters = kM * kVecs <= V::kPixels * kLineVecs;
 #pragma GCC unroll 3
     for (int ky = 0; ky < 3; ++ky) {
-      const float* in = row.in[ky] + col * row.c + c;
-      if constexpr (kStride > 0) {
-        constexpr int kCols = (kM - 1) * kStride + 3;
+      const float* w_row = w + (1 + ky * 3) * kDepthwiseGroup;
+      Reg wk[3][kVecs];
+      if constexpr (kWeightsInRegisters) {
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; ++kx)
+#pragma GCC unroll 4
+          for (int v = 0; v < kVecs; ++v)
+            wk[kx][v] = V::load(w_row + kx * kDepthwiseGroup + v * kW);
+      }
+      const float* in = row.in[ky] + (col + lo) * row.c + c;
 #pragma GCC unroll 32
-        for (int o = 0; o < kCols; ++o) {
-          const Reg v = load<kPartial>(in + o * row.c, valid);
+      for (int o = 0; o < kCols; ++o) {
+        if (o < lo || o >= hi) continue;
+        if constexpr (!kWeightsInRegisters) w_row = opaque(w_row);
+#pragma GCC unroll 4
+        for (int v = 0; v < kVecs; ++v) {
+          const Reg in_v = load<kPartial>(in + v * kW, valid);
 #pragma GCC unroll 3
           for (int kx = 0; kx < 3; ++kx) {
             const int d = o - kx;  // kx's column of pixel d / kStride
-            if (d >= 0 && d % kStride == 0 && d / kStride < kM)
-              acc[d / kStride] = V::fmadd(v, w[ky * 3 + kx], acc[d / kStride]);
+            if (d >= 0 && d % kStride == 0 && d / kStride < kM) {
+              const Reg weight =
+                  kWeightsInRegisters ? wk[kx][v] : V::load(w_row + kx * kDepthwiseGroup + v * kW);
+              acc[d / kStride][v] = V::fmadd(in_v, weight, acc[d / kStride][v]);
+            }
           }
         }
-      } else {
-#pragma GCC unroll 3
-        for (int kx = 0; kx < 3; ++kx) {
-#pragma GCC unroll 8
-          for (int i = 0; i < kM; ++i)
-            acc[i] = V::fmadd(load<kPartial>(in + (i * row.step + kx * row.dx) * row.c, valid),
-                              w[ky * 3 + kx], acc[i]);
-        }
+        in = opaque(in + row.c);
       }
     }
     float* out = row.out + x * row.c + c;
 #pragma GCC unroll 8
-    for (int i = 0; i < kM; ++i) store<kPartial>(out + i * row.c, activate(acc[i], act), valid);
-  }
-
-  // One pixel whose window crosses the left or right edge: columns outside are skipped, and
-  // the three rows accumulate separately.
-  template <bool kPartial>
-  static void edge_pixel(const Row& row, const Reg (&w)[9], Reg bias, int64_t x, int64_t c,
-                         int valid, Activation act) {
-    Reg acc[3] = {bias, V::zero(), V::zero()};
-    for (int kx = 0; kx < 3; ++kx) {
-      const int64_t ix = row.col0 + x * row.step + kx * row.dx;
-      if (ix < 0 || ix >= row.in_w) continue;
-#pragma GCC unroll 3
-      for (int ky = 0; ky < 3; ++ky)
-        acc[ky] =
-            V::fmadd(load<kPartial>(row.in[ky] + ix * row.c + c, valid), w[ky * 3 + kx], acc[ky]);
+    for (int i = 0; i < kM; ++i) {
+#pragma GCC unroll 4
+      for (int v = 0; v < kVecs; ++v)
+        store<kPartial>(out + v * kW, activate(acc[i][v], epilogue), valid);
+      out += row.c;
     }
-    store<kPartial>(row.out + x * row.c + c, activate(V::add(V::add(acc[0], acc[1]), acc[2]), act),
-                    valid);
   }
 
   // --- Any window, taps outside the image skipped. ---
 
-  static void any_window_pixel(const DepthwiseJob& job, int64_t n, int64_t y, int64_t x,
-                               int64_t c_begin, int64_t c_end) {
-    constexpr int kBlock = 4;
+  static void any_window_pixel(const DepthwiseJob& job, const Epilogue& epilogue, int64_t n,
+                               int64_t y, int64_t x, int64_t c_begin, int64_t c_end) {
     int64_t c = c_begin;
-    for (; c + kBlock * kW <= c_end; c += kBlock * kW)
-      pixel_channels<kBlock, false>(job, n, y, x, c, kW);
-    for (; c < c_end; c += kW) {
-      const int64_t left = c_end - c;
-      if (left >= kW) {
-        pixel_channels<1, false>(job, n, y, x, c, kW);
-      } else {
-        pixel_channels<1, true>(job, n, y, x, c, static_cast<int>(left));
-      }
-    }
+    for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup)
+      pixel_channels<kLineVecs, false>(job, epilogue, n, y, x, c, kW);
+    for (; c + kW <= c_end; c += kW) pixel_channels<1, false>(job, epilogue, n, y, x, c, kW);
+    if (c < c_end) pixel_channels<1, true>(job, epilogue, n, y, x, c, static_cast<int>(c_end - c));
   }
 
   // Channels [c, c + kVecs * kW) of one pixel; with kPartial (kVecs 1) only `valid` of them.
   template <int kVecs, bool kPartial>
-  static void pixel_channels(const DepthwiseJob& job, int64_t n, int64_t y, int64_t x, int64_t c,
-                             int valid) {
+  static void pixel_channels(const DepthwiseJob& job, const Epilogue& epilogue, int64_t n,
+                             int64_t y, int64_t x, int64_t c, int valid) {
     const ConvShape& s = job.shape;
+    const float* w = weights(job, c);
     Reg acc[kVecs];
 #pragma GCC unroll 4
-    for (int v = 0; v < kVecs; ++v) acc[v] = load<kPartial>(job.bias + c + v * kW, valid);
+    for (int v = 0; v < kVecs; ++v) acc[v] = V::load(w + v * kW);
     for (int64_t ky = 0; ky < s.k_h; ++ky) {
       const int64_t iy = y * s.stride_h + ky * s.dilation_h - s.pad_top;
       if (iy < 0 || iy >= s.in_h) continue;
@@ -235,16 +310,16 @@ struct DepthwiseRows {
         const int64_t ix = x * s.stride_w + kx * s.dilation_w - s.pad_left;
         if (ix < 0 || ix >= s.in_w) continue;
         const float* in = job.input + ((n * s.in_h + iy) * s.in_w + ix) * s.in_c + c;
-        const float* w = job.filter + (ky * s.k_w + kx) * s.in_c + c;
+        const float* tap = w + (1 + ky * s.k_w + kx) * kDepthwiseGroup;
 #pragma GCC unroll 4
         for (int v = 0; v < kVecs; ++v)
-          acc[v] = V::fmadd(load<kPartial>(in + v * kW, valid), load<kPartial>(w + v * kW, valid),
-                            acc[v]);
+          acc[v] = V::fmadd(load<kPartial>(in + v * kW, valid), V::load(tap + v * kW), acc[v]);
       }
     }
     float* out = job.output + ((n * s.out_h + y) * s.out_w + x) * s.out_c + c;
 #pragma GCC unroll 4
-    for (int v = 0; v < kVecs; ++v) store<kPartial>(out + v * kW, activate(acc[v], job.act), valid);
+    for (int v = 0; v < kVecs; ++v)
+      store<kPartial>(out + v * kW, activate(acc[v], epilogue), valid);
   }
 };
 

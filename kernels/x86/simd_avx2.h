@@ -13,8 +13,9 @@ namespace poet::kernels::x86 {
 struct Avx2Vec {
   using Reg = __m256;
   static constexpr int kWidth = 8;
-  // Output pixels an interior depthwise tile keeps in flight: 9 weights + 4 accumulators +
-  // 1 input of the 16 ymm registers.
+  // Output pixels of a 3x3 depthwise tile: 4 pixels x 2 vectors (a cache line of channels)
+  // = 8 accumulators (8 independent FMA chains), with a filter row's 6 weights and an input
+  // in the 16 ymm registers.
   static constexpr int kPixels = 4;
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg set1(float x) { return _mm256_set1_ps(x); }

@@ -13,8 +13,9 @@ namespace poet::kernels::x86 {
 struct Avx512Vec {
   using Reg = __m512;
   static constexpr int kWidth = 16;
-  // Output pixels an interior depthwise tile keeps in flight: 9 weights + 8 accumulators +
-  // 1 input of the 32 zmm registers, and 8 independent FMA chains hide the FMA latency.
+  // Output pixels of a 3x3 depthwise tile: 8 pixels x 1 vector (a cache line of channels)
+  // = 8 accumulators (8 independent FMA chains hide the FMA latency), with a filter row's 3
+  // weights and an input of the 32 zmm registers.
   static constexpr int kPixels = 8;
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg set1(float x) { return _mm512_set1_ps(x); }
