@@ -16,7 +16,7 @@
 #include "kernels/onednn/engine.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
-#include "kernels/x86/conv2d_winograd_6x6.h"
+#include "kernels/x86/conv2d_winograd.h"
 #include "kernels/x86/fma_peak.h"
 #include "tests/layer_shapes.h"
 
@@ -78,7 +78,7 @@ void BM_ConvWinograd(benchmark::State& state, const ConvLayer& layer, x86::Isa i
   auto input = random_floats(s.input_size());
   auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c);
   std::vector<float> output(s.output_size());
-  auto packed = x86::pack_winograd_filter(isa, s.k_h, s.in_c, s.out_c, filter);
+  auto packed = x86::pack_winograd_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
   std::unique_ptr<poet::ThreadPool> pool;
   if (threads > 1) pool = std::make_unique<poet::ThreadPool>(threads);
   for (auto _ : state)

@@ -15,7 +15,7 @@
 #include "engine/thread_pool.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
-#include "kernels/x86/conv2d_winograd_6x6.h"
+#include "kernels/x86/conv2d_winograd.h"
 #include "tests/kernel_test_util.h"
 #include "tests/layer_shapes.h"
 #include "tests/op_test_util.h"
@@ -24,7 +24,7 @@ namespace poet::testing {
 namespace {
 
 namespace x86 = kernels::x86;
-namespace wg = x86::winograd_6x6;
+namespace wg = x86::winograd;
 using kernels::Activation;
 using kernels::ConvShape;
 using kernels::Padding;
@@ -75,7 +75,7 @@ void check_against_reference(const Case& c) {
   ThreadPool pool(2);
   for (x86::Isa isa : simd_isas()) {
     SCOPED_TRACE(x86::isa_name(isa));
-    auto packed = x86::pack_winograd_filter(isa, s.k_h, s.in_c, s.out_c, filter);
+    auto packed = x86::pack_winograd_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
     std::vector<float> one(s.output_size(), NAN), two(s.output_size(), NAN);
     x86::conv2d_winograd(s, input, packed, bias, c.act, one, nullptr);
     expect_close_to_scale(one, want);
@@ -96,7 +96,7 @@ void expect_correlation() {
   for (int i = 0; i < 6; ++i) {
     gg[i] = bd[i] = 0;
     for (int k = 0; k < r; ++k) gg[i] += F::kG[i][k] * g[k];
-    for (int k = 0; k < 6; ++k) bd[i] += wg::kBT[i][k] * d[k];
+    for (int k = 0; k < 6; ++k) bd[i] += F::kBT[i][k] * d[k];
   }
   for (int y = 0; y < F::kOut; ++y) {
     double got = 0, want = 0;
@@ -107,8 +107,8 @@ void expect_correlation() {
 }
 
 TEST(WinogradMatrices, ComputeTheCorrelation) {
-  expect_correlation<wg::F4x4_3x3>();
-  expect_correlation<wg::F2x2_5x5>();
+  expect_correlation<wg::F4_3>();
+  expect_correlation<wg::F2_5>();
 }
 
 TEST(Conv2DWinograd, InceptionV3Layers) {
@@ -181,7 +181,7 @@ TEST(Conv2DWinograd, ThreadSplitsOverTilesAndChannels) {
 
 TEST(Conv2DWinograd, RejectsOtherShapesAndMismatchedFilters) {
   for (x86::Isa isa : simd_isas()) {
-    auto packed = x86::pack_winograd_filter(isa, 3, 4, 8, std::vector<float>(9 * 4 * 8));
+    auto packed = x86::pack_winograd_filter(isa, 3, 3, 4, 8, std::vector<float>(9 * 4 * 8));
     ConvShape s = shape(1, 5, 5, 4, Padding::kSame, 8);
     std::vector<float> in(s.input_size()), out(s.output_size());
     ConvShape strided = s;
@@ -198,8 +198,10 @@ TEST(Conv2DWinograd, RejectsOtherShapesAndMismatchedFilters) {
     EXPECT_THROW(x86::conv2d_winograd(wider, in, packed, {}, Activation::kNone, out9, nullptr),
                  Error);
   }
-  EXPECT_THROW(x86::pack_winograd_filter(x86::Isa::kAvx2, 3, 2, 2, std::vector<float>(3)), Error);
-  EXPECT_THROW(x86::pack_winograd_filter(x86::Isa::kAvx2, 7, 1, 1, std::vector<float>(49)), Error);
+  EXPECT_THROW(x86::pack_winograd_filter(x86::Isa::kAvx2, 3, 3, 2, 2, std::vector<float>(3)),
+               Error);
+  EXPECT_THROW(x86::pack_winograd_filter(x86::Isa::kAvx2, 7, 7, 1, 1, std::vector<float>(49)),
+               Error);
 }
 
 // Every stride-1 3x3 and 5x5 layer of Inception v3 at its real size, inputs and filters
@@ -215,8 +217,9 @@ TEST(Conv2DWinogradSlow, InceptionV3LayersAtFullSize) {
     auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
     std::vector<float> want(s.output_size()), winograd(s.output_size()), direct(s.output_size());
     kernels::ref::conv2d(s, input, filter, {}, Activation::kNone, want);
-    x86::conv2d_winograd(s, input, x86::pack_winograd_filter(isa, s.k_h, s.in_c, s.out_c, filter),
-                         {}, Activation::kNone, winograd, nullptr);
+    x86::conv2d_winograd(s, input,
+                         x86::pack_winograd_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter), {},
+                         Activation::kNone, winograd, nullptr);
     x86::conv2d_nhwc(s, input, x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter),
                      {}, Activation::kNone, direct, nullptr);
     expect_close_to_scale(winograd, want);
@@ -258,7 +261,7 @@ TEST(Conv2DWinograd, OpOptionChoosesTheKernel) {
         std::vector<float> direct(s.output_size()), winograd(s.output_size());
         x86::conv2d_nhwc(s, in, x86::pack_conv_filter(isa, k, k, 24, 32, w), {}, Activation::kNone,
                          direct, nullptr);
-        x86::conv2d_winograd(s, in, x86::pack_winograd_filter(isa, k, 24, 32, w), {},
+        x86::conv2d_winograd(s, in, x86::pack_winograd_filter(isa, k, k, 24, 32, w), {},
                              Activation::kNone, winograd, nullptr);
         ASSERT_NE(direct, winograd);
         for (bool on : {true, false}) {

@@ -11,7 +11,7 @@
 #include "engine/ops/registry.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
-#include "kernels/x86/conv2d_winograd_6x6.h"
+#include "kernels/x86/conv2d_winograd.h"
 
 namespace poet::ops {
 namespace {
@@ -65,7 +65,7 @@ class Conv2D final : public Convolution {
     const bool winograd = adopted_winograd_ || (!adopted_ && winograd_ && winograd_pays_off(s));
     if (winograd) {
       auto packed = prepared(ctx, isa, adopted_winograd_, winograd_packed_, [&] {
-        return x86::pack_winograd_filter(isa, s.k_h, s.in_c, s.out_c, filter.data<float>());
+        return x86::pack_winograd_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter.data<float>());
       });
       x86::conv2d_winograd(s, in, *packed, bias(ctx), activation_, out, ctx.pool());
       return;
@@ -86,7 +86,7 @@ class Conv2D final : public Convolution {
     if (f.rank() != 4) return false;  // infer reports it at run time
     if (winograd_ && winograd_pays_off(load_shape(inputs[0]->shape, f))) {
       adopted_winograd_ = std::make_shared<const x86::WinogradFilter>(
-          x86::pack_winograd_filter(isa, f.dim(0), f.dim(2), f.dim(3), f.data<float>()));
+          x86::pack_winograd_filter(isa, f.dim(0), f.dim(1), f.dim(2), f.dim(3), f.data<float>()));
     } else {
       adopted_ = std::make_shared<const x86::PackedConvFilter>(
           x86::pack_conv_filter(isa, f.dim(0), f.dim(1), f.dim(2), f.dim(3), f.data<float>()));
