@@ -6,7 +6,9 @@
 // at a time: every "number" of the matrix products below is a vector of kWidth channels, and
 // the channels never mix. A 2-D transform is two passes of 1-D ones: B_h^T d B_w is B_w^T
 // applied to each row of d (into a scratch of vectors on the stack), then B_h^T to each column
-// of that. The matrices are compile-time constants, so each 1-D transform unrolls into a fixed
+// of that. Along an axis the filter does not span the variant is F(1, 1), whose matrices are
+// [1]: that pass only moves registers, and compiles to nothing. The matrices are compile-time
+// constants, so each 1-D transform unrolls into a fixed
 // sequence of instructions: zero entries cost nothing, +-1 an add or a subtract, any other entry
 // one fused multiply-add.
 #pragma once
