@@ -1,9 +1,9 @@
-// Winograd Conv2D, F(4x4, 3x3), F(2x2, 5x5), F(1x4, 1x7) and F(4x1, 7x1), against the
-// reference kernel, for every ISA this machine can run: the transform matrices themselves,
-// every stride-1 3x3, 5x5, 1x7 and 7x1 layer of Inception v3 (images shrunk, channel counts
-// kept), odd channel counts, images smaller than a tile or not a multiple of it, SAME, VALID
-// and explicit padding, batches, bias and activations, 1 and 2 threads; and the Conv2D op's
-// choice between it and the direct kernel (OpOptions::winograd).
+// Winograd Conv2D, F(4x4, 3x3), F(2x2, 5x5), F(1x4, 1x7), F(4x1, 7x1), F(1x4, 1x3) and
+// F(4x1, 3x1), against the reference kernel, for every ISA this machine can run: the transform
+// matrices themselves, every stride-1 layer of Inception v3 with such a window (images shrunk,
+// channel counts kept), odd channel counts, images smaller than a tile or not a multiple of it,
+// SAME, VALID and explicit padding, batches, bias and activations, 1 and 2 threads; and the Conv2D
+// op's choice between it and the direct kernel (OpOptions::winograd).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -33,7 +33,7 @@ struct Window {
   int64_t h, w;
 };
 // Every window conv2d_winograd computes, each with its own tile.
-constexpr Window kWindows[] = {{3, 3}, {5, 5}, {1, 7}, {7, 1}};
+constexpr Window kWindows[] = {{3, 3}, {5, 5}, {1, 7}, {7, 1}, {1, 3}, {3, 1}};
 
 ConvShape shape(int64_t batch, int64_t h, int64_t w, int64_t in_c, Padding padding, int64_t out_c,
                 Window window = {3, 3}) {
@@ -135,8 +135,8 @@ TEST(Conv2DWinograd, InceptionV3Layers) {
     check_against_reference({layer.shape(/*max_spatial=*/11), true, Activation::kRelu});
   }
   // 3x3: 2a, 2b, 4a, 5b 64->96 and 96->96, 7b 448->384; 5x5: 5b 48->64; 1x7 and 7x1: five
-  // each, Mixed_6b to 6e (7a's are 6e's shape).
-  EXPECT_EQ(layers, 17);
+  // each, Mixed_6b to 6e (7a's are 6e's shape); 1x3 and 3x1: 7b 384->384 (and 7c).
+  EXPECT_EQ(layers, 19);
 }
 
 TEST(Conv2DWinograd, OddChannelCounts) {
@@ -230,7 +230,8 @@ TEST(Conv2DWinograd, RejectsOtherShapesAndMismatchedFilters) {
                Error);
 }
 
-// Every stride-1 3x3, 5x5, 1x7 and 7x1 layer of Inception v3 at its real size, inputs and filters
+// Every stride-1 layer of Inception v3 that conv2d_winograd computes, at its real size, inputs and
+// filters
 // uniform in [-1, 1]: within the tolerance, and the error printed beside the direct kernel's
 // (the figures in docs/PERFORMANCE.md, "Winograd").
 TEST(Conv2DWinogradSlow, InceptionV3LayersAtFullSize) {
@@ -267,47 +268,68 @@ TEST(Conv2DWinogradSlow, InceptionV3LayersAtFullSize) {
 }
 
 // The Conv2D op's choice. With OpOptions::winograd on (ExecOptions::winograd, --winograd on) a
-// 3x3 or 5x5 stride-1 layer of 24 -> 32 channels and at least 16x16 output pixels runs the
-// Winograd kernel, bit for bit; off, the direct kernel; a layer too small to gain (an 8x8 image)
-// keeps the direct kernel. The two kernels differ in the last bits on these layers, so ignoring the
-// option fails either way. Filters constant (packed at load) and fed (packed per run).
+// stride-1 layer that winograd_pays_off runs the Winograd kernel, bit for bit; off, the direct
+// kernel; a layer too small to gain keeps the direct kernel. The two kernels differ in the last
+// bits on these layers, so ignoring the option or the rule fails either way. Filters constant
+// (packed at load) and fed (packed per run).
 TEST(Conv2DWinograd, OpOptionChoosesTheKernel) {
+  struct Choice {
+    Window window;
+    int64_t size, in_c, out_c;
+    bool winograd;  // with the option on
+  };
+  const Choice choices[] = {
+      {{3, 3}, 20, 24, 32, true},   // 2-D tiles from 8 channels and 16x16 pixels
+      {{3, 3}, 8, 24, 32, false},   // 8x8: too few pixels
+      {{5, 5}, 20, 24, 32, true},   // 5x5 from 24 channels
+      {{5, 5}, 8, 24, 32, false},   // 8x8
+      {{1, 7}, 16, 32, 64, true},   // 1-D tiles from 32 x 64 channels
+      {{7, 1}, 16, 32, 64, true},   //   along H
+      {{1, 3}, 16, 32, 64, true},   //   F(4, 3) along W
+      {{3, 1}, 16, 32, 64, true},   //   and along H
+      {{1, 7}, 20, 24, 32, false},  // too few channels for 1-D
+      {{1, 3}, 8, 32, 64, false},   // 8x8 (Inception's 1x3 layers)
+      {{7, 1}, 8, 32, 64, false},   // 8x8
+  };
   std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
                                             {"strides", std::vector<int64_t>{1, 1, 1, 1}},
                                             {"T", DType::kFloat32}};
   for (x86::Isa isa : simd_isas()) {
     SCOPED_TRACE(x86::isa_name(isa));
     x86::force_isa(isa);
-    for (int64_t k : {3, 5})
-      for (int64_t size : {20, 8}) {
-        SCOPED_TRACE(::testing::Message() << k << "x" << k << " filter, " << size << "x" << size);
-        const ConvShape s = shape(1, size, size, 24, Padding::kSame, 32, {k, k});
-        const auto in = random_floats(s.input_size(), 21), w = random_floats(k * k * 24 * 32, 22);
-        const Tensor x = floats({1, size, size, 24}, in), filter = floats({k, k, 24, 32}, w);
-        std::vector<float> direct(s.output_size()), winograd(s.output_size());
-        x86::conv2d_nhwc(s, in, x86::pack_conv_filter(isa, k, k, 24, 32, w), {}, Activation::kNone,
-                         direct, nullptr);
-        x86::conv2d_winograd(s, in, x86::pack_winograd_filter(isa, k, k, 24, 32, w), {},
-                             Activation::kNone, winograd, nullptr);
-        ASSERT_NE(direct, winograd);
-        for (bool on : {true, false}) {
-          SCOPED_TRACE(on ? "winograd on" : "winograd off");
-          ExecOptions options;
-          options.threads = 1;
-          options.winograd = on;
-          const std::vector<float>& want = on && size == 20 ? winograd : direct;
-          Executable constant =
-              load_op("Conv2D", {fed_input(DType::kFloat32, x.shape()), constant_input(filter)},
-                      attrs, 1, options);
-          EXPECT_EQ(floats(constant.run(std::span(&x, 1))[0]), want) << "constant filter";
-          Executable fed = load_op(
-              "Conv2D",
-              {fed_input(DType::kFloat32, x.shape()), fed_input(DType::kFloat32, filter.shape())},
-              attrs, 1, options);
-          const Tensor feeds[] = {x, filter};
-          EXPECT_EQ(floats(fed.run(feeds)[0]), want) << "fed filter";
-        }
+    for (const Choice& c : choices) {
+      const auto [k_h, k_w] = c.window;
+      SCOPED_TRACE(describe(c.window)
+                   << "filter, " << c.size << "x" << c.size << " " << c.in_c << " -> " << c.out_c);
+      const ConvShape s = shape(1, c.size, c.size, c.in_c, Padding::kSame, c.out_c, c.window);
+      const auto in = random_floats(s.input_size(), 21);
+      const auto w = random_floats(k_h * k_w * c.in_c * c.out_c, 22);
+      const Tensor x = floats({1, c.size, c.size, c.in_c}, in);
+      const Tensor filter = floats({k_h, k_w, c.in_c, c.out_c}, w);
+      std::vector<float> direct(s.output_size()), winograd(s.output_size());
+      x86::conv2d_nhwc(s, in, x86::pack_conv_filter(isa, k_h, k_w, c.in_c, c.out_c, w), {},
+                       Activation::kNone, direct, nullptr);
+      x86::conv2d_winograd(s, in, x86::pack_winograd_filter(isa, k_h, k_w, c.in_c, c.out_c, w), {},
+                           Activation::kNone, winograd, nullptr);
+      ASSERT_NE(direct, winograd);
+      for (bool on : {true, false}) {
+        SCOPED_TRACE(on ? "winograd on" : "winograd off");
+        ExecOptions options;
+        options.threads = 1;
+        options.winograd = on;
+        const std::vector<float>& want = on && c.winograd ? winograd : direct;
+        Executable constant =
+            load_op("Conv2D", {fed_input(DType::kFloat32, x.shape()), constant_input(filter)},
+                    attrs, 1, options);
+        EXPECT_EQ(floats(constant.run(std::span(&x, 1))[0]), want) << "constant filter";
+        Executable fed = load_op(
+            "Conv2D",
+            {fed_input(DType::kFloat32, x.shape()), fed_input(DType::kFloat32, filter.shape())},
+            attrs, 1, options);
+        const Tensor feeds[] = {x, filter};
+        EXPECT_EQ(floats(fed.run(feeds)[0]), want) << "fed filter";
       }
+    }
   }
   x86::force_isa(std::nullopt);
 }

@@ -4,13 +4,14 @@
 // micro-kernel (conv2d_nhwc_blocked.h) through its public interface.
 //
 // Blocking scheme. The output of every image is cut into m_h x m_w tiles (4x4 for 3x3 filters,
-// 2x2 for 5x5, 1x4 for 1x7, 4x1 for 7x1; the last row and column of tiles may stick out of the
-// image, those pixels are not stored), numbered in memory order across the batch. A block of up
-// to `block_tiles` consecutive tiles goes through three steps while its data stays in the
-// core's L2:
-//   1. input transform: each tile's n_h x n_w input window (6x6, 1x10, 10x1; read in place, or,
-//      when it reaches past the image, first copied with zeros for the missing cells) becomes
-//      n_h * n_w vectors (the points) of in_c values, stored as V[point][tile][c];
+// 2x2 for 5x5, 1x4 for 1x7 and 1x3, 4x1 for 7x1 and 3x1; the last row and column of tiles may
+// stick out of the image, those pixels are not stored), numbered in memory order across the
+// batch. A block of up to `block_tiles` consecutive tiles goes through three steps while its
+// data stays in the core's L2:
+//   1. input transform: each tile's n_h x n_w input window (6x6 for 3x3, 1x10 for 1x7...; read
+//      in place, or, when it reaches past the image, first copied with zeros for the missing
+//      cells) becomes n_h * n_w vectors (the points) of in_c values, stored as
+//      V[point][tile][c];
 //   2. one matrix product per point, M[point] = V[point] (tiles x in_c) * U[point]
 //      (in_c x out_c), each a 1x1 convolution of the block's tiles on the micro-kernel: per
 //      panel of output channels its weights stay in L1 while the block's tiles stream past;
@@ -308,7 +309,9 @@ void conv2d_winograd(const ConvShape& s, std::span<const float> input, const Win
                      std::span<const float> bias, Activation act, std::span<float> output,
                      ThreadPool* pool) {
   if (!winograd_applies(s))
-    fail("conv2d_winograd: needs a 3x3, 5x5, 1x7 or 7x1 window, stride 1 and no dilation");
+    fail(
+        "conv2d_winograd: needs a 3x3, 5x5, 1x7, 7x1, 1x3 or 3x1 window, stride 1 and no "
+        "dilation");
   if (filter.k_h != s.k_h || filter.k_w != s.k_w || filter.in_c != s.in_c ||
       filter.out_c != s.out_c)
     fail("conv2d_winograd: the filter does not match the convolution's shape");

@@ -1,10 +1,11 @@
 // Winograd Conv2D for x86 (AVX2+FMA or AVX-512), stride 1, no dilation, any padding:
 // F(4x4, 3x3) for 3x3 filters, F(2x2, 5x5) for 5x5, F(1x4, 1x7) and F(4x1, 7x1) for 1x7 and
-// 7x1. Each block of output pixels (a tile: 4x4 for 3x3, 2x2 for 5x5, 1x4 or 4x1 for 1x7 or
-// 7x1) is computed from its input window (6x6, 1x10 or 10x1) with one multiplication per
-// window cell, input and output channel (36, 10) instead of one per output pixel and filter tap
-// (144 for 3x3, 100 for 5x5, 28 for 1x7), at the price of a transform of the input window, of
-// the filter (once, at load) and of the products:
+// 7x1, F(1x4, 1x3) and F(4x1, 3x1) for 1x3 and 3x1. Each block of output pixels (a tile: 4x4
+// for 3x3, 2x2 for 5x5, 1x4 or 4x1 for the others) is computed from its input window (6x6;
+// 1x10 for 1x7, 1x6 for 1x3) with one multiplication per window cell, input and output channel
+// (36; 10; 6) instead of one per output pixel and filter tap (144 for 3x3, 100 for 5x5; 28; 12),
+// at the price of a transform of the input window, of the filter (once, at load) and of the
+// products:
 //
 //   Y = A^T [ (G g G^T) (.) (B^T d B) ] A      d: input window, g: filter, Y: output tile
 //
@@ -178,6 +179,10 @@ bool visit_tile(int64_t k_h, int64_t k_w, Fn&& f) {
     f(Tile<F1_1, F4_7>());
   } else if (k_h == 7 && k_w == 1) {
     f(Tile<F4_7, F1_1>());
+  } else if (k_h == 1 && k_w == 3) {
+    f(Tile<F1_1, F4_3>());
+  } else if (k_h == 3 && k_w == 1) {
+    f(Tile<F4_3, F1_1>());
   } else {
     return false;
   }
@@ -186,8 +191,8 @@ bool visit_tile(int64_t k_h, int64_t k_w, Fn&& f) {
 
 }  // namespace winograd
 
-// True when conv2d_winograd can run `shape`: a 3x3, 5x5, 1x7 or 7x1 window, stride 1, no
-// dilation.
+// True when conv2d_winograd can run `shape`: a 3x3, 5x5, 1x7, 7x1, 1x3 or 3x1 window, stride
+// 1, no dilation.
 bool winograd_applies(const ConvShape& shape);
 
 // The transformed filter U = G_h g G_w^T, one 1x1 filter [in_c][out_c] per point (i, j) of the
