@@ -70,9 +70,10 @@ void BM_Conv(benchmark::State& state, const ConvLayer& layer, x86::Isa isa, int 
   }
 }
 
-// Winograd (F(4x4, 3x3), F(2x2, 5x5)) on the stride-1 3x3 and 5x5 layers. GFLOP/s and "peak" count
-// the direct convolution's FLOPs (the work the layer stands for), so they compare with the rows
-// above; above 1.0 "peak" means faster than the direct kernel could be at the FMA peak.
+// Winograd on the stride-1 layers it computes (3x3, 5x5, 1x7, 7x1, 1x3, 3x1; whether or not the
+// Conv2D op chooses it there). GFLOP/s and "peak" count the direct convolution's FLOPs (the
+// work the layer stands for), so they compare with the rows above; above 1.0 "peak" means
+// faster than the direct kernel could be at the FMA peak.
 void BM_ConvWinograd(benchmark::State& state, const ConvLayer& layer, x86::Isa isa, int threads) {
   const poet::kernels::ConvShape s = layer.shape();
   auto input = random_floats(s.input_size());
