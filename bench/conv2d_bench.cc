@@ -16,7 +16,7 @@
 #include "kernels/onednn/engine.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
-#include "kernels/x86/conv2d_winograd_6x6.h"
+#include "kernels/x86/conv2d_winograd.h"
 #include "kernels/x86/fma_peak.h"
 #include "tests/layer_shapes.h"
 
@@ -70,15 +70,16 @@ void BM_Conv(benchmark::State& state, const ConvLayer& layer, x86::Isa isa, int 
   }
 }
 
-// Winograd (F(4x4, 3x3), F(2x2, 5x5)) on the stride-1 3x3 and 5x5 layers. GFLOP/s and "peak" count
-// the direct convolution's FLOPs (the work the layer stands for), so they compare with the rows
-// above; above 1.0 "peak" means faster than the direct kernel could be at the FMA peak.
+// Winograd on the stride-1 layers it computes (3x3, 5x5, 1x7, 7x1, 1x3, 3x1; whether or not the
+// Conv2D op chooses it there). GFLOP/s and "peak" count the direct convolution's FLOPs (the
+// work the layer stands for), so they compare with the rows above; above 1.0 "peak" means
+// faster than the direct kernel could be at the FMA peak.
 void BM_ConvWinograd(benchmark::State& state, const ConvLayer& layer, x86::Isa isa, int threads) {
   const poet::kernels::ConvShape s = layer.shape();
   auto input = random_floats(s.input_size());
   auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c);
   std::vector<float> output(s.output_size());
-  auto packed = x86::pack_winograd_filter(isa, s.k_h, s.in_c, s.out_c, filter);
+  auto packed = x86::pack_winograd_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
   std::unique_ptr<poet::ThreadPool> pool;
   if (threads > 1) pool = std::make_unique<poet::ThreadPool>(threads);
   for (auto _ : state)

@@ -28,8 +28,9 @@ std::vector<FlagSpec> exec_flag_specs() {
        "thread: a batch of two or more)"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
       {"winograd", "on",
-       "on or off: run native 3x3 and 5x5 stride-1 convolutions with Winograd F(4x4, 3x3) and "
-       "F(2x2, 5x5) where it is faster; off: always the direct kernel"},
+       "on or off: run native 3x3, 5x5, 1x7, 7x1, 1x3 and 3x1 stride-1 convolutions with "
+       "Winograd (F(4x4, 3x3), F(2x2, 5x5), F(4, 7) and F(4, 3) along one axis) where it is "
+       "faster; off: always the direct kernel"},
   };
 }
 

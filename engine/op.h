@@ -31,8 +31,8 @@ struct OpOptions {
   // optimiser's fused forms count as their op: "_FusedConv2D" is "Conv2D".
   std::map<std::string, Backend> op_backends;
   bool check_numerics = true;  // false: CheckNumerics passes its input through unchecked
-  // Native Conv2D runs 3x3 and 5x5 stride-1 layers with Winograd where it is faster
-  // (engine/ops/conv2d.cc); false: always the direct kernel.
+  // Native Conv2D runs 3x3, 5x5, 1x7, 7x1, 1x3 and 3x1 stride-1 layers with Winograd where it
+  // is faster (engine/ops/conv2d.cc); false: always the direct kernel.
   bool winograd = true;
 
   // The backend nodes of type `op` run.

@@ -1,8 +1,8 @@
 // Conv2D and _FusedConv2D (Conv2D + BiasAdd [+ Relu | Relu6], which the optimiser makes from
 // a convolution and the batch norm and activation after it): NHWC input, HWIO filter.
 // Backends: kReference runs kernels/ref/conv2d; kNative the SIMD kernel for the active ISA on
-// a filter packed once (the direct kernel, or Winograd F(4x4, 3x3) / F(2x2, 5x5) where that is
-// faster, see winograd_pays_off); kOneDnn a oneDNN primitive built once per layer shape. Both
+// a filter packed once (the direct kernel, or Winograd where that is faster, see
+// winograd_pays_off); kOneDnn a oneDNN primitive built once per layer shape. Both
 // prepared forms are cached while the filter is a constant, as it is in every frozen graph.
 #include <algorithm>
 #include <memory>
@@ -12,37 +12,44 @@
 #include "engine/thread_pool.h"
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
-#include "kernels/x86/conv2d_winograd_6x6.h"
+#include "kernels/x86/conv2d_winograd.h"
 
 namespace poet::ops {
 namespace {
 
 namespace x86 = kernels::x86;
 
-// Whether the native backend runs a layer with Winograd (F(4x4, 3x3) for 3x3 filters,
-// F(2x2, 5x5) for 5x5) instead of the direct kernel: stride 1, no dilation (what it computes),
-// and where it measured faster (kernels on their own, one thread, AVX2, Zen 3;
-// docs/PERFORMANCE.md, "Winograd"):
+// Whether the native backend runs a layer with Winograd (kernels/x86/conv2d_winograd.h: 2-D
+// tiles for 3x3 and 5x5 filters, tiles along one axis for 1x7, 7x1, 1x3 and 3x1) instead of the
+// direct kernel: stride 1, no dilation (what it computes), and where it measured faster
+// (kernels on their own, one thread, AVX2, Zen 3; docs/PERFORMANCE.md, "Winograd"):
 //  - 3x3: at least 8 input and 8 output channels and 128 channel pairs. With fewer, the
 //    transforms and the short products cost more than they save (147x147: 3 -> 32 and 4 -> 64
 //    channels 0.8-0.9x the direct kernel's speed, 8 -> 8 0.9-1.3x; 8 -> 16 1.4x, 16 -> 16
 //    1.4-1.8x, Inception's 32 -> 32 to 96 -> 96 2-2.8x).
 //  - 5x5: at least 24 input and 24 output channels (35x35: 8 -> 16 0.7x, 16 -> 16 0.9-1.1x,
 //    16 -> 32 1.0x; 24 -> 32 and 32 -> 32 1.3x, Inception's 48 -> 64 1.5-1.8x).
+//  - 1x7, 7x1, 1x3, 3x1: at least 32 input and 32 output channels and 32 x 64 channel pairs
+//    (8x8 to 35x35: 16 -> 32 0.8-1.2x, 32 -> 32 0.9-1.3x, 32 -> 64 1.1-1.5x, 64 -> 64
+//    1.3-1.7x; Inception's 1x7 and 7x1, 128 -> 128 to 192 -> 192 at 17x17, 1.6-1.9x).
 //  - at least 16x16 output pixels per image: the transformed filter is larger than the direct
-//    one (4x for 3x3, 1.4x for 5x5) and is read once per image, from memory when the graph's
-//    weights do not stay in cache; an 8x8 image has few tiles to use it on (Inception's
-//    448 -> 384 3x3 at 8x8 would read 25 MB instead of 6 MB per image, for at most 1.2x in
-//    cache).
+//    one (4x for 3x3, 2x for 1x3, 1.4x for 5x5 and 1x7) and is read once per image, from
+//    memory when the graph's weights do not stay in cache; an 8x8 image has few tiles to use
+//    it on. Inception's 448 -> 384 3x3 at 8x8 would read 25 MB instead of 6 MB per image, for
+//    at most 1.2x in cache; its 1x3 and 3x1 at 8x8 (384 -> 384, 1.6-1.7x on their own) were
+//    1.16-1.2x faster in the whole graph on one thread and no faster on two.
 // An image size unknown at load counts as large enough.
 bool winograd_pays_off(const kernels::ConvShape& s) {
   if (!x86::winograd_applies(s)) return false;
-  const bool three = s.k_h == 3;
-  const int64_t min_channels = three ? 8 : 24, min_pairs = three ? 128 : 0;
+  struct Rule {
+    int64_t min_channels, min_pairs;
+  };
+  const bool one_axis = s.k_h == 1 || s.k_w == 1;
+  const Rule rule = one_axis ? Rule{32, 32 * 64} : s.k_h == 3 ? Rule{8, 128} : Rule{24, 0};
   constexpr int64_t kMinPixels = 16 * 16;
   const bool known = s.out_h > 0 && s.out_w > 0;
-  return s.in_c >= min_channels && s.out_c >= min_channels && s.in_c * s.out_c >= min_pairs &&
-         (!known || s.out_h * s.out_w >= kMinPixels);
+  return s.in_c >= rule.min_channels && s.out_c >= rule.min_channels &&
+         s.in_c * s.out_c >= rule.min_pairs && (!known || s.out_h * s.out_w >= kMinPixels);
 }
 
 class Conv2D final : public Convolution {
@@ -66,7 +73,7 @@ class Conv2D final : public Convolution {
     const bool winograd = adopted_winograd_ || (!adopted_ && winograd_ && winograd_pays_off(s));
     if (winograd) {
       auto packed = prepared(ctx, isa, adopted_winograd_, winograd_packed_, [&] {
-        return x86::pack_winograd_filter(isa, s.k_h, s.in_c, s.out_c, filter.data<float>());
+        return x86::pack_winograd_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter.data<float>());
       });
       x86::conv2d_winograd(s, in, *packed, bias(ctx), activation_, out, ctx.pool());
       return;
@@ -90,7 +97,7 @@ class Conv2D final : public Convolution {
     if (f.rank() != 4) return false;  // infer reports it at run time
     if (winograd_ && winograd_pays_off(load_shape(inputs[0]->shape, f))) {
       adopted_winograd_ = std::make_shared<const x86::WinogradFilter>(
-          x86::pack_winograd_filter(isa, f.dim(0), f.dim(2), f.dim(3), f.data<float>()));
+          x86::pack_winograd_filter(isa, f.dim(0), f.dim(1), f.dim(2), f.dim(3), f.data<float>()));
     } else {
       adopted_ = std::make_shared<const x86::PackedConvFilter>(
           x86::pack_conv_filter(isa, f.dim(0), f.dim(1), f.dim(2), f.dim(3), f.data<float>()));

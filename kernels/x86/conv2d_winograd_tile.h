@@ -1,49 +1,50 @@
-// The Winograd 6x6-tile transforms, written once for any SIMD width: the input transform both
-// variants share, and the output transform of F(4x4, 3x3) or F(2x2, 5x5) (`F`, from
-// conv2d_winograd_6x6.h). Included only by conv2d_winograd_6x6_<isa>.cc, each compiled with
-// its ISA's flags, with vector traits `V` from simd_<isa>.h.
+// The Winograd tile transforms, written once for any SIMD width and any tile (a pair of 1-D
+// variants, winograd::Tile in conv2d_winograd.h). Included only by conv2d_winograd_<isa>.cc,
+// each compiled with its ISA's flags, with vector traits `V` from simd_<isa>.h.
 //
 // NHWC keeps a pixel's channels contiguous, so each transform works on one vector of channels
-// at a time: every "number" of the 6x6 matrix products below is a vector of kWidth channels,
-// and the channels never mix. A 2-D transform is two passes of the 1-D one: B^T d B is B^T
-// applied to each row of d (into a 6x6 scratch of vectors on the stack), then to each column of
-// that. The matrices are compile-time constants (conv2d_winograd_6x6.h), so each 1-D
-// transform unrolls into a fixed sequence of instructions: zero entries cost nothing, +-1 an add
-// or a subtract, any other entry one fused multiply-add.
+// at a time: every "number" of the matrix products below is a vector of kWidth channels, and
+// the channels never mix. A 2-D transform is two passes of 1-D ones: B_h^T d B_w is B_w^T
+// applied to each row of d (into a scratch of vectors on the stack), then B_h^T to each column
+// of that. Along an axis the filter does not span the variant is F(1, 1), whose matrices are
+// [1]: that pass only moves registers, and compiles to nothing. The matrices are compile-time
+// constants, so each 1-D transform unrolls into a fixed
+// sequence of instructions: zero entries cost nothing, +-1 an add or a subtract, any other entry
+// one fused multiply-add.
 #pragma once
 
 #include <type_traits>
 #include <utility>
 
-#include "kernels/x86/conv2d_winograd_6x6.h"
+#include "kernels/x86/conv2d_winograd.h"
 
 namespace poet::kernels::x86 {
 
 template <class V>
-struct Winograd6x6Tile {
+struct WinogradTile {
   using Reg = typename V::Reg;
   static constexpr int kW = V::kWidth;
-  static constexpr int kTile = winograd_6x6::kTile;
 
-  template <class F>
+  template <class T>
   static WinogradTransforms transforms() {
-    return {&input, &output<F>};
+    return {&input<T>, &output<T>};
   }
 
+  template <class T>
   static void input(const float* window, int64_t row_stride, int64_t pixel_stride, int64_t channels,
                     float* v, int64_t point_stride) {
     for_each_vector(channels, [&](int64_t c, int n, auto partial) {
-      input_vector<decltype(partial)::value>(window + c, row_stride, pixel_stride, n, v + c,
-                                             point_stride);
+      input_vector<T, decltype(partial)::value>(window + c, row_stride, pixel_stride, n, v + c,
+                                                point_stride);
     });
   }
 
-  template <class F>
+  template <class T>
   static void output(const float* m, int64_t point_stride, int64_t channels, const float* bias,
                      Activation act, float* out, int64_t row_stride, int64_t pixel_stride, int rows,
                      int cols) {
     for_each_vector(channels, [&](int64_t c, int n, auto partial) {
-      output_vector<F, decltype(partial)::value>(m + c, point_stride, bias + c, act, out + c,
+      output_vector<T, decltype(partial)::value>(m + c, point_stride, bias + c, act, out + c,
                                                  row_stride, pixel_stride, rows, cols, n);
     });
   }
@@ -72,47 +73,51 @@ struct Winograd6x6Tile {
     }
   }
 
-  // One vector of channels of V = B^T d B. A partial vector reads `n` channels of each cell
+  // One vector of channels of V = B_h^T d B_w. A partial vector reads `n` channels of each cell
   // and writes the other lanes as zeros.
-  template <bool kPartial>
+  template <class T, bool kPartial>
   static void input_vector(const float* window, int64_t row_stride, int64_t pixel_stride, int n,
                            float* v, int64_t point_stride) {
-    Reg db[kTile][kTile];  // d B
-    transform_rows<winograd_6x6::kBT, kPartial>(window, row_stride, pixel_stride, n, db);
-#pragma GCC unroll 6
-    for (int j = 0; j < kTile; ++j) {
-      Reg column[kTile], t[kTile];
-#pragma GCC unroll 6
-      for (int i = 0; i < kTile; ++i) column[i] = db[i][j];
-      apply<winograd_6x6::kBT>(column, t);
-#pragma GCC unroll 6
-      for (int i = 0; i < kTile; ++i) V::store(v + (i * kTile + j) * point_stride, t[i]);
+    using H = typename T::AlongH;
+    using W = typename T::AlongW;
+    Reg db[H::kPoints][W::kPoints];  // d B_w
+    transform_rows<W::kBT, kPartial>(window, row_stride, pixel_stride, n, db);
+#pragma GCC unroll 16
+    for (int j = 0; j < W::kPoints; ++j) {
+      Reg column[H::kPoints], t[H::kPoints];
+#pragma GCC unroll 16
+      for (int i = 0; i < H::kPoints; ++i) column[i] = db[i][j];
+      apply<H::kBT>(column, t);
+#pragma GCC unroll 16
+      for (int i = 0; i < H::kPoints; ++i) V::store(v + (i * W::kPoints + j) * point_stride, t[i]);
     }
   }
 
-  // One vector of channels of Y = act(A^T M A + bias), stored for the pixels inside the image.
-  template <class F, bool kPartial>
+  // One vector of channels of Y = act(A_h^T M A_w + bias), stored for the pixels inside the
+  // image.
+  template <class T, bool kPartial>
   static void output_vector(const float* m, int64_t point_stride, const float* bias, Activation act,
                             float* out, int64_t row_stride, int64_t pixel_stride, int rows,
                             int cols, int n) {
-    constexpr int kOut = F::kOut;
-    constexpr int kOnes = ones_column<F>();
+    using H = typename T::AlongH;
+    using W = typename T::AlongW;
+    constexpr int kOnes = ones_column<H>();
     static_assert(kOnes >= 0, "the bias is added at the point 1");
-    Reg ma[kTile][kOut];  // M A
-    transform_rows<F::kAT, kPartial>(m, kTile * point_stride, point_stride, n, ma);
+    Reg ma[H::kPoints][W::kOut];  // M A_w
+    transform_rows<W::kAT, kPartial>(m, W::kPoints * point_stride, point_stride, n, ma);
     const Reg b = load<kPartial>(bias, n), zero = V::zero(), six = V::set1(6.f);
-#pragma GCC unroll 4
-    for (int x = 0; x < kOut; ++x) {
+#pragma GCC unroll 16
+    for (int x = 0; x < W::kOut; ++x) {
       if (x >= cols) break;
-      Reg column[kTile], y[kOut];
-#pragma GCC unroll 6
-      for (int i = 0; i < kTile; ++i) column[i] = ma[i][x];
-      // The bias, added at the point 1: A^T's column for it is all ones, so A^T adds it to each
-      // of the column's outputs.
+      Reg column[H::kPoints], y[H::kOut];
+#pragma GCC unroll 16
+      for (int i = 0; i < H::kPoints; ++i) column[i] = ma[i][x];
+      // The bias, added at the point 1: A_h^T's column for it is all ones, so A_h^T adds it to
+      // each of the column's outputs.
       column[kOnes] = V::add(column[kOnes], b);
-      apply<F::kAT>(column, y);
-#pragma GCC unroll 4
-      for (int i = 0; i < kOut; ++i) {
+      apply<H::kAT>(column, y);
+#pragma GCC unroll 16
+      for (int i = 0; i < H::kOut; ++i) {
         if (i >= rows) break;
         Reg r = y[i];
         if (act != Activation::kNone) r = V::max(r, zero);
@@ -127,24 +132,25 @@ struct Winograd6x6Tile {
     }
   }
 
-  // The first pass of a 2-D transform: out[i] = M applied to row i of the 6x6 cells, cell
-  // (i, j) at src[i * i_stride + j * j_stride].
-  template <const auto& M, bool kPartial, int kRows>
+  // The first pass of a 2-D transform: out[i] = M applied to row i of the kRows x kCols cells,
+  // cell (i, j) at src[i * i_stride + j * j_stride].
+  template <const auto& M, bool kPartial, int kRows, int kOut,
+            int kCols = std::extent_v<std::remove_reference_t<decltype(M)>, 1>>
   static void transform_rows(const float* src, int64_t i_stride, int64_t j_stride, int n,
-                             Reg (&out)[kTile][kRows]) {
-#pragma GCC unroll 6
-    for (int i = 0; i < kTile; ++i) {
-      Reg row[kTile];
-#pragma GCC unroll 6
-      for (int j = 0; j < kTile; ++j) row[j] = load<kPartial>(src + i * i_stride + j * j_stride, n);
+                             Reg (&out)[kRows][kOut]) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kRows; ++i) {
+      Reg row[kCols];
+#pragma GCC unroll 16
+      for (int j = 0; j < kCols; ++j) row[j] = load<kPartial>(src + i * i_stride + j * j_stride, n);
       apply<M>(row, out[i]);
     }
   }
 
-  // The index of A^T's column of ones (the point 1).
+  // The index of the column of ones (the point 1) of variant F's A^T.
   template <class F>
   static constexpr int ones_column() {
-    for (int j = 0; j < kTile; ++j) {
+    for (int j = 0; j < F::kPoints; ++j) {
       bool ones = true;
       for (int i = 0; i < F::kOut; ++i) ones = ones && F::kAT[i][j] == 1;
       if (ones) return j;
