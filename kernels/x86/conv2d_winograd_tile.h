@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "kernels/x86/conv2d_winograd.h"
+#include "kernels/x86/simd_lanes.h"
 
 namespace poet::kernels::x86 {
 
@@ -64,15 +65,6 @@ struct WinogradTile {
     }
   }
 
-  template <bool kPartial>
-  static Reg load(const float* p, int n) {
-    if constexpr (kPartial) {
-      return V::load_first(p, n);
-    } else {
-      return V::load(p);
-    }
-  }
-
   // One vector of channels of V = B_h^T d B_w. A partial vector reads `n` channels of each cell
   // and writes the other lanes as zeros.
   template <class T, bool kPartial>
@@ -105,7 +97,7 @@ struct WinogradTile {
     static_assert(kOnes >= 0, "the bias is added at the point 1");
     Reg ma[H::kPoints][W::kOut];  // M A_w
     transform_rows<W::kAT, kPartial>(m, W::kPoints * point_stride, point_stride, n, ma);
-    const Reg b = load<kPartial>(bias, n), zero = V::zero(), six = V::set1(6.f);
+    const Reg b = load_lanes<V, kPartial>(bias, n), zero = V::zero(), six = V::set1(6.f);
 #pragma GCC unroll 16
     for (int x = 0; x < W::kOut; ++x) {
       if (x >= cols) break;
@@ -122,12 +114,7 @@ struct WinogradTile {
         Reg r = y[i];
         if (act != Activation::kNone) r = V::max(r, zero);
         if (act == Activation::kRelu6) r = V::min(r, six);
-        float* p = out + i * row_stride + x * pixel_stride;
-        if constexpr (kPartial) {
-          V::store_first(p, r, n);
-        } else {
-          V::store(p, r);
-        }
+        store_lanes<V, kPartial>(out + i * row_stride + x * pixel_stride, r, n);
       }
     }
   }
@@ -142,7 +129,8 @@ struct WinogradTile {
     for (int i = 0; i < kRows; ++i) {
       Reg row[kCols];
 #pragma GCC unroll 16
-      for (int j = 0; j < kCols; ++j) row[j] = load<kPartial>(src + i * i_stride + j * j_stride, n);
+      for (int j = 0; j < kCols; ++j)
+        row[j] = load_lanes<V, kPartial>(src + i * i_stride + j * j_stride, n);
       apply<M>(row, out[i]);
     }
   }

@@ -29,6 +29,7 @@
 #pragma once
 
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
+#include "kernels/x86/simd_lanes.h"
 
 namespace poet::kernels::x86 {
 
@@ -52,24 +53,6 @@ struct DepthwiseRows {
   }
 
  private:
-  // Loads/stores of the first `n` channels, or a whole vector when kPartial is false.
-  template <bool kPartial>
-  static Reg load(const float* p, int n) {
-    if constexpr (kPartial) {
-      return V::load_first(p, n);
-    } else {
-      return V::load(p);
-    }
-  }
-  template <bool kPartial>
-  static void store(float* p, Reg r, int n) {
-    if constexpr (kPartial) {
-      V::store_first(p, r, n);
-    } else {
-      V::store(p, r);
-    }
-  }
-
   // The activation as a clamp to [lo, hi] (Relu: [0, inf), Relu6: [0, 6]); none with kNone,
   // so that NaN passes through as in the reference.
   struct Epilogue {
@@ -259,7 +242,7 @@ struct DepthwiseRows {
         if constexpr (!kWeightsInRegisters) w_row = opaque(w_row);
 #pragma GCC unroll 4
         for (int v = 0; v < kVecs; ++v) {
-          const Reg in_v = load<kPartial>(in + v * kW, valid);
+          const Reg in_v = load_lanes<V, kPartial>(in + v * kW, valid);
 #pragma GCC unroll 3
           for (int kx = 0; kx < 3; ++kx) {
             const int d = o - kx;  // kx's column of pixel d / kStride
@@ -278,7 +261,7 @@ struct DepthwiseRows {
     for (int i = 0; i < kM; ++i) {
 #pragma GCC unroll 4
       for (int v = 0; v < kVecs; ++v)
-        store<kPartial>(out + v * kW, activate(acc[i][v], epilogue), valid);
+        store_lanes<V, kPartial>(out + v * kW, activate(acc[i][v], epilogue), valid);
       out += row.c;
     }
   }
@@ -313,13 +296,14 @@ struct DepthwiseRows {
         const float* tap = w + (1 + ky * s.k_w + kx) * kDepthwiseGroup;
 #pragma GCC unroll 4
         for (int v = 0; v < kVecs; ++v)
-          acc[v] = V::fmadd(load<kPartial>(in + v * kW, valid), V::load(tap + v * kW), acc[v]);
+          acc[v] =
+              V::fmadd(load_lanes<V, kPartial>(in + v * kW, valid), V::load(tap + v * kW), acc[v]);
       }
     }
     float* out = job.output + ((n * s.out_h + y) * s.out_w + x) * s.out_c + c;
 #pragma GCC unroll 4
     for (int v = 0; v < kVecs; ++v)
-      store<kPartial>(out + v * kW, activate(acc[v], epilogue), valid);
+      store_lanes<V, kPartial>(out + v * kW, activate(acc[v], epilogue), valid);
   }
 };
 
