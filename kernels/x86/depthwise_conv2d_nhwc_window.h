@@ -146,12 +146,15 @@ struct DepthwiseRows {
     }
   }
 
+  // A narrow row is one tile, which with SAME padding has a column outside the image on
+  // either side: the run-time edge case serves all of them, one variant per width (four per
+  // width made this file take clang minutes to compile with the sanitizers).
   template <int kM, int kStride>
   static void narrow_row(const DepthwiseJob& job, const Epilogue epilogue, const Row row,
                          int64_t out_w, int64_t c_begin, int64_t c_end) {
     if constexpr (kM > 0) {
       if (out_w == kM) {
-        tile_channels<kM, kStride>(job, epilogue, row, 0, c_begin, c_end);
+        tile_channels<kM, kStride, kAnyOut>(job, epilogue, row, 0, c_begin, c_end);
       } else {
         narrow_row<kM - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
       }
