@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Native against oneDNN, convolution by convolution, inside the whole graph: runs
+# `poet bench --per_layer` with each backend in turn RUNS times (alternated, so a drift of the
+# shared machine's load hits both alike), takes each layer's median, and counts the layers
+# where native is faster. docs/PERFORMANCE.md's layer counts come from it.
+#   scripts/layers_vs_onednn.sh THREADS [RUNS (default 4)] [SECONDS (default 3)]
+# on the Inception v3 replica at batch 1 (made by scripts/bench.sh, or here if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads=${1:?usage: scripts/layers_vs_onednn.sh THREADS [RUNS] [SECONDS]}
+runs=${2:-4}
+secs=${3:-3}
+out=${BENCH_OUT:-/tmp/poet-bench}
+poet=${BUILD_DIR:-build}/cli/poet
+graph=$out/inception_v3.pb
+mkdir -p "$out/layers"
+scripts/build.sh "${BUILD_DIR:-build}" >/dev/null
+[ -f "$graph" ] || $poet make-replica inception_v3 "$graph" >/dev/null
+export OMP_WAIT_POLICY=passive  # oneDNN's OpenMP threads sleep between regions (engine.h)
+for i in $(seq "$runs"); do
+  for backend in native onednn; do
+    $poet bench --graph "$graph" --input_layer Mul:0 --fetch pool_3/_reshape:0 \
+      --input_shape 299,299,3 --batch 1 --threads "$threads" --seconds "$secs" --per_layer \
+      --backend "$backend" >"$out/layers/t$threads-$backend-$i.txt"
+  done
+done
+python3 - "$out/layers" "$threads" <<'PY'
+import glob, statistics, sys
+folder, threads = sys.argv[1], sys.argv[2]
+times = {}  # backend -> layer -> [ms]
+for backend in ("native", "onednn"):
+    for path in glob.glob(f"{folder}/t{threads}-{backend}-*.txt"):
+        for line in open(path):
+            f = line.split()
+            if len(f) > 5 and "Conv2D" in f[1]:
+                times.setdefault(backend, {}).setdefault(f[0], []).append(float(f[-3]))
+med = {b: {n: statistics.median(v) for n, v in t.items()} for b, t in times.items()}
+layers = sorted(set(med["native"]) & set(med["onednn"]))
+ratios = sorted(med["onednn"][n] / med["native"][n] for n in layers)
+wins = sum(r > 1 for r in ratios)
+print(f"threads {threads}: native faster on {wins} of {len(layers)} convolutions "
+      f"({100 * wins / len(layers):.0f}%); oneDNN/native time min {ratios[0]:.2f} "
+      f"median {statistics.median(ratios):.2f} max {ratios[-1]:.2f}")
+for n in layers:
+    if med["native"][n] >= med["onednn"][n]:
+        print(f"  oneDNN faster: {n} {med['native'][n]:.3f} vs {med['onednn'][n]:.3f} ms")
+PY
