@@ -425,7 +425,7 @@ bool Executable::splits_batch(int64_t images) const {
   // One thread splits too: an image's activations stay in cache from layer to layer, where a
   // whole batch's stream through memory (MobileNet v1 1.0 at batch 32 on one thread: 46 images/s
   // whole, 56 split, as fast as batch 1).
-  const int threads = m.pool ? m.pool->size() : 1;
+  const int threads = pool_threads(m.pool.get());
   return images >= (m.options.batch_split == BatchSplit::kOn ? 2 : threads);
 }
 

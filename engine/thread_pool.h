@@ -103,6 +103,9 @@ class ThreadPool {
   std::atomic<bool> stopping_ = false;
 };
 
+// Threads a loop on `pool` runs on: 1 without a pool.
+inline int pool_threads(const ThreadPool* pool) { return pool ? pool->size() : 1; }
+
 // Runs fn over [0, n) on the pool, or inline when pool is null or there are fewer than two
 // grains of work (waking workers for one chunk only adds their wake-up latency).
 inline void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,

@@ -82,7 +82,7 @@ class Conv2D final : public Convolution {
       return x86::pack_conv_filter(isa, filter.dim(0), filter.dim(1), filter.dim(2), filter.dim(3),
                                    filter.data<float>());
     });
-    const int threads = ctx.pool() ? ctx.pool()->size() : 1;
+    const int threads = pool_threads(ctx.pool());
     const auto plan = plans_.get(x86::Conv2dNhwcPlan::Key{s, packed->isa, threads},
                                  [&] { return x86::Conv2dNhwcPlan(s, *packed, threads); });
     x86::conv2d_nhwc(*plan, in, *packed, bias(ctx), activation_, out, ctx.pool());

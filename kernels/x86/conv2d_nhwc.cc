@@ -326,7 +326,7 @@ Conv2dNhwcPlan& Conv2dNhwcPlan::operator=(Conv2dNhwcPlan&&) noexcept = default;
 void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedConvFilter& filter,
                  std::span<const float> bias, Activation act, std::span<float> output,
                  ThreadPool* pool) {
-  conv2d_nhwc(Conv2dNhwcPlan(s, filter, pool ? pool->size() : 1), input, filter, bias, act, output,
+  conv2d_nhwc(Conv2dNhwcPlan(s, filter, pool_threads(pool)), input, filter, bias, act, output,
               pool);
 }
 
@@ -335,7 +335,7 @@ void conv2d_nhwc(const Conv2dNhwcPlan& plan, std::span<const float> input,
                  std::span<float> output, ThreadPool* pool) {
   const ConvShape& s = plan.shape().shape;
   check_filter(s, filter);
-  if (filter.isa != plan.shape().isa || (pool ? pool->size() : 1) != plan.shape().threads)
+  if (filter.isa != plan.shape().isa || pool_threads(pool) != plan.shape().threads)
     fail("conv2d_nhwc: the plan was made for another kernel or thread count");
   if (static_cast<int64_t>(input.size()) != s.input_size() ||
       static_cast<int64_t>(output.size()) != s.output_size() ||

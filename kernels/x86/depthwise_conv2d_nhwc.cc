@@ -77,11 +77,11 @@ PackedDepthwiseWeights pack_depthwise_weights(int64_t k_h, int64_t k_w, int64_t 
     fail("pack_depthwise_weights: a ", k_h, "x", k_w, " filter over ", channels, " channels takes ",
          taps * channels, " weights and no bias or ", channels, " biases, got ", filter.size(),
          " and ", bias.size());
-  PackedDepthwiseWeights packed{k_h, k_w, channels,
-                                allocate_aligned(groups * (1 + taps) * kDepthwiseGroup * 4)};
+  PackedDepthwiseWeights packed{
+      k_h, k_w, channels, allocate_aligned(groups * (1 + taps) * kDepthwiseGroup * sizeof(float))};
   float* out = reinterpret_cast<float*>(packed.storage.get());
   for (int64_t c = 0; c < channels; ++c) {
-    float* group = out + (c / kDepthwiseGroup) * (1 + taps) * kDepthwiseGroup + c % kDepthwiseGroup;
+    float* group = out + depthwise_weights_offset(taps, c);
     if (!bias.empty()) group[0] = bias[c];
     for (int64_t t = 0; t < taps; ++t) group[(1 + t) * kDepthwiseGroup] = filter[t * channels + c];
   }

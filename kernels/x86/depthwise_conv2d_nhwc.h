@@ -50,6 +50,12 @@ struct PackedDepthwiseWeights {
   const float* data() const { return reinterpret_cast<const float*>(storage.get()); }
 };
 
+// Where channel c's bias sits in packed weights of `taps` taps per channel; its tap t follows
+// at + (1 + t) * kDepthwiseGroup.
+inline int64_t depthwise_weights_offset(int64_t taps, int64_t c) {
+  return (c / kDepthwiseGroup) * (1 + taps) * kDepthwiseGroup + c % kDepthwiseGroup;
+}
+
 // `bias` may be empty. Throws Error when the sizes do not match.
 PackedDepthwiseWeights pack_depthwise_weights(int64_t k_h, int64_t k_w, int64_t channels,
                                               std::span<const float> filter,

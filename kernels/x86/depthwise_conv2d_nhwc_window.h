@@ -78,9 +78,7 @@ struct DepthwiseRows {
 
   // Weights of channel c: its bias, then tap t at + (1 + t) * kDepthwiseGroup.
   static const float* weights(const DepthwiseJob& job, int64_t c) {
-    const ConvShape& s = job.shape;
-    return job.weights + (c / kDepthwiseGroup) * (1 + s.k_h * s.k_w) * kDepthwiseGroup +
-           c % kDepthwiseGroup;
+    return job.weights + depthwise_weights_offset(job.shape.k_h * job.shape.k_w, c);
   }
 
   // --- 3x3, dilation 1 and stride 1 or 2 along the row: one output row per call. ---
