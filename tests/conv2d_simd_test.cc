@@ -235,6 +235,8 @@ TEST(Conv2DSimd, BiasAndActivations) {
     // Filters over 1 MiB per panel are summed in channel slices: bias first, activation last.
     check_against_reference({shape(1, 4, 5, 700, 5, 5, 1, Padding::kSame, 40), true, act}, &pool);
     check_against_reference({shape(1, 3, 4, 1200, 3, 3, 1, Padding::kSame, 17), true, act});
+    // The same for a 1x1 layer's GEMM kernel (over 16K input channels), full and part panels.
+    check_against_reference({shape(1, 2, 4, 16500, 1, 1, 1, Padding::kValid, 20), true, act});
   }
 }
 

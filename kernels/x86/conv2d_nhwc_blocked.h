@@ -16,10 +16,11 @@
 // panel's weight vectors for (tap, c) once, then for each of the MR pixels broadcast its input
 // value at that tap and channel and FMA it into every accumulator of its row. Each weight load
 // serves MR FMAs and each broadcast kPanelVecs, so the loop is bound by FMA throughput, not
-// loads. A 1x1 convolution is the same loop with one tap: a GEMM. Border regions simply have
-// fewer taps: the padding's zeros are never multiplied. A region's last tile runs a kernel with
-// MR/4, MR/2, 3MR/4 or MR rows, the smallest that covers it; a layer's last panel runs only
-// the vectors that hold real output channels.
+// loads. A region with one tap run (every 1x1 convolution) is a GEMM, and its full panels run
+// a leaner kernel without the tap loop (gemm_kernel). Border regions simply have fewer taps:
+// the padding's zeros are never multiplied. A region's last tile runs a kernel with MR/4, MR/2,
+// 3MR/4 or MR rows, the smallest that covers it; a layer's last panel runs only the vectors
+// that hold real output channels.
 //
 // Per tile, the pixels' input and output pointers are stepped along the region's rows, and
 // each tap run is walked by one index over those fixed pointers: no per-pixel multiplications
@@ -30,9 +31,9 @@
 // block's input within a quarter of a 1 MiB L2, at least 8) times a group of panels, looping
 // slice / panel / tile so one panel's weights for the slice stay in cache while the tiles
 // stream past, and the block's input rows are reused from L2 by each panel of the group. When
-// the group's weights fit in L1, the loop is tile / panel instead (see run). When a panel's
-// weights would not fit in L2 (over 1 MiB: none of Inception v3's do), the input channels are
-// cut into slices: the first slice starts from the bias, later ones add to the partial sums in
+// the group's weights take at most 256 KiB, the loop is tile / panel instead (see run). When a
+// panel's weights would not fit in L2 (over 1 MiB: none of Inception v3's do), the input channels
+// are cut into slices: the first slice starts from the bias, later ones add to the partial sums in
 // the output, and the activation is applied after the last.
 #pragma once
 
@@ -53,15 +54,18 @@ struct BlockedConv {
 
   static void run(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end, int64_t panel_begin,
                   int64_t panel_end) {
-    // When the call's weights fit in L1 (layers of up to ~64 input channels), each tile runs
-    // all the call's panels in turn, its pixel pointers set up once instead of once per panel
-    // and its input read from L1 by every panel: with 32 input channels that set-up had taken
-    // a sixth of the layer's time (MobileNet v1's 1x1 layers on 32-64 channels: 9-27% faster).
-    constexpr int64_t kL1WeightBytes = 32 * 1024;
+    // When the call's weights take at most half of a 512 KiB L2, each tile runs all the call's
+    // panels in turn: its pixel pointers are set up once instead of once per panel, its input is
+    // read from L1 by every panel, and the weights stream from L2. Otherwise each panel passes over
+    // the block's tiles, its weights kept in cache while the tiles' input streams past. Measured on
+    // MobileNet v1's 1x1 layers on 32-64 channels (weights up to 32 KiB: 9-27% faster) and
+    // on 128-256 channels (64-256 KiB, whose panel passes had each re-read the block's input
+    // from a crowded L2: 7-25% faster).
+    constexpr int64_t kTileOuterWeightBytes = 256 * 1024;
     const bool one_slice = job.c_block >= job.max_run;
     if (one_slice &&
         (panel_end - panel_begin) * job.filter->panel_floats() * int64_t{sizeof(float)} <=
-            kL1WeightBytes) {
+            kTileOuterWeightBytes) {
       for (int64_t t = tile_begin; t < tile_end; ++t)
         dispatch_rows(job, job.tiles[t], panel_begin, panel_end, Slice{0, job.c_block, true});
       return;
@@ -152,7 +156,15 @@ struct BlockedConv {
                           int64_t panel_end, Slice slice) {
     const TilePixels<kM> pixels = tile_pixels<kM>(job, tile);
     const ConvRegion& region = job.regions[tile.region];
-    for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+    int64_t panel = panel_begin;
+    if (region.tap_end - region.tap_begin == 1) {
+      const int64_t full_end = smaller(panel_end, job.out_c / kPanel);
+      if (panel < full_end) {
+        gemm_panels<kM>(job, job.taps[region.tap_begin], pixels, tile.rows, panel, full_end, slice);
+        panel = full_end;
+      }
+    }
+    for (; panel < panel_end; ++panel) {
       // A last panel runs only the vectors holding real channels.
       const int64_t used = smaller(kVecs, (job.out_c - panel * kPanel + V::kWidth - 1) / V::kWidth);
       if constexpr (kVecs >= 3) {
@@ -167,6 +179,54 @@ struct BlockedConv {
         panel_kernel<kM, 1>(job, region, pixels, tile.rows, panel, slice);
       }
     }
+  }
+
+  // A region with a single tap run (every 1x1 convolution) is a GEMM: the tile's kM input rows
+  // times each panel's weights. Its full panels run a kernel with no tap loop and plain pointer
+  // arguments: at 32-64 input channels (192-384 cycles of FMAs per panel) the general
+  // kernel's set-up per panel had cost a fifth of the time.
+  template <int kM>
+  static void gemm_panels(const ConvTileJob& job, const ConvTap& tap, const TilePixels<kM>& pixels,
+                          int rows, int64_t panel_begin, int64_t panel_end, Slice slice) {
+    const int64_t k0 = tap.input_offset + slice.begin;
+    const int64_t len = smaller(slice.end, tap.length) - slice.begin;
+    const float* a[kM];
+#pragma GCC unroll 16
+    for (int i = 0; i < kM; ++i) a[i] = pixels.first_tap[i] + k0;
+    const int64_t panel_floats = job.filter->panel_floats();
+    const float* w = job.filter->weights() + panel_begin * panel_floats + tap.weight_offset +
+                     slice.begin * kPanel;
+    const Activation act = slice.last ? job.act : Activation::kNone;
+    for (int64_t panel = panel_begin; panel < panel_end; ++panel, w += panel_floats) {
+      const int64_t o0 = panel * kPanel;
+      gemm_kernel<kM>(a, w, len, slice.first() ? job.bias + o0 : nullptr, pixels.out, o0, rows,
+                      act);
+    }
+  }
+
+  // kM rows x one full panel over `len` channels: acc = init (the bias, or when null the
+  // partial sums in the output), acc += a[i][k] * w[k], then the activation and store. Out of
+  // line, so registers are allocated for this loop alone: inlined into the panel loop, GCC
+  // kept the input pointers on the stack and reloaded them for every broadcast. The output
+  // pointers are formed after the loop for the same reason.
+  template <int kM>
+  [[gnu::noinline]] static void gemm_kernel(const float* const (&a)[kM], const float* w,
+                                            int64_t len, const float* bias,
+                                            float* const (&out_rows)[kM], int64_t o0, int rows,
+                                            Activation act) {
+    Reg acc[kM][kVecs];
+#pragma GCC unroll 16
+    for (int i = 0; i < kM; ++i) {
+#pragma GCC unroll 4
+      for (int v = 0; v < kVecs; ++v)
+        acc[i][v] = V::load((bias ? bias : out_rows[i] + o0) + v * V::kWidth);
+    }
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < len; ++k, w += kPanel) fma_step<kM, kVecs>(acc, a, k, w);
+    float* out[kM];
+#pragma GCC unroll 16
+    for (int i = 0; i < kM; ++i) out[i] = out_rows[i] + o0;
+    store<kM, kVecs>(acc, out, rows, kPanel, act);
   }
 
   // One tile (rows <= kM pixels) for the first kUsed vectors of one panel, summing over
@@ -202,19 +262,26 @@ struct BlockedConv {
       // pixel pointers stay in registers across taps and one index register walks the run.
       const float* w = panel_weights + tap.weight_offset + slice.begin * kPanel;
       const int64_t k_end = tap.input_offset + smaller(slice.end, tap.length);
-      for (int64_t k = tap.input_offset + slice.begin; k < k_end; ++k, w += kPanel) {
-        Reg wv[kUsed];
-#pragma GCC unroll 4
-        for (int v = 0; v < kUsed; ++v) wv[v] = V::load(w + v * V::kWidth);
-#pragma GCC unroll 16
-        for (int i = 0; i < kM; ++i) {
-          const Reg a = V::broadcast(first_tap[i] + k);
-#pragma GCC unroll 4
-          for (int v = 0; v < kUsed; ++v) acc[i][v] = V::fmadd(a, wv[v], acc[i][v]);
-        }
-      }
+      for (int64_t k = tap.input_offset + slice.begin; k < k_end; ++k, w += kPanel)
+        fma_step<kM, kUsed>(acc, first_tap, k, w);
     }
     store<kM, kUsed>(acc, out, rows, valid, slice.last ? job.act : Activation::kNone);
+  }
+
+  // One step of the reduction: the weight vectors w[0, kUsed) once, then for each row i the
+  // broadcast of its input rows[i][k] into every accumulator of the row.
+  template <int kM, int kUsed>
+  [[gnu::always_inline]] static void fma_step(Reg (&acc)[kM][kUsed], const float* const (&rows)[kM],
+                                              int64_t k, const float* w) {
+    Reg wv[kUsed];
+#pragma GCC unroll 4
+    for (int v = 0; v < kUsed; ++v) wv[v] = V::load(w + v * V::kWidth);
+#pragma GCC unroll 16
+    for (int i = 0; i < kM; ++i) {
+      const Reg a = V::broadcast(rows[i] + k);
+#pragma GCC unroll 4
+      for (int v = 0; v < kUsed; ++v) acc[i][v] = V::fmadd(a, wv[v], acc[i][v]);
+    }
   }
 
   // Vector v of a row's panel, zeros past the `valid` real channels.
