@@ -313,9 +313,22 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& s, const PackedConvFilter& filte
   const int64_t block_tiles = tiles_per_block(s, data->kernel.tile_pixels,
                                               static_cast<int64_t>(data->tiles.tile_cost.size()));
   const bool split_image = key_.threads > 1 && !data->small;
-  data->work =
-      plan_work(data->tiles.tile_cost, filter.num_panels,
-                split_image ? key_.threads * ThreadPool::kChunksPerThread : 1, block_tiles);
+  const int64_t shares = split_image ? key_.threads * ThreadPool::kChunksPerThread : 1;
+  const bool tile_outer =
+      !sliced &&
+      filter.num_panels * filter.panel_floats() * int64_t{sizeof(float)} <= kTileOuterWeightBytes;
+  if (tile_outer) {
+    // Split by tiles alone, every call keeping all the panels: split by (tile, panel) as below,
+    // a thread's share could end partway through a block's panels, and both threads then ran
+    // the same tiles for different panels, each reading their input and writing part of each
+    // output pixel's cache lines (MobileNet v1's 112x112x32 -> 64 layer on 2 threads: 0.60 ->
+    // 0.50 ms, level with oneDNN).
+    data->work = plan_work(data->tiles.tile_cost, 1, shares, block_tiles);
+    for (std::vector<TileCall>& calls : data->work)
+      for (TileCall& c : calls) c.panel_end = filter.num_panels;
+  } else {
+    data->work = plan_work(data->tiles.tile_cost, filter.num_panels, shares, block_tiles);
+  }
   data_ = std::move(data);
 }
 

@@ -130,6 +130,11 @@ struct ConvTileJob {
   float* output = nullptr;  // [out_h * out_w][out_c]
 };
 
+// A call whose panels' weights take at most this many bytes, unsliced, runs each tile over all
+// its panels (tile-outer, see conv2d_nhwc_blocked.h); the plan then splits a layer between
+// threads by tiles only, so each thread's tiles keep every panel.
+inline constexpr int64_t kTileOuterWeightBytes = 256 * 1024;
+
 // Tiles [tile_begin, tile_end) of job.tiles for the filter panels in [panel_begin, panel_end).
 using ConvTileFn = void (*)(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end,
                             int64_t panel_begin, int64_t panel_end);

@@ -61,7 +61,6 @@ struct BlockedConv {
     // MobileNet v1's 1x1 layers on 32-64 channels (weights up to 32 KiB: 9-27% faster) and
     // on 128-256 channels (64-256 KiB, whose panel passes had each re-read the block's input
     // from a crowded L2: 7-25% faster).
-    constexpr int64_t kTileOuterWeightBytes = 256 * 1024;
     const bool one_slice = job.c_block >= job.max_run;
     if (one_slice &&
         (panel_end - panel_begin) * job.filter->panel_floats() * int64_t{sizeof(float)} <=
