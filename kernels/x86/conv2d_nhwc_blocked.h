@@ -31,10 +31,10 @@
 // block's input within a quarter of a 1 MiB L2, at least 8) times a group of panels, looping
 // slice / panel / tile so one panel's weights for the slice stay in cache while the tiles
 // stream past, and the block's input rows are reused from L2 by each panel of the group. When
-// the group's weights take at most 256 KiB, the loop is tile / panel instead (see run). When a
-// panel's weights would not fit in L2 (over 1 MiB: none of Inception v3's do), the input channels
-// are cut into slices: the first slice starts from the bias, later ones add to the partial sums in
-// the output, and the activation is applied after the last.
+// the group's weights take at most 256 KiB, the loop is tile / panel instead (see run). When
+// a panel's weights would not fit in L2 (over 1 MiB: none of Inception v3's do), the input
+// channels are cut into slices: the first slice starts from the bias, later ones add to the
+// partial sums in the output, and the activation is applied after the last.
 #pragma once
 
 #include <cstdint>
@@ -54,13 +54,13 @@ struct BlockedConv {
 
   static void run(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end, int64_t panel_begin,
                   int64_t panel_end) {
-    // When the call's weights take at most half of a 512 KiB L2, each tile runs all the call's
-    // panels in turn: its pixel pointers are set up once instead of once per panel, its input is
-    // read from L1 by every panel, and the weights stream from L2. Otherwise each panel passes over
-    // the block's tiles, its weights kept in cache while the tiles' input streams past. Measured on
-    // MobileNet v1's 1x1 layers on 32-64 channels (weights up to 32 KiB: 9-27% faster) and
-    // on 128-256 channels (64-256 KiB, whose panel passes had each re-read the block's input
-    // from a crowded L2: 7-25% faster).
+    // When the call's weights take at most kTileOuterWeightBytes (half of a 512 KiB L2), each
+    // tile runs all the call's panels in turn: its pixel pointers are set up once instead of
+    // once per panel, its input is read from L1 by every panel, and the weights stream from
+    // L2. Otherwise each panel passes over the block's tiles, its weights kept in cache while
+    // the tiles' input streams past. Measured on MobileNet v1's 1x1 layers on 32-64 channels
+    // (weights up to 32 KiB: 9-27% faster) and on 128-256 channels (64-256 KiB, whose panel
+    // passes had each re-read the block's input from a crowded L2: 7-25% faster).
     const bool one_slice = job.c_block >= job.max_run;
     if (one_slice &&
         (panel_end - panel_begin) * job.filter->panel_floats() * int64_t{sizeof(float)} <=
