@@ -314,10 +314,7 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& s, const PackedConvFilter& filte
                                               static_cast<int64_t>(data->tiles.tile_cost.size()));
   const bool split_image = key_.threads > 1 && !data->small;
   const int64_t shares = split_image ? key_.threads * ThreadPool::kChunksPerThread : 1;
-  const bool tile_outer =
-      !sliced &&
-      filter.num_panels * filter.panel_floats() * int64_t{sizeof(float)} <= kTileOuterWeightBytes;
-  if (tile_outer) {
+  if (!sliced && runs_tile_outer(filter, filter.num_panels)) {
     // Split by tiles alone, every call keeping all the panels: split by (tile, panel) as below,
     // a thread's share could end partway through a block's panels, and both threads then ran
     // the same tiles for different panels, each reading their input and writing part of each

@@ -134,6 +134,9 @@ struct ConvTileJob {
 // its panels (tile-outer, see conv2d_nhwc_blocked.h); the plan then splits a layer between
 // threads by tiles only, so each thread's tiles keep every panel.
 inline constexpr int64_t kTileOuterWeightBytes = 256 * 1024;
+inline bool runs_tile_outer(const PackedConvFilter& filter, int64_t panels) {
+  return panels * filter.panel_floats() * int64_t{sizeof(float)} <= kTileOuterWeightBytes;
+}
 
 // Tiles [tile_begin, tile_end) of job.tiles for the filter panels in [panel_begin, panel_end).
 using ConvTileFn = void (*)(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end,

@@ -62,9 +62,7 @@ struct BlockedConv {
     // (weights up to 32 KiB: 9-27% faster) and on 128-256 channels (64-256 KiB, whose panel
     // passes had each re-read the block's input from a crowded L2: 7-25% faster).
     const bool one_slice = job.c_block >= job.max_run;
-    if (one_slice &&
-        (panel_end - panel_begin) * job.filter->panel_floats() * int64_t{sizeof(float)} <=
-            kTileOuterWeightBytes) {
+    if (one_slice && runs_tile_outer(*job.filter, panel_end - panel_begin)) {
       for (int64_t t = tile_begin; t < tile_end; ++t)
         dispatch_rows(job, job.tiles[t], panel_begin, panel_end, Slice{0, job.c_block, true});
       return;
