@@ -106,6 +106,8 @@ TEST(Conv2DSimd, TinyImages) {
   check_against_reference({shape(1, 1, 1, 8, 3, 3, 1, Padding::kSame, 16)});
   check_against_reference({shape(1, 2, 3, 5, 5, 5, 1, Padding::kSame, 20)});
   check_against_reference({shape(1, 3, 3, 4, 3, 3, 1, Padding::kValid, 7)});
+  // No input channels: every output is the bias.
+  check_against_reference({shape(1, 3, 4, 0, 3, 3, 1, Padding::kSame, 40), true});
 }
 
 TEST(Conv2DSimd, StridedSameOnOddAndEvenSizes) {
@@ -224,9 +226,9 @@ TEST(Conv2DSimd, TwoThreadsShareBorderAndInteriorTiles) {
   check_against_reference({shape(1, 20, 19, 16, 3, 3, 2, Padding::kSame, 40)}, &pool);
 }
 
-TEST(Conv2DSimd, InputChannelsMultipleOf1024AreRespaced) {
-  // The kernel reads such inputs from a copy with wider pixel spacing: with and without
-  // padding, batches, strides.
+TEST(Conv2DSimd, InputChannelsMultipleOf1024) {
+  // Pixels 4 KiB apart: AVX-512's kernels read them from a copy with wider pixel spacing,
+  // AVX2's in place. With and without padding, batches, strides.
   check_against_reference({shape(2, 3, 4, 1024, 3, 3, 1, Padding::kSame, 20)});
   check_against_reference({shape(1, 5, 5, 1024, 1, 1, 2, Padding::kValid, 33)});
 }

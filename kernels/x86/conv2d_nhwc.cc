@@ -21,19 +21,22 @@ ConvKernelInfo kernel_for(Isa isa, int64_t out_c) {
 }
 
 // A batch item's input as the kernels read it: the image itself, or a copy when its pixels are
-// spaced a multiple of 4 KiB apart (in_c a multiple of 1024). With such a spacing the MR
-// pixels a micro-tile reads at once all fall in the same L1 cache set and evict each other;
-// the copy spaces them 64 bytes further apart. (Padding needs no copy: the kernels never
-// read it, see TilePlan.)
+// spaced a multiple of 4 KiB apart (in_c a multiple of 1024) and the kernel's tiles have 8 or
+// more rows. With such a spacing the MR pixels a micro-tile reads at once all fall in the same
+// L1 cache set and evict each other; the copy spaces them 64 bytes further apart. That paid
+// for the copy with AVX-512's 8- and 12-row tiles (Zen 4, Inception's 2048-channel layers), not
+// with AVX2's 6 rows: on Zen 3, reading the image in place made MobileNet v1's 7x7x1024 and
+// Inception's 8x8x2048 1x1 layers 3-10% faster. (Padding needs no copy: the kernels never read
+// it, see TilePlan.)
 class InputLayout {
  public:
-  explicit InputLayout(const ConvShape& s) : s_(s), pitch_(pitch(s)) {
+  InputLayout(const ConvShape& s, int64_t pitch) : s_(s), pitch_(pitch) {
     if (copied()) scratch_ = allocate_aligned(s.in_h * s.in_w * pitch_ * sizeof(float));
   }
 
   // Floats from one pixel to the next in the image the kernels read.
-  static int64_t pitch(const ConvShape& s) {
-    return s.in_c > 0 && s.in_c % 1024 == 0 ? s.in_c + 16 : s.in_c;
+  static int64_t pitch(const ConvShape& s, int tile_pixels) {
+    return tile_pixels >= 8 && s.in_c > 0 && s.in_c % 1024 == 0 ? s.in_c + 16 : s.in_c;
   }
 
   bool copied() const { return pitch_ != s_.in_c; }
@@ -304,7 +307,7 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& s, const PackedConvFilter& filte
   // Input channels per reduction pass; rows of taps merge into one run only when unsliced.
   const int64_t c_block = channel_block(filter);
   const bool sliced = c_block < s.in_c;
-  data->pitch = InputLayout::pitch(s);
+  data->pitch = InputLayout::pitch(s, data->kernel.tile_pixels);
   data->tiles = plan_tiles(s, s.in_w, data->pitch, filter.panel_width, data->kernel.tile_pixels,
                            !sliced && s.dilation_w == 1 && data->pitch == s.in_c);
   data->c_block = sliced ? c_block : std::max<int64_t>(1, data->tiles.max_run);
@@ -314,7 +317,7 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& s, const PackedConvFilter& filte
                                               static_cast<int64_t>(data->tiles.tile_cost.size()));
   const bool split_image = key_.threads > 1 && !data->small;
   const int64_t shares = split_image ? key_.threads * ThreadPool::kChunksPerThread : 1;
-  if (!sliced && runs_tile_outer(filter, filter.num_panels)) {
+  if (!sliced && filter.num_panels <= tile_outer_panels(filter)) {
     // Split by tiles alone, every call keeping all the panels: split by (tile, panel) as below,
     // a thread's share could end partway through a block's panels, and both threads then ran
     // the same tiles for different panels, each reading their input and writing part of each
@@ -395,13 +398,13 @@ void conv2d_nhwc(const Conv2dNhwcPlan& plan, std::span<const float> input,
     pool->parallel_for(
         s.batch, 1,
         [&](int64_t begin, int64_t end) {
-          InputLayout layout(s);
+          InputLayout layout(s, d.pitch);
           for (int64_t n = begin; n < end; ++n) run_image(layout, n, nullptr);
         },
         ThreadPool::Schedule::kDynamic);
     return;
   }
-  InputLayout layout(s);
+  InputLayout layout(s, d.pitch);
   for (int64_t n = 0; n < s.batch; ++n) run_image(layout, n, d.small ? nullptr : pool);
 }
 

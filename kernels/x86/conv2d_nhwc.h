@@ -130,12 +130,14 @@ struct ConvTileJob {
   float* output = nullptr;  // [out_h * out_w][out_c]
 };
 
-// A call whose panels' weights take at most this many bytes, unsliced, runs each tile over all
-// its panels (tile-outer, see conv2d_nhwc_blocked.h); the plan then splits a layer between
-// threads by tiles only, so each thread's tiles keep every panel.
+// Unsliced, each tile runs a group of panels in turn whose weights take at most this many
+// bytes (tile-outer, see conv2d_nhwc_blocked.h). When one group holds all of a layer's panels
+// the plan splits it between threads by tiles only, so each thread's tiles keep every panel.
 inline constexpr int64_t kTileOuterWeightBytes = 256 * 1024;
-inline bool runs_tile_outer(const PackedConvFilter& filter, int64_t panels) {
-  return panels * filter.panel_floats() * int64_t{sizeof(float)} <= kTileOuterWeightBytes;
+inline int64_t tile_outer_panels(const PackedConvFilter& filter) {
+  const int64_t panel_bytes = filter.panel_floats() * int64_t{sizeof(float)};
+  if (panel_bytes == 0) return filter.num_panels > 1 ? filter.num_panels : 1;  // no input
+  return panel_bytes >= kTileOuterWeightBytes ? 1 : kTileOuterWeightBytes / panel_bytes;
 }
 
 // Tiles [tile_begin, tile_end) of job.tiles for the filter panels in [panel_begin, panel_end).

@@ -28,13 +28,14 @@
 // a sixth of the time).
 //
 // Around it (conv2d_nhwc.cc): a work item is a block of micro-tiles (as many as keep the
-// block's input within a quarter of a 1 MiB L2, at least 8) times a group of panels, looping
-// slice / panel / tile so one panel's weights for the slice stay in cache while the tiles
-// stream past, and the block's input rows are reused from L2 by each panel of the group. When
-// the group's weights take at most 256 KiB, the loop is tile / panel instead (see run). When
-// a panel's weights would not fit in L2 (over 1 MiB: none of Inception v3's do), the input
-// channels are cut into slices: the first slice starts from the bias, later ones add to the
-// partial sums in the output, and the activation is applied after the last.
+// block's input within a quarter of a 1 MiB L2, at least 8) times a range of panels. The
+// panels are taken in groups of at most 256 KiB of weights, and each tile of the block runs
+// a group's panels in turn (tile-outer, see run): the tile's input is read from L1 by every
+// panel, the group's weights from L2, and the block's input stays in L2 for the next group.
+// When a panel's weights would not fit in L2 (over 1 MiB: none of Inception v3's do), the
+// input channels are cut into slices, looping slice / panel / tile: the first slice starts
+// from the bias, later ones add to the partial sums in the output, and the activation is
+// applied after the last.
 #pragma once
 
 #include <cstdint>
@@ -54,20 +55,24 @@ struct BlockedConv {
 
   static void run(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end, int64_t panel_begin,
                   int64_t panel_end) {
-    // When the call's weights take at most kTileOuterWeightBytes (half of a 512 KiB L2), each
-    // tile runs all the call's panels in turn: its pixel pointers are set up once instead of
-    // once per panel, its input is read from L1 by every panel, and the weights stream from
-    // L2. Otherwise each panel passes over the block's tiles, its weights kept in cache while
-    // the tiles' input streams past. Measured on MobileNet v1's 1x1 layers on 32-64 channels
-    // (weights up to 32 KiB: 9-27% faster) and on 128-256 channels (64-256 KiB, whose panel
-    // passes had each re-read the block's input from a crowded L2: 7-25% faster).
-    const bool one_slice = job.c_block >= job.max_run;
-    if (one_slice && runs_tile_outer(*job.filter, panel_end - panel_begin)) {
-      for (int64_t t = tile_begin; t < tile_end; ++t)
-        dispatch_rows(job, job.tiles[t], panel_begin, panel_end, Slice{0, job.c_block, true});
+    // Unsliced, the call's panels are taken in groups whose weights take at most
+    // kTileOuterWeightBytes (half of a 512 KiB L2), and each tile runs a group's panels in turn:
+    // its pixel pointers are set up once instead of once per panel, its input is read from L1
+    // by every panel, and the group's weights stream from L2. Sliced, each panel passes over
+    // the tiles, its slice of weights kept in cache while the tiles' input streams past.
+    // Measured against a pass per panel: MobileNet v1's 1x1 layers on 32-64 channels (the
+    // whole layer one group, up to 32 KiB: 9-27% faster), on 128-256 channels (64-256 KiB,
+    // whose panel passes had each re-read the block's input from a crowded L2: 7-25% faster),
+    // and in groups on 512-1024 channels (1-4 MiB: 2-5% faster on one thread).
+    if (job.c_block >= job.max_run) {
+      const int64_t group = tile_outer_panels(*job.filter);
+      const Slice whole{0, job.c_block, true};
+      for (int64_t g = panel_begin; g < panel_end; g += group)
+        for (int64_t t = tile_begin; t < tile_end; ++t)
+          dispatch_rows(job, job.tiles[t], g, smaller(g + group, panel_end), whole);
       return;
     }
-    for (int64_t c0 = 0; c0 < job.max_run || c0 == 0; c0 += job.c_block) {
+    for (int64_t c0 = 0; c0 < job.max_run; c0 += job.c_block) {
       const Slice slice{c0, c0 + job.c_block, c0 + job.c_block >= job.max_run};
       for (int64_t panel = panel_begin; panel < panel_end; ++panel)
         for (int64_t t = tile_begin; t < tile_end; ++t)
