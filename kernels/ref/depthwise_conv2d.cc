@@ -10,7 +10,7 @@ void depthwise_conv2d(const ConvShape& s, std::span<const float> input,
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t y = 0; y < s.out_h; ++y) {
       for (int64_t x = 0; x < s.out_w; ++x) {
-        float* out = &output[((n * s.out_h + y) * s.out_w + x) * s.out_c];
+        float* out = output.data() + ((n * s.out_h + y) * s.out_w + x) * s.out_c;
         for (int64_t o = 0; o < s.out_c; ++o) out[o] = bias.empty() ? 0.f : bias[o];
         for (int64_t ky = 0; ky < s.k_h; ++ky) {
           int64_t iy = y * s.stride_h + ky * s.dilation_h - s.pad_top;
@@ -18,9 +18,9 @@ void depthwise_conv2d(const ConvShape& s, std::span<const float> input,
           for (int64_t kx = 0; kx < s.k_w; ++kx) {
             int64_t ix = x * s.stride_w + kx * s.dilation_w - s.pad_left;
             if (ix < 0 || ix >= s.in_w) continue;
-            const float* in = &input[((n * s.in_h + iy) * s.in_w + ix) * s.in_c];
+            const float* in = input.data() + ((n * s.in_h + iy) * s.in_w + ix) * s.in_c;
             // filter[ky,kx,c,m] sits at the same offset as output channel c*M+m.
-            const float* w = &filter[(ky * s.k_w + kx) * s.out_c];
+            const float* w = filter.data() + (ky * s.k_w + kx) * s.out_c;
             for (int64_t c = 0; c < s.in_c; ++c) {
               for (int64_t m = 0; m < multiplier; ++m) {
                 out[c * multiplier + m] += in[c] * w[c * multiplier + m];
