@@ -134,16 +134,23 @@ TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats
       const int64_t quarter = std::max(1, tile_pixels / 4);
       const int64_t pixels = r.width * r.height;
       const int64_t full_cost = ceil_div(tile_pixels, quarter) * quarter * (region_len + 16);
-      // Tile k starts at pixel k * tile_pixels = (dy, dx): step by tile_pixels in (rows, cols).
+      // A region whose last tile would hold one pixel ends with two tiles of about MR/2
+      // instead: a one-pixel tile runs the MR/4-row kernel, bound by FMA latency rather than
+      // throughput (AVX2: 6 + 1 pixels take 6 + 4 cycles per channel, 4 + 3 take 4 + 4).
+      const int64_t halves_from =
+          pixels > tile_pixels && pixels % tile_pixels == 1 ? pixels - tile_pixels - 1 : pixels;
+      // Full tiles step (dy, dx) by tile_pixels in (rows, cols).
       const int64_t step_y = tile_pixels / r.width, step_x = tile_pixels % r.width;
       int64_t dy = 0, dx = 0;
-      for (int64_t first = 0; first < pixels; first += tile_pixels) {
-        const int n = static_cast<int>(std::min<int64_t>(tile_pixels, pixels - first));
+      for (int64_t first = 0; first < pixels;) {
+        int n = static_cast<int>(std::min<int64_t>(tile_pixels, pixels - first));
+        if (first == halves_from) n = (tile_pixels + 2) / 2;
         plan.tiles.push_back({region, dy, dx, n});
         plan.tile_cost.push_back(
             n == tile_pixels ? full_cost : ceil_div(n, quarter) * quarter * (region_len + 16));
-        dy += step_y;
-        dx += step_x;
+        first += n;
+        dy += n == tile_pixels ? step_y : n / r.width;
+        dx += n == tile_pixels ? step_x : n % r.width;
         if (dx >= r.width) {
           dx -= r.width;
           ++dy;
