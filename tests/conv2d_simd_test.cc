@@ -135,6 +135,8 @@ TEST(Conv2DSimd, SmallLayersSplitTheBatchOverThreads) {
 // wide (tiles 6 or 12 pixels long, AVX2 / AVX-512) and wider, with strides in both axes and
 // channel counts that are not a multiple of the vector width, on 2 images.
 TEST(Conv2DSimd, TilesStepAcrossRegionRows) {
+  // Among them regions of 6k + 1 pixels (5x5, 11x5), which end in two short tiles (4 + 3 on
+  // AVX2) rather than a one-pixel tile.
   for (int64_t out_w : {1, 2, 5, 6, 7, 11, 12, 13, 25})
     for (int64_t stride : {1, 2, 3})
       for (auto [k, in_c] : {std::pair{1, 5}, {3, 3}, {2, 17}}) {
