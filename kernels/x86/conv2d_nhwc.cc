@@ -130,7 +130,7 @@ TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats
       plan.regions.push_back(r);
       // Cost: multiply-adds of the kernel's rows (a short tile runs a kernel with the next
       // quarter of MR), plus loading and storing the accumulators.
-      // (Planning runs on every call: no division per tile.)
+      // (The plan-less conv2d_nhwc plans on every call: no division per full tile.)
       const int64_t quarter = std::max(1, tile_pixels / 4);
       const int64_t pixels = r.width * r.height;
       const int64_t full_cost = ceil_div(tile_pixels, quarter) * quarter * (region_len + 16);

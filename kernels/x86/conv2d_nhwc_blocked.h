@@ -18,9 +18,10 @@
 // serves MR FMAs and each broadcast kPanelVecs, so the loop is bound by FMA throughput, not
 // loads. A region with one tap run (every 1x1 convolution) is a GEMM, and its full panels run
 // a leaner kernel without the tap loop (gemm_kernel). Border regions simply have fewer taps:
-// the padding's zeros are never multiplied. A region's last tile runs a kernel with MR/4, MR/2,
-// 3MR/4 or MR rows, the smallest that covers it; a layer's last panel runs only the vectors
-// that hold real output channels.
+// the padding's zeros are never multiplied. A short tile (a region's last, or its last two
+// when one pixel would be left over: see plan_tiles) runs a kernel with MR/4, MR/2, 3MR/4 or
+// MR rows, the smallest that covers it; a layer's last panel runs only the vectors that hold
+// real output channels.
 //
 // Per tile, the pixels' input and output pointers are stepped along the region's rows, and
 // each tap run is walked by one index over those fixed pointers: no per-pixel multiplications
