@@ -222,8 +222,8 @@ TEST(Conv2DSimd, TwoThreadsShareBorderAndInteriorTiles) {
   check_against_reference({shape(1, 17, 17, 64, 1, 7, 1, Padding::kSame, 160), true}, &pool);
   check_against_reference({shape(1, 8, 8, 96, 3, 3, 1, Padding::kSame, 320), true}, &pool);
   check_against_reference({shape(2, 13, 11, 48, 5, 5, 1, Padding::kSame, 72)}, &pool);
-  // Weights within kTileOuterWeightBytes: the threads split the tiles, each with every panel
-  // (the last one part-filled), for a 1x1 layer and a 3x3 one.
+  // Weights within 256 KiB: the threads split the tiles, each with every panel (the last one
+  // part-filled), for a 1x1 layer and a 3x3 one.
   check_against_reference({shape(1, 28, 28, 64, 1, 1, 1, Padding::kSame, 72), true}, &pool);
   check_against_reference({shape(1, 20, 19, 16, 3, 3, 2, Padding::kSame, 40)}, &pool);
 }

@@ -324,12 +324,15 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& s, const PackedConvFilter& filte
                                               static_cast<int64_t>(data->tiles.tile_cost.size()));
   const bool split_image = key_.threads > 1 && !data->small;
   const int64_t shares = split_image ? key_.threads * ThreadPool::kChunksPerThread : 1;
-  if (!sliced && filter.num_panels <= tile_outer_panels(filter)) {
-    // Split by tiles alone, every call keeping all the panels: split by (tile, panel) as below,
-    // a thread's share could end partway through a block's panels, and both threads then ran
-    // the same tiles for different panels, each reading their input and writing part of each
-    // output pixel's cache lines (MobileNet v1's 112x112x32 -> 64 layer on 2 threads: 0.60 ->
-    // 0.50 ms, level with oneDNN).
+  constexpr int64_t kTileSplitWeightBytes = 256 * 1024;
+  const int64_t filter_bytes = filter.num_panels * filter.panel_floats() * int64_t{sizeof(float)};
+  if (!sliced && filter_bytes <= kTileSplitWeightBytes) {
+    // Up to 256 KiB of weights (two groups; the line stayed where it was when one group held
+    // 256 KiB), split by tiles alone, every call keeping all the panels. Split by (tile, panel)
+    // as below, a thread's share could end partway through a block's panels, and both threads
+    // then ran the same tiles for different panels, each reading their input and writing part
+    // of each output pixel's cache lines (MobileNet v1's 112x112x32 -> 64 layer on 2 threads:
+    // 0.60 -> 0.50 ms, level with oneDNN).
     data->work = plan_work(data->tiles.tile_cost, 1, shares, block_tiles);
     for (std::vector<TileCall>& calls : data->work)
       for (TileCall& c : calls) c.panel_end = filter.num_panels;

@@ -131,9 +131,9 @@ struct ConvTileJob {
 };
 
 // Unsliced, each tile runs a group of panels in turn whose weights take at most this many
-// bytes (tile-outer, see conv2d_nhwc_blocked.h). When one group holds all of a layer's panels
-// the plan splits it between threads by tiles only, so each thread's tiles keep every panel.
-inline constexpr int64_t kTileOuterWeightBytes = 256 * 1024;
+// bytes (tile-outer, see conv2d_nhwc_blocked.h): with the next group's, prefetched meanwhile,
+// half of a 512 KiB L2.
+inline constexpr int64_t kTileOuterWeightBytes = 128 * 1024;
 inline int64_t tile_outer_panels(const PackedConvFilter& filter) {
   const int64_t panel_bytes = filter.panel_floats() * int64_t{sizeof(float)};
   if (panel_bytes == 0) return filter.num_panels > 1 ? filter.num_panels : 1;  // no input
