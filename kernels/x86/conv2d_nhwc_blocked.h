@@ -72,10 +72,16 @@ struct BlockedConv {
     if (job.c_block >= job.max_run) {
       const int64_t group = tile_outer_panels(*job.filter);
       const Slice whole{0, job.c_block, true};
+      const bool consecutive = consecutive_pixels(job);
       for (int64_t g = panel_begin; g < panel_end; g += group) {
+        const int64_t g_end = smaller(g + group, panel_end);
         Prefetch next_group = prefetch_panels(job, g + group, smaller(g + 2 * group, panel_end));
-        for (int64_t t = tile_begin; t < tile_end; ++t)
-          dispatch_rows(job, job.tiles[t], g, smaller(g + group, panel_end), whole, next_group);
+        int64_t t = tile_begin;
+        if (consecutive && g_end <= job.out_c / kPanel) {
+          while (t < tile_end && job.tiles[t].rows == kRows) ++t;
+          gemm_tiles(job, tile_begin, t, g, g_end, next_group);
+        }
+        for (; t < tile_end; ++t) dispatch_rows(job, job.tiles[t], g, g_end, whole, next_group);
       }
       return;
     }
@@ -209,6 +215,47 @@ struct BlockedConv {
         panel_kernel<kM, 2>(job, region, pixels, tile.rows, panel, slice);
       } else {
         panel_kernel<kM, 1>(job, region, pixels, tile.rows, panel, slice);
+      }
+    }
+  }
+
+  // A 1x1 convolution of stride 1 whose output rows are as wide as its input's is one region
+  // whose pixels, and so whose tiles, follow each other in memory, input and output alike.
+  static bool consecutive_pixels(const ConvTileJob& job) {
+    return job.regions.size() == 1 && job.taps.size() == 1 && job.stride_h == 1 &&
+           job.stride_w == 1 && job.regions[0].width == job.out_w && job.row_pixels == job.out_w;
+  }
+
+  // Full tiles [tile_begin, tile_end) of such a layer, each over full panels [panel_begin,
+  // panel_end): the pixel pointers are set up once and stepped by a tile, not worked out per
+  // tile from its region. On few input channels that set-up weighed as much as the FMAs:
+  // MobileNet v1 0.25's 64x64x8 -> 16 layer took 36 us, now 21 (oneDNN: 14); 32x32x16 -> 32
+  // 1.3x faster, 3-8% on 32 channels, nothing from 64 up.
+  static void gemm_tiles(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end,
+                         int64_t panel_begin, int64_t panel_end, Prefetch& prefetch) {
+    if (tile_begin == tile_end) return;
+    const TilePixels<kRows> first = tile_pixels<kRows>(job, job.tiles[tile_begin]);
+    const ConvTap& tap = job.taps[0];
+    const float* a[kRows];
+    float* out[kRows];
+#pragma GCC unroll 16
+    for (int i = 0; i < kRows; ++i) {
+      a[i] = first.first_tap[i] + tap.input_offset;
+      out[i] = first.out[i];
+    }
+    const int64_t panel_floats = job.filter->panel_floats();
+    const float* panel_weights =
+        job.filter->weights() + panel_begin * panel_floats + tap.weight_offset;
+    for (int64_t t = tile_begin; t < tile_end; ++t) {
+      const float* w = panel_weights;
+      for (int64_t panel = panel_begin; panel < panel_end; ++panel, w += panel_floats) {
+        const int64_t o0 = panel * kPanel;
+        gemm_kernel<kRows>(a, w, tap.length, job.bias + o0, out, o0, kRows, job.act, prefetch);
+      }
+#pragma GCC unroll 16
+      for (int i = 0; i < kRows; ++i) {
+        a[i] += kRows * job.pixel_floats;
+        out[i] += kRows * job.out_c;
       }
     }
   }
