@@ -79,7 +79,7 @@ struct BlockedConv {
         int64_t t = tile_begin;
         if (consecutive && g_end <= job.out_c / kPanel) {
           while (t < tile_end && job.tiles[t].rows == kRows) ++t;
-          gemm_tiles(job, tile_begin, t, g, g_end, next_group);
+          gemm_tiles(job, tile_begin, t, g, g_end, whole, next_group);
         }
         for (; t < tile_end; ++t) dispatch_rows(job, job.tiles[t], g, g_end, whole, next_group);
       }
@@ -229,33 +229,18 @@ struct BlockedConv {
   // Full tiles [tile_begin, tile_end) of such a layer, each over full panels [panel_begin,
   // panel_end): the pixel pointers are set up once and stepped by a tile, not worked out per
   // tile from its region. On few input channels that set-up weighed as much as the FMAs:
-  // MobileNet v1 0.25's 64x64x8 -> 16 layer took 36 us, now 21 (oneDNN: 14); 32x32x16 -> 32
+  // MobileNet v1 0.25's 64x64x8 -> 16 layer took 36 us, now 21-23 (oneDNN: 14); 32x32x16 -> 32
   // 1.3x faster, 3-8% on 32 channels, nothing from 64 up.
   static void gemm_tiles(const ConvTileJob& job, int64_t tile_begin, int64_t tile_end,
-                         int64_t panel_begin, int64_t panel_end, Prefetch& prefetch) {
+                         int64_t panel_begin, int64_t panel_end, Slice slice, Prefetch& prefetch) {
     if (tile_begin == tile_end) return;
-    const TilePixels<kRows> first = tile_pixels<kRows>(job, job.tiles[tile_begin]);
-    const ConvTap& tap = job.taps[0];
-    const float* a[kRows];
-    float* out[kRows];
-#pragma GCC unroll 16
-    for (int i = 0; i < kRows; ++i) {
-      a[i] = first.first_tap[i] + tap.input_offset;
-      out[i] = first.out[i];
-    }
-    const int64_t panel_floats = job.filter->panel_floats();
-    const float* panel_weights =
-        job.filter->weights() + panel_begin * panel_floats + tap.weight_offset;
+    TilePixels<kRows> pixels = tile_pixels<kRows>(job, job.tiles[tile_begin]);
     for (int64_t t = tile_begin; t < tile_end; ++t) {
-      const float* w = panel_weights;
-      for (int64_t panel = panel_begin; panel < panel_end; ++panel, w += panel_floats) {
-        const int64_t o0 = panel * kPanel;
-        gemm_kernel<kRows>(a, w, tap.length, job.bias + o0, out, o0, kRows, job.act, prefetch);
-      }
+      gemm_panels<kRows>(job, job.taps[0], pixels, kRows, panel_begin, panel_end, slice, prefetch);
 #pragma GCC unroll 16
       for (int i = 0; i < kRows; ++i) {
-        a[i] += kRows * job.pixel_floats;
-        out[i] += kRows * job.out_c;
+        pixels.first_tap[i] += kRows * job.pixel_floats;
+        pixels.out[i] += kRows * job.out_c;
       }
     }
   }
