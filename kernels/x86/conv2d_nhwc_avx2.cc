@@ -22,6 +22,7 @@ struct Avx2 {
   static Reg load(const float* p) { return _mm256_loadu_ps(p); }
   static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
   static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }
   static Reg load_first(const float* p, int n) { return _mm256_maskload_ps(p, first(n)); }

@@ -18,6 +18,7 @@ struct Avx512 {
   static Reg load(const float* p) { return _mm512_loadu_ps(p); }
   static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
   static Reg min(Reg a, Reg b) { return _mm512_min_ps(a, b); }
   static Reg load_first(const float* p, int n) {
