@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Native against oneDNN, convolution by convolution, inside the whole graph: runs
 # `poet bench --per_layer` with each backend in turn RUNS times (alternated, so a drift of the
-# shared machine's load hits both alike), takes each layer's median, and counts the layers
-# where native is faster. docs/PERFORMANCE.md's layer counts come from it.
+# shared machine's load hits both alike, and each backend first in every other round: on this
+# host the first of two back-to-back runs often read a few percent faster), takes each
+# layer's median, and counts the layers where native is faster. docs/PERFORMANCE.md's layer
+# counts come from it.
 #   scripts/layers_vs_onednn.sh THREADS [RUNS (default 4)] [SECONDS (default 3)]
 # on the Inception v3 replica at batch 1 (made by scripts/bench.sh, or here if missing).
 set -euo pipefail
@@ -18,7 +20,9 @@ scripts/build.sh "${BUILD_DIR:-build}" >/dev/null
 [ -f "$graph" ] || $poet make-replica inception_v3 "$graph" >/dev/null
 export OMP_WAIT_POLICY=passive  # oneDNN's OpenMP threads sleep between regions (engine.h)
 for i in $(seq "$runs"); do
-  for backend in native onednn; do
+  order="native onednn"
+  [ $((i % 2)) = 0 ] && order="onednn native"
+  for backend in $order; do
     $poet bench --graph "$graph" --input_layer Mul:0 --fetch pool_3/_reshape:0 \
       --input_shape 299,299,3 --batch 1 --threads "$threads" --seconds "$secs" --per_layer \
       --backend "$backend" >"$out/layers/t$threads-$backend-$i.txt"
