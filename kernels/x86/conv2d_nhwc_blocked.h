@@ -282,7 +282,7 @@ struct BlockedConv {
   // step k adding into set k % kSets, and adds the sets up at the end. Alone, with its 4 MB of
   // weights in L3, MobileNet v1 1.0's logits layer (1024 -> 1001) ran 1.3x faster on one
   // thread (61 GB/s instead of 47: about what one core streams from L3 here), tiles of 2-3
-  // rows 1.2x; in the graph, where those weights come from memory, the logits 2-10% on one
+  // rows 1.2x; in the graph, where those weights come from memory, the logits 2% on one
   // thread and no faster on two.
   template <int kM>
   [[gnu::noinline]] static void gemm_kernel(const float* const (&a)[kM], const float* w,
