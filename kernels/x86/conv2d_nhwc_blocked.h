@@ -276,7 +276,7 @@ struct BlockedConv {
   // pointers are formed after the loop for the same reason.
   //
   // Keeping both FMA pipes busy takes 8 independent sums (2 pipes x 4 cycles of latency on Zen
-  // 3 and Haswell to Ice Lake). A short tile has fewer accumulators, and a one-row tile (a
+  // 3 and on Intel since Skylake). A short tile has fewer accumulators, and a one-row tile (a
   // one-pixel layer: MobileNet's logits, a retrained final layer's MatMul) only kVecs, each
   // step's FMAs waiting on the step before's: such a tile keeps kSets sets of accumulators,
   // step k adding into set k % kSets, and adds the sets up at the end. Alone, with its 4 MB of
