@@ -312,7 +312,9 @@ struct BlockedConv {
         fma_step<kM, kVecs>(acc[s % kSets], a, k + s, w);
     }
     prefetch = {line, lines};
-    for (; k + kSteps <= len; k += kSteps) {  // the same, nothing left to prefetch
+    // The same, nothing left to prefetch. (One loop prefetching under a condition ran every
+    // pointwise layer of MobileNet v1 1.0 3% slower.)
+    for (; k + kSteps <= len; k += kSteps) {
 #pragma GCC unroll 8
       for (int s = 0; s < kSteps; ++s, w += kPanel)
         fma_step<kM, kVecs>(acc[s % kSets], a, k + s, w);
