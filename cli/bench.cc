@@ -209,7 +209,15 @@ int bench(Args args) {
       std::printf("batch split: no, %s\n", exe.batch_split_blocker().c_str());
     std::printf("activation arena: %.1f MB\n", static_cast<double>(exe.arena_sizes().bytes) / 1e6);
   }
-  exe.run(std::span(&feed, 1));  // warm-up: packs weights, touches buffers
+  // Warm-up: packs weights, touches buffers, and lets --layer_split auto time its two ways.
+  const int warm_ups = exe.splits_batch(batch) ? 1 : 2 * Executable::kLayerSplitTrials;
+  for (int i = 0; i < warm_ups; ++i) exe.run(std::span(&feed, 1));
+  if (!exe.splits_batch(batch) && threads > 1) {
+    const int layer_threads = exe.layer_threads(std::span(&feed, 1));
+    std::printf("layers: %s (--layer_split %s)\n",
+                layer_threads == 1 ? "each on one thread" : "each split over the threads",
+                flags.str("layer_split").c_str());
+  }
   std::vector<double> step_seconds(exe.steps().size(), 0.0);
   exe.set_step_observer([&](int step, double s) { step_seconds[step] += s; });
   int runs = 0;

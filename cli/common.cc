@@ -26,6 +26,10 @@ std::vector<FlagSpec> exec_flag_specs() {
        "auto, on or off: run a batch's images one at a time spread over the threads (graphs "
        "that keep images apart, native backend); auto when there is an image per thread (one "
        "thread: a batch of two or more)"},
+      {"layer_split", "auto",
+       "auto, on or off: split each layer's work over the threads when a batch runs whole "
+       "(fewer images than threads, or no batch split); off runs it on one thread; auto times "
+       "both in the first runs and keeps the faster"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
       {"winograd", "on",
        "on or off: run native 3x3, 5x5, 1x7, 7x1, 1x3 and 3x1 stride-1 convolutions with "
@@ -33,6 +37,20 @@ std::vector<FlagSpec> exec_flag_specs() {
        "faster; off: always the direct kernel"},
   };
 }
+
+namespace {
+
+// An auto|on|off flag's value as a BatchSplit or a LayerSplit.
+template <class Mode>
+Mode auto_on_off(const Flags& flags, const std::string& name) {
+  const std::string value = flags.str(name);
+  if (value == "auto") return Mode::kAuto;
+  if (value == "on") return Mode::kOn;
+  if (value == "off") return Mode::kOff;
+  fail("--", name, ": expected auto, on or off, got '", value, "'");
+}
+
+}  // namespace
 
 ExecOptions exec_options(const Flags& flags) {
   ExecOptions o;
@@ -57,16 +75,8 @@ ExecOptions exec_options(const Flags& flags) {
   if (threads < 0 || threads > 1024) fail("--threads: expected 0..1024, got ", threads);
   o.threads = static_cast<int>(threads);
   o.check_numerics = flags.boolean("check_numerics");
-  std::string split = flags.str("batch_split");
-  if (split == "auto") {
-    o.batch_split = BatchSplit::kAuto;
-  } else if (split == "on") {
-    o.batch_split = BatchSplit::kOn;
-  } else if (split == "off") {
-    o.batch_split = BatchSplit::kOff;
-  } else {
-    fail("--batch_split: expected auto, on or off, got '", split, "'");
-  }
+  o.batch_split = auto_on_off<BatchSplit>(flags, "batch_split");
+  o.layer_split = auto_on_off<LayerSplit>(flags, "layer_split");
   std::string winograd = flags.str("winograd");
   if (winograd != "on" && winograd != "off")
     fail("--winograd: expected on or off, got '", winograd, "'");

@@ -3,9 +3,11 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -191,6 +193,18 @@ struct Executable::Impl {
   std::mutex observer_mutex;  // slices of a batch report from several threads
   PerImagePlan per_image;     // its blocker says why batches are not split
 
+  // LayerSplit::kAuto's timings, per batch size: the fastest run of each way, [0] split
+  // across the pool and [1] on one thread.
+  struct LayerSplitTrials {
+    std::array<double, 2> fastest = {kNever, kNever};
+    int runs = 0;
+    static constexpr double kNever = std::numeric_limits<double>::infinity();
+    bool decided() const { return runs >= 2 * kLayerSplitTrials; }
+    int threads(int pool_threads) const { return fastest[1] < fastest[0] ? 1 : pool_threads; }
+  };
+  std::map<int64_t, LayerSplitTrials> layer_split_trials;
+  mutable std::mutex layer_split_mutex;
+
   // Activation arenas (engine/memory_plan.h): one planned for whole-batch runs at the load-time
   // shapes, one for the images of a split batch.
   std::unique_ptr<ActivationArena> arena, image_arena;
@@ -200,6 +214,8 @@ struct Executable::Impl {
   static int64_t split_batch(std::span<const Tensor> feeds);
   std::vector<Tensor> run_steps(std::span<const Tensor> feeds, ThreadPool* run_pool, bool slice);
   std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
+  std::vector<Tensor> run_whole(std::span<const Tensor> feeds, int64_t batch);
+  bool times_layer_split() const;
   void plan_releases();
   void plan_arenas();
   void release_adopted_constants();
@@ -487,9 +503,52 @@ std::vector<Tensor> Executable::run(std::span<const Tensor> feeds) {
   if (feeds.size() != m.feed_names.size())
     fail("run() got ", feeds.size(), " feeds for ", m.feed_names.size(), " feed names");
   for (size_t i = 0; i < feeds.size(); ++i) check_feed(m.feed_names[i], m.feed_infos[i], feeds[i]);
-  if (int64_t batch = Impl::split_batch(feeds); batch > 0 && splits_batch(batch))
-    return m.run_split(feeds, batch);
-  return m.run_steps(feeds, m.pool.get(), /*slice=*/false);
+  const int64_t batch = Impl::split_batch(feeds);
+  if (batch > 0 && splits_batch(batch)) return m.run_split(feeds, batch);
+  return m.run_whole(feeds, batch);
+}
+
+bool Executable::Impl::times_layer_split() const {
+  return pool && options.layer_split == LayerSplit::kAuto && !op_options.uses(Backend::kOneDnn) &&
+         !op_options.uses(Backend::kReference);
+}
+
+int Executable::layer_threads(std::span<const Tensor> feeds) const {
+  const Impl& m = *impl_;
+  const int threads = pool_threads(m.pool.get());
+  if (m.options.layer_split == LayerSplit::kOff) return 1;
+  if (!m.times_layer_split()) return threads;
+  std::lock_guard lock(m.layer_split_mutex);
+  auto it = m.layer_split_trials.find(Impl::split_batch(feeds));
+  if (it == m.layer_split_trials.end() || !it->second.decided()) return 0;
+  return it->second.threads(threads);
+}
+
+// A batch run whole, each layer split across the pool or all on this thread
+// (ExecOptions::layer_split); kAuto's first runs of each batch size alternate the two.
+std::vector<Tensor> Executable::Impl::run_whole(std::span<const Tensor> feeds, int64_t batch) {
+  if (options.layer_split == LayerSplit::kOff) return run_steps(feeds, nullptr, /*slice=*/false);
+  if (!times_layer_split()) return run_steps(feeds, pool.get(), /*slice=*/false);
+  int way = -1;  // the way this run is timed: 0 split, 1 one thread; -1 not timed
+  ThreadPool* run_pool = pool.get();
+  {
+    std::lock_guard lock(layer_split_mutex);
+    LayerSplitTrials& trials = layer_split_trials[batch];
+    if (trials.decided()) {
+      if (trials.threads(pool->size()) == 1) run_pool = nullptr;
+    } else {
+      way = trials.runs++ % 2;
+      if (way == 1) run_pool = nullptr;
+    }
+  }
+  if (way < 0) return run_steps(feeds, run_pool, /*slice=*/false);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Tensor> out = run_steps(feeds, run_pool, /*slice=*/false);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  std::lock_guard lock(layer_split_mutex);
+  double& fastest = layer_split_trials[batch].fastest[way];
+  fastest = std::min(fastest, took.count());
+  return out;
 }
 
 std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, int64_t batch) {

@@ -22,6 +22,24 @@ enum class BatchSplit {
   kOff,   // always run each layer over the whole batch, its work split across the threads
 };
 
+// How run() uses several threads on a batch it runs whole, one the batch split does not cut
+// into images (a batch smaller than the pool, or a graph that mixes images).
+//
+// Splitting each layer's work costs a hand-off per layer and moves the part of the layer's
+// input that the other threads wrote between cores. On large graphs that is small next to the
+// layers; on a small graph at batch 1 it can cost more than the second thread saves, by an
+// amount that depends on the machine: MobileNet v1 0.25_128 at batch 1 on 2 threads ran 1.3x
+// faster split than on one thread on a Zen 3 host and 1.25x slower on a Zen 5 host whose two
+// vCPUs are 0.5 us apart (a cache line's round trip), where MobileNet v1 1.0 and Inception v3
+// still gained 1.5x from the split. So by default the first runs measure it.
+enum class LayerSplit {
+  kAuto,  // the first runs of each batch size alternate the two ways below, timing each
+          // (Executable::kLayerSplitTrials runs of each), and the rest take the faster;
+          // native backend only, others split
+  kOn,    // every layer's work is split across the threads
+  kOff,   // the batch runs on the calling thread alone
+};
+
 struct ExecOptions {
   Backend backend = Backend::kNative;
   // Per op type, a backend replacing `backend` ({"Conv2D", Backend::kOneDnn}; fused forms count
@@ -45,6 +63,7 @@ struct ExecOptions {
   // memory at every layer. Only for the native
   // backend and graphs whose every op keeps images apart (engine/batch_split.h).
   BatchSplit batch_split = BatchSplit::kAuto;
+  LayerSplit layer_split = LayerSplit::kAuto;
 };
 
 // One computed node, as `poet inspect` and `poet bench --per_layer` show it.
@@ -82,6 +101,13 @@ class Executable {
   // and if the graph never allows it, why not (empty when it does).
   bool splits_batch(int64_t images) const;
   const std::string& batch_split_blocker() const;
+
+  // Runs of each way that LayerSplit::kAuto times before it chooses.
+  static constexpr int kLayerSplitTrials = 3;
+  // The threads run(feeds) spreads each layer over when it runs them as one batch
+  // (ExecOptions::layer_split): the pool's size or 1, or 0 while the first runs of a batch of
+  // that size are still timing both ways.
+  int layer_threads(std::span<const Tensor> feeds) const;
 
   // The activation arenas planned at load (engine/memory_plan.h), in bytes.
   struct ArenaSizes {

@@ -1,7 +1,9 @@
 // The executor's batch split (ExecOptions::batch_split): graphs whose ops keep images apart run
 // a batch image by image on the pool's threads and give what the whole-batch run gives; any
 // op that may mix images (a Mean over the batch, a Reshape that merges it) makes the run fall
-// back to the whole batch, and BatchSplit::kOn then refuses to load, naming the node.
+// back to the whole batch, and BatchSplit::kOn then refuses to load, naming the node. A batch
+// run whole splits its layers over the threads or not (ExecOptions::layer_split), with the
+// same results.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -128,6 +130,46 @@ TEST(BatchSplit, SmallNetworkSplitsAndMatchesTheWholeBatch) {
   expect_near(one.out[0], whole.out[0]);
   expect_near(one.out[1], whole.out[1]);
   EXPECT_FALSE(run(b.g, fetches, {random_tensor({1, 7, 6, 3})}, BatchSplit::kAuto, 1).splits);
+}
+
+TEST(LayerSplit, BothWaysAgreeAndAutoChoosesAfterItsTrials) {
+  Builder b;
+  Endpoint x = b.input({-1, 9, 8, 5});
+  Endpoint conv =
+      b.op("conv", "Conv2D", {x, b.weights("w", {3, 3, 5, 24})},
+           {{"padding", std::string("SAME")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
+  b.op("relu", "Relu", {conv});
+  auto load = [&](LayerSplit mode, int threads, Backend backend = Backend::kNative) {
+    ExecOptions o;
+    o.threads = threads;
+    o.layer_split = mode;
+    o.backend = backend;
+    o.batch_split = BatchSplit::kOff;  // a batch of 3 runs whole too
+    return Executable(b.g, {"x:0"}, {"relu:0"}, o);
+  };
+  const std::vector<Tensor> one_image = {random_tensor({1, 9, 8, 5})};
+  const std::vector<Tensor> three = {random_tensor({3, 9, 8, 5})};
+  Executable on = load(LayerSplit::kOn, 2), off = load(LayerSplit::kOff, 2);
+  EXPECT_EQ(on.layer_threads(one_image), 2);
+  EXPECT_EQ(off.layer_threads(one_image), 1);
+  EXPECT_EQ(load(LayerSplit::kAuto, 1).layer_threads(one_image), 1);
+  // oneDNN threads its own layers: kAuto leaves them split.
+  EXPECT_EQ(load(LayerSplit::kAuto, 2, Backend::kOneDnn).layer_threads(one_image), 2);
+  const Tensor want = on.run(one_image)[0];
+  expect_near(off.run(one_image)[0], want);
+
+  Executable timed = load(LayerSplit::kAuto, 2);
+  for (int i = 0; i < 2 * Executable::kLayerSplitTrials; ++i) {
+    EXPECT_EQ(timed.layer_threads(one_image), 0) << "chose after " << i << " runs";
+    expect_near(timed.run(one_image)[0], want);
+  }
+  const int chosen = timed.layer_threads(one_image);
+  EXPECT_TRUE(chosen == 1 || chosen == 2) << chosen;
+  expect_near(timed.run(one_image)[0], want);
+  EXPECT_EQ(timed.layer_threads(one_image), chosen);
+  // Each batch size is timed on its own.
+  EXPECT_EQ(timed.layer_threads(three), 0);
+  expect_near(timed.run(three)[0], on.run(three)[0]);
 }
 
 // One op after x [4,3] (or the shape given): whether the graph splits, and that the default

@@ -85,6 +85,14 @@ TEST(CliErrors, BadWinogradValueIsNamed) {
   EXPECT_NE(r.err.find("'yes'"), std::string::npos) << r.err;
 }
 
+TEST(CliErrors, BadSplitValuesAreNamed) {
+  for (const char* flag : {"--batch_split", "--layer_split"}) {
+    CliResult r = run_poet({"run", "--graph", "g.pb", "--fetch", "x", flag, "sometimes"});
+    expect_error(r, flag);
+    EXPECT_NE(r.err.find("'sometimes'"), std::string::npos) << r.err;
+  }
+}
+
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }
