@@ -33,10 +33,16 @@ struct Avx512 {
 }  // namespace
 
 // 8 pixels x 3 vectors (48 channels): 8 broadcasts and 3 weight loads per 24 FMAs, against 12 + 2
-// for 12 x 2, and measured 1-5% faster on Inception v3's layers (Zen 4). Layers with at most 32
-// output channels would fill only 2 of its 3 vectors: they keep 12 x 2 (the stem: 7% faster).
+// for 12 x 2, and measured 1-5% faster on Inception v3's layers (Zen 4) and 2-4% on MobileNet
+// v1's 512- and 1024-channel layers (Zen 5). Its panels hold 48 channels, though: a layer whose
+// last panel would be mostly padding takes 12 x 2 when that computes at least 1/8 fewer
+// channels. That is every layer of at most 32 channels (the stem: 7% faster), and 64 and 160:
+// at 64, 8 x 3 computes 96 (Zen 5, one thread: Inception's 35x35 layers to 64 channels 5-8%
+// faster with 12 x 2, its 5x5 and 3x3 ones through Winograd 12%, MobileNet's 15%).
 ConvKernelInfo conv2d_nhwc_avx512_kernel(int64_t out_c) {
-  return out_c <= 32 ? BlockedConv<Avx512<12, 2>>::info() : BlockedConv<Avx512<8, 3>>::info();
+  const int64_t padded_32 = (out_c + 31) / 32 * 32, padded_48 = (out_c + 47) / 48 * 48;
+  if (padded_32 * 8 <= padded_48 * 7) return BlockedConv<Avx512<12, 2>>::info();
+  return BlockedConv<Avx512<8, 3>>::info();
 }
 
 }  // namespace poet::kernels::x86
