@@ -34,8 +34,8 @@ enum class BatchSplit {
 // still gained 1.5x from the split. So by default the first runs measure it.
 enum class LayerSplit {
   kAuto,  // the first runs of each batch size alternate the two ways below, timing each
-          // (Executable::kLayerSplitTrials runs of each), and the rest take the faster;
-          // native backend only, others split
+          // (Executable::kLayerSplitTrials runs of each), and the rest take the faster, timed
+          // again every kLayerSplitPeriod runs; native backend only, others split
   kOn,    // every layer's work is split across the threads
   kOff,   // the batch runs on the calling thread alone
 };
@@ -102,8 +102,10 @@ class Executable {
   bool splits_batch(int64_t images) const;
   const std::string& batch_split_blocker() const;
 
-  // Runs of each way that LayerSplit::kAuto times before it chooses.
+  // Runs of each way that LayerSplit::kAuto times before it chooses, and how often (in runs of
+  // one batch size) it times them again.
   static constexpr int kLayerSplitTrials = 3;
+  static constexpr int kLayerSplitPeriod = 1000;
   // The threads run(feeds) spreads each layer over when it runs them as one batch
   // (ExecOptions::layer_split): the pool's size or 1, or 0 while the first runs of a batch of
   // that size are still timing both ways.
