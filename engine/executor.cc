@@ -215,6 +215,11 @@ struct Executable::Impl {
   std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
   std::vector<Tensor> run_whole(std::span<const Tensor> feeds, int64_t batch);
   bool times_layer_split() const;
+  // Whether every op runs native kernels, as the batch split and the layer split's timing
+  // need: oneDNN threads itself, and the reference backend is the plain oracle.
+  bool native_only() const {
+    return !op_options.uses(Backend::kOneDnn) && !op_options.uses(Backend::kReference);
+  }
   void plan_releases();
   void plan_arenas();
   void release_adopted_constants();
@@ -424,8 +429,7 @@ void move_out_of_arena(const ActivationArena& arena, const ActivationArena::Leas
 void Executable::Impl::plan_batch_split() {
   if (options.batch_split == BatchSplit::kOff) {
     per_image.blocker = "the batch split is off";
-  } else if (op_options.uses(Backend::kOneDnn) || op_options.uses(Backend::kReference)) {
-    // oneDNN threads itself; the reference backend is the plain oracle.
+  } else if (!native_only()) {
     per_image.blocker = "the batch split runs the native backend only";
   } else {
     per_image = plan_per_image(graph, steps, infos, feed_nodes, fetches);
@@ -508,8 +512,7 @@ std::vector<Tensor> Executable::run(std::span<const Tensor> feeds) {
 }
 
 bool Executable::Impl::times_layer_split() const {
-  return pool && options.layer_split == LayerSplit::kAuto && !op_options.uses(Backend::kOneDnn) &&
-         !op_options.uses(Backend::kReference);
+  return pool && options.layer_split == LayerSplit::kAuto && native_only();
 }
 
 int Executable::layer_threads(std::span<const Tensor> feeds) const {
