@@ -209,11 +209,16 @@ int bench(Args args) {
       std::printf("batch split: no, %s\n", exe.batch_split_blocker().c_str());
     std::printf("activation arena: %.1f MB\n", static_cast<double>(exe.arena_sizes().bytes) / 1e6);
   }
-  // Warm-up: packs weights, touches buffers, and lets --layer_split auto time its two ways.
-  const int warm_ups = exe.splits_batch(batch) ? 1 : 2 * Executable::kLayerSplitTrials;
-  for (int i = 0; i < warm_ups; ++i) exe.run(std::span(&feed, 1));
-  if (!exe.splits_batch(batch) && threads > 1) {
-    const int layer_threads = exe.layer_threads(std::span(&feed, 1));
+  // Warm-up: packs weights, touches buffers, and lets --layer_split auto time its two ways
+  // (layer_threads is 0 until it has chosen; a split batch never asks it).
+  const std::span<const Tensor> feeds(&feed, 1);
+  const bool whole = !exe.splits_batch(batch);
+  exe.run(feeds);
+  for (int i = 1; whole && exe.layer_threads(feeds) == 0 && i < 2 * Executable::kLayerSplitTrials;
+       ++i)
+    exe.run(feeds);
+  if (whole && threads > 1) {
+    const int layer_threads = exe.layer_threads(feeds);
     std::printf("layers: %s (--layer_split %s)\n",
                 layer_threads == 1 ? "each on one thread" : "each split over the threads",
                 flags.str("layer_split").c_str());
@@ -227,7 +232,7 @@ int bench(Args args) {
   std::vector<double> run_seconds;
   while (runs < 3 || elapsed < budget) {
     Clock::time_point run_start = Clock::now();
-    exe.run(std::span(&feed, 1));
+    exe.run(feeds);
     ++runs;
     Clock::time_point now = Clock::now();
     run_seconds.push_back(std::chrono::duration<double>(now - run_start).count());
