@@ -31,7 +31,11 @@ struct ArenaLayout {
 inline constexpr int64_t kArenaAlignment = 64;
 
 // Greedy by size (as TFLite's arena planner): the largest buffers are placed first, each at the
-// lowest aligned offset that overlaps no placed buffer alive at the same time.
+// lowest aligned offset that overlaps no placed buffer alive at the same time. A chain (every
+// buffer alive only beside buffers of the other of two alternating sets: a network of single
+// layers, like MobileNet) is instead laid out in two regions, each buffer centred on its
+// region's middle, when that takes no more bytes: a layer split by rows over two threads then
+// writes the bytes each thread wrote before (memory_plan.cc).
 ArenaLayout plan_arena(std::span<const BufferLifetime> buffers);
 
 // A planned arena and the buffers that follow its layout: one per run in flight (a whole-batch

@@ -1,7 +1,7 @@
-// The activation arena: plan_arena's layouts (no two buffers alive at once share a byte, and
-// buffers that never coexist do), and the executor's use of it: repeated runs give fresh
-// results, fetched views of arena tensors outlive the next run, and sizes beyond the plan
-// still run.
+// The activation arena: plan_arena's layouts (no two buffers alive at once share a byte,
+// buffers that never coexist do, and a chain's buffers are centred in two regions), and the
+// executor's use of it: repeated runs give fresh results, fetched views of arena tensors
+// outlive the next run, and sizes beyond the plan still run.
 #include "engine/memory_plan.h"
 
 #include <gtest/gtest.h>
@@ -44,6 +44,37 @@ TEST(PlanArena, BuffersAliveTogetherGetSeparateBytes) {
   EXPECT_EQ(layout.offsets[0], layout.offsets[2]);
   EXPECT_EQ(layout.bytes, 1024 + 512);
   EXPECT_EQ(layout.peak_live, 1024 + 512);
+}
+
+// The byte at the middle of a buffer laid out at `offset`: its first half, rounded up to the
+// alignment, lies below it.
+int64_t middle(int64_t offset, int64_t bytes) { return offset + ((bytes + 1) / 2 + 63) / 64 * 64; }
+
+TEST(PlanArena, AChainAlternatesBetweenTwoCentredRegions) {
+  // Neighbours coexist; every other buffer is centred on the same byte, so a layer split by
+  // rows in two writes below that byte the half its thread wrote two layers before. Sizes as
+  // in MobileNet, the largest of each region neighbours: no larger than the least possible.
+  const std::vector<BufferLifetime> chain = {{1000, 0, 1}, {2000, 1, 2}, {500, 2, 3},
+                                             {1000, 3, 4}, {250, 4, 5},  {500, 5, 6}};
+  const ArenaLayout layout = plan_arena(chain);
+  expect_valid(chain, layout);
+  for (int i : {2, 4}) {
+    EXPECT_EQ(middle(layout.offsets[i], chain[i].bytes), middle(layout.offsets[0], 1000)) << i;
+    EXPECT_EQ(middle(layout.offsets[i + 1], chain[i + 1].bytes), middle(layout.offsets[1], 2000))
+        << i + 1;
+  }
+  EXPECT_EQ(layout.bytes, 1024 + 2048);
+  EXPECT_EQ(layout.peak_live, 1024 + 2048);
+}
+
+TEST(PlanArena, AChainWhoseCentredLayoutIsLargerKeepsTheLowestOffsets) {
+  // Large buffers in both regions, never alive together: centring would take 4096 + 4096.
+  const std::vector<BufferLifetime> chain = {{4096, 0, 1}, {64, 1, 2}, {64, 2, 3}, {4096, 3, 4}};
+  const ArenaLayout layout = plan_arena(chain);
+  expect_valid(chain, layout);
+  EXPECT_EQ(layout.offsets[0], 0);
+  EXPECT_EQ(layout.offsets[3], 0);
+  EXPECT_EQ(layout.bytes, 4096 + 64 + 64);
 }
 
 TEST(PlanArena, InceptionLikeBranchesStayApartUntilTheJoin) {
