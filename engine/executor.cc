@@ -556,8 +556,14 @@ std::vector<Tensor> Executable::Impl::run_whole(std::span<const Tensor> feeds, i
   std::lock_guard lock(layer_split_mutex);
   LayerSplitTrials& trials = layer_split_trials[batch];
   trials.fastest[way] = std::min(trials.fastest[way], took.count());
-  if (last_trial) trials.threads = trials.fastest[1] < trials.fastest[0] ? 1 : pool->size();
+  if (last_trial)
+    trials.threads = layer_split_threads(trials.fastest[0], trials.fastest[1], pool->size());
   return out;
+}
+
+int Executable::layer_split_threads(double split_seconds, double one_thread_seconds, int threads) {
+  return one_thread_seconds < split_seconds && one_thread_seconds < kLayerSplitShortRun ? 1
+                                                                                        : threads;
 }
 
 std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, int64_t batch) {

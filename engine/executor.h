@@ -34,8 +34,9 @@ enum class BatchSplit {
 // still gained 1.5x from the split. So by default the first runs measure it.
 enum class LayerSplit {
   kAuto,  // the first runs of each batch size alternate the two ways below, timing each
-          // (Executable::kLayerSplitTrials runs of each), and the rest take the faster, timed
-          // again every kLayerSplitPeriod runs; native backend only, others split
+          // (Executable::kLayerSplitTrials runs of each), and the rest take the faster
+          // (layer_split_threads), timed again every kLayerSplitPeriod runs; native backend
+          // only, others split
   kOn,    // every layer's work is split across the threads
   kOff,   // the batch runs on the calling thread alone
 };
@@ -106,6 +107,14 @@ class Executable {
   // one batch size) it times them again.
   static constexpr int kLayerSplitTrials = 3;
   static constexpr int kLayerSplitPeriod = 1000;
+  // The threads LayerSplit::kAuto keeps, given each way's fastest trial in seconds: one thread
+  // only when it was faster and its runs are short (kLayerSplitShortRun). Over a longer run the
+  // hand-offs (about 1 us per layer) weigh little next to half the work, so a split that
+  // trailed can only have met a passing stall of the other vCPU: on the Zen 5 host one of six
+  // benchmark runs of the Inception v3 replica at batch 1 kept one thread that way, for the
+  // next 1000 runs (22 against 35-41 images/s).
+  static constexpr double kLayerSplitShortRun = 1e-3;
+  static int layer_split_threads(double split_seconds, double one_thread_seconds, int threads);
   // The threads run(feeds) spreads each layer over when it runs them as one batch
   // (ExecOptions::layer_split): the pool's size or 1, or 0 while the first runs of a batch of
   // that size are still timing both ways.

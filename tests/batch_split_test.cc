@@ -180,6 +180,17 @@ TEST(LayerSplit, BothWaysAgreeAndAutoChoosesAfterItsTrials) {
   expect_near(timed.run(three)[0], on.run(three)[0], 0);
 }
 
+TEST(LayerSplit, AutoKeepsOneThreadOnlyForShortRunsThatItWins) {
+  EXPECT_EQ(Executable::layer_split_threads(2e-4, 1e-4, 2), 1);
+  EXPECT_EQ(Executable::layer_split_threads(1e-4, 2e-4, 2), 2);
+  // Over a millisecond a trailing split met a stall of the other core: it stays.
+  EXPECT_EQ(Executable::layer_split_threads(0.030, 0.025, 2), 2);
+  EXPECT_EQ(Executable::layer_split_threads(0.030, 0.025, 4), 4);
+  EXPECT_EQ(Executable::layer_split_threads(2 * Executable::kLayerSplitShortRun,
+                                            Executable::kLayerSplitShortRun, 2),
+            2);
+}
+
 // One op after x [4,3] (or the shape given): whether the graph splits, and that the default
 // run agrees with the whole-batch run either way.
 struct Case {
