@@ -29,7 +29,7 @@ std::vector<FlagSpec> exec_flag_specs() {
       {"layer_split", "auto",
        "auto, on or off: split each layer's work over the threads when a batch runs whole "
        "(fewer images than threads, or no batch split); off runs it on one thread; auto times "
-       "both in the first runs and keeps the faster"},
+       "both in the first runs and keeps the faster (one thread only for runs under 1 ms)"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
       {"winograd", "on",
        "on or off: run native 3x3, 5x5, 1x7, 7x1, 1x3 and 3x1 stride-1 convolutions with "
