@@ -61,7 +61,7 @@ ArenaLayout plan_by_size(std::span<const BufferLifetime> buffers) {
 // (1.6 MB) had its first half on the bytes the second thread had written three layers earlier
 // (a 3.2 MB one): MobileNet v1 1.0 at batch 1 on 2 threads ran its 56x56 and 28x28
 // depthwise layers slower than on one thread, each line fetched from the other core (Zen 5,
-// 2 vCPUs; 6% end to end).
+// 2 vCPUs; 6-9% end to end).
 std::optional<ArenaLayout> plan_chain(std::span<const BufferLifetime> buffers) {
   const size_t n = buffers.size();
   std::vector<size_t> order(n);
