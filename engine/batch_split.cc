@@ -1,5 +1,6 @@
 #include "engine/batch_split.h"
 
+#include <algorithm>
 #include <set>
 #include <string_view>
 
@@ -188,6 +189,66 @@ class Planner {
   const Node* node_ = nullptr;
 };
 
+// The bytes of a tensor of known shape, -1 when unknown (or beyond int64).
+int64_t known_bytes(const TensorInfo& t) {
+  if (!t.shape.fully_known()) return -1;
+  int64_t n = static_cast<int64_t>(dtype_size(t.dtype));
+  for (int64_t d : t.shape.dims)
+    if (__builtin_mul_overflow(n, d, &n)) return -1;
+  return n;
+}
+
+// Sets plan.tail_step and plan.tail_inputs (see PerImagePlan) for a per-image graph, by the
+// rule of kTailImageBytes.
+void plan_grouped_tail(const Graph& graph, std::span<const int> steps,
+                       const std::vector<std::vector<TensorInfo>>& infos,
+                       std::span<const int> feed_nodes, std::span<const Endpoint> fetches,
+                       const Planner& planner, PerImagePlan& plan) {
+  const int64_t batch = feed_nodes.empty() ? -1 : infos[feed_nodes[0]][0].shape.dim(0);
+  if (batch < 1) return;
+  auto output_bytes = [&](int n) {  // per image, -1 when unknown
+    int64_t sum = 0;
+    for (const TensorInfo& o : infos[n]) {
+      const int64_t bytes = known_bytes(o);
+      if (bytes < 0) return int64_t{-1};
+      sum += bytes / batch;
+    }
+    return sum;
+  };
+  auto weight_bytes = [&](int n) {
+    int64_t sum = 0;
+    for (const Endpoint& e : graph.node(n).inputs) {
+      const TensorInfo& in = infos[e.node][e.index];
+      if (in.value) sum += std::max<int64_t>(known_bytes(in), 0);
+    }
+    return sum;
+  };
+  // The last steps whose outputs are small, from the first whose weights outweigh its output.
+  size_t tail = steps.size();
+  while (tail > 0 && output_bytes(steps[tail - 1]) >= 0 &&
+         output_bytes(steps[tail - 1]) <= kTailImageBytes)
+    --tail;
+  while (tail < steps.size() && weight_bytes(steps[tail]) <= output_bytes(steps[tail])) ++tail;
+  int64_t weights = 0;
+  for (size_t s = tail; s < steps.size(); ++s) weights += weight_bytes(steps[s]);
+  if (tail == steps.size() || weights < kTailWeightBytes) return;
+  std::set<int> head(feed_nodes.begin(), feed_nodes.end());
+  head.insert(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(tail));
+  std::vector<Endpoint> inputs;
+  auto add = [&](Endpoint e) {
+    if (head.contains(e.node) && !infos[e.node][e.index].value &&
+        std::find(inputs.begin(), inputs.end(), e) == inputs.end())
+      inputs.push_back(e);
+  };
+  for (size_t s = tail; s < steps.size(); ++s)
+    for (const Endpoint& e : graph.node(steps[s]).inputs) add(e);
+  for (const Endpoint& e : fetches) add(e);
+  for (const Endpoint& e : inputs)
+    if (planner.rows(e) != Rows::kPerImage) return;
+  plan.tail_step = tail;
+  plan.tail_inputs = std::move(inputs);
+}
+
 }  // namespace
 
 PerImagePlan plan_per_image(const Graph& graph, std::span<const int> steps,
@@ -213,6 +274,7 @@ PerImagePlan plan_per_image(const Graph& graph, std::span<const int> steps,
       return plan;
     }
   }
+  plan_grouped_tail(graph, steps, infos, feed_nodes, fetches, planner, plan);
   return plan;
 }
 

@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "engine/batch_split.h"
@@ -205,13 +206,31 @@ struct Executable::Impl {
   mutable std::mutex layer_split_mutex;
 
   // Activation arenas (engine/memory_plan.h): one planned for whole-batch runs at the load-time
-  // shapes, one for the images of a split batch.
-  std::unique_ptr<ActivationArena> arena, image_arena;
+  // shapes, one for the images of a split batch, one for the groups of images of its grouped
+  // tail (PerImagePlan::tail_step).
+  std::unique_ptr<ActivationArena> arena, image_arena, tail_arena;
+
+  // Steps [first, end) of a run: `inputs` are set before the first (feeds, or the grouped
+  // tail's inputs), `outputs` returned after the last. A slice of a batch replaces the Reshape
+  // targets that spell the load-time batch.
+  struct Pass {
+    size_t first = 0, end = 0;
+    std::span<const Endpoint> inputs, outputs;
+    ActivationArena* arena = nullptr;
+    ThreadPool* pool = nullptr;  // null: kernels run on the calling thread
+    bool slice = false;
+  };
+  std::vector<Endpoint> feed_endpoints;
 
   void build(Graph& source);  // consumes source's needed nodes
   void plan_batch_split();
   static int64_t split_batch(std::span<const Tensor> feeds);
-  std::vector<Tensor> run_steps(std::span<const Tensor> feeds, ThreadPool* run_pool, bool slice);
+  std::vector<Tensor> run_steps(const Pass& pass, std::span<const Tensor> inputs);
+  std::vector<Tensor> run_whole_on(std::span<const Tensor> feeds, ThreadPool* run_pool);
+  bool has_grouped_tail() const {
+    return per_image.blocker.empty() && per_image.tail_step < steps.size();
+  }
+  std::vector<Tensor> run_group(std::span<const Tensor> feeds, int64_t begin, int64_t end);
   std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
   std::vector<Tensor> run_whole(std::span<const Tensor> feeds, int64_t batch);
   bool times_layer_split() const;
@@ -250,6 +269,7 @@ void Executable::Impl::build(Graph& source) {
     p.attrs["dtype"] = feed_infos.back().dtype;
     p.attrs["shape"] = feed_infos.back().shape;
     feed_nodes.push_back(graph.add(std::move(p)));
+    feed_endpoints.push_back({feed_nodes.back(), 0});
   }
   std::vector<int> remap(source.size(), -1);
   for (int n : order) {
@@ -369,28 +389,44 @@ void Executable::Impl::plan_arenas() {
   for (size_t s = 0; s < release.size(); ++s)
     for (int n : release[s]) dies[n] = static_cast<int>(s);
   const int64_t batch = feed_infos.empty() ? 0 : std::max<int64_t>(feed_infos[0].shape.dim(0), 0);
-  std::vector<std::vector<int64_t>> whole(steps.size()), image(steps.size());
+  // A split batch's images run the steps before the grouped tail (all steps when there is
+  // none) and the groups the tail. What an image passes to its group is returned from its run,
+  // so it is allocated on its own: the image's arena buffer goes to the next image then.
+  const bool grouped = has_grouped_tail();
+  std::set<int> to_tail;
+  for (const Endpoint& e : per_image.tail_inputs) to_tail.insert(e.node);
+  std::vector<std::vector<int64_t>> whole(steps.size()), image(steps.size()), tail(steps.size());
   std::vector<int> step_dies(steps.size());
   for (size_t s = 0; s < steps.size(); ++s) {
     const int n = steps[s];
     step_dies[s] = dies[n];
     whole[s].assign(infos[n].size(), 0);
     image[s].assign(infos[n].size(), 0);
+    tail[s].assign(infos[n].size(), 0);
     if (dies[n] < 0) continue;
+    const bool in_tail = grouped && s >= per_image.tail_step;
     for (size_t k = 0; k < infos[n].size(); ++k) {
       const TensorInfo& o = infos[n][k];
       if (o.value || o.dtype == DType::kString || !allocatable(std::span(&o, 1))) continue;
       whole[s][k] = byte_size(o);
-      if (batch > 0) image[s][k] = (whole[s][k] + batch - 1) / batch;
+      const int64_t per_image_bytes = batch > 0 ? (whole[s][k] + batch - 1) / batch : 0;
+      if (in_tail) {
+        tail[s][k] = per_image_bytes * PerImagePlan::kTailGroup;
+      } else if (!to_tail.contains(n)) {
+        image[s][k] = per_image_bytes;
+      }
     }
   }
-  arena = std::make_unique<ActivationArena>(whole, step_dies);
-  if (per_image.blocker.empty()) image_arena = std::make_unique<ActivationArena>(image, step_dies);
   // An arena is one allocation, held as long as the executable: bounded like any tensor (a file
   // may declare shapes no run could hold). Beyond that, each activation allocates on its own.
-  if (arena->bytes() > static_cast<int64_t>(max_tensor_bytes())) arena.reset();
-  if (image_arena && image_arena->bytes() > static_cast<int64_t>(max_tensor_bytes()))
-    image_arena.reset();
+  auto planned = [&](const std::vector<std::vector<int64_t>>& bytes) {
+    auto a = std::make_unique<ActivationArena>(bytes, step_dies);
+    if (a->bytes() > static_cast<int64_t>(max_tensor_bytes())) a.reset();
+    return a;
+  };
+  arena = planned(whole);
+  if (per_image.blocker.empty()) image_arena = planned(image);
+  if (grouped) tail_arena = planned(tail);
 }
 
 namespace {
@@ -531,8 +567,8 @@ int Executable::layer_threads(std::span<const Tensor> feeds) const {
 // may move the vCPUs: on the Zen 5 host MobileNet v1 0.25_128 ran 1.3x faster split in one
 // minute and 1.25x slower in the others.
 std::vector<Tensor> Executable::Impl::run_whole(std::span<const Tensor> feeds, int64_t batch) {
-  if (options.layer_split == LayerSplit::kOff) return run_steps(feeds, nullptr, /*slice=*/false);
-  if (!times_layer_split()) return run_steps(feeds, pool.get(), /*slice=*/false);
+  if (options.layer_split == LayerSplit::kOff) return run_whole_on(feeds, nullptr);
+  if (!times_layer_split()) return run_whole_on(feeds, pool.get());
   int way = -1;  // the way this run is timed: 0 split, 1 one thread; -1 not timed
   bool last_trial = false;
   ThreadPool* run_pool = pool.get();
@@ -549,9 +585,9 @@ std::vector<Tensor> Executable::Impl::run_whole(std::span<const Tensor> feeds, i
       run_pool = nullptr;
     }
   }
-  if (way < 0) return run_steps(feeds, run_pool, /*slice=*/false);
+  if (way < 0) return run_whole_on(feeds, run_pool);
   const auto start = std::chrono::steady_clock::now();
-  std::vector<Tensor> out = run_steps(feeds, run_pool, /*slice=*/false);
+  std::vector<Tensor> out = run_whole_on(feeds, run_pool);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
   std::lock_guard lock(layer_split_mutex);
   LayerSplitTrials& trials = layer_split_trials[batch];
@@ -566,19 +602,28 @@ int Executable::layer_split_threads(double split_seconds, double one_thread_seco
                                                                                         : threads;
 }
 
+std::vector<Tensor> Executable::Impl::run_whole_on(std::span<const Tensor> feeds,
+                                                   ThreadPool* run_pool) {
+  return run_steps({0, steps.size(), feed_endpoints, fetches, arena.get(), run_pool, false}, feeds);
+}
+
+// The threads take the images in turn, one at a time through the graph: a small graph's
+// activations for one image stay in L2. With a grouped tail they take groups of images, each
+// run one at a time up to the tail, and the tail over the group.
 std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, int64_t batch) {
-  // One image per slice: a small graph's activations for one image stay in L2.
-  std::vector<std::vector<Tensor>> parts(static_cast<size_t>(batch));
+  const int64_t threads = pool_threads(pool.get());
+  const int64_t group = has_grouped_tail() ? std::clamp<int64_t>((batch + threads - 1) / threads, 1,
+                                                                 PerImagePlan::kTailGroup)
+                                           : 1;
+  std::vector<std::vector<Tensor>> parts(static_cast<size_t>((batch + group - 1) / group));
   std::mutex error_mutex;
   std::exception_ptr error;
   parallel_for(
-      pool.get(), batch, 1,
+      pool.get(), static_cast<int64_t>(parts.size()), 1,
       [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
+        for (int64_t g = begin; g < end; ++g) {
           try {
-            std::vector<Tensor> slice;
-            for (const Tensor& f : feeds) slice.push_back(batch_rows(f, i, i + 1));
-            parts[i] = run_steps(slice, nullptr, /*slice=*/true);
+            parts[g] = run_group(feeds, g * group, std::min(batch, (g + 1) * group));
           } catch (...) {
             // Workers cannot throw: the first error goes to the caller, the rest are dropped.
             std::lock_guard lock(error_mutex);
@@ -598,14 +643,37 @@ std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, i
   return out;
 }
 
-// Runs the steps on `feeds` (checked) with kernels threaded on run_pool (null: inline). A
-// slice of a batch replaces the Reshape targets that spell the load-time batch.
-std::vector<Tensor> Executable::Impl::run_steps(std::span<const Tensor> feeds, ThreadPool* run_pool,
-                                                bool slice) {
+// Images [begin, end) of the feeds on this thread: the fetches, their rows in order. Without
+// a grouped tail the group is one image.
+std::vector<Tensor> Executable::Impl::run_group(std::span<const Tensor> feeds, int64_t begin,
+                                                int64_t end) {
+  const bool grouped = has_grouped_tail();
+  const size_t tail = grouped ? per_image.tail_step : steps.size();
+  const Pass head{
+      0,       tail, feed_endpoints, grouped ? per_image.tail_inputs : fetches, image_arena.get(),
+      nullptr, true};
+  std::vector<std::vector<Tensor>> images;
+  for (int64_t i = begin; i < end; ++i) {
+    std::vector<Tensor> slice;
+    for (const Tensor& f : feeds) slice.push_back(batch_rows(f, i, i + 1));
+    images.push_back(run_steps(head, slice));
+  }
+  if (!grouped) return std::move(images.front());
+  std::vector<Tensor> joined, column(images.size());
+  for (size_t k = 0; k < head.outputs.size(); ++k) {
+    for (size_t i = 0; i < images.size(); ++i) column[i] = std::move(images[i][k]);
+    joined.push_back(join_rows(column, graph.endpoint_name(head.outputs[k])));
+  }
+  return run_steps(
+      {tail, steps.size(), per_image.tail_inputs, fetches, tail_arena.get(), nullptr, true},
+      joined);
+}
+
+std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<const Tensor> inputs) {
   // Slices of a split batch run at once, each on its own buffer of the per-image arena. The
   // lease outlives `values`, whose tensors view its buffer.
-  ActivationArena* const run_arena = slice ? image_arena.get() : arena.get();
-  const ActivationArena::Lease lease = run_arena ? run_arena->acquire() : ActivationArena::Lease();
+  const ActivationArena::Lease lease =
+      pass.arena ? pass.arena->acquire() : ActivationArena::Lease();
   // values[n][k] is output k of node n; constants are there from the start.
   std::vector<std::vector<Tensor>> values(graph.size());
   for (int n = 0; n < graph.size(); ++n) {
@@ -613,18 +681,19 @@ std::vector<Tensor> Executable::Impl::run_steps(std::span<const Tensor> feeds, T
     for (size_t k = 0; k < infos[n].size(); ++k)
       if (infos[n][k].value) values[n][k] = *infos[n][k].value;
   }
-  for (size_t i = 0; i < feeds.size(); ++i) values[feed_nodes[i]][0] = feeds[i];
+  for (size_t i = 0; i < inputs.size(); ++i)
+    values[pass.inputs[i].node][pass.inputs[i].index] = inputs[i];
   std::vector<TensorInfo> in_infos;
   std::vector<const TensorInfo*> in_info_ptrs;
   std::vector<const Tensor*> in_values;
-  for (size_t s = 0; s < steps.size(); ++s) {
+  for (size_t s = pass.first; s < pass.end; ++s) {
     auto start = std::chrono::steady_clock::now();
     int n = steps[s];
     const Node& node = graph.node(n);
     in_infos.clear();
     in_values.clear();
     for (const Endpoint& e : node.inputs) in_values.push_back(&values[e.node][e.index]);
-    if (slice) {
+    if (pass.slice) {
       if (auto it = per_image.slice_shapes.find(n); it != per_image.slice_shapes.end())
         in_values[1] = &it->second;
     }
@@ -635,22 +704,22 @@ std::vector<Tensor> Executable::Impl::run_steps(std::span<const Tensor> feeds, T
     std::vector<TensorInfo> out_infos(ops[n]->num_outputs());
     InferContext ictx(node, in_info_ptrs, out_infos);
     ops[n]->infer(ictx);
-    if (lease.base()) place_in_arena(*run_arena, lease, s, out_infos, values[n]);
-    ComputeContext cctx(node, in_values, out_infos, values[n], run_pool);
+    if (lease.base()) place_in_arena(*pass.arena, lease, s, out_infos, values[n]);
+    ComputeContext cctx(node, in_values, out_infos, values[n], pass.pool);
     ops[n]->compute(cctx);
-    if (lease.base()) move_out_of_arena(*run_arena, lease, s, values[n]);
+    if (lease.base()) move_out_of_arena(*pass.arena, lease, s, values[n]);
     for (int dead : release[s]) values[dead].assign(values[dead].size(), Tensor());
     if (observer) {
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
       std::unique_lock lock(observer_mutex, std::defer_lock);
-      if (slice) lock.lock();
+      if (pass.slice) lock.lock();
       observer(static_cast<int>(s), took.count());
     }
   }
   std::vector<Tensor> out;
-  for (size_t i = 0; i < fetches.size(); ++i) {
-    const Tensor& t = values[fetches[i].node][fetches[i].index];
-    if (!t.valid()) fail("tensor '", fetch_names[i], "' was not computed");
+  for (const Endpoint& e : pass.outputs) {
+    const Tensor& t = values[e.node][e.index];
+    if (!t.valid()) fail("tensor '", graph.endpoint_name(e), "' was not computed");
     out.push_back(t);
   }
   return out;
@@ -665,6 +734,11 @@ const TensorInfo& Executable::fetch_info(int i) const {
 
 const std::string& Executable::batch_split_blocker() const { return impl_->per_image.blocker; }
 
+int64_t Executable::tail_steps() const {
+  const Impl& m = *impl_;
+  return m.has_grouped_tail() ? static_cast<int64_t>(m.steps.size() - m.per_image.tail_step) : 0;
+}
+
 Executable::ArenaSizes Executable::arena_sizes() const {
   ArenaSizes sizes;
   if (impl_->arena) {
@@ -672,6 +746,7 @@ Executable::ArenaSizes Executable::arena_sizes() const {
     sizes.peak_live = impl_->arena->peak_live();
   }
   if (impl_->image_arena) sizes.image_bytes = impl_->image_arena->bytes();
+  if (impl_->tail_arena) sizes.tail_bytes = impl_->tail_arena->bytes();
   return sizes;
 }
 

@@ -61,7 +61,10 @@ struct ExecOptions {
   // joined back. On small graphs it beats splitting each layer: one image's activations stay
   // in cache and the threads never wait for each other between layers; on one thread it
   // still keeps the activations in cache instead of streaming the whole batch's through
-  // memory at every layer. Only for the native
+  // memory at every layer. Where the images have shrunk and the weights have not (a network's
+  // last layers and its logits), each thread runs a group of images one at a time up to
+  // there and the last steps over the group, reading their weights once per group
+  // (engine/batch_split.h: PerImagePlan's grouped tail). Only for the native
   // backend and graphs whose every op keeps images apart (engine/batch_split.h).
   BatchSplit batch_split = BatchSplit::kAuto;
   LayerSplit layer_split = LayerSplit::kAuto;
@@ -101,6 +104,9 @@ class Executable {
   // Whether run() splits a batch of this many images across threads (ExecOptions::batch_split),
   // and if the graph never allows it, why not (empty when it does).
   bool splits_batch(int64_t images) const;
+  // How many of the last steps a split batch runs over groups of up to
+  // PerImagePlan::kTailGroup images instead of one at a time (engine/batch_split.h), 0: none.
+  int64_t tail_steps() const;
   const std::string& batch_split_blocker() const;
 
   // Runs of each way that LayerSplit::kAuto times before it chooses, and how often (in runs of
@@ -125,13 +131,15 @@ class Executable {
     int64_t bytes = 0;        // shared by every whole-batch run's activations; 0: no arena
     int64_t peak_live = 0;    // the most alive at one step of such a run: no plan needs less
     int64_t image_bytes = 0;  // the same for one image of a split batch (one per image in flight)
+    int64_t tail_bytes = 0;   // for a group of images in a grouped tail (tail_steps), 0: none
   };
   ArenaSizes arena_sizes() const;
 
   // The nodes that compute at run time, in execution order.
   std::vector<StepInfo> steps() const;
   // Called after each step of run() with its index into steps() and its duration. With a batch
-  // split, once per step and image, from the threads running the images (one at a time).
+  // split, once per step and image (and group, in a grouped tail), from the threads running
+  // them.
   void set_step_observer(std::function<void(int step, double seconds)> observer);
 
  private:

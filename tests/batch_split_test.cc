@@ -53,6 +53,7 @@ struct Outcome {
   std::vector<Tensor> out;
   int observed = 0;  // step observations in one run: steps x images when split
   int steps = 0;
+  int tail = 0;  // steps run over groups of images (Executable::tail_steps)
   bool splits = false;
   std::string blocker;
 };
@@ -73,6 +74,7 @@ Outcome run(const Graph& g, const std::vector<std::string>& fetches,
   r.out = exe.run(feeds);
   r.observed = observed;
   r.steps = static_cast<int>(exe.steps().size());
+  r.tail = static_cast<int>(exe.tail_steps());
   r.splits = exe.splits_batch(feeds[0].dim(0));
   r.blocker = exe.batch_split_blocker();
   return r;
@@ -431,6 +433,47 @@ TEST(BatchSplit, RowsOffTheBuffersAlignmentAreCopied) {
     EXPECT_FLOAT_EQ(split.out[0].data<float>()[i], std::clamp(x.data<float>()[i], 0.f, 6.f));
 }
 
+// Where an image has shrunk and the weights have not, the last steps run over groups of
+// images (PerImagePlan::tail_step): here a 1x1 layer with 1.2 MB of weights on 2x2 images of
+// 512 channels, after a Relu whose output outweighs its (no) weights. 7 images on 2 threads
+// make groups of 4 and 3; a fetch from before the tail comes back whole too.
+TEST(BatchSplit, LastLayersWithHeavyWeightsRunOverGroupsOfImages) {
+  auto graph = [](int64_t out_c) {
+    Builder b;
+    Endpoint relu = b.op("relu", "Relu", {b.input({-1, 2, 2, 512})});
+    Endpoint conv =
+        b.op("conv", "Conv2D", {relu, b.weights("w", {1, 1, 512, out_c})},
+             {{"padding", std::string("VALID")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
+    Endpoint relu6 = b.op("relu6", "Relu6", {conv});
+    b.op("mean", "Mean", {relu6, b.ints("axes", {2}, {1, 2})});
+    return b.g;
+  };
+  const std::vector<std::string> fetches = {"mean:0", "relu:0"};
+  const Tensor x = random_tensor({7, 2, 2, 512});
+  std::map<std::string, PartialShape> load = {{"x:0", PartialShape(Shape{7, 2, 2, 512})}};
+  const Graph heavy = graph(600);  // 1.2 MB of weights
+  Outcome grouped = run(heavy, fetches, {x}, BatchSplit::kOn, 2, load);
+  Outcome whole = run(heavy, fetches, {x}, BatchSplit::kOff, 2, load);
+  EXPECT_TRUE(grouped.splits) << grouped.blocker;
+  EXPECT_EQ(grouped.tail, grouped.steps - 1);
+  EXPECT_EQ(grouped.observed, 7 * 1 + 2 * grouped.tail);
+  ASSERT_EQ(grouped.out.size(), 2u);
+  EXPECT_EQ(grouped.out[0].shape(), (Shape{7, 600}));
+  expect_near(grouped.out[0], whole.out[0]);
+  expect_near(grouped.out[1], whole.out[1]);
+  EXPECT_EQ(whole.tail, 0);
+  // One thread: one group of up to 8 images.
+  Outcome one = run(heavy, fetches, {x}, BatchSplit::kOn, 1, load);
+  EXPECT_EQ(one.observed, 7 * 1 + one.tail);
+  expect_near(one.out[0], whole.out[0]);
+  // Without the batch at load the sizes per image are unknown; under 1 MiB of weights (256
+  // output channels: 0.5 MB) one image at a time reads them from L2.
+  EXPECT_EQ(run(heavy, fetches, {x}, BatchSplit::kOn).tail, 0);
+  Outcome light = run(graph(256), fetches, {x}, BatchSplit::kOn, 2, load);
+  EXPECT_EQ(light.tail, 0);
+  EXPECT_EQ(light.observed, 7 * light.steps);
+}
+
 // MobileNet v1 0.25_128 on a batch of 5 (the three reference images and two more), two
 // threads: split image by image, it gives the whole-batch logits, and each reference image's.
 TEST(BatchSplit, MobileNetBatchOfFiveMatchesTheWholeBatch) {
@@ -457,7 +500,11 @@ TEST(BatchSplit, MobileNetBatchOfFiveMatchesTheWholeBatch) {
     Outcome split = run(g, fetch, {batch}, BatchSplit::kOn, 2, load, {"input:0"});
     Outcome whole = run(g, fetch, {batch}, BatchSplit::kOff, 2, load, {"input:0"});
     EXPECT_TRUE(split.splits) << split.blocker;
-    EXPECT_EQ(split.observed, 5 * split.steps);
+    // The 8x8 and 4x4 layers on from the first whose weights outweigh its output, and the
+    // logits, run over two groups (3 and 2 images). (The graph declares a batch of 1: its
+    // sizes per image are known either way.)
+    EXPECT_EQ(split.tail, 19);
+    EXPECT_EQ(split.observed, 5 * (split.steps - split.tail) + 2 * split.tail);
     expect_near(split.out[0], whole.out[0]);
     for (int i = 0; i < 3; ++i) {
       Tensor want = read_npy(

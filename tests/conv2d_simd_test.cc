@@ -235,6 +235,25 @@ TEST(Conv2DSimd, InputChannelsMultipleOf1024) {
   check_against_reference({shape(1, 5, 5, 1024, 1, 1, 2, Padding::kValid, 33)});
 }
 
+// A 1x1 layer with stride 1 and no padding runs a batch as one image of all its rows, so tiles
+// span two images: 7x7 images (49 pixels, not a multiple of any tile), one-pixel images (a
+// logits layer over a batch), 1024 channels (the respaced copy) and on two threads. Other 1x1
+// layers (stride 2, explicit padding) keep their images apart.
+TEST(Conv2DSimd, PointwiseBatchesRunAsOneImageOfAllTheRows) {
+  ThreadPool pool(2);
+  for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+    SCOPED_TRACE(p ? "2 threads" : "1 thread");
+    check_against_reference(
+        {shape(3, 7, 7, 40, 1, 1, 1, Padding::kSame, 56), true, Activation::kRelu6}, p);
+    check_against_reference({shape(5, 1, 1, 64, 1, 1, 1, Padding::kValid, 33), true}, p);
+    check_against_reference({shape(2, 3, 3, 1024, 1, 1, 1, Padding::kValid, 20)}, p);
+    check_against_reference({shape(2, 5, 6, 9, 1, 1, 2, Padding::kSame, 17)}, p);
+    ConvShape padded = padded_shape(3, 4, 8, 1, 1, 1, 1, 0, 0, 1, 16);
+    padded.batch = 2;
+    check_against_reference({padded, true}, p);
+  }
+}
+
 TEST(Conv2DSimd, BiasAndActivations) {
   ThreadPool pool(2);
   for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {

@@ -287,9 +287,26 @@ void check_filter(const ConvShape& s, const PackedConvFilter& filter) {
 
 using WorkPlan = std::vector<std::vector<TileCall>>;
 
+// A 1x1 convolution with stride 1 and no padding computes each output pixel from its input
+// pixel alone, so a batch is one image of all the batch's rows: the tiles and the threads'
+// shares then run across the images, one GEMM over every pixel, and each panel of weights is
+// read once per tile, not once per image. (MobileNet v1 1.0's grouped tail, 8 images of 7x7:
+// the logits layer read its 4 MB of weights once per image.)
+ConvShape batch_as_rows(const ConvShape& s) {
+  const bool pointwise = s.k_h == 1 && s.k_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+                         s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h &&
+                         s.out_w == s.in_w;
+  if (!pointwise || s.batch <= 1) return s;
+  ConvShape rows = s;
+  rows.in_h = rows.out_h = s.batch * s.in_h;
+  rows.batch = 1;
+  return rows;
+}
+
 }  // namespace
 
 struct Conv2dNhwcPlan::Data {
+  ConvShape shape;  // the planned shape, batch_as_rows
   ConvKernelInfo kernel;
   TilePlan tiles;
   int64_t pitch = 0, c_block = 0;
@@ -306,10 +323,12 @@ struct Conv2dNhwcPlan::Data {
   WorkPlan work;
 };
 
-Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& s, const PackedConvFilter& filter, int threads)
-    : key_{s, filter.isa, std::max(threads, 1)} {
-  check_filter(s, filter);
+Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& filter, int threads)
+    : key_{shape, filter.isa, std::max(threads, 1)} {
+  check_filter(shape, filter);
   auto data = std::make_unique<Data>();
+  data->shape = batch_as_rows(shape);
+  const ConvShape& s = data->shape;
   data->kernel = kernel_for(filter.isa, filter.out_c);
   // Input channels per reduction pass; rows of taps merge into one run only when unsliced.
   const int64_t c_block = channel_block(filter);
@@ -356,17 +375,17 @@ void conv2d_nhwc(const ConvShape& s, std::span<const float> input, const PackedC
 void conv2d_nhwc(const Conv2dNhwcPlan& plan, std::span<const float> input,
                  const PackedConvFilter& filter, std::span<const float> bias, Activation act,
                  std::span<float> output, ThreadPool* pool) {
-  const ConvShape& s = plan.shape().shape;
-  check_filter(s, filter);
+  check_filter(plan.shape().shape, filter);
   if (filter.isa != plan.shape().isa || pool_threads(pool) != plan.shape().threads)
     fail("conv2d_nhwc: the plan was made for another kernel or thread count");
+  const Conv2dNhwcPlan::Data& d = *plan.data_;
+  const ConvShape& s = d.shape;
   if (static_cast<int64_t>(input.size()) != s.input_size() ||
       static_cast<int64_t>(output.size()) != s.output_size() ||
       (!bias.empty() && static_cast<int64_t>(bias.size()) != s.out_c))
     fail("conv2d_nhwc: input, output or bias size does not match the convolution's shape");
   const int64_t pixels = s.out_h * s.out_w;
   if (pixels == 0 || s.out_c == 0 || s.batch == 0) return;
-  const Conv2dNhwcPlan::Data& d = *plan.data_;
 
   // The kernels read whole panels of bias: zeros past out_c. Kept per calling thread and only
   // grown, so a graph's layers do not allocate one each.
