@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -230,7 +231,8 @@ struct Executable::Impl {
   bool has_grouped_tail() const {
     return per_image.blocker.empty() && per_image.tail_step < steps.size();
   }
-  std::vector<Tensor> run_group(std::span<const Tensor> feeds, int64_t begin, int64_t end);
+  std::vector<Tensor> run_image(std::span<const Tensor> feeds, int64_t i);
+  std::vector<Tensor> run_tail(std::span<std::vector<Tensor>> images);
   std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
   std::vector<Tensor> run_whole(std::span<const Tensor> feeds, int64_t batch);
   bool times_layer_split() const;
@@ -608,22 +610,31 @@ std::vector<Tensor> Executable::Impl::run_whole_on(std::span<const Tensor> feeds
 }
 
 // The threads take the images in turn, one at a time through the graph: a small graph's
-// activations for one image stay in L2. With a grouped tail they take groups of images, each
-// run one at a time up to the tail, and the tail over the group.
+// activations for one image stay in L2. With a grouped tail, the images of each group (up to
+// kTailGroup in a row) go up to the tail one at a time like any other, and the thread that
+// finishes a group's last image runs the tail over the group: one thread's stall then holds
+// up a single image, not a group's worth.
 std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, int64_t batch) {
   const int64_t threads = pool_threads(pool.get());
   const int64_t group = has_grouped_tail() ? std::clamp<int64_t>((batch + threads - 1) / threads, 1,
                                                                  PerImagePlan::kTailGroup)
                                            : 1;
-  std::vector<std::vector<Tensor>> parts(static_cast<size_t>((batch + group - 1) / group));
+  const int64_t groups = (batch + group - 1) / group;
+  std::vector<std::vector<Tensor>> images(static_cast<size_t>(batch));
+  std::vector<std::vector<Tensor>> parts(static_cast<size_t>(groups));
+  std::vector<std::atomic<int64_t>> done(static_cast<size_t>(groups));
   std::mutex error_mutex;
   std::exception_ptr error;
   parallel_for(
-      pool.get(), static_cast<int64_t>(parts.size()), 1,
+      pool.get(), batch, 1,
       [&](int64_t begin, int64_t end) {
-        for (int64_t g = begin; g < end; ++g) {
+        for (int64_t i = begin; i < end; ++i) {
           try {
-            parts[g] = run_group(feeds, g * group, std::min(batch, (g + 1) * group));
+            images[i] = run_image(feeds, i);
+            const int64_t g = i / group, first = g * group, last = std::min(batch, first + group);
+            if (done[g].fetch_add(1) + 1 < last - first) continue;
+            parts[g] = group == 1 ? std::move(images[i])
+                                  : run_tail(std::span(images).subspan(first, last - first));
           } catch (...) {
             // Workers cannot throw: the first error goes to the caller, the rest are dropped.
             std::lock_guard lock(error_mutex);
@@ -643,30 +654,28 @@ std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, i
   return out;
 }
 
-// Images [begin, end) of the feeds on this thread: the fetches, their rows in order. Without
-// a grouped tail the group is one image.
-std::vector<Tensor> Executable::Impl::run_group(std::span<const Tensor> feeds, int64_t begin,
-                                                int64_t end) {
+// Image i of the feeds up to the grouped tail (all the way without one): the tail's inputs,
+// or the fetches.
+std::vector<Tensor> Executable::Impl::run_image(std::span<const Tensor> feeds, int64_t i) {
   const bool grouped = has_grouped_tail();
-  const size_t tail = grouped ? per_image.tail_step : steps.size();
-  const Pass head{
-      0,       tail, feed_endpoints, grouped ? per_image.tail_inputs : fetches, image_arena.get(),
-      nullptr, true};
-  std::vector<std::vector<Tensor>> images;
-  for (int64_t i = begin; i < end; ++i) {
-    std::vector<Tensor> slice;
-    for (const Tensor& f : feeds) slice.push_back(batch_rows(f, i, i + 1));
-    images.push_back(run_steps(head, slice));
-  }
-  if (!grouped) return std::move(images.front());
+  std::vector<Tensor> slice;
+  for (const Tensor& f : feeds) slice.push_back(batch_rows(f, i, i + 1));
+  return run_steps({0, grouped ? per_image.tail_step : steps.size(), feed_endpoints,
+                    grouped ? per_image.tail_inputs : fetches, image_arena.get(), nullptr, true},
+                   slice);
+}
+
+// The grouped tail over the images whose tail inputs are `images` (consumed): the fetches,
+// their rows in order.
+std::vector<Tensor> Executable::Impl::run_tail(std::span<std::vector<Tensor>> images) {
   std::vector<Tensor> joined, column(images.size());
-  for (size_t k = 0; k < head.outputs.size(); ++k) {
+  for (size_t k = 0; k < per_image.tail_inputs.size(); ++k) {
     for (size_t i = 0; i < images.size(); ++i) column[i] = std::move(images[i][k]);
-    joined.push_back(join_rows(column, graph.endpoint_name(head.outputs[k])));
+    joined.push_back(join_rows(column, graph.endpoint_name(per_image.tail_inputs[k])));
   }
-  return run_steps(
-      {tail, steps.size(), per_image.tail_inputs, fetches, tail_arena.get(), nullptr, true},
-      joined);
+  return run_steps({per_image.tail_step, steps.size(), per_image.tail_inputs, fetches,
+                    tail_arena.get(), nullptr, true},
+                   joined);
 }
 
 std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<const Tensor> inputs) {
