@@ -43,9 +43,10 @@ PerImagePlan plan_per_image(const Graph& graph, std::span<const int> steps,
 // kTailImageBytes per image, those from the first whose weights (constant inputs) outweigh
 // its output per image; when they read at least kTailWeightBytes of weights, more than an L2
 // holds, which one image at a time would read from L3 or memory for each image. Measured on
-// the Zen 5 host, MobileNet v1 1.0 at batch 32 on two threads: its last two pointwise layers
-// and the logits over groups of 8 images (the logits' 4 MB of weights had been read at
-// ~23 GB/s for each image, 2.5% of the time) ran the whole graph 3.4% faster.
+// the Zen 5 host, MobileNet v1 1.0 at batch 32: its last two pointwise layers and the logits
+// over groups of 8 images (the logits' 4 MB of weights had been read at ~23 GB/s for each
+// image, 2.5% of the time) ran the whole graph 4.7% faster on one thread, 2-4% on two;
+// MobileNet v1 0.25_128 (1.9 MB of weights in all) level.
 inline constexpr int64_t kTailImageBytes = 256 * 1024;
 inline constexpr int64_t kTailWeightBytes = 1024 * 1024;
 
