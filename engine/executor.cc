@@ -633,8 +633,8 @@ std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, i
             images[i] = run_image(feeds, i);
             const int64_t g = i / group, first = g * group, last = std::min(batch, first + group);
             if (done[g].fetch_add(1) + 1 < last - first) continue;
-            parts[g] = group == 1 ? std::move(images[i])
-                                  : run_tail(std::span(images).subspan(first, last - first));
+            parts[g] = has_grouped_tail() ? run_tail(std::span(images).subspan(first, last - first))
+                                          : std::move(images[i]);
           } catch (...) {
             // Workers cannot throw: the first error goes to the caller, the rest are dropped.
             std::lock_guard lock(error_mutex);

@@ -462,10 +462,19 @@ TEST(BatchSplit, LastLayersWithHeavyWeightsRunOverGroupsOfImages) {
   expect_near(grouped.out[0], whole.out[0]);
   expect_near(grouped.out[1], whole.out[1]);
   EXPECT_EQ(whole.tail, 0);
-  // One thread: one group of up to 8 images.
+  // One thread: one group of up to 8 images. Two images on two threads: groups of one, each
+  // still running the tail.
   Outcome one = run(heavy, fetches, {x}, BatchSplit::kOn, 1, load);
   EXPECT_EQ(one.observed, 7 * 1 + one.tail);
   expect_near(one.out[0], whole.out[0]);
+  const Tensor x2 = random_tensor({2, 2, 2, 512}, 7);
+  Outcome pair = run(heavy, fetches, {x2}, BatchSplit::kAuto, 2, load);
+  Outcome pair_whole = run(heavy, fetches, {x2}, BatchSplit::kOff, 2, load);
+  EXPECT_TRUE(pair.splits);
+  EXPECT_EQ(pair.observed, 2 * pair.steps);
+  ASSERT_EQ(pair.out.size(), 2u);
+  expect_near(pair.out[0], pair_whole.out[0]);
+  expect_near(pair.out[1], pair_whole.out[1]);
   // Without the batch at load the sizes per image are unknown; under 1 MiB of weights (256
   // output channels: 0.5 MB) one image at a time reads them from L2.
   EXPECT_EQ(run(heavy, fetches, {x}, BatchSplit::kOn).tail, 0);
