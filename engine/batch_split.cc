@@ -189,15 +189,6 @@ class Planner {
   const Node* node_ = nullptr;
 };
 
-// The bytes of a tensor of known shape, -1 when unknown (or beyond int64).
-int64_t known_bytes(const TensorInfo& t) {
-  if (!t.shape.fully_known()) return -1;
-  int64_t n = static_cast<int64_t>(dtype_size(t.dtype));
-  for (int64_t d : t.shape.dims)
-    if (__builtin_mul_overflow(n, d, &n)) return -1;
-  return n;
-}
-
 // Sets plan.tail_step and plan.tail_inputs (see PerImagePlan) for a per-image graph, by the
 // rule of kTailImageBytes.
 void plan_grouped_tail(const Graph& graph, std::span<const int> steps,

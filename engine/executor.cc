@@ -117,11 +117,6 @@ TensorInfo infer_feed(const Graph& graph, Endpoint e, const OpOptions& op_option
   }
 }
 
-// The bytes of a numeric tensor of fully known shape.
-int64_t byte_size(const TensorInfo& t) {
-  return num_elements(t.shape.dims) * static_cast<int64_t>(dtype_size(t.dtype));
-}
-
 // Dimension 0 is the batch: a graph exported for batch 1 runs any batch.
 void check_feed(const std::string& name, const TensorInfo& want, const Tensor& got) {
   if (got.dtype() != want.dtype)
@@ -410,7 +405,7 @@ void Executable::Impl::plan_arenas() {
     for (size_t k = 0; k < infos[n].size(); ++k) {
       const TensorInfo& o = infos[n][k];
       if (o.value || o.dtype == DType::kString || !allocatable(std::span(&o, 1))) continue;
-      whole[s][k] = byte_size(o);
+      whole[s][k] = known_bytes(o);
       const int64_t per_image_bytes = batch > 0 ? (whole[s][k] + batch - 1) / batch : 0;
       if (in_tail) {
         tail[s][k] = per_image_bytes * PerImagePlan::kTailGroup;
@@ -440,8 +435,8 @@ void place_in_arena(const ActivationArena& arena, const ActivationArena::Lease& 
   for (size_t k = 0; k < outputs.size(); ++k) {
     const ActivationArena::Slot& slot = arena.slot(step, k);
     const TensorInfo& o = outputs[k];
-    if (slot.offset < 0 || o.dtype == DType::kString || !o.shape.fully_known()) continue;
-    if (byte_size(o) <= slot.bytes)
+    if (slot.offset < 0 || o.dtype == DType::kString) continue;
+    if (const int64_t bytes = known_bytes(o); bytes >= 0 && bytes <= slot.bytes)
       values[k] = Tensor(o.dtype, o.shape.known(), lease.view(slot.offset));
   }
 }

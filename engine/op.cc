@@ -2,6 +2,14 @@
 
 namespace poet {
 
+int64_t known_bytes(const TensorInfo& t) {
+  if (!t.shape.fully_known()) return -1;
+  int64_t n = static_cast<int64_t>(dtype_size(t.dtype));
+  for (int64_t d : t.shape.dims)
+    if (__builtin_mul_overflow(n, d, &n)) return -1;
+  return n;
+}
+
 std::string_view backend_name(Backend backend) {
   switch (backend) {
     case Backend::kNative:

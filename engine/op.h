@@ -48,6 +48,10 @@ struct TensorInfo {
   std::optional<Tensor> value;  // set when the value is known (constants, folded results)
 };
 
+// The bytes of a tensor of fully known shape; -1 when a dimension is unknown or the count
+// overflows int64.
+int64_t known_bytes(const TensorInfo& t);
+
 class InferContext {
  public:
   InferContext(const Node& node, std::span<const TensorInfo* const> inputs,
