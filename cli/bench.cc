@@ -201,18 +201,18 @@ int bench(Args args) {
   std::printf("kernels: %s, backend %s, %d threads, batch %lld\n",
               std::string(x86::isa_name(x86::active_isa())).c_str(), flags.str("backend").c_str(),
               threads, static_cast<long long>(batch));
-  if (exe.splits_batch(batch) && exe.tail_steps() > 0) {
-    std::printf(
-        "batch split: each thread runs one image at a time through the graph, the last "
-        "%lld steps over groups of up to %lld images\n",
-        static_cast<long long>(exe.tail_steps()), static_cast<long long>(PerImagePlan::kTailGroup));
-    std::printf("activation arena: %.1f MB per image in flight, %.1f MB per group\n",
-                static_cast<double>(exe.arena_sizes().image_bytes) / 1e6,
-                static_cast<double>(exe.arena_sizes().tail_bytes) / 1e6);
-  } else if (exe.splits_batch(batch)) {
-    std::printf("batch split: each thread runs one image at a time through the graph\n");
-    std::printf("activation arena: %.1f MB per image in flight\n",
-                static_cast<double>(exe.arena_sizes().image_bytes) / 1e6);
+  if (exe.splits_batch(batch)) {
+    const Executable::ArenaSizes arenas = exe.arena_sizes();
+    std::printf("batch split: each thread runs one image at a time through the graph");
+    if (exe.tail_steps() > 0)
+      std::printf(", the last %lld steps over groups of up to %lld images",
+                  static_cast<long long>(exe.tail_steps()),
+                  static_cast<long long>(PerImagePlan::kTailGroup));
+    std::printf("\nactivation arena: %.1f MB per image in flight",
+                static_cast<double>(arenas.image_bytes) / 1e6);
+    if (exe.tail_steps() > 0)
+      std::printf(", %.1f MB per group", static_cast<double>(arenas.tail_bytes) / 1e6);
+    std::printf("\n");
   } else {
     if (!exe.batch_split_blocker().empty())
       std::printf("batch split: no, %s\n", exe.batch_split_blocker().c_str());

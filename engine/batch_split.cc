@@ -215,10 +215,12 @@ void plan_grouped_tail(const Graph& graph, std::span<const int> steps,
     return sum;
   };
   // The last steps whose outputs are small, from the first whose weights outweigh its output.
+  auto small = [&](int n) {
+    const int64_t bytes = output_bytes(n);
+    return bytes >= 0 && bytes <= kTailImageBytes;
+  };
   size_t tail = steps.size();
-  while (tail > 0 && output_bytes(steps[tail - 1]) >= 0 &&
-         output_bytes(steps[tail - 1]) <= kTailImageBytes)
-    --tail;
+  while (tail > 0 && small(steps[tail - 1])) --tail;
   while (tail < steps.size() && weight_bytes(steps[tail]) <= output_bytes(steps[tail])) ++tail;
   int64_t weights = 0;
   for (size_t s = tail; s < steps.size(); ++s) weights += weight_bytes(steps[s]);
