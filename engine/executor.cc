@@ -236,6 +236,11 @@ struct Executable::Impl {
   bool native_only() const {
     return !op_options.uses(Backend::kOneDnn) && !op_options.uses(Backend::kReference);
   }
+  // Per step: its outputs' load-time shapes are fully known (and none is a constant), so a run
+  // whose inputs have their load-time shapes need not infer them again (a microsecond a step,
+  // which MobileNet's ~30 steps at batch 1 notice).
+  std::vector<char> outputs_known;
+  bool shaped_as_loaded(size_t step, std::span<const Tensor* const> inputs) const;
   void plan_releases();
   void plan_arenas();
   void release_adopted_constants();
@@ -329,7 +334,24 @@ void Executable::Impl::build(Graph& source) {
   }
   // Feeds are set by run(), not computed.
   std::erase_if(steps, [&](int n) { return n < static_cast<int>(feed_nodes.size()); });
+  for (int n : steps) {
+    bool known = true;
+    for (const TensorInfo& o : infos[n]) known = known && o.shape.fully_known() && !o.value;
+    outputs_known.push_back(known);
+  }
   plan_releases();
+}
+
+bool Executable::Impl::shaped_as_loaded(size_t step, std::span<const Tensor* const> inputs) const {
+  if (!outputs_known[step]) return false;
+  const Node& node = graph.node(steps[step]);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorInfo& loaded = infos[node.inputs[i].node][node.inputs[i].index];
+    if (inputs[i]->dtype() != loaded.dtype || !loaded.shape.fully_known() ||
+        inputs[i]->shape() != loaded.shape.dims)
+      return false;
+  }
+  return true;
 }
 
 void Executable::Impl::release_adopted_constants() {
@@ -687,27 +709,34 @@ std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<cons
   }
   for (size_t i = 0; i < inputs.size(); ++i)
     values[pass.inputs[i].node][pass.inputs[i].index] = inputs[i];
-  std::vector<TensorInfo> in_infos;
+  std::vector<TensorInfo> in_infos, run_infos;
   std::vector<const TensorInfo*> in_info_ptrs;
   std::vector<const Tensor*> in_values;
   for (size_t s = pass.first; s < pass.end; ++s) {
     auto start = std::chrono::steady_clock::now();
     int n = steps[s];
     const Node& node = graph.node(n);
-    in_infos.clear();
     in_values.clear();
     for (const Endpoint& e : node.inputs) in_values.push_back(&values[e.node][e.index]);
+    bool sliced_target = false;
     if (pass.slice) {
-      if (auto it = per_image.slice_shapes.find(n); it != per_image.slice_shapes.end())
+      if (auto it = per_image.slice_shapes.find(n); it != per_image.slice_shapes.end()) {
         in_values[1] = &it->second;
+        sliced_target = true;
+      }
     }
-    for (const Tensor* t : in_values)
-      in_infos.push_back(TensorInfo{t->dtype(), PartialShape(t->shape()), *t});
-    in_info_ptrs.clear();
-    for (const TensorInfo& i : in_infos) in_info_ptrs.push_back(&i);
-    std::vector<TensorInfo> out_infos(ops[n]->num_outputs());
-    InferContext ictx(node, in_info_ptrs, out_infos);
-    ops[n]->infer(ictx);
+    std::span<const TensorInfo> out_infos = infos[n];
+    if (sliced_target || !shaped_as_loaded(s, in_values)) {
+      in_infos.clear();
+      for (const Tensor* t : in_values)
+        in_infos.push_back(TensorInfo{t->dtype(), PartialShape(t->shape()), *t});
+      in_info_ptrs.clear();
+      for (const TensorInfo& i : in_infos) in_info_ptrs.push_back(&i);
+      run_infos.assign(ops[n]->num_outputs(), TensorInfo{});
+      InferContext ictx(node, in_info_ptrs, run_infos);
+      ops[n]->infer(ictx);
+      out_infos = run_infos;
+    }
     if (lease.base()) place_in_arena(*pass.arena, lease, s, out_infos, values[n]);
     ComputeContext cctx(node, in_values, out_infos, values[n], pass.pool);
     ops[n]->compute(cctx);

@@ -131,6 +131,10 @@ class Op {
   // False for ops whose outputs must not be computed at load time even when every input is
   // known (Placeholder, or anything with side effects).
   virtual bool foldable() const { return true; }
+  // Output dtypes and shapes from the inputs'. At load, an input computed at run time has no
+  // value, and any output dimension that depends on such a value must be left unknown: a run
+  // whose inputs have their load-time shapes reuses fully known load-time outputs without
+  // calling infer again.
   virtual void infer(InferContext& ctx) const = 0;
   virtual void compute(ComputeContext& ctx) const = 0;
   // Called once at load, before any run, for input `i` of a step when that input is a
