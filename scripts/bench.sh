@@ -3,6 +3,9 @@
 # graph runs poet bench (native and oneDNN, 1 and 2 threads) and the peers
 # (../shared/bench/peers.sh: ONNX Runtime, OpenCV DNN) back to back, and prints one table.
 # The machine is shared: compare ratios from one run, and note the load average printed.
+# Each case ends with BENCH_PAIRS (default 3) alternations of poet on 2 threads and the
+# peers: the median of those pairs' ratios to ONNX Runtime is the reading the host's
+# minute-to-minute swings move least.
 #   scripts/bench.sh [SECONDS]        (default 5 per measurement)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,9 +41,17 @@ cases=(
   "inception_v3_tfjs|$fx/inception_v3_tfjs/model.json|input_1|flatten_1|299|32"
 )
 only=${BENCH_ONLY:-}  # e.g. BENCH_ONLY=inception to run a subset
+pairs=${BENCH_PAIRS:-3}
 
 ips() { awk '/^images\/s:/ {print $2}' "$1"; }
 rss() { awk '/^peak RSS:/ {print $3}' "$1"; }
+# The peers on the current case's graph, into file $1.
+run_peers() {
+  case "$graph" in
+    *.json) $peers "$graph" - "$fetch" "$size" "$size" "$batch" "$secs" >"$1" 2>&1 || true ;;
+    *) $peers "$graph" "$input" "$fetch" "$size" "$size" "$batch" "$secs" >"$1" 2>&1 || true ;;
+  esac
+}
 
 printf '%-22s %5s %3s %10s %10s %10s %10s %9s %9s %s\n' graph batch thr native onednn ort opencv native/ort rss_MB load
 for c in "${cases[@]}"; do
@@ -56,10 +67,7 @@ for c in "${cases[@]}"; do
       >"$out/$name-b$batch-t$thr-onednn.txt"
   done
   # Peers use both cores.
-  case "$graph" in
-    *.json) $peers "$graph" - "$fetch" "$size" "$size" "$batch" "$secs" >"$out/$name-b$batch-peers.txt" 2>&1 || true ;;
-    *) $peers "$graph" "$input" "$fetch" "$size" "$size" "$batch" "$secs" >"$out/$name-b$batch-peers.txt" 2>&1 || true ;;
-  esac
+  run_peers "$out/$name-b$batch-peers.txt"
   # poet again after the peers: a drifting load shows as a gap between the two native runs.
   $poet bench "${pb[@]}" --threads 2 >"$out/$name-b$batch-t2-native-again.txt"
   # OpenCV cannot read graphs with DecodeJpeg (the Inception replica): its column stays empty.
@@ -77,4 +85,17 @@ for c in "${cases[@]}"; do
       "$p_ort" "$p_cv" "$ratio" "$(rss "$out/$name-b$batch-t$thr-native.txt")" "$load"
   done
   echo "  (native 2 threads again after the peers: $(ips "$out/$name-b$batch-t2-native-again.txt"))"
+  ratios=()
+  for ((k = 1; k <= pairs; k++)); do
+    f=$out/$name-b$batch-pair$k
+    $poet bench "${pb[@]}" --threads 2 >"$f-native.txt"
+    run_peers "$f-peers.txt"
+    r=$(awk -v a="$(ips "$f-native.txt")" '/^ort/ && $NF > 0 {printf "%.2f", a / $NF}' "$f-peers.txt")
+    ratios+=("${r:--}")
+  done
+  if ((pairs > 0)); then
+    median=$(printf '%s\n' "${ratios[@]}" | { grep -v '^-$' || true; } | sort -n |
+      awk '{v[NR] = $1} END {if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+    echo "  (native/ORT in $pairs alternated pairs: ${ratios[*]}; median ${median:--})"
+  fi
 done
