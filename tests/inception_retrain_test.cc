@@ -131,7 +131,9 @@ TEST_F(InceptionRetrainSlow, BenchRunsBothForms) {
     CliResult b = run_poet(
         {"bench", "--graph", graph, "--input_layer", input, "--fetch", fetch, "--seconds", "0.1"});
     ASSERT_EQ(b.exit_code, 0) << graph << ": " << b.err;
-    EXPECT_NE(b.out.find("11.447 GFLOP per run"), std::string::npos) << b.out;
+    // The graph's 11.447 GFLOP less the pool towers' averages over fewer channels once the
+    // optimiser moves them after their 1x1 convolutions (docs/INCEPTION_V3.md).
+    EXPECT_NE(b.out.find("11.433 GFLOP per run"), std::string::npos) << b.out;
     EXPECT_NE(b.out.find("images/s: "), std::string::npos) << b.out;
   }
 }

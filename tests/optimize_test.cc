@@ -27,6 +27,22 @@ struct Builder : TestGraph {
     return op(name, "Conv2D", {x, constant(name + "/w", std::move(filter))},
               {{"padding", std::string("SAME")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
   }
+  Endpoint avg_pool(const std::string& name, Endpoint x, int64_t stride = 1) {
+    return op(name, "AvgPool", {x},
+              {{"padding", std::string("SAME")},
+               {"ksize", std::vector<int64_t>{1, 3, 3, 1}},
+               {"strides", std::vector<int64_t>{1, stride, stride, 1}}});
+  }
+  // Inception's pool tower: a 3x3 average, a 1x1 convolution to `out` channels, a batch norm
+  // and a Relu named "tower".
+  void pool_tower(Endpoint x, int64_t in, int64_t out, int64_t stride = 1) {
+    Endpoint c = conv("tower/conv", avg_pool("tower/pool", x, stride), {1, 1, in, out});
+    Endpoint bn = op("tower/batchnorm", "BatchNormWithGlobalNormalization",
+                     {c, constant("m", {out}), constant("v", {out}, 0.1, 2),
+                      constant("beta", {out}), constant("gamma", {out})},
+                     {{"variance_epsilon", 0.001f}, {"scale_after_normalization", false}});
+    op("tower", "Relu", {bn});
+  }
 };
 
 Tensor random_input(Shape shape) {
@@ -102,6 +118,62 @@ TEST(Optimize, ATensorReadTwiceIsNotFoldedAway) {
   Outcome plain = run(b.g, "out:0", Backend::kReference, {1, 4, 4, 2});
   expect_close(fused.value, plain.value);
   EXPECT_EQ(fused.ops, (std::vector<std::string>{"Conv2D", "Mul", "Add"}));
+}
+
+TEST(Optimize, PoolTowerAveragesAfterItsPointwiseConvolution) {
+  Builder b;
+  b.pool_tower(b.input({2, 6, 5, 8}), 8, 3);
+  Outcome fused = run(b.g, "tower:0", Backend::kNative, {2, 6, 5, 8});
+  Outcome plain = run(b.g, "tower:0", Backend::kReference, {2, 6, 5, 8});
+  expect_close(fused.value, plain.value);
+  EXPECT_EQ(fused.ops, (std::vector<std::string>{"_FusedConv2D", "_FusedAvgPool"}));
+  EXPECT_EQ(plain.ops, (std::vector<std::string>{"AvgPool", "Conv2D",
+                                                 "BatchNormWithGlobalNormalization", "Relu"}));
+  // A batch split over two threads runs the moved pool image by image.
+  ExecOptions o;
+  o.threads = 2;
+  Executable exe(b.g, {"x:0"}, {"tower:0"}, o);
+  EXPECT_TRUE(exe.batch_split_blocker().empty()) << exe.batch_split_blocker();
+  Tensor x = random_input({2, 6, 5, 8});
+  expect_close(exe.run(std::span(&x, 1))[0], plain.value);
+}
+
+TEST(Optimize, PoolWithoutActivationAfterTheConvolution) {
+  Builder b;
+  Endpoint c = b.conv("conv", b.avg_pool("pool", b.input({1, 4, 4, 6})), {1, 1, 6, 2});
+  b.op("out", "BiasAdd", {c, b.constant("bias", {2})});
+  Outcome fused = run(b.g, "out:0", Backend::kNative, {1, 4, 4, 6});
+  Outcome plain = run(b.g, "out:0", Backend::kReference, {1, 4, 4, 6});
+  expect_close(fused.value, plain.value);
+  EXPECT_EQ(fused.ops, (std::vector<std::string>{"_FusedConv2D", "AvgPool"}));
+}
+
+TEST(Optimize, PoolStaysFirstWhereMovingItWouldNotPayOrChangeTheResult) {
+  struct Case {
+    const char* what;
+    int64_t in, out, stride;
+  };
+  // A convolution to as many channels would pool as much; a stride-2 pool has fewer pixels
+  // than its input, which the convolution would then run over.
+  for (const Case& c : {Case{"widening", 4, 4, 1}, Case{"strided pool", 8, 3, 2}}) {
+    SCOPED_TRACE(c.what);
+    Builder b;
+    b.pool_tower(b.input({1, 6, 6, c.in}), c.in, c.out, c.stride);
+    Outcome fused = run(b.g, "tower:0", Backend::kNative, {1, 6, 6, c.in});
+    expect_close(fused.value, run(b.g, "tower:0", Backend::kReference, {1, 6, 6, c.in}).value);
+    EXPECT_EQ(fused.ops, (std::vector<std::string>{"AvgPool", "_FusedConv2D"}));
+  }
+  // The pooled tensor read twice.
+  Builder b;
+  Endpoint pool = b.avg_pool("pool", b.input({1, 4, 4, 6}));
+  Endpoint c = b.conv("conv", pool, {1, 1, 6, 2});
+  Endpoint relu = b.op("relu", "Relu", {c});
+  b.op("out", "ConcatV2",
+       {relu, pool, b.TestGraph::constant("axis", Tensor::from_ints({}, std::vector<int32_t>{3}))},
+       {{"N", int64_t{2}}});
+  Outcome fused = run(b.g, "out:0", Backend::kNative, {1, 4, 4, 6});
+  expect_close(fused.value, run(b.g, "out:0", Backend::kReference, {1, 4, 4, 6}).value);
+  EXPECT_EQ(fused.ops, (std::vector<std::string>{"AvgPool", "_FusedConv2D", "ConcatV2"}));
 }
 
 TEST(Optimize, FetchedIntermediateStaysComputed) {

@@ -99,6 +99,32 @@ TEST(PoolSimd, AverageDividesByRealCellsAtSameEdges) {
   }
 }
 
+TEST(PoolSimd, AverageWithFusedActivationClampsLikeTheReference) {
+  // Inception's pool towers after the optimiser: a 3x3 SAME average then Relu (every channel
+  // count covers the 4-vector blocks, single vectors and the masked tail). Inputs in [-10, 14]
+  // reach both of Relu6's clamps; a NaN must come out 0 as in kernels::activate.
+  ThreadPool pool(2);
+  for (int64_t c : {5, 32, 70}) {
+    ConvShape s = shape(2, 7, 6, c, 3, 1, Padding::kSame);
+    auto input = random_floats(s.input_size(), 4, -10.f, 14.f);
+    input[c + 1] = NAN;  // pixel 1's channel 1 (a NaN window sum for its neighbours)
+    std::vector<float> avg(s.output_size());
+    kernels::ref::avg_pool(s, input, avg);
+    for (kernels::Activation act : {kernels::Activation::kRelu, kernels::Activation::kRelu6}) {
+      std::vector<float> want = avg;
+      for (float& v : want) v = kernels::activate(v, act);
+      for (x86::Isa isa : x86::available_isas()) {
+        SCOPED_TRACE(::testing::Message()
+                     << c << " channels, " << x86::isa_name(isa)
+                     << (act == kernels::Activation::kRelu ? " Relu" : " Relu6"));
+        std::vector<float> got(s.output_size(), NAN);
+        x86::pool_nhwc(isa, PoolKind::kAvg, s, input, got, &pool, act);
+        expect_identical(got, want);
+      }
+    }
+  }
+}
+
 TEST(PoolSimd, MaxIgnoresPaddingWithNegativeInputs) {
   ConvShape s = shape(1, 2, 2, 1, 3, 1, Padding::kSame);
   std::vector<float> in = {-4, -3, -2, -1};
@@ -136,6 +162,30 @@ TEST(PoolSimd, OpsUseNativeKernelOnEveryIsa) {
     }
   }
   x86::force_isa(std::nullopt);
+}
+
+TEST(PoolSimd, FusedAvgPoolIsAnAverageThenItsActivation) {
+  std::map<std::string, AttrValue> attrs = {{"padding", std::string("SAME")},
+                                            {"ksize", std::vector<int64_t>{1, 3, 3, 1}},
+                                            {"strides", std::vector<int64_t>{1, 1, 1, 1}},
+                                            {"T", DType::kFloat32}};
+  std::vector<Tensor> inputs = {floats({2, 5, 4, 19}, random_floats(2 * 5 * 4 * 19, 5, -10, 14))};
+  const std::vector<float> avg = floats(run_op1("AvgPool", inputs, attrs, Backend::kReference));
+  for (const char* act : {"Relu", "Relu6"}) {
+    attrs["fused_ops"] = std::vector<std::string>{act};
+    std::vector<float> want = avg;
+    for (float& v : want)
+      v = kernels::activate(
+          v, std::string(act) == "Relu" ? kernels::Activation::kRelu : kernels::Activation::kRelu6);
+    for (Backend backend : {Backend::kReference, Backend::kNative, Backend::kOneDnn}) {
+      SCOPED_TRACE(::testing::Message() << act << " backend " << static_cast<int>(backend));
+      const std::vector<float> got = floats(run_op1("_FusedAvgPool", inputs, attrs, backend));
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5f) << i;
+    }
+  }
+  attrs["fused_ops"] = std::vector<std::string>{"BiasAdd"};
+  EXPECT_THROW(run_op1("_FusedAvgPool", inputs, attrs, Backend::kNative), Error);
 }
 
 TEST(PoolSimd, OpsRunOneDnn) {

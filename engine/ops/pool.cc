@@ -1,10 +1,13 @@
-// MaxPool and AvgPool over NHWC windows (ksize, strides, SAME/VALID). Backend kReference runs
-// kernels/ref/pool; kNative the SIMD kernel for the active ISA; kOneDnn a oneDNN pooling
-// primitive built once per input shape.
+// MaxPool and AvgPool over NHWC windows (ksize, strides, SAME/VALID), and the optimiser's
+// _FusedAvgPool: an AvgPool whose `fused_ops` ["Relu"] or ["Relu6"] clamps its results
+// (engine/optimize/pool_after_conv.cc). Backend kReference runs kernels/ref/pool; kNative the
+// SIMD kernel for the active ISA; kOneDnn a oneDNN pooling primitive built once per input
+// shape, then the activation.
 #include "kernels/onednn/pool.h"
 #include "engine/ops/conv_attrs.h"
 #include "engine/ops/prepared_cache.h"
 #include "engine/ops/registry.h"
+#include "kernels/x86/elementwise.h"
 #include "kernels/x86/pool_nhwc.h"
 
 namespace poet::ops {
@@ -16,8 +19,12 @@ using x86::PoolKind;
 
 class Pool final : public Op {
  public:
-  Pool(const Node& node, const OpOptions& options, PoolKind kind)
-      : attrs_(read_window_attrs(node, /*pooling=*/true)), kind_(kind), backend_(options.backend) {}
+  Pool(const Node& node, const OpOptions& options, PoolKind kind,
+       kernels::Activation act = kernels::Activation::kNone)
+      : attrs_(read_window_attrs(node, /*pooling=*/true)),
+        kind_(kind),
+        act_(act),
+        backend_(options.backend) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(1);
@@ -44,10 +51,14 @@ class Pool final : public Op {
                                                        : onednn::PoolKind::kAverage);
                })
           ->run(in.data<float>(), ctx.output(0).data<float>());
+      if (act_ != kernels::Activation::kNone) {
+        std::span<float> out = ctx.output(0).data<float>();
+        x86::activation(x86::active_isa(), act_, out, out, ctx.pool());
+      }
       return;
     }
     const x86::Isa isa = backend_ == Backend::kReference ? x86::Isa::kRef : x86::active_isa();
-    x86::pool_nhwc(isa, kind_, s, in.data<float>(), ctx.output(0).data<float>(), ctx.pool());
+    x86::pool_nhwc(isa, kind_, s, in.data<float>(), ctx.output(0).data<float>(), ctx.pool(), act_);
   }
 
   // One comparison or addition per window cell.
@@ -58,6 +69,7 @@ class Pool final : public Op {
  private:
   WindowAttrs attrs_;
   PoolKind kind_;
+  kernels::Activation act_;
   Backend backend_;
   ShapeCache<onednn::Pool2dPrimitive> onednn_;
 };
@@ -70,8 +82,23 @@ std::unique_ptr<Op> make_avg_pool(const Node& node, const OpOptions& options) {
   return std::make_unique<Pool>(node, options, PoolKind::kAvg);
 }
 
+// _FusedAvgPool's `fused_ops`: ["Relu"] or ["Relu6"].
+kernels::Activation pool_activation(const Node& node) {
+  const auto it = node.attrs.find("fused_ops");
+  const auto* ops =
+      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+  if (ops && ops->size() == 1 && (*ops)[0] == "Relu") return kernels::Activation::kRelu;
+  if (ops && ops->size() == 1 && (*ops)[0] == "Relu6") return kernels::Activation::kRelu6;
+  fail(node.describe(), ": fused_ops must be [Relu] or [Relu6]");
+}
+
+std::unique_ptr<Op> make_fused_avg_pool(const Node& node, const OpOptions& options) {
+  return std::make_unique<Pool>(node, options, PoolKind::kAvg, pool_activation(node));
+}
+
 POET_REGISTER_OP("MaxPool", make_max_pool);
 POET_REGISTER_OP("AvgPool", make_avg_pool);
+POET_REGISTER_OP("_FusedAvgPool", make_fused_avg_pool);
 
 }  // namespace
 }  // namespace poet::ops

@@ -89,26 +89,6 @@ bool absorb(const Rewrite& rw, const Node& node, int slot, int64_t channels, Epi
   return false;
 }
 
-// The only reader of output 0 of `n` and the input slot it reads it at, or -1.
-int sole_reader(const Rewrite& rw, const std::vector<std::vector<int>>& readers, int n, int& slot) {
-  if (readers[n].empty() || readers[n][0] != 1) return -1;
-  for (size_t k = 1; k < readers[n].size(); ++k)
-    if (readers[n][k] != 0) return -1;  // FusedBatchNorm's statistics outputs are read
-  for (const Endpoint& f : rw.fetches)
-    if (f.node == n) return -1;
-  for (size_t r = 0; r < rw.nodes.size(); ++r) {
-    if (!rw.alive[r]) continue;
-    const auto& inputs = rw.nodes[r].inputs;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i] == Endpoint{n, 0}) {
-        slot = static_cast<int>(i);
-        return static_cast<int>(r);
-      }
-    }
-  }
-  return -1;
-}
-
 // Replaces the chain's last node with the fused convolution.
 void emit(Rewrite& rw, int conv, const Epilogue& ep, const Tensor& filter) {
   int last = ep.absorbed.back();
@@ -155,7 +135,7 @@ void fuse_conv(Rewrite& rw) {
     ep.bias.assign(channels, 0.f);
     auto readers = rw.reader_counts();
     int current = static_cast<int>(n), slot = 0;
-    for (int next; (next = sole_reader(rw, readers, current, slot)) >= 0; current = next) {
+    for (int next; (next = rw.sole_reader(readers, current, slot)) >= 0; current = next) {
       if (!absorb(rw, rw.nodes[next], slot, channels, ep)) break;
       ep.absorbed.push_back(next);
     }

@@ -54,7 +54,7 @@ void forward_identities(Rewrite& rw, const Options& options) {
   for (Endpoint& f : rw.fetches) f = resolve(f, nullptr);
 }
 
-// Step 4: keep what the fetches reach (and the feeds, whose positions callers rely on).
+// Step 5: keep what the fetches reach (and the feeds, whose positions callers rely on).
 void prune(Rewrite& rw) {
   std::vector<char> live(rw.nodes.size(), 0);
   std::vector<int> work(rw.feeds.begin(), rw.feeds.end());
@@ -118,6 +118,35 @@ std::vector<std::vector<int>> Rewrite::reader_counts() const {
   return counts;
 }
 
+int Rewrite::sole_reader(const std::vector<std::vector<int>>& readers, int n, int& slot) const {
+  if (readers[n].empty() || readers[n][0] != 1) return -1;
+  for (size_t k = 1; k < readers[n].size(); ++k)
+    if (readers[n][k] != 0) return -1;  // FusedBatchNorm's statistics outputs are read
+  for (const Endpoint& f : fetches)
+    if (f.node == n) return -1;
+  for (size_t r = 0; r < nodes.size(); ++r) {
+    if (!alive[r]) continue;
+    const auto& inputs = nodes[r].inputs;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i] == Endpoint{n, 0}) {
+        slot = static_cast<int>(i);
+        return static_cast<int>(r);
+      }
+    }
+  }
+  return -1;
+}
+
+void Rewrite::redirect(Endpoint from, Endpoint to) {
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    if (!alive[n]) continue;
+    for (Endpoint& in : nodes[n].inputs)
+      if (in == from) in = to;
+  }
+  for (Endpoint& f : fetches)
+    if (f == from) f = to;
+}
+
 Graph run(Graph graph, std::vector<std::vector<TensorInfo>> infos, std::vector<int>& feeds,
           std::vector<Endpoint>& fetches, const Options& options) {
   Rewrite rw;
@@ -132,6 +161,7 @@ Graph run(Graph graph, std::vector<std::vector<TensorInfo>> infos, std::vector<i
   if (options.fuse) {
     prune(rw);
     fuse_conv(rw);
+    pool_after_conv(rw);
   }
   prune(rw);
   return compact(rw, feeds, fetches);

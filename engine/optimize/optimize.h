@@ -8,7 +8,10 @@
 //      shift (Mul, Add, BiasAdd, Sub, BatchNormWithGlobalNormalization, FusedBatchNorm) and a
 //      Relu / Relu6 becomes one `_FusedConv2D` / `_FusedDepthwiseConv2dNative` node (TensorFlow's
 //      own names for these fusions) on folded weights and bias;
-//   4. prune: nodes nothing needs any more are dropped.
+//   4. pool after conv (pool_after_conv.cc): a stride-1 SAME AvgPool read only by a 1x1
+//      fused convolution moves after it, the convolution's activation after the pool
+//      (Inception's pool towers then average 32-192 channels instead of 192-2048);
+//   5. prune: nodes nothing needs any more are dropped.
 #pragma once
 
 #include <span>
@@ -21,7 +24,7 @@ namespace poet::optimize {
 
 struct Options {
   bool keep_check_numerics = false;  // CheckNumerics nodes stay (and so block fusion across them)
-  bool fuse = true;                  // step 3
+  bool fuse = true;                  // steps 3 and 4
 };
 
 // The graph being rewritten: nodes by index, dead ones marked, plus the endpoints that must
@@ -37,9 +40,15 @@ struct Rewrite {
   const Tensor* constant(Endpoint e) const;  // the Const value behind e, or null
   // For each live node's outputs: how many data inputs of live nodes, and fetches, read it.
   std::vector<std::vector<int>> reader_counts() const;
+  // The only reader of output 0 of `n` (no other output read, not fetched) and the input slot
+  // it reads it at, or -1. `readers` is reader_counts().
+  int sole_reader(const std::vector<std::vector<int>>& readers, int n, int& slot) const;
+  // Every live node's input, and every fetch, that reads `from` reads `to` instead.
+  void redirect(Endpoint from, Endpoint to);
 };
 
 void fuse_conv(Rewrite& rw);
+void pool_after_conv(Rewrite& rw);
 
 // Rewrites `graph` (nodes in topological order; `infos` from load-time inference). Feed
 // node indices and fetch endpoints are updated to the returned graph's numbering. Both are

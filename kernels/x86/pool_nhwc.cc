@@ -10,7 +10,7 @@
 
 namespace poet::kernels::x86 {
 void pool_nhwc(Isa isa, PoolKind kind, const ConvShape& s, std::span<const float> input,
-               std::span<float> output, ThreadPool* pool) {
+               std::span<float> output, ThreadPool* pool, Activation act) {
   if (s.output_size() == 0) return;
   if (s.out_c != s.in_c || static_cast<int64_t>(input.size()) != s.input_size() ||
       static_cast<int64_t>(output.size()) != s.output_size())
@@ -23,12 +23,14 @@ void pool_nhwc(Isa isa, PoolKind kind, const ConvShape& s, std::span<const float
     } else {
       ref::avg_pool(s, input, output);
     }
+    if (act != Activation::kNone)
+      for (float& v : output) v = activate(v, act);
     return;
   }
   const PoolKernels kernels =
       simd_kernels(isa, pool_nhwc_avx2_kernels, pool_nhwc_avx512_kernels, "pool_nhwc");
   const PoolRowsFn rows = kind == PoolKind::kMax ? kernels.max : kernels.avg;
-  const PoolJob job{s, input.data(), output.data()};
+  const PoolJob job{s, input.data(), output.data(), act};
   // Rows of at least ~64K window cells per task.
   const int64_t row_work = std::max<int64_t>(1, s.out_w * s.out_c * s.k_h * s.k_w);
   const int64_t grain = std::max<int64_t>(1, 65536 / row_work);

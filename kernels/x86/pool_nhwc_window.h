@@ -4,7 +4,8 @@
 // Each output pixel clips its window to the image once (so no per-cell bounds checks), then
 // reduces the window for four channel vectors at a time (four independent max/add chains),
 // then single vectors, then one masked vector for the last channels. The window is read in
-// the reference's order (rows, then columns), so sums round exactly as the reference's.
+// the reference's order (rows, then columns), so sums round exactly as the reference's. A
+// fused activation clamps the results before they are stored.
 #pragma once
 
 #include <cfloat>
@@ -44,30 +45,30 @@ struct PoolRows {
         const int64_t ix0 = larger(x0, 0), ix1 = smaller(x0 + s.k_w, s.in_w);
         const Window win{job.input + ((n * s.in_h + iy0) * s.in_w + ix0) * s.in_c,
                          larger(iy1 - iy0, 0), larger(ix1 - ix0, 0), s.in_w * s.in_c, s.in_c};
-        pixel<kMax>(win, job.output + ((n * s.out_h + y) * s.out_w + x) * s.out_c);
+        pixel<kMax>(win, job.output + ((n * s.out_h + y) * s.out_w + x) * s.out_c, job.act);
       }
     }
   }
 
   template <bool kMax>
-  static void pixel(const Window& win, float* out) {
+  static void pixel(const Window& win, float* out, Activation act) {
     constexpr int kBlock = 4;
     int64_t c = 0;
     for (; c + kBlock * kW <= win.pitch; c += kBlock * kW)
-      channels<kMax, kBlock, false>(win, c, out, kW);
+      channels<kMax, kBlock, false>(win, c, out, kW, act);
     for (; c < win.pitch; c += kW) {
       const int64_t left = win.pitch - c;
       if (left >= kW) {
-        channels<kMax, 1, false>(win, c, out, kW);
+        channels<kMax, 1, false>(win, c, out, kW, act);
       } else {
-        channels<kMax, 1, true>(win, c, out, static_cast<int>(left));
+        channels<kMax, 1, true>(win, c, out, static_cast<int>(left), act);
       }
     }
   }
 
   // Channels [c, c + kVecs * kW) of one output pixel; with kPartial (kVecs 1) only `valid`.
   template <bool kMax, int kVecs, bool kPartial>
-  static void channels(const Window& win, int64_t c, float* out, int valid) {
+  static void channels(const Window& win, int64_t c, float* out, int valid, Activation act) {
     Reg acc[kVecs];
     const Reg init = kMax ? V::set1(-FLT_MAX) : V::zero();  // the reference's start
 #pragma GCC unroll 4
@@ -87,6 +88,12 @@ struct PoolRows {
       const Reg count = V::set1(static_cast<float>(win.rows * win.cols));
 #pragma GCC unroll 4
       for (int v = 0; v < kVecs; ++v) acc[v] = V::div(acc[v], count);
+    }
+    if (act != Activation::kNone) {
+      // max(acc, 0) gives 0 for NaN, as the reference's activate does.
+      const Reg hi = V::set1(act == Activation::kRelu6 ? 6.f : __builtin_inff());
+#pragma GCC unroll 4
+      for (int v = 0; v < kVecs; ++v) acc[v] = V::min(V::max(acc[v], V::zero()), hi);
     }
 #pragma GCC unroll 4
     for (int v = 0; v < kVecs; ++v) {

@@ -1,0 +1,72 @@
+// Moves an average pool after the 1x1 convolution that reads it. Both are linear in each
+// pixel's channels, and an average's weights sum to 1 (TensorFlow's SAME average leaves the
+// padding out), so conv(avg_pool(x)) + bias = avg_pool(conv(x) + bias); the convolution's
+// activation then follows the pool, in its epilogue (_FusedAvgPool). With stride 1 and SAME padding
+// the convolution runs over as many pixels either way, and the pool averages the convolution's
+// output channels instead of its input's: Inception v3's pool towers (a 3x3 average of 192-1280
+// channels, then a 1x1 convolution to 32-192) average 4-7x fewer floats.
+#include "engine/optimize/optimize.h"
+
+namespace poet::optimize {
+namespace {
+
+bool all_ones(const Node& node, std::string_view attr) {
+  for (int64_t v : node.attr_ints(attr, {})) {
+    if (v != 1) return false;
+  }
+  return true;
+}
+
+bool nhwc(const Node& node) { return node.attr_string("data_format", "NHWC") == "NHWC"; }
+
+// An AvgPool whose output has its input's pixels.
+bool same_size_average(const Node& node) {
+  return node.op == "AvgPool" && nhwc(node) && all_ones(node, "strides") &&
+         node.attr_string("padding", "") == "SAME";
+}
+
+// A _FusedConv2D of a constant 1x1 filter with stride 1 reading `pool` at input 0, fewer
+// output channels than input ones; its activation ("Relu", "Relu6" or none) in `activation`.
+bool narrowing_pointwise_conv(const Rewrite& rw, const Node& node, int slot,
+                              std::string& activation) {
+  if (node.op != "_FusedConv2D" || slot != 0 || !nhwc(node) || !all_ones(node, "strides") ||
+      !all_ones(node, "dilations") || node.inputs.size() != 3)
+    return false;
+  const Tensor* filter = rw.constant(node.inputs[1]);
+  if (!filter || filter->rank() != 4 || filter->dim(0) != 1 || filter->dim(1) != 1 ||
+      filter->dim(3) >= filter->dim(2))
+    return false;
+  const auto it = node.attrs.find("fused_ops");
+  const auto* ops =
+      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+  if (!ops || ops->empty() || ops->size() > 2 || (*ops)[0] != "BiasAdd") return false;
+  activation = ops->size() == 2 ? (*ops)[1] : "";
+  return activation.empty() || activation == "Relu" || activation == "Relu6";
+}
+
+}  // namespace
+
+void pool_after_conv(Rewrite& rw) {
+  const size_t original = rw.nodes.size();
+  for (size_t p = 0; p < original; ++p) {
+    if (!rw.alive[p] || !same_size_average(rw.nodes[p])) continue;
+    const auto readers = rw.reader_counts();
+    int slot = 0;
+    const int c = rw.sole_reader(readers, static_cast<int>(p), slot);
+    std::string activation;
+    if (c < 0 || !narrowing_pointwise_conv(rw, rw.nodes[c], slot, activation)) continue;
+    // The convolution reads the pool's input, and the pool the convolution, in its readers'
+    // place (the pool's SAME windows keep the pixels: both outputs have the tower's shape).
+    rw.nodes[c].inputs[0] = rw.nodes[p].inputs.at(0);
+    rw.nodes[c].attrs["fused_ops"] = std::vector<std::string>{"BiasAdd"};
+    rw.redirect({c, 0}, {static_cast<int>(p), 0});
+    rw.nodes[p].inputs = {{c, 0}};
+    rw.infos[p] = rw.infos[c];
+    if (!activation.empty()) {
+      rw.nodes[p].op = "_FusedAvgPool";
+      rw.nodes[p].attrs["fused_ops"] = std::vector<std::string>{activation};
+    }
+  }
+}
+
+}  // namespace poet::optimize
