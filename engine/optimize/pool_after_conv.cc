@@ -1,10 +1,10 @@
 // Moves an average pool after the 1x1 convolution that reads it. Both are linear in each
 // pixel's channels, and an average's weights sum to 1 (TensorFlow's SAME average leaves the
 // padding out), so conv(avg_pool(x)) + bias = avg_pool(conv(x) + bias); the convolution's
-// activation then follows the pool, in its epilogue (_FusedAvgPool). With stride 1 and SAME padding
-// the convolution runs over as many pixels either way, and the pool averages the convolution's
-// output channels instead of its input's: Inception v3's pool towers (a 3x3 average of 192-1280
-// channels, then a 1x1 convolution to 32-192) average 4-7x fewer floats.
+// activation then follows the pool, in its epilogue (_FusedAvgPool). With stride 1 and SAME
+// padding the convolution runs over as many pixels either way, and the pool averages the
+// convolution's output channels instead of its input's: Inception v3's pool towers (a 3x3
+// average of 192-2048 channels, then a 1x1 convolution to 32-192) average 4-10x fewer floats.
 #include "engine/optimize/optimize.h"
 
 namespace poet::optimize {
