@@ -1,5 +1,7 @@
 #include "engine/ops/conv_attrs.h"
 
+#include <optional>
+
 namespace poet::ops {
 namespace {
 
@@ -13,6 +15,27 @@ void read_hw(const Node& node, std::string_view key, int64_t& h, int64_t& w) {
          shape_string(v));
   h = v[1];
   w = v[2];
+}
+
+// The node's `fused_ops`, a list of strings.
+const std::vector<std::string>& fused_ops(const Node& node) {
+  auto it = node.attrs.find("fused_ops");
+  const auto* ops =
+      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+  if (!ops) fail(node.describe(), ": attribute 'fused_ops' (a list of strings) is missing");
+  return *ops;
+}
+
+std::optional<kernels::Activation> activation_named(std::string_view op) {
+  if (op == "Relu") return kernels::Activation::kRelu;
+  if (op == "Relu6") return kernels::Activation::kRelu6;
+  return std::nullopt;
+}
+
+std::string list(const std::vector<std::string>& ops) {
+  std::string out;
+  for (const std::string& op : ops) out += (out.empty() ? "" : ", ") + op;
+  return out;
 }
 
 }  // namespace
@@ -40,22 +63,34 @@ WindowAttrs read_window_attrs(const Node& node, bool pooling) {
 }
 
 kernels::Activation read_fused_activation(const Node& node) {
-  auto it = node.attrs.find("fused_ops");
-  const auto* ops =
-      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
-  if (!ops) fail(node.describe(), ": attribute 'fused_ops' (a list of strings) is missing");
+  const std::vector<std::string>& ops = fused_ops(node);
   if (node.attr_int("num_args", 1) != 1)
     fail(node.describe(), ": attribute 'num_args' must be 1, got ", node.attr_int("num_args"));
-  const size_t n = ops->size();
-  if (n >= 1 && n <= 2 && (*ops)[0] == "BiasAdd") {
-    if (n == 1) return kernels::Activation::kNone;
-    if ((*ops)[1] == "Relu") return kernels::Activation::kRelu;
-    if ((*ops)[1] == "Relu6") return kernels::Activation::kRelu6;
+  if ((ops.size() == 1 || ops.size() == 2) && ops[0] == "BiasAdd") {
+    if (ops.size() == 1) return kernels::Activation::kNone;
+    if (auto act = activation_named(ops[1])) return *act;
   }
-  std::string list;
-  for (const std::string& op : *ops) list += (list.empty() ? "" : ", ") + op;
-  fail(node.describe(), ": fused_ops [", list,
+  fail(node.describe(), ": fused_ops [", list(ops),
        "] is not supported (BiasAdd, optionally followed by Relu or Relu6)");
+}
+
+kernels::Activation read_fused_pool_activation(const Node& node) {
+  const std::vector<std::string>& ops = fused_ops(node);
+  if (ops.size() == 1)
+    if (auto act = activation_named(ops[0])) return *act;
+  fail(node.describe(), ": fused_ops [", list(ops), "] is not supported (Relu or Relu6)");
+}
+
+std::string_view activation_op(kernels::Activation act) {
+  switch (act) {
+    case kernels::Activation::kRelu:
+      return "Relu";
+    case kernels::Activation::kRelu6:
+      return "Relu6";
+    case kernels::Activation::kNone:
+      break;
+  }
+  return "";
 }
 
 int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilation,

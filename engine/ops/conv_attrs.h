@@ -1,5 +1,5 @@
-// Attributes shared by Conv2D, DepthwiseConv2dNative, MaxPool and AvgPool: padding,
-// strides, dilations, ksize and data_format, read and checked once.
+// Attributes shared by Conv2D, DepthwiseConv2dNative, MaxPool and AvgPool (and their fused
+// forms): padding, strides, dilations, ksize, data_format and fused_ops, read and checked once.
 #pragma once
 
 #include "engine/op.h"
@@ -22,6 +22,12 @@ WindowAttrs read_window_attrs(const Node& node, bool pooling);
 // which poet's optimiser emits): `fused_ops` must be ["BiasAdd"] or ["BiasAdd", "Relu"|"Relu6"]
 // with the bias as the one extra input.
 kernels::Activation read_fused_activation(const Node& node);
+
+// The epilogue of the optimiser's _FusedAvgPool: `fused_ops` must be ["Relu"] or ["Relu6"].
+kernels::Activation read_fused_pool_activation(const Node& node);
+
+// TensorFlow's op for an activation: "Relu", "Relu6", or "" for kNone.
+std::string_view activation_op(kernels::Activation act);
 
 // One spatial output size, -1 when the input size is not yet known.
 int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilation,

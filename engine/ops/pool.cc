@@ -82,18 +82,8 @@ std::unique_ptr<Op> make_avg_pool(const Node& node, const OpOptions& options) {
   return std::make_unique<Pool>(node, options, PoolKind::kAvg);
 }
 
-// _FusedAvgPool's `fused_ops`: ["Relu"] or ["Relu6"].
-kernels::Activation pool_activation(const Node& node) {
-  const auto it = node.attrs.find("fused_ops");
-  const auto* ops =
-      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
-  if (ops && ops->size() == 1 && (*ops)[0] == "Relu") return kernels::Activation::kRelu;
-  if (ops && ops->size() == 1 && (*ops)[0] == "Relu6") return kernels::Activation::kRelu6;
-  fail(node.describe(), ": fused_ops must be [Relu] or [Relu6]");
-}
-
 std::unique_ptr<Op> make_fused_avg_pool(const Node& node, const OpOptions& options) {
-  return std::make_unique<Pool>(node, options, PoolKind::kAvg, pool_activation(node));
+  return std::make_unique<Pool>(node, options, PoolKind::kAvg, read_fused_pool_activation(node));
 }
 
 POET_REGISTER_OP("MaxPool", make_max_pool);

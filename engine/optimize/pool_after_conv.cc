@@ -5,43 +5,31 @@
 // padding the convolution runs over as many pixels either way, and the pool averages the
 // convolution's output channels instead of its input's: Inception v3's pool towers (a 3x3
 // average of 192-2048 channels, then a 1x1 convolution to 32-192) average 4-10x fewer floats.
+#include "engine/ops/conv_attrs.h"
 #include "engine/optimize/optimize.h"
 
 namespace poet::optimize {
 namespace {
 
-bool all_ones(const Node& node, std::string_view attr) {
-  for (int64_t v : node.attr_ints(attr, {})) {
-    if (v != 1) return false;
-  }
-  return true;
-}
-
-bool nhwc(const Node& node) { return node.attr_string("data_format", "NHWC") == "NHWC"; }
+// Every live node was made into an op before the optimiser ran, so its attributes read
+// without error here.
 
 // An AvgPool whose output has its input's pixels.
 bool same_size_average(const Node& node) {
-  return node.op == "AvgPool" && nhwc(node) && all_ones(node, "strides") &&
-         node.attr_string("padding", "") == "SAME";
+  if (node.op != "AvgPool") return false;
+  const ops::WindowAttrs a = ops::read_window_attrs(node, /*pooling=*/true);
+  return a.padding == kernels::Padding::kSame && a.stride_h == 1 && a.stride_w == 1;
 }
 
-// A _FusedConv2D of a constant 1x1 filter with stride 1 reading `pool` at input 0, fewer
-// output channels than input ones; its activation ("Relu", "Relu6" or none) in `activation`.
-bool narrowing_pointwise_conv(const Rewrite& rw, const Node& node, int slot,
-                              std::string& activation) {
-  if (node.op != "_FusedConv2D" || slot != 0 || !nhwc(node) || !all_ones(node, "strides") ||
-      !all_ones(node, "dilations") || node.inputs.size() != 3)
-    return false;
+// A _FusedConv2D of a constant 1x1 filter with stride 1 reading the pool at input 0, to fewer
+// output channels than input ones.
+bool narrowing_pointwise_conv(const Rewrite& rw, const Node& node, int slot) {
+  if (node.op != "_FusedConv2D" || slot != 0 || node.inputs.size() != 3) return false;
+  const ops::WindowAttrs a = ops::read_window_attrs(node, /*pooling=*/false);
+  if (a.stride_h != 1 || a.stride_w != 1 || a.dilation_h != 1 || a.dilation_w != 1) return false;
   const Tensor* filter = rw.constant(node.inputs[1]);
-  if (!filter || filter->rank() != 4 || filter->dim(0) != 1 || filter->dim(1) != 1 ||
-      filter->dim(3) >= filter->dim(2))
-    return false;
-  const auto it = node.attrs.find("fused_ops");
-  const auto* ops =
-      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
-  if (!ops || ops->empty() || ops->size() > 2 || (*ops)[0] != "BiasAdd") return false;
-  activation = ops->size() == 2 ? (*ops)[1] : "";
-  return activation.empty() || activation == "Relu" || activation == "Relu6";
+  return filter && filter->rank() == 4 && filter->dim(0) == 1 && filter->dim(1) == 1 &&
+         filter->dim(3) < filter->dim(2);
 }
 
 }  // namespace
@@ -53,8 +41,8 @@ void pool_after_conv(Rewrite& rw) {
     const auto readers = rw.reader_counts();
     int slot = 0;
     const int c = rw.sole_reader(readers, static_cast<int>(p), slot);
-    std::string activation;
-    if (c < 0 || !narrowing_pointwise_conv(rw, rw.nodes[c], slot, activation)) continue;
+    if (c < 0 || !narrowing_pointwise_conv(rw, rw.nodes[c], slot)) continue;
+    const kernels::Activation act = ops::read_fused_activation(rw.nodes[c]);
     // The convolution reads the pool's input, and the pool the convolution, in its readers'
     // place (the pool's SAME windows keep the pixels: both outputs have the tower's shape).
     rw.nodes[c].inputs[0] = rw.nodes[p].inputs.at(0);
@@ -62,9 +50,10 @@ void pool_after_conv(Rewrite& rw) {
     rw.redirect({c, 0}, {static_cast<int>(p), 0});
     rw.nodes[p].inputs = {{c, 0}};
     rw.infos[p] = rw.infos[c];
-    if (!activation.empty()) {
+    if (act != kernels::Activation::kNone) {
       rw.nodes[p].op = "_FusedAvgPool";
-      rw.nodes[p].attrs["fused_ops"] = std::vector<std::string>{activation};
+      rw.nodes[p].attrs["fused_ops"] =
+          std::vector<std::string>{std::string(ops::activation_op(act))};
     }
   }
 }
