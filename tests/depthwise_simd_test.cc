@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
@@ -121,7 +122,7 @@ TEST(DepthwiseSimd, BiasAndActivations) {
 }
 
 TEST(DepthwiseSimd, ThreadSplitOverRowsAndChannelBlocks) {
-  // Work is split into one row x 64 channels: channel counts around and between the blocks
+  // Work is split into two rows x 64 channels: channel counts around and between the blocks
   // and vector widths, small images with more threads than rows, batches (a task's units can
   // run from one image's last row into the next image's first), stride 2 and other windows.
   ThreadPool pool(3);
@@ -134,6 +135,35 @@ TEST(DepthwiseSimd, ThreadSplitOverRowsAndChannelBlocks) {
     }
   check_against_reference({shape(3, 6, 5, 150, 5, 5, 1, Padding::kSame), true}, &pool);
   check_against_reference({shape(2, 7, 7, 130, 3, 3, 1, Padding::kSame, 1, 2), true}, &pool);
+}
+
+TEST(DepthwiseSimd, TwoRowTiles) {
+  // With stride 1 the AVX-512 kernel computes two output rows at once from four input rows;
+  // the threads' units are pairs of rows. Heights 1 to 6 (an odd one leaves a last row
+  // alone), the pairs' top and bottom rows on the zero rows of SAME padding or inside the
+  // image (VALID), batch 2 (a pair never spans two images), standard, wide (few channels)
+  // and narrow tiles, the last channels masked. Strides that differ down and along the
+  // image, and dilation down it, take single rows.
+  ThreadPool pool(3);
+  for (int64_t h = 1; h <= 6; ++h)
+    for (int64_t w : {3, 7, 13})
+      for (int64_t c : {5, 20, 64})
+        for (Padding padding : {Padding::kSame, Padding::kValid}) {
+          if (padding == Padding::kValid && h < 3) continue;  // no output
+          SCOPED_TRACE(::testing::Message() << h << "x" << w << "x" << c);
+          check_against_reference({shape(2, h, w, c, 3, 3, 1, padding), true, Activation::kRelu6},
+                                  &pool);
+        }
+  for (auto [stride_h, stride_w, dilation_h] : {std::tuple{1, 2, 1}, {2, 1, 1}, {1, 1, 2}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << "strides " << stride_h << "x" << stride_w << ", dilation " << dilation_h);
+    ConvShape s = shape(2, 9, 10, 40, 3, 3, 1, Padding::kSame);
+    s.stride_h = stride_h;
+    s.stride_w = stride_w;
+    s.dilation_h = dilation_h;
+    kernels::set_output_geometry(s, Padding::kSame);
+    check_against_reference({s, true, Activation::kRelu}, &pool);
+  }
 }
 
 TEST(DepthwiseSimd, EveryRemainderTileWidth) {

@@ -40,23 +40,27 @@ void run(Isa isa, const ConvShape& s, std::span<const float> input,
   const DepthwiseRowsFn row_fn =
       simd_kernels(isa, depthwise_conv2d_nhwc_avx2_rows, depthwise_conv2d_nhwc_avx512_rows,
                    "depthwise_conv2d_nhwc");
-  // Units of work: one output row x 64 channels (whole channel groups, and whole cache lines
-  // of output, so two threads never write the same line). Splitting channels as well as rows
-  // keeps both threads busy on the small late layers: a 7x7 or 14x14 image has too few rows
-  // to share evenly. Tasks of at least ~64K multiply-adds keep scheduling small next to the
-  // work. The contiguous schedule gives each thread a run of whole rows, mostly, so that a
-  // thread keeps the same part of the image from layer to layer.
-  constexpr int64_t kBlock = 4 * kDepthwiseGroup;
+  // Units of work: two output rows of an image (the AVX-512 kernel's row tiles) x 64 channels
+  // (whole channel groups, and whole cache lines of output, so two threads never write the
+  // same line). Splitting channels as well as rows keeps both threads busy on the small late
+  // layers: a 7x7 or 14x14 image has too few rows to share evenly. Tasks of at least ~64K
+  // multiply-adds keep scheduling small next to the work. The contiguous schedule gives each
+  // thread a run of whole rows, mostly, so that a thread keeps the same part of the image from
+  // layer to layer.
+  constexpr int64_t kBlock = 4 * kDepthwiseGroup, kRows = 2;
   const int64_t blocks = (s.out_c + kBlock - 1) / kBlock;
+  const int64_t row_pairs = (s.out_h + kRows - 1) / kRows;
   const int64_t unit_work =
-      std::max<int64_t>(1, s.out_w * std::min(kBlock, s.out_c) * s.k_h * s.k_w);
+      std::max<int64_t>(1, kRows * s.out_w * std::min(kBlock, s.out_c) * s.k_h * s.k_w);
   const int64_t grain = std::max<int64_t>(1, 65536 / unit_work);
-  parallel_for(pool, s.batch * s.out_h * blocks, grain, [&](int64_t begin, int64_t end) {
+  parallel_for(pool, s.batch * row_pairs * blocks, grain, [&](int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end;) {
-      // The run of units in this row: one call for its channels.
-      const int64_t row = u / blocks, first = u - row * blocks;
+      // The run of units in this pair of rows: one call for its channels.
+      const int64_t pair = u / blocks, first = u - pair * blocks;
       const int64_t last = std::min(blocks, first + (end - u));
-      row_fn(job, row, first * kBlock, std::min(s.out_c, last * kBlock));
+      const int64_t n = pair / row_pairs, y = (pair - n * row_pairs) * kRows;
+      row_fn(job, n * s.out_h + y, std::min(kRows, s.out_h - y), first * kBlock,
+             std::min(s.out_c, last * kBlock));
       u += last - first;
     }
   });

@@ -79,10 +79,10 @@ struct DepthwiseJob {
   float* output = nullptr;
 };
 
-// Channels [c_begin, c_end) of one output row, counted over the batch (row = n * out_h + y).
-// c_begin is a multiple of kDepthwiseGroup.
-using DepthwiseRowsFn = void (*)(const DepthwiseJob& job, int64_t row, int64_t c_begin,
-                                 int64_t c_end);
+// Channels [c_begin, c_end) of output rows [row, row + rows) of one image, rows counted over
+// the batch (row = n * out_h + y). c_begin is a multiple of kDepthwiseGroup.
+using DepthwiseRowsFn = void (*)(const DepthwiseJob& job, int64_t row, int64_t rows,
+                                 int64_t c_begin, int64_t c_end);
 DepthwiseRowsFn depthwise_conv2d_nhwc_avx2_rows();
 DepthwiseRowsFn depthwise_conv2d_nhwc_avx512_rows();
 

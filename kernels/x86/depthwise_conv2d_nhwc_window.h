@@ -8,15 +8,18 @@
 // the bias then the taps.
 //
 // 3x3 windows with stride 1 or 2 along the row (MobileNet's) are blocked as follows:
-// - one output row per call; its three input rows are pointers, a row outside the image
-//   pointing at zeros (DepthwiseJob::zeros), so the top and bottom rows run the same code;
+// - one output row at a time, or with stride 1 (down and along) and kOutRows 2, two: their
+//   three or four input rows are pointers, a row outside the image pointing at zeros
+//   (DepthwiseJob::zeros), so the top and bottom rows run the same code. Two rows load each
+//   of their four input rows once for both: with 8-pixel tiles 2.5 loads per output vector
+//   instead of 3.75, which counts since the input streams from L2;
 // - the row in tiles of kPixels output pixels, each tile over all the call's channels, one
 //   channel group (a cache line of every pixel: kPixels x kLineVecs accumulators) at a time,
 //   before the next tile: input and output are walked in memory order, and every line
 //   loaded is used whole at once;
-// - within a tile the kernel walks the input columns of each filter row, loading each vector
-//   once and feeding it to every pixel whose window holds it (three with stride 1), with the
-//   filter row's weights in registers;
+// - within a tile the kernel walks the input columns of each input row, loading each vector
+//   once and feeding it to every pixel whose window holds it (three per output row with
+//   stride 1), with the weights in registers;
 // - the first and last tiles of a row skip the columns outside the image (for SAME padding's
 //   one column a compile-time case); the last tile ends at the row's end, recomputing pixels
 //   of the one before;
@@ -33,23 +36,40 @@
 
 namespace poet::kernels::x86 {
 
-template <class V>
+// kOutRows: output rows a 3x3 tile computes at once (1 or 2).
+template <class V, int kOutRows>
 struct DepthwiseRows {
   using Reg = typename V::Reg;
   static constexpr int kW = V::kWidth;
   // Vectors per channel group.
   static constexpr int kLineVecs = kDepthwiseGroup / kW;
   static_assert(kLineVecs * kW == kDepthwiseGroup);
+  static_assert(kOutRows == 1 || kOutRows == 2);
 
-  static void run(const DepthwiseJob& job, int64_t row, int64_t c_begin, int64_t c_end) {
+  static void run(const DepthwiseJob& job, int64_t row, int64_t rows, int64_t c_begin,
+                  int64_t c_end) {
     const ConvShape& s = job.shape;
-    const int64_t n = row / s.out_h, y = row - n * s.out_h;
     const Epilogue epilogue = make_epilogue(job.act);
-    if (s.k_h == 3 && s.k_w == 3 && s.dilation_w == 1 && (s.stride_w == 1 || s.stride_w == 2)) {
-      row_3x3(job, epilogue, n, y, c_begin, c_end);
-      return;
+    const bool tiled =
+        s.k_h == 3 && s.k_w == 3 && s.dilation_w == 1 && (s.stride_w == 1 || s.stride_w == 2);
+    // With stride 1 and dilation 1 down the image, two output rows read four input rows, not
+    // six. (With stride 2 they read five, not six, and the taller tiles measured slower.)
+    const bool row_pairs = tiled && s.stride_w == 1 && s.stride_h == 1 && s.dilation_h == 1;
+    for (int64_t r = row; r < row + rows;) {
+      const int64_t n = r / s.out_h, y = r - n * s.out_h;
+      if (kOutRows > 1 && row_pairs && r + kOutRows <= row + rows) {
+        row_3x3<kOutRows>(job, epilogue, n, y, c_begin, c_end);
+        r += kOutRows;
+        continue;
+      }
+      if (tiled) {
+        row_3x3<1>(job, epilogue, n, y, c_begin, c_end);
+      } else {
+        for (int64_t x = 0; x < s.out_w; ++x)
+          any_window_pixel(job, epilogue, n, y, x, c_begin, c_end);
+      }
+      ++r;
     }
-    for (int64_t x = 0; x < s.out_w; ++x) any_window_pixel(job, epilogue, n, y, x, c_begin, c_end);
   }
 
  private:
@@ -81,33 +101,39 @@ struct DepthwiseRows {
     return job.weights + depthwise_weights_offset(job.shape.k_h * job.shape.k_w, c);
   }
 
-  // --- 3x3, dilation 1 and stride 1 or 2 along the row: one output row per call. ---
+  // --- 3x3, dilation 1 and stride 1 or 2 along the row: kR output rows per call. ---
+
+  // The input rows kR output rows read (kR = 2 only with stride 1: rows 0..2 and 1..3).
+  static constexpr int kMaxInRows = kOutRows + 2;
 
   struct Row {
-    const float* in[3];  // input rows ky = 0..2 (or zeros), at column 0, channel 0
-    int64_t col0;        // input column of output pixel 0's window (-pad_left)
+    const float* in[kMaxInRows];  // input rows (or zeros), at column 0, channel 0
+    int64_t col0;                 // input column of output pixel 0's window (-pad_left)
     int64_t in_w;
-    int64_t c;   // channels: the pixel pitch of input and output
-    float* out;  // output row, channel 0
+    int64_t c;          // channels: the pixel pitch of input and output
+    float* out;         // first output row, channel 0
+    int64_t out_pitch;  // floats from one output row to the next
   };
 
+  template <int kR>
   static void row_3x3(const DepthwiseJob& job, const Epilogue& epilogue, int64_t n, int64_t y,
                       int64_t c_begin, int64_t c_end) {
     const ConvShape& s = job.shape;
     Row row;
-    for (int ky = 0; ky < 3; ++ky) {
-      const int64_t iy = y * s.stride_h - s.pad_top + ky * s.dilation_h;
-      row.in[ky] =
+    for (int r = 0; r < kR + 2; ++r) {
+      const int64_t iy = y * s.stride_h - s.pad_top + r * s.dilation_h;
+      row.in[r] =
           iy >= 0 && iy < s.in_h ? job.input + (n * s.in_h + iy) * s.in_w * s.in_c : job.zeros;
     }
     row.col0 = -s.pad_left;
     row.in_w = s.in_w;
     row.c = s.in_c;
     row.out = job.output + (n * s.out_h + y) * s.out_w * s.out_c;
+    row.out_pitch = s.out_w * s.out_c;
     if (s.stride_w == 1) {
-      row_tiles<1>(job, epilogue, row, s.out_w, c_begin, c_end);
-    } else {
-      row_tiles<2>(job, epilogue, row, s.out_w, c_begin, c_end);
+      row_tiles<kR, 1>(job, epilogue, row, s.out_w, c_begin, c_end);
+    } else if constexpr (kR == 1) {
+      row_tiles<1, 2>(job, epilogue, row, s.out_w, c_begin, c_end);
     }
   }
 
@@ -118,28 +144,28 @@ struct DepthwiseRows {
   // with stride 2, where such a tile walks 15 columns and overlapping tiles are faster.
   static constexpr int kWidePixels = V::kPixels * kLineVecs;
 
-  template <int kStride>
+  template <int kR, int kStride>
   static void row_tiles(const DepthwiseJob& job, const Epilogue& epilogue, const Row& row,
                         int64_t out_w, int64_t c_begin, int64_t c_end) {
     const bool few_channels = c_end - c_begin < kDepthwiseGroup;
     if (out_w < (few_channels || kStride == 1 ? kWidePixels : V::kPixels)) {
-      narrow_row<kWidePixels - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
+      narrow_row<kR, kWidePixels - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
     } else if (few_channels) {
-      row_tiles<kStride, kWidePixels>(job, epilogue, row, out_w, c_begin, c_end);
+      row_tiles<kR, kStride, kWidePixels>(job, epilogue, row, out_w, c_begin, c_end);
     } else {
-      row_tiles<kStride, V::kPixels>(job, epilogue, row, out_w, c_begin, c_end);
+      row_tiles<kR, kStride, V::kPixels>(job, epilogue, row, out_w, c_begin, c_end);
     }
   }
   // A row's tiles, each of them (tile_channels, tile) inlined, with the Row and Epilogue taken
   // by value: the compiler then keeps them in registers through the stores to the output,
   // which a reference could alias (a call per tile, or reloading them after every store,
   // cost 15-25% on MobileNet's big layers).
-  template <int kStride, int kM>
+  template <int kR, int kStride, int kM>
   static void row_tiles(const DepthwiseJob& job, const Epilogue epilogue, const Row row,
                         int64_t out_w, int64_t c_begin, int64_t c_end) {
     for (int64_t x = 0;; x += kM) {
       if (x > out_w - kM) x = out_w - kM;
-      tile_channels<kM, kStride>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride>(job, epilogue, row, x, c_begin, c_end);
       if (x + kM == out_w) break;
     }
   }
@@ -147,14 +173,14 @@ struct DepthwiseRows {
   // A narrow row is one tile, which with SAME padding has a column outside the image on
   // either side: the run-time edge case serves all of them, one variant per width (four per
   // width made this file take clang minutes to compile with the sanitizers).
-  template <int kM, int kStride>
+  template <int kR, int kM, int kStride>
   static void narrow_row(const DepthwiseJob& job, const Epilogue epilogue, const Row row,
                          int64_t out_w, int64_t c_begin, int64_t c_end) {
     if constexpr (kM > 0) {
       if (out_w == kM) {
-        tile_channels<kM, kStride, kAnyOut>(job, epilogue, row, 0, c_begin, c_end);
+        tile_channels<kR, kM, kStride, kAnyOut>(job, epilogue, row, 0, c_begin, c_end);
       } else {
-        narrow_row<kM - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
+        narrow_row<kR, kM - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
       }
     }
   }
@@ -167,7 +193,7 @@ struct DepthwiseRows {
 
   // Output pixels [x, x + kM), channels [c_begin, c_end): group by group, then the layer's
   // last channels vector by vector.
-  template <int kM, int kStride>
+  template <int kR, int kM, int kStride>
   [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job,
                                                    const Epilogue& epilogue, const Row& row,
                                                    int64_t x, int64_t c_begin, int64_t c_end) {
@@ -175,16 +201,16 @@ struct DepthwiseRows {
     const int64_t col = row.col0 + x * kStride;
     const bool left_in = col >= 0, right_in = col + kCols <= row.in_w;
     if (left_in && right_in) {
-      tile_channels<kM, kStride, kInside>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride, kInside>(job, epilogue, row, x, c_begin, c_end);
     } else if (col == -1 && right_in) {
-      tile_channels<kM, kStride, kFirstOut>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride, kFirstOut>(job, epilogue, row, x, c_begin, c_end);
     } else if (left_in && col + kCols == row.in_w + 1) {
-      tile_channels<kM, kStride, kLastOut>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride, kLastOut>(job, epilogue, row, x, c_begin, c_end);
     } else {
-      tile_channels<kM, kStride, kAnyOut>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride, kAnyOut>(job, epilogue, row, x, c_begin, c_end);
     }
   }
-  template <int kM, int kStride, Edge kEdge>
+  template <int kR, int kM, int kStride, Edge kEdge>
   [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job,
                                                    const Epilogue& epilogue, const Row& row,
                                                    int64_t x, int64_t c_begin, int64_t c_end) {
@@ -192,22 +218,23 @@ struct DepthwiseRows {
     const float* w = weights(job, c_begin);
     int64_t c = c_begin;
     for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup, w += kGroupFloats)
-      tile<kM, kStride, kEdge, kLineVecs, false>(epilogue, row, x, c, w, kW);
+      tile<kR, kM, kStride, kEdge, kLineVecs, false>(epilogue, row, x, c, w, kW);
     for (; c + kW <= c_end; c += kW, w += kW)
-      tile<kM, kStride, kEdge, 1, false>(epilogue, row, x, c, w, kW);
+      tile<kR, kM, kStride, kEdge, 1, false>(epilogue, row, x, c, w, kW);
     if (c < c_end)
-      tile<kM, kStride, kEdge, 1, true>(epilogue, row, x, c, w, static_cast<int>(c_end - c));
+      tile<kR, kM, kStride, kEdge, 1, true>(epilogue, row, x, c, w, static_cast<int>(c_end - c));
   }
 
-  // kM output pixels x kVecs channel vectors from c (with kPartial one vector of `valid`
-  // channels), `w` the channels' packed weights. The kernel walks the tile's input columns,
-  // loading each vector once and feeding it to every pixel whose window holds it (three with
-  // stride 1), with the filter row's weights in registers, and skips the columns outside the
-  // image (kEdge).
-  template <int kM, int kStride, Edge kEdge, int kVecs, bool kPartial>
+  // kR rows of kM output pixels x kVecs channel vectors from c (with kPartial one vector of
+  // `valid` channels), `w` the channels' packed weights. The kernel walks the tile's input
+  // columns row by row, loading each vector once and feeding it to every pixel whose window
+  // holds it (three per output row with stride 1, in both output rows for the input rows they
+  // share), with the weights in registers, and skips the columns outside the image (kEdge).
+  template <int kR, int kM, int kStride, Edge kEdge, int kVecs, bool kPartial>
   [[gnu::always_inline]] static void tile(const Epilogue& epilogue, const Row& row, int64_t x,
                                           int64_t c, const float* w, int valid) {
     constexpr int kCols = (kM - 1) * kStride + 3;
+    constexpr int kInRows = (kR - 1) * kStride + 3;
     const int64_t col = row.col0 + x * kStride;
     // The tile's columns [lo, hi) inside the image.
     const int lo = kEdge == kFirstOut            ? 1
@@ -216,54 +243,75 @@ struct DepthwiseRows {
     const int hi = kEdge == kLastOut                            ? kCols - 1
                    : kEdge == kAnyOut && col + kCols > row.in_w ? static_cast<int>(row.in_w - col)
                                                                 : kCols;
-    Reg acc[kM][kVecs];
+    Reg acc[kR][kM][kVecs];
+#pragma GCC unroll 2
+    for (int j = 0; j < kR; ++j)
 #pragma GCC unroll 8
-    for (int i = 0; i < kM; ++i)
+      for (int i = 0; i < kM; ++i)
 #pragma GCC unroll 4
-      for (int v = 0; v < kVecs; ++v) acc[i][v] = V::load(w + v * kW);
-    // More accumulators than a standard tile's leave no registers for the weights: the FMAs
-    // then read them from memory (from L1), through a pointer re-hidden at every column so
-    // that the compiler cannot hoist the loads into registers it does not have.
-    constexpr bool kWeightsInRegisters = kM * kVecs <= V::kPixels * kLineVecs;
-#pragma GCC unroll 3
-    for (int ky = 0; ky < 3; ++ky) {
-      const float* w_row = w + (1 + ky * 3) * kDepthwiseGroup;
-      Reg wk[3][kVecs];
-      if constexpr (kWeightsInRegisters) {
+        for (int v = 0; v < kVecs; ++v) acc[j][i][v] = V::load(w + v * kW);
+    // One row's tile keeps a filter row's weights in registers while it walks that input row;
+    // two rows keep all nine, since an input row feeds both. When the accumulators leave no
+    // registers for them, the FMAs read the weights from memory (from L1), through a pointer
+    // re-hidden at every column so that the compiler cannot hoist the loads into registers it
+    // does not have.
+    constexpr int kHeldWeights = (kR == 1 ? 3 : 9) * kVecs;
+    constexpr bool kWeightsInRegisters = kR * kM * kVecs + kHeldWeights + 1 <= V::kRegisters;
+    Reg wk[3][3][kVecs];
+    if constexpr (kWeightsInRegisters && kR > 1) {
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; ++t)
+#pragma GCC unroll 4
+        for (int v = 0; v < kVecs; ++v)
+          wk[t / 3][t % 3][v] = V::load(w + (1 + t) * kDepthwiseGroup + v * kW);
+    }
+#pragma GCC unroll 5
+    for (int r = 0; r < kInRows; ++r) {
+      if constexpr (kWeightsInRegisters && kR == 1) {
 #pragma GCC unroll 3
         for (int kx = 0; kx < 3; ++kx)
 #pragma GCC unroll 4
           for (int v = 0; v < kVecs; ++v)
-            wk[kx][v] = V::load(w_row + kx * kDepthwiseGroup + v * kW);
+            wk[r][kx][v] = V::load(w + (1 + r * 3 + kx) * kDepthwiseGroup + v * kW);
       }
-      const float* in = row.in[ky] + (col + lo) * row.c + c;
+      const float* w_taps = w + kDepthwiseGroup;
+      const float* in = row.in[r] + (col + lo) * row.c + c;
 #pragma GCC unroll 32
       for (int o = 0; o < kCols; ++o) {
         if (o < lo || o >= hi) continue;
-        if constexpr (!kWeightsInRegisters) w_row = opaque(w_row);
+        if constexpr (!kWeightsInRegisters) w_taps = opaque(w_taps);
 #pragma GCC unroll 4
         for (int v = 0; v < kVecs; ++v) {
           const Reg in_v = load_lanes<V, kPartial>(in + v * kW, valid);
+#pragma GCC unroll 2
+          for (int j = 0; j < kR; ++j) {
+            const int ky = r - j * kStride;  // output row j's filter row reading input row r
+            if (ky < 0 || ky >= 3) continue;
 #pragma GCC unroll 3
-          for (int kx = 0; kx < 3; ++kx) {
-            const int d = o - kx;  // kx's column of pixel d / kStride
-            if (d >= 0 && d % kStride == 0 && d / kStride < kM) {
-              const Reg weight =
-                  kWeightsInRegisters ? wk[kx][v] : V::load(w_row + kx * kDepthwiseGroup + v * kW);
-              acc[d / kStride][v] = V::fmadd(in_v, weight, acc[d / kStride][v]);
+            for (int kx = 0; kx < 3; ++kx) {
+              const int d = o - kx;  // kx's column of pixel d / kStride
+              if (d >= 0 && d % kStride == 0 && d / kStride < kM) {
+                const Reg weight = kWeightsInRegisters
+                                       ? wk[ky][kx][v]
+                                       : V::load(w_taps + (ky * 3 + kx) * kDepthwiseGroup + v * kW);
+                acc[j][d / kStride][v] = V::fmadd(in_v, weight, acc[j][d / kStride][v]);
+              }
             }
           }
         }
         in = opaque(in + row.c);
       }
     }
-    float* out = row.out + x * row.c + c;
+#pragma GCC unroll 2
+    for (int j = 0; j < kR; ++j) {
+      float* out = row.out + j * row.out_pitch + x * row.c + c;
 #pragma GCC unroll 8
-    for (int i = 0; i < kM; ++i) {
+      for (int i = 0; i < kM; ++i) {
 #pragma GCC unroll 4
-      for (int v = 0; v < kVecs; ++v)
-        store_lanes<V, kPartial>(out + v * kW, activate(acc[i][v], epilogue), valid);
-      out += row.c;
+        for (int v = 0; v < kVecs; ++v)
+          store_lanes<V, kPartial>(out + v * kW, activate(acc[j][i][v], epilogue), valid);
+        out += row.c;
+      }
     }
   }
 

@@ -17,6 +17,7 @@ struct Avx2Vec {
   // = 8 accumulators (8 independent FMA chains), with a filter row's 6 weights and an input
   // in the 16 ymm registers.
   static constexpr int kPixels = 4;
+  static constexpr int kRegisters = 16;  // ymm: what a tile's accumulators and weights share
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg set1(float x) { return _mm256_set1_ps(x); }
   static Reg load(const float* p) { return _mm256_loadu_ps(p); }

@@ -17,6 +17,7 @@ struct Avx512Vec {
   // = 8 accumulators (8 independent FMA chains hide the FMA latency), with a filter row's 3
   // weights and an input of the 32 zmm registers.
   static constexpr int kPixels = 8;
+  static constexpr int kRegisters = 32;  // zmm: what a tile's accumulators and weights share
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg set1(float x) { return _mm512_set1_ps(x); }
   static Reg load(const float* p) { return _mm512_loadu_ps(p); }
