@@ -132,7 +132,7 @@ struct DepthwiseRows {
     row.out_pitch = s.out_w * s.out_c;
     if (s.stride_w == 1) {
       row_tiles<kR, 1>(job, epilogue, row, s.out_w, c_begin, c_end);
-    } else if constexpr (kR == 1) {
+    } else if constexpr (kR == 1) {  // two rows come with stride 1 only (run)
       row_tiles<1, 2>(job, epilogue, row, s.out_w, c_begin, c_end);
     }
   }
