@@ -73,19 +73,20 @@ struct DepthwiseRows {
   }
 
  private:
-  // The activation as a clamp to [lo, hi] (Relu: [0, inf), Relu6: [0, 6]); none with kNone,
-  // so that NaN passes through as in the reference.
+  // The activation as a clamp to [0, hi] (Relu: hi = inf, Relu6: 6); none with kNone, so that
+  // NaN passes through as in the reference. Scalars, not vectors: the tiles take it by value,
+  // and a struct of 64-byte vectors passed by value to a call that is not inlined needs a
+  // 64-byte aligned slot for it on the stack, which clang's sanitizer build did not keep.
   struct Epilogue {
     bool clamp;
-    Reg lo, hi;
+    float hi;
   };
   static Epilogue make_epilogue(Activation act) {
-    return {act != Activation::kNone, V::zero(),
-            V::set1(act == Activation::kRelu6 ? 6.f : __builtin_inff())};
+    return {act != Activation::kNone, act == Activation::kRelu6 ? 6.f : __builtin_inff()};
   }
-  // max(acc, lo) gives lo for NaN, as the reference's Relu does.
+  // max(acc, 0) gives 0 for NaN, as the reference's Relu does.
   static Reg activate(Reg acc, const Epilogue& e) {
-    return e.clamp ? V::min(V::max(acc, e.lo), e.hi) : acc;
+    return e.clamp ? V::min(V::max(acc, V::zero()), V::set1(e.hi)) : acc;
   }
 
   // p, its value hidden from the optimiser: a tile then walks its columns with one pointer per
