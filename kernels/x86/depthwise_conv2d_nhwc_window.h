@@ -235,7 +235,7 @@ struct DepthwiseRows {
   [[gnu::always_inline]] static void tile(const Epilogue& epilogue, const Row& row, int64_t x,
                                           int64_t c, const float* w, int valid) {
     constexpr int kCols = (kM - 1) * kStride + 3;
-    constexpr int kInRows = (kR - 1) * kStride + 3;
+    constexpr int kInRows = kR + 2;  // two rows come with stride 1 only (run)
     const int64_t col = row.col0 + x * kStride;
     // The tile's columns [lo, hi) inside the image.
     const int lo = kEdge == kFirstOut            ? 1
@@ -266,7 +266,7 @@ struct DepthwiseRows {
         for (int v = 0; v < kVecs; ++v)
           wk[t / 3][t % 3][v] = V::load(w + (1 + t) * kDepthwiseGroup + v * kW);
     }
-#pragma GCC unroll 5
+#pragma GCC unroll 4
     for (int r = 0; r < kInRows; ++r) {
       if constexpr (kWeightsInRegisters && kR == 1) {
 #pragma GCC unroll 3
@@ -286,7 +286,7 @@ struct DepthwiseRows {
           const Reg in_v = load_lanes<V, kPartial>(in + v * kW, valid);
 #pragma GCC unroll 2
           for (int j = 0; j < kR; ++j) {
-            const int ky = r - j * kStride;  // output row j's filter row reading input row r
+            const int ky = r - j;  // output row j's filter row reading input row r
             if (ky < 0 || ky >= 3) continue;
 #pragma GCC unroll 3
             for (int kx = 0; kx < 3; ++kx) {
