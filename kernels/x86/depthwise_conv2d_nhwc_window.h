@@ -49,7 +49,6 @@ struct DepthwiseRows {
   static void run(const DepthwiseJob& job, int64_t row, int64_t rows, int64_t c_begin,
                   int64_t c_end) {
     const ConvShape& s = job.shape;
-    const Epilogue epilogue = make_epilogue(job.act);
     const bool tiled =
         s.k_h == 3 && s.k_w == 3 && s.dilation_w == 1 && (s.stride_w == 1 || s.stride_w == 2);
     // With stride 1 and dilation 1 down the image, two output rows read four input rows, not
@@ -58,37 +57,21 @@ struct DepthwiseRows {
     for (int64_t r = row; r < row + rows;) {
       const int64_t n = r / s.out_h, y = r - n * s.out_h;
       if (kOutRows > 1 && row_pairs && r + kOutRows <= row + rows) {
-        row_3x3<kOutRows>(job, epilogue, n, y, c_begin, c_end);
+        row_3x3<kOutRows>(job, job.act, n, y, c_begin, c_end);
         r += kOutRows;
         continue;
       }
       if (tiled) {
-        row_3x3<1>(job, epilogue, n, y, c_begin, c_end);
+        row_3x3<1>(job, job.act, n, y, c_begin, c_end);
       } else {
         for (int64_t x = 0; x < s.out_w; ++x)
-          any_window_pixel(job, epilogue, n, y, x, c_begin, c_end);
+          any_window_pixel(job, job.act, n, y, x, c_begin, c_end);
       }
       ++r;
     }
   }
 
  private:
-  // The activation as a clamp to [0, hi] (Relu: hi = inf, Relu6: 6); none with kNone, so that
-  // NaN passes through as in the reference. Scalars, not vectors: the tiles take it by value,
-  // and a struct of 64-byte vectors passed by value to a call that is not inlined needs a
-  // 64-byte aligned slot for it on the stack, which clang's sanitizer build did not keep.
-  struct Epilogue {
-    bool clamp;
-    float hi;
-  };
-  static Epilogue make_epilogue(Activation act) {
-    return {act != Activation::kNone, act == Activation::kRelu6 ? 6.f : __builtin_inff()};
-  }
-  // max(acc, 0) gives 0 for NaN, as the reference's Relu does.
-  static Reg activate(Reg acc, const Epilogue& e) {
-    return e.clamp ? V::min(V::max(acc, V::zero()), V::set1(e.hi)) : acc;
-  }
-
   // p, its value hidden from the optimiser: a tile then walks its columns with one pointer per
   // input row, where the compiler would keep every column's address live (more than there
   // are general registers) and spill them.
@@ -117,7 +100,7 @@ struct DepthwiseRows {
   };
 
   template <int kR>
-  static void row_3x3(const DepthwiseJob& job, const Epilogue& epilogue, int64_t n, int64_t y,
+  static void row_3x3(const DepthwiseJob& job, Activation act, int64_t n, int64_t y,
                       int64_t c_begin, int64_t c_end) {
     const ConvShape& s = job.shape;
     Row row;
@@ -132,9 +115,9 @@ struct DepthwiseRows {
     row.out = job.output + (n * s.out_h + y) * s.out_w * s.out_c;
     row.out_pitch = s.out_w * s.out_c;
     if (s.stride_w == 1) {
-      row_tiles<kR, 1>(job, epilogue, row, s.out_w, c_begin, c_end);
+      row_tiles<kR, 1>(job, act, row, s.out_w, c_begin, c_end);
     } else if constexpr (kR == 1) {  // two rows come with stride 1 only (run)
-      row_tiles<1, 2>(job, epilogue, row, s.out_w, c_begin, c_end);
+      row_tiles<1, 2>(job, act, row, s.out_w, c_begin, c_end);
     }
   }
 
@@ -146,27 +129,27 @@ struct DepthwiseRows {
   static constexpr int kWidePixels = V::kPixels * kLineVecs;
 
   template <int kR, int kStride>
-  static void row_tiles(const DepthwiseJob& job, const Epilogue& epilogue, const Row& row,
-                        int64_t out_w, int64_t c_begin, int64_t c_end) {
+  static void row_tiles(const DepthwiseJob& job, Activation act, const Row& row, int64_t out_w,
+                        int64_t c_begin, int64_t c_end) {
     const bool few_channels = c_end - c_begin < kDepthwiseGroup;
     if (out_w < (few_channels || kStride == 1 ? kWidePixels : V::kPixels)) {
-      narrow_row<kR, kWidePixels - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
+      narrow_row<kR, kWidePixels - 1, kStride>(job, act, row, out_w, c_begin, c_end);
     } else if (few_channels) {
-      row_tiles<kR, kStride, kWidePixels>(job, epilogue, row, out_w, c_begin, c_end);
+      row_tiles<kR, kStride, kWidePixels>(job, act, row, out_w, c_begin, c_end);
     } else {
-      row_tiles<kR, kStride, V::kPixels>(job, epilogue, row, out_w, c_begin, c_end);
+      row_tiles<kR, kStride, V::kPixels>(job, act, row, out_w, c_begin, c_end);
     }
   }
-  // A row's tiles, each of them (tile_channels, tile) inlined, with the Row and Epilogue taken
-  // by value: the compiler then keeps them in registers through the stores to the output,
-  // which a reference could alias (a call per tile, or reloading them after every store,
-  // cost 15-25% on MobileNet's big layers).
+  // A row's tiles, each of them (tile_channels, tile) inlined, with the Row taken by value: the
+  // compiler then keeps its fields in registers through the stores to the output, which a reference
+  // could alias (a call per tile, or reloading them after every store, cost 15-25% on MobileNet's
+  // big layers).
   template <int kR, int kStride, int kM>
-  static void row_tiles(const DepthwiseJob& job, const Epilogue epilogue, const Row row,
-                        int64_t out_w, int64_t c_begin, int64_t c_end) {
+  static void row_tiles(const DepthwiseJob& job, Activation act, const Row row, int64_t out_w,
+                        int64_t c_begin, int64_t c_end) {
     for (int64_t x = 0;; x += kM) {
       if (x > out_w - kM) x = out_w - kM;
-      tile_channels<kR, kM, kStride>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride>(job, act, row, x, c_begin, c_end);
       if (x + kM == out_w) break;
     }
   }
@@ -175,13 +158,13 @@ struct DepthwiseRows {
   // either side: the run-time edge case serves all of them, one variant per width (four per
   // width made this file take clang minutes to compile with the sanitizers).
   template <int kR, int kM, int kStride>
-  static void narrow_row(const DepthwiseJob& job, const Epilogue epilogue, const Row row,
-                         int64_t out_w, int64_t c_begin, int64_t c_end) {
+  static void narrow_row(const DepthwiseJob& job, Activation act, const Row row, int64_t out_w,
+                         int64_t c_begin, int64_t c_end) {
     if constexpr (kM > 0) {
       if (out_w == kM) {
-        tile_channels<kR, kM, kStride, kAnyOut>(job, epilogue, row, 0, c_begin, c_end);
+        tile_channels<kR, kM, kStride, kAnyOut>(job, act, row, 0, c_begin, c_end);
       } else {
-        narrow_row<kR, kM - 1, kStride>(job, epilogue, row, out_w, c_begin, c_end);
+        narrow_row<kR, kM - 1, kStride>(job, act, row, out_w, c_begin, c_end);
       }
     }
   }
@@ -195,35 +178,35 @@ struct DepthwiseRows {
   // Output pixels [x, x + kM), channels [c_begin, c_end): group by group, then the layer's
   // last channels vector by vector.
   template <int kR, int kM, int kStride>
-  [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job,
-                                                   const Epilogue& epilogue, const Row& row,
-                                                   int64_t x, int64_t c_begin, int64_t c_end) {
+  [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job, Activation act,
+                                                   const Row& row, int64_t x, int64_t c_begin,
+                                                   int64_t c_end) {
     constexpr int kCols = (kM - 1) * kStride + 3;
     const int64_t col = row.col0 + x * kStride;
     const bool left_in = col >= 0, right_in = col + kCols <= row.in_w;
     if (left_in && right_in) {
-      tile_channels<kR, kM, kStride, kInside>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride, kInside>(job, act, row, x, c_begin, c_end);
     } else if (col == -1 && right_in) {
-      tile_channels<kR, kM, kStride, kFirstOut>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride, kFirstOut>(job, act, row, x, c_begin, c_end);
     } else if (left_in && col + kCols == row.in_w + 1) {
-      tile_channels<kR, kM, kStride, kLastOut>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride, kLastOut>(job, act, row, x, c_begin, c_end);
     } else {
-      tile_channels<kR, kM, kStride, kAnyOut>(job, epilogue, row, x, c_begin, c_end);
+      tile_channels<kR, kM, kStride, kAnyOut>(job, act, row, x, c_begin, c_end);
     }
   }
   template <int kR, int kM, int kStride, Edge kEdge>
-  [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job,
-                                                   const Epilogue& epilogue, const Row& row,
-                                                   int64_t x, int64_t c_begin, int64_t c_end) {
+  [[gnu::always_inline]] static void tile_channels(const DepthwiseJob& job, Activation act,
+                                                   const Row& row, int64_t x, int64_t c_begin,
+                                                   int64_t c_end) {
     constexpr int64_t kGroupFloats = 10 * kDepthwiseGroup;  // bias and 9 taps
     const float* w = weights(job, c_begin);
     int64_t c = c_begin;
     for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup, w += kGroupFloats)
-      tile<kR, kM, kStride, kEdge, kLineVecs, false>(epilogue, row, x, c, w, kW);
+      tile<kR, kM, kStride, kEdge, kLineVecs, false>(act, row, x, c, w, kW);
     for (; c + kW <= c_end; c += kW, w += kW)
-      tile<kR, kM, kStride, kEdge, 1, false>(epilogue, row, x, c, w, kW);
+      tile<kR, kM, kStride, kEdge, 1, false>(act, row, x, c, w, kW);
     if (c < c_end)
-      tile<kR, kM, kStride, kEdge, 1, true>(epilogue, row, x, c, w, static_cast<int>(c_end - c));
+      tile<kR, kM, kStride, kEdge, 1, true>(act, row, x, c, w, static_cast<int>(c_end - c));
   }
 
   // kR rows of kM output pixels x kVecs channel vectors from c (with kPartial one vector of
@@ -232,8 +215,8 @@ struct DepthwiseRows {
   // holds it (three per output row with stride 1, in both output rows for the input rows they
   // share), with the weights in registers, and skips the columns outside the image (kEdge).
   template <int kR, int kM, int kStride, Edge kEdge, int kVecs, bool kPartial>
-  [[gnu::always_inline]] static void tile(const Epilogue& epilogue, const Row& row, int64_t x,
-                                          int64_t c, const float* w, int valid) {
+  [[gnu::always_inline]] static void tile(Activation act, const Row& row, int64_t x, int64_t c,
+                                          const float* w, int valid) {
     constexpr int kCols = (kM - 1) * kStride + 3;
     constexpr int kInRows = kR + 2;  // two rows come with stride 1 only (run)
     const int64_t col = row.col0 + x * kStride;
@@ -310,7 +293,7 @@ struct DepthwiseRows {
       for (int i = 0; i < kM; ++i) {
 #pragma GCC unroll 4
         for (int v = 0; v < kVecs; ++v)
-          store_lanes<V, kPartial>(out + v * kW, activate(acc[j][i][v], epilogue), valid);
+          store_lanes<V, kPartial>(out + v * kW, activate_vector<V>(acc[j][i][v], act), valid);
         out += row.c;
       }
     }
@@ -318,19 +301,19 @@ struct DepthwiseRows {
 
   // --- Any window, taps outside the image skipped. ---
 
-  static void any_window_pixel(const DepthwiseJob& job, const Epilogue& epilogue, int64_t n,
-                               int64_t y, int64_t x, int64_t c_begin, int64_t c_end) {
+  static void any_window_pixel(const DepthwiseJob& job, Activation act, int64_t n, int64_t y,
+                               int64_t x, int64_t c_begin, int64_t c_end) {
     int64_t c = c_begin;
     for (; c + kDepthwiseGroup <= c_end; c += kDepthwiseGroup)
-      pixel_channels<kLineVecs, false>(job, epilogue, n, y, x, c, kW);
-    for (; c + kW <= c_end; c += kW) pixel_channels<1, false>(job, epilogue, n, y, x, c, kW);
-    if (c < c_end) pixel_channels<1, true>(job, epilogue, n, y, x, c, static_cast<int>(c_end - c));
+      pixel_channels<kLineVecs, false>(job, act, n, y, x, c, kW);
+    for (; c + kW <= c_end; c += kW) pixel_channels<1, false>(job, act, n, y, x, c, kW);
+    if (c < c_end) pixel_channels<1, true>(job, act, n, y, x, c, static_cast<int>(c_end - c));
   }
 
   // Channels [c, c + kVecs * kW) of one pixel; with kPartial (kVecs 1) only `valid` of them.
   template <int kVecs, bool kPartial>
-  static void pixel_channels(const DepthwiseJob& job, const Epilogue& epilogue, int64_t n,
-                             int64_t y, int64_t x, int64_t c, int valid) {
+  static void pixel_channels(const DepthwiseJob& job, Activation act, int64_t n, int64_t y,
+                             int64_t x, int64_t c, int valid) {
     const ConvShape& s = job.shape;
     const float* w = weights(job, c);
     Reg acc[kVecs];
@@ -353,7 +336,7 @@ struct DepthwiseRows {
     float* out = job.output + ((n * s.out_h + y) * s.out_w + x) * s.out_c + c;
 #pragma GCC unroll 4
     for (int v = 0; v < kVecs; ++v)
-      store_lanes<V, kPartial>(out + v * kW, activate(acc[v], epilogue), valid);
+      store_lanes<V, kPartial>(out + v * kW, activate_vector<V>(acc[v], act), valid);
   }
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kernels/x86/elementwise.h"
+#include "kernels/x86/simd_lanes.h"
 
 namespace poet::kernels::x86 {
 
@@ -62,18 +63,13 @@ struct ElementwiseVec {
     }
   }
 
-  static Reg activate(Reg r, Activation act) {
-    r = V::max(r, V::zero());
-    return act == Activation::kRelu6 ? V::min(r, V::set1(6.f)) : r;
-  }
-
   static void activation(Activation act, const float* in, float* out, int64_t n) {
     if (act == Activation::kNone) return;  // the driver copies instead
     int64_t i = 0;
-    for (; i + kW <= n; i += kW) V::store(out + i, activate(V::load(in + i), act));
+    for (; i + kW <= n; i += kW) V::store(out + i, activate_vector<V>(V::load(in + i), act));
     if (i < n) {
       const int left = static_cast<int>(n - i);
-      V::store_first(out + i, activate(V::load_first(in + i, left), act), left);
+      V::store_first(out + i, activate_vector<V>(V::load_first(in + i, left), act), left);
     }
   }
 };

@@ -11,6 +11,7 @@
 #include <cfloat>
 
 #include "kernels/x86/pool_nhwc.h"
+#include "kernels/x86/simd_lanes.h"
 
 namespace poet::kernels::x86 {
 
@@ -89,12 +90,8 @@ struct PoolRows {
 #pragma GCC unroll 4
       for (int v = 0; v < kVecs; ++v) acc[v] = V::div(acc[v], count);
     }
-    if (act != Activation::kNone) {
-      // max(acc, 0) gives 0 for NaN, as the reference's activate does.
-      const Reg hi = V::set1(act == Activation::kRelu6 ? 6.f : __builtin_inff());
 #pragma GCC unroll 4
-      for (int v = 0; v < kVecs; ++v) acc[v] = V::min(V::max(acc[v], V::zero()), hi);
-    }
+    for (int v = 0; v < kVecs; ++v) acc[v] = activate_vector<V>(acc[v], act);
 #pragma GCC unroll 4
     for (int v = 0; v < kVecs; ++v) {
       if (kPartial) {

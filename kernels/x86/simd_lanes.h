@@ -4,7 +4,18 @@
 // ISA's flags (the *_<isa>.cc files and the templates they include).
 #pragma once
 
+#include "kernels/conv_shape.h"
+
 namespace poet::kernels::x86 {
+
+// `act` applied to every lane: Relu clamps below at 0 (max(r, 0) gives 0 for NaN, as the
+// reference's activate does), Relu6 also above at 6; kNone returns r.
+template <class V>
+typename V::Reg activate_vector(typename V::Reg r, Activation act) {
+  if (act == Activation::kNone) return r;
+  r = V::max(r, V::zero());
+  return act == Activation::kRelu6 ? V::min(r, V::set1(6.f)) : r;
+}
 
 // The first n lanes with kPartial (the others read as zero), else a whole vector.
 template <class V, bool kPartial>
