@@ -125,6 +125,14 @@ void ThreadPool::worker_loop(int thread) {
   }
 }
 
+std::pair<int64_t, int64_t> ThreadPool::owned_items(int64_t n, int64_t grain, int threads,
+                                                    int thread) {
+  grain = std::max<int64_t>(grain, 1);
+  const int64_t chunks = contiguous_chunks(n, grain, threads);
+  auto item = [&](int64_t run) { return run * chunks / threads * n / chunks; };
+  return {item(thread), item(thread + 1)};
+}
+
 void ThreadPool::parallel_for(int64_t n, int64_t grain,
                               const std::function<void(int64_t, int64_t)>& fn, Schedule schedule) {
   if (n <= 0) return;
@@ -139,7 +147,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     chunks_ = (n + chunk_ - 1) / chunk_;
   } else {
     chunk_ = 0;
-    chunks_ = std::max<int64_t>(1, std::min({n / grain, threads * kChunksPerThread, kMaxChunks}));
+    chunks_ = contiguous_chunks(n, grain, threads);
   }
   pending_.store(chunks_, std::memory_order_relaxed);
   for (int64_t t = 0; t < threads; ++t) {

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace poet {
@@ -58,6 +59,12 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
                     Schedule schedule = Schedule::kContiguous);
 
+  // The items [begin, end) that `thread` owns in a kContiguous loop over [0, n) on `threads`
+  // threads: its run of chunks, which it runs unless a thread out of work takes some. Kernels
+  // that cut an image into one band per thread (conv2d_nhwc.cc, depthwise_conv2d_nhwc.cc)
+  // order their work so that these runs are the bands.
+  static std::pair<int64_t, int64_t> owned_items(int64_t n, int64_t grain, int threads, int thread);
+
  private:
   // A thread's unclaimed chunks [begin, end) of the job of generation `gen`, in one word, so
   // that a claim is one compare-and-swap and a thread still looking at an earlier job (whose
@@ -71,6 +78,9 @@ class ThreadPool {
     return uint64_t{gen} << 32 | static_cast<uint64_t>(begin) << 16 | static_cast<uint64_t>(end);
   }
 
+  static int64_t contiguous_chunks(int64_t n, int64_t grain, int64_t threads) {
+    return std::max<int64_t>(1, std::min({n / grain, threads * kChunksPerThread, kMaxChunks}));
+  }
   void worker_loop(int thread);
   // Waits for a job newer than `seen` (spinning, then sleeping); false when stopping.
   bool wait_for_job(uint32_t seen, uint32_t& gen);
@@ -106,16 +116,28 @@ class ThreadPool {
 // Threads a loop on `pool` runs on: 1 without a pool.
 inline int pool_threads(const ThreadPool* pool) { return pool ? pool->size() : 1; }
 
-// Runs fn over [0, n) on the pool, or inline when pool is null or there are fewer than two
+// Whether parallel_for below runs on the calling thread alone: one thread, or fewer than two
 // grains of work (waking workers for one chunk only adds their wake-up latency).
+inline bool runs_inline(int threads, int64_t n, int64_t grain) {
+  return threads <= 1 || n < 2 * std::max<int64_t>(grain, 1);
+}
+
+// Runs fn over [0, n) on the pool, or inline (runs_inline, or no pool).
 inline void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
                          const std::function<void(int64_t, int64_t)>& fn,
                          ThreadPool::Schedule schedule = ThreadPool::Schedule::kContiguous) {
-  if (pool && pool->size() > 1 && n >= 2 * std::max<int64_t>(grain, 1)) {
+  if (!runs_inline(pool_threads(pool), n, grain)) {
     pool->parallel_for(n, grain, fn, schedule);
   } else if (n > 0) {
     fn(0, n);
   }
+}
+
+// The items of [0, n) that `thread` runs in a kContiguous parallel_for on a pool of `threads`,
+// unless it steals or is stolen from.
+inline std::pair<int64_t, int64_t> owned_items(int threads, int64_t n, int64_t grain, int thread) {
+  if (runs_inline(threads, n, grain)) return {0, thread == 0 ? n : 0};
+  return ThreadPool::owned_items(n, grain, threads, thread);
 }
 
 }  // namespace poet

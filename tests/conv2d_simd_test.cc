@@ -11,6 +11,7 @@
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
 #include "kernels/x86/cpu_features.h"
+#include "kernels/x86/depthwise_conv2d_nhwc.h"
 #include "tests/kernel_test_util.h"
 #include "tests/layer_shapes.h"
 #include "tests/op_test_util.h"
@@ -275,6 +276,56 @@ TEST(Conv2DSimd, RejectsMismatchedPackedFilter) {
     EXPECT_THROW(x86::conv2d_nhwc(s, in, packed, {}, Activation::kNone, out, nullptr), Error);
   }
   EXPECT_THROW(x86::pack_conv_filter(x86::Isa::kAvx2, 1, 1, 2, 2, std::vector<float>(3)), Error);
+}
+
+TEST(Conv2DSimd, PointwiseBandsPerThread) {
+  // 1x1 layers with a block of tiles per thread are cut into one band of pixels per thread,
+  // each band tiled on its own: bands that end partway through a row, with one pixel left
+  // over (the two half tiles), across the images of a batch, on 2 and 3 threads.
+  ThreadPool two(2), three(3);
+  for (ThreadPool* pool : {&two, &three}) {
+    SCOPED_TRACE(pool->size());
+    check_against_reference({shape(1, 14, 14, 64, 1, 1, 1, Padding::kValid, 96)}, pool);
+    check_against_reference({shape(1, 17, 17, 40, 1, 1, 1, Padding::kValid, 72)}, pool);
+    check_against_reference({shape(1, 28, 28, 24, 1, 1, 1, Padding::kValid, 256), true}, pool);
+    check_against_reference({shape(3, 7, 7, 32, 1, 1, 1, Padding::kValid, 200)}, pool);
+    check_against_reference({shape(1, 13, 13, 24, 1, 1, 1, Padding::kValid, 48)}, pool);
+  }
+}
+
+TEST(Conv2DSimd, PointwiseAndDepthwiseLayersGiveEachThreadTheSameBand) {
+  // MobileNet v1's 1x1 layers and the depthwise layers after them give thread t the same band
+  // of the image (ThreadPool::owned_items), so that each layer reads what the same core wrote
+  // in the layer before. Split by cost over (tile, panel), the second thread had computed the
+  // last panel of eight of the first thread's tiles on the 14x14x512 layers.
+  struct Layer {
+    int64_t size, in_c, out_c;
+  };
+  for (x86::Isa isa : simd_isas()) {
+    for (const Layer& l : {Layer{112, 32, 64}, Layer{56, 128, 128}, Layer{28, 256, 256},
+                           Layer{14, 256, 512}, Layer{14, 512, 512}}) {
+      for (int threads : {2, 3}) {
+        SCOPED_TRACE(::testing::Message()
+                     << x86::isa_name(isa) << " " << l.size << "x" << l.size << "x" << l.in_c
+                     << " -> " << l.out_c << ", " << threads << " threads");
+        const ConvShape pw = shape(1, l.size, l.size, l.in_c, 1, 1, 1, Padding::kValid, l.out_c);
+        const std::vector<float> filter(l.in_c * l.out_c, 1.f);
+        const x86::Conv2dNhwcPlan plan(
+            pw, x86::pack_conv_filter(isa, 1, 1, l.in_c, l.out_c, filter), threads);
+        const ConvShape dw = shape(1, l.size, l.size, l.out_c, 3, 3, 1, Padding::kSame, l.out_c);
+        const int64_t pixels = l.size * l.size;
+        for (int t = 0; t < threads; ++t) {
+          const std::pair<int64_t, int64_t> band{t * pixels / threads, (t + 1) * pixels / threads};
+          EXPECT_EQ(plan.thread_pixels(t), band) << "thread " << t;
+          // The depthwise layer's threads take equal numbers of units, which are its bands
+          // when the bands hold as many runs of rows: always on 2 threads with an even height.
+          if (threads != 2) continue;
+          const std::pair<int64_t, int64_t> rows{t * l.size / 2, (t + 1) * l.size / 2};
+          EXPECT_EQ(x86::depthwise_thread_rows(dw, threads, t), rows) << "thread " << t;
+        }
+      }
+    }
+  }
 }
 
 TEST(Conv2DSimd, PlanKeptAcrossRunsMatchesAFreshOne) {

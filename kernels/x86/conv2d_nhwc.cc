@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "engine/error.h"
@@ -92,12 +93,51 @@ struct TilePlan {
   std::vector<ConvTile> tiles;
   std::vector<int64_t> tile_cost;
   int64_t max_run = 0;
+  // Banded plans (see image_bands): band b's tiles are [band_tiles[b], band_tiles[b + 1]).
+  std::vector<int64_t> band_tiles;
 };
+
+// Cost of a tile of n pixels: multiply-adds of the kernel's rows (a short tile runs a kernel
+// with the next quarter of MR), plus loading and storing the accumulators.
+int64_t tile_cost(int64_t n, int tile_pixels, int64_t region_len) {
+  const int64_t quarter = std::max(1, tile_pixels / 4);
+  return ceil_div(n, quarter) * quarter * (region_len + 16);
+}
+
+// Tiles for pixels [first, end) of region r, in row-major order. A run whose last tile would
+// hold one pixel ends with two tiles of about MR/2 instead: a one-pixel tile runs the MR/4-row
+// kernel, bound by FMA latency rather than throughput (AVX2: 6 + 1 pixels take 6 + 4 cycles
+// per channel, 4 + 3 take 4 + 4).
+void add_tiles(TilePlan& plan, int64_t region, int64_t first, int64_t end, int tile_pixels,
+               int64_t region_len) {
+  const ConvRegion& r = plan.regions[region];
+  const int64_t pixels = end - first;
+  const int64_t halves_from =
+      pixels > tile_pixels && pixels % tile_pixels == 1 ? end - tile_pixels - 1 : end;
+  // Full tiles step (dy, dx) by tile_pixels in (rows, cols): no division per full tile (the
+  // plan-less conv2d_nhwc plans on every call).
+  const int64_t step_y = tile_pixels / r.width, step_x = tile_pixels % r.width;
+  const int64_t full_cost = tile_cost(tile_pixels, tile_pixels, region_len);
+  int64_t dy = first / r.width, dx = first % r.width;
+  while (first < end) {
+    int n = static_cast<int>(std::min<int64_t>(tile_pixels, end - first));
+    if (first == halves_from) n = (tile_pixels + 2) / 2;
+    plan.tiles.push_back({region, dy, dx, n});
+    plan.tile_cost.push_back(n == tile_pixels ? full_cost : tile_cost(n, tile_pixels, region_len));
+    first += n;
+    dy += n == tile_pixels ? step_y : n / r.width;
+    dx += n == tile_pixels ? step_x : n % r.width;
+    if (dx >= r.width) {
+      dx -= r.width;
+      ++dy;
+    }
+  }
+}
 
 // `merge_rows`: a row of taps (kx, c) is contiguous in the input and the packed filter, so it
 // is one run (fewer, longer inner loops: the 3-channel stem has 3 runs of 9 instead of 9 of 3).
 TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats,
-                    int64_t panel_width, int tile_pixels, bool merge_rows) {
+                    int64_t panel_width, int tile_pixels, bool merge_rows, int64_t bands) {
   TilePlan plan;
   const auto rows = axis_runs(s.out_h, s.in_h, s.k_h, s.stride_h, s.dilation_h, s.pad_top);
   const auto cols = axis_runs(s.out_w, s.in_w, s.k_w, s.stride_w, s.dilation_w, s.pad_left);
@@ -128,36 +168,15 @@ TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats
       r.tap_end = static_cast<int64_t>(plan.taps.size());
       const int64_t region = static_cast<int64_t>(plan.regions.size());
       plan.regions.push_back(r);
-      // Cost: multiply-adds of the kernel's rows (a short tile runs a kernel with the next
-      // quarter of MR), plus loading and storing the accumulators.
-      // (The plan-less conv2d_nhwc plans on every call: no division per full tile.)
-      const int64_t quarter = std::max(1, tile_pixels / 4);
       const int64_t pixels = r.width * r.height;
-      const int64_t full_cost = ceil_div(tile_pixels, quarter) * quarter * (region_len + 16);
-      // A region whose last tile would hold one pixel ends with two tiles of about MR/2
-      // instead: a one-pixel tile runs the MR/4-row kernel, bound by FMA latency rather than
-      // throughput (AVX2: 6 + 1 pixels take 6 + 4 cycles per channel, 4 + 3 take 4 + 4).
-      const int64_t halves_from =
-          pixels > tile_pixels && pixels % tile_pixels == 1 ? pixels - tile_pixels - 1 : pixels;
-      // Full tiles step (dy, dx) by tile_pixels in (rows, cols).
-      const int64_t step_y = tile_pixels / r.width, step_x = tile_pixels % r.width;
-      int64_t dy = 0, dx = 0;
-      for (int64_t first = 0; first < pixels;) {
-        int n = static_cast<int>(std::min<int64_t>(tile_pixels, pixels - first));
-        if (first == halves_from) n = (tile_pixels + 2) / 2;
-        plan.tiles.push_back({region, dy, dx, n});
-        plan.tile_cost.push_back(
-            n == tile_pixels ? full_cost : ceil_div(n, quarter) * quarter * (region_len + 16));
-        first += n;
-        dy += n == tile_pixels ? step_y : n / r.width;
-        dx += n == tile_pixels ? step_x : n % r.width;
-        if (dx >= r.width) {
-          dx -= r.width;
-          ++dy;
-        }
+      for (int64_t band = 0; band < bands; ++band) {
+        if (bands > 1) plan.band_tiles.push_back(static_cast<int64_t>(plan.tiles.size()));
+        add_tiles(plan, region, band * pixels / bands, (band + 1) * pixels / bands, tile_pixels,
+                  region_len);
       }
     }
   }
+  if (bands > 1) plan.band_tiles.push_back(static_cast<int64_t>(plan.tiles.size()));
   return plan;
 }
 
@@ -172,11 +191,13 @@ struct TileCall {
 // floats, which overstates windows that overlap, so 3x3 layers keep blocks of about 8; 1x1
 // layers on small images get one block, and read their weights once per call instead of once
 // per 8 tiles (MobileNet v1's 7x7x1024 layer: 4 MiB of weights, 49 pixels).
+constexpr int64_t kMinBlockTiles = 8;
+
 int64_t tiles_per_block(const ConvShape& s, int tile_pixels, int64_t tiles) {
-  constexpr int64_t kBlockInputBytes = 256 * 1024, kMinTiles = 8;
+  constexpr int64_t kBlockInputBytes = 256 * 1024;
   const int64_t tile_bytes =
       std::max<int64_t>(1, tile_pixels * s.k_h * s.k_w * s.in_c * int64_t{sizeof(float)});
-  const int64_t most = std::max(kMinTiles, kBlockInputBytes / tile_bytes);
+  const int64_t most = std::max(kMinBlockTiles, kBlockInputBytes / tile_bytes);
   const int64_t blocks = std::max<int64_t>(1, ceil_div(tiles, most));
   return std::max<int64_t>(1, ceil_div(tiles, blocks));
 }
@@ -292,11 +313,13 @@ using WorkPlan = std::vector<std::vector<TileCall>>;
 // shares then run across the images, one GEMM over every pixel, and each panel of weights is
 // read once per tile, not once per image. (MobileNet v1 1.0's grouped tail, 8 images of 7x7:
 // the logits layer read its 4 MB of weights once per image.)
+bool pointwise(const ConvShape& s) {
+  return s.k_h == 1 && s.k_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
+         s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
+}
+
 ConvShape batch_as_rows(const ConvShape& s) {
-  const bool pointwise = s.k_h == 1 && s.k_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-                         s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h &&
-                         s.out_w == s.in_w;
-  if (!pointwise || s.batch <= 1) return s;
+  if (!pointwise(s) || s.batch <= 1) return s;
   ConvShape rows = s;
   rows.in_h = rows.out_h = s.batch * s.in_h;
   rows.batch = 1;
@@ -334,31 +357,74 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& f
   const int64_t c_block = channel_block(filter);
   const bool sliced = c_block < s.in_c;
   data->pitch = InputLayout::pitch(s, data->kernel.tile_pixels);
-  data->tiles = plan_tiles(s, s.in_w, data->pitch, filter.panel_width, data->kernel.tile_pixels,
-                           !sliced && s.dilation_w == 1 && data->pitch == s.in_c);
-  data->c_block = sliced ? c_block : std::max<int64_t>(1, data->tiles.max_run);
   constexpr int64_t kMinParallelMacs = 100'000;
   data->small = s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
-  const int64_t block_tiles = tiles_per_block(s, data->kernel.tile_pixels,
-                                              static_cast<int64_t>(data->tiles.tile_cost.size()));
   const bool split_image = key_.threads > 1 && !data->small;
+  // A 1x1 layer with at least a block of tiles per thread is cut into one band of pixels per
+  // thread, as the depthwise layers cut their rows, so that each thread reads back the pixels
+  // it wrote in the layer before and writes those the next layer gives it. Split by cost
+  // instead, a thread's share could end partway through a block's panels: on MobileNet v1's
+  // 14x14x512 layers the second thread computed the last panel of 8 of the first thread's
+  // tiles, reading their input from the other core. (A smaller layer keeps the split below:
+  // MobileNet's 7x7 layers split their panels, each thread reading half the weights.)
+  const int64_t tile_pixels = data->kernel.tile_pixels;
+  const int64_t bands = split_image && !sliced && pointwise(s) &&
+                                s.out_h * s.out_w >= key_.threads * kMinBlockTiles * tile_pixels
+                            ? key_.threads
+                            : 1;
+  data->tiles = plan_tiles(s, s.in_w, data->pitch, filter.panel_width, tile_pixels,
+                           !sliced && s.dilation_w == 1 && data->pitch == s.in_c, bands);
+  data->c_block = sliced ? c_block : std::max<int64_t>(1, data->tiles.max_run);
   const int64_t shares = split_image ? key_.threads * ThreadPool::kChunksPerThread : 1;
+  // Up to 256 KiB of weights (two groups; the line stayed where it was when one group held
+  // 256 KiB), split by tiles alone, every call keeping all the panels. Split by (tile, panel)
+  // as below, a thread's share could end partway through a block's panels, and both threads
+  // then ran the same tiles for different panels, each reading their input and writing part
+  // of each output pixel's cache lines (MobileNet v1's 112x112x32 -> 64 layer on 2 threads:
+  // 0.60 -> 0.50 ms, level with oneDNN).
   constexpr int64_t kTileSplitWeightBytes = 256 * 1024;
   const int64_t filter_bytes = filter.num_panels * filter.panel_floats() * int64_t{sizeof(float)};
-  if (!sliced && filter_bytes <= kTileSplitWeightBytes) {
-    // Up to 256 KiB of weights (two groups; the line stayed where it was when one group held
-    // 256 KiB), split by tiles alone, every call keeping all the panels. Split by (tile, panel)
-    // as below, a thread's share could end partway through a block's panels, and both threads
-    // then ran the same tiles for different panels, each reading their input and writing part
-    // of each output pixel's cache lines (MobileNet v1's 112x112x32 -> 64 layer on 2 threads:
-    // 0.60 -> 0.50 ms, level with oneDNN).
-    data->work = plan_work(data->tiles.tile_cost, 1, shares, block_tiles);
-    for (std::vector<TileCall>& calls : data->work)
-      for (TileCall& c : calls) c.panel_end = filter.num_panels;
+  const bool all_panels = !sliced && filter_bytes <= kTileSplitWeightBytes;
+  // Tiles [begin, end) cut into `n` shares.
+  auto split = [&](int64_t begin, int64_t end, int64_t n) {
+    const std::span<const int64_t> cost(data->tiles.tile_cost.data() + begin, end - begin);
+    const int64_t block_tiles = tiles_per_block(s, tile_pixels, end - begin);
+    for (std::vector<TileCall>& calls :
+         plan_work(cost, all_panels ? 1 : filter.num_panels, n, block_tiles)) {
+      for (TileCall& c : calls) {
+        c.tile_begin += begin;
+        c.tile_end += begin;
+        if (all_panels) c.panel_end = filter.num_panels;
+      }
+      data->work.push_back(std::move(calls));
+    }
+  };
+  if (bands > 1) {
+    const std::vector<int64_t>& first = data->tiles.band_tiles;
+    for (int64_t b = 0; b < bands; ++b) split(first[b], first[b + 1], shares / bands);
   } else {
-    data->work = plan_work(data->tiles.tile_cost, filter.num_panels, shares, block_tiles);
+    split(0, static_cast<int64_t>(data->tiles.tiles.size()), shares);
   }
   data_ = std::move(data);
+}
+
+std::pair<int64_t, int64_t> Conv2dNhwcPlan::thread_pixels(int thread) const {
+  const Data& d = *data_;
+  const int64_t shares = static_cast<int64_t>(d.work.size());
+  const auto [begin, end] = owned_items(key_.threads, shares, 1, thread);
+  int64_t first = std::numeric_limits<int64_t>::max(), last = 0;
+  for (int64_t share = begin; share < end; ++share) {
+    for (const TileCall& c : d.work[share]) {
+      for (int64_t t = c.tile_begin; t < c.tile_end; ++t) {
+        const ConvTile& tile = d.tiles.tiles[t];
+        const ConvRegion& r = d.tiles.regions[tile.region];
+        const int64_t pixel = (r.y0 + tile.dy) * d.shape.out_w + r.x0 + tile.dx;
+        first = std::min(first, pixel);
+        last = std::max(last, pixel + tile.rows);
+      }
+    }
+  }
+  return first < last ? std::pair{first, last} : std::pair<int64_t, int64_t>{0, 0};
 }
 
 Conv2dNhwcPlan::~Conv2dNhwcPlan() = default;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 
 #include "kernels/conv_shape.h"
 #include "kernels/x86/cpu_features.h"
@@ -64,6 +65,11 @@ class Conv2dNhwcPlan {
   Conv2dNhwcPlan& operator=(Conv2dNhwcPlan&&) noexcept;
 
   const Key& shape() const { return key_; }
+
+  // The output pixels [first, last) (row-major, a batch of 1x1 convolutions counted as one
+  // image) that the tiles of `thread`'s own shares cover, any panel: where that thread writes
+  // unless it steals or is stolen from (ThreadPool::owned_items).
+  std::pair<int64_t, int64_t> thread_pixels(int thread) const;
 
  private:
   friend void conv2d_nhwc(const Conv2dNhwcPlan&, std::span<const float>, const PackedConvFilter&,

@@ -28,6 +28,51 @@ void check_sizes(const ConvShape& s, std::span<const float> input, std::span<con
          s.k_w);
 }
 
+constexpr int64_t kRows = 2;
+
+// Output rows [row, row + rows) of the batch's images stacked (image n's row y is n * out_h + y).
+struct RowRun {
+  int64_t row, rows;
+};
+
+// The batch's rows cut into one band per thread (band b: rows [b * n / bands, (b + 1) * n /
+// bands) of n), as the 1x1 layers cut their pixels (conv2d_nhwc.cc), so that the pool's
+// contiguous schedule gives each thread the rows it wrote in the layer before; each band's
+// rows are then taken kRows at a time, within one image.
+std::vector<RowRun> row_runs(int64_t batch, int64_t height, int64_t bands) {
+  std::vector<RowRun> runs;
+  const int64_t n = batch * height;
+  for (int64_t b = 0; b < bands; ++b) {
+    const int64_t end = (b + 1) * n / bands;
+    for (int64_t row = b * n / bands; row < end;) {
+      const int64_t image_end = (row / height + 1) * height;
+      const int64_t rows = std::min({kRows, end - row, image_end - row});
+      runs.push_back({row, rows});
+      row += rows;
+    }
+  }
+  return runs;
+}
+
+// Units of work: a run of rows (row_runs) x 64 channels (whole channel groups, and whole cache
+// lines of output, so two threads never write the same line). Splitting channels as well as
+// rows keeps both threads busy on the small late layers: a 7x7 or 14x14 image has too few rows
+// to share evenly. Tasks of at least ~64K multiply-adds (`grain` units) keep scheduling small
+// next to the work.
+struct Units {
+  static constexpr int64_t kBlock = 4 * kDepthwiseGroup;
+  std::vector<RowRun> runs;
+  int64_t blocks, grain;
+
+  Units(const ConvShape& s, int threads)
+      : runs(row_runs(s.batch, s.out_h, threads)), blocks((s.out_c + kBlock - 1) / kBlock) {
+    const int64_t unit_work =
+        std::max<int64_t>(1, kRows * s.out_w * std::min(kBlock, s.out_c) * s.k_h * s.k_w);
+    grain = std::max<int64_t>(1, 65536 / unit_work);
+  }
+  int64_t count() const { return static_cast<int64_t>(runs.size()) * blocks; }
+};
+
 void run(Isa isa, const ConvShape& s, std::span<const float> input,
          const PackedDepthwiseWeights& weights, Activation act, std::span<float> output,
          ThreadPool* pool) {
@@ -40,33 +85,28 @@ void run(Isa isa, const ConvShape& s, std::span<const float> input,
   const DepthwiseRowsFn row_fn =
       simd_kernels(isa, depthwise_conv2d_nhwc_avx2_rows, depthwise_conv2d_nhwc_avx512_rows,
                    "depthwise_conv2d_nhwc");
-  // Units of work: two output rows of an image (the AVX-512 kernel's row tiles) x 64 channels
-  // (whole channel groups, and whole cache lines of output, so two threads never write the
-  // same line). Splitting channels as well as rows keeps both threads busy on the small late
-  // layers: a 7x7 or 14x14 image has too few rows to share evenly. Tasks of at least ~64K
-  // multiply-adds keep scheduling small next to the work. The contiguous schedule gives each
-  // thread a run of whole rows, mostly, so that a thread keeps the same part of the image from
-  // layer to layer.
-  constexpr int64_t kBlock = 4 * kDepthwiseGroup, kRows = 2;
-  const int64_t blocks = (s.out_c + kBlock - 1) / kBlock;
-  const int64_t row_pairs = (s.out_h + kRows - 1) / kRows;
-  const int64_t unit_work =
-      std::max<int64_t>(1, kRows * s.out_w * std::min(kBlock, s.out_c) * s.k_h * s.k_w);
-  const int64_t grain = std::max<int64_t>(1, 65536 / unit_work);
-  parallel_for(pool, s.batch * row_pairs * blocks, grain, [&](int64_t begin, int64_t end) {
+  const Units units(s, pool_threads(pool));
+  parallel_for(pool, units.count(), units.grain, [&](int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end;) {
-      // The run of units in this pair of rows: one call for its channels.
-      const int64_t pair = u / blocks, first = u - pair * blocks;
-      const int64_t last = std::min(blocks, first + (end - u));
-      const int64_t n = pair / row_pairs, y = (pair - n * row_pairs) * kRows;
-      row_fn(job, n * s.out_h + y, std::min(kRows, s.out_h - y), first * kBlock,
-             std::min(s.out_c, last * kBlock));
+      // The units of this run of rows: one call for their channels.
+      const RowRun& run = units.runs[u / units.blocks];
+      const int64_t first = u % units.blocks, last = std::min(units.blocks, first + (end - u));
+      row_fn(job, run.row, run.rows, first * Units::kBlock,
+             std::min(s.out_c, last * Units::kBlock));
       u += last - first;
     }
   });
 }
 
 }  // namespace
+
+std::pair<int64_t, int64_t> depthwise_thread_rows(const ConvShape& shape, int threads, int thread) {
+  const Units units(shape, threads);
+  const auto [begin, end] = owned_items(threads, units.count(), units.grain, thread);
+  if (begin == end) return {0, 0};
+  const RowRun& last = units.runs[(end - 1) / units.blocks];
+  return {units.runs[begin / units.blocks].row, last.row + last.rows};
+}
 
 bool depthwise_conv2d_nhwc_vectorised(const ConvShape& shape) {
   return shape.in_c > 0 && shape.out_c == shape.in_c;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 
 #include "kernels/conv_shape.h"
 #include "kernels/x86/cpu_features.h"
@@ -65,6 +66,11 @@ PackedDepthwiseWeights pack_depthwise_weights(int64_t k_h, int64_t k_w, int64_t 
 void depthwise_conv2d_nhwc(Isa isa, const ConvShape& shape, std::span<const float> input,
                            const PackedDepthwiseWeights& weights, Activation act,
                            std::span<float> output, ThreadPool* pool);
+
+// The output rows [first, last) (counted over the batch) that `thread` of a pool of `threads`
+// computes unless it steals or is stolen from (ThreadPool::owned_items): the band of rows it
+// computed in the 1x1 layer before (Conv2dNhwcPlan::thread_pixels).
+std::pair<int64_t, int64_t> depthwise_thread_rows(const ConvShape& shape, int threads, int thread);
 
 // --- Interface between the driver and the per-ISA kernels (depthwise_conv2d_nhwc_<isa>.cc). ---
 
