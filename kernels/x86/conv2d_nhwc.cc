@@ -93,7 +93,7 @@ struct TilePlan {
   std::vector<ConvTile> tiles;
   std::vector<int64_t> tile_cost;
   int64_t max_run = 0;
-  // Banded plans (see image_bands): band b's tiles are [band_tiles[b], band_tiles[b + 1]).
+  // A banded plan's band b holds tiles [band_tiles[b], band_tiles[b + 1]).
   std::vector<int64_t> band_tiles;
 };
 
@@ -136,6 +136,8 @@ void add_tiles(TilePlan& plan, int64_t region, int64_t first, int64_t end, int t
 
 // `merge_rows`: a row of taps (kx, c) is contiguous in the input and the packed filter, so it
 // is one run (fewer, longer inner loops: the 3-channel stem has 3 runs of 9 instead of 9 of 3).
+// `bands` > 1 (a 1x1 layer: one region) cuts the pixels into that many runs [b n / bands,
+// (b + 1) n / bands), each tiled on its own, so that no tile crosses from one to the next.
 TilePlan plan_tiles(const ConvShape& s, int64_t row_pixels, int64_t pixel_floats,
                     int64_t panel_width, int tile_pixels, bool merge_rows, int64_t bands) {
   TilePlan plan;
@@ -185,14 +187,14 @@ struct TileCall {
   int64_t tile_begin, tile_end, panel_begin, panel_end;
 };
 
+constexpr int64_t kMinBlockTiles = 8;
+
 // Tiles per block (see plan_work): as many as keep the block's input within a quarter of a
 // 1 MiB L2 (half of a 512 KiB one), at least 8, spread evenly over the blocks (9 tiles make one
 // block of 9, not 8 + 1). The input a tile reads is counted as tile_pixels * k_h * k_w * in_c
 // floats, which overstates windows that overlap, so 3x3 layers keep blocks of about 8; 1x1
 // layers on small images get one block, and read their weights once per call instead of once
 // per 8 tiles (MobileNet v1's 7x7x1024 layer: 4 MiB of weights, 49 pixels).
-constexpr int64_t kMinBlockTiles = 8;
-
 int64_t tiles_per_block(const ConvShape& s, int tile_pixels, int64_t tiles) {
   constexpr int64_t kBlockInputBytes = 256 * 1024;
   const int64_t tile_bytes =
@@ -308,22 +310,74 @@ void check_filter(const ConvShape& s, const PackedConvFilter& filter) {
 
 using WorkPlan = std::vector<std::vector<TileCall>>;
 
-// A 1x1 convolution with stride 1 and no padding computes each output pixel from its input
-// pixel alone, so a batch is one image of all the batch's rows: the tiles and the threads'
-// shares then run across the images, one GEMM over every pixel, and each panel of weights is
-// read once per tile, not once per image. (MobileNet v1 1.0's grouped tail, 8 images of 7x7:
-// the logits layer read its 4 MB of weights once per image.)
+// A 1x1 convolution with stride 1 and no padding.
 bool pointwise(const ConvShape& s) {
   return s.k_h == 1 && s.k_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
          s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
 }
 
+// A 1x1 convolution with stride 1 and no padding computes each output pixel from its input
+// pixel alone, so a batch is one image of all the batch's rows: the tiles and the threads'
+// shares then run across the images, one GEMM over every pixel, and each panel of weights is
+// read once per tile, not once per image. (MobileNet v1 1.0's grouped tail, 8 images of 7x7:
+// the logits layer read its 4 MB of weights once per image.)
 ConvShape batch_as_rows(const ConvShape& s) {
   if (!pointwise(s) || s.batch <= 1) return s;
   ConvShape rows = s;
   rows.in_h = rows.out_h = s.batch * s.in_h;
   rows.batch = 1;
   return rows;
+}
+
+// Bands of pixels for a layer whose image is split over `threads` threads (`split`). A 1x1
+// layer with at least a block of tiles per thread is cut into one band of pixels per thread,
+// as the depthwise layers cut their rows, so that each thread reads back the pixels it wrote
+// in the layer before and writes those the next layer gives it. Split by cost instead, a
+// thread's share could end partway through a block's panels: on MobileNet v1's 14x14x512
+// layers the second thread computed the last panel of 8 of the first thread's tiles, reading
+// their input from the other core. A smaller layer is split by cost over (tile, panel):
+// MobileNet's 7x7 layers then split their panels, each thread reading half the weights.
+int64_t pixel_bands(const ConvShape& s, bool split, int threads, int tile_pixels) {
+  const bool banded =
+      split && pointwise(s) && s.out_h * s.out_w >= threads * kMinBlockTiles * tile_pixels;
+  return banded ? threads : 1;
+}
+
+// The plan's tiles (band by band when banded) cut into `shares` lists of calls.
+WorkPlan split_work(const ConvShape& s, const TilePlan& tiles, const PackedConvFilter& filter,
+                    int tile_pixels, bool sliced, int64_t shares) {
+  // Up to 256 KiB of weights (two groups; the line stayed where it was when one group held
+  // 256 KiB), split by tiles alone, every call keeping all the panels. Split by (tile, panel),
+  // a thread's share could end partway through a block's panels, and both threads then ran
+  // the same tiles for different panels, each reading their input and writing part of each
+  // output pixel's cache lines (MobileNet v1's 112x112x32 -> 64 layer on 2 threads: 0.60 ->
+  // 0.50 ms, level with oneDNN).
+  constexpr int64_t kTileSplitWeightBytes = 256 * 1024;
+  const int64_t filter_bytes = filter.num_panels * filter.panel_floats() * int64_t{sizeof(float)};
+  const bool all_panels = !sliced && filter_bytes <= kTileSplitWeightBytes;
+  WorkPlan work;
+  // Tiles [begin, end) cut into `n` shares.
+  auto split = [&](int64_t begin, int64_t end, int64_t n) {
+    const std::span<const int64_t> cost(tiles.tile_cost.data() + begin, end - begin);
+    const int64_t block_tiles = tiles_per_block(s, tile_pixels, end - begin);
+    for (std::vector<TileCall>& calls :
+         plan_work(cost, all_panels ? 1 : filter.num_panels, n, block_tiles)) {
+      for (TileCall& c : calls) {
+        c.tile_begin += begin;
+        c.tile_end += begin;
+        if (all_panels) c.panel_end = filter.num_panels;
+      }
+      work.push_back(std::move(calls));
+    }
+  };
+  const std::vector<int64_t>& band_first = tiles.band_tiles;
+  if (band_first.empty()) {
+    split(0, static_cast<int64_t>(tiles.tiles.size()), shares);
+  } else {
+    const int64_t bands = static_cast<int64_t>(band_first.size()) - 1;
+    for (int64_t b = 0; b < bands; ++b) split(band_first[b], band_first[b + 1], shares / bands);
+  }
+  return work;
 }
 
 }  // namespace
@@ -360,51 +414,13 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& f
   constexpr int64_t kMinParallelMacs = 100'000;
   data->small = s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
   const bool split_image = key_.threads > 1 && !data->small;
-  // A 1x1 layer with at least a block of tiles per thread is cut into one band of pixels per
-  // thread, as the depthwise layers cut their rows, so that each thread reads back the pixels
-  // it wrote in the layer before and writes those the next layer gives it. Split by cost
-  // instead, a thread's share could end partway through a block's panels: on MobileNet v1's
-  // 14x14x512 layers the second thread computed the last panel of 8 of the first thread's
-  // tiles, reading their input from the other core. (A smaller layer keeps the split below:
-  // MobileNet's 7x7 layers split their panels, each thread reading half the weights.)
   const int64_t tile_pixels = data->kernel.tile_pixels;
-  const int64_t bands = split_image && !sliced && pointwise(s) &&
-                                s.out_h * s.out_w >= key_.threads * kMinBlockTiles * tile_pixels
-                            ? key_.threads
-                            : 1;
+  const int64_t bands = pixel_bands(s, split_image && !sliced, key_.threads, tile_pixels);
   data->tiles = plan_tiles(s, s.in_w, data->pitch, filter.panel_width, tile_pixels,
                            !sliced && s.dilation_w == 1 && data->pitch == s.in_c, bands);
   data->c_block = sliced ? c_block : std::max<int64_t>(1, data->tiles.max_run);
   const int64_t shares = split_image ? key_.threads * ThreadPool::kChunksPerThread : 1;
-  // Up to 256 KiB of weights (two groups; the line stayed where it was when one group held
-  // 256 KiB), split by tiles alone, every call keeping all the panels. Split by (tile, panel)
-  // as below, a thread's share could end partway through a block's panels, and both threads
-  // then ran the same tiles for different panels, each reading their input and writing part
-  // of each output pixel's cache lines (MobileNet v1's 112x112x32 -> 64 layer on 2 threads:
-  // 0.60 -> 0.50 ms, level with oneDNN).
-  constexpr int64_t kTileSplitWeightBytes = 256 * 1024;
-  const int64_t filter_bytes = filter.num_panels * filter.panel_floats() * int64_t{sizeof(float)};
-  const bool all_panels = !sliced && filter_bytes <= kTileSplitWeightBytes;
-  // Tiles [begin, end) cut into `n` shares.
-  auto split = [&](int64_t begin, int64_t end, int64_t n) {
-    const std::span<const int64_t> cost(data->tiles.tile_cost.data() + begin, end - begin);
-    const int64_t block_tiles = tiles_per_block(s, tile_pixels, end - begin);
-    for (std::vector<TileCall>& calls :
-         plan_work(cost, all_panels ? 1 : filter.num_panels, n, block_tiles)) {
-      for (TileCall& c : calls) {
-        c.tile_begin += begin;
-        c.tile_end += begin;
-        if (all_panels) c.panel_end = filter.num_panels;
-      }
-      data->work.push_back(std::move(calls));
-    }
-  };
-  if (bands > 1) {
-    const std::vector<int64_t>& first = data->tiles.band_tiles;
-    for (int64_t b = 0; b < bands; ++b) split(first[b], first[b + 1], shares / bands);
-  } else {
-    split(0, static_cast<int64_t>(data->tiles.tiles.size()), shares);
-  }
+  data->work = split_work(s, data->tiles, filter, tile_pixels, sliced, shares);
   data_ = std::move(data);
 }
 
