@@ -28,6 +28,7 @@ void check_sizes(const ConvShape& s, std::span<const float> input, std::span<con
          s.k_w);
 }
 
+// Output rows per call: the AVX-512 kernel's tiles of two rows.
 constexpr int64_t kRows = 2;
 
 // Output rows [row, row + rows) of the batch's images stacked (image n's row y is n * out_h + y).

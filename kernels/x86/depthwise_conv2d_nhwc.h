@@ -68,8 +68,9 @@ void depthwise_conv2d_nhwc(Isa isa, const ConvShape& shape, std::span<const floa
                            std::span<float> output, ThreadPool* pool);
 
 // The output rows [first, last) (counted over the batch) that `thread` of a pool of `threads`
-// computes unless it steals or is stolen from (ThreadPool::owned_items): the band of rows it
-// computed in the 1x1 layer before (Conv2dNhwcPlan::thread_pixels).
+// computes unless it steals or is stolen from (ThreadPool::owned_items). When the threads'
+// bands of rows hold as many runs of rows each (2 threads and an even height), these are the
+// rows whose pixels the thread computed in the 1x1 layer before (Conv2dNhwcPlan::thread_pixels).
 std::pair<int64_t, int64_t> depthwise_thread_rows(const ConvShape& shape, int threads, int thread);
 
 // --- Interface between the driver and the per-ISA kernels (depthwise_conv2d_nhwc_<isa>.cc). ---
