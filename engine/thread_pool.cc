@@ -125,7 +125,7 @@ void ThreadPool::worker_loop(int thread) {
   }
 }
 
-std::pair<int64_t, int64_t> ThreadPool::owned_items(int64_t n, int64_t grain, int threads,
+std::pair<int64_t, int64_t> ThreadPool::owned_items(int threads, int64_t n, int64_t grain,
                                                     int thread) {
   grain = std::max<int64_t>(grain, 1);
   const int64_t chunks = contiguous_chunks(n, grain, threads);

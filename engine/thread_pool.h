@@ -63,7 +63,7 @@ class ThreadPool {
   // threads: its run of chunks, which it runs unless a thread out of work takes some. Kernels
   // that cut an image into one band per thread (conv2d_nhwc.cc, depthwise_conv2d_nhwc.cc)
   // order their work so that these runs are the bands.
-  static std::pair<int64_t, int64_t> owned_items(int64_t n, int64_t grain, int threads, int thread);
+  static std::pair<int64_t, int64_t> owned_items(int threads, int64_t n, int64_t grain, int thread);
 
  private:
   // A thread's unclaimed chunks [begin, end) of the job of generation `gen`, in one word, so
@@ -137,7 +137,7 @@ inline void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
 // unless it steals or is stolen from.
 inline std::pair<int64_t, int64_t> owned_items(int threads, int64_t n, int64_t grain, int thread) {
   if (runs_inline(threads, n, grain)) return {0, thread == 0 ? n : 0};
-  return ThreadPool::owned_items(n, grain, threads, thread);
+  return ThreadPool::owned_items(threads, n, grain, thread);
 }
 
 }  // namespace poet

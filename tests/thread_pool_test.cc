@@ -97,13 +97,13 @@ TEST(ThreadPool, ContiguousGivesEachThreadItsOwnRunOfChunks) {
   // owned_items names each thread's run (what the kernels' bands rely on), and the free
   // function the calling thread's whole loop when parallel_for runs it inline.
   using Items = std::pair<int64_t, int64_t>;
-  EXPECT_EQ(ThreadPool::owned_items(800, 1, 2, 0), Items(0, 400));
-  EXPECT_EQ(ThreadPool::owned_items(800, 1, 2, 1), Items(400, 800));
-  EXPECT_EQ(ThreadPool::owned_items(10, 1, 3, 0), Items(0, 3));  // 10 chunks of 1: 3 + 3 + 4
-  EXPECT_EQ(ThreadPool::owned_items(10, 1, 3, 2), Items(6, 10));
+  EXPECT_EQ(ThreadPool::owned_items(2, 800, 1, 0), Items(0, 400));
+  EXPECT_EQ(ThreadPool::owned_items(2, 800, 1, 1), Items(400, 800));
+  EXPECT_EQ(ThreadPool::owned_items(3, 10, 1, 0), Items(0, 3));  // 10 chunks of 1: 3 + 3 + 4
+  EXPECT_EQ(ThreadPool::owned_items(3, 10, 1, 2), Items(6, 10));
   // Chunks of at least a grain: 100 items in grains of 30 make 3 chunks, the caller's one.
-  EXPECT_EQ(ThreadPool::owned_items(100, 30, 2, 0), Items(0, 33));
-  EXPECT_EQ(ThreadPool::owned_items(100, 30, 2, 1), Items(33, 100));
+  EXPECT_EQ(ThreadPool::owned_items(2, 100, 30, 0), Items(0, 33));
+  EXPECT_EQ(ThreadPool::owned_items(2, 100, 30, 1), Items(33, 100));
   EXPECT_EQ(owned_items(2, 5, 3, 0), Items(0, 5));
   EXPECT_EQ(owned_items(2, 5, 3, 1), Items(0, 0));
 }
