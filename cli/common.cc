@@ -35,6 +35,10 @@ std::vector<FlagSpec> exec_flag_specs() {
        "on or off: run native 3x3, 5x5, 1x7, 7x1, 1x3 and 3x1 stride-1 convolutions with "
        "Winograd (F(4x4, 3x3), F(2x2, 5x5), F(4, 7) and F(4, 3) along one axis) where it is "
        "faster; off: always the direct kernel"},
+      {"fuse_depthwise", "on",
+       "on or off: run a native depthwise convolution and the small 1x1 convolution that alone "
+       "reads it (MobileNet's first pairs) a few rows at a time through both, as one layer; "
+       "off: one layer each"},
   };
 }
 
@@ -48,6 +52,13 @@ Mode auto_on_off(const Flags& flags, const std::string& name) {
   if (value == "on") return Mode::kOn;
   if (value == "off") return Mode::kOff;
   fail("--", name, ": expected auto, on or off, got '", value, "'");
+}
+
+// An on|off flag's value.
+bool on_off(const Flags& flags, const std::string& name) {
+  const std::string value = flags.str(name);
+  if (value != "on" && value != "off") fail("--", name, ": expected on or off, got '", value, "'");
+  return value == "on";
 }
 
 }  // namespace
@@ -77,10 +88,8 @@ ExecOptions exec_options(const Flags& flags) {
   o.check_numerics = flags.boolean("check_numerics");
   o.batch_split = auto_on_off<BatchSplit>(flags, "batch_split");
   o.layer_split = auto_on_off<LayerSplit>(flags, "layer_split");
-  std::string winograd = flags.str("winograd");
-  if (winograd != "on" && winograd != "off")
-    fail("--winograd: expected on or off, got '", winograd, "'");
-  o.winograd = winograd == "on";
+  o.winograd = on_off(flags, "winograd");
+  o.fuse_depthwise_pointwise = on_off(flags, "fuse_depthwise");
   return o;
 }
 

@@ -316,6 +316,9 @@ void Executable::Impl::build(Graph& source) {
     optimize::Options o;
     o.keep_check_numerics = options.check_numerics;
     o.fuse = options.backend != Backend::kReference;
+    o.fuse_depthwise_pointwise =
+        options.fuse_depthwise_pointwise && op_options.backend_for("Conv2D") == Backend::kNative &&
+        op_options.backend_for("DepthwiseConv2dNative") == Backend::kNative;
     // Moved in, with the ops (Consts hold their values) gone: the optimiser can free each
     // filter as it replaces it with the batch-norm-folded copy.
     ops.clear();

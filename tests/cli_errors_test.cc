@@ -79,10 +79,12 @@ TEST(CliErrors, BadBackendOpIsNamed) {
                "'Conv9D'");
 }
 
-TEST(CliErrors, BadWinogradValueIsNamed) {
-  CliResult r = run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--winograd", "yes"});
-  expect_error(r, "--winograd");
-  EXPECT_NE(r.err.find("'yes'"), std::string::npos) << r.err;
+TEST(CliErrors, BadOnOffValuesAreNamed) {
+  for (const char* flag : {"--winograd", "--fuse_depthwise"}) {
+    CliResult r = run_poet({"run", "--graph", "g.pb", "--fetch", "x", flag, "yes"});
+    expect_error(r, flag);
+    EXPECT_NE(r.err.find("'yes'"), std::string::npos) << r.err;
+  }
 }
 
 TEST(CliErrors, BadSplitValuesAreNamed) {

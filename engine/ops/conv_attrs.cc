@@ -17,12 +17,12 @@ void read_hw(const Node& node, std::string_view key, int64_t& h, int64_t& w) {
   w = v[2];
 }
 
-// The node's `fused_ops`, a list of strings.
-const std::vector<std::string>& fused_ops(const Node& node) {
-  auto it = node.attrs.find("fused_ops");
+// The node's list of strings `key` (`fused_ops`).
+const std::vector<std::string>& fused_ops(const Node& node, std::string_view key = "fused_ops") {
+  auto it = node.attrs.find(std::string(key));
   const auto* ops =
       it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
-  if (!ops) fail(node.describe(), ": attribute 'fused_ops' (a list of strings) is missing");
+  if (!ops) fail(node.describe(), ": attribute '", key, "' (a list of strings) is missing");
   return *ops;
 }
 
@@ -62,15 +62,15 @@ WindowAttrs read_window_attrs(const Node& node, bool pooling) {
   return a;
 }
 
-kernels::Activation read_fused_activation(const Node& node) {
-  const std::vector<std::string>& ops = fused_ops(node);
+kernels::Activation read_fused_activation(const Node& node, std::string_view key) {
+  const std::vector<std::string>& ops = fused_ops(node, key);
   if (node.attr_int("num_args", 1) != 1)
     fail(node.describe(), ": attribute 'num_args' must be 1, got ", node.attr_int("num_args"));
   if ((ops.size() == 1 || ops.size() == 2) && ops[0] == "BiasAdd") {
     if (ops.size() == 1) return kernels::Activation::kNone;
     if (auto act = activation_named(ops[1])) return *act;
   }
-  fail(node.describe(), ": fused_ops [", list(ops),
+  fail(node.describe(), ": ", key, " [", list(ops),
        "] is not supported (BiasAdd, optionally followed by Relu or Relu6)");
 }
 

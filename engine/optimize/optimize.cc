@@ -54,7 +54,7 @@ void forward_identities(Rewrite& rw, const Options& options) {
   for (Endpoint& f : rw.fetches) f = resolve(f, nullptr);
 }
 
-// Step 5: keep what the fetches reach (and the feeds, whose positions callers rely on).
+// Step 6: keep what the fetches reach (and the feeds, whose positions callers rely on).
 void prune(Rewrite& rw) {
   std::vector<char> live(rw.nodes.size(), 0);
   std::vector<int> work(rw.feeds.begin(), rw.feeds.end());
@@ -162,6 +162,7 @@ Graph run(Graph graph, std::vector<std::vector<TensorInfo>> infos, std::vector<i
     prune(rw);
     fuse_conv(rw);
     pool_after_conv(rw);
+    if (options.fuse_depthwise_pointwise) fuse_depthwise_pointwise(rw);
   }
   prune(rw);
   return compact(rw, feeds, fetches);

@@ -11,7 +11,10 @@
 //   4. pool after conv (pool_after_conv.cc): a stride-1 SAME AvgPool read only by a 1x1
 //      fused convolution moves after it, the convolution's activation after the pool
 //      (Inception's pool towers then average 32-192 channels instead of 192-2048);
-//   5. prune: nodes nothing needs any more are dropped.
+//   5. depthwise and pointwise (depthwise_pointwise.cc, native backend only): a fused
+//      depthwise convolution and the small 1x1 convolution that alone reads it become one
+//      `_FusedDepthwisePointwise` node, run a few rows at a time through both kernels;
+//   6. prune: nodes nothing needs any more are dropped.
 #pragma once
 
 #include <span>
@@ -25,6 +28,8 @@ namespace poet::optimize {
 struct Options {
   bool keep_check_numerics = false;  // CheckNumerics nodes stay (and so block fusion across them)
   bool fuse = true;                  // steps 3 and 4
+  // Step 5: only for the native kernels (the node has no oneDNN form).
+  bool fuse_depthwise_pointwise = false;
 };
 
 // The graph being rewritten: nodes by index, dead ones marked, plus the endpoints that must
@@ -49,6 +54,7 @@ struct Rewrite {
 
 void fuse_conv(Rewrite& rw);
 void pool_after_conv(Rewrite& rw);
+void fuse_depthwise_pointwise(Rewrite& rw);
 
 // Rewrites `graph` (nodes in topological order; `infos` from load-time inference). Feed
 // node indices and fetch endpoints are updated to the returned graph's numbering. Both are

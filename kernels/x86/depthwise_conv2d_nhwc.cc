@@ -31,30 +31,6 @@ void check_sizes(const ConvShape& s, std::span<const float> input, std::span<con
 // Output rows per call: the AVX-512 kernel's tiles of two rows.
 constexpr int64_t kRows = 2;
 
-// Output rows [row, row + rows) of the batch's images stacked (image n's row y is n * out_h + y).
-struct RowRun {
-  int64_t row, rows;
-};
-
-// The batch's rows cut into one band per thread (band b: rows [b * n / bands, (b + 1) * n /
-// bands) of n), as the 1x1 layers cut their pixels (conv2d_nhwc.cc), so that the pool's
-// contiguous schedule gives each thread the rows it wrote in the layer before; each band's
-// rows are then taken kRows at a time, within one image.
-std::vector<RowRun> row_runs(int64_t batch, int64_t height, int64_t bands) {
-  std::vector<RowRun> runs;
-  const int64_t n = batch * height;
-  for (int64_t b = 0; b < bands; ++b) {
-    const int64_t end = (b + 1) * n / bands;
-    for (int64_t row = b * n / bands; row < end;) {
-      const int64_t image_end = (row / height + 1) * height;
-      const int64_t rows = std::min({kRows, end - row, image_end - row});
-      runs.push_back({row, rows});
-      row += rows;
-    }
-  }
-  return runs;
-}
-
 // Units of work: a run of rows (row_runs) x 64 channels (whole channel groups, and whole cache
 // lines of output, so two threads never write the same line). Splitting channels as well as
 // rows keeps both threads busy on the small late layers: a 7x7 or 14x14 image has too few rows
@@ -66,7 +42,7 @@ struct Units {
   int64_t blocks, grain;
 
   Units(const ConvShape& s, int threads)
-      : runs(row_runs(s.batch, s.out_h, threads)), blocks((s.out_c + kBlock - 1) / kBlock) {
+      : runs(row_runs(s.batch, s.out_h, threads, kRows)), blocks((s.out_c + kBlock - 1) / kBlock) {
     const int64_t unit_work =
         std::max<int64_t>(1, kRows * s.out_w * std::min(kBlock, s.out_c) * s.k_h * s.k_w);
     grain = std::max<int64_t>(1, 65536 / unit_work);
@@ -77,15 +53,13 @@ struct Units {
 void run(Isa isa, const ConvShape& s, std::span<const float> input,
          const PackedDepthwiseWeights& weights, Activation act, std::span<float> output,
          ThreadPool* pool) {
-  // The 3x3 kernel reads rows above and below the image from a row of zeros. Kept per calling
-  // thread and only grown, so a graph's layers do not allocate and clear one each.
-  thread_local std::vector<float> zero_row;
-  if (static_cast<int64_t>(zero_row.size()) < s.in_w * s.in_c)
-    zero_row.assign(s.in_w * s.in_c, 0.f);
-  const DepthwiseJob job{s, input.data(), weights.data(), zero_row.data(), act, output.data()};
-  const DepthwiseRowsFn row_fn =
-      simd_kernels(isa, depthwise_conv2d_nhwc_avx2_rows, depthwise_conv2d_nhwc_avx512_rows,
-                   "depthwise_conv2d_nhwc");
+  const DepthwiseJob job{.shape = s,
+                         .input = input.data(),
+                         .weights = weights.data(),
+                         .zeros = depthwise_zero_row(s.in_w * s.in_c),
+                         .act = act,
+                         .output = output.data()};
+  const DepthwiseRowsFn row_fn = depthwise_rows_fn(isa);
   const Units units(s, pool_threads(pool));
   parallel_for(pool, units.count(), units.grain, [&](int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end;) {
@@ -100,6 +74,34 @@ void run(Isa isa, const ConvShape& s, std::span<const float> input,
 }
 
 }  // namespace
+
+std::vector<RowRun> row_runs(int64_t batch, int64_t height, int64_t bands, int64_t run_rows) {
+  std::vector<RowRun> runs;
+  const int64_t n = batch * height;
+  for (int64_t b = 0; b < bands; ++b) {
+    const int64_t end = (b + 1) * n / bands;
+    for (int64_t row = b * n / bands; row < end;) {
+      const int64_t image_end = (row / height + 1) * height;
+      const int64_t rows = std::min({run_rows, end - row, image_end - row});
+      runs.push_back({row, rows});
+      row += rows;
+    }
+  }
+  return runs;
+}
+
+const float* depthwise_zero_row(int64_t floats) {
+  // Kept per calling thread and only grown, so a graph's layers do not allocate and clear one
+  // each.
+  thread_local std::vector<float> zero_row;
+  if (static_cast<int64_t>(zero_row.size()) < floats) zero_row.assign(floats, 0.f);
+  return zero_row.data();
+}
+
+DepthwiseRowsFn depthwise_rows_fn(Isa isa) {
+  return simd_kernels(isa, depthwise_conv2d_nhwc_avx2_rows, depthwise_conv2d_nhwc_avx512_rows,
+                      "depthwise_conv2d_nhwc");
+}
 
 std::pair<int64_t, int64_t> depthwise_thread_rows(const ConvShape& shape, int threads, int thread) {
   const Units units(shape, threads);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "kernels/conv_shape.h"
 #include "kernels/x86/cpu_features.h"
@@ -83,7 +84,10 @@ struct DepthwiseJob {
   const float* weights = nullptr;  // PackedDepthwiseWeights::data()
   const float* zeros = nullptr;    // in_w * in_c zeros: the rows above and below the image
   Activation act = Activation::kNone;
+  // Output row r (counted over the batch) at output + (r - first_row) * out_w * out_c: 0 for
+  // a whole output, a run's first row for a buffer holding only that run.
   float* output = nullptr;
+  int64_t first_row = 0;
 };
 
 // Channels [c_begin, c_end) of output rows [row, row + rows) of one image, rows counted over
@@ -92,5 +96,22 @@ using DepthwiseRowsFn = void (*)(const DepthwiseJob& job, int64_t row, int64_t r
                                  int64_t c_begin, int64_t c_end);
 DepthwiseRowsFn depthwise_conv2d_nhwc_avx2_rows();
 DepthwiseRowsFn depthwise_conv2d_nhwc_avx512_rows();
+// The one for `isa` (kAvx2 or kAvx512; throws Error for others).
+DepthwiseRowsFn depthwise_rows_fn(Isa isa);
+
+// `floats` zeros: the rows above and below the image that a job's 3x3 windows read
+// (DepthwiseJob::zeros). Kept per calling thread, valid until its next call.
+const float* depthwise_zero_row(int64_t floats);
+
+// Output rows [row, row + rows) of the batch's images stacked (image n's row y is n * out_h + y).
+struct RowRun {
+  int64_t row, rows;
+};
+
+// The batch's rows cut into one band per thread (band b: rows [b * n / bands, (b + 1) * n /
+// bands) of n), as the 1x1 layers cut their pixels (conv2d_nhwc.cc), so that the pool's
+// contiguous schedule gives each thread the rows it wrote in the layer before; each band's
+// rows are then taken up to `run_rows` at a time, within one image.
+std::vector<RowRun> row_runs(int64_t batch, int64_t height, int64_t bands, int64_t run_rows);
 
 }  // namespace poet::kernels::x86

@@ -112,7 +112,7 @@ struct DepthwiseRows {
     row.col0 = -s.pad_left;
     row.in_w = s.in_w;
     row.c = s.in_c;
-    row.out = job.output + (n * s.out_h + y) * s.out_w * s.out_c;
+    row.out = job.output + (n * s.out_h + y - job.first_row) * s.out_w * s.out_c;
     row.out_pitch = s.out_w * s.out_c;
     if (s.stride_w == 1) {
       row_tiles<kR, 1>(job, act, row, s.out_w, c_begin, c_end);
@@ -333,7 +333,7 @@ struct DepthwiseRows {
               V::fmadd(load_lanes<V, kPartial>(in + v * kW, valid), V::load(tap + v * kW), acc[v]);
       }
     }
-    float* out = job.output + ((n * s.out_h + y) * s.out_w + x) * s.out_c + c;
+    float* out = job.output + ((n * s.out_h + y - job.first_row) * s.out_w + x) * s.out_c + c;
 #pragma GCC unroll 4
     for (int v = 0; v < kVecs; ++v)
       store_lanes<V, kPartial>(out + v * kW, activate_vector<V>(acc[v], act), valid);
