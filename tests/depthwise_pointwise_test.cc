@@ -19,6 +19,7 @@
 #include "tests/kernel_test_util.h"
 #include "tests/op_test_util.h"
 #include "tests/test_graph.h"
+#include "tests/window_shapes.h"
 
 namespace poet::testing {
 namespace {
@@ -34,17 +35,7 @@ struct Pair {
   Padding padding;
   int64_t out_c;
 
-  ConvShape depthwise() const {
-    ConvShape s;
-    s.batch = batch;
-    s.in_h = h;
-    s.in_w = w;
-    s.in_c = s.out_c = c;
-    s.k_h = s.k_w = k;
-    s.stride_h = s.stride_w = stride;
-    kernels::set_output_geometry(s, padding);
-    return s;
-  }
+  ConvShape depthwise() const { return window_shape(batch, h, w, c, k, stride, padding); }
   ConvShape pointwise() const {
     const ConvShape d = depthwise();
     ConvShape s;

@@ -47,19 +47,6 @@ void check_against_reference(PoolKind kind, const ConvShape& s, ThreadPool* pool
   }
 }
 
-ConvShape shape(int64_t batch, int64_t h, int64_t w, int64_t c, int64_t k, int64_t stride,
-                Padding padding) {
-  ConvShape s;
-  s.batch = batch;
-  s.in_h = h;
-  s.in_w = w;
-  s.in_c = s.out_c = c;
-  s.k_h = s.k_w = k;
-  s.stride_h = s.stride_w = stride;
-  kernels::set_output_geometry(s, padding);
-  return s;
-}
-
 TEST(PoolSimd, InceptionV3AndMobileNetLayers) {
   ThreadPool pool(2);
   for (const WindowLayer& layer : pool_layers()) {
@@ -80,17 +67,18 @@ TEST(PoolSimd, OddChannelCountsTinyImagesAndStrides) {
           for (int64_t stride : {1, 2}) {
             SCOPED_TRACE(::testing::Message() << c << " channels, " << size << "x" << size
                                               << " window " << k << " stride " << stride);
-            check_against_reference(kind, shape(2, size, size + 1, c, k, stride, Padding::kSame));
+            check_against_reference(kind,
+                                    window_shape(2, size, size + 1, c, k, stride, Padding::kSame));
             if (size >= k)
-              check_against_reference(kind,
-                                      shape(1, size, size + 1, c, k, stride, Padding::kValid));
+              check_against_reference(
+                  kind, window_shape(1, size, size + 1, c, k, stride, Padding::kValid));
           }
 }
 
 TEST(PoolSimd, AverageDividesByRealCellsAtSameEdges) {
   // 3x3 image of one channel, 3x3 SAME window: a corner window holds 4 real cells, an edge
   // window 6, the middle one 9.
-  ConvShape s = shape(1, 3, 3, 1, 3, 1, Padding::kSame);
+  ConvShape s = window_shape(1, 3, 3, 1, 3, 1, Padding::kSame);
   std::vector<float> in = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   for (x86::Isa isa : simd_isas()) {
     std::vector<float> out(9);
@@ -105,7 +93,7 @@ TEST(PoolSimd, AverageWithFusedActivationClampsLikeTheReference) {
   // reach both of Relu6's clamps; a NaN must come out 0 as in kernels::activate.
   ThreadPool pool(2);
   for (int64_t c : {5, 32, 70}) {
-    ConvShape s = shape(2, 7, 6, c, 3, 1, Padding::kSame);
+    ConvShape s = window_shape(2, 7, 6, c, 3, 1, Padding::kSame);
     auto input = random_floats(s.input_size(), 4, -10.f, 14.f);
     input[c + 1] = NAN;  // pixel 1's channel 1 (a NaN window sum for its neighbours)
     std::vector<float> avg(s.output_size());
@@ -126,7 +114,7 @@ TEST(PoolSimd, AverageWithFusedActivationClampsLikeTheReference) {
 }
 
 TEST(PoolSimd, MaxIgnoresPaddingWithNegativeInputs) {
-  ConvShape s = shape(1, 2, 2, 1, 3, 1, Padding::kSame);
+  ConvShape s = window_shape(1, 2, 2, 1, 3, 1, Padding::kSame);
   std::vector<float> in = {-4, -3, -2, -1};
   for (x86::Isa isa : simd_isas()) {
     std::vector<float> out(4);
@@ -136,7 +124,7 @@ TEST(PoolSimd, MaxIgnoresPaddingWithNegativeInputs) {
 }
 
 TEST(PoolSimd, RejectsMismatchedBuffers) {
-  ConvShape s = shape(1, 4, 4, 3, 2, 2, Padding::kValid);
+  ConvShape s = window_shape(1, 4, 4, 3, 2, 2, Padding::kValid);
   std::vector<float> in(s.input_size() - 1), out(s.output_size());
   try {
     x86::pool_nhwc(x86::Isa::kRef, PoolKind::kMax, s, in, out, nullptr);

@@ -41,6 +41,21 @@ struct WindowLayer {
   }
 };
 
+// A k x k window over `c` channels (out_c = in_c: a depthwise layer of multiplier 1, or a
+// pool).
+inline kernels::ConvShape window_shape(int64_t batch, int64_t h, int64_t w, int64_t c, int64_t k,
+                                       int64_t stride, kernels::Padding padding) {
+  kernels::ConvShape s;
+  s.batch = batch;
+  s.in_h = h;
+  s.in_w = w;
+  s.in_c = s.out_c = c;
+  s.k_h = s.k_w = k;
+  s.stride_h = s.stride_w = stride;
+  kernels::set_output_geometry(s, padding);
+  return s;
+}
+
 // MobileNet v1's 13 depthwise 3x3 SAME layers for an input of `resolution` and a width
 // multiplier of `width_percent` / 100 (Conv2d_7..11 share one shape and are listed once).
 inline std::vector<WindowLayer> mobilenet_v1_depthwise_layers(int64_t resolution,

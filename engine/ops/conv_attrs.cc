@@ -99,6 +99,14 @@ int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilati
   return kernels::axis_geometry(in, k, stride, dilation, padding).out;
 }
 
+Shape window_output_shape(const PartialShape& in, int64_t k_h, int64_t k_w, int64_t out_c,
+                          const WindowAttrs& attrs) {
+  return {in.dim(0),
+          window_output_size(in.dim(1), k_h, attrs.stride_h, attrs.dilation_h, attrs.padding),
+          window_output_size(in.dim(2), k_w, attrs.stride_w, attrs.dilation_w, attrs.padding),
+          out_c};
+}
+
 kernels::ConvShape conv_shape(const Shape& input, int64_t k_h, int64_t k_w, int64_t out_c,
                               const WindowAttrs& attrs) {
   kernels::ConvShape s;

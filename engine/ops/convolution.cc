@@ -32,12 +32,7 @@ void Convolution::infer(InferContext& ctx) const {
   }
   if (!ctx.input_value(1) || (fused_ && !ctx.input_value(2))) filter_varies_ = true;
   ctx.set_output(0, DType::kFloat32,
-                 Shape{in.dim(0),
-                       window_output_size(in.dim(1), filter.dim(0), attrs_.stride_h,
-                                          attrs_.dilation_h, attrs_.padding),
-                       window_output_size(in.dim(2), filter.dim(1), attrs_.stride_w,
-                                          attrs_.dilation_w, attrs_.padding),
-                       out_c});
+                 window_output_shape(in, filter.dim(0), filter.dim(1), out_c, attrs_));
 }
 
 kernels::ConvShape Convolution::conv_shape(const ComputeContext& ctx) const {

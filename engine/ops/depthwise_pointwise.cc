@@ -48,12 +48,7 @@ class FusedDepthwisePointwise final : public Op {
     for (int i = 1; i < 5; ++i)
       if (!ctx.input_value(i)) weights_vary_ = true;
     ctx.set_output(0, DType::kFloat32,
-                   Shape{in.dim(0),
-                         window_output_size(in.dim(1), dw.dim(0), attrs_.stride_h,
-                                            attrs_.dilation_h, attrs_.padding),
-                         window_output_size(in.dim(2), dw.dim(1), attrs_.stride_w,
-                                            attrs_.dilation_w, attrs_.padding),
-                         pw.dim(3)});
+                   window_output_shape(in, dw.dim(0), dw.dim(1), pw.dim(3), attrs_));
   }
 
   void compute(ComputeContext& ctx) const override {

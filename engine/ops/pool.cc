@@ -31,12 +31,8 @@ class Pool final : public Op {
     ctx.expect_dtype(0, DType::kFloat32);
     ctx.expect_rank(0, 4);
     const PartialShape& in = ctx.input_shape(0);
-    ctx.set_output(
-        0, DType::kFloat32,
-        Shape{in.dim(0),
-              window_output_size(in.dim(1), attrs_.k_h, attrs_.stride_h, 1, attrs_.padding),
-              window_output_size(in.dim(2), attrs_.k_w, attrs_.stride_w, 1, attrs_.padding),
-              in.dim(3)});
+    ctx.set_output(0, DType::kFloat32,
+                   window_output_shape(in, attrs_.k_h, attrs_.k_w, in.dim(3), attrs_));
   }
 
   void compute(ComputeContext& ctx) const override {

@@ -22,6 +22,6 @@ bool register_op(std::string_view op_type, Factory factory);
 
 #define POET_OPS_CONCAT_(a, b) a##b
 #define POET_OPS_CONCAT(a, b) POET_OPS_CONCAT_(a, b)
-#define POET_REGISTER_OP(op_type, factory)                                          \
+#define POET_REGISTER_OP(op_type, factory)                                            \
   [[maybe_unused]] static const bool POET_OPS_CONCAT(poet_registered_op_, __LINE__) = \
       ::poet::ops::register_op(op_type, factory)

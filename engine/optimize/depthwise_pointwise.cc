@@ -7,7 +7,6 @@
 // each pair with its input just written and the rest cold (as in a graph): MobileNet v1 1.0's
 // pairs to 64-256 channels (filters of 8-256 KiB) 4-17% faster, its 14x14 pairs to 512 channels
 // (1 MiB) 1-2% and the 7x7 ones (2-4 MiB) 3-8% slower.
-#include "engine/ops/conv_attrs.h"
 #include "engine/optimize/optimize.h"
 
 namespace poet::optimize {
@@ -22,15 +21,11 @@ bool fusable_depthwise(const Rewrite& rw, const Node& node) {
   return filter && filter->rank() == 4 && filter->dim(3) == 1 && rw.constant(node.inputs[2]);
 }
 
-// A _FusedConv2D of a small constant 1x1 filter, stride 1, reading the depthwise layer at input
-// 0, and a constant bias.
+// A 1x1 convolution (Rewrite::pointwise_filter) of a small filter reading the depthwise layer,
+// with a constant bias.
 bool fusable_pointwise(const Rewrite& rw, const Node& node, int slot) {
-  if (node.op != "_FusedConv2D" || slot != 0 || node.inputs.size() != 3) return false;
-  const ops::WindowAttrs a = ops::read_window_attrs(node, /*pooling=*/false);
-  if (a.stride_h != 1 || a.stride_w != 1 || a.dilation_h != 1 || a.dilation_w != 1) return false;
-  const Tensor* filter = rw.constant(node.inputs[1]);
-  return filter && filter->rank() == 4 && filter->dim(0) == 1 && filter->dim(1) == 1 &&
-         filter->byte_size() <= kMaxPointwiseWeightBytes && rw.constant(node.inputs[2]);
+  const Tensor* filter = rw.pointwise_filter(node, slot);
+  return filter && filter->byte_size() <= kMaxPointwiseWeightBytes && rw.constant(node.inputs[2]);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "engine/optimize/optimize.h"
 
+#include "engine/ops/conv_attrs.h"
+
 #include <algorithm>
 
 namespace poet::optimize {
@@ -135,6 +137,17 @@ int Rewrite::sole_reader(const std::vector<std::vector<int>>& readers, int n, in
     }
   }
   return -1;
+}
+
+const Tensor* Rewrite::pointwise_filter(const Node& node, int slot) const {
+  if (node.op != "_FusedConv2D" || slot != 0 || node.inputs.size() != 3) return nullptr;
+  // Every live node was made into an op before the optimiser ran: its attributes read.
+  const ops::WindowAttrs a = ops::read_window_attrs(node, /*pooling=*/false);
+  if (a.stride_h != 1 || a.stride_w != 1 || a.dilation_h != 1 || a.dilation_w != 1) return nullptr;
+  const Tensor* filter = constant(node.inputs[1]);
+  const bool one_by_one =
+      filter && filter->rank() == 4 && filter->dim(0) == 1 && filter->dim(1) == 1;
+  return one_by_one ? filter : nullptr;
 }
 
 void Rewrite::redirect(Endpoint from, Endpoint to) {

@@ -50,6 +50,9 @@ struct Rewrite {
   int sole_reader(const std::vector<std::vector<int>>& readers, int n, int& slot) const;
   // Every live node's input, and every fetch, that reads `from` reads `to` instead.
   void redirect(Endpoint from, Endpoint to);
+  // The constant 1x1 filter of `node` when it is a _FusedConv2D with stride 1 and no dilation
+  // reading, at input `slot`, its image (slot 0); null otherwise.
+  const Tensor* pointwise_filter(const Node& node, int slot) const;
 };
 
 void fuse_conv(Rewrite& rw);

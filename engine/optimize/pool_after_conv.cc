@@ -21,15 +21,11 @@ bool same_size_average(const Node& node) {
   return a.padding == kernels::Padding::kSame && a.stride_h == 1 && a.stride_w == 1;
 }
 
-// A _FusedConv2D of a constant 1x1 filter with stride 1 reading the pool at input 0, to fewer
-// output channels than input ones.
+// A 1x1 convolution (Rewrite::pointwise_filter) reading the pool, to fewer output channels than
+// input ones.
 bool narrowing_pointwise_conv(const Rewrite& rw, const Node& node, int slot) {
-  if (node.op != "_FusedConv2D" || slot != 0 || node.inputs.size() != 3) return false;
-  const ops::WindowAttrs a = ops::read_window_attrs(node, /*pooling=*/false);
-  if (a.stride_h != 1 || a.stride_w != 1 || a.dilation_h != 1 || a.dilation_w != 1) return false;
-  const Tensor* filter = rw.constant(node.inputs[1]);
-  return filter && filter->rank() == 4 && filter->dim(0) == 1 && filter->dim(1) == 1 &&
-         filter->dim(3) < filter->dim(2);
+  const Tensor* filter = rw.pointwise_filter(node, slot);
+  return filter && filter->dim(3) < filter->dim(2);
 }
 
 }  // namespace
