@@ -6,7 +6,9 @@
 // of it again, which a small filter serves from L2. Measured on the Zen 5 host, one thread,
 // each pair with its input just written and the rest cold (as in a graph): MobileNet v1 1.0's
 // pairs to 64-256 channels (filters of 8-256 KiB) 4-17% faster, its 14x14 pairs to 512 channels
-// (1 MiB) 1-2% and the 7x7 ones (2-4 MiB) 3-8% slower.
+// (1 MiB) only 1-2%, and those to 1024 channels (2 and 4 MiB) 2-8% slower. In the graph at
+// batch 1 on 2 threads, fusing the 14x14 pairs too made those layers 5% slower with runs of 4
+// rows, 1% with a thread's whole band as one run.
 #include "engine/optimize/optimize.h"
 
 namespace poet::optimize {
@@ -48,6 +50,8 @@ void fuse_depthwise_pointwise(Rewrite& rw) {
                    pair.inputs[2]};
     pair.attrs = depthwise.attrs;
     pair.attrs["pointwise_fused_ops"] = pointwise_ops;
+    pair.control_inputs.insert(pair.control_inputs.end(), depthwise.control_inputs.begin(),
+                               depthwise.control_inputs.end());
   }
 }
 
