@@ -29,7 +29,9 @@ namespace poet::kernels::x86 {
 
 // Output rows per run: at least 4, and at least 32 KiB of depthwise output (a 64x64x8 layer
 // then runs 16 rows at a time). The widest of MobileNet v1 1.0's pairs (112 x 32 channels)
-// buffers 57 KiB, the 56x56x128 and 28x28x256 ones 112 KiB.
+// buffers 57 KiB, the 56x56x128 and 28x28x256 ones 112 KiB. Runs of 4 rows were the fastest of
+// 2, 4 and 8 on MobileNet v1 1.0's pairs; on 0.25_128 at batch 32 they read 3-7% slower than
+// unfused, runs of 32 KiB level (docs/PERFORMANCE.md, "a depthwise layer and its 1x1 layer").
 int64_t depthwise_pointwise_run_rows(const ConvShape& depthwise);
 
 // What the pair's runs are, worked out once per layer shape: the runs of rows each thread
