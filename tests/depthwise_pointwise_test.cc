@@ -176,6 +176,39 @@ TEST(DepthwisePointwise, OpMatchesTheReferenceOnEveryIsaConstantOrFed) {
   x86::force_isa(std::nullopt);
 }
 
+TEST(DepthwisePointwise, OpCountsBothLayersAndTakesEmptyChannels) {
+  // 2x5x4 output pixels: the depthwise layer's 9 multiply-adds and bias per channel (19), the
+  // 1x1 layer's 19 per output channel (7).
+  const int64_t c = 19, out_c = 7;
+  Executable exe = load_op("_FusedDepthwisePointwise",
+                           {fed_input(DType::kFloat32, Shape{2, 9, 8, c}),
+                            constant_input(floats({3, 3, c, 1}, random_floats(9 * c, 1))),
+                            constant_input(floats({c}, random_floats(c, 2))),
+                            constant_input(floats({1, 1, c, out_c}, random_floats(c * out_c, 3))),
+                            constant_input(floats({out_c}, random_floats(out_c, 4)))},
+                           pair_attrs({"BiasAdd"}));
+  EXPECT_EQ(exe.steps().at(0).flops, 40 * c * (2 * 9 + 1) + 2 * 40 * out_c * c);
+  // No output channels, no input channels, neither: 2x2 output pixels, no division by zero.
+  for (const auto& [in_c, pw_out] : {std::pair<int64_t, int64_t>{3, 0}, {0, 0}, {0, 2}}) {
+    SCOPED_TRACE(::testing::Message() << in_c << " -> " << pw_out);
+    const std::vector<Tensor> inputs = {
+        Tensor(DType::kFloat32, {1, 4, 4, in_c}), Tensor(DType::kFloat32, {3, 3, in_c, 1}),
+        Tensor(DType::kFloat32, {in_c}), Tensor(DType::kFloat32, {1, 1, in_c, pw_out}),
+        Tensor(DType::kFloat32, {pw_out})};
+    for (Backend backend : {Backend::kReference, Backend::kNative}) {
+      EXPECT_EQ(
+          run_op1("_FusedDepthwisePointwise", inputs, pair_attrs({"BiasAdd"}), backend).shape(),
+          (Shape{1, 2, 2, pw_out}));
+    }
+    std::vector<TensorInfo> infos;
+    for (const Tensor& t : inputs) infos.push_back(constant_input(t));
+    infos[0] = fed_input(DType::kFloat32, inputs[0].shape());
+    EXPECT_EQ(
+        load_op("_FusedDepthwisePointwise", infos, pair_attrs({"BiasAdd"})).steps().at(0).flops,
+        4 * in_c * (2 * 9 + 1) + 2 * 4 * pw_out * in_c);
+  }
+}
+
 TEST(DepthwisePointwise, OpRejectsWhatIsNotAPair) {
   const std::vector<Tensor> good = {
       floats({1, 4, 4, 2}, std::vector<float>(32)), floats({3, 3, 2, 1}, std::vector<float>(18)),

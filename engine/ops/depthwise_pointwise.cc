@@ -60,8 +60,11 @@ class FusedDepthwisePointwise final : public Op {
     const kernels::ConvShape d =
         conv_shape(x.shape(), dw_filter.dim(0), dw_filter.dim(1), dw_filter.dim(2), attrs_);
     std::span<float> out = ctx.output(0).data<float>();
+    if (out.empty()) return;
     const x86::Isa isa = backend_ == Backend::kReference ? x86::Isa::kRef : x86::active_isa();
-    if (isa == x86::Isa::kRef) {
+    // No input channels (the 1x1 layer then gives its bias) run the reference too: the SIMD
+    // depthwise kernel needs some.
+    if (isa == x86::Isa::kRef || !x86::depthwise_conv2d_nhwc_vectorised(d)) {
       std::vector<float> depthwise(static_cast<size_t>(d.output_size()));
       kernels::ref::depthwise_conv2d(d, x.data<float>(), dw_filter.data<float>(), dw_bias,
                                      depthwise_act_, depthwise);
@@ -91,10 +94,9 @@ class FusedDepthwisePointwise final : public Op {
   // The two convolutions' counts (engine/ops/depthwise_conv2d.cc, conv2d.cc).
   int64_t flops(std::span<const TensorInfo> in, std::span<const TensorInfo> out) const override {
     const Shape& dw = in[1].shape.dims;
-    const int64_t pixels = num_elements(out[0].shape.dims) / out[0].shape.dims[3];
-    const int64_t channels = dw[2];
-    return pixels * channels * (2 * dw[0] * dw[1] + 1) +
-           2 * num_elements(out[0].shape.dims) * channels;
+    const Shape& o = out[0].shape.dims;
+    const int64_t depthwise_outputs = o[0] * o[1] * o[2] * dw[2];
+    return depthwise_outputs * (2 * dw[0] * dw[1] + 1) + 2 * num_elements(o) * dw[2];
   }
 
  private:
