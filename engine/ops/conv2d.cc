@@ -123,7 +123,7 @@ class Conv2D final : public Convolution {
     if (filter.released())
       ctx.fail("the filter was packed for ", x86::isa_name(adopted->isa),
                " at load and released; the active ISA is now ", x86::isa_name(isa));
-    return filter_varies_ ? std::make_shared<const Packed>(pack()) : cache.get(filter, isa, pack);
+    return cache.get_unless_fed(filter, isa, filter_varies_, pack);
   }
 
   // The layer's shape from the load-time input shape (image size -1 when unknown).

@@ -68,8 +68,8 @@ class FusedDepthwisePointwise final : public Op {
       std::vector<float> depthwise(static_cast<size_t>(d.output_size()));
       kernels::ref::depthwise_conv2d(d, x.data<float>(), dw_filter.data<float>(), dw_bias,
                                      depthwise_act_, depthwise);
-      kernels::ref::conv2d(pointwise_shape(d, pw_filter.dim(3)), depthwise, pw_filter.data<float>(),
-                           pw_bias, pointwise_act_, out);
+      kernels::ref::conv2d(x86::pointwise_after(d, pw_filter.dim(3)), depthwise,
+                           pw_filter.data<float>(), pw_bias, pointwise_act_, out);
       return;
     }
     // Packed once per constant filter and bias (the optimiser's pairs), on every run when fed.
@@ -80,10 +80,8 @@ class FusedDepthwisePointwise final : public Op {
       return x86::pack_conv_filter(isa, 1, 1, pw_filter.dim(2), pw_filter.dim(3),
                                    pw_filter.data<float>());
     };
-    const auto dw = weights_vary_ ? std::make_shared<const x86::PackedDepthwiseWeights>(pack_dw())
-                                  : depthwise_.get(dw_filter, dw_bias.data(), pack_dw);
-    const auto pw = weights_vary_ ? std::make_shared<const x86::PackedConvFilter>(pack_pw())
-                                  : pointwise_.get(pw_filter, isa, pack_pw);
+    const auto dw = depthwise_.get_unless_fed(dw_filter, dw_bias.data(), weights_vary_, pack_dw);
+    const auto pw = pointwise_.get_unless_fed(pw_filter, isa, weights_vary_, pack_pw);
     const int threads = pool_threads(ctx.pool());
     const auto plan = plans_.get(x86::DepthwisePointwisePlan::Key{d, pw->out_c, isa, threads},
                                  [&] { return x86::DepthwisePointwisePlan(d, *pw, threads); });
@@ -100,11 +98,6 @@ class FusedDepthwisePointwise final : public Op {
   }
 
  private:
-  // The 1x1 layer's shape over the depthwise layer's output.
-  static kernels::ConvShape pointwise_shape(const kernels::ConvShape& d, int64_t out_c) {
-    return conv_shape(Shape{d.batch, d.out_h, d.out_w, d.out_c}, 1, 1, out_c, WindowAttrs{});
-  }
-
   const Backend backend_;
   const WindowAttrs attrs_;
   const kernels::Activation depthwise_act_, pointwise_act_;

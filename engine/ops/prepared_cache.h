@@ -28,6 +28,13 @@ class PreparedCache {
     return prepared_;
   }
 
+  // get(), except that a `fed` source (one the graph feeds at run time, whose buffer may hold
+  // other values at the next run) is prepared afresh and not kept.
+  std::shared_ptr<const Prepared> get_unless_fed(const Tensor& source, const Key& key, bool fed,
+                                                 const std::function<Prepared()>& make) const {
+    return fed ? std::make_shared<const Prepared>(make()) : get(source, key, make);
+  }
+
  private:
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const Prepared> prepared_;

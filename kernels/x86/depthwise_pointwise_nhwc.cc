@@ -9,6 +9,16 @@
 
 namespace poet::kernels::x86 {
 
+ConvShape pointwise_after(const ConvShape& depthwise, int64_t out_c) {
+  ConvShape s;
+  s.batch = depthwise.batch;
+  s.in_h = s.out_h = depthwise.out_h;
+  s.in_w = s.out_w = depthwise.out_w;
+  s.in_c = depthwise.out_c;
+  s.out_c = out_c;
+  return s;
+}
+
 int64_t depthwise_pointwise_run_rows(const ConvShape& depthwise) {
   constexpr int64_t kMinRows = 4, kMinBytes = 32 * 1024;
   const int64_t row_bytes =
@@ -31,9 +41,13 @@ DepthwisePointwisePlan::DepthwisePointwisePlan(const ConvShape& depthwise,
          isa_name(pointwise.isa));
   for (const RowRun& run : runs_) {
     const auto has = [&](const auto& plan) { return plan.first == run.rows; };
-    if (std::none_of(pointwise_.begin(), pointwise_.end(), has))
-      pointwise_.emplace_back(run.rows,
-                              Conv2dNhwcPlan(pointwise_shape_for(1, run.rows), pointwise, 1));
+    if (std::none_of(pointwise_.begin(), pointwise_.end(), has)) {
+      // One image of the run's rows.
+      ConvShape rows = pointwise_after(depthwise, pointwise.out_c);
+      rows.batch = 1;
+      rows.in_h = rows.out_h = run.rows;
+      pointwise_.emplace_back(run.rows, Conv2dNhwcPlan(rows, pointwise, 1));
+    }
   }
 }
 
@@ -41,17 +55,6 @@ const Conv2dNhwcPlan& DepthwisePointwisePlan::pointwise_plan(int64_t rows) const
   for (const auto& [height, plan] : pointwise_)
     if (height == rows) return plan;
   fail("depthwise_pointwise_nhwc: no plan for a run of ", rows, " rows");
-}
-
-ConvShape DepthwisePointwisePlan::pointwise_shape_for(int64_t batch, int64_t rows) const {
-  const ConvShape& d = key_.depthwise;
-  ConvShape s;
-  s.batch = batch;
-  s.in_h = s.out_h = rows;
-  s.in_w = s.out_w = d.out_w;
-  s.in_c = d.out_c;
-  s.out_c = key_.pointwise_out_c;
-  return s;
 }
 
 void depthwise_pointwise_nhwc(const DepthwisePointwisePlan& plan, std::span<const float> input,

@@ -34,6 +34,9 @@ namespace poet::kernels::x86 {
 // unfused, runs of 32 KiB level (docs/PERFORMANCE.md, "a depthwise layer and its 1x1 layer").
 int64_t depthwise_pointwise_run_rows(const ConvShape& depthwise);
 
+// The 1x1 layer's shape over `depthwise`'s output (the whole batch), to `out_c` channels.
+ConvShape pointwise_after(const ConvShape& depthwise, int64_t out_c);
+
 // What the pair's runs are, worked out once per layer shape: the runs of rows each thread
 // computes and a plan of the 1x1 kernel for each run height.
 class DepthwisePointwisePlan {
@@ -53,7 +56,7 @@ class DepthwisePointwisePlan {
   const Key& shape() const { return key_; }
   // The 1x1 layer's shape for the whole batch.
   ConvShape pointwise_shape() const {
-    return pointwise_shape_for(key_.depthwise.batch, key_.depthwise.out_h);
+    return pointwise_after(key_.depthwise, key_.pointwise_out_c);
   }
 
  private:
@@ -61,7 +64,6 @@ class DepthwisePointwisePlan {
                                        const PackedDepthwiseWeights&, Activation,
                                        const PackedConvFilter&, std::span<const float>, Activation,
                                        std::span<float>, ThreadPool*);
-  ConvShape pointwise_shape_for(int64_t batch, int64_t rows) const;
 
   // The 1x1 kernel's plan for a run of `rows` rows (one of the runs' heights).
   const Conv2dNhwcPlan& pointwise_plan(int64_t rows) const;
