@@ -100,26 +100,39 @@ Peak measure_peak(int threads) {
   return peak;
 }
 
+// Each step's time summed over the timed runs.
+struct LayerTimes {
+  std::vector<double> seconds, thread_seconds;
+};
+
 // `split`: the batch ran image by image on the threads, so a layer's time is summed over the
-// images (thread time) and its GFLOP/s is one thread's, against one thread's peak.
-void print_layers(const Executable& exe, std::span<const double> seconds, int runs,
-                  const Peak& peak, Backend default_backend, bool split) {
+// images (thread time) and its GFLOP/s is one thread's, against one thread's peak. Otherwise
+// the last column, "threads", is how many threads the layer kept busy on average
+// (StepTime::thread_seconds over its wall time): 1.00 on one thread, short of the pool's size
+// by what the split left idle; "-" for oneDNN's layers, which run on oneDNN's own threads.
+void print_layers(const Executable& exe, const LayerTimes& times, int runs, const Peak& peak,
+                  Backend default_backend, bool split) {
   const double layer_peak = split ? peak.per_thread : peak.total();
   if (split)
     std::printf("\nper layer: thread time summed over the images, %% of one thread's peak");
-  std::printf("\n  %-52s %-28s %-18s %9s %9s %7s\n", "layer", "op", "output", "ms", "GFLOP/s",
-              "%peak");
+  std::printf("\n  %-52s %-28s %-18s %9s %9s %7s%s\n", "layer", "op", "output", "ms", "GFLOP/s",
+              "%peak", split ? "" : " threads");
   std::vector<StepInfo> steps = exe.steps();
   for (size_t i = 0; i < steps.size(); ++i) {
-    double ms = seconds[i] / runs * 1e3;
+    const double seconds = times.seconds[i];
+    double ms = seconds / runs * 1e3;
     double gflops = ms > 0 ? steps[i].flops / (ms * 1e6) : 0;
     std::string shape = steps[i].outputs.empty() ? "" : steps[i].outputs[0].shape.str();
     // A layer sent to another backend than the run's (--backend_op) says which.
     std::string op = steps[i].op;
     if (steps[i].backend != default_backend)
       op += "@" + std::string(backend_name(steps[i].backend));
-    std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%\n", steps[i].name.c_str(), op.c_str(),
+    std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%", steps[i].name.c_str(), op.c_str(),
                 shape.c_str(), ms, gflops, 100 * gflops / layer_peak);
+    if (!split && steps[i].backend == Backend::kOneDnn) std::printf(" %7s", "-");
+    if (!split && steps[i].backend != Backend::kOneDnn)
+      std::printf(" %7.2f", seconds > 0 ? times.thread_seconds[i] / seconds : 0.0);
+    std::printf("\n");
   }
 }
 
@@ -232,8 +245,13 @@ int bench(Args args) {
                 layer_threads == 1 ? "each on one thread" : "each split over the threads",
                 flags.str("layer_split").c_str());
   }
-  std::vector<double> step_seconds(exe.steps().size(), 0.0);
-  exe.set_step_observer([&](int step, double s) { step_seconds[step] += s; });
+  LayerTimes layer_times;
+  layer_times.seconds.assign(exe.steps().size(), 0.0);
+  layer_times.thread_seconds.assign(exe.steps().size(), 0.0);
+  exe.set_step_observer([&](int step, const StepTime& t) {
+    layer_times.seconds[step] += t.seconds;
+    layer_times.thread_seconds[step] += t.thread_seconds;
+  });
   int runs = 0;
   const double cpu_start = cpu_seconds();
   Clock::time_point start = Clock::now();
@@ -251,7 +269,7 @@ int bench(Args args) {
   int64_t flops = 0;
   for (const StepInfo& s : exe.steps()) flops += s.flops;
   if (flags.boolean("per_layer"))
-    print_layers(exe, step_seconds, runs, peak, options.backend, exe.splits_batch(batch));
+    print_layers(exe, layer_times, runs, peak, options.backend, exe.splits_batch(batch));
   double per_run = elapsed / runs;
   double gflops = flops / per_run / 1e9;
   std::printf("\nruns: %d in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", runs, elapsed,

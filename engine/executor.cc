@@ -186,7 +186,7 @@ struct Executable::Impl {
   std::vector<Endpoint> fetches;
   std::vector<int> steps;                 // nodes computed at run time, in order
   std::vector<std::vector<int>> release;  // per step: nodes whose outputs are dead after it
-  std::function<void(int, double)> observer;
+  std::function<void(int, const StepTime&)> observer;
   std::mutex observer_mutex;  // slices of a batch report from several threads
   PerImagePlan per_image;     // its blocker says why batches are not split
 
@@ -717,6 +717,8 @@ std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<cons
   std::vector<const Tensor*> in_values;
   for (size_t s = pass.first; s < pass.end; ++s) {
     auto start = std::chrono::steady_clock::now();
+    const ThreadPool::Usage usage_before =
+        observer && pass.pool ? pass.pool->usage() : ThreadPool::Usage{};
     int n = steps[s];
     const Node& node = graph.node(n);
     in_values.clear();
@@ -746,10 +748,17 @@ std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<cons
     if (lease.base()) move_out_of_arena(*pass.arena, lease, s, values[n]);
     for (int dead : release[s]) values[dead].assign(values[dead].size(), Tensor());
     if (observer) {
-      std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      StepTime time{took.count(), took.count()};
+      if (pass.pool) {
+        const ThreadPool::Usage usage = pass.pool->usage();
+        time.thread_seconds +=
+            1e-9 * static_cast<double>((usage.worker_busy_ns - usage_before.worker_busy_ns) -
+                                       (usage.caller_wait_ns - usage_before.caller_wait_ns));
+      }
       std::unique_lock lock(observer_mutex, std::defer_lock);
       if (pass.slice) lock.lock();
-      observer(static_cast<int>(s), took.count());
+      observer(static_cast<int>(s), time);
     }
   }
   std::vector<Tensor> out;
@@ -805,7 +814,8 @@ std::vector<StepInfo> Executable::steps() const {
   return out;
 }
 
-void Executable::set_step_observer(std::function<void(int, double)> observer) {
+void Executable::set_step_observer(std::function<void(int, const StepTime&)> observer) {
+  if (impl_->pool) impl_->pool->set_timing(observer != nullptr);
   impl_->observer = std::move(observer);
 }
 

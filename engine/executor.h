@@ -83,6 +83,15 @@ struct StepInfo {
   Backend backend = Backend::kNative;  // ExecOptions::backend, or the op's own
 };
 
+// A step's time in one run: its wall time, and the time the threads spent on it. On one
+// thread they are equal; split over a pool, the thread time is the calling thread's wall time
+// less its waits for the other threads' last chunks, plus their time in chunks
+// (ThreadPool::Usage): up to threads x seconds, short of it by what the split left idle.
+struct StepTime {
+  double seconds = 0;
+  double thread_seconds = 0;
+};
+
 class Executable {
  public:
   // feeds and fetches are tensor names ("input:0", "Mul", "DecodeJpeg/contents:0").
@@ -141,10 +150,10 @@ class Executable {
 
   // The nodes that compute at run time, in execution order.
   std::vector<StepInfo> steps() const;
-  // Called after each step of run() with its index into steps() and its duration. With a batch
+  // Called after each step of run() with its index into steps() and its time. With a batch
   // split, once per step and image (and group, in a grouped tail), from the threads running
   // them.
-  void set_step_observer(std::function<void(int step, double seconds)> observer);
+  void set_step_observer(std::function<void(int step, const StepTime& time)> observer);
 
  private:
   struct Impl;

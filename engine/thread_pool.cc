@@ -29,6 +29,13 @@ bool spin_until(Done done) {
   }
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Nanoseconds from `start` to now.
+int64_t nanoseconds(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
 uint32_t gen_of(uint64_t word) { return static_cast<uint32_t>(word >> 32); }
 int64_t begin_of(uint64_t word) { return static_cast<int64_t>(word >> 16 & 0xffff); }
 int64_t end_of(uint64_t word) { return static_cast<int64_t>(word & 0xffff); }
@@ -83,13 +90,27 @@ std::optional<int64_t> ThreadPool::claim(int thread, uint32_t gen) {
 
 int64_t ThreadPool::run_chunks(int thread, uint32_t gen) {
   int64_t ran = 0;
+  const bool timed = thread > 0 && timing_.load(std::memory_order_relaxed);
+  Clock::time_point start;
   // A successful claim of job `gen` orders the job's fields, written before its runs were
   // published, before these reads.
   while (std::optional<int64_t> c = claim(thread, gen)) {
+    if (timed && ran == 0) start = Clock::now();
     (*job_)(chunk_begin(*c), chunk_begin(*c + 1));
     ++ran;
   }
+  // Counted before finish(), whose release the caller's return from parallel_for follows.
+  if (timed && ran > 0)
+    runs_[thread].busy_ns.fetch_add(nanoseconds(start), std::memory_order_relaxed);
   return ran;
+}
+
+ThreadPool::Usage ThreadPool::usage() const {
+  Usage u;
+  for (int t = 1; t < size(); ++t)
+    u.worker_busy_ns += runs_[t].busy_ns.load(std::memory_order_relaxed);
+  u.caller_wait_ns = caller_wait_ns_.load(std::memory_order_relaxed);
+  return u;
 }
 
 void ThreadPool::finish(int64_t ran) {
@@ -166,6 +187,13 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   const int64_t ran = run_chunks(0, gen);
   if (pending_.fetch_sub(ran) == ran) return;
   // Every chunk is claimed; wait for the workers still running theirs.
+  if (!timing_.load(std::memory_order_relaxed)) return wait_for_workers();
+  const Clock::time_point start = Clock::now();
+  wait_for_workers();
+  caller_wait_ns_.fetch_add(nanoseconds(start), std::memory_order_relaxed);
+}
+
+void ThreadPool::wait_for_workers() {
   if (spin_until([&] { return pending_.load() == 0; })) return;
   std::unique_lock lock(mutex_);
   caller_sleeps_ = true;

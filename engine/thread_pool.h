@@ -59,6 +59,17 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
                     Schedule schedule = Schedule::kContiguous);
 
+  // Where the threads' time went, for `poet bench --per_layer`'s "threads" column, counted
+  // while timing is on (set_timing; off, loops read no clock): the workers' time inside
+  // chunks, and the caller's time waiting in parallel_for for the workers' last chunks. Both
+  // only grow; read them from the thread that calls parallel_for, between loops.
+  struct Usage {
+    int64_t worker_busy_ns = 0;
+    int64_t caller_wait_ns = 0;
+  };
+  void set_timing(bool on) { timing_.store(on, std::memory_order_relaxed); }
+  Usage usage() const;
+
   // The items [begin, end) that `thread` owns in a kContiguous loop over [0, n) on `threads`
   // threads: its run of chunks, which it runs unless a thread out of work takes some. Kernels
   // that cut an image into one band per thread (conv2d_nhwc.cc, depthwise_conv2d_nhwc.cc)
@@ -72,6 +83,7 @@ class ThreadPool {
   // claims from it without disturbing the others.
   struct alignas(64) Run {
     std::atomic<uint64_t> word{0};
+    std::atomic<int64_t> busy_ns{0};  // a worker's Usage::worker_busy_ns, written by it alone
   };
   static constexpr int64_t kMaxChunks = 0xffff;
   static uint64_t pack(uint32_t gen, int64_t begin, int64_t end) {
@@ -86,6 +98,9 @@ class ThreadPool {
   bool wait_for_job(uint32_t seen, uint32_t& gen);
   // Claims and runs chunks of job `gen` until none are left; returns how many it ran.
   int64_t run_chunks(int thread, uint32_t gen);
+  // The caller, its own chunks done: waits (spinning, then sleeping) until the workers'
+  // are.
+  void wait_for_workers();
   // The next chunk of job `gen` for `thread` (0 is the caller), or none left.
   std::optional<int64_t> claim(int thread, uint32_t gen);
   // Counts `ran` chunks as finished, waking the caller if they were the last and it sleeps.
@@ -111,6 +126,8 @@ class ThreadPool {
   std::atomic<int> sleepers_ = 0;
   std::atomic<bool> caller_sleeps_ = false;
   std::atomic<bool> stopping_ = false;
+  std::atomic<bool> timing_ = false;
+  std::atomic<int64_t> caller_wait_ns_ = 0;
 };
 
 // Threads a loop on `pool` runs on: 1 without a pool.

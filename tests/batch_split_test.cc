@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -69,7 +70,7 @@ Outcome run(const Graph& g, const std::vector<std::string>& fetches,
   o.feed_shapes = std::move(feed_shapes);
   Executable exe(g, feed_names, fetches, o);
   std::atomic<int> observed = 0;
-  exe.set_step_observer([&](int, double) { ++observed; });
+  exe.set_step_observer([&](int, const StepTime&) { ++observed; });
   Outcome r;
   r.out = exe.run(feeds);
   r.observed = observed;
@@ -134,16 +135,21 @@ TEST(BatchSplit, SmallNetworkSplitsAndMatchesTheWholeBatch) {
   EXPECT_FALSE(run(b.g, fetches, {random_tensor({1, 7, 6, 3})}, BatchSplit::kAuto, 1).splits);
 }
 
-// The split changes which thread computes a tile, not how: both ways give the same bits
-// (tolerance 0), so kAuto's choice never changes a result.
-TEST(LayerSplit, BothWaysAgreeAndAutoChoosesAfterItsTrials) {
-  Builder b;
-  // 0.7M multiply-adds per image: enough for the kernels to split the layer.
+// x [?, 16, 15, 8] -> 3x3 Conv2D to 40 channels -> "relu": 0.7M multiply-adds per image,
+// enough for the kernels to split the layer.
+void add_conv_relu(Builder& b) {
   Endpoint x = b.input({-1, 16, 15, 8});
   Endpoint conv =
       b.op("conv", "Conv2D", {x, b.weights("w", {3, 3, 8, 40})},
            {{"padding", std::string("SAME")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
   b.op("relu", "Relu", {conv});
+}
+
+// The split changes which thread computes a tile, not how: both ways give the same bits
+// (tolerance 0), so kAuto's choice never changes a result.
+TEST(LayerSplit, BothWaysAgreeAndAutoChoosesAfterItsTrials) {
+  Builder b;
+  add_conv_relu(b);
   auto load = [&](LayerSplit mode, int threads, Backend backend = Backend::kNative) {
     ExecOptions o;
     o.threads = threads;
@@ -182,6 +188,44 @@ TEST(LayerSplit, BothWaysAgreeAndAutoChoosesAfterItsTrials) {
   // Each batch size is timed on its own.
   EXPECT_EQ(timed.layer_threads(three), 0);
   expect_near(timed.run(three)[0], on.run(three)[0], 0);
+}
+
+TEST(LayerSplit, StepTimesCountTheThreadsTheLayerKeptBusy) {
+  Builder b;
+  add_conv_relu(b);
+  const std::vector<Tensor> image = {random_tensor({1, 16, 15, 8})};
+  // Each step's wall and thread time summed over 50 runs (more, up to 3 s, until the
+  // first step's thread time exceeds its wall time: on a busy machine the worker may take no
+  // chunk of the first runs), checking each run's bounds: the thread time is at most threads
+  // x the wall time (the workers' chunks fall within the step), and equal to it when nothing
+  // ran on a worker.
+  auto times = [&](int threads, LayerSplit split, bool until_a_worker_ran = false) {
+    ExecOptions o;
+    o.threads = threads;
+    o.layer_split = split;
+    Executable exe(b.g, {"x:0"}, {"relu:0"}, o);
+    std::vector<StepTime> sum(exe.steps().size());
+    exe.set_step_observer([&](int step, const StepTime& t) {
+      EXPECT_GE(t.thread_seconds, 0);
+      EXPECT_LE(t.thread_seconds, threads * t.seconds + 1e-6);
+      if (threads == 1 || split == LayerSplit::kOff) {
+        EXPECT_EQ(t.thread_seconds, t.seconds);
+      }
+      sum[step].seconds += t.seconds;
+      sum[step].thread_seconds += t.thread_seconds;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    for (int i = 0; i < 50; ++i) exe.run(image);
+    while (until_a_worker_ran && sum[0].thread_seconds <= sum[0].seconds &&
+           std::chrono::steady_clock::now() < deadline)
+      exe.run(image);
+    return sum;
+  };
+  times(1, LayerSplit::kOn);
+  times(2, LayerSplit::kOff);
+  // Split over two threads, the convolution's time counts the worker's chunks too.
+  const StepTime conv_step = times(2, LayerSplit::kOn, true)[0];
+  EXPECT_GT(conv_step.thread_seconds, conv_step.seconds);
 }
 
 TEST(LayerSplit, AutoKeepsOneThreadOnlyForShortRunsThatItWins) {

@@ -1,6 +1,6 @@
 // ThreadPool: every index covered exactly once, for many tiny back-to-back loops (the case the
-// spinning hand-off is for), odd sizes and grains, and a pool destroyed while its workers
-// spin or sleep.
+// spinning hand-off is for), odd sizes and grains, a pool destroyed while its workers spin or
+// sleep, and the time accounting behind `poet bench --per_layer`'s threads column.
 #include "engine/thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -249,6 +249,41 @@ TEST(ThreadPool, IdlePoolSleeps) {
   const double before = cpu();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_LT(cpu() - before, 0.02);  // spinning would use ~0.1 s
+}
+
+TEST(ThreadPool, UsageCountsTheWorkersChunksAndTheCallersWait) {
+  // Two chunks on two threads: the caller's returns once the worker has started the other
+  // (which only the worker can then run), the worker's sleeps 20 ms, so the worker is busy at
+  // least that long and the caller waits for most of it.
+  using std::chrono::milliseconds;
+  constexpr int64_t kSleepNs = 20'000'000;
+  ThreadPool pool(2);
+  auto loop = [&] {
+    std::atomic<bool> second_started = false;
+    pool.parallel_for(2, 1, [&](int64_t begin, int64_t) {
+      if (begin == 1) {
+        second_started = true;
+        std::this_thread::sleep_for(milliseconds(20));
+      } else {
+        while (!second_started) std::this_thread::yield();
+      }
+    });
+  };
+  loop();  // timing off: nothing counted
+  EXPECT_EQ(pool.usage().worker_busy_ns, 0);
+  EXPECT_EQ(pool.usage().caller_wait_ns, 0);
+  pool.set_timing(true);
+  loop();
+  const ThreadPool::Usage once = pool.usage();
+  EXPECT_GE(once.worker_busy_ns, kSleepNs);
+  EXPECT_GE(once.caller_wait_ns, kSleepNs / 4);
+  loop();  // the counts only grow
+  EXPECT_GE(pool.usage().worker_busy_ns, once.worker_busy_ns + kSleepNs);
+  pool.set_timing(false);
+  const ThreadPool::Usage off = pool.usage();
+  loop();
+  EXPECT_EQ(pool.usage().worker_busy_ns, off.worker_busy_ns);
+  EXPECT_EQ(pool.usage().caller_wait_ns, off.caller_wait_ns);
 }
 
 }  // namespace
