@@ -129,9 +129,14 @@ void print_layers(const Executable& exe, const LayerTimes& times, int runs, cons
       op += "@" + std::string(backend_name(steps[i].backend));
     std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%", steps[i].name.c_str(), op.c_str(),
                 shape.c_str(), ms, gflops, 100 * gflops / layer_peak);
-    if (!split && steps[i].backend == Backend::kOneDnn) std::printf(" %7s", "-");
-    if (!split && steps[i].backend != Backend::kOneDnn)
-      std::printf(" %7.2f", seconds > 0 ? times.thread_seconds[i] / seconds : 0.0);
+    if (!split) {
+      const double threads = seconds > 0 ? times.thread_seconds[i] / seconds : 0.0;
+      if (steps[i].backend == Backend::kOneDnn) {
+        std::printf(" %7s", "-");
+      } else {
+        std::printf(" %7.2f", threads);
+      }
+    }
     std::printf("\n");
   }
 }
