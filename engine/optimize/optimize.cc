@@ -1,8 +1,8 @@
 #include "engine/optimize/optimize.h"
 
-#include "engine/ops/conv_attrs.h"
-
 #include <algorithm>
+
+#include "engine/ops/conv_attrs.h"
 
 namespace poet::optimize {
 namespace {
