@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <span>
 #include <thread>
 
 #include <sys/resource.h>
@@ -100,18 +101,14 @@ Peak measure_peak(int threads) {
   return peak;
 }
 
-// Each step's time summed over the timed runs.
-struct LayerTimes {
-  std::vector<double> seconds, thread_seconds;
-};
-
 // `split`: the batch ran image by image on the threads, so a layer's time is summed over the
 // images (thread time) and its GFLOP/s is one thread's, against one thread's peak. Otherwise
 // the last column, "threads", is how many threads the layer kept busy on average
 // (StepTime::thread_seconds over its wall time): 1.00 on one thread, short of the pool's size
 // by what the split left idle; "-" for oneDNN's layers, which run on oneDNN's own threads.
-void print_layers(const Executable& exe, const LayerTimes& times, int runs, const Peak& peak,
-                  Backend default_backend, bool split) {
+// `times`: each step's time summed over the timed runs.
+void print_layers(const Executable& exe, std::span<const StepTime> times, int runs,
+                  const Peak& peak, Backend default_backend, bool split) {
   const double layer_peak = split ? peak.per_thread : peak.total();
   if (split)
     std::printf("\nper layer: thread time summed over the images, %% of one thread's peak");
@@ -119,7 +116,7 @@ void print_layers(const Executable& exe, const LayerTimes& times, int runs, cons
               "%peak", split ? "" : " threads");
   std::vector<StepInfo> steps = exe.steps();
   for (size_t i = 0; i < steps.size(); ++i) {
-    const double seconds = times.seconds[i];
+    const double seconds = times[i].seconds;
     double ms = seconds / runs * 1e3;
     double gflops = ms > 0 ? steps[i].flops / (ms * 1e6) : 0;
     std::string shape = steps[i].outputs.empty() ? "" : steps[i].outputs[0].shape.str();
@@ -130,7 +127,7 @@ void print_layers(const Executable& exe, const LayerTimes& times, int runs, cons
     std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%", steps[i].name.c_str(), op.c_str(),
                 shape.c_str(), ms, gflops, 100 * gflops / layer_peak);
     if (!split) {
-      const double threads = seconds > 0 ? times.thread_seconds[i] / seconds : 0.0;
+      const double threads = seconds > 0 ? times[i].thread_seconds / seconds : 0.0;
       if (steps[i].backend == Backend::kOneDnn) {
         std::printf(" %7s", "-");
       } else {
@@ -250,13 +247,8 @@ int bench(Args args) {
                 layer_threads == 1 ? "each on one thread" : "each split over the threads",
                 flags.str("layer_split").c_str());
   }
-  LayerTimes layer_times;
-  layer_times.seconds.assign(exe.steps().size(), 0.0);
-  layer_times.thread_seconds.assign(exe.steps().size(), 0.0);
-  exe.set_step_observer([&](int step, const StepTime& t) {
-    layer_times.seconds[step] += t.seconds;
-    layer_times.thread_seconds[step] += t.thread_seconds;
-  });
+  std::vector<StepTime> layer_times(exe.steps().size());
+  exe.set_step_observer([&](int step, const StepTime& t) { layer_times[step] += t; });
   int runs = 0;
   const double cpu_start = cpu_seconds();
   Clock::time_point start = Clock::now();

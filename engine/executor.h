@@ -90,6 +90,13 @@ struct StepInfo {
 struct StepTime {
   double seconds = 0;
   double thread_seconds = 0;
+
+  // Sums a step's times over runs.
+  StepTime& operator+=(const StepTime& t) {
+    seconds += t.seconds;
+    thread_seconds += t.thread_seconds;
+    return *this;
+  }
 };
 
 class Executable {

@@ -211,8 +211,7 @@ TEST(LayerSplit, StepTimesCountTheThreadsTheLayerKeptBusy) {
       if (threads == 1 || split == LayerSplit::kOff) {
         EXPECT_EQ(t.thread_seconds, t.seconds);
       }
-      sum[step].seconds += t.seconds;
-      sum[step].thread_seconds += t.thread_seconds;
+      sum[step] += t;
     });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     for (int i = 0; i < 50; ++i) exe.run(image);
