@@ -14,7 +14,13 @@ build=${1:-$root/build}
 shift || true
 "$root/scripts/install-deps.sh"
 # ccache (installed by install-deps) keys on paths relative to the checkout, so a fresh clone
-# reuses what an earlier build compiled.
+# reuses what an earlier build compiled; the sloppiness lets it reuse the tests' precompiled
+# header (tests/CMakeLists.txt).
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
+# Ninja for a new build directory (it schedules the two cores better than make); a directory
+# configured earlier keeps its generator.
+generator=()
+[[ -f "$build/CMakeCache.txt" ]] || generator=(-G Ninja)
+cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"

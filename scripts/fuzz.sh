@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target, or each in turn, for SECONDS with bounded memory and time per
 # input. The targets live in the checking build (scripts/build.sh --sanitize: clang,
-# AddressSanitizer + UBSan), which scripts/test.sh also uses; CI runs `fuzz.sh all 30`.
+# AddressSanitizer + UBSan), which scripts/test.sh also uses; CI runs `fuzz.sh all 10`.
 # usage: scripts/fuzz.sh TARGET|all SECONDS [extra libFuzzer flags...]
 #   targets: the tests/fuzz/<target>_fuzz.cc files (graphdef, pbtxt, npy, tfrecord, jpeg, png,
 #   labels, bottleneck)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make
+  cmake g++ make ninja-build
   libdnnl-dev
   libprotobuf-dev protobuf-compiler
   libpng-dev

@@ -3,7 +3,7 @@
 # and, once, the slow end-to-end ones) in the Release build; then, in the checking build
 # (clang, AddressSanitizer + UndefinedBehaviorSanitizer), the fast suites again and each fuzz
 # target for a short while.
-# usage: scripts/test.sh [--no-sanitizers] [FUZZ_SECONDS (default 30)]
+# usage: scripts/test.sh [--no-sanitizers] [FUZZ_SECONDS (default 10)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -12,7 +12,7 @@ if [[ "${1:-}" == --no-sanitizers ]]; then
   sanitize=0
   shift
 fi
-fuzz_seconds=${1:-30}
+fuzz_seconds=${1:-10}
 
 "$root/scripts/build.sh" "$root/build"
 ctest --test-dir "$root/build" --output-on-failure -j"$jobs"

@@ -5,6 +5,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cstdio>
+#include <regex>
+
 #include "engine/error.h"
 #include "engine/file_io.h"
 
@@ -13,6 +16,21 @@ extern char** environ;
 namespace poet::testing {
 
 CliResult run_poet(const std::vector<std::string>& args) { return PoetProcess(args).wait(); }
+
+std::vector<std::string> first_match(const std::string& text, const std::string& pattern) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(pattern))) return {};
+  return {m.begin(), m.end()};
+}
+
+double final_accuracy(const std::string& out) {
+  const std::vector<std::string> m =
+      first_match(out, R"(Final test accuracy = ([0-9.]+)% \(N=\d+\))");
+  if (m.empty()) return -1;
+  ::testing::Test::RecordProperty("final_test_accuracy", m[1]);
+  std::printf("%s\n", m[0].c_str());
+  return std::stod(m[1]);
+}
 
 PoetProcess::PoetProcess(const std::vector<std::string>& args) {
   std::string out_path = (dir_ / "stdout").string(), err_path = (dir_ / "stderr").string();

@@ -19,6 +19,14 @@ struct CliResult {
 // Runs POET_BINARY with `args` (no shell: arguments are passed as they are).
 CliResult run_poet(const std::vector<std::string>& args);
 
+// The first match of the ECMAScript `pattern` in `text`: the whole match, then each group;
+// empty when nothing matches. (One place compiles <regex>, which costs seconds per file.)
+std::vector<std::string> first_match(const std::string& text, const std::string& pattern);
+
+// The final test accuracy in percent that `poet retrain` printed, -1 when it printed none; also
+// recorded as the test's property final_test_accuracy and shown in the test log.
+double final_accuracy(const std::string& out);
+
 // POET_BINARY started with `args` and not waited for, so that a test can watch it and kill it.
 // stdout and stderr go to files that can be read while it runs. The destructor kills
 // (SIGKILL) and reaps a process still running, so a failed test leaves no process behind.

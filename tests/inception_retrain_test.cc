@@ -5,10 +5,7 @@
 // two each on 2 cores; the suite's tests share one temporary folder and one converted graph.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <memory>
-#include <regex>
-#include <sstream>
 #include <tuple>
 
 #include "tests/cli_util.h"
@@ -25,16 +22,6 @@ const char* const kModel = "inception_v3_tfjs/model.json";
 // and the default learning rate 0.01 they reach 94.1% (converted, pixels in [0,1]) and 96.5%
 // (model.json, pixels in [-1,1]); 4000 steps reach 96.5% on [0,1].
 const char* const kSteps = "500";
-
-// The run's final test accuracy in percent (-1 when not printed), also shown in the test log.
-double final_accuracy(const std::string& out) {
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex(R"(Final test accuracy = ([0-9.]+)% \(N=\d+\))")))
-    return -1;
-  ::testing::Test::RecordProperty("final_test_accuracy", m[1].str());
-  std::printf("%s\n", m[0].str().c_str());
-  return std::stod(m[1]);
-}
 
 class InceptionRetrainSlow : public ::testing::Test {
  protected:

@@ -13,7 +13,6 @@
 #include <functional>
 #include <iostream>
 #include <random>
-#include <regex>
 #include <thread>
 
 #include "engine/error.h"
@@ -80,9 +79,8 @@ bool is_temp(const fs::path& file) { return is_atomic_temp_name(file.filename().
 size_t count_lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
 
 std::string final_accuracy_line(const std::string& out) {
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex("Final test accuracy = [^\n]*"))) return "";
-  return m.str();
+  const std::vector<std::string> m = first_match(out, "Final test accuracy = [^\n]*");
+  return m.empty() ? "" : m[0];
 }
 
 // Every file a run (killed or not) has left under `root` is either a temporary file or

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include "engine/executor.h"
@@ -64,29 +63,16 @@ std::vector<std::string> retrain_args(const fs::path& image_dir, const fs::path&
   return args;
 }
 
-double final_accuracy(const std::string& out) {
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex(R"(Final test accuracy = ([0-9.]+)% \(N=\d+\))")))
-    return -1;
-  return std::stod(m[1]);
-}
-
 struct BottleneckLine {
   int computed = -1, reused = -1;
   double seconds = -1;
 };
 
 BottleneckLine bottleneck_line(const std::string& out) {
-  std::smatch m;
-  BottleneckLine b;
-  if (std::regex_search(
-          out, m,
-          std::regex(R"(Bottlenecks: (\d+) computed, (\d+) reused from .* in ([0-9.]+) s)"))) {
-    b.computed = std::stoi(m[1]);
-    b.reused = std::stoi(m[2]);
-    b.seconds = std::stod(m[3]);
-  }
-  return b;
+  const std::vector<std::string> m =
+      first_match(out, R"(Bottlenecks: (\d+) computed, (\d+) reused from .* in ([0-9.]+) s)");
+  if (m.empty()) return {};
+  return {std::stoi(m[1]), std::stoi(m[2]), std::stod(m[3])};
 }
 
 // `label score` lines -> (label, score); labels may hold spaces.
