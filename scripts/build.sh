@@ -14,8 +14,9 @@ build=${1:-$root/build}
 shift || true
 "$root/scripts/install-deps.sh"
 # ccache (installed by install-deps) keys on paths relative to the checkout, so a fresh clone
-# reuses what an earlier build compiled; the sloppiness lets it reuse the tests' precompiled
-# header (tests/CMakeLists.txt).
+# reuses what an earlier build compiled, but for the test files: their flags and precompiled
+# header name the clone's own paths. The sloppiness lets a rebuild in the same checkout reuse
+# them with their precompiled header (tests/CMakeLists.txt).
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
 # Ninja for a new build directory (it schedules the two cores better than make); a directory
