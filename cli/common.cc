@@ -37,8 +37,9 @@ std::vector<FlagSpec> exec_flag_specs() {
        "faster; off: always the direct kernel"},
       {"fuse_depthwise", "on",
        "on or off: run a native depthwise convolution and the small 1x1 convolution that alone "
-       "reads it (MobileNet's first pairs) a few rows at a time through both, as one layer; "
-       "off: one layer each"},
+       "reads it (MobileNet's pairs), and the layers before them whose outputs outgrow the "
+       "caches (MobileNet v1 1.0's stem and first two pairs), a few rows at a time through "
+       "every layer, as one; off: one layer each"},
   };
 }
 

@@ -54,8 +54,9 @@ struct ExecOptions {
   // stays the plain oracle.
   bool optimize = true;
   // With the optimiser and native depthwise and 1x1 convolutions: a depthwise convolution and
-  // the small 1x1 convolution that alone reads it run as one layer, a few rows at a time
-  // through both (engine/optimize/depthwise_pointwise.cc).
+  // the small 1x1 convolution that alone reads it, and the layers before them whose outputs
+  // outgrow the caches, run as one layer, a few rows at a time through every layer
+  // (engine/optimize/conv_chain.cc).
   bool fuse_depthwise_pointwise = true;
   // Shapes to assume for feeds at load (e.g. a batch size for a [?,224,224,3] placeholder),
   // by feed name; feeds not listed take the shape the graph declares or implies.

@@ -554,7 +554,7 @@ TEST(BatchSplit, MobileNetBatchOfFiveMatchesTheWholeBatch) {
     EXPECT_TRUE(split.splits) << split.blocker;
     // The 8x8 and 4x4 layers on from the first whose weights outweigh its output, and the
     // logits, run over two groups (3 and 2 images): 8 depthwise and 1x1 pairs, each one
-    // step (engine/optimize/depthwise_pointwise.cc), from the 8x8 one on, and the pool,
+    // step (engine/optimize/conv_chain.cc), from the 8x8 one on, and the pool,
     // logits, squeeze and reshape. (The graph declares a batch of 1: its sizes per image are
     // known either way.)
     EXPECT_EQ(split.tail, 12);

@@ -17,12 +17,12 @@ void read_hw(const Node& node, std::string_view key, int64_t& h, int64_t& w) {
   w = v[2];
 }
 
-// The node's list of strings `key` (`fused_ops`).
-const std::vector<std::string>& fused_ops(const Node& node, std::string_view key = "fused_ops") {
-  auto it = node.attrs.find(std::string(key));
+// The node's list of strings `fused_ops`.
+const std::vector<std::string>& fused_ops(const Node& node) {
+  auto it = node.attrs.find("fused_ops");
   const auto* ops =
       it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
-  if (!ops) fail(node.describe(), ": attribute '", key, "' (a list of strings) is missing");
+  if (!ops) fail(node.describe(), ": attribute 'fused_ops' (a list of strings) is missing");
   return *ops;
 }
 
@@ -62,16 +62,35 @@ WindowAttrs read_window_attrs(const Node& node, bool pooling) {
   return a;
 }
 
-kernels::Activation read_fused_activation(const Node& node, std::string_view key) {
-  const std::vector<std::string>& ops = fused_ops(node, key);
+kernels::Activation read_fused_activation(const Node& node) {
+  const std::vector<std::string>& ops = fused_ops(node);
   if (node.attr_int("num_args", 1) != 1)
     fail(node.describe(), ": attribute 'num_args' must be 1, got ", node.attr_int("num_args"));
   if ((ops.size() == 1 || ops.size() == 2) && ops[0] == "BiasAdd") {
     if (ops.size() == 1) return kernels::Activation::kNone;
     if (auto act = activation_named(ops[1])) return *act;
   }
-  fail(node.describe(), ": ", key, " [", list(ops),
+  fail(node.describe(), ": fused_ops [", list(ops),
        "] is not supported (BiasAdd, optionally followed by Relu or Relu6)");
+}
+
+const std::vector<std::string>& chain_ops(const Node& chain) {
+  const auto it = chain.attrs.find("layer_ops");
+  const auto* ops =
+      it == chain.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+  if (!ops || ops->empty())
+    fail(chain.describe(), ": attribute 'layer_ops' (a list of the layers' ops) is missing");
+  return *ops;
+}
+
+Node chain_layer(const Node& chain, int i) {
+  Node layer;
+  layer.name = chain.name + " layer " + std::to_string(i);
+  layer.op = chain_ops(chain).at(i);
+  const std::string prefix = std::to_string(i) + "/";
+  for (const auto& [key, value] : chain.attrs)
+    if (key.starts_with(prefix)) layer.attrs[key.substr(prefix.size())] = value;
+  return layer;
 }
 
 kernels::Activation read_fused_pool_activation(const Node& node) {

@@ -20,9 +20,15 @@ WindowAttrs read_window_attrs(const Node& node, bool pooling);
 
 // The epilogue of TensorFlow's fused convolutions (_FusedConv2D, _FusedDepthwiseConv2dNative,
 // which poet's optimiser emits): `fused_ops` must be ["BiasAdd"] or ["BiasAdd", "Relu"|"Relu6"]
-// with the bias as the one extra input. `key` names another attribute of that form (the
-// optimiser's _FusedDepthwisePointwise has one per convolution).
-kernels::Activation read_fused_activation(const Node& node, std::string_view key = "fused_ops");
+// with the bias as the one extra input.
+kernels::Activation read_fused_activation(const Node& node);
+
+// The layers' ops of the optimiser's _FusedConvChain (engine/ops/conv_chain.cc), its attribute
+// `layer_ops`: one or more. Fails when missing.
+const std::vector<std::string>& chain_ops(const Node& chain);
+// Layer `i` of such a chain as a node of its own: its op and the chain's attributes under "i/"
+// ("0/strides").
+Node chain_layer(const Node& chain, int i);
 
 // The epilogue of the optimiser's _FusedAvgPool: `fused_ops` must be ["Relu"] or ["Relu6"].
 kernels::Activation read_fused_pool_activation(const Node& node);

@@ -175,7 +175,7 @@ Graph run(Graph graph, std::vector<std::vector<TensorInfo>> infos, std::vector<i
     prune(rw);
     fuse_conv(rw);
     pool_after_conv(rw);
-    if (options.fuse_depthwise_pointwise) fuse_depthwise_pointwise(rw);
+    if (options.fuse_depthwise_pointwise) chain_convolutions(rw);
   }
   prune(rw);
   return compact(rw, feeds, fetches);

@@ -11,9 +11,10 @@
 //   4. pool after conv (pool_after_conv.cc): a stride-1 SAME AvgPool read only by a 1x1
 //      fused convolution moves after it, the convolution's activation after the pool
 //      (Inception's pool towers then average 32-192 channels instead of 192-2048);
-//   5. depthwise and pointwise (depthwise_pointwise.cc, native backend only): a fused
-//      depthwise convolution and the small 1x1 convolution that alone reads it become one
-//      `_FusedDepthwisePointwise` node, run a few rows at a time through both kernels;
+//   5. convolution chains (conv_chain.cc, native backend only): a fused depthwise
+//      convolution and the small 1x1 convolution that alone reads it, and the layers before
+//      them whose outputs are too large for the caches (MobileNet's stem and first pairs),
+//      become one `_FusedConvChain` node, run a few rows at a time through every layer;
 //   6. prune: nodes nothing needs any more are dropped.
 #pragma once
 
@@ -57,7 +58,7 @@ struct Rewrite {
 
 void fuse_conv(Rewrite& rw);
 void pool_after_conv(Rewrite& rw);
-void fuse_depthwise_pointwise(Rewrite& rw);
+void chain_convolutions(Rewrite& rw);
 
 // Rewrites `graph` (nodes in topological order; `infos` from load-time inference). Feed
 // node indices and fetch endpoints are updated to the returned graph's numbering. Both are
