@@ -17,13 +17,13 @@
 // feeds it, or a _FusedConv2D of a small filter with a stride or a 1x1 window (a stride-1 3x3
 // or 5x5 may run Winograd, which a chain's direct kernel would give up). MobileNet v1 1.0's
 // stem and first two pairs, which write 1.6, 3.2 and 1.6 MB per 224x224 image, become one
-// chain of 47 KiB of filters. Measured on the Zen 5 host at batch 1, alternated with the pairs
-// alone in one binary: those layers took 0.43-0.55 ms a run on 2 threads instead of 0.54-0.82,
-// and 0.87-0.96 on one thread instead of 1.02-1.11, but the layers after them gave part of
-// that back (presumably the chain's windows, about 0.6 MB a thread, take the L2 that held the
-// chain's output): the whole graph 1.7% faster on 2 threads (geometric mean of 20 runs), level
-// on one thread and at batch 32. Chains that also took the next pair (115 KiB of filters) or
-// two (243 KiB) ran the graph slower than the pairs alone.
+// chain of 47 KiB of filters. Measured on the Zen 5 host at batch 1: those layers took
+// 0.47-0.55 ms a run on 2 threads instead of 0.54-0.82, and 0.87-0.96 on one thread instead of
+// 1.02-1.11, but the layers after them gave part of that back (presumably the chain's windows,
+// about 0.6 MB a thread, take the L2 that held the chain's output): the whole graph about 2%
+// faster on 2 threads, level on one and at batch 32. Chains that also took the next pair (115
+// KiB of filters) or two (243 KiB) ran the graph slower than the pairs alone
+// (docs/PERFORMANCE.md, "MobileNet v1 1.0's stem and first two pairs as one chain").
 #include <string>
 #include <vector>
 
