@@ -334,10 +334,24 @@ TEST(ConvChain, OpRejectsLayersThatDoNotFollow) {
                 .find("do not follow the layer before"),
             std::string::npos);
   bad = good;
+  bad[1] = floats({0, 3, 2, 1}, {});  // no rows of taps
+  EXPECT_NE(run_op_error("_FusedConvChain", bad, pair_attrs({"BiasAdd"}))
+                .find("do not follow the layer before"),
+            std::string::npos);
+  bad = good;
   bad[4] = floats({2}, {1, 2});
   EXPECT_NE(run_op_error("_FusedConvChain", bad, pair_attrs({"BiasAdd"}))
                 .find("do not follow the layer before"),
             std::string::npos);
+  auto attrs = pair_attrs({"BiasAdd"});
+  attrs.erase("layer_ops");
+  EXPECT_NE(run_op_error("_FusedConvChain", good, attrs).find("attribute 'layer_ops'"),
+            std::string::npos);
+  attrs = pair_attrs({"BiasAdd"});
+  attrs["layer_ops"] = std::vector<std::string>{"MaxPool", "Conv2D"};
+  EXPECT_NE(
+      run_op_error("_FusedConvChain", good, attrs).find("must be Conv2D or DepthwiseConv2dNative"),
+      std::string::npos);
   EXPECT_NE(run_op_error("_FusedConvChain", good, pair_attrs({"Relu"}))
                 .find("fused_ops [Relu] is not supported"),
             std::string::npos);

@@ -70,7 +70,7 @@ class FusedConvChain final : public Op {
       const PartialShape& filter = ctx.input_shape(1 + 2 * j);
       const int64_t out_c = layers_[j].depthwise ? filter.dim(2) : filter.dim(3);
       if (x.dim(3) != filter.dim(2) || (layers_[j].depthwise && filter.dim(3) != 1) || out_c < 0 ||
-          ctx.input_shape(2 + 2 * j).dim(0) != out_c)
+          filter.dim(0) < 1 || filter.dim(1) < 1 || ctx.input_shape(2 + 2 * j).dim(0) != out_c)
         ctx.fail("layer ", j, "'s input ", x.str(), ", filter ", filter.str(), " and bias ",
                  ctx.input_shape(2 + 2 * j).str(), " do not follow the layer before");
       x = window_output_shape(x, filter.dim(0), filter.dim(1), out_c, layers_[j].attrs);

@@ -43,7 +43,8 @@ void check_chain(std::span<const ChainLayerShape> layers,
     const ConvShape& s = layers[j].shape;
     const PackedConvFilter* f = filters[j];
     const bool fits =
-        s.dilation_h == 1 && s.dilation_w == 1 &&
+        s.dilation_h == 1 && s.dilation_w == 1 && s.k_h >= 1 && s.k_w >= 1 && s.stride_h >= 1 &&
+        s.stride_w >= 1 &&
         (layers[j].depthwise ? !f && depthwise_conv2d_nhwc_vectorised(s)
                              : f && f->isa == isa && f->k_h == s.k_h && f->k_w == s.k_w &&
                                    f->in_c == s.in_c && f->out_c == s.out_c);
