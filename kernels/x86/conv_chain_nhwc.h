@@ -6,8 +6,12 @@
 // layers passing through it on every run, out of the L3 too.
 //
 //   std::vector<ChainLayerShape> shapes = {{stem}, {depthwise, true}, {pointwise}};
-//   ConvChainPlan plan(shapes, {&stem_filter, nullptr, &pointwise_filter}, threads);
-//   conv_chain_nhwc(plan, input, {stem_layer, depthwise_layer, pointwise_layer}, output, pool);
+//   std::vector<const PackedConvFilter*> filters = {&stem_filter, nullptr, &pointwise_filter};
+//   ConvChainPlan plan(shapes, filters, threads);
+//   std::vector<ChainLayer> layers = {{.filter = &stem_filter, .bias = stem_bias, .act = relu6},
+//                                     {.depthwise = &depthwise_weights, .act = relu6},
+//                                     {.filter = &pointwise_filter, .bias = pw_bias, .act = relu6}};
+//   conv_chain_nhwc(plan, input, layers, output, pool);
 //
 // A layer is a convolution (conv2d_nhwc.h) or a depthwise one of multiplier 1
 // (depthwise_conv2d_nhwc.h), of any window and stride, with no dilation. A depthwise layer and
