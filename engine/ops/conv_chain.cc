@@ -81,7 +81,9 @@ class FusedConvChain final : public Op {
   void compute(ComputeContext& ctx) const override {
     std::span<float> out = ctx.output(0).data<float>();
     if (out.empty()) return;
-    const std::vector<x86::ChainLayerShape> shapes = layer_shapes(ctx);
+    const std::vector<x86::ChainLayerShape> shapes =
+        layer_shapes(ctx.input(0).shape(),
+                     [&](size_t j) -> const Shape& { return ctx.input(1 + 2 * j).shape(); });
     const x86::Isa isa = backend_ == Backend::kReference ? x86::Isa::kRef : x86::active_isa();
     // No channels somewhere (a layer then gives its bias) run the reference too: the SIMD
     // depthwise kernel needs some.
@@ -121,31 +123,27 @@ class FusedConvChain final : public Op {
 
   // The layers' counts (engine/ops/conv2d.cc, depthwise_conv2d.cc): per output, two per
   // multiply-add, and one for the depthwise layers' bias.
-  int64_t flops(std::span<const TensorInfo> in, std::span<const TensorInfo> out) const override {
+  int64_t flops(std::span<const TensorInfo> in, std::span<const TensorInfo>) const override {
     int64_t total = 0;
-    Shape x = in[0].shape.dims;
-    for (size_t j = 0; j < layers_.size(); ++j) {
-      const Shape& f = in[1 + 2 * j].shape.dims;
-      const int64_t out_c = layers_[j].depthwise ? f[2] : f[3];
-      const Shape y = j + 1 == layers_.size()
-                          ? out[0].shape.dims
-                          : window_output_shape(x, f[0], f[1], out_c, layers_[j].attrs);
-      const int64_t outputs = num_elements(y);
-      total +=
-          layers_[j].depthwise ? outputs * (2 * f[0] * f[1] + 1) : 2 * outputs * f[0] * f[1] * f[2];
-      x = y;
+    for (const x86::ChainLayerShape& l :
+         layer_shapes(in[0].shape.dims,
+                      [&](size_t j) -> const Shape& { return in[1 + 2 * j].shape.dims; })) {
+      const kernels::ConvShape& s = l.shape;
+      total += l.depthwise ? s.output_size() * (2 * s.k_h * s.k_w + 1)
+                           : 2 * s.output_size() * s.k_h * s.k_w * s.in_c;
     }
     return total;
   }
 
  private:
-  std::vector<x86::ChainLayerShape> layer_shapes(const ComputeContext& ctx) const {
+  // Each layer's shape for a concrete input shape; `filter(j)` is layer j's filter shape.
+  template <class FilterShape>
+  std::vector<x86::ChainLayerShape> layer_shapes(Shape x, const FilterShape& filter) const {
     std::vector<x86::ChainLayerShape> shapes;
-    Shape x = ctx.input(0).shape();
     for (size_t j = 0; j < layers_.size(); ++j) {
-      const Tensor& f = ctx.input(1 + 2 * j);
-      const int64_t out_c = layers_[j].depthwise ? f.dim(2) : f.dim(3);
-      const kernels::ConvShape s = conv_shape(x, f.dim(0), f.dim(1), out_c, layers_[j].attrs);
+      const Shape& f = filter(j);
+      const int64_t out_c = layers_[j].depthwise ? f[2] : f[3];
+      const kernels::ConvShape s = conv_shape(x, f[0], f[1], out_c, layers_[j].attrs);
       shapes.push_back({s, layers_[j].depthwise});
       x = {s.batch, s.out_h, s.out_w, s.out_c};
     }
