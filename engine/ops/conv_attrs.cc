@@ -17,11 +17,15 @@ void read_hw(const Node& node, std::string_view key, int64_t& h, int64_t& w) {
   w = v[2];
 }
 
+// The node's list of strings `key`, or null when it has none.
+const std::vector<std::string>* string_list(const Node& node, const std::string& key) {
+  const auto it = node.attrs.find(key);
+  return it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+}
+
 // The node's list of strings `fused_ops`.
 const std::vector<std::string>& fused_ops(const Node& node) {
-  auto it = node.attrs.find("fused_ops");
-  const auto* ops =
-      it == node.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+  const auto* ops = string_list(node, "fused_ops");
   if (!ops) fail(node.describe(), ": attribute 'fused_ops' (a list of strings) is missing");
   return *ops;
 }
@@ -75,9 +79,7 @@ kernels::Activation read_fused_activation(const Node& node) {
 }
 
 const std::vector<std::string>& chain_ops(const Node& chain) {
-  const auto it = chain.attrs.find("layer_ops");
-  const auto* ops =
-      it == chain.attrs.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
+  const auto* ops = string_list(chain, "layer_ops");
   if (!ops || ops->empty())
     fail(chain.describe(), ": attribute 'layer_ops' (a list of the layers' ops) is missing");
   return *ops;
