@@ -72,7 +72,13 @@ void add_layer(Node& chain, const Node& layer, std::string op) {
   ops.push_back(std::move(op));
 }
 
-// `layers` (a chain's, or one convolution's) and then those of `chain`, as `chain`.
+// The op a fused convolution node runs as a chain's layer.
+std::string layer_op(const Node& conv) {
+  return conv.op == "_FusedDepthwiseConv2dNative" ? "DepthwiseConv2dNative" : "Conv2D";
+}
+
+// `chain` (a chain, or one convolution) becomes the chain of `layers` (a chain's, or one
+// convolution's) and then its own; its name and readers stay.
 void prepend(Node& chain, const Node& layers) {
   Node joined;
   joined.attrs["layer_ops"] = std::vector<std::string>{};
@@ -83,9 +89,10 @@ void prepend(Node& chain, const Node& layers) {
         add_layer(joined, layer, layer.op);
       }
     } else {
-      add_layer(joined, *part, "Conv2D");
+      add_layer(joined, *part, layer_op(*part));
     }
   }
+  chain.op = "_FusedConvChain";
   std::vector<Endpoint> inputs = layers.inputs;
   inputs.insert(inputs.end(), chain.inputs.begin() + 1, chain.inputs.end());
   chain.inputs = std::move(inputs);
@@ -102,19 +109,9 @@ void fuse_pairs(Rewrite& rw) {
     int slot = 0;
     const int p = rw.sole_reader(readers, static_cast<int>(d), slot);
     if (p < 0 || !fusable_pointwise(rw, rw.nodes[p], slot)) continue;
-    // The 1x1 node becomes the chain (its readers and its name stay); nothing reads the
-    // depthwise node any more (prune drops its weights).
-    Node& pair = rw.nodes[p];
-    Node chain;
-    chain.attrs["layer_ops"] = std::vector<std::string>{};
-    add_layer(chain, rw.nodes[d], "DepthwiseConv2dNative");
-    add_layer(chain, pair, "Conv2D");
-    pair.op = "_FusedConvChain";
-    pair.inputs = {rw.nodes[d].inputs[0], rw.nodes[d].inputs[1], rw.nodes[d].inputs[2],
-                   pair.inputs[1], pair.inputs[2]};
-    pair.attrs = std::move(chain.attrs);
-    pair.control_inputs.insert(pair.control_inputs.end(), rw.nodes[d].control_inputs.begin(),
-                               rw.nodes[d].control_inputs.end());
+    // The 1x1 node becomes the chain; nothing reads the depthwise node any more (prune drops
+    // its weights).
+    prepend(rw.nodes[p], rw.nodes[d]);
     rw.alive[d] = 0;
   }
 }
