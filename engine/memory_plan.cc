@@ -108,21 +108,36 @@ ArenaLayout plan_arena(std::span<const BufferLifetime> buffers) {
 }
 
 ActivationArena::ActivationArena(const std::vector<std::vector<int64_t>>& bytes,
-                                 std::span<const int> dies) {
+                                 std::span<const int> dies, std::span<const Alias> aliases) {
+  std::vector<const Alias*> kept;  // both outputs in the arena
+  std::vector<int> first(bytes.size());
+  std::iota(first.begin(), first.end(), 0);  // the step writing each step's output 0 first
+  for (const Alias& a : aliases) {
+    if (bytes[a.step][a.output] <= 0 || bytes[a.into][0] <= 0) continue;
+    kept.push_back(&a);
+    first[a.into] = std::min(first[a.into], static_cast<int>(a.step));
+  }
+  auto aliased = [&](size_t s, size_t k) {
+    return std::ranges::any_of(kept,
+                               [&](const Alias* a) { return a->step == s && a->output == k; });
+  };
   std::vector<BufferLifetime> buffers;
   std::vector<std::pair<size_t, size_t>> owners;  // (step, output) of each buffer
   slots_.resize(bytes.size());
   for (size_t s = 0; s < bytes.size(); ++s) {
     slots_[s].resize(bytes[s].size());
     for (size_t k = 0; k < bytes[s].size(); ++k) {
-      if (bytes[s][k] <= 0) continue;
-      buffers.push_back({bytes[s][k], static_cast<int>(s), dies[s]});
+      if (bytes[s][k] <= 0 || aliased(s, k)) continue;
+      buffers.push_back({bytes[s][k], k == 0 ? first[s] : static_cast<int>(s), dies[s]});
       owners.emplace_back(s, k);
     }
   }
   const ArenaLayout layout = plan_arena(buffers);
   for (size_t b = 0; b < buffers.size(); ++b)
     slots_[owners[b].first][owners[b].second] = {layout.offsets[b], buffers[b].bytes};
+  for (const Alias* a : kept)
+    slots_[a->step][a->output] = {slots_[a->into][0].offset + a->offset, bytes[a->step][a->output],
+                                  /*inside=*/true};
   bytes_ = layout.bytes;
   peak_live_ = layout.peak_live;
 }

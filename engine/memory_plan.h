@@ -43,14 +43,25 @@ ArenaLayout plan_arena(std::span<const BufferLifetime> buffers);
 class ActivationArena {
  public:
   // An output's place: its offset and planned size, or offset -1 for an output allocated on
-  // its own.
+  // its own. `inside`: the output lies within a later step's output (an Alias).
   struct Slot {
     int64_t offset = -1, bytes = 0;
+    bool inside = false;
+  };
+
+  // Output `output` of step `step` laid out within output 0 of the later step `into`, from
+  // byte `offset` of it on: a concatenation's input that its producer writes in place. Its
+  // bytes are those of `into`'s output, which is then alive from the earliest such step on.
+  struct Alias {
+    size_t step = 0, output = 0, into = 0;
+    int64_t offset = 0;
   };
 
   // `bytes[s][k]`: the size of step s's output k, or 0 to leave it out of the arena; `dies[s]`:
-  // the last step reading step s's outputs.
-  ActivationArena(const std::vector<std::vector<int64_t>>& bytes, std::span<const int> dies);
+  // the last step reading step s's outputs. An alias whose output or `into`'s output is left
+  // out is ignored.
+  ActivationArena(const std::vector<std::vector<int64_t>>& bytes, std::span<const int> dies,
+                  std::span<const Alias> aliases = {});
 
   int64_t bytes() const { return bytes_; }
   int64_t peak_live() const { return peak_live_; }

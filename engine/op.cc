@@ -78,4 +78,12 @@ Tensor& ComputeContext::output(int i) {
 
 void ComputeContext::set_output(int i, Tensor value) { outputs_[i] = std::move(value); }
 
+std::span<float> ComputeContext::output_floats(int64_t extent) {
+  Tensor& t = output(0);
+  float* first = t.data<float>().data();
+  if (output_stride_ == 0 && extent != t.num_elements())
+    fail("output of ", t.num_elements(), " floats asked for as ", extent);
+  return {first, static_cast<size_t>(extent)};
+}
+
 }  // namespace poet

@@ -94,10 +94,16 @@ class InferContext {
 
 class ComputeContext {
  public:
+  // `output_stride`: see output_pixel_stride.
   ComputeContext(const Node& node, std::span<const Tensor* const> inputs,
                  std::span<const TensorInfo> output_infos, std::span<Tensor> outputs,
-                 ThreadPool* pool)
-      : node_(node), inputs_(inputs), infos_(output_infos), outputs_(outputs), pool_(pool) {}
+                 ThreadPool* pool, int64_t output_stride = 0)
+      : node_(node),
+        inputs_(inputs),
+        infos_(output_infos),
+        outputs_(outputs),
+        pool_(pool),
+        output_stride_(output_stride) {}
 
   const Node& node() const { return node_; }
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
@@ -108,6 +114,12 @@ class ComputeContext {
   void set_output(int i, Tensor value);
   // The shape infer() computed for output i; always fully known here.
   const Shape& output_shape(int i) const { return infos_[i].shape.known(); }
+  // 0, or when the executor laid output 0 out as channels of a concatenation's output (only for
+  // an op whose writes_channel_slices() is true): the floats from one of its pixels to the next.
+  int64_t output_pixel_stride() const { return output_stride_; }
+  // Output 0's floats from its first to the last it holds: `extent` of them, its element count
+  // when dense, more when its pixels lie output_pixel_stride() apart.
+  std::span<float> output_floats(int64_t extent);
   // Null when running single-threaded.
   ThreadPool* pool() const { return pool_; }
 
@@ -122,6 +134,7 @@ class ComputeContext {
   std::span<const TensorInfo> infos_;
   std::span<Tensor> outputs_;
   ThreadPool* pool_;
+  int64_t output_stride_;
 };
 
 class Op {
@@ -145,6 +158,10 @@ class Op {
   virtual bool adopt_constant(int /*i*/, std::span<const TensorInfo* const> /*inputs*/) const {
     return false;
   }
+  // Whether compute() honours ComputeContext::output_pixel_stride: the executor may then lay
+  // output 0 out as its channels of the concatenation that alone reads it, which then has
+  // nothing to copy for it.
+  virtual bool writes_channel_slices() const { return false; }
   // Multiply-adds count 2; used by `poet inspect` and `poet bench`. Shapes are fully known.
   virtual int64_t flops(std::span<const TensorInfo> /*inputs*/,
                         std::span<const TensorInfo> /*outputs*/) const {

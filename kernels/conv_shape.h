@@ -29,10 +29,22 @@ struct ConvShape {
   int64_t stride_h = 1, stride_w = 1;
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t pad_top = 0, pad_left = 0;
+  // Floats from one output pixel to the next; 0 means out_c (a dense output). More when the
+  // layer writes its channels of a wider tensor: a concatenation's output, which its inputs'
+  // producers then fill in place (engine/executor.cc). Only the reference and native Conv2D
+  // and pooling kernels (ref::conv2d, x86::conv2d_nhwc, x86::conv2d_winograd, ref::max_pool,
+  // ref::avg_pool, x86::pool_nhwc) take such an output; the other kernels check for a dense one.
+  int64_t out_stride = 0;
 
   friend bool operator==(const ConvShape&, const ConvShape&) = default;
   int64_t input_size() const { return batch * in_h * in_w * in_c; }
-  int64_t output_size() const { return batch * out_h * out_w * out_c; }
+  int64_t out_pixel_stride() const { return out_stride > 0 ? out_stride : out_c; }
+  bool dense_output() const { return out_pixel_stride() == out_c; }
+  // The floats the output spans: the last pixel ends out_c floats after its start.
+  int64_t output_size() const {
+    const int64_t pixels = batch * out_h * out_w;
+    return pixels == 0 ? 0 : (pixels - 1) * out_pixel_stride() + out_c;
+  }
 };
 
 // Fills out_h/out_w/pad_top/pad_left of `shape` from its other fields.

@@ -120,6 +120,44 @@ TEST(Conv2DSimd, StridedSameOnOddAndEvenSizes) {
     }
 }
 
+// A layer that writes its channels of a concatenation's output (pixels `stride` floats apart):
+// the reference and every ISA, on one thread and two, leave the other channels alone.
+TEST(Conv2DSimd, WritesItsChannelsOfAWiderOutput) {
+  ThreadPool pool(2);
+  const ConvShape shapes[] = {
+      shape(1, 6, 7, 16, 1, 1, 1, Padding::kSame, 40),   // 1x1: consecutive tiles
+      shape(2, 9, 9, 12, 3, 3, 1, Padding::kSame, 33),   // regions, a partial panel, 2 images
+      shape(1, 9, 9, 8, 3, 3, 2, Padding::kSame, 20),    // stride 2
+      shape(3, 4, 4, 32, 1, 1, 1, Padding::kSame, 64)};  // small: the batch split by images
+  for (const ConvShape& s : shapes) {
+    SCOPED_TRACE(::testing::Message()
+                 << s.batch << "x" << s.in_h << "x" << s.in_w << "x" << s.in_c << " -> " << s.out_c
+                 << ", " << s.k_h << "x" << s.k_w << " stride " << s.stride_h);
+    auto input = random_floats(s.input_size(), 1);
+    auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+    auto bias = random_floats(s.out_c, 3);
+    std::vector<float> want(s.output_size());
+    kernels::ref::conv2d(s, input, filter, bias, Activation::kRelu, want);
+    const int64_t first = 24, stride = s.out_c + 40;
+    EXPECT_EQ(run_into_channel_slice(s, first, stride,
+                                     [&](const ConvShape& wide, std::span<float> out) {
+                                       kernels::ref::conv2d(wide, input, filter, bias,
+                                                            Activation::kRelu, out);
+                                     }),
+              want);
+    for (x86::Isa isa : simd_isas()) {
+      SCOPED_TRACE(x86::isa_name(isa));
+      auto packed = x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
+      for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        auto run = [&](const ConvShape& wide, std::span<float> out) {
+          x86::conv2d_nhwc(wide, input, packed, bias, Activation::kRelu, out, p);
+        };
+        expect_close(run_into_channel_slice(s, first, stride, run), want, 1e-4f);
+      }
+    }
+  }
+}
+
 TEST(Conv2DSimd, SmallLayersSplitTheBatchOverThreads) {
   // Under ~2M multiply-adds per image, a batch is split by whole images (each thread with its
   // own padded copy: SAME 3x3 here); at batch 1 the layer runs on one thread.

@@ -187,6 +187,32 @@ TEST(Conv2DWinograd, BiasAndActivations) {
 // Threads split the tiles (blocks of whole micro-tiles) or, when an image has fewer tiles
 // than there are shares, the output channels as well: both must give the same bits as one
 // thread (checked in check_against_reference), on layers large enough to be split.
+// Each window's output transform writes its channels of a concatenation's output (pixels
+// further apart than out_c), leaving the others, on one thread and two; 9x10 is not a
+// multiple of any tile, so the last tiles' rows and columns are cut.
+TEST(Conv2DWinograd, WritesItsChannelsOfAWiderOutput) {
+  ThreadPool pool(2);
+  for (Window window : kWindows) {
+    SCOPED_TRACE(describe(window));
+    const ConvShape s = shape(2, 9, 10, 24, Padding::kSame, 40, window);
+    auto input = random_floats(s.input_size(), 1);
+    auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+    auto bias = random_floats(s.out_c, 3);
+    std::vector<float> want(s.output_size());
+    kernels::ref::conv2d(s, input, filter, bias, Activation::kRelu6, want);
+    for (x86::Isa isa : simd_isas()) {
+      SCOPED_TRACE(x86::isa_name(isa));
+      auto packed = x86::pack_winograd_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
+      for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        auto run = [&](const ConvShape& wide, std::span<float> out) {
+          x86::conv2d_winograd(wide, input, packed, bias, Activation::kRelu6, out, p);
+        };
+        expect_close_to_scale(run_into_channel_slice(s, 16, 96, run), want);
+      }
+    }
+  }
+}
+
 TEST(Conv2DWinograd, ThreadSplitsOverTilesAndChannels) {
   check_against_reference({shape(1, 8, 8, 64, Padding::kSame, 200), true});           // 4 tiles
   check_against_reference({shape(2, 35, 35, 16, Padding::kSame, 40), true});          // 162 tiles

@@ -32,4 +32,28 @@ void expect_close(std::span<const float> got, std::span<const float> want, float
   }
 }
 
+std::vector<float> run_into_channel_slice(const kernels::ConvShape& s, int64_t first,
+                                          int64_t stride, const ConvRun& run) {
+  constexpr float kUntouched = 1234.5f;
+  const int64_t pixels = s.batch * s.out_h * s.out_w;
+  std::vector<float> wide(pixels * stride, kUntouched);
+  kernels::ConvShape strided = s;
+  strided.out_stride = stride;
+  run(strided, std::span(wide).subspan(first, strided.output_size()));
+  std::vector<float> dense(pixels * s.out_c);
+  int reported = 0;
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int64_t c = 0; c < stride; ++c) {
+      const float v = wide[p * stride + c];
+      if (c >= first && c < first + s.out_c) {
+        dense[p * s.out_c + c - first] = v;
+      } else if (v != kUntouched && reported++ < 5) {
+        ADD_FAILURE() << "pixel " << p << " channel " << c << " outside the layer's changed to "
+                      << v;
+      }
+    }
+  }
+  return dense;
+}
+
 }  // namespace poet::testing

@@ -12,6 +12,7 @@
 #include "engine/executor.h"
 #include "importers/tensorflow/graphdef.h"
 #include "tests/fixtures.h"
+#include "tests/kernel_test_util.h"
 #include "tests/op_test_util.h"
 #include "tests/test_graph.h"
 
@@ -120,6 +121,31 @@ TEST(PlanArena, ReachesTheLowerBoundOnTheRealMobileNet) {
   EXPECT_EQ(sizes.bytes, sizes.peak_live);
 }
 
+TEST(ActivationArena, AConcatenationsInputsLieInsideItsOutput) {
+  // Steps 0 and 1 write the two halves of step 3's output, in place; step 2's output is read by
+  // step 4 and alive meanwhile; step 4 reads step 3's.
+  const std::vector<std::vector<int64_t>> bytes = {{1024}, {1024}, {640}, {2048}, {64}};
+  const std::vector<int> dies = {3, 3, 4, 4, 5};
+  const std::vector<ActivationArena::Alias> aliases = {{0, 0, 3, 0}, {1, 0, 3, 1024}};
+  ActivationArena arena(bytes, dies, aliases);
+  const ActivationArena::Slot& join = arena.slot(3, 0);
+  EXPECT_FALSE(join.inside);
+  for (size_t s : {0, 1}) {
+    EXPECT_TRUE(arena.slot(s, 0).inside) << s;
+    EXPECT_EQ(arena.slot(s, 0).offset, join.offset + 1024 * static_cast<int64_t>(s)) << s;
+    EXPECT_EQ(arena.slot(s, 0).bytes, 1024) << s;
+  }
+  // The join is alive from step 0: step 2's output, written meanwhile, lies apart from it.
+  const ActivationArena::Slot& other = arena.slot(2, 0);
+  EXPECT_TRUE(other.offset + 640 <= join.offset || join.offset + 2048 <= other.offset);
+  EXPECT_EQ(arena.bytes(), 2048 + 640 + 64);
+  // An alias whose output is left out of the arena is dropped: step 0 gets its own bytes.
+  const std::vector<std::vector<int64_t>> unplanned = {{1024}, {1024}, {640}, {0}, {64}};
+  ActivationArena without(unplanned, dies, aliases);
+  EXPECT_FALSE(without.slot(0, 0).inside);
+  EXPECT_GE(without.slot(0, 0).offset, 0);
+}
+
 // x -> Relu -> times -1 -> times -1 -> Reshape (relu(x), flattened), fetching the Reshape (a view
 // of an arena tensor) and, when asked, an inner activation.
 Executable chain(PartialShape shape, std::vector<std::string> fetches) {
@@ -207,6 +233,55 @@ TEST(ExecutorArena, InnerFetchesAreNotInTheArena) {
   const std::vector<Tensor> feed2 = {floats({8, 8}, other)};
   exe.run(feed2);
   EXPECT_EQ(floats(first), std::vector<float>(64, 2.f));
+}
+
+// Two convolutions, a max pool and a Relu of x [batch, 6, 5, 3], concatenated (conv a: 8
+// channels, the pool: 3, the Relu: 3, conv b: 5) and passed through a Relu, fetching
+// `fetches`.
+Executable concatenation(int64_t batch, std::vector<std::string> fetches, int threads = 1) {
+  TestGraph t;
+  const Endpoint x = t.placeholder("x", PartialShape({batch, 6, 5, 3}));
+  const std::map<std::string, AttrValue> same = {{"padding", std::string("SAME")},
+                                                 {"strides", std::vector<int64_t>{1, 1, 1, 1}}};
+  std::map<std::string, AttrValue> pool = same;
+  pool["ksize"] = std::vector<int64_t>{1, 3, 3, 1};
+  const Endpoint fa = t.constant("fa", floats({3, 3, 3, 8}, random_floats(3 * 3 * 3 * 8, 1)));
+  const Endpoint fb = t.constant("fb", floats({1, 1, 3, 5}, random_floats(3 * 5, 2)));
+  const Endpoint a = t.op("a", "Conv2D", {x, fa}, same);
+  const Endpoint p = t.op("p", "MaxPool", {x}, pool);
+  const Endpoint q = t.op("q", "Relu", {x});
+  const Endpoint b = t.op("b", "Conv2D", {x, fb}, same);
+  const Endpoint axis = t.constant("axis", ints({}, {3}));
+  const Endpoint join = t.op("join", "ConcatV2", {a, p, q, b, axis}, {{"N", int64_t{4}}});
+  t.op("r", "Relu", {join});
+  ExecOptions options;
+  options.threads = threads;
+  options.batch_split = threads > 1 ? BatchSplit::kOn : BatchSplit::kOff;
+  return Executable(std::move(t.g), {"x:0"}, std::move(fetches), options);
+}
+
+TEST(ExecutorArena, ConvolutionsAndPoolsWriteTheirChannelsOfAConcatenationInPlace) {
+  // Fetching a, p and b too keeps them out of the join (they are read twice): the reference.
+  Executable copied = concatenation(4, {"r:0", "a:0", "p:0", "b:0"});
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    Executable in_place = concatenation(4, {"r:0"}, threads);
+    // The join's 19 channels hold a's 8, p's 3 and b's 5: only the inner Relu's output (3
+    // channels) and the join's take bytes of their own, each rounded up to 64 (the last
+    // Relu's, fetched, is the caller's).
+    auto aligned = [](int64_t bytes) { return (bytes + 63) / 64 * 64; };
+    EXPECT_EQ(in_place.arena_sizes().bytes,
+              aligned(4 * 6 * 5 * 19 * 4) + aligned(4 * 6 * 5 * 3 * 4));
+    // The planned batch, a smaller one (in place, pixels as far apart), a larger one (all on
+    // their own) and, on two threads, each image on its own.
+    for (int64_t batch : {4, 1, 6}) {
+      SCOPED_TRACE(batch);
+      const std::vector<Tensor> feed = {
+          floats({batch, 6, 5, 3}, random_floats(batch * 6 * 5 * 3, 3, -2.f, 2.f))};
+      const Tensor want = copied.run(feed)[0];
+      EXPECT_EQ(floats(in_place.run(feed)[0]), floats(want));
+    }
+  }
 }
 
 TEST(ExecutorArena, LargerRunShapesThanPlannedAllocateOnTheirOwn) {

@@ -75,6 +75,32 @@ TEST(PoolSimd, OddChannelCountsTinyImagesAndStrides) {
           }
 }
 
+// A pool that writes its channels of a concatenation's output (pixels further apart than its
+// channel count), with and without its activation: the reference kernel's and every ISA's,
+// on one thread and two, leave the other channels alone.
+TEST(PoolSimd, WritesItsChannelsOfAWiderOutput) {
+  ThreadPool pool(2);
+  const ConvShape s = window_shape(2, 9, 8, 35, 3, 1, Padding::kSame);
+  auto input = random_floats(s.input_size(), 1);
+  for (PoolKind kind : {PoolKind::kMax, PoolKind::kAvg}) {
+    for (kernels::Activation act : {kernels::Activation::kNone, kernels::Activation::kRelu}) {
+      SCOPED_TRACE(::testing::Message() << (kind == PoolKind::kMax ? "max" : "average")
+                                        << " activation " << static_cast<int>(act));
+      std::vector<float> want(s.output_size());
+      x86::pool_nhwc(x86::Isa::kRef, kind, s, input, want, nullptr, act);
+      for (x86::Isa isa : x86::available_isas()) {
+        SCOPED_TRACE(x86::isa_name(isa));
+        for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+          auto run = [&](const ConvShape& wide, std::span<float> out) {
+            x86::pool_nhwc(isa, kind, wide, input, out, p, act);
+          };
+          expect_identical(run_into_channel_slice(s, 20, 64, run), want);
+        }
+      }
+    }
+  }
+}
+
 TEST(PoolSimd, AverageDividesByRealCellsAtSameEdges) {
   // 3x3 image of one channel, 3x3 SAME window: a corner window holds 4 real cells, an edge
   // window 6, the middle one 9.

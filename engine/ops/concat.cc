@@ -71,22 +71,29 @@ class Concat final : public Op {
     if (axis < 0) axis += rank;
     int64_t outer = 1;
     for (int d = 0; d < axis; ++d) outer *= ctx.input(first).dim(d);
-    std::vector<std::span<const std::byte>> inputs;
-    for (int i = first; i < first + ctx.num_inputs() - 1; ++i)
-      inputs.push_back(ctx.input(i).bytes());
     std::span<std::byte> output = ctx.output(0).bytes();
     if (outer == 0) return;
+    const int64_t row_bytes = static_cast<int64_t>(output.size()) / outer;
+    // An input at its column of the output's first row was written there by its producer
+    // (the executor lays such inputs out in place: engine/executor.cc); nothing to copy.
+    std::vector<kernels::ref::ConcatInput> inputs;
+    int64_t column = 0;
+    for (int i = first; i < first + ctx.num_inputs() - 1; ++i) {
+      std::span<const std::byte> bytes = ctx.input(i).bytes();
+      if (bytes.data() != output.data() + column) inputs.push_back({bytes, column});
+      column += static_cast<int64_t>(bytes.size()) / outer;
+    }
+    if (inputs.empty()) return;
     // Rows split over the threads in order: with the kernels' contiguous splits, each thread
     // copies the rows its core has just written (Inception's joins took 3x longer on 2
     // threads when one thread read them all from the other core's cache).
-    const int64_t row_bytes = static_cast<int64_t>(output.size()) / outer;
     const int64_t grain =
         std::max<int64_t>(1, kMinBytesPerThread / std::max<int64_t>(row_bytes, 1));
     parallel_for(ctx.pool(), outer, grain, [&](int64_t begin, int64_t end) {
-      std::vector<std::span<const std::byte>> part(inputs.size());
+      std::vector<kernels::ref::ConcatInput> part(inputs.size());
       for (size_t i = 0; i < inputs.size(); ++i) {
-        const int64_t row = static_cast<int64_t>(inputs[i].size()) / outer;
-        part[i] = inputs[i].subspan(begin * row, (end - begin) * row);
+        const int64_t row = static_cast<int64_t>(inputs[i].bytes.size()) / outer;
+        part[i] = {inputs[i].bytes.subspan(begin * row, (end - begin) * row), inputs[i].column};
       }
       kernels::ref::concat(part, end - begin,
                            output.subspan(begin * row_bytes, (end - begin) * row_bytes));

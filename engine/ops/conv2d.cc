@@ -59,11 +59,12 @@ class Conv2D final : public Convolution {
         winograd_(options.winograd) {}
 
   void compute(ComputeContext& ctx) const override {
-    const kernels::ConvShape s = conv_shape(ctx);
+    kernels::ConvShape s = conv_shape(ctx);
     if (run_onednn(ctx, s)) return;
+    s.out_stride = ctx.output_pixel_stride();
     const Tensor& filter = ctx.input(1);
     std::span<const float> in = ctx.input(0).data<float>();
-    std::span<float> out = ctx.output(0).data<float>();
+    std::span<float> out = ctx.output_floats(s.output_size());
     x86::Isa isa = backend_ == Backend::kReference ? x86::Isa::kRef : x86::active_isa();
     if (isa == x86::Isa::kRef) {
       kernels::ref::conv2d(s, in, filter.data<float>(), bias(ctx), activation_, out);
@@ -104,6 +105,9 @@ class Conv2D final : public Convolution {
     }
     return true;
   }
+
+  // The reference and native kernels write any pixel stride; a oneDNN primitive a dense output.
+  bool writes_channel_slices() const override { return backend_ != Backend::kOneDnn; }
 
   int64_t flops(std::span<const TensorInfo> in, std::span<const TensorInfo> out) const override {
     const Shape& f = in[1].shape.dims;

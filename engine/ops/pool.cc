@@ -53,9 +53,14 @@ class Pool final : public Op {
       }
       return;
     }
+    s.out_stride = ctx.output_pixel_stride();
     const x86::Isa isa = backend_ == Backend::kReference ? x86::Isa::kRef : x86::active_isa();
-    x86::pool_nhwc(isa, kind_, s, in.data<float>(), ctx.output(0).data<float>(), ctx.pool(), act_);
+    x86::pool_nhwc(isa, kind_, s, in.data<float>(), ctx.output_floats(s.output_size()), ctx.pool(),
+                   act_);
   }
+
+  // The reference and native kernels write any pixel stride; a oneDNN primitive a dense output.
+  bool writes_channel_slices() const override { return backend_ != Backend::kOneDnn; }
 
   // One comparison or addition per window cell.
   int64_t flops(std::span<const TensorInfo>, std::span<const TensorInfo> out) const override {

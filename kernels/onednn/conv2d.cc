@@ -43,6 +43,7 @@ void check_shape(const ConvShape& s, ConvKind kind, std::span<const float> filte
   int64_t filter_size = s.k_h * s.k_w * (kind == ConvKind::kDense ? s.in_c * s.out_c : s.out_c);
   check_size(filter, filter_size, "filter", layer);
   if (!bias.empty()) check_size(bias, s.out_c, "bias", layer);
+  if (!s.dense_output()) fail("oneDNN convolution for ", layer, ": the output must be dense");
 }
 
 }  // namespace

@@ -16,8 +16,8 @@ struct Pool2dPrimitive::Impl {
 
 Pool2dPrimitive::Pool2dPrimitive(const ConvShape& s, PoolKind kind)
     : shape_(s), layer_(describe(s)) {
-  if (s.out_c != s.in_c)
-    fail("oneDNN pooling for ", layer_, ": output channels must equal input channels");
+  if (s.out_c != s.in_c || !s.dense_output())
+    fail("oneDNN pooling for ", layer_, ": output channels must equal input channels, densely");
   if (s.dilation_h != 1 || s.dilation_w != 1)
     fail("oneDNN pooling for ", layer_, ": dilated windows are not supported");
   if (s.output_size() == 0) return;

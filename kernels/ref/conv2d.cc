@@ -9,7 +9,7 @@ void conv2d(const ConvShape& s, std::span<const float> input, std::span<const fl
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t y = 0; y < s.out_h; ++y) {
       for (int64_t x = 0; x < s.out_w; ++x) {
-        float* out = output.data() + ((n * s.out_h + y) * s.out_w + x) * s.out_c;
+        float* out = output.data() + ((n * s.out_h + y) * s.out_w + x) * s.out_pixel_stride();
         for (int64_t o = 0; o < s.out_c; ++o) out[o] = bias.empty() ? 0.f : bias[o];
         for (int64_t ky = 0; ky < s.k_h; ++ky) {
           int64_t iy = y * s.stride_h + ky * s.dilation_h - s.pad_top;

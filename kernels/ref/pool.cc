@@ -25,7 +25,7 @@ void pool(const ConvShape& s, std::span<const float> input, std::span<float> out
       Span1 ry = clip_window(y, s.stride_h, s.pad_top, s.k_h, s.in_h);
       for (int64_t x = 0; x < s.out_w; ++x) {
         Span1 rx = clip_window(x, s.stride_w, s.pad_left, s.k_w, s.in_w);
-        float* out = output.data() + ((n * s.out_h + y) * s.out_w + x) * s.out_c;
+        float* out = output.data() + ((n * s.out_h + y) * s.out_w + x) * s.out_pixel_stride();
         for (int64_t c = 0; c < s.out_c; ++c) init(out[c]);
         for (int64_t iy = ry.begin; iy < ry.end; ++iy) {
           for (int64_t ix = rx.begin; ix < rx.end; ++ix) {

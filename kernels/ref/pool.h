@@ -1,6 +1,6 @@
 // Reference max and average pooling over NHWC windows: the oracles for fast pooling kernels.
 // `shape` describes the window as for a convolution, with out_c == in_c and k_h, k_w the
-// window size; dilations must be 1.
+// window size; dilations must be 1. Output pixels lie shape.out_pixel_stride() floats apart.
 #pragma once
 
 #include <span>

@@ -482,6 +482,7 @@ void conv2d_nhwc(const Conv2dNhwcPlan& plan, std::span<const float> input,
   job.c_block = d.c_block;
   job.out_w = s.out_w;
   job.out_c = s.out_c;
+  job.out_stride = s.out_pixel_stride();
   job.stride_h = s.stride_h;
   job.stride_w = s.stride_w;
   job.taps = d.tiles.taps;
@@ -496,7 +497,7 @@ void conv2d_nhwc(const Conv2dNhwcPlan& plan, std::span<const float> input,
   auto run_image = [&](InputLayout& layout, int64_t n, ThreadPool* image_pool) {
     ConvTileJob image_job = job;
     image_job.input = layout.image(input.data() + n * s.in_h * s.in_w * s.in_c, image_pool);
-    image_job.output = output.data() + n * pixels * s.out_c;
+    image_job.output = output.data() + n * pixels * job.out_stride;
     const int64_t shares = static_cast<int64_t>(d.work.size());
     parallel_for(image_pool, shares, 1, [&](int64_t begin, int64_t end) {
       for (int64_t share = begin; share < end; ++share)

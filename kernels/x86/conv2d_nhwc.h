@@ -126,6 +126,7 @@ struct ConvTileJob {
   // c_block >= the longest run: one slice.
   int64_t c_block = 0, max_run = 0;
   int64_t out_w = 0, out_c = 0;
+  int64_t out_stride = 0;  // floats from one output pixel to the next (out_c when dense)
   int64_t stride_h = 1, stride_w = 1;
   std::span<const ConvTap> taps;
   std::span<const ConvRegion> regions;
@@ -133,7 +134,7 @@ struct ConvTileJob {
   const PackedConvFilter* filter = nullptr;
   const float* bias = nullptr;  // num_panels * panel_width floats (zero-padded), never null
   Activation act = Activation::kNone;
-  float* output = nullptr;  // [out_h * out_w][out_c]
+  float* output = nullptr;  // [out_h * out_w][out_stride], out_c used per pixel
 };
 
 // Unsliced, each tile runs a group of panels in turn whose weights take at most this many

@@ -161,14 +161,14 @@ struct BlockedConv {
     const int64_t in_wrap =
         reads ? (job.stride_h * job.row_pixels - region.width * job.stride_w) * job.pixel_floats
               : 0;
-    const int64_t out_wrap = (job.out_w - region.width) * job.out_c;
+    const int64_t out_wrap = (job.out_w - region.width) * job.out_stride;
     const float* in_pixel =
         reads ? job.input + ((region.in_y0 + tile.dy * job.stride_h) * job.row_pixels +
                              region.in_x0 + tile.dx * job.stride_w) *
                                 job.pixel_floats
               : job.input;
     float* out_pixel =
-        job.output + ((region.y0 + tile.dy) * job.out_w + region.x0 + tile.dx) * job.out_c;
+        job.output + ((region.y0 + tile.dy) * job.out_w + region.x0 + tile.dx) * job.out_stride;
     TilePixels<kM> pixels;
     int64_t dx = tile.dx;
 #pragma GCC unroll 16
@@ -177,7 +177,7 @@ struct BlockedConv {
       pixels.out[i] = out_pixel;
       if (i + 1 < tile.rows) {
         in_pixel += in_step;
-        out_pixel += job.out_c;
+        out_pixel += job.out_stride;
         if (++dx == region.width) {
           dx = 0;
           in_pixel += in_wrap;
@@ -240,7 +240,7 @@ struct BlockedConv {
 #pragma GCC unroll 16
       for (int i = 0; i < kRows; ++i) {
         pixels.first_tap[i] += kRows * job.pixel_floats;
-        pixels.out[i] += kRows * job.out_c;
+        pixels.out[i] += kRows * job.out_stride;
       }
     }
   }

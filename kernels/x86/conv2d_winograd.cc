@@ -246,7 +246,7 @@ class Runner {
     job.pixel_floats = plan_.v_pitch;
     job.c_block = job.max_run = s_.in_c;
     job.out_w = tiles;
-    job.out_c = s_.out_c;
+    job.out_c = job.out_stride = s_.out_c;
     job.taps = std::span(&tap, 1);
     job.regions = std::span(&region, 1);
     job.tiles = std::span(micro.data(), n_micro);
@@ -263,11 +263,12 @@ class Runner {
   void transform_output(int64_t t, const float* m, int64_t m_point, int64_t c0,
                         int64_t channels) const {
     const TilePos p = position(t);
-    float* out = output_ + ((p.n * s_.out_h + p.y) * s_.out_w + p.x) * s_.out_c + c0;
+    const int64_t stride = s_.out_pixel_stride();
+    float* out = output_ + ((p.n * s_.out_h + p.y) * s_.out_w + p.x) * stride + c0;
     const int rows = static_cast<int>(std::min(plan_.tile.out_h, s_.out_h - p.y));
     const int cols = static_cast<int>(std::min(plan_.tile.out_w, s_.out_w - p.x));
-    transforms_.output(m, m_point, channels, bias_ + c0, act_, out, s_.out_w * s_.out_c, s_.out_c,
-                       rows, cols);
+    transforms_.output(m, m_point, channels, bias_ + c0, act_, out, s_.out_w * stride, stride, rows,
+                       cols);
   }
 
   const ConvShape& s_;

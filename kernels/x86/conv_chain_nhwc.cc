@@ -175,7 +175,7 @@ void conv_chain_nhwc(const ConvChainPlan& plan, std::span<const float> input,
   const ConvShape& last = shapes.back().shape;
   bool ok = layers.size() == shapes.size() &&
             static_cast<int64_t>(input.size()) == first.input_size() &&
-            static_cast<int64_t>(output.size()) == last.output_size();
+            static_cast<int64_t>(output.size()) == last.output_size() && last.dense_output();
   for (size_t j = 0; ok && j < layers.size(); ++j) {
     const ChainLayer& l = layers[j];
     const ConvShape& s = shapes[j].shape;

@@ -20,7 +20,7 @@ void check_sizes(const ConvShape& s, std::span<const float> input, std::span<con
                   static_cast<int64_t>(input.size()) == s.input_size() &&
                   static_cast<int64_t>(filter.size()) == s.k_h * s.k_w * s.out_c &&
                   (bias.empty() || static_cast<int64_t>(bias.size()) == s.out_c) &&
-                  static_cast<int64_t>(output.size()) == s.output_size();
+                  static_cast<int64_t>(output.size()) == s.output_size() && s.dense_output();
   if (!ok)
     fail("depthwise_conv2d_nhwc: buffer sizes (input ", input.size(), ", filter ", filter.size(),
          ", bias ", bias.size(), ", output ", output.size(), ") do not match the shape ", s.batch,
@@ -154,8 +154,8 @@ void depthwise_conv2d_nhwc(Isa isa, const ConvShape& s, std::span<const float> i
   if (s.output_size() == 0) return;
   const bool ok = isa != Isa::kRef && depthwise_conv2d_nhwc_vectorised(s) &&
                   static_cast<int64_t>(input.size()) == s.input_size() &&
-                  static_cast<int64_t>(output.size()) == s.output_size() && weights.k_h == s.k_h &&
-                  weights.k_w == s.k_w && weights.channels == s.out_c;
+                  static_cast<int64_t>(output.size()) == s.output_size() && s.dense_output() &&
+                  weights.k_h == s.k_h && weights.k_w == s.k_w && weights.channels == s.out_c;
   if (!ok)
     fail("depthwise_conv2d_nhwc: packed ", weights.k_h, "x", weights.k_w, " weights over ",
          weights.channels, " channels, input ", input.size(), " and output ", output.size(),

@@ -23,8 +23,11 @@ void pool_nhwc(Isa isa, PoolKind kind, const ConvShape& s, std::span<const float
     } else {
       ref::avg_pool(s, input, output);
     }
-    if (act != Activation::kNone)
-      for (float& v : output) v = activate(v, act);
+    if (act == Activation::kNone) return;
+    const int64_t stride = s.out_pixel_stride();
+    for (int64_t p = 0; p < s.batch * s.out_h * s.out_w; ++p)
+      for (int64_t c = 0; c < s.out_c; ++c)
+        output[p * stride + c] = activate(output[p * stride + c], act);
     return;
   }
   const PoolKernels kernels =

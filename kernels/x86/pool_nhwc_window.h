@@ -46,7 +46,8 @@ struct PoolRows {
         const int64_t ix0 = larger(x0, 0), ix1 = smaller(x0 + s.k_w, s.in_w);
         const Window win{job.input + ((n * s.in_h + iy0) * s.in_w + ix0) * s.in_c,
                          larger(iy1 - iy0, 0), larger(ix1 - ix0, 0), s.in_w * s.in_c, s.in_c};
-        pixel<kMax>(win, job.output + ((n * s.out_h + y) * s.out_w + x) * s.out_c, job.act);
+        pixel<kMax>(win, job.output + ((n * s.out_h + y) * s.out_w + x) * s.out_pixel_stride(),
+                    job.act);
       }
     }
   }
