@@ -422,6 +422,7 @@ void Executable::Impl::plan_channel_slices() {
     for (const Endpoint& e : graph.node(steps[s]).inputs) ++readers[e.node];
   }
   for (const Endpoint& f : fetches) ++readers[f.node];
+  channel_slices.clear();
   slice_stride.assign(steps.size(), 0);
   for (size_t c = 0; c < steps.size(); ++c) {
     const Node& node = graph.node(steps[c]);
