@@ -16,7 +16,6 @@
 
 #include "engine/batch_split.h"
 #include "engine/memory_plan.h"
-#include "engine/ops/shape_util.h"
 #include "engine/optimize/optimize.h"
 #include "engine/thread_pool.h"
 #include "kernels/onednn/engine.h"
@@ -409,10 +408,10 @@ void Executable::Impl::plan_releases() {
   }
 }
 
-// A concatenation along the last axis gets its inputs in place where it alone reads them and
-// their ops write channel slices (Op::writes_channel_slices): each such input is laid out as
-// its channels of the output (ActivationArena::Alias), its pixels the output's channel count
-// apart, and the concatenation copies only the others. Inception v3's joins copied 9 MB at
+// A concatenation along the last axis (Op::channel_join_inputs) gets its inputs in place where
+// it alone reads them and their ops write channel slices (Op::writes_channel_slices): each
+// such input is laid out as its channels of the output (ActivationArena::Alias), its pixels
+// the output's channel count apart, and the concatenation copies only the others. Inception v3's joins copied 9 MB at
 // batch 1, 2% of its time. The shapes must be known at load; a run's feeds differ from them
 // only in the batch, so its channel counts are the planned ones.
 void Executable::Impl::plan_channel_slices() {
@@ -424,23 +423,17 @@ void Executable::Impl::plan_channel_slices() {
   for (const Endpoint& f : fetches) ++readers[f.node];
   channel_slices.clear();
   slice_stride.assign(steps.size(), 0);
+  std::vector<const TensorInfo*> inputs;
   for (size_t c = 0; c < steps.size(); ++c) {
     const Node& node = graph.node(steps[c]);
-    const bool axis_first = node.op == "Concat";
-    if (!axis_first && node.op != "ConcatV2") continue;
-    const TensorInfo& out = infos[steps[c]][0];
-    const Endpoint axis = axis_first ? node.inputs.front() : node.inputs.back();
-    const std::optional<Tensor>& axis_value = infos[axis.node][axis.index].value;
-    if (out.dtype != DType::kFloat32 || !out.shape.fully_known() || out.shape.rank() < 1 ||
-        !axis_value || axis_value->num_elements() != 1)
-      continue;
-    const int rank = out.shape.rank();
-    const int64_t a = ops::int_values(*axis_value)[0];
-    if (a != rank - 1 && a != -1) continue;
+    inputs.clear();
+    for (const Endpoint& e : node.inputs) inputs.push_back(&infos[e.node][e.index]);
+    const std::vector<int> joined = ops[steps[c]]->channel_join_inputs(inputs);
+    if (joined.empty() || infos[steps[c]][0].dtype != DType::kFloat32) continue;
     std::vector<ActivationArena::Alias> mine;
     int64_t channel = 0;
     bool known = true;
-    for (size_t i = axis_first ? 1 : 0; i < node.inputs.size() - (axis_first ? 0 : 1); ++i) {
+    for (int i : joined) {
       const Endpoint e = node.inputs[i];
       const TensorInfo& in = infos[e.node][e.index];
       known = in.shape.fully_known();

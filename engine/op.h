@@ -162,6 +162,13 @@ class Op {
   // output 0 out as its channels of the concatenation that alone reads it, which then has
   // nothing to copy for it.
   virtual bool writes_channel_slices() const { return false; }
+  // For a concatenation along the last axis (channels), given its inputs' load-time infos: the
+  // inputs it joins, in order, which the executor may then lay out in place; empty for any
+  // other op or axis.
+  virtual std::vector<int> channel_join_inputs(
+      std::span<const TensorInfo* const> /*inputs*/) const {
+    return {};
+  }
   // Multiply-adds count 2; used by `poet inspect` and `poet bench`. Shapes are fully known.
   virtual int64_t flops(std::span<const TensorInfo> /*inputs*/,
                         std::span<const TensorInfo> /*outputs*/) const {

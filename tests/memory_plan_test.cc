@@ -237,8 +237,9 @@ TEST(ExecutorArena, InnerFetchesAreNotInTheArena) {
 
 // Two convolutions, a max pool and a Relu of x [batch, 6, 5, 3], concatenated (conv a: 8
 // channels, the pool: 3, the Relu: 3, conv b: 5) and passed through a Relu, fetching
-// `fetches`.
-Executable concatenation(int64_t batch, std::vector<std::string> fetches, int threads = 1) {
+// `fetches`. `op`: ConcatV2 (the axis last) or Concat (the axis first, as in 2015 graphs).
+Executable concatenation(const std::string& op, int64_t batch, std::vector<std::string> fetches,
+                         int threads = 1) {
   TestGraph t;
   const Endpoint x = t.placeholder("x", PartialShape({batch, 6, 5, 3}));
   const std::map<std::string, AttrValue> same = {{"padding", std::string("SAME")},
@@ -252,7 +253,10 @@ Executable concatenation(int64_t batch, std::vector<std::string> fetches, int th
   const Endpoint q = t.op("q", "Relu", {x});
   const Endpoint b = t.op("b", "Conv2D", {x, fb}, same);
   const Endpoint axis = t.constant("axis", ints({}, {3}));
-  const Endpoint join = t.op("join", "ConcatV2", {a, p, q, b, axis}, {{"N", int64_t{4}}});
+  const std::vector<Endpoint> values = {a, p, q, b};
+  std::vector<Endpoint> inputs = values;
+  inputs.insert(op == "Concat" ? inputs.begin() : inputs.end(), axis);
+  const Endpoint join = t.op("join", op, inputs, {{"N", int64_t{4}}});
   t.op("r", "Relu", {join});
   ExecOptions options;
   options.threads = threads;
@@ -261,27 +265,28 @@ Executable concatenation(int64_t batch, std::vector<std::string> fetches, int th
 }
 
 TEST(ExecutorArena, ConvolutionsAndPoolsWriteTheirChannelsOfAConcatenationInPlace) {
-  // Fetching a, p and b too keeps them out of the join (they are read twice): the reference.
-  Executable copied = concatenation(4, {"r:0", "a:0", "p:0", "b:0"});
-  for (int threads : {1, 2}) {
-    SCOPED_TRACE(threads);
-    Executable in_place = concatenation(4, {"r:0"}, threads);
-    // The join's 19 channels hold a's 8, p's 3 and b's 5: only the inner Relu's output (3
-    // channels) and the join's take bytes of their own, each rounded up to 64 (the last
-    // Relu's, fetched, is the caller's).
-    auto aligned = [](int64_t bytes) { return (bytes + 63) / 64 * 64; };
-    EXPECT_EQ(in_place.arena_sizes().bytes,
-              aligned(4 * 6 * 5 * 19 * 4) + aligned(4 * 6 * 5 * 3 * 4));
-    // The planned batch, a smaller one (in place, pixels as far apart), a larger one (all on
-    // their own) and, on two threads, each image on its own.
-    for (int64_t batch : {4, 1, 6}) {
-      SCOPED_TRACE(batch);
-      const std::vector<Tensor> feed = {
-          floats({batch, 6, 5, 3}, random_floats(batch * 6 * 5 * 3, 3, -2.f, 2.f))};
-      const Tensor want = copied.run(feed)[0];
-      EXPECT_EQ(floats(in_place.run(feed)[0]), floats(want));
+  for (const std::string op : {"ConcatV2", "Concat"})
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(op + " on " + std::to_string(threads) + " threads");
+      // Fetching a, p and b too keeps them out of the join (they are read twice): the reference.
+      Executable copied = concatenation(op, 4, {"r:0", "a:0", "p:0", "b:0"});
+      Executable in_place = concatenation(op, 4, {"r:0"}, threads);
+      // The join's 19 channels hold a's 8, p's 3 and b's 5: only the inner Relu's output (3
+      // channels) and the join's take bytes of their own, each rounded up to 64 (the last
+      // Relu's, fetched, is the caller's).
+      auto aligned = [](int64_t bytes) { return (bytes + 63) / 64 * 64; };
+      EXPECT_EQ(in_place.arena_sizes().bytes,
+                aligned(4 * 6 * 5 * 19 * 4) + aligned(4 * 6 * 5 * 3 * 4));
+      // The planned batch, a smaller one (in place, pixels as far apart), a larger one (all on
+      // their own) and, on two threads, each image on its own.
+      for (int64_t batch : {4, 1, 6}) {
+        SCOPED_TRACE(batch);
+        const std::vector<Tensor> feed = {
+            floats({batch, 6, 5, 3}, random_floats(batch * 6 * 5 * 3, 3, -2.f, 2.f))};
+        const Tensor want = copied.run(feed)[0];
+        EXPECT_EQ(floats(in_place.run(feed)[0]), floats(want));
+      }
     }
-  }
 }
 
 TEST(ExecutorArena, LargerRunShapesThanPlannedAllocateOnTheirOwn) {

@@ -2,6 +2,7 @@
 // v3) and ConcatV2 (axis last: ConcatV2(values..., axis)). Axes may be negative.
 #include <algorithm>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "engine/ops/registry.h"
@@ -24,9 +25,9 @@ class Concat final : public Op {
     if (n_ >= 0 && n_ != ctx.num_inputs() - 1)
       ctx.fail("attribute N is ", n_, " but there are ", ctx.num_inputs() - 1, " values");
     if (axis_first_) {
-      ctx.expect_dtype(axis_input(ctx), DType::kInt32);
+      ctx.expect_dtype(axis_input(ctx.num_inputs()), DType::kInt32);
     } else {
-      expect_int_dtype(ctx, axis_input(ctx));
+      expect_int_dtype(ctx, axis_input(ctx.num_inputs()));
     }
     const DType dtype = ctx.input(first_value()).dtype;
     if (dtype == DType::kString) ctx.fail("concatenating strings is not supported");
@@ -40,7 +41,7 @@ class Concat final : public Op {
       if (s.rank() != out.rank())
         ctx.fail("input ", i, " has shape ", s.str(), ", of another rank than ", out.str());
     }
-    const Tensor* axis_value = ctx.input_value(axis_input(ctx));
+    const Tensor* axis_value = ctx.input_value(axis_input(ctx.num_inputs()));
     if (!out.known_rank || !axis_value) return ctx.set_output(0, dtype, out);
     if (axis_value->num_elements() != 1)
       ctx.fail("the axis must be a scalar, got shape ", shape_string(axis_value->shape()));
@@ -65,7 +66,7 @@ class Concat final : public Op {
 
   void compute(ComputeContext& ctx) const override {
     const int first = first_value();
-    const Tensor& axis_tensor = ctx.input(axis_first_ ? 0 : ctx.num_inputs() - 1);
+    const Tensor& axis_tensor = ctx.input(axis_input(ctx.num_inputs()));
     int64_t axis = int_values(axis_tensor)[0];
     int rank = ctx.input(first).rank();
     if (axis < 0) axis += rank;
@@ -100,9 +101,22 @@ class Concat final : public Op {
     });
   }
 
+  // Along the last axis, known at load: the values, in order.
+  std::vector<int> channel_join_inputs(std::span<const TensorInfo* const> inputs) const override {
+    const int n = static_cast<int>(inputs.size());
+    const std::optional<Tensor>& axis = inputs[axis_input(n)]->value;
+    const PartialShape& shape = inputs[first_value()]->shape;
+    if (!axis || axis->num_elements() != 1 || !shape.known_rank) return {};
+    const int64_t a = int_values(*axis)[0];
+    if (a != shape.rank() - 1 && a != -1) return {};
+    std::vector<int> values(n - 1);
+    std::iota(values.begin(), values.end(), first_value());
+    return values;
+  }
+
  private:
   int first_value() const { return axis_first_ ? 1 : 0; }
-  int axis_input(const InferContext& ctx) const { return axis_first_ ? 0 : ctx.num_inputs() - 1; }
+  int axis_input(int num_inputs) const { return axis_first_ ? 0 : num_inputs - 1; }
   static int values(const InferContext& ctx) { return ctx.num_inputs() - 1; }
 
   bool axis_first_;
