@@ -23,7 +23,7 @@
 // about 0.6 MB a thread, take the L2 that held the chain's output): the whole graph about 2%
 // faster on 2 threads, level on one and at batch 32. Chains that also took the next pair (115
 // KiB of filters) or two (243 KiB) ran the graph slower than the pairs alone
-// (docs/PERFORMANCE.md, "MobileNet v1 1.0's stem and first two pairs as one chain").
+// (docs/performance-log.md, "MobileNet v1 1.0's stem and first two pairs as one chain").
 #include <string>
 #include <vector>
 

@@ -54,7 +54,7 @@ struct ChainLayer {
 // The last layer's output rows per run: at least 4, and at least 32 KiB of the last layer's
 // input (a 64x64x8 pair then runs 16 rows at a time). Runs of 4 rows were the fastest of 2, 4
 // and 8 on MobileNet v1 1.0's pairs; on 0.25_128 at batch 32 they read 3-7% slower than the
-// layers apart, runs of 32 KiB level (docs/PERFORMANCE.md, "a depthwise layer and its 1x1
+// layers apart, runs of 32 KiB level (docs/performance-log.md, "a depthwise layer and its 1x1
 // layer").
 int64_t conv_chain_run_rows(const ConvShape& last);
 
