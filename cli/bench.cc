@@ -88,8 +88,9 @@ struct Peak {
 Peak measure_peak(int threads) {
   Peak peak;
   peak.threads = threads;
-  std::printf("machine: %u hardware threads; FMA peak per thread:",
-              std::thread::hardware_concurrency());
+  // The L1's ways decide how the convolutions read 1024-channel images (InputSpacing).
+  std::printf("machine: %u hardware threads, L1d %d-way; FMA peak per thread:",
+              std::thread::hardware_concurrency(), x86::cpu_features().l1d_ways);
   for (x86::Isa isa : {x86::Isa::kAvx512, x86::Isa::kAvx2}) {
     if (!x86::isa_available(isa)) continue;
     double g = x86::measure_fma_peak(isa);

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <random>
+#include <string>
 
 #include "engine/thread_pool.h"
 #include "kernels/ref/conv2d.h"
@@ -30,8 +32,10 @@ struct Case {
   Activation act = Activation::kNone;
 };
 
-// Runs `c` with the reference and with each SIMD ISA (single-threaded and on `pool`).
-void check_against_reference(const Case& c, ThreadPool* pool = nullptr) {
+// Runs `c` with the reference and with each SIMD ISA (single-threaded and on `pool`), the
+// input read as `spacing` says.
+void check_against_reference(const Case& c, ThreadPool* pool = nullptr,
+                             x86::InputSpacing spacing = x86::InputSpacing::kAuto) {
   const ConvShape& s = c.shape;
   auto input = random_floats(s.input_size(), 1);
   auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
@@ -42,7 +46,8 @@ void check_against_reference(const Case& c, ThreadPool* pool = nullptr) {
     SCOPED_TRACE(x86::isa_name(isa));
     auto packed = x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
     std::vector<float> got(s.output_size(), NAN);
-    x86::conv2d_nhwc(s, input, packed, bias, c.act, got, pool);
+    const x86::Conv2dNhwcPlan plan(s, packed, pool_threads(pool), spacing);
+    x86::conv2d_nhwc(plan, input, packed, bias, c.act, got, pool);
     expect_close(got, want, 1e-4f);
   }
 }
@@ -268,10 +273,27 @@ TEST(Conv2DSimd, TwoThreadsShareBorderAndInteriorTiles) {
 }
 
 TEST(Conv2DSimd, InputChannelsMultipleOf1024) {
-  // Pixels 4 KiB apart: AVX-512's kernels read them from a copy with wider pixel spacing,
-  // AVX2's in place. With and without padding, batches, strides.
-  check_against_reference({shape(2, 3, 4, 1024, 3, 3, 1, Padding::kSame, 20)});
-  check_against_reference({shape(1, 5, 5, 1024, 1, 1, 2, Padding::kValid, 33)});
+  // Pixels 4 KiB apart, read in place and from the copy with wider spacing, whichever this
+  // machine's L1 would choose: with and without padding, batches, strides, a 1x1 layer (the
+  // GEMM path) on two threads.
+  ThreadPool pool(2);
+  for (x86::InputSpacing spacing : {x86::InputSpacing::kInPlace, x86::InputSpacing::kSpaced}) {
+    SCOPED_TRACE(spacing == x86::InputSpacing::kSpaced ? "spaced" : "in place");
+    check_against_reference({shape(2, 3, 4, 1024, 3, 3, 1, Padding::kSame, 20)}, nullptr, spacing);
+    check_against_reference({shape(1, 5, 5, 1024, 1, 1, 2, Padding::kValid, 33)}, nullptr, spacing);
+    check_against_reference({shape(1, 4, 5, 2048, 1, 1, 1, Padding::kValid, 40), true}, &pool,
+                            spacing);
+  }
+}
+
+TEST(Conv2DSimd, InputSpacedWhereATilesRowsAndWeightsOutnumberTheL1Ways) {
+  EXPECT_TRUE(x86::space_conv_input(2048, 8, 8));    // Zen 4's AVX-512 tiles
+  EXPECT_TRUE(x86::space_conv_input(1024, 12, 12));  // 13 lines in a 12-way set
+  EXPECT_FALSE(x86::space_conv_input(2048, 8, 12));  // Zen 5
+  EXPECT_FALSE(x86::space_conv_input(2048, 6, 8));   // AVX2's tiles on Zen 3
+  EXPECT_TRUE(x86::space_conv_input(2048, 8, 0));    // ways unknown: taken as 8
+  EXPECT_FALSE(x86::space_conv_input(1000, 12, 8));  // pixels not 4 KiB apart
+  EXPECT_FALSE(x86::space_conv_input(0, 12, 8));
 }
 
 // A 1x1 layer with stride 1 and no padding runs a batch as one image of all its rows, so tiles
@@ -415,6 +437,24 @@ TEST(CpuFeatures, IsaNamesAndOverride) {
   }
   x86::force_isa(std::nullopt);
   EXPECT_EQ(x86::active_isa(), before);
+}
+
+// CPUID's L1 data cache ways against what Linux read from it at boot, where it says.
+TEST(CpuFeatures, L1DataCacheWays) {
+  const int ways = x86::cpu_features().l1d_ways;
+  EXPECT_GE(ways, 0);
+  EXPECT_LE(ways, 64);
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
+    std::ifstream level(dir + "/level"), type(dir + "/type"),
+        sys_ways(dir + "/ways_of_associativity");
+    int l = 0, w = 0;
+    std::string t;
+    if (!(level >> l) || !(type >> t) || !(sys_ways >> w)) break;
+    if (l == 1 && t == "Data" && ways > 0) {
+      EXPECT_EQ(ways, w);
+    }
+  }
 }
 
 // The Conv2D op with the native backend on every ISA: constant filter (packed once and

@@ -21,14 +21,11 @@ ConvKernelInfo kernel_for(Isa isa, int64_t out_c) {
   fail_no_simd_kernel("conv2d_nhwc", isa);
 }
 
-// A batch item's input as the kernels read it: the image itself, or a copy when its pixels are
-// spaced a multiple of 4 KiB apart (in_c a multiple of 1024) and the kernel's tiles have 8 or
-// more rows. With such a spacing the MR pixels a micro-tile reads at once all fall in the same
-// L1 cache set and evict each other; the copy spaces them 64 bytes further apart. That paid
-// for the copy with AVX-512's 8- and 12-row tiles (Zen 4, Inception's 2048-channel layers), not
-// with AVX2's 6 rows: on Zen 3, reading the image in place made MobileNet v1's 7x7x1024 and
-// Inception's 8x8x2048 1x1 layers 3-10% faster. (Padding needs no copy: the kernels never read
-// it, see TilePlan.)
+bool pixels_4kib_apart(int64_t in_c) { return in_c > 0 && in_c % 1024 == 0; }
+
+// A batch item's input as the kernels read it: the image itself, or a copy whose pixels are 64
+// bytes further apart (InputSpacing). (Padding needs no copy: the kernels never read it, see
+// TilePlan.)
 class InputLayout {
  public:
   InputLayout(const ConvShape& s, int64_t pitch) : s_(s), pitch_(pitch) {
@@ -36,8 +33,11 @@ class InputLayout {
   }
 
   // Floats from one pixel to the next in the image the kernels read.
-  static int64_t pitch(const ConvShape& s, int tile_pixels) {
-    return tile_pixels >= 8 && s.in_c > 0 && s.in_c % 1024 == 0 ? s.in_c + 16 : s.in_c;
+  static int64_t pitch(const ConvShape& s, int tile_pixels, InputSpacing spacing) {
+    const bool spaced = spacing == InputSpacing::kAuto
+                            ? space_conv_input(s.in_c, tile_pixels, cpu_features().l1d_ways)
+                            : spacing == InputSpacing::kSpaced && pixels_4kib_apart(s.in_c);
+    return spaced ? s.in_c + 16 : s.in_c;
   }
 
   bool copied() const { return pitch_ != s_.in_c; }
@@ -400,7 +400,14 @@ struct Conv2dNhwcPlan::Data {
   WorkPlan work;
 };
 
-Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& filter, int threads)
+bool space_conv_input(int64_t in_c, int tile_rows, int l1d_ways) {
+  constexpr int kUnknownWays = 8;
+  const int ways = l1d_ways > 0 ? l1d_ways : kUnknownWays;
+  return pixels_4kib_apart(in_c) && tile_rows + 1 > ways;
+}
+
+Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& filter, int threads,
+                               InputSpacing spacing)
     : key_{shape, filter.isa, std::max(threads, 1)} {
   check_filter(shape, filter);
   auto data = std::make_unique<Data>();
@@ -410,7 +417,7 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& f
   // Input channels per reduction pass; rows of taps merge into one run only when unsliced.
   const int64_t c_block = channel_block(filter);
   const bool sliced = c_block < s.in_c;
-  data->pitch = InputLayout::pitch(s, data->kernel.tile_pixels);
+  data->pitch = InputLayout::pitch(s, data->kernel.tile_pixels, spacing);
   constexpr int64_t kMinParallelMacs = 100'000;
   data->small = s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
   const bool split_image = key_.threads > 1 && !data->small;

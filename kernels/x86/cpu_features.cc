@@ -31,8 +31,23 @@ uint64_t xgetbv0() {
 
 bool bit(unsigned reg, int n) { return (reg >> n) & 1u; }
 
+// The L1 data cache's ways from the deterministic cache parameters: Intel's leaf 4, AMD's
+// 0x8000001D (same layout; leaf 4 lists no caches there). 0 when neither lists it.
+int l1d_ways() {
+  for (unsigned leaf : {4u, 0x8000001Du}) {
+    for (unsigned index = 0; index < 16; ++index) {
+      const CpuidRegs r = cpuid(leaf, index);
+      const unsigned type = r.eax & 31u, level = (r.eax >> 5) & 7u;
+      if (type == 0) break;  // no more caches
+      if (level == 1 && (type == 1 || type == 3)) return static_cast<int>((r.ebx >> 22) + 1);
+    }
+  }
+  return 0;
+}
+
 CpuFeatures detect() {
   CpuFeatures f;
+  f.l1d_ways = l1d_ways();
   CpuidRegs l1 = cpuid(1, 0);
   bool osxsave = bit(l1.ecx, 27), avx = bit(l1.ecx, 28), fma = bit(l1.ecx, 12);
   if (!osxsave || !avx) return f;
