@@ -411,9 +411,9 @@ void Executable::Impl::plan_releases() {
 // A concatenation along the last axis (Op::channel_join_inputs) gets its inputs in place where
 // it alone reads them and their ops write channel slices (Op::writes_channel_slices): each
 // such input is laid out as its channels of the output (ActivationArena::Alias), its pixels
-// the output's channel count apart, and the concatenation copies only the others. Inception v3's joins copied 9 MB at
-// batch 1, 2% of its time. The shapes must be known at load; a run's feeds differ from them
-// only in the batch, so its channel counts are the planned ones.
+// the output's channel count apart, and the concatenation copies only the others. Inception
+// v3's joins copied 9 MB at batch 1, 2% of its time. The shapes must be known at load; a run's
+// feeds differ from them only in the batch, so its channel counts are the planned ones.
 void Executable::Impl::plan_channel_slices() {
   std::vector<int> step_of(graph.size(), -1), readers(graph.size(), 0);
   for (size_t s = 0; s < steps.size(); ++s) {

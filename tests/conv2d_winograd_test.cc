@@ -184,9 +184,6 @@ TEST(Conv2DWinograd, BiasAndActivations) {
       }
 }
 
-// Threads split the tiles (blocks of whole micro-tiles) or, when an image has fewer tiles
-// than there are shares, the output channels as well: both must give the same bits as one
-// thread (checked in check_against_reference), on layers large enough to be split.
 // Each window's output transform writes its channels of a concatenation's output (pixels
 // further apart than out_c), leaving the others, on one thread and two; 9x10 is not a
 // multiple of any tile, so the last tiles' rows and columns are cut.
@@ -213,6 +210,9 @@ TEST(Conv2DWinograd, WritesItsChannelsOfAWiderOutput) {
   }
 }
 
+// Threads split the tiles (blocks of whole micro-tiles) or, when an image has fewer tiles
+// than there are shares, the output channels as well: both must give the same bits as one
+// thread (checked in check_against_reference), on layers large enough to be split.
 TEST(Conv2DWinograd, ThreadSplitsOverTilesAndChannels) {
   check_against_reference({shape(1, 8, 8, 64, Padding::kSame, 200), true});           // 4 tiles
   check_against_reference({shape(2, 35, 35, 16, Padding::kSame, 40), true});          // 162 tiles
