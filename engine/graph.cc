@@ -94,7 +94,8 @@ int Graph::add(Node node) {
 }
 
 void Graph::rename(int i, std::string name) {
-  if (find(name) >= 0) fail("cannot rename '", nodes_.at(i).name, "': a node is already named '", name, "'");
+  if (find(name) >= 0)
+    fail("cannot rename '", nodes_.at(i).name, "': a node is already named '", name, "'");
   index_.erase(nodes_.at(i).name);
   index_.emplace(name, i);
   nodes_[i].name = std::move(name);

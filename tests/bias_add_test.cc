@@ -34,7 +34,8 @@ TEST(BiasAdd, InfersChannelsFromTheBias) {
 }
 
 TEST(BiasAdd, RejectsMismatchesAndNCHW) {
-  std::string e = run_op_error("BiasAdd", {floats({2, 3}, {1, 2, 3, 4, 5, 6}), floats({2}, {1, 2})});
+  std::string e =
+      run_op_error("BiasAdd", {floats({2, 3}, {1, 2, 3, 4, 5, 6}), floats({2}, {1, 2})});
   EXPECT_NE(e.find("bias has 2 elements"), std::string::npos) << e;
   EXPECT_NE(e.find("[2,3]"), std::string::npos) << e;
   e = run_op_error("BiasAdd", {floats({3}, {1, 2, 3}), floats({3}, {1, 2, 3})});

@@ -139,8 +139,8 @@ TEST(BinaryElementwise, InfersPartialShapesAtLoad) {
 
 TEST(BinaryElementwise, UnknownDimensionCheckedAgainAtRunTime) {
   Tensor three = floats({3}, {1, 2, 3});
-  Executable exe = load_op("Add", {fed_input(DType::kFloat32, Shape{-1}),
-                                   TensorInfo{DType::kFloat32, Shape{3}, three}});
+  Executable exe = load_op(
+      "Add", {fed_input(DType::kFloat32, Shape{-1}), TensorInfo{DType::kFloat32, Shape{3}, three}});
   EXPECT_EQ(exe.fetch_info(0).shape.str(), "[3]");
   EXPECT_EQ(floats(exe.run(std::vector<Tensor>{floats({1}, {10})})[0]),
             (std::vector<float>{11, 12, 13}));
@@ -153,8 +153,8 @@ TEST(BinaryElementwise, UnknownDimensionCheckedAgainAtRunTime) {
 }
 
 TEST(BinaryElementwise, CountsOneFlopPerOutputElement) {
-  Executable exe = load_op("Mul", {fed_input(DType::kFloat32, Shape{2, 1, 3}),
-                                   fed_input(DType::kFloat32, Shape{4, 1})});
+  Executable exe = load_op(
+      "Mul", {fed_input(DType::kFloat32, Shape{2, 1, 3}), fed_input(DType::kFloat32, Shape{4, 1})});
   ASSERT_EQ(exe.steps().size(), 1u);
   EXPECT_EQ(exe.steps()[0].flops, 2 * 4 * 3);
 }

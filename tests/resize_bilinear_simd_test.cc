@@ -63,8 +63,7 @@ TEST(ResizeBilinearSimd, OpOnTheNativeBackendOnEveryIsa) {
   for (x86::Isa isa : simd_isas()) {
     SCOPED_TRACE(x86::isa_name(isa));
     x86::force_isa(isa);
-    EXPECT_EQ(floats(run_op1("ResizeBilinear", {image, size}, {}, Backend::kNative)),
-              floats(want));
+    EXPECT_EQ(floats(run_op1("ResizeBilinear", {image, size}, {}, Backend::kNative)), floats(want));
   }
   x86::force_isa(std::nullopt);
 }

@@ -8,9 +8,10 @@
 //   std::vector<ChainLayerShape> shapes = {{stem}, {depthwise, true}, {pointwise}};
 //   std::vector<const PackedConvFilter*> filters = {&stem_filter, nullptr, &pointwise_filter};
 //   ConvChainPlan plan(shapes, filters, threads);
-//   std::vector<ChainLayer> layers = {{.filter = &stem_filter, .bias = stem_bias, .act = relu6},
-//                                     {.depthwise = &depthwise_weights, .act = relu6},
-//                                     {.filter = &pointwise_filter, .bias = pw_bias, .act = relu6}};
+//   std::vector<ChainLayer> layers = {
+//       {.filter = &stem_filter, .bias = stem_bias, .act = relu6},
+//       {.depthwise = &depthwise_weights, .act = relu6},
+//       {.filter = &pointwise_filter, .bias = pw_bias, .act = relu6}};
 //   conv_chain_nhwc(plan, input, layers, output, pool);
 //
 // A layer is a convolution (conv2d_nhwc.h) or a depthwise one of multiplier 1

@@ -3,9 +3,10 @@
 //   resize_bilinear_nhwc(active_isa(), shape, grid, input, output, pool);
 //
 // The sampling grid, the order of the three interpolations and their rounding (compiled without
-// fused multiply-adds) are kernels::ref's, that is TensorFlow's: results are bitwise the same. Each output row is one vector loop over its out_w x channels values: the
-// four input pixels of each value are gathered through index tables computed once per call,
-// which keeps the loop the same for 3-channel photos and for wide feature maps.
+// fused multiply-adds) are kernels::ref's, that is TensorFlow's: results are bitwise the same. Each
+// output row is one vector loop over its out_w x channels values: the four input pixels of each
+// value are gathered through index tables computed once per call, which keeps the loop the same for
+// 3-channel photos and for wide feature maps.
 #pragma once
 
 #include <cstdint>
