@@ -5,13 +5,14 @@
 
 #include <fstream>
 
-#include "engine/error.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "trainer/dataset.h"
 
 namespace poet::trainer {
 namespace {
 
+using ::poet::testing::expect_error;
 using ::poet::testing::TempDir;
 
 TEST(TrainerLabel, LowerCasesAndCollapsesOtherCharacters) {
@@ -148,15 +149,6 @@ TEST(TrainerDataset, TwentyImagesGiveNoWarning) {
   for (Split s : {Split::kTraining, Split::kTesting, Split::kValidation})
     total += d.classes[0].images(s).size();
   EXPECT_EQ(total, 20u);
-}
-
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing: " << fragment;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
 }
 
 TEST(TrainerDataset, Errors) {

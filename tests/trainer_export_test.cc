@@ -8,6 +8,7 @@
 #include "engine/executor.h"
 #include "engine/file_io.h"
 #include "importers/tensorflow/graphdef.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "trainer/export_graph.h"
 #include "trainer/softmax_layer.h"
@@ -16,6 +17,7 @@ namespace poet::trainer {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using ::poet::testing::expect_error;
 using ::poet::testing::fixture;
 using ::poet::testing::TempDir;
 
@@ -142,15 +144,6 @@ TEST(TrainerExport, SameInputsSameBytes) {
   Graph back = tf::load_graphdef(tmp / "a.pb");
   EXPECT_EQ(back.node(back.size() - 1).name, "final_result");
   EXPECT_EQ(back.node(back.size() - 1).op, "Softmax");
-}
-
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing: " << fragment;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
 }
 
 TEST(TrainerExport, Errors) {
