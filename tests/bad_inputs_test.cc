@@ -12,6 +12,7 @@
 #include "engine/image_codec.h"
 #include "importers/tensorflow/graphdef.h"
 #include "tests/cli_util.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "trainer/summary/summary_writer.h"
 
@@ -107,15 +108,9 @@ TEST(BadInputs, TextNestedAHundredThousandLevelsIsAnError) {
   for (int i = 0; i < kDepth; ++i) text += "func { attr { key: \"a\" value { ";
   for (int i = 0; i < kDepth; ++i) text += "} } } ";
   text += "} } }";
-  try {
-    tf::parse_graphdef(text, true, "deep.pbtxt");
-    FAIL() << "parsed";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("deep.pbtxt: not a valid text GraphDef"),
-              std::string::npos)
-        << e.what();
-    EXPECT_NE(std::string(e.what()).find("recursion limit of 100"), std::string::npos) << e.what();
-  }
+  const std::string e = error_of([&] { tf::parse_graphdef(text, true, "deep.pbtxt"); });
+  EXPECT_NE(e.find("deep.pbtxt: not a valid text GraphDef"), std::string::npos) << e;
+  EXPECT_NE(e.find("recursion limit of 100"), std::string::npos) << e;
 }
 
 TEST(BadInputs, BinaryNestedAHundredThousandLevelsIsAnError) {

@@ -6,11 +6,14 @@
 
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "trainer/summary/confusion_matrix.h"
 
 namespace poet::summary {
 namespace {
+
+using ::poet::testing::error_of;
 
 // 3 classes: daisy 3 right, 1 taken for a rose; rose 2 right; tulips 1 right, 1 daisy, 2 roses.
 ConfusionMatrix three_classes() {
@@ -56,14 +59,9 @@ TEST(ConfusionMatrix, Counts) {
 
 TEST(ConfusionMatrix, OutOfRangeClassIsAnError) {
   ConfusionMatrix m = three_classes();
-  try {
-    m.add(3, 0);
-    FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "confusion matrix: class index out of range (true 3, predicted 0; there are 3 "
-                 "classes)");
-  }
+  EXPECT_EQ(error_of([&] { m.add(3, 0); }),
+            "confusion matrix: class index out of range (true 3, predicted 0; there are 3 "
+            "classes)");
   EXPECT_THROW(ConfusionMatrix({}), Error);
 }
 

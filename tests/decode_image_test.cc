@@ -6,6 +6,7 @@
 
 #include "engine/file_io.h"
 #include "engine/image_codec.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "tests/image_test_util.h"
 #include "tests/op_test_util.h"
@@ -18,18 +19,6 @@ std::string panda_bytes() { return read_file(fixture("images/panda.jpg")); }
 std::vector<uint8_t> pixels(const Tensor& t) {
   auto d = t.data<uint8_t>();
   return {d.begin(), d.end()};
-}
-
-// The message of the Error `f` throws (fails the test when it does not throw).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an Error";
-  return "";
 }
 
 // ----- JPEG

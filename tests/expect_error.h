@@ -1,24 +1,48 @@
-// Checks that a call fails the way poet reports failures: with a poet::Error whose message
-// names what went wrong.
+// Checking that a call fails the way poet reports failures: with a poet::Error whose message
+// names what went wrong. A failed check is reported at the line that called it.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <optional>
+#include <source_location>
 #include <string>
 
 #include "engine/error.h"
 
 namespace poet::testing {
 
-// Runs `f` and expects a poet::Error whose message contains `fragment`.
-inline void expect_error(const std::function<void()>& f, const std::string& fragment) {
+// The message of the poet::Error `f` throws, or nothing when it returns.
+inline std::optional<std::string> thrown_message(const std::function<void()>& f) {
   try {
     f();
-    ADD_FAILURE() << "no error; expected one containing: " << fragment;
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    return e.what();
   }
+  return std::nullopt;
+}
+
+// The message of the poet::Error `f` throws; fails the test, and returns "", when it throws
+// none.
+inline std::string error_of(const std::function<void()>& f,
+                            std::source_location where = std::source_location::current()) {
+  std::optional<std::string> message = thrown_message(f);
+  if (!message) {
+    ADD_FAILURE_AT(where.file_name(), static_cast<int>(where.line())) << "expected a poet::Error";
+    return "";
+  }
+  return *message;
+}
+
+// Expects `f` to throw a poet::Error whose message contains `fragment`.
+inline void expect_error(const std::function<void()>& f, const std::string& fragment,
+                         std::source_location where = std::source_location::current()) {
+  const std::optional<std::string> message = thrown_message(f);
+  if (!message || message->find(fragment) == std::string::npos)
+    ADD_FAILURE_AT(where.file_name(), static_cast<int>(where.line()))
+        << "expected a poet::Error containing: " << fragment
+        << (message ? "\ngot: " + *message : std::string("\nnone was thrown"));
 }
 
 }  // namespace poet::testing

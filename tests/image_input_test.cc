@@ -4,10 +4,13 @@
 #include <fstream>
 
 #include "engine/image_input.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
 namespace poet::testing {
 namespace {
+
+using ::poet::testing::expect_error;
 
 TEST(ImageInput, ResizesAndNormalises) {
   // 1x2 image (0,0,0) (255,255,255) resized to 1x4 with the legacy grid: 0, 127.5, 255, 255.
@@ -28,12 +31,7 @@ TEST(ImageInput, RejectsBadSpecsAndNamesTheFile) {
   EXPECT_THROW(preprocess_image(Tensor(DType::kUInt8, {2, 2, 1}), {}), Error);
   TempDir dir;
   std::ofstream(dir / "bad.jpg") << "\xff\xd8\xff not really";
-  try {
-    read_image_input(dir / "bad.jpg", {});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("bad.jpg"), std::string::npos) << e.what();
-  }
+  expect_error([&] { read_image_input(dir / "bad.jpg", {}); }, "bad.jpg");
 }
 
 }  // namespace

@@ -3,11 +3,13 @@
 
 #include "engine/error.h"
 #include "engine/labels.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
 namespace poet::testing {
 namespace {
 
+using ::poet::testing::expect_error;
 using Labels = std::vector<std::string>;
 
 TEST(Labels, PlainLinesInOrder) {
@@ -32,12 +34,7 @@ TEST(Labels, IndexedLinesGoToTheirIndex) {
 }
 
 TEST(Labels, IndexedErrorsNameFileAndLine) {
-  try {
-    parse_labels("0:a\n1:b\n0:c\n", "dup.txt");
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("dup.txt:3"), std::string::npos) << e.what();
-  }
+  expect_error([] { parse_labels("0:a\n1:b\n0:c\n", "dup.txt"); }, "dup.txt:3");
   // An absurd index makes the file plain text rather than a 10^12-entry table.
   EXPECT_EQ(parse_labels("999999999999:x", "big.txt"), (Labels{"999999999999:x"}));
 }

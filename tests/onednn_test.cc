@@ -16,12 +16,15 @@
 #include "kernels/onednn/inner_product.h"
 #include "kernels/onednn/pool.h"
 #include "kernels/ref/conv2d.h"
+#include "tests/expect_error.h"
 
 namespace poet::kernels {
 namespace {
 
 using onednn::ConvKind;
 using onednn::PoolKind;
+using ::poet::testing::error_of;
+using ::poet::testing::expect_error;
 
 std::vector<float> random_floats(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -175,15 +178,12 @@ TEST(OneDnnConv2d, OnePrimitiveRunsOnSeveralThreadsAtOnce) {
 TEST(OneDnnConv2d, RejectsWrongSizes) {
   ConvShape s = make_shape({"", 1, 4, 4, 2, 3, 3, 3, 1, Padding::kSame});
   std::vector<float> filter(3 * 3 * 2 * 3), input(32), output(48);
-  try {
-    onednn::Conv2dPrimitive(s, ConvKind::kDense, std::span(filter).first(10), {},
-                            Activation::kNone);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "oneDNN kernel for input 1x4x4x2, window 3x3, stride 1x1, dilation 1x1, pad "
-                 "top 1 left 1, output 1x4x4x3: filter has 10 floats, expected 54");
-  }
+  EXPECT_EQ(error_of([&] {
+              onednn::Conv2dPrimitive(s, ConvKind::kDense, std::span(filter).first(10), {},
+                                      Activation::kNone);
+            }),
+            "oneDNN kernel for input 1x4x4x2, window 3x3, stride 1x1, dilation 1x1, pad "
+            "top 1 left 1, output 1x4x4x3: filter has 10 floats, expected 54");
   onednn::Conv2dPrimitive conv(s, ConvKind::kDense, filter, {}, Activation::kNone);
   EXPECT_THROW(conv.run(std::span(input).first(31), output), Error);
   EXPECT_THROW(conv.run(input, std::span(output).first(47)), Error);
@@ -196,13 +196,8 @@ TEST(OneDnnConv2d, OneDnnErrorsNameTheLayer) {
   ConvShape s = make_shape({"", 1, 4, 4, 2, 3, 3, 3, 1, Padding::kSame});
   s.stride_h = 0;  // oneDNN refuses the descriptor
   std::vector<float> filter(3 * 3 * 2 * 3);
-  try {
-    onednn::Conv2dPrimitive(s, ConvKind::kDense, filter, {}, Activation::kNone);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("oneDNN convolution for input 1x4x4x2"), std::string::npos)
-        << e.what();
-  }
+  expect_error([&] { onednn::Conv2dPrimitive(s, ConvKind::kDense, filter, {}, Activation::kNone); },
+               "oneDNN convolution for input 1x4x4x2");
 }
 
 TEST(OneDnnConv2d, EmptyOutputIsANoOp) {
@@ -299,14 +294,9 @@ TEST(OneDnnDepthwise, HandChecked) {
 TEST(OneDnnDepthwise, RejectsChannelMismatch) {
   ConvShape s = make_shape({"", 1, 4, 4, 3, 3, 3, 5, 1, Padding::kSame});
   std::vector<float> filter(3 * 3 * 5);
-  try {
-    onednn::Conv2dPrimitive(s, ConvKind::kDepthwise, filter, {}, Activation::kNone);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("5 output channels is not a multiple of 3"),
-              std::string::npos)
-        << e.what();
-  }
+  expect_error(
+      [&] { onednn::Conv2dPrimitive(s, ConvKind::kDepthwise, filter, {}, Activation::kNone); },
+      "5 output channels is not a multiple of 3");
 }
 
 // ---- Pooling ----

@@ -1,4 +1,5 @@
 #include "tests/op_test_util.h"
+#include "tests/expect_error.h"
 
 #include <gtest/gtest.h>
 
@@ -70,13 +71,7 @@ Tensor run_op1(const std::string& op, const std::vector<Tensor>& inputs,
 
 std::string run_op_error(const std::string& op, const std::vector<Tensor>& inputs,
                          const std::map<std::string, AttrValue>& attrs) {
-  try {
-    run_op(op, inputs, attrs);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << op << ": expected an error";
-  return "";
+  return error_of([&] { run_op(op, inputs, attrs); });
 }
 
 TensorInfo constant_input(Tensor value) {

@@ -10,12 +10,15 @@
 
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "trainer/summary/summary_writer.h"
 #include "trainer/summary/tfrecord.h"
 
 namespace poet::summary {
 namespace {
+
+using ::poet::testing::error_of;
 
 // Checks that message contains part, printing the whole message when it does not.
 #define EXPECT_CONTAINS(message, part)                                \
@@ -48,16 +51,6 @@ std::vector<std::string> tags_of(const tensorflow::Event& event) {
   std::vector<std::string> tags;
   for (const auto& v : event.summary().value()) tags.push_back(v.tag());
   return tags;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a poet::Error";
-  return "";
 }
 
 void write_records(const std::filesystem::path& path, const std::vector<std::string>& records) {

@@ -10,11 +10,14 @@
 #include "engine/file_io.h"
 #include "engine/npy.h"
 #include "importers/tfjs/tfjs.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
 namespace poet {
 namespace {
 
+using testing::error_of;
+using testing::expect_error;
 using testing::TempDir;
 
 // A small model: input [?,4,4,2] -> Conv2D (3x3 same, 2 filters, bias, relu) -> Flatten
@@ -104,14 +107,8 @@ TEST(TfjsWeights, ShapeLargerThanTheShardsIsAnErrorNamingTheWeight) {
   std::string json = tiny_model_json();
   const std::string shape = R"("shape": [32, 3])";
   json.replace(json.find(shape), shape.size(), R"("shape": [1000000, 1000000])");
-  try {
-    tfjs::load_weights(write_model(dir, json, tiny_weights()));
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'out/kernel' needs 1000000000000 x 4 bytes at offset 40"),
-              std::string::npos)
-        << e.what();
-  }
+  expect_error([&] { tfjs::load_weights(write_model(dir, json, tiny_weights())); },
+               "'out/kernel' needs 1000000000000 x 4 bytes at offset 40");
 }
 
 TEST(TfjsImport, LayersBecomeNamedNodes) {
@@ -170,13 +167,7 @@ TEST(TfjsImport, BatchNormWithoutScaleGetsItsChannelsFromTheInput) {
 
 std::string expect_load_error(const std::string& json, const std::string& weights) {
   TempDir dir;
-  try {
-    tfjs::load_model(write_model(dir, json, weights));
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an error";
-  return "";
+  return error_of([&] { tfjs::load_model(write_model(dir, json, weights)); });
 }
 
 TEST(TfjsImport, ShortShardIsAnErrorNamingTheWeight) {
@@ -204,12 +195,7 @@ TEST(TfjsImport, MissingWeightIsAnErrorNamingIt) {
 TEST(TfjsImport, MissingShardIsAnErrorNamingTheFile) {
   TempDir dir;
   write_file_atomic(dir / "model.json", tiny_model_json());
-  try {
-    tfjs::load_model(dir / "model.json");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("w.bin"), std::string::npos) << e.what();
-  }
+  expect_error([&] { tfjs::load_model(dir / "model.json"); }, "w.bin");
 }
 
 // The trained Inception v3 against TensorFlow.js 4.22's outputs for the same inputs.

@@ -7,12 +7,16 @@
 
 #include "engine/error.h"
 #include "engine/graph.h"
+#include "tests/expect_error.h"
 #include "trainer/graph_preprocessing.h"
 #include "trainer/normalisation.h"
 #include "trainer/softmax_layer.h"
 
 namespace poet::trainer {
 namespace {
+
+using ::poet::testing::error_of;
+using ::poet::testing::expect_error;
 
 TEST(TrainerNormalisation, FitsMeanAndInverseStd) {
   // Feature 0: 1, 3, 5 (mean 3, population std sqrt(8/3)); feature 1: constant 7.
@@ -31,12 +35,7 @@ TEST(TrainerNormalisation, FitsMeanAndInverseStd) {
 
 TEST(TrainerNormalisation, RejectsPartialRows) {
   std::vector<float> rows = {1, 2, 3};
-  try {
-    FeatureNormalisation::fit(rows, 2);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("not whole rows of 2"), std::string::npos) << e.what();
-  }
+  expect_error([&] { FeatureNormalisation::fit(rows, 2); }, "not whole rows of 2");
   EXPECT_THROW(FeatureNormalisation::fit({}, 2), Error);
   FeatureNormalisation f = FeatureNormalisation::fit(std::vector<float>{1, 2, 3, 4}, 2);
   std::vector<float> odd = {1, 2, 3};
@@ -52,12 +51,10 @@ TEST(TrainerNormalisation, StatisticsStreamAccurately) {
   FeatureNormalisation f = stats.finish();
   EXPECT_FLOAT_EQ(f.mean()[0], 10002.0f);
   EXPECT_FLOAT_EQ(f.scale()[0], 0.5f);
-  try {
-    stats.add(std::vector<float>{1, 2});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "--normalize_bottlenecks: a row of 2 values, expected 1");
-  }
+  EXPECT_EQ(error_of([&] {
+              stats.add(std::vector<float>{1, 2});
+            }),
+            "--normalize_bottlenecks: a row of 2 values, expected 1");
   EXPECT_THROW(FeatureStatistics(0), Error);
 }
 

@@ -11,12 +11,14 @@
 #include "engine/executor.h"
 #include "engine/file_io.h"
 #include "importers/tensorflow/graphdef.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "trainer/retrain.h"
 
 namespace poet::trainer {
 namespace {
 
+using ::poet::testing::error_of;
 using ::poet::testing::TempDir;
 
 constexpr int kSize = 8;
@@ -236,22 +238,15 @@ TEST_F(RetrainTest, NormalisedBottlenecksAreFoldedIntoTheGraph) {
 }
 
 TEST_F(RetrainTest, BadOptions) {
-  auto error_of = [this] {
-    try {
-      run();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto run_error = [this] { return error_of([this] { run(); }); };
   options_.eval_step_interval = 0;
-  EXPECT_EQ(error_of(), "--eval_step_interval 0: must be at least 1");
+  EXPECT_EQ(run_error(), "--eval_step_interval 0: must be at least 1");
   options_.eval_step_interval = 10;
   options_.train_batch_size = 0;
-  EXPECT_EQ(error_of(), "--train_batch_size 0: a batch needs images (-1: all)");
+  EXPECT_EQ(run_error(), "--train_batch_size 0: a batch needs images (-1: all)");
   options_.train_batch_size = 10;
   options_.validation_percentage = 0;
-  EXPECT_EQ(error_of(),
+  EXPECT_EQ(run_error(),
             "--image_dir imgs: no image falls in the validation set; add images or change "
             "--testing_percentage / --validation_percentage");
 }

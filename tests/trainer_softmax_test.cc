@@ -6,12 +6,15 @@
 #include <map>
 
 #include "engine/error.h"
+#include "tests/expect_error.h"
 #include "trainer/random.h"
 #include "trainer/sampling.h"
 #include "trainer/softmax_layer.h"
 
 namespace poet::trainer {
 namespace {
+
+using ::poet::testing::error_of;
 
 TEST(TrainerRandom, SameSeedSameNumbers) {
   Random a(42), b(42), c(43);
@@ -177,12 +180,8 @@ TEST(TrainerSoftmax, Errors) {
   EXPECT_THROW(layer.evaluate(x, one), Error);  // 3 values are not rows of 2
   std::vector<float> x2 = {1, 2};
   std::vector<int> bad = {2};
-  try {
-    layer.gradients(x2, bad);
-    ADD_FAILURE();
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "softmax layer: label 2 is outside [0, 2)");
-  }
+  EXPECT_EQ(error_of([&] { layer.gradients(x2, bad); }),
+            "softmax layer: label 2 is outside [0, 2)");
   std::vector<float> none;
   std::vector<int> no_labels;
   EXPECT_THROW(layer.gradients(none, no_labels), Error);
@@ -234,12 +233,8 @@ TEST(TrainerSampling, SkipsClassesWithoutImagesInTheSet) {
   Dataset d = three_classes();
   Random r(4);
   for (const Sample& s : sample_batch(d, Split::kValidation, 100, r)) EXPECT_NE(s.class_index, 1);
-  try {
-    sample_batch(d, Split::kTesting, 10, r);
-    ADD_FAILURE();
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "--image_dir photos: no class has any image in the testing set");
-  }
+  EXPECT_EQ(error_of([&] { sample_batch(d, Split::kTesting, 10, r); }),
+            "--image_dir photos: no class has any image in the testing set");
   EXPECT_TRUE(sample_batch(d, Split::kTraining, 0, r).empty());
 }
 
