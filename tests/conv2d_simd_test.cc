@@ -335,8 +335,14 @@ TEST(Conv2DSimd, RejectsMismatchedPackedFilter) {
     ConvShape s = shape(1, 5, 5, 4, 1, 1, 1, Padding::kSame, 8);
     std::vector<float> in(s.input_size()), out(s.output_size());
     EXPECT_THROW(x86::conv2d_nhwc(s, in, packed, {}, Activation::kNone, out, nullptr), Error);
+    expect_error([&] { x86::pack_conv_filter(isa, 1, 1, 2, 2, std::vector<float>(3)); },
+                 "pack_conv_filter: filter has 3 values, expected 4");
   }
-  EXPECT_THROW(x86::pack_conv_filter(x86::Isa::kAvx2, 1, 1, 2, 2, std::vector<float>(3)), Error);
+  if (!x86::isa_available(x86::Isa::kAvx512)) {
+    expect_error(
+        [] { x86::pack_conv_filter(x86::Isa::kAvx512, 1, 1, 2, 2, std::vector<float>(4)); },
+        "pack_conv_filter: ISA 'avx512' is not available");
+  }
 }
 
 TEST(Conv2DSimd, PointwiseBandsPerThread) {

@@ -272,12 +272,16 @@ int64_t channel_block(const PackedConvFilter& f) {
 
 }  // namespace
 
+void check_filter_to_pack(std::string_view packer, Isa isa, int64_t k_h, int64_t k_w, int64_t in_c,
+                          int64_t out_c, std::span<const float> filter) {
+  if (!isa_available(isa)) fail(packer, ": ISA '", isa_name(isa), "' is not available");
+  if (static_cast<int64_t>(filter.size()) != k_h * k_w * in_c * out_c)
+    fail(packer, ": filter has ", filter.size(), " values, expected ", k_h * k_w * in_c * out_c);
+}
+
 PackedConvFilter pack_conv_filter(Isa isa, int64_t k_h, int64_t k_w, int64_t in_c, int64_t out_c,
                                   std::span<const float> filter) {
-  if (!isa_available(isa)) fail("pack_conv_filter: ISA '", isa_name(isa), "' is not available");
-  if (static_cast<int64_t>(filter.size()) != k_h * k_w * in_c * out_c)
-    fail("pack_conv_filter: filter has ", filter.size(), " values, expected ",
-         k_h * k_w * in_c * out_c);
+  check_filter_to_pack("pack_conv_filter", isa, k_h, k_w, in_c, out_c, filter);
   PackedConvFilter f;
   f.isa = isa;
   f.k_h = k_h;

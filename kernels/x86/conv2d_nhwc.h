@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <utility>
 
 #include "kernels/conv_shape.h"
@@ -38,6 +39,11 @@ struct PackedConvFilter {
 // `isa` must be kAvx2 or kAvx512 and available on this machine; `filter` is HWIO.
 PackedConvFilter pack_conv_filter(Isa isa, int64_t k_h, int64_t k_w, int64_t in_c, int64_t out_c,
                                   std::span<const float> filter);
+
+// What every filter packing checks first, failing with a message that starts with `packer`:
+// that `isa` runs here and that `filter` holds k_h x k_w x in_c x out_c floats.
+void check_filter_to_pack(std::string_view packer, Isa isa, int64_t k_h, int64_t k_w, int64_t in_c,
+                          int64_t out_c, std::span<const float> filter);
 
 // output = act(conv(input, filter) + bias), like kernels::ref::conv2d. `bias` may be empty;
 // `pool` may be null (single-threaded). The filter's sizes must match `shape`.

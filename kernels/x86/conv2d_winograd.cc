@@ -291,10 +291,7 @@ bool winograd_applies(const ConvShape& s) {
 
 WinogradFilter pack_winograd_filter(Isa isa, int64_t k_h, int64_t k_w, int64_t in_c, int64_t out_c,
                                     std::span<const float> filter) {
-  if (!isa_available(isa)) fail("pack_winograd_filter: ISA '", isa_name(isa), "' is not available");
-  if (static_cast<int64_t>(filter.size()) != k_h * k_w * in_c * out_c)
-    fail("pack_winograd_filter: filter has ", filter.size(), " values, expected ",
-         k_h * k_w * in_c * out_c);
+  check_filter_to_pack("pack_winograd_filter", isa, k_h, k_w, in_c, out_c, filter);
   std::vector<std::vector<float>> u;
   if (!winograd::visit_tile(k_h, k_w,
                             [&]<class T>(T) { u = transform_filter<T>(in_c, out_c, filter); }))
