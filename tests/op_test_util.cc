@@ -1,10 +1,11 @@
 #include "tests/op_test_util.h"
-#include "tests/expect_error.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "tests/expect_error.h"
 
 namespace poet::testing {
 namespace {
@@ -71,6 +72,7 @@ Tensor run_op1(const std::string& op, const std::vector<Tensor>& inputs,
 
 std::string run_op_error(const std::string& op, const std::vector<Tensor>& inputs,
                          const std::map<std::string, AttrValue>& attrs) {
+  SCOPED_TRACE(op);  // names the op when it does not throw
   return error_of([&] { run_op(op, inputs, attrs); });
 }
 
