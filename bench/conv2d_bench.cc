@@ -9,7 +9,9 @@
 // brought back: its weights come from memory, as in a graph, where they were last read a whole
 // run earlier (see evict_weights). Two-thread rows then include waking the pool's threads,
 // asleep after the eviction; read their CPU column. The eviction takes about 4 ms a call here,
-// so keep --benchmark_min_time short (0.05-0.2).
+// so keep --benchmark_min_time short (0.05-0.2). With --cold_output, the same but the output's
+// lines are left in memory too, as a graph's layer finds them where its output was last
+// written a run earlier (what kernels/x86/prefetch_for_writing.h is about).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -41,12 +43,14 @@ std::vector<float> random_floats(int64_t n) {
   return v;
 }
 
-bool g_cold = false;  // --cold
+bool g_cold = false;         // --cold or --cold_output
+bool g_cold_output = false;  // --cold_output
 
 // Before a timed call under --cold: write a buffer twice the size of a 32 MiB L3, evicting
-// everything, then read the input and write the output, which in a graph the layers around
-// this one have just touched. Untimed. It leaves the weights in memory, where a graph's
-// convolutions find most of theirs (MobileNet v1 1.0 holds 17 MB, Inception v3 95 MB).
+// everything, then read the input and write the output (not under --cold_output), which in a
+// graph the layers around this one have often just touched. Untimed. It leaves the weights in
+// memory, where a graph's convolutions find most of theirs (MobileNet v1 1.0 holds 17 MB,
+// Inception v3 95 MB).
 void evict_weights(benchmark::State& state, std::span<const float> input, std::span<float> output) {
   if (!g_cold) return;
   state.PauseTiming();
@@ -54,7 +58,7 @@ void evict_weights(benchmark::State& state, std::span<const float> input, std::s
   for (size_t i = 0; i < junk.size(); i += 64) junk[i] = static_cast<char>(junk[i] + 1);
   float sum = 0;
   for (float x : input) sum += x;
-  std::fill(output.begin(), output.end(), 0.f);
+  if (!g_cold_output) std::fill(output.begin(), output.end(), 0.f);
   benchmark::DoNotOptimize(sum);
   state.ResumeTiming();
 }
@@ -195,11 +199,13 @@ void register_layers(const std::vector<ConvLayer>& layers, const char* net) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --cold is ours; Google Benchmark rejects flags it does not know.
+  // --cold and --cold_output are ours; Google Benchmark rejects flags it does not know.
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--cold") {
+    const std::string_view arg = argv[i];
+    if (arg == "--cold" || arg == "--cold_output") {
       g_cold = true;
+      g_cold_output = g_cold_output || arg == "--cold_output";
     } else {
       argv[kept++] = argv[i];
     }

@@ -1,7 +1,7 @@
 // The x86 SIMD Conv2D against the reference kernel, for every ISA this machine can run:
 // every conv shape of Inception v3 and MobileNet v1 (images shrunk, channel counts kept),
 // odd channel counts, tiny images, strides, dilations, bias and activations. Also CPU
-// feature detection and the Conv2D op's backend choice.
+// feature detection, the output prefetch's line walk, and the Conv2D op's backend choice.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +14,7 @@
 #include "kernels/x86/conv2d_nhwc.h"
 #include "kernels/x86/cpu_features.h"
 #include "kernels/x86/depthwise_conv2d_nhwc.h"
+#include "kernels/x86/prefetch_for_writing.h"
 #include "tests/expect_error.h"
 #include "tests/kernel_test_util.h"
 #include "tests/layer_shapes.h"
@@ -457,6 +458,42 @@ TEST(CpuFeatures, L1DataCacheWays) {
       EXPECT_EQ(ways, w);
     }
   }
+}
+
+// CPUID's PREFETCHW bit against Linux's name for it, where /proc/cpuinfo lists the flags.
+TEST(CpuFeatures, PrefetchW) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("flags", 0) != 0) continue;
+    EXPECT_EQ(x86::cpu_features().prefetchw, (line + " ").find(" 3dnowprefetch ") != line.npos);
+    return;
+  }
+  GTEST_SKIP() << "no flags line in /proc/cpuinfo";
+}
+
+// The lines asked for: every line [begin, end) touches, and the address where the next starts.
+TEST(PrefetchForWriting, WalksTheLinesOfASpan) {
+  if (!x86::cpu_features().prefetchw) GTEST_SKIP() << "no PREFETCHW on this CPU";
+  alignas(64) static char buffer[256];
+  const auto base = reinterpret_cast<std::uintptr_t>(buffer);
+  EXPECT_EQ(x86::prefetch_for_writing(base + 4, base + 132), base + 192);  // 3 lines
+  EXPECT_EQ(x86::prefetch_for_writing(base + 64, base + 128), base + 128);
+  EXPECT_EQ(x86::prefetch_for_writing(base + 64, base + 64), base + 64);  // empty
+  // Only outputs larger than an L2 fetch their lines ahead.
+  EXPECT_EQ(x86::prefetches_output(int64_t{2} << 20), x86::cpu_features().prefetchw);
+  EXPECT_FALSE(x86::prefetches_output(int64_t{1} << 20));
+}
+
+// Inception v3's stem at full size: its 2.8 MB output is past prefetches_output's threshold, so
+// each tile fetches the lines of the tiles ahead (which the shrunk layers above never do), on
+// every ISA, one thread and two; the results are the reference's.
+TEST(Conv2DSimd, OutputLargerThanAnL2) {
+  ThreadPool pool(2);
+  const ConvShape s = shape(1, 299, 299, 3, 3, 3, 2, Padding::kValid, 32);
+  ASSERT_TRUE(x86::prefetches_output(s.output_size() * int64_t{sizeof(float)}) ||
+              !x86::cpu_features().prefetchw);
+  check_against_reference({s, true, Activation::kRelu});
+  check_against_reference({s, true, Activation::kRelu}, &pool);
 }
 
 // The Conv2D op with the native backend on every ISA: constant filter (packed once and

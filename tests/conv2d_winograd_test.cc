@@ -16,6 +16,7 @@
 #include "kernels/ref/conv2d.h"
 #include "kernels/x86/conv2d_nhwc.h"
 #include "kernels/x86/conv2d_winograd.h"
+#include "kernels/x86/prefetch_for_writing.h"
 #include "tests/expect_error.h"
 #include "tests/kernel_test_util.h"
 #include "tests/layer_shapes.h"
@@ -214,6 +215,16 @@ TEST(Conv2DWinograd, WritesItsChannelsOfAWiderOutput) {
 // Threads split the tiles (blocks of whole micro-tiles) or, when an image has fewer tiles
 // than there are shares, the output channels as well: both must give the same bits as one
 // thread (checked in check_against_reference), on layers large enough to be split.
+// An output of 2.4 MB, past prefetches_output's threshold: the output transform fetches the
+// lines of the tiles ahead (the other tests' outputs are too small to), and the results are
+// the reference's, the same on one thread and two.
+TEST(Conv2DWinograd, OutputLargerThanAnL2) {
+  const ConvShape s = shape(1, 96, 96, 8, Padding::kSame, 64);
+  ASSERT_TRUE(x86::prefetches_output(s.output_size() * int64_t{sizeof(float)}) ||
+              !x86::cpu_features().prefetchw);
+  check_against_reference({s, true, Activation::kRelu6});
+}
+
 TEST(Conv2DWinograd, ThreadSplitsOverTilesAndChannels) {
   check_against_reference({shape(1, 8, 8, 64, Padding::kSame, 200), true});           // 4 tiles
   check_against_reference({shape(2, 35, 35, 16, Padding::kSame, 40), true});          // 162 tiles

@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "engine/tensor.h"
 #include "engine/thread_pool.h"
+#include "kernels/x86/prefetch_for_writing.h"
 
 namespace poet::kernels::x86 {
 namespace {
@@ -502,6 +503,7 @@ void conv2d_nhwc(const Conv2dNhwcPlan& plan, std::span<const float> input,
   job.filter = &filter;
   job.bias = padded_bias.data();
   job.act = act;
+  job.prefetch_output = prefetches_output(pixels * s.out_c * int64_t{sizeof(float)});
 
   // One batch item on `layout`'s scratch, its work split into d.work's shares over
   // `image_pool`.

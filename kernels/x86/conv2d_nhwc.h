@@ -157,6 +157,9 @@ struct ConvTileJob {
   const float* bias = nullptr;  // num_panels * panel_width floats (zero-padded), never null
   Activation act = Activation::kNone;
   float* output = nullptr;  // [out_h * out_w][out_stride], out_c used per pixel
+  // Fetch, for writing, the lines a tile's pixels store kOutputAheadTiles tiles later
+  // (conv2d_nhwc_blocked.h); conv2d_nhwc sets it where prefetches_output says so.
+  bool prefetch_output = false;
 };
 
 // Unsliced, each tile runs a group of panels in turn whose weights take at most this many

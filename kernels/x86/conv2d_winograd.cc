@@ -27,6 +27,7 @@
 
 #include "engine/error.h"
 #include "engine/thread_pool.h"
+#include "kernels/x86/prefetch_for_writing.h"
 
 namespace poet::kernels::x86 {
 namespace {
@@ -187,8 +188,11 @@ class Runner {
         multiply(tiles, v, v_point, m, m_point, g, g_end);
         const int64_t c0 = g * kernel_.panel_width;
         const int64_t c1 = std::min(s_.out_c, g_end * kernel_.panel_width);
-        for (int64_t k = 0; k < tiles; ++k)
+        for (int64_t k = 0; k < tiles; ++k) {
+          if (prefetch_output_ && t0 + k + kOutputAheadTiles < u.tile_end)
+            prefetch_output(t0 + k + kOutputAheadTiles, c0, c1 - c0);
           transform_output(t0 + k, m + k * s_.out_c + c0, m_point, c0, c1 - c0);
+        }
       }
     }
   }
@@ -259,16 +263,47 @@ class Runner {
     }
   }
 
+  // Where tile t's output pixels inside the image lie: rows x cols pixels from `first`.
+  struct TileOutput {
+    float* first;
+    int rows, cols;
+    int64_t row_stride, pixel_stride;  // floats
+  };
+  TileOutput tile_output(int64_t t) const {
+    const TilePos p = position(t);
+    const int64_t stride = s_.out_pixel_stride();
+    return {output_ + ((p.n * s_.out_h + p.y) * s_.out_w + p.x) * stride,
+            static_cast<int>(std::min(plan_.tile.out_h, s_.out_h - p.y)),
+            static_cast<int>(std::min(plan_.tile.out_w, s_.out_w - p.x)), s_.out_w * stride,
+            stride};
+  }
+
   // Channels [c0, c0 + channels) of tile t's output pixels inside the image.
   void transform_output(int64_t t, const float* m, int64_t m_point, int64_t c0,
                         int64_t channels) const {
-    const TilePos p = position(t);
-    const int64_t stride = s_.out_pixel_stride();
-    float* out = output_ + ((p.n * s_.out_h + p.y) * s_.out_w + p.x) * stride + c0;
-    const int rows = static_cast<int>(std::min(plan_.tile.out_h, s_.out_h - p.y));
-    const int cols = static_cast<int>(std::min(plan_.tile.out_w, s_.out_w - p.x));
-    transforms_.output(m, m_point, channels, bias_ + c0, act_, out, s_.out_w * stride, stride, rows,
-                       cols);
+    const TileOutput o = tile_output(t);
+    transforms_.output(m, m_point, channels, bias_ + c0, act_, o.first + c0, o.row_stride,
+                       o.pixel_stride, o.rows, o.cols);
+  }
+
+  // Fetches, for writing, the lines where transform_output will store tile t's channels
+  // [c0, c0 + channels): the output transform stores a whole tile's pixels at once, and in a
+  // graph their lines were last touched a run earlier (prefetch_for_writing.h). Measured in
+  // Inception v3 (Zen 5, 12 rounds alternated with the code before): the 147x147 3x3 layers
+  // 1.12 -> 1.02 and 1.79 -> 1.78 ms on one thread, 0.79 -> 0.71 and 1.30 -> 1.22 on two, the
+  // 71x71 one 2.21 -> 2.31 and 1.67 -> 1.62; the stem to the second max pool 6.05 -> 5.99 ms
+  // on one thread (the max pools after them read 0.01-0.02 ms slower) and 4.74 -> 4.44 on two.
+  static constexpr int64_t kOutputAheadTiles = 2;
+
+  void prefetch_output(int64_t t, int64_t c0, int64_t channels) const {
+    const TileOutput o = tile_output(t);
+    for (int i = 0; i < o.rows; ++i) {
+      for (int j = 0; j < o.cols; ++j) {
+        const auto pixel =
+            reinterpret_cast<std::uintptr_t>(o.first + i * o.row_stride + j * o.pixel_stride + c0);
+        prefetch_for_writing(pixel, pixel + channels * sizeof(float));
+      }
+    }
   }
 
   const ConvShape& s_;
@@ -280,6 +315,8 @@ class Runner {
   const Plan& plan_;
   const ConvKernelInfo& kernel_;
   const WinogradTransforms& transforms_;
+  const bool prefetch_output_ =
+      prefetches_output(s_.out_h * s_.out_w * s_.out_c * int64_t{sizeof(float)});
 };
 
 }  // namespace

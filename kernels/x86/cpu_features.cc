@@ -48,6 +48,7 @@ int l1d_ways() {
 CpuFeatures detect() {
   CpuFeatures f;
   f.l1d_ways = l1d_ways();
+  f.prefetchw = bit(cpuid(0x80000001, 0).ecx, 8);
   CpuidRegs l1 = cpuid(1, 0);
   bool osxsave = bit(l1.ecx, 27), avx = bit(l1.ecx, 28), fma = bit(l1.ecx, 12);
   if (!osxsave || !avx) return f;

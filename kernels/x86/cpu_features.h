@@ -13,9 +13,10 @@ namespace poet::kernels::x86 {
 enum class Isa { kRef, kAvx2, kAvx512 };
 
 struct CpuFeatures {
-  bool avx2_fma = false;  // AVX2 + FMA3 with YMM state enabled by the OS
-  bool avx512 = false;    // AVX-512 F+BW+DQ+VL with ZMM and mask state enabled by the OS
-  int l1d_ways = 0;       // the L1 data cache's associativity; 0 when CPUID does not say
+  bool avx2_fma = false;   // AVX2 + FMA3 with YMM state enabled by the OS
+  bool avx512 = false;     // AVX-512 F+BW+DQ+VL with ZMM and mask state enabled by the OS
+  int l1d_ways = 0;        // the L1 data cache's associativity; 0 when CPUID does not say
+  bool prefetchw = false;  // PREFETCHW (Linux's flag "3dnowprefetch"; prefetch_for_writing.h)
 };
 
 // The detected features (computed on first call).
