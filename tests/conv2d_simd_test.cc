@@ -479,6 +479,8 @@ TEST(PrefetchForWriting, WalksTheLinesOfASpan) {
   EXPECT_EQ(x86::prefetch_for_writing(base + 4, base + 132), base + 192);  // 3 lines
   EXPECT_EQ(x86::prefetch_for_writing(base + 64, base + 128), base + 128);
   EXPECT_EQ(x86::prefetch_for_writing(base + 64, base + 64), base + 64);  // empty
+  // Lines before `fetched` are not asked for again: a span wholly before it asks for none.
+  EXPECT_EQ(x86::prefetch_for_writing(base + 32, base + 64, base + 128), base + 128);
   // Only outputs larger than an L2 fetch their lines ahead.
   EXPECT_EQ(x86::prefetches_output(int64_t{2} << 20), x86::cpu_features().prefetchw);
   EXPECT_FALSE(x86::prefetches_output(int64_t{1} << 20));

@@ -389,13 +389,11 @@ struct BlockedConv {
   template <int kM, int kUsed>
   static void prefetch_output_ahead(const ConvTileJob& job, float* const (&out)[kM]) {
     const int64_t ahead = kOutputAheadTiles * kRows * job.out_stride * int64_t{sizeof(float)};
-    std::uintptr_t fetched = 0;  // where the lines not yet asked for start: pixels narrower
-                                 // than a line (MobileNet v1 0.25's stem: 8 channels) share them
+    std::uintptr_t fetched = 0;
 #pragma GCC unroll 16
     for (int i = 0; i < kM; ++i) {
       const std::uintptr_t begin = reinterpret_cast<std::uintptr_t>(out[i]) + ahead;
-      fetched =
-          prefetch_for_writing(begin < fetched ? fetched : begin, begin + kUsed * sizeof(Reg));
+      fetched = prefetch_for_writing(begin, begin + kUsed * sizeof(Reg), fetched);
     }
   }
 

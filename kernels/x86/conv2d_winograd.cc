@@ -297,11 +297,12 @@ class Runner {
 
   void prefetch_output(int64_t t, int64_t c0, int64_t channels) const {
     const TileOutput o = tile_output(t);
+    std::uintptr_t fetched = 0;
     for (int i = 0; i < o.rows; ++i) {
       for (int j = 0; j < o.cols; ++j) {
         const auto pixel =
             reinterpret_cast<std::uintptr_t>(o.first + i * o.row_stride + j * o.pixel_stride + c0);
-        prefetch_for_writing(pixel, pixel + channels * sizeof(float));
+        fetched = prefetch_for_writing(pixel, pixel + channels * sizeof(float), fetched);
       }
     }
   }

@@ -24,15 +24,19 @@ inline bool prefetches_output(int64_t bytes) {
 }
 
 // Asks for the cache lines holding bytes [begin, end) in the state a store needs (PREFETCHW:
-// only where cpu_features().prefetchw says so), and returns where the next line starts. A plain
+// only where cpu_features().prefetchw says so), from `fetched` on if that is further, and
+// returns where the next line starts: a caller walking pixels in address order passes it back,
+// so that pixels narrower than a line (8 channels) do not ask for their shared line twice. A plain
 // read prefetch would bring a line that the other core had read in shared state, and its store
 // would still wait to own it: Inception v3's stem on two threads ran 16% slower with one, 30%
 // faster with PREFETCHW. Addresses are integers because the lines ahead may lie past the
 // caller's buffer: a prefetch never faults, but a pointer there would be undefined. asm,
 // because GCC 12 deleted loops of __builtin_prefetch that did nothing else.
-inline std::uintptr_t prefetch_for_writing(std::uintptr_t begin, std::uintptr_t end) {
+inline std::uintptr_t prefetch_for_writing(std::uintptr_t begin, std::uintptr_t end,
+                                           std::uintptr_t fetched = 0) {
   constexpr std::uintptr_t kLineBytes = 64;
   std::uintptr_t line = begin & ~(kLineBytes - 1);
+  if (line < fetched) line = fetched;
   for (; line < end; line += kLineBytes) asm volatile("prefetchw (%0)" ::"r"(line));
   return line;
 }
