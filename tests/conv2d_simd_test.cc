@@ -396,6 +396,21 @@ TEST(Conv2DSimd, PointwiseAndDepthwiseLayersGiveEachThreadTheSameBand) {
   }
 }
 
+TEST(Conv2DSimd, SmallImageSplitsItsPanelsBetweenTheThreads) {
+  // Inception v3's 8x8x448 -> 384 3x3 layers: the whole input (115 KB) fits a block, so the
+  // tiles make one block and the two threads split its panels, each computing every pixel for
+  // its half of the output channels and reading only that half of the 6.2 MB of weights. (As
+  // two blocks, one per thread, each thread had read all of them.)
+  const ConvShape s = shape(1, 8, 8, 448, 3, 3, 1, Padding::kSame, 384);
+  const std::vector<float> filter(3 * 3 * 448 * 384, 1.f);
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    const x86::Conv2dNhwcPlan plan(s, x86::pack_conv_filter(isa, 3, 3, 448, 384, filter), 2);
+    for (int t = 0; t < 2; ++t)
+      EXPECT_EQ(plan.thread_pixels(t), (std::pair<int64_t, int64_t>{0, 64})) << "thread " << t;
+  }
+}
+
 TEST(Conv2DSimd, PlanKeptAcrossRunsMatchesAFreshOne) {
   // The Conv2D op keeps a plan per layer: runs on new data with the same plan must give what a
   // call that plans afresh gives, bit for bit, and a plan for another thread count is refused.
