@@ -771,10 +771,13 @@ std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<cons
   auto outputs_of = [&](int n) {
     return std::span(values).subspan(value_begin[n], value_begin[n + 1] - value_begin[n]);
   };
+  // A computed (or fed) tensor, else the constant loaded there; the load-time table is only
+  // looked up for the latter.
   auto value_of = [&](const Endpoint& e) -> const Tensor& {
     const Tensor& t = values[value_begin[e.node] + e.index];
+    if (t.valid()) return t;
     const std::optional<Tensor>& loaded = infos[e.node][e.index].value;
-    return t.valid() || !loaded ? t : *loaded;
+    return loaded ? *loaded : t;
   };
   for (size_t i = 0; i < inputs.size(); ++i)
     outputs_of(pass.inputs[i].node)[pass.inputs[i].index] = inputs[i];

@@ -212,9 +212,6 @@ TEST(Conv2DWinograd, WritesItsChannelsOfAWiderOutput) {
   }
 }
 
-// Threads split the tiles (blocks of whole micro-tiles) or, when an image has fewer tiles
-// than there are shares, the output channels as well: both must give the same bits as one
-// thread (checked in check_against_reference), on layers large enough to be split.
 // An output of 2.4 MB, past prefetches_output's threshold: the output transform fetches the
 // lines of the tiles ahead (the other tests' outputs are too small to), and the results are
 // the reference's, the same on one thread and two.
@@ -225,6 +222,9 @@ TEST(Conv2DWinograd, OutputLargerThanAnL2) {
   check_against_reference({s, true, Activation::kRelu6});
 }
 
+// Threads split the tiles (blocks of whole micro-tiles) or, when an image has fewer tiles
+// than there are shares, the output channels as well: both must give the same bits as one
+// thread (checked in check_against_reference), on layers large enough to be split.
 TEST(Conv2DWinograd, ThreadSplitsOverTilesAndChannels) {
   check_against_reference({shape(1, 8, 8, 64, Padding::kSame, 200), true});           // 4 tiles
   check_against_reference({shape(2, 35, 35, 16, Padding::kSame, 40), true});          // 162 tiles
