@@ -147,15 +147,16 @@ void ThreadPool::worker_loop(int thread) {
 }
 
 std::pair<int64_t, int64_t> ThreadPool::owned_items(int threads, int64_t n, int64_t grain,
-                                                    int thread) {
+                                                    int thread, int64_t chunks_per_thread) {
   grain = std::max<int64_t>(grain, 1);
-  const int64_t chunks = contiguous_chunks(n, grain, threads);
+  const int64_t chunks = contiguous_chunks(n, grain, threads, chunks_per_thread);
   auto item = [&](int64_t run) { return run * chunks / threads * n / chunks; };
   return {item(thread), item(thread + 1)};
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn, Schedule schedule) {
+                              const std::function<void(int64_t, int64_t)>& fn, Schedule schedule,
+                              int64_t chunks_per_thread) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
@@ -168,7 +169,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     chunks_ = (n + chunk_ - 1) / chunk_;
   } else {
     chunk_ = 0;
-    chunks_ = contiguous_chunks(n, grain, threads);
+    chunks_ = contiguous_chunks(n, grain, threads, chunks_per_thread);
   }
   pending_.store(chunks_, std::memory_order_relaxed);
   for (int64_t t = 0; t < threads; ++t) {

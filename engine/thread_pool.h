@@ -29,7 +29,8 @@ class ThreadPool {
  public:
   // How long a thread waits actively for the next job (or for a job's end) before sleeping.
   static constexpr std::chrono::microseconds kSpin{100};
-  // Chunks per thread of a kContiguous loop: enough to even out a slow thread by stealing.
+  // Chunks per thread of a kContiguous loop, unless the loop asks for more: enough to even out
+  // a slow thread by stealing.
   static constexpr int64_t kChunksPerThread = 4;
 
   // threads <= 0: one per hardware thread.
@@ -41,7 +42,8 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // How [0, n) is cut into the ranges the threads claim.
-  //   kContiguous: [0, n) is cut into kChunksPerThread chunks per thread, and thread i owns
+  //   kContiguous: [0, n) is cut into `chunks_per_thread` chunks per thread (at most; at
+  //     least `grain` items each), and thread i owns
   //     the i-th run of them (the caller the first), running its own in order. A kernel's loop
   //     over an image's rows thus gives each thread the same part of the image layer after
   //     layer, and the rows it reads next are the ones it just wrote, still in its own core's
@@ -57,7 +59,8 @@ class ThreadPool {
   // and returns when all are done. Not reentrant: fn must not call parallel_for. fn must not
   // throw (a worker has nowhere to send the exception).
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
-                    Schedule schedule = Schedule::kContiguous);
+                    Schedule schedule = Schedule::kContiguous,
+                    int64_t chunks_per_thread = kChunksPerThread);
 
   // Where the threads' time went, for `poet bench --per_layer`'s "threads" column, counted
   // while timing is on (set_timing; off, loops read no clock): the workers' time inside
@@ -74,7 +77,8 @@ class ThreadPool {
   // threads: its run of chunks, which it runs unless a thread out of work takes some. Kernels
   // that cut an image into one band per thread (conv2d_nhwc.cc, depthwise_conv2d_nhwc.cc)
   // order their work so that these runs are the bands.
-  static std::pair<int64_t, int64_t> owned_items(int threads, int64_t n, int64_t grain, int thread);
+  static std::pair<int64_t, int64_t> owned_items(int threads, int64_t n, int64_t grain, int thread,
+                                                 int64_t chunks_per_thread = kChunksPerThread);
 
  private:
   // A thread's unclaimed chunks [begin, end) of the job of generation `gen`, in one word, so
@@ -90,8 +94,10 @@ class ThreadPool {
     return uint64_t{gen} << 32 | static_cast<uint64_t>(begin) << 16 | static_cast<uint64_t>(end);
   }
 
-  static int64_t contiguous_chunks(int64_t n, int64_t grain, int64_t threads) {
-    return std::max<int64_t>(1, std::min({n / grain, threads * kChunksPerThread, kMaxChunks}));
+  static int64_t contiguous_chunks(int64_t n, int64_t grain, int64_t threads,
+                                   int64_t chunks_per_thread) {
+    const int64_t per_thread = std::max<int64_t>(1, chunks_per_thread);
+    return std::max<int64_t>(1, std::min({n / grain, threads * per_thread, kMaxChunks}));
   }
   void worker_loop(int thread);
   // Waits for a job newer than `seen` (spinning, then sleeping); false when stopping.
@@ -142,9 +148,10 @@ inline bool runs_inline(int threads, int64_t n, int64_t grain) {
 // Runs fn over [0, n) on the pool, or inline (runs_inline, or no pool).
 inline void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
                          const std::function<void(int64_t, int64_t)>& fn,
-                         ThreadPool::Schedule schedule = ThreadPool::Schedule::kContiguous) {
+                         ThreadPool::Schedule schedule = ThreadPool::Schedule::kContiguous,
+                         int64_t chunks_per_thread = ThreadPool::kChunksPerThread) {
   if (!runs_inline(pool_threads(pool), n, grain)) {
-    pool->parallel_for(n, grain, fn, schedule);
+    pool->parallel_for(n, grain, fn, schedule, chunks_per_thread);
   } else if (n > 0) {
     fn(0, n);
   }
@@ -152,9 +159,11 @@ inline void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
 
 // The items of [0, n) that `thread` runs in a kContiguous parallel_for on a pool of `threads`,
 // unless it steals or is stolen from.
-inline std::pair<int64_t, int64_t> owned_items(int threads, int64_t n, int64_t grain, int thread) {
+inline std::pair<int64_t, int64_t> owned_items(
+    int threads, int64_t n, int64_t grain, int thread,
+    int64_t chunks_per_thread = ThreadPool::kChunksPerThread) {
   if (runs_inline(threads, n, grain)) return {0, thread == 0 ? n : 0};
-  return ThreadPool::owned_items(threads, n, grain, thread);
+  return ThreadPool::owned_items(threads, n, grain, thread, chunks_per_thread);
 }
 
 }  // namespace poet

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
@@ -408,6 +409,28 @@ TEST(Conv2DSimd, SmallImageSplitsItsPanelsBetweenTheThreads) {
     const x86::Conv2dNhwcPlan plan(s, x86::pack_conv_filter(isa, 3, 3, 448, 384, filter), 2);
     for (int t = 0; t < 2; ++t)
       EXPECT_EQ(plan.thread_pixels(t), (std::pair<int64_t, int64_t>{0, 64})) << "thread " << t;
+  }
+}
+
+TEST(Conv2DSimd, LargeLayersCutFinerSharesWithTheSameResult) {
+  // From kFineShareMacs multiply-adds a layer on two threads is cut into twice the pool's usual
+  // shares per thread; the tiles, and so every output's sum, stay those of one thread.
+  EXPECT_EQ(x86::conv_shares_per_thread(x86::kFineShareMacs - 1), ThreadPool::kChunksPerThread);
+  EXPECT_EQ(x86::conv_shares_per_thread(x86::kFineShareMacs), 2 * ThreadPool::kChunksPerThread);
+  const ConvShape s = shape(1, 35, 35, 288, 3, 3, 2, Padding::kValid, 384);  // mixed_3/conv
+  ASSERT_GE(s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c, x86::kFineShareMacs);
+  const auto input = random_floats(s.input_size(), 1);
+  const auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+  const auto bias = random_floats(s.out_c, 3);
+  ThreadPool pool(2);
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    const auto packed = x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
+    std::vector<float> one(s.output_size(), NAN), two(s.output_size(), NAN);
+    x86::conv2d_nhwc(s, input, packed, bias, Activation::kRelu, one, nullptr);
+    x86::conv2d_nhwc(s, input, packed, bias, Activation::kRelu, two, &pool);
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)))
+        << "1 and 2 threads differ";
   }
 }
 

@@ -237,6 +237,26 @@ TEST(Conv2DWinograd, ThreadSplitsOverTilesAndChannels) {
   check_against_reference({shape(2, 17, 17, 24, Padding::kSame, 40, {7, 1}), true});  // 170 tiles
 }
 
+TEST(Conv2DWinograd, LargeLayersCutFinerSharesWithTheSameResult) {
+  // From kFineShareMacs multiply-adds (conv_shares_per_thread) two threads cut the tiles into
+  // twice the usual shares: still the bits of one thread. (The reference is checked on the
+  // smaller layers above.)
+  const ConvShape s = shape(1, 40, 40, 128, Padding::kSame, 128);
+  ASSERT_GE(s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c, x86::kFineShareMacs);
+  const auto input = random_floats(s.input_size(), 1);
+  const auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
+  ThreadPool pool(2);
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    auto packed = x86::pack_winograd_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter);
+    std::vector<float> one(s.output_size(), NAN), two(s.output_size(), NAN);
+    x86::conv2d_winograd(s, input, packed, {}, Activation::kNone, one, nullptr);
+    x86::conv2d_winograd(s, input, packed, {}, Activation::kNone, two, &pool);
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)))
+        << "1 and 2 threads differ";
+  }
+}
+
 TEST(Conv2DWinograd, RejectsOtherShapesAndMismatchedFilters) {
   for (x86::Isa isa : simd_isas()) {
     auto packed = x86::pack_winograd_filter(isa, 3, 3, 4, 8, std::vector<float>(9 * 4 * 8));

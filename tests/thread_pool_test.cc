@@ -108,6 +108,36 @@ TEST(ThreadPool, ContiguousGivesEachThreadItsOwnRunOfChunks) {
   EXPECT_EQ(owned_items(2, 5, 3, 1), Items(0, 0));
 }
 
+TEST(ThreadPool, ContiguousCutsAsManyChunksPerThreadAsAsked) {
+  // The convolutions cut a large layer into finer shares (conv_shares_per_thread), each a
+  // chunk, so that a thread out of work can take a smaller last piece from the other.
+  ThreadPool pool(2);
+  for (int64_t per_thread : {int64_t{1}, ThreadPool::kChunksPerThread, int64_t{8}}) {
+    SCOPED_TRACE(::testing::Message() << per_thread << " chunks per thread");
+    std::mutex mutex;
+    std::vector<Range> ranges;
+    pool.parallel_for(
+        800, 1,
+        [&](int64_t begin, int64_t end) {
+          std::lock_guard lock(mutex);
+          ranges.push_back({begin, end, false});
+        },
+        ThreadPool::Schedule::kContiguous, per_thread);
+    std::sort(ranges.begin(), ranges.end());
+    const int64_t chunk = 800 / (2 * per_thread);
+    ASSERT_EQ(static_cast<int64_t>(ranges.size()), 2 * per_thread);
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      EXPECT_EQ(ranges[i].begin, static_cast<int64_t>(i) * chunk);
+      EXPECT_EQ(ranges[i].end, static_cast<int64_t>(i + 1) * chunk);
+    }
+    // Each thread still owns half the items, however finely they are cut.
+    using Items = std::pair<int64_t, int64_t>;
+    EXPECT_EQ(ThreadPool::owned_items(2, 800, 1, 1, per_thread), Items(400, 800));
+  }
+  // Never more chunks than grains.
+  EXPECT_EQ(ThreadPool::owned_items(2, 6, 1, 0, 8), (std::pair<int64_t, int64_t>(0, 3)));
+}
+
 TEST(ThreadPool, DynamicHandsOutGrainSizedRanges) {
   ThreadPool pool(2);
   const auto ranges = ranges_of(pool, 32, 4, ThreadPool::Schedule::kDynamic);

@@ -408,9 +408,14 @@ struct Conv2dNhwcPlan::Data {
   bool small = false;
   // The shares of one image's work: one per chunk of the pool's contiguous schedule (thread i
   // computes the same part of the output in every layer, and a slowed thread's last shares
-  // move), or one when the image runs on a single thread.
+  // move), shares_per_thread per thread, or one when the image runs on a single thread.
   WorkPlan work;
+  int64_t shares_per_thread = ThreadPool::kChunksPerThread;
 };
+
+int64_t conv_shares_per_thread(int64_t macs) {
+  return macs >= kFineShareMacs ? 2 * ThreadPool::kChunksPerThread : ThreadPool::kChunksPerThread;
+}
 
 bool space_conv_input(int64_t in_c, int tile_rows, int l1d_ways) {
   constexpr int kUnknownWays = 8;
@@ -431,14 +436,16 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& f
   const bool sliced = c_block < s.in_c;
   data->pitch = InputLayout::pitch(s, data->kernel.tile_pixels, spacing);
   constexpr int64_t kMinParallelMacs = 100'000;
-  data->small = s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c < kMinParallelMacs;
+  const int64_t image_macs = s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c;
+  data->small = image_macs < kMinParallelMacs;
   const bool split_image = key_.threads > 1 && !data->small;
   const int64_t tile_pixels = data->kernel.tile_pixels;
   const int64_t bands = pixel_bands(s, split_image && !sliced, key_.threads, tile_pixels);
   data->tiles = plan_tiles(s, s.in_w, data->pitch, filter.panel_width, tile_pixels,
                            !sliced && s.dilation_w == 1 && data->pitch == s.in_c, bands);
   data->c_block = sliced ? c_block : std::max<int64_t>(1, data->tiles.max_run);
-  const int64_t shares = split_image ? key_.threads * ThreadPool::kChunksPerThread : 1;
+  data->shares_per_thread = conv_shares_per_thread(image_macs);
+  const int64_t shares = split_image ? key_.threads * data->shares_per_thread : 1;
   data->work = split_work(s, data->tiles, filter, tile_pixels, sliced, shares);
   data_ = std::move(data);
 }
@@ -446,7 +453,7 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& f
 std::pair<int64_t, int64_t> Conv2dNhwcPlan::thread_pixels(int thread) const {
   const Data& d = *data_;
   const int64_t shares = static_cast<int64_t>(d.work.size());
-  const auto [begin, end] = owned_items(key_.threads, shares, 1, thread);
+  const auto [begin, end] = owned_items(key_.threads, shares, 1, thread, d.shares_per_thread);
   int64_t first = std::numeric_limits<int64_t>::max(), last = 0;
   for (int64_t share = begin; share < end; ++share) {
     for (const TileCall& c : d.work[share]) {
@@ -519,11 +526,14 @@ void conv2d_nhwc(const Conv2dNhwcPlan& plan, std::span<const float> input,
     image_job.input = layout.image(input.data() + n * s.in_h * s.in_w * s.in_c, image_pool);
     image_job.output = output.data() + n * pixels * job.out_stride;
     const int64_t shares = static_cast<int64_t>(d.work.size());
-    parallel_for(image_pool, shares, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t share = begin; share < end; ++share)
-        for (const TileCall& c : d.work[share])
-          d.kernel.run(image_job, c.tile_begin, c.tile_end, c.panel_begin, c.panel_end);
-    });
+    parallel_for(
+        image_pool, shares, 1,
+        [&](int64_t begin, int64_t end) {
+          for (int64_t share = begin; share < end; ++share)
+            for (const TileCall& c : d.work[share])
+              d.kernel.run(image_job, c.tile_begin, c.tile_end, c.panel_begin, c.panel_end);
+        },
+        ThreadPool::Schedule::kContiguous, d.shares_per_thread);
   };
 
   if (d.small && s.batch > 1 && pool && pool->size() > 1) {

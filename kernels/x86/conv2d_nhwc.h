@@ -66,6 +66,21 @@ enum class InputSpacing { kAuto, kInPlace, kSpaced };
 // run on one thread and from 1.55 to 1.35 on two (where one core made the copy both read).
 bool space_conv_input(int64_t in_c, int tile_rows, int l1d_ways);
 
+// Shares per thread into which conv2d_nhwc and conv2d_winograd cut a loop of `macs`
+// multiply-adds split over the threads (each share one chunk of the pool's contiguous
+// schedule): the pool's ThreadPool::kChunksPerThread, and twice that from kFineShareMacs on. A
+// thread out of shares takes the other's last one not yet started, and when none is left waits
+// for the one running, so a layer ends about half a share after its faster thread (the two
+// vCPUs here run at speeds that differ and change from one moment to the next: 5% of the
+// threads' time in Inception v3's loops went to such waits). Finer shares cost locality: measured
+// in the graph on Inception v3 at batch 1 on two threads, 8-10 alternated runs of 4 s each way,
+// eight shares per thread took the four layers of 199-697M multiply-adds (conv_1, conv_2, conv_4,
+// mixed_3/conv) from 4.95-5.00 to 4.76-4.80 ms a run, sixteen did no better, and eight for every
+// layer ran the graph 6% slower (the 35x35 Winograd 3x3 layers to 96 channels, 68-102M, 20-30%
+// slower each).
+inline constexpr int64_t kFineShareMacs = 150'000'000;
+int64_t conv_shares_per_thread(int64_t macs);
+
 // What conv2d_nhwc works out from the layer's shape alone: the regions and tiles that skip the
 // padding and the split of each image's work over the threads. A layer run again and again
 // keeps one (the Conv2D op caches it): planning on every call took ~3% of MobileNet v1

@@ -360,21 +360,26 @@ void conv2d_winograd(const ConvShape& s, std::span<const float> input, const Win
   if (kernel.panel_width != filter.points[0].panel_width)
     fail("conv2d_winograd: the filter was packed for another micro-kernel");
   const WinogradTransforms transforms = transforms_for(filter.isa, filter.k_h, filter.k_w);
-  const int64_t shares = pool ? pool->size() * ThreadPool::kChunksPerThread : 1;
+  const int64_t per_thread =
+      conv_shares_per_thread(s.batch * s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c);
+  const int64_t shares = pool ? pool->size() * per_thread : 1;
   const Plan plan = make_plan(s, filter, kernel, shares);
   const Runner runner(s, input.data(), filter, bias.empty() ? filter.zeros.data() : bias.data(),
                       act, output.data(), plan, kernel, transforms);
   const int64_t rows = kernel.tile_pixels;
   const int64_t micro_tiles = ceil_div(plan.tiles, rows);
   const int64_t panels = filter.points[0].num_panels;
-  parallel_for(pool, plan.tile_shares * plan.panel_shares, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t ts = i / plan.panel_shares, ps = i % plan.panel_shares;
-      runner.run({std::min(plan.tiles, ts * micro_tiles / plan.tile_shares * rows),
-                  std::min(plan.tiles, (ts + 1) * micro_tiles / plan.tile_shares * rows),
-                  ps * panels / plan.panel_shares, (ps + 1) * panels / plan.panel_shares});
-    }
-  });
+  parallel_for(
+      pool, plan.tile_shares * plan.panel_shares, 1,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t ts = i / plan.panel_shares, ps = i % plan.panel_shares;
+          runner.run({std::min(plan.tiles, ts * micro_tiles / plan.tile_shares * rows),
+                      std::min(plan.tiles, (ts + 1) * micro_tiles / plan.tile_shares * rows),
+                      ps * panels / plan.panel_shares, (ps + 1) * panels / plan.panel_shares});
+        }
+      },
+      ThreadPool::Schedule::kContiguous, per_thread);
 }
 
 }  // namespace poet::kernels::x86
