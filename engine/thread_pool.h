@@ -29,8 +29,8 @@ class ThreadPool {
  public:
   // How long a thread waits actively for the next job (or for a job's end) before sleeping.
   static constexpr std::chrono::microseconds kSpin{100};
-  // Chunks per thread of a kContiguous loop, unless the loop asks for more: enough to even out
-  // a slow thread by stealing.
+  // Chunks per thread of a kContiguous loop, unless the loop asks for another count: enough to
+  // even out a slow thread by stealing.
   static constexpr int64_t kChunksPerThread = 4;
 
   // threads <= 0: one per hardware thread.
@@ -42,15 +42,15 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // How [0, n) is cut into the ranges the threads claim.
-  //   kContiguous: [0, n) is cut into `chunks_per_thread` chunks per thread (at most; at
-  //     least `grain` items each), and thread i owns
-  //     the i-th run of them (the caller the first), running its own in order. A kernel's loop
-  //     over an image's rows thus gives each thread the same part of the image layer after
-  //     layer, and the rows it reads next are the ones it just wrote, still in its own core's
-  //     L2. A thread out of chunks takes the last of the largest run left, so a thread slowed
-  //     by the machine's other load does not hold the others up. (Measured on MobileNet v1
-  //     1.0 at batch 1 on 2 threads: with chunks taken in any order, each layer read half its
-  //     input from the other core, and the depthwise layers cost 15-40% more.)
+  //   kContiguous: [0, n) is cut into `chunks_per_thread` chunks per thread (fewer when that
+  //     leaves a chunk less than `grain` items), and thread i owns the i-th run of them (the
+  //     caller the first), running its own in order. A kernel's loop over an image's rows thus
+  //     gives each thread the same part of the image layer after layer, and the rows it reads
+  //     next are the ones it just wrote, still in its own core's L2. A thread out of chunks
+  //     takes the last of the largest run left, so a thread slowed by the machine's other load
+  //     does not hold the others up. (Measured on MobileNet v1 1.0 at batch 1 on 2 threads:
+  //     with chunks taken in any order, each layer read half its input from the other core,
+  //     and the depthwise layers cost 15-40% more.)
   //   kDynamic: chunks of `grain` items taken by whichever thread is free, for independent
   //     items (the images of a batch): the caller from the front, the workers from the back.
   enum class Schedule { kContiguous, kDynamic };
