@@ -38,6 +38,8 @@ struct ConvShape {
 
   friend bool operator==(const ConvShape&, const ConvShape&) = default;
   int64_t input_size() const { return batch * in_h * in_w * in_c; }
+  // Multiply-adds of one image's convolution, counting every window cell, padding included.
+  int64_t image_multiply_adds() const { return out_h * out_w * out_c * k_h * k_w * in_c; }
   int64_t out_pixel_stride() const { return out_stride > 0 ? out_stride : out_c; }
   bool dense_output() const { return out_pixel_stride() == out_c; }
   // The floats the output spans: the last pixel ends out_c floats after its start.

@@ -242,7 +242,7 @@ TEST(Conv2DWinograd, LargeLayersCutFinerSharesWithTheSameResult) {
   // twice the usual shares: still the bits of one thread. (The reference is checked on the
   // smaller layers above.)
   const ConvShape s = shape(1, 40, 40, 128, Padding::kSame, 128);
-  ASSERT_GE(s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c, x86::kFineShareMacs);
+  ASSERT_GE(s.image_multiply_adds(), x86::kFineShareMacs);
   const auto input = random_floats(s.input_size(), 1);
   const auto filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
   ThreadPool pool(2);

@@ -436,7 +436,7 @@ Conv2dNhwcPlan::Conv2dNhwcPlan(const ConvShape& shape, const PackedConvFilter& f
   const bool sliced = c_block < s.in_c;
   data->pitch = InputLayout::pitch(s, data->kernel.tile_pixels, spacing);
   constexpr int64_t kMinParallelMacs = 100'000;
-  const int64_t image_macs = s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c;
+  const int64_t image_macs = s.image_multiply_adds();
   data->small = image_macs < kMinParallelMacs;
   const bool split_image = key_.threads > 1 && !data->small;
   const int64_t tile_pixels = data->kernel.tile_pixels;

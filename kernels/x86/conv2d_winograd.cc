@@ -360,8 +360,7 @@ void conv2d_winograd(const ConvShape& s, std::span<const float> input, const Win
   if (kernel.panel_width != filter.points[0].panel_width)
     fail("conv2d_winograd: the filter was packed for another micro-kernel");
   const WinogradTransforms transforms = transforms_for(filter.isa, filter.k_h, filter.k_w);
-  const int64_t per_thread =
-      conv_shares_per_thread(s.batch * s.out_h * s.out_w * s.out_c * s.k_h * s.k_w * s.in_c);
+  const int64_t per_thread = conv_shares_per_thread(s.batch * s.image_multiply_adds());
   const int64_t shares = pool ? pool->size() * per_thread : 1;
   const Plan plan = make_plan(s, filter, kernel, shares);
   const Runner runner(s, input.data(), filter, bias.empty() ? filter.zeros.data() : bias.data(),
