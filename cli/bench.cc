@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <numeric>
+#include <optional>
 #include <random>
 #include <span>
 #include <thread>
@@ -13,6 +16,7 @@
 #include "cli/common.h"
 #include "engine/batch_split.h"
 #include "engine/file_io.h"
+#include "engine/thread_pool.h"
 #include "kernels/x86/cpu_features.h"
 #include "kernels/x86/fma_peak.h"
 
@@ -159,64 +163,8 @@ PartialShape computed_shape(const Graph& graph, const std::string& input, ExecOp
   }
 }
 
-}  // namespace
-
-int bench(Args args) {
-  std::vector<FlagSpec> specs = {
-      {"graph", "", "GraphDef (.pb, .pbtxt) or TF.js model.json"},
-      {"input_layer", "", "tensor to feed (random floats, or --image bytes for a string)"},
-      {"fetch", "", "tensor to compute"},
-      {"batch", "1", "images per run (the input's first dimension)"},
-      {"seconds", "3", "how long to keep running"},
-      {"per_layer", "false", "print each layer's time, GFLOP/s and share of peak", true},
-      {"input_shape", "",
-       "the fed tensor's dims after the batch (e.g. 299,299,3) if the graph lacks them"},
-      {"image", "", "JPEG to feed when --input_layer is a string tensor (DecodeJpeg/contents)"},
-  };
-  for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
-  Flags flags("bench", "--graph G.pb --input_layer T --fetch T [--batch N] [--per_layer]", specs,
-              args);
-  if (flags.help_requested()) return 0;
-  int64_t batch = flags.integer("batch");
-  if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
-  double budget = flags.number("seconds");
-  if (!(budget > 0 && budget <= 3600)) fail("--seconds: expected a duration in (0, 3600]");
-  std::string input = tensor_name(flags.required("input_layer"));
-  std::string fetch = tensor_name(flags.required("fetch"));
-
-  ExecOptions options = exec_options(flags);
-  // The loaded graph goes once the executable is built: it holds the file's weights, which
-  // the executable has folded, fused or packed into its own copies.
-  Executable exe = [&] {
-    Graph graph = load_graph(flags.required("graph"));
-    std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
-                peak_rss_mb());
-    PartialShape shape;
-    if (flags.given("input_shape")) {
-      shape = PartialShape(parse_dims(flags.str("input_shape")));
-    } else {
-      shape = Executable(graph, {input}, {fetch}, options).feed_info(0).shape;
-      if (!shape.fully_known()) {
-        PartialShape computed = computed_shape(graph, input, options);
-        if (computed.known_rank) shape = computed;
-      }
-    }
-    if (shape.known_rank && shape.rank() > 0) shape.dims[0] = batch;
-    options.feed_shapes[input] = shape;
-    return Executable(std::move(graph), {input}, {fetch}, options);
-  }();
-  std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
-              resident_mb(), peak_rss_mb());
-  Tensor feed = make_input(exe.feed_info(0), flags);
-  if (feed.dtype() == DType::kString && batch != 1)
-    fail("--batch: a string input (JPEG bytes) runs one image at a time");
-
-  int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-  Peak peak = measure_peak(threads);
-  std::printf("kernels: %s, backend %s, %d threads, batch %lld\n",
-              std::string(x86::isa_name(x86::active_isa())).c_str(), flags.str("backend").c_str(),
-              threads, static_cast<long long>(batch));
+// How the executable holds a run's activations: one arena, or one per image in flight.
+void describe_arena(const Executable& exe, int64_t batch) {
   if (exe.splits_batch(batch)) {
     const Executable::ArenaSizes arenas = exe.arena_sizes();
     std::printf("batch split: each thread runs one image at a time through the graph");
@@ -234,62 +182,267 @@ int bench(Args args) {
       std::printf("batch split: no, %s\n", exe.batch_split_blocker().c_str());
     std::printf("activation arena: %.1f MB\n", static_cast<double>(exe.arena_sizes().bytes) / 1e6);
   }
-  // Warm-up: packs weights, touches buffers, and lets --layer_split auto time its two ways
-  // (layer_threads is 0 until it has chosen; a split batch never asks it).
-  const std::span<const Tensor> feeds(&feed, 1);
+}
+
+// " (onednn)" after the lines about one backend's executable when bench runs two (--against).
+std::string backend_label(Backend backend, bool two) {
+  return two ? " (" + std::string(backend_name(backend)) + ")" : "";
+}
+
+// Packs weights, touches buffers, and lets --layer_split auto time its two ways (layer_threads
+// is 0 until it has chosen; a split batch never asks it). `label`: backend_label.
+void warm_up(Executable& exe, std::span<const Tensor> feeds, int64_t batch, int threads,
+             const std::string& layer_split, const std::string& label) {
   const bool whole = !exe.splits_batch(batch);
   exe.run(feeds);
   for (int i = 1; whole && exe.layer_threads(feeds) == 0 && i < 2 * Executable::kLayerSplitTrials;
        ++i)
     exe.run(feeds);
   if (whole && threads > 1) {
-    const int layer_threads = exe.layer_threads(feeds);
-    std::printf("layers: %s (--layer_split %s)\n",
-                layer_threads == 1 ? "each on one thread" : "each split over the threads",
-                flags.str("layer_split").c_str());
+    std::printf(
+        "layers%s: %s (--layer_split %s)\n", label.c_str(),
+        exe.layer_threads(feeds) == 1 ? "each on one thread" : "each split over the threads",
+        layer_split.c_str());
   }
-  // Layers are timed only when their table is asked for: timed, every step and every loop of
-  // the pool reads clocks during the runs that images/s measures.
-  const bool per_layer = flags.boolean("per_layer");
-  std::vector<StepTime> layer_times(exe.steps().size());
-  if (per_layer)
-    exe.set_step_observer([&](int step, const StepTime& t) { layer_times[step] += t; });
-  int runs = 0;
-  const double cpu_start = cpu_seconds();
-  Clock::time_point start = Clock::now();
-  double elapsed = 0;
+}
+
+// One executable's timed runs.
+struct Timed {
+  Timed(Executable& e, Backend b) : exe(&e), backend(b), layer_times(e.steps().size()) {}
+  Executable* exe;
+  Backend backend;
+  std::vector<StepTime> layer_times;  // each step's time summed over the runs
   std::vector<double> run_seconds;
-  while (runs < 3 || elapsed < budget) {
-    Clock::time_point run_start = Clock::now();
-    exe.run(feeds);
-    ++runs;
-    Clock::time_point now = Clock::now();
-    run_seconds.push_back(std::chrono::duration<double>(now - run_start).count());
-    elapsed = std::chrono::duration<double>(now - start).count();
+  double cpu_seconds = 0;  // all threads, over the runs
+  bool counting = false;   // whether the run going on is timed
+
+  int runs() const { return static_cast<int>(run_seconds.size()); }
+  double seconds() const { return std::accumulate(run_seconds.begin(), run_seconds.end(), 0.0); }
+  double mean_seconds() const { return seconds() / runs(); }
+};
+
+// With two executables, each runs in turns of about this long, whose first run is not timed:
+// it finds the caches holding the other's weights and activations, where runs one after the
+// other find some of their own (Inception v3's activations, 8 MB, partly in the L3). Turns
+// this short still alternate faster than the shared machine's speed drifts.
+constexpr double kTurnSeconds = 0.25;
+
+// Times one run of `t`'s executable, added to its figures when `counted`.
+double time_run(Timed& t, std::span<const Tensor> feeds, bool counted) {
+  t.counting = counted;
+  const double cpu_start = cpu_seconds();
+  const Clock::time_point start = Clock::now();
+  t.exe->run(feeds);
+  const double run = std::chrono::duration<double>(Clock::now() - start).count();
+  if (counted) {
+    t.cpu_seconds += cpu_seconds() - cpu_start;
+    t.run_seconds.push_back(run);
   }
-  const double cpu_per_run = (cpu_seconds() - cpu_start) / runs;
+  return run;
+}
+
+// Runs each executable at least 3 times and until `budget` seconds of timed runs have passed:
+// one executable's runs one after the other; two in turns ABBA (so that neither always runs
+// first after the other). Layers are timed only when their table is asked for: timed, every
+// step and every loop of the pool reads clocks during the runs that images/s measures.
+void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double budget,
+               bool per_layer) {
+  if (per_layer) {
+    for (Timed& t : timed)
+      t.exe->set_step_observer([&t](int step, const StepTime& s) {
+        if (t.counting) t.layer_times[step] += s;
+      });
+  }
+  const int n = static_cast<int>(timed.size());
+  double elapsed = 0;
+  for (int round = 0; round < 3 || elapsed < budget; ++round) {
+    for (int k = 0; k < n; ++k) {
+      Timed& t = timed[round % 2 == 0 ? k : n - 1 - k];
+      int turn = 1;
+      if (n > 1) {
+        // A pool's workers spin for a while after a run before they sleep; let them, so that
+        // they do not take cores from the other executable's first layers.
+        std::this_thread::sleep_for(2 * ThreadPool::kSpin);
+        turn = std::clamp(static_cast<int>(kTurnSeconds / time_run(t, feeds, false)), 1, 1000);
+      }
+      for (int r = 0; r < turn; ++r) elapsed += time_run(t, feeds, true);
+    }
+  }
+}
+
+// --against's table: each layer's time on both backends and their ratio, for the steps both
+// executables have under the same name and op. A step that one backend's optimiser formed
+// differently (native's fused depthwise and 1x1 pairs) has "-" on the other side, and the other
+// backend's steps it replaced follow the table.
+void print_layers_against(const Timed& a, const Timed& b, bool split) {
+  const std::string name_a(backend_name(a.backend)), name_b(backend_name(b.backend));
+  if (split) std::printf("\nper layer: thread time summed over the images");
+  std::printf("\n  %-52s %-28s %-18s %9s %9s %9s\n", "layer", "op", "output",
+              (name_a + " ms").c_str(), (name_b + " ms").c_str(), (name_b + "/" + name_a).c_str());
+  const std::vector<StepInfo> steps_a = a.exe->steps(), steps_b = b.exe->steps();
+  std::map<std::pair<std::string, std::string>, size_t> index_b;  // (name, op) -> step
+  for (size_t i = 0; i < steps_b.size(); ++i) index_b[{steps_b[i].name, steps_b[i].op}] = i;
+  auto ms = [](const Timed& t, size_t step) {
+    return t.layer_times[step].seconds / t.runs() * 1e3;
+  };
+  auto row = [](const StepInfo& s) {
+    const std::string shape = s.outputs.empty() ? "" : s.outputs[0].shape.str();
+    std::printf("  %-52s %-28s %-18s", s.name.c_str(), s.op.c_str(), shape.c_str());
+  };
+  for (size_t i = 0; i < steps_a.size(); ++i) {
+    row(steps_a[i]);
+    const double ma = ms(a, i);
+    const auto match = index_b.find({steps_a[i].name, steps_a[i].op});
+    if (match == index_b.end()) {
+      std::printf(" %9.3f %9s %9s\n", ma, "-", "-");
+      continue;
+    }
+    const double mb = ms(b, match->second);
+    std::printf(" %9.3f %9.3f %9.2f\n", ma, mb, ma > 0 ? mb / ma : 0.0);
+    index_b.erase(match);
+  }
+  std::vector<bool> unmatched(steps_b.size(), false);
+  for (const auto& [key, i] : index_b) unmatched[i] = true;
+  for (size_t i = 0; i < steps_b.size(); ++i) {
+    if (!unmatched[i]) continue;
+    row(steps_b[i]);
+    std::printf(" %9s %9.3f %9s\n", "-", ms(b, i), "-");
+  }
+}
+
+// Runs, times and throughput of one executable; with `two` (--against), saying whose.
+void print_summary(const Timed& t, int64_t batch, const Peak& peak, int threads, bool two) {
+  const std::string who = backend_label(t.backend, two);
   int64_t flops = 0;
-  for (const StepInfo& s : exe.steps()) flops += s.flops;
-  if (per_layer)
-    print_layers(exe, layer_times, runs, peak, options.backend, exe.splits_batch(batch));
-  double per_run = elapsed / runs;
-  double gflops = flops / per_run / 1e9;
-  std::printf("\nruns: %d in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", runs, elapsed,
-              per_run * 1e3, flops / 1e9);
+  for (const StepInfo& s : t.exe->steps()) flops += s.flops;
+  const double per_run = t.mean_seconds();
+  std::printf("\nruns%s: %d in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", who.c_str(),
+              t.runs(), t.seconds(), per_run * 1e3, flops / 1e9);
   // On a shared machine the mean carries other tenants' bursts; the median and the fastest
   // run are steadier for comparing two builds.
-  std::sort(run_seconds.begin(), run_seconds.end());
-  std::printf("per run: median %.3f ms, fastest %.3f ms (images/s %.1f and %.1f)\n",
-              run_seconds[run_seconds.size() / 2] * 1e3, run_seconds.front() * 1e3,
-              batch / run_seconds[run_seconds.size() / 2], batch / run_seconds.front());
+  std::vector<double> sorted = t.run_seconds;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  std::printf("per run: median %.3f ms, fastest %.3f ms (images/s %.1f and %.1f)\n", median * 1e3,
+              sorted.front() * 1e3, batch / median, batch / sorted.front());
   // On a shared machine, one thread's CPU time per run is what waiting for a core does not
   // inflate (with more threads it also counts the pool's spinning between layers).
-  std::printf("cpu: %.3f ms per run, all threads\n", cpu_per_run * 1e3);
+  std::printf("cpu: %.3f ms per run, all threads\n", t.cpu_seconds / t.runs() * 1e3);
+  const double gflops = flops / per_run / 1e9;
   std::printf("GFLOP/s: %.1f (%.1f%% of %.1f peak on %d threads)\n", gflops,
               100 * gflops / peak.total(), peak.total(), threads);
   std::printf("memory after the runs: resident %.1f MB\n", resident_mb());
+  if (two) std::printf("images/s%s: %.1f\n", who.c_str(), batch / per_run);
+}
+
+// The executable bench times. The loaded graph goes once it is built: it holds the file's
+// weights, which the executable has folded, fused or packed into its own copies. Sets the fed
+// tensor's shape in `options` (--input_shape, or what the graph says, with --batch).
+Executable build_executable(const Flags& flags, const std::string& input, const std::string& fetch,
+                            int64_t batch, ExecOptions& options) {
+  Graph graph = load_graph(flags.required("graph"));
+  std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
+              peak_rss_mb());
+  PartialShape shape;
+  if (flags.given("input_shape")) {
+    shape = PartialShape(parse_dims(flags.str("input_shape")));
+  } else {
+    shape = Executable(graph, {input}, {fetch}, options).feed_info(0).shape;
+    if (!shape.fully_known()) {
+      PartialShape computed = computed_shape(graph, input, options);
+      if (computed.known_rank) shape = computed;
+    }
+  }
+  if (shape.known_rank && shape.rank() > 0) shape.dims[0] = batch;
+  options.feed_shapes[input] = shape;
+  return Executable(std::move(graph), {input}, {fetch}, options);
+}
+
+}  // namespace
+
+int bench(Args args) {
+  std::vector<FlagSpec> specs = {
+      {"graph", "", "GraphDef (.pb, .pbtxt) or TF.js model.json"},
+      {"input_layer", "", "tensor to feed (random floats, or --image bytes for a string)"},
+      {"fetch", "", "tensor to compute"},
+      {"batch", "1", "images per run (the input's first dimension)"},
+      {"seconds", "3", "how long to keep running"},
+      {"per_layer", "false", "print each layer's time, GFLOP/s and share of peak", true},
+      {"input_shape", "",
+       "the fed tensor's dims after the batch (e.g. 299,299,3) if the graph lacks them"},
+      {"image", "", "JPEG to feed when --input_layer is a string tensor (DecodeJpeg/contents)"},
+      {"against", "",
+       "native, onednn or ref: also run the graph on this backend, in turns of about 0.25 s with "
+       "--backend's (ABBA) within the same --seconds, and report both (--per_layer: each "
+       "layer's times side by side)"},
+  };
+  for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
+  Flags flags("bench",
+              "--graph G.pb --input_layer T --fetch T [--batch N] [--per_layer] [--against B]",
+              specs, args);
+  if (flags.help_requested()) return 0;
+  int64_t batch = flags.integer("batch");
+  if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
+  double budget = flags.number("seconds");
+  if (!(budget > 0 && budget <= 3600)) fail("--seconds: expected a duration in (0, 3600]");
+  std::string input = tensor_name(flags.required("input_layer"));
+  std::string fetch = tensor_name(flags.required("fetch"));
+
+  ExecOptions options = exec_options(flags);
+  // --against: the same graph on a second backend, its runs alternated with the first's.
+  ExecOptions other_options = options;
+  if (flags.given("against")) {
+    const std::optional<Backend> b = parse_backend(flags.str("against"));
+    if (!b) fail("--against: expected native, onednn or ref, got '", flags.str("against"), "'");
+    other_options.backend = *b;
+  }
+  Executable exe = build_executable(flags, input, fetch, batch, options);
+  std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
+              resident_mb(), peak_rss_mb());
+  Tensor feed = make_input(exe.feed_info(0), flags);
+  if (feed.dtype() == DType::kString && batch != 1)
+    fail("--batch: a string input (JPEG bytes) runs one image at a time");
+
+  std::optional<Executable> other;
+  if (flags.given("against")) {
+    other.emplace(build_executable(flags, input, fetch, batch, other_options));
+    std::printf("memory after building the %s executable too: resident %.1f MB, peak %.1f MB\n",
+                std::string(backend_name(other_options.backend)).c_str(), resident_mb(),
+                peak_rss_mb());
+  }
+
+  int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  Peak peak = measure_peak(threads);
+  std::printf("kernels: %s, backend %s, %d threads, batch %lld\n",
+              std::string(x86::isa_name(x86::active_isa())).c_str(), flags.str("backend").c_str(),
+              threads, static_cast<long long>(batch));
+  describe_arena(exe, batch);
+  const std::span<const Tensor> feeds(&feed, 1);
+  const bool two = other.has_value();
+  warm_up(exe, feeds, batch, threads, flags.str("layer_split"),
+          backend_label(options.backend, two));
+  if (two)
+    warm_up(*other, feeds, batch, threads, flags.str("layer_split"),
+            backend_label(other_options.backend, two));
+
+  std::vector<Timed> timed;
+  timed.emplace_back(exe, options.backend);
+  if (other) timed.emplace_back(*other, other_options.backend);
+  const bool per_layer = flags.boolean("per_layer");
+  time_runs(timed, feeds, budget, per_layer);
+
+  if (per_layer && other) {
+    print_layers_against(timed[0], timed[1], exe.splits_batch(batch));
+  } else if (per_layer) {
+    print_layers(exe, timed[0].layer_times, timed[0].runs(), peak, options.backend,
+                 exe.splits_batch(batch));
+  }
+  // The first backend's summary last, so that the report still ends with its images/s.
+  for (auto t = timed.rbegin(); t != timed.rend(); ++t)
+    print_summary(*t, batch, peak, threads, two);
   std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
-  std::printf("images/s: %.1f\n", batch / per_run);
+  std::printf("images/s: %.1f\n", batch / timed[0].mean_seconds());
   return 0;
 }
 

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Native against oneDNN, convolution by convolution, inside the whole graph: runs
-# `poet bench --per_layer` with each backend in turn RUNS times (alternated, so a drift of the
-# shared machine's load hits both alike, and each backend first in every other round: on this
-# host the first of two back-to-back runs often read a few percent faster), takes each
-# layer's median, and counts the layers where native is faster. docs/PERFORMANCE.md's layer
-# counts come from it.
-#   scripts/layers_vs_onednn.sh THREADS [RUNS (default 4)] [SECONDS (default 3)]
+# `poet bench --per_layer --against` RUNS times, each call building the graph on both backends
+# and alternating their runs (ABBA) for SECONDS, so that the shared machine's drift from one
+# moment to the next hits both alike, and each backend built first in every other call; takes
+# each layer's median over the calls, and counts the layers where native is faster.
+# docs/PERFORMANCE.md's layer counts come from it.
+#   scripts/layers_vs_onednn.sh THREADS [RUNS (default 4)] [SECONDS (default 6)]
 # on the Inception v3 replica at batch 1 (made by scripts/bench.sh, or here if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:?usage: scripts/layers_vs_onednn.sh THREADS [RUNS] [SECONDS]}
 runs=${2:-4}
-secs=${3:-3}
+secs=${3:-6}
 out=${BENCH_OUT:-/tmp/poet-bench}
 poet=${BUILD_DIR:-build}/cli/poet
 graph=$out/inception_v3.pb
@@ -21,29 +21,26 @@ scripts/build.sh "${BUILD_DIR:-build}" >/dev/null
 [ -f "$graph" ] || $poet make-replica inception_v3 "$graph" >/dev/null
 export OMP_WAIT_POLICY=passive  # oneDNN's OpenMP threads sleep between regions (engine.h)
 for i in $(seq "$runs"); do
-  order="native onednn"
-  [ $((i % 2)) = 0 ] && order="onednn native"
-  for backend in $order; do
-    $poet bench --graph "$graph" --input_layer Mul:0 --fetch pool_3/_reshape:0 \
-      --input_shape 299,299,3 --batch 1 --threads "$threads" --seconds "$secs" --per_layer \
-      --backend "$backend" >"$out/layers/t$threads-$backend-$i.txt"
-  done
+  first=native second=onednn
+  [ $((i % 2)) = 0 ] && first=onednn second=native
+  $poet bench --graph "$graph" --input_layer Mul:0 --fetch pool_3/_reshape:0 \
+    --input_shape 299,299,3 --batch 1 --threads "$threads" --seconds "$secs" --per_layer \
+    --backend "$first" --against "$second" >"$out/layers/t$threads-$i.txt"
 done
 python3 - "$out/layers" "$threads" <<'PY'
 import glob, statistics, sys
 folder, threads = sys.argv[1], sys.argv[2]
 times = {}  # backend -> layer -> [ms]
-for backend in ("native", "onednn"):
-    for path in glob.glob(f"{folder}/t{threads}-{backend}-*.txt"):
-        ms = None  # the column of the layer times, from the table's header
-        for line in open(path):
-            f = line.split()
-            if f[:1] == ["layer"]:
-                ms = f.index("ms")
-            elif ms is not None and len(f) > ms and "Conv2D" in f[1]:
-                times.setdefault(backend, {}).setdefault(f[0], []).append(float(f[ms]))
-if set(times) != {"native", "onednn"}:
-    sys.exit(f"layers_vs_onednn.sh: no Conv2D rows under an 'ms' column in {folder}/t{threads}-*.txt")
+for path in glob.glob(f"{folder}/t{threads}-*.txt"):
+    cols = None  # backend -> column of its times, from the table's header
+    for line in open(path):
+        f = line.split()
+        if f[:1] == ["layer"]:
+            named = [f[i] for i in range(3, len(f) - 1) if f[i + 1] == "ms"]
+            cols = {backend: 3 + k for k, backend in enumerate(named)}
+        elif cols and len(f) == 6 and "Conv2D" in f[1] and "-" not in f[3:5]:
+            for backend, col in cols.items():
+                times.setdefault(backend, {}).setdefault(f[0], []).append(float(f[col]))
 med = {b: {n: statistics.median(v) for n, v in t.items()} for b, t in times.items()}
 layers = sorted(set(med["native"]) & set(med["onednn"]))
 ratios = sorted(med["onednn"][n] / med["native"][n] for n in layers)

@@ -2,6 +2,8 @@
 // parameters, the per-layer table with FLOPs and the activation arena; bench's report.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "tests/cli_util.h"
 #include "tests/fixtures.h"
 
@@ -49,6 +51,58 @@ TEST(BenchCli, ReportsPeakArenaRunsAndImagesPerSecond) {
         << r.out;
     EXPECT_EQ(r.out.find("%peak threads\n") != std::string::npos, !split) << r.out;
   }
+}
+
+// --against: both backends' runs alternated in one process, each layer's times side by side
+// where both executables have the layer, and each backend's summary, the first's images/s last.
+TEST(BenchCli, AgainstPrintsBothBackendsSideBySide) {
+  POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
+  CliResult r =
+      run_poet({"bench", "--graph", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
+                "--input_layer", "input", "--fetch", "MobilenetV1/Predictions/Reshape", "--threads",
+                "2", "--seconds", "0.05", "--per_layer", "--against", "onednn"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* want : {"native ms onednn ms onednn/native\n",
+                           "images/s (onednn): ", "images/s (native): ", "layers (onednn): "})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  // The logits layer is a _FusedConv2D on both: two times and a ratio.
+  const size_t logits = r.out.find("Logits/Conv2d_1c_1x1/BiasAdd");
+  ASSERT_NE(logits, std::string::npos) << r.out;
+  std::istringstream row(r.out.substr(logits, r.out.find('\n', logits) - logits));
+  std::string name, op, shape, native_ms, onednn_ms, ratio;
+  row >> name >> op >> shape >> native_ms >> onednn_ms >> ratio;
+  // The ratio is of the unrounded times: within what the printed times' last digit allows.
+  const double a = std::stod(native_ms), b = std::stod(onednn_ms), half_digit = 0.0005;
+  ASSERT_GT(a, half_digit) << r.out;
+  EXPECT_GE(std::stod(ratio) + 0.005, (b - half_digit) / (a + half_digit)) << r.out;
+  EXPECT_LE(std::stod(ratio) - 0.005, (b + half_digit) / (a - half_digit)) << r.out;
+  // Native runs each depthwise layer and its 1x1 layer as one step, under the 1x1 layer's name:
+  // "-" on oneDNN's side, whose two steps follow the table with "-" on native's.
+  auto line_of = [&](const std::string& text) {
+    const size_t at = r.out.find(text);
+    return at == std::string::npos ? std::string() : r.out.substr(at, r.out.find('\n', at) - at);
+  };
+  const std::string chain = line_of("Conv2d_1_pointwise/Relu6     _FusedConvChain");
+  EXPECT_NE(chain.find(" - "), std::string::npos) << r.out;
+  const std::string depthwise = line_of("Conv2d_1_depthwise/Relu6");
+  EXPECT_NE(depthwise.find(" - "), std::string::npos) << r.out;
+  const size_t onednn = r.out.find("images/s (onednn): ");
+  EXPECT_GT(std::stod(r.out.substr(onednn + 19)), 0) << r.out;
+  // The report still ends with the first backend's images/s.
+  const size_t last = r.out.rfind("\nimages/s: ");
+  ASSERT_NE(last, std::string::npos) << r.out;
+  const size_t native = r.out.find("images/s (native): ");
+  EXPECT_EQ(std::stod(r.out.substr(last + 11)), std::stod(r.out.substr(native + 19))) << r.out;
+}
+
+TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
+  POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
+  CliResult r = run_poet(
+      {"bench", "--graph", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
+       "--input_layer", "input", "--fetch", "MobilenetV1/Predictions/Reshape", "--against", "mkl"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--against: expected native, onednn or ref, got 'mkl'"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace
