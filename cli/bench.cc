@@ -84,7 +84,8 @@ double resident_mb() {
 }
 
 struct Peak {
-  double per_thread = 0;  // GFLOP/s of the ISA the kernels use
+  double per_thread = 0;           // GFLOP/s of the ISA the kernels use
+  x86::Isa isa = x86::Isa::kAvx2;  // the ISA measured for per_thread
   int threads = 1;
   double total() const { return per_thread * threads; }
 };
@@ -99,11 +100,23 @@ Peak measure_peak(int threads) {
     if (!x86::isa_available(isa)) continue;
     double g = x86::measure_fma_peak(isa);
     std::printf(" %s %.1f GFLOP/s", std::string(x86::isa_name(isa)).c_str(), g);
-    if (isa == x86::active_isa() || (peak.per_thread == 0 && x86::active_isa() == x86::Isa::kRef))
+    if (isa == x86::active_isa() || (peak.per_thread == 0 && x86::active_isa() == x86::Isa::kRef)) {
       peak.per_thread = g;
+      peak.isa = isa;
+    }
   }
   std::printf("\n");
   return peak;
+}
+
+// The FMA peak again after the runs, against `before`'s: on a shared host another tenant can
+// slow the cores for seconds at a time (on 2026-12-06 two Inception v3 runs took 1.7x the CPU
+// time of their neighbours for 15 s), and a reading taken then measures the host, not poet.
+void print_peak_after(const Peak& before, double after) {
+  const double share = after / before.per_thread;
+  std::printf("FMA peak after the runs: %.1f GFLOP/s per thread (%.0f%% of before)%s\n", after,
+              100 * share,
+              share < 0.9 ? "; the cores ran slower than at the start: compare with care" : "");
 }
 
 // `split`: the batch ran image by image on the threads, so a layer's time is summed over the
@@ -431,6 +444,7 @@ int bench(Args args) {
   if (other) timed.emplace_back(*other, other_options.backend);
   const bool per_layer = flags.boolean("per_layer");
   time_runs(timed, feeds, budget, per_layer);
+  const double peak_after = peak.per_thread > 0 ? x86::measure_fma_peak(peak.isa) : 0;
 
   if (per_layer && other) {
     print_layers_against(timed[0], timed[1], exe.splits_batch(batch));
@@ -441,6 +455,7 @@ int bench(Args args) {
   // The first backend's summary last, so that the report still ends with its images/s.
   for (auto t = timed.rbegin(); t != timed.rend(); ++t)
     print_summary(*t, batch, peak, threads, two);
+  if (peak_after > 0) print_peak_after(peak, peak_after);
   std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
   std::printf("images/s: %.1f\n", batch / timed[0].mean_seconds());
   return 0;

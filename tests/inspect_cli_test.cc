@@ -41,8 +41,9 @@ TEST(BenchCli, ReportsPeakArenaRunsAndImagesPerSecond) {
                   "--input_layer", "input", "--fetch", "MobilenetV1/Predictions/Reshape", "--batch",
                   batch, "--threads", "2", "--seconds", "0.05", "--per_layer"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    for (const char* want : {"FMA peak per thread", "activation arena: ", "per run: median ",
-                             "Conv2d_1_pointwise", "GFLOP/s", "\nimages/s: "})
+    for (const char* want :
+         {"FMA peak per thread", "activation arena: ", "per run: median ", "Conv2d_1_pointwise",
+          "GFLOP/s", "FMA peak after the runs: ", "\nimages/s: "})
       EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
     // Split image by image over the threads, a layer's time is thread time; a batch run whole
     // says how many threads each layer kept busy.
