@@ -286,10 +286,18 @@ void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double 
 // --against's table: each layer's time on both backends and their ratio, for the steps both
 // executables have under the same name and op. A step that one backend's optimiser formed
 // differently (native's fused depthwise and 1x1 pairs) has "-" on the other side, and the other
-// backend's steps it replaced follow the table.
-void print_layers_against(const Timed& a, const Timed& b, bool split) {
+// backend's steps it replaced follow the table. `split_a`, `split_b`: whether each ran the batch
+// image by image, its times then thread time summed over the images (print_layers); where only
+// one did, the two columns measure different things and get no ratio.
+void print_layers_against(const Timed& a, const Timed& b, bool split_a, bool split_b) {
   const std::string name_a(backend_name(a.backend)), name_b(backend_name(b.backend));
-  if (split) std::printf("\nper layer: thread time summed over the images");
+  if (split_a && split_b) std::printf("\nper layer: thread time summed over the images");
+  const bool ratios = split_a == split_b;
+  if (!ratios)
+    std::printf(
+        "\nper layer: %s's times are thread time summed over the images, %s's wall time "
+        "(no ratios)",
+        (split_a ? name_a : name_b).c_str(), (split_a ? name_b : name_a).c_str());
   std::printf("\n  %-52s %-28s %-18s %9s %9s %9s\n", "layer", "op", "output",
               (name_a + " ms").c_str(), (name_b + " ms").c_str(), (name_b + "/" + name_a).c_str());
   const std::vector<StepInfo> steps_a = a.exe->steps(), steps_b = b.exe->steps();
@@ -311,7 +319,11 @@ void print_layers_against(const Timed& a, const Timed& b, bool split) {
       continue;
     }
     const double mb = ms(b, match->second);
-    std::printf(" %9.3f %9.3f %9.2f\n", ma, mb, ma > 0 ? mb / ma : 0.0);
+    if (ratios) {
+      std::printf(" %9.3f %9.3f %9.2f\n", ma, mb, ma > 0 ? mb / ma : 0.0);
+    } else {
+      std::printf(" %9.3f %9.3f %9s\n", ma, mb, "-");
+    }
     index_b.erase(match);
   }
   std::vector<bool> unmatched(steps_b.size(), false);
@@ -447,7 +459,7 @@ int bench(Args args) {
   const double peak_after = peak.per_thread > 0 ? x86::measure_fma_peak(peak.isa) : 0;
 
   if (per_layer && other) {
-    print_layers_against(timed[0], timed[1], exe.splits_batch(batch));
+    print_layers_against(timed[0], timed[1], exe.splits_batch(batch), other->splits_batch(batch));
   } else if (per_layer) {
     print_layers(exe, timed[0].layer_times, timed[0].runs(), peak, options.backend,
                  exe.splits_batch(batch));

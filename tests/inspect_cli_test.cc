@@ -96,6 +96,25 @@ TEST(BenchCli, AgainstPrintsBothBackendsSideBySide) {
   EXPECT_EQ(std::stod(r.out.substr(last + 11)), std::stod(r.out.substr(native + 19))) << r.out;
 }
 
+// A batch split over the threads image by image (native) times a layer in thread time, a batch
+// run whole (oneDNN) in wall time: the table says so and gives no ratio.
+TEST(BenchCli, AgainstWithOneSideSplittingTheBatchGivesNoRatios) {
+  POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
+  CliResult r =
+      run_poet({"bench", "--graph", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
+                "--input_layer", "input", "--fetch", "MobilenetV1/Predictions/Reshape", "--batch",
+                "4", "--threads", "2", "--seconds", "0.05", "--per_layer", "--against", "onednn"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("native's times are thread time summed over the images, onednn's wall "
+                       "time (no ratios)"),
+            std::string::npos)
+      << r.out;
+  const size_t stem = r.out.find("Conv2d_0/Relu6");
+  ASSERT_NE(stem, std::string::npos) << r.out;
+  const std::string row = r.out.substr(stem, r.out.find('\n', stem) - stem);
+  EXPECT_EQ(row.substr(row.size() - 2), " -") << row;
+}
+
 TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
   CliResult r = run_poet(
