@@ -383,9 +383,7 @@ Executable build_executable(const Flags& flags, const std::string& input, const 
   return Executable(std::move(graph), {input}, {fetch}, options);
 }
 
-}  // namespace
-
-int bench(Args args) {
+std::vector<FlagSpec> bench_flag_specs() {
   std::vector<FlagSpec> specs = {
       {"graph", "", "GraphDef (.pb, .pbtxt) or TF.js model.json"},
       {"input_layer", "", "tensor to feed (random floats, or --image bytes for a string)"},
@@ -402,9 +400,44 @@ int bench(Args args) {
        "layer's times side by side)"},
   };
   for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
+  return specs;
+}
+
+// --against's backend, if given: the same graph on a second backend, its runs in turns with the
+// first's.
+std::optional<Backend> against_backend(const Flags& flags) {
+  if (!flags.given("against")) return std::nullopt;
+  const std::optional<Backend> b = parse_backend(flags.str("against"));
+  if (!b) fail("--against: expected native, onednn or ref, got '", flags.str("against"), "'");
+  return b;
+}
+
+// The report after the runs: the layers (with --per_layer), each executable's summary, the
+// first's last so that the report still ends with its images/s, and the FMA peak measured again.
+void report(std::span<const Timed> timed, int64_t batch, bool per_layer, const Peak& peak,
+            double peak_after) {
+  const bool two = timed.size() == 2;
+  const Executable& exe = *timed[0].exe;
+  if (per_layer && two) {
+    print_layers_against(timed[0], timed[1], exe.splits_batch(batch),
+                         timed[1].exe->splits_batch(batch));
+  } else if (per_layer) {
+    print_layers(exe, timed[0].layer_times, timed[0].runs(), peak, timed[0].backend,
+                 exe.splits_batch(batch));
+  }
+  for (auto t = timed.rbegin(); t != timed.rend(); ++t)
+    print_summary(*t, batch, peak, peak.threads, two);
+  if (peak_after > 0) print_peak_after(peak, peak_after);
+  std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
+  std::printf("images/s: %.1f\n", batch / timed[0].mean_seconds());
+}
+
+}  // namespace
+
+int bench(Args args) {
   Flags flags("bench",
               "--graph G.pb --input_layer T --fetch T [--batch N] [--per_layer] [--against B]",
-              specs, args);
+              bench_flag_specs(), args);
   if (flags.help_requested()) return 0;
   int64_t batch = flags.integer("batch");
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
@@ -414,13 +447,9 @@ int bench(Args args) {
   std::string fetch = tensor_name(flags.required("fetch"));
 
   ExecOptions options = exec_options(flags);
-  // --against: the same graph on a second backend, its runs alternated with the first's.
+  const std::optional<Backend> against = against_backend(flags);
   ExecOptions other_options = options;
-  if (flags.given("against")) {
-    const std::optional<Backend> b = parse_backend(flags.str("against"));
-    if (!b) fail("--against: expected native, onednn or ref, got '", flags.str("against"), "'");
-    other_options.backend = *b;
-  }
+  if (against) other_options.backend = *against;
   Executable exe = build_executable(flags, input, fetch, batch, options);
   std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
               resident_mb(), peak_rss_mb());
@@ -429,7 +458,7 @@ int bench(Args args) {
     fail("--batch: a string input (JPEG bytes) runs one image at a time");
 
   std::optional<Executable> other;
-  if (flags.given("against")) {
+  if (against) {
     other.emplace(build_executable(flags, input, fetch, batch, other_options));
     std::printf("memory after building the %s executable too: resident %.1f MB, peak %.1f MB\n",
                 std::string(backend_name(other_options.backend)).c_str(), resident_mb(),
@@ -458,18 +487,7 @@ int bench(Args args) {
   time_runs(timed, feeds, budget, per_layer);
   const double peak_after = peak.per_thread > 0 ? x86::measure_fma_peak(peak.isa) : 0;
 
-  if (per_layer && other) {
-    print_layers_against(timed[0], timed[1], exe.splits_batch(batch), other->splits_batch(batch));
-  } else if (per_layer) {
-    print_layers(exe, timed[0].layer_times, timed[0].runs(), peak, options.backend,
-                 exe.splits_batch(batch));
-  }
-  // The first backend's summary last, so that the report still ends with its images/s.
-  for (auto t = timed.rbegin(); t != timed.rend(); ++t)
-    print_summary(*t, batch, peak, threads, two);
-  if (peak_after > 0) print_peak_after(peak, peak_after);
-  std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
-  std::printf("images/s: %.1f\n", batch / timed[0].mean_seconds());
+  report(timed, batch, per_layer, peak, peak_after);
   return 0;
 }
 
