@@ -336,7 +336,7 @@ void print_layers_against(const Timed& a, const Timed& b, bool split_a, bool spl
 }
 
 // Runs, times and throughput of one executable; with `two` (--against), saying whose.
-void print_summary(const Timed& t, int64_t batch, const Peak& peak, int threads, bool two) {
+void print_summary(const Timed& t, int64_t batch, const Peak& peak, bool two) {
   const std::string who = backend_label(t.backend, two);
   int64_t flops = 0;
   for (const StepInfo& s : t.exe->steps()) flops += s.flops;
@@ -355,7 +355,7 @@ void print_summary(const Timed& t, int64_t batch, const Peak& peak, int threads,
   std::printf("cpu: %.3f ms per run, all threads\n", t.cpu_seconds / t.runs() * 1e3);
   const double gflops = flops / per_run / 1e9;
   std::printf("GFLOP/s: %.1f (%.1f%% of %.1f peak on %d threads)\n", gflops,
-              100 * gflops / peak.total(), peak.total(), threads);
+              100 * gflops / peak.total(), peak.total(), peak.threads);
   std::printf("memory after the runs: resident %.1f MB\n", resident_mb());
   if (two) std::printf("images/s%s: %.1f\n", who.c_str(), batch / per_run);
 }
@@ -425,8 +425,7 @@ void report(std::span<const Timed> timed, int64_t batch, bool per_layer, const P
     print_layers(exe, timed[0].layer_times, timed[0].runs(), peak, timed[0].backend,
                  exe.splits_batch(batch));
   }
-  for (auto t = timed.rbegin(); t != timed.rend(); ++t)
-    print_summary(*t, batch, peak, peak.threads, two);
+  for (auto t = timed.rbegin(); t != timed.rend(); ++t) print_summary(*t, batch, peak, two);
   if (peak_after > 0) print_peak_after(peak, peak_after);
   std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
   std::printf("images/s: %.1f\n", batch / timed[0].mean_seconds());
