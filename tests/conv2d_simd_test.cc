@@ -397,19 +397,33 @@ TEST(Conv2DSimd, PointwiseAndDepthwiseLayersGiveEachThreadTheSameBand) {
   }
 }
 
+// Both threads of a plan for `s` compute every output pixel: its tiles make one block, whose
+// panels the threads split between them.
+void expect_two_threads_split_the_panels(const ConvShape& s) {
+  const std::vector<float> filter(s.k_h * s.k_w * s.in_c * s.out_c, 1.f);
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    const x86::Conv2dNhwcPlan plan(
+        s, x86::pack_conv_filter(isa, s.k_h, s.k_w, s.in_c, s.out_c, filter), 2);
+    for (int t = 0; t < 2; ++t)
+      EXPECT_EQ(plan.thread_pixels(t), (std::pair<int64_t, int64_t>{0, s.out_h * s.out_w}))
+          << "thread " << t;
+  }
+}
+
 TEST(Conv2DSimd, SmallImageSplitsItsPanelsBetweenTheThreads) {
   // Inception v3's 8x8x448 -> 384 3x3 layers: the whole input (115 KB) fits a block, so the
   // tiles make one block and the two threads split its panels, each computing every pixel for
   // its half of the output channels and reading only that half of the 6.2 MB of weights. (As
   // two blocks, one per thread, each thread had read all of them.)
-  const ConvShape s = shape(1, 8, 8, 448, 3, 3, 1, Padding::kSame, 384);
-  const std::vector<float> filter(3 * 3 * 448 * 384, 1.f);
-  for (x86::Isa isa : simd_isas()) {
-    SCOPED_TRACE(x86::isa_name(isa));
-    const x86::Conv2dNhwcPlan plan(s, x86::pack_conv_filter(isa, 3, 3, 448, 384, filter), 2);
-    for (int t = 0; t < 2; ++t)
-      EXPECT_EQ(plan.thread_pixels(t), (std::pair<int64_t, int64_t>{0, 64})) << "thread " << t;
-  }
+  expect_two_threads_split_the_panels(shape(1, 8, 8, 448, 3, 3, 1, Padding::kSame, 384));
+}
+
+TEST(Conv2DSimd, WeightsHeavierThanTheInputMakeOneBlock) {
+  // Inception v3's mixed_3/conv: 4 MB of weights against 1.4 MB of input. As one block the two
+  // threads split its panels, each reading only its part of the weights, once; in blocks each
+  // computed its half of the pixels, streaming all the weights once per block.
+  expect_two_threads_split_the_panels(shape(1, 35, 35, 288, 3, 3, 2, Padding::kValid, 384));
 }
 
 TEST(Conv2DSimd, LargeLayersCutFinerSharesWithTheSameResult) {
