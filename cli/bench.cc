@@ -303,6 +303,7 @@ void print_layers_against(const Timed& a, const Timed& b, bool split_a, bool spl
   const std::vector<StepInfo> steps_a = a.exe->steps(), steps_b = b.exe->steps();
   std::map<std::pair<std::string, std::string>, size_t> index_b;  // (name, op) -> step
   for (size_t i = 0; i < steps_b.size(); ++i) index_b[{steps_b[i].name, steps_b[i].op}] = i;
+  std::vector<bool> matched(steps_b.size(), false);
   auto ms = [](const Timed& t, size_t step) {
     return t.layer_times[step].seconds / t.runs() * 1e3;
   };
@@ -324,12 +325,10 @@ void print_layers_against(const Timed& a, const Timed& b, bool split_a, bool spl
     } else {
       std::printf(" %9.3f %9.3f %9s\n", ma, mb, "-");
     }
-    index_b.erase(match);
+    matched[match->second] = true;
   }
-  std::vector<bool> unmatched(steps_b.size(), false);
-  for (const auto& [key, i] : index_b) unmatched[i] = true;
   for (size_t i = 0; i < steps_b.size(); ++i) {
-    if (!unmatched[i]) continue;
+    if (matched[i]) continue;
     row(steps_b[i]);
     std::printf(" %9s %9.3f %9s\n", "-", ms(b, i), "-");
   }
