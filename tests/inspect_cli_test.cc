@@ -33,13 +33,32 @@ TEST(InspectCli, DescribesTheRealMobileNet) {
   EXPECT_LT(mb, 1.0);
 }
 
+// poet bench on the real MobileNet v1 0.25_128 graph, with `flags` after the graph's.
+CliResult bench_mobilenet(std::vector<std::string> flags) {
+  std::vector<std::string> args = {"bench",
+                                   "--graph",
+                                   fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
+                                   "--input_layer",
+                                   "input",
+                                   "--fetch",
+                                   "MobilenetV1/Predictions/Reshape"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return run_poet(args);
+}
+
+// The line of `text` that holds `part`, without its end; empty if none does.
+std::string line_with(const std::string& text, const std::string& part) {
+  const size_t at = text.find(part);
+  if (at == std::string::npos) return {};
+  const size_t begin = text.rfind('\n', at) == std::string::npos ? 0 : text.rfind('\n', at) + 1;
+  return text.substr(begin, text.find('\n', at) - begin);
+}
+
 TEST(BenchCli, ReportsPeakArenaRunsAndImagesPerSecond) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
   for (const char* batch : {"1", "4"}) {
     CliResult r =
-        run_poet({"bench", "--graph", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
-                  "--input_layer", "input", "--fetch", "MobilenetV1/Predictions/Reshape", "--batch",
-                  batch, "--threads", "2", "--seconds", "0.05", "--per_layer"});
+        bench_mobilenet({"--batch", batch, "--threads", "2", "--seconds", "0.05", "--per_layer"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (const char* want :
          {"FMA peak per thread", "activation arena: ", "per run: median ", "Conv2d_1_pointwise",
@@ -58,18 +77,16 @@ TEST(BenchCli, ReportsPeakArenaRunsAndImagesPerSecond) {
 // where both executables have the layer, and each backend's summary, the first's images/s last.
 TEST(BenchCli, AgainstPrintsBothBackendsSideBySide) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
-  CliResult r =
-      run_poet({"bench", "--graph", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
-                "--input_layer", "input", "--fetch", "MobilenetV1/Predictions/Reshape", "--threads",
-                "2", "--seconds", "0.05", "--per_layer", "--against", "onednn"});
+  CliResult r = bench_mobilenet(
+      {"--threads", "2", "--seconds", "0.05", "--per_layer", "--against", "onednn"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* want : {"native ms onednn ms onednn/native\n",
                            "images/s (onednn): ", "images/s (native): ", "layers (onednn): "})
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
   // The logits layer is a _FusedConv2D on both: two times and a ratio.
-  const size_t logits = r.out.find("Logits/Conv2d_1c_1x1/BiasAdd");
-  ASSERT_NE(logits, std::string::npos) << r.out;
-  std::istringstream row(r.out.substr(logits, r.out.find('\n', logits) - logits));
+  const std::string logits = line_with(r.out, "Logits/Conv2d_1c_1x1/BiasAdd");
+  ASSERT_FALSE(logits.empty()) << r.out;
+  std::istringstream row(logits);
   std::string name, op, shape, native_ms, onednn_ms, ratio;
   row >> name >> op >> shape >> native_ms >> onednn_ms >> ratio;
   // The ratio is of the unrounded times: within what the printed times' last digit allows.
@@ -79,14 +96,10 @@ TEST(BenchCli, AgainstPrintsBothBackendsSideBySide) {
   EXPECT_LE(std::stod(ratio) - 0.005, (b + half_digit) / (a - half_digit)) << r.out;
   // Native runs each depthwise layer and its 1x1 layer as one step, under the 1x1 layer's name:
   // "-" on oneDNN's side, whose two steps follow the table with "-" on native's.
-  auto line_of = [&](const std::string& text) {
-    const size_t at = r.out.find(text);
-    return at == std::string::npos ? std::string() : r.out.substr(at, r.out.find('\n', at) - at);
-  };
-  const std::string chain = line_of("Conv2d_1_pointwise/Relu6     _FusedConvChain");
-  EXPECT_NE(chain.find(" - "), std::string::npos) << r.out;
-  const std::string depthwise = line_of("Conv2d_1_depthwise/Relu6");
-  EXPECT_NE(depthwise.find(" - "), std::string::npos) << r.out;
+  EXPECT_NE(line_with(r.out, "Conv2d_1_pointwise/Relu6     _FusedConvChain").find(" - "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(line_with(r.out, "Conv2d_1_depthwise/Relu6").find(" - "), std::string::npos) << r.out;
   const size_t onednn = r.out.find("images/s (onednn): ");
   EXPECT_GT(std::stod(r.out.substr(onednn + 19)), 0) << r.out;
   // The report still ends with the first backend's images/s.
@@ -100,26 +113,21 @@ TEST(BenchCli, AgainstPrintsBothBackendsSideBySide) {
 // run whole (oneDNN) in wall time: the table says so and gives no ratio.
 TEST(BenchCli, AgainstWithOneSideSplittingTheBatchGivesNoRatios) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
-  CliResult r =
-      run_poet({"bench", "--graph", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
-                "--input_layer", "input", "--fetch", "MobilenetV1/Predictions/Reshape", "--batch",
-                "4", "--threads", "2", "--seconds", "0.05", "--per_layer", "--against", "onednn"});
+  CliResult r = bench_mobilenet({"--batch", "4", "--threads", "2", "--seconds", "0.05",
+                                 "--per_layer", "--against", "onednn"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("native's times are thread time summed over the images, onednn's wall "
                        "time (no ratios)"),
             std::string::npos)
       << r.out;
-  const size_t stem = r.out.find("Conv2d_0/Relu6");
-  ASSERT_NE(stem, std::string::npos) << r.out;
-  const std::string row = r.out.substr(stem, r.out.find('\n', stem) - stem);
+  const std::string row = line_with(r.out, "Conv2d_0/Relu6");
+  ASSERT_GT(row.size(), 2u) << r.out;
   EXPECT_EQ(row.substr(row.size() - 2), " -") << row;
 }
 
 TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
-  CliResult r = run_poet(
-      {"bench", "--graph", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
-       "--input_layer", "input", "--fetch", "MobilenetV1/Predictions/Reshape", "--against", "mkl"});
+  CliResult r = bench_mobilenet({"--against", "mkl"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--against: expected native, onednn or ref, got 'mkl'"), std::string::npos)
       << r.err;
