@@ -202,20 +202,24 @@ std::string backend_label(Backend backend, bool two) {
   return two ? " (" + std::string(backend_name(backend)) + ")" : "";
 }
 
-// Packs weights, touches buffers, and lets --layer_split auto time its two ways (layer_threads
+// Packs weights, touches buffers, and lets --layer_split auto time its ways (layer_threads
 // is 0 until it has chosen; a split batch never asks it). `label`: backend_label.
 void warm_up(Executable& exe, std::span<const Tensor> feeds, int64_t batch, int threads,
-             const std::string& layer_split, const std::string& label) {
+             const Flags& flags, const std::string& label) {
   const bool whole = !exe.splits_batch(batch);
   exe.run(feeds);
-  for (int i = 1; whole && exe.layer_threads(feeds) == 0 && i < 2 * Executable::kLayerSplitTrials;
-       ++i)
+  for (int i = 1; whole && exe.layer_threads(feeds) == 0 && i < exe.trial_runs(); ++i)
     exe.run(feeds);
   if (whole && threads > 1) {
-    std::printf(
-        "layers%s: %s (--layer_split %s)\n", label.c_str(),
-        exe.layer_threads(feeds) == 1 ? "each on one thread" : "each split over the threads",
-        layer_split.c_str());
+    const bool split = exe.layer_threads(feeds) != 1;
+    std::printf("layers%s: %s (--layer_split %s)\n", label.c_str(),
+                split ? "each split over the threads" : "each on one thread",
+                flags.str("layer_split").c_str());
+    const Executable::BranchUse branches = exe.branch_use(feeds);
+    if (split && branches.regions > 0)
+      std::printf("parallel branches%s: side by side in %d of %d fork-joins (--branches %s)\n",
+                  label.c_str(), branches.side_by_side, branches.regions,
+                  flags.str("branches").c_str());
   }
 }
 
@@ -472,11 +476,8 @@ int bench(Args args) {
   describe_arena(exe, batch);
   const std::span<const Tensor> feeds(&feed, 1);
   const bool two = other.has_value();
-  warm_up(exe, feeds, batch, threads, flags.str("layer_split"),
-          backend_label(options.backend, two));
-  if (two)
-    warm_up(*other, feeds, batch, threads, flags.str("layer_split"),
-            backend_label(other_options.backend, two));
+  warm_up(exe, feeds, batch, threads, flags, backend_label(options.backend, two));
+  if (two) warm_up(*other, feeds, batch, threads, flags, backend_label(other_options.backend, two));
 
   std::vector<Timed> timed;
   timed.emplace_back(exe, options.backend);

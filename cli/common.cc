@@ -30,6 +30,10 @@ std::vector<FlagSpec> exec_flag_specs() {
        "auto, on or off: split each layer's work over the threads when a batch runs whole "
        "(fewer images than threads, or no batch split); off runs it on one thread; auto times "
        "both in the first runs and keeps the faster (one thread only for runs under 1 ms)"},
+      {"branches", "auto",
+       "auto, on or off: where the layers are split over the threads, run the branches of a "
+       "fork-join (Inception's towers) side by side instead, each layer on one thread; auto "
+       "where the first runs time it faster (with --layer_split auto)"},
       {"check_numerics", "false", "keep the graph's CheckNumerics checks", true},
       {"winograd", "on",
        "on or off: run native 3x3, 5x5, 1x7, 7x1, 1x3 and 3x1 stride-1 convolutions with "
@@ -45,7 +49,7 @@ std::vector<FlagSpec> exec_flag_specs() {
 
 namespace {
 
-// An auto|on|off flag's value as a BatchSplit or a LayerSplit.
+// An auto|on|off flag's value as a BatchSplit, LayerSplit or ParallelBranches.
 template <class Mode>
 Mode auto_on_off(const Flags& flags, const std::string& name) {
   const std::string value = flags.str(name);
@@ -89,6 +93,7 @@ ExecOptions exec_options(const Flags& flags) {
   o.check_numerics = flags.boolean("check_numerics");
   o.batch_split = auto_on_off<BatchSplit>(flags, "batch_split");
   o.layer_split = auto_on_off<LayerSplit>(flags, "layer_split");
+  o.parallel_branches = auto_on_off<ParallelBranches>(flags, "branches");
   o.winograd = on_off(flags, "winograd");
   o.fuse_depthwise_pointwise = on_off(flags, "fuse_depthwise");
   return o;

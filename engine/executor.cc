@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "engine/batch_split.h"
+#include "engine/branches.h"
 #include "engine/memory_plan.h"
 #include "engine/optimize/optimize.h"
 #include "engine/thread_pool.h"
@@ -197,12 +198,20 @@ struct Executable::Impl {
 
   // LayerSplit::kAuto's rounds of trials, per batch size: the threads chosen (0 until the
   // first round ends), and the current round's fastest run of each way, [0] split across the
-  // pool and [1] on one thread.
+  // pool and [1] on one thread. With ParallelBranches::kAuto and fork-joins to time, a third
+  // way (trial_ways) runs every region's branches side by side: per region, its fastest time
+  // [0] with its layers split and [1] with its branches side by side, and whether they run so
+  // after the round.
   struct LayerSplitTrials {
     int threads = 0;
     int64_t runs = 0;
     std::array<double, 2> fastest{};
+    std::array<std::vector<double>, 2> region_fastest;
+    std::vector<char> branches;
   };
+  int trial_ways() const {
+    return options.parallel_branches == ParallelBranches::kAuto && !branch_regions.empty() ? 3 : 2;
+  }
   std::map<int64_t, LayerSplitTrials> layer_split_trials;
   mutable std::mutex layer_split_mutex;
 
@@ -214,6 +223,11 @@ struct Executable::Impl {
   // between its output's pixels when it is one of them (0 otherwise).
   std::vector<ActivationArena::Alias> channel_slices;
   std::vector<int64_t> slice_stride;
+  // Fork-joins whose branches may run side by side (ExecOptions::parallel_branches), and per
+  // step the region starting there (-1: none). Empty when they never do.
+  std::vector<BranchRegion> branch_regions;
+  std::vector<int> region_from;
+  std::vector<char> all_branches;  // every region's branches side by side (kOn)
 
   // Steps [first, end) of a run: `inputs` are set before the first (feeds, or the grouped
   // tail's inputs), `outputs` returned after the last. A slice of a batch replaces the Reshape
@@ -224,6 +238,10 @@ struct Executable::Impl {
     ActivationArena* arena = nullptr;
     ThreadPool* pool = nullptr;  // null: kernels run on the calling thread
     bool slice = false;
+    // Per region of branch_regions: whether its branches run side by side (with a pool).
+    std::span<const char> branches;
+    // When not empty, each region's time is stored there.
+    std::span<double> region_seconds;
   };
   std::vector<Endpoint> feed_endpoints;
 
@@ -231,7 +249,17 @@ struct Executable::Impl {
   void plan_batch_split();
   static int64_t split_batch(std::span<const Tensor> feeds);
   std::vector<Tensor> run_steps(const Pass& pass, std::span<const Tensor> inputs);
-  std::vector<Tensor> run_whole_on(std::span<const Tensor> feeds, ThreadPool* run_pool);
+  struct RunValues;
+  struct StepScratch;
+  void run_step(const Pass& pass, const ActivationArena::Lease& lease, size_t s,
+                ThreadPool* step_pool, RunValues& run, StepScratch& scratch);
+  void run_region(const Pass& pass, const ActivationArena::Lease& lease, size_t r, RunValues& run,
+                  StepScratch& scratch);
+  void run_branches(const Pass& pass, const ActivationArena::Lease& lease,
+                    const BranchRegion& region, RunValues& run);
+  std::vector<Tensor> run_whole_on(std::span<const Tensor> feeds, ThreadPool* run_pool,
+                                   std::span<const char> branches = {},
+                                   std::span<double> region_seconds = {});
   bool has_grouped_tail() const {
     return per_image.blocker.empty() && per_image.tail_step < steps.size();
   }
@@ -252,6 +280,7 @@ struct Executable::Impl {
   bool shaped_as_loaded(size_t step, std::span<const Tensor* const> inputs) const;
   void plan_releases();
   void plan_channel_slices();
+  void plan_branches();
   void plan_arenas();
   void release_adopted_constants();
 };
@@ -457,6 +486,50 @@ void Executable::Impl::plan_channel_slices() {
   }
 }
 
+// The regions of parallel branches (engine/branches.h), when a pool may run them: the native
+// backend's kernels (oneDNN threads itself) and more than one thread.
+void Executable::Impl::plan_branches() {
+  if (options.parallel_branches == ParallelBranches::kOff || options.threads == 1 || !native_only())
+    return;
+  std::vector<int> step_of(graph.size(), -1);
+  for (size_t s = 0; s < steps.size(); ++s) step_of[steps[s]] = static_cast<int>(s);
+  std::vector<std::vector<size_t>> inputs(steps.size());
+  for (size_t s = 0; s < steps.size(); ++s) {
+    const Node& node = graph.node(steps[s]);
+    for (const Endpoint& e : node.inputs)
+      if (step_of[e.node] >= 0) inputs[s].push_back(static_cast<size_t>(step_of[e.node]));
+    for (int c : node.control_inputs)
+      if (step_of[c] >= 0) inputs[s].push_back(static_cast<size_t>(step_of[c]));
+  }
+  std::vector<char> fetched(steps.size(), 0);
+  for (const Endpoint& f : fetches)
+    if (step_of[f.node] >= 0) fetched[step_of[f.node]] = 1;
+  branch_regions = find_branch_regions(inputs, fetched);
+  region_from.assign(steps.size(), -1);
+  for (size_t r = 0; r < branch_regions.size(); ++r)
+    region_from[branch_regions[r].first] = static_cast<int>(r);
+  // Each region's branches largest first, by multiply-adds: the caller takes them from the
+  // front and the workers from the back, so the largest do not meet at the end. (Measured on
+  // Inception v3's blocks, in step order the 35x35 blocks took 1.06-1.28 ms side by side, largest
+  // first 0.87-1.18.)
+  std::vector<int64_t> step_flops(steps.size(), 0);
+  std::vector<TensorInfo> in;
+  for (size_t s = 0; s < steps.size(); ++s) {
+    in.clear();
+    for (const Endpoint& e : graph.node(steps[s]).inputs) in.push_back(infos[e.node][e.index]);
+    if (allocatable(in) && allocatable(infos[steps[s]]))
+      step_flops[s] = ops[steps[s]]->flops(in, infos[steps[s]]);
+  }
+  auto flops = [&](const std::vector<size_t>& branch) {
+    int64_t sum = 0;
+    for (size_t s : branch) sum += step_flops[s];
+    return sum;
+  };
+  for (BranchRegion& r : branch_regions)
+    std::ranges::stable_sort(r.branches, std::greater<>(), flops);
+  all_branches.assign(branch_regions.size(), 1);
+}
+
 // The arenas' sizes: every computed output of known size that a later step reads (fetches
 // are the caller's, outputs nobody reads live to the end), divided by the load-time batch for
 // the images of a split batch.
@@ -496,12 +569,16 @@ void Executable::Impl::plan_arenas() {
   // An arena is one allocation, held as long as the executable: bounded like any tensor (a file
   // may declare shapes no run could hold). Beyond that, each activation allocates on its own.
   plan_channel_slices();
-  auto planned = [&](const std::vector<std::vector<int64_t>>& bytes) {
-    auto a = std::make_unique<ActivationArena>(bytes, step_dies, channel_slices);
+  auto planned = [&](const std::vector<std::vector<int64_t>>& bytes,
+                     std::span<const ActivationArena::Together> together = {}) {
+    auto a = std::make_unique<ActivationArena>(bytes, step_dies, channel_slices, together);
     if (a->bytes() > static_cast<int64_t>(max_tensor_bytes())) a.reset();
     return a;
   };
-  arena = planned(whole);
+  std::vector<ActivationArena::Together> branches;
+  for (const BranchRegion& r : branch_regions)
+    branches.push_back({static_cast<int>(r.first), static_cast<int>(r.join) - 1});
+  arena = planned(whole, branches);
   if (per_image.blocker.empty()) image_arena = planned(image);
   if (grouped) tail_arena = planned(tail);
 }
@@ -606,6 +683,7 @@ Executable::Executable(Graph&& graph, std::vector<std::string> feeds,
   }
   impl_->release_adopted_constants();
   impl_->plan_batch_split();
+  impl_->plan_branches();
   impl_->plan_arenas();
 #ifdef __GLIBC__
   // Loading freed a copy of the weights in pieces amid live ones; glibc keeps such holes
@@ -642,40 +720,84 @@ int Executable::layer_threads(std::span<const Tensor> feeds) const {
   return it == m.layer_split_trials.end() ? 0 : it->second.threads;
 }
 
+Executable::BranchUse Executable::branch_use(std::span<const Tensor> feeds) const {
+  const Impl& m = *impl_;
+  BranchUse use{static_cast<int>(m.branch_regions.size()), 0};
+  if (m.options.parallel_branches == ParallelBranches::kOn) {
+    use.side_by_side = use.regions;
+  } else if (m.times_layer_split()) {
+    std::lock_guard lock(m.layer_split_mutex);
+    auto it = m.layer_split_trials.find(Impl::split_batch(feeds));
+    if (it != m.layer_split_trials.end())
+      use.side_by_side = static_cast<int>(std::ranges::count(it->second.branches, 1));
+  }
+  return use;
+}
+
+int Executable::trial_runs() const { return 2 * impl_->trial_ways() * kLayerSplitTrials; }
+
 // A batch run whole, each layer split across the pool or all on this thread
-// (ExecOptions::layer_split). kAuto starts a round of trials every kLayerSplitPeriod runs of a
-// batch size, the first at once: its runs alternate the two ways, and when it ends the faster
-// (by each way's fastest run) is kept, until the next round. Rounds repeat because the host
+// (ExecOptions::layer_split), and with a pool each fork-join's branches side by side or not
+// (ExecOptions::parallel_branches). kAuto starts a round of trials every kLayerSplitPeriod runs
+// of a batch size, the first at once: its runs take the ways in turn, and when it ends the
+// faster (by each way's fastest run; for branches, each region's fastest) is kept, until the
+// next round. Rounds repeat because the host
 // may move the vCPUs: on the Zen 5 host MobileNet v1 0.25_128 ran 1.3x faster split in one
 // minute and 1.25x slower in the others.
 std::vector<Tensor> Executable::Impl::run_whole(std::span<const Tensor> feeds, int64_t batch) {
   if (options.layer_split == LayerSplit::kOff) return run_whole_on(feeds, nullptr);
-  if (!times_layer_split()) return run_whole_on(feeds, pool.get());
-  int way = -1;  // the way this run is timed: 0 split, 1 one thread; -1 not timed
-  bool last_trial = false;
+  const bool branches_on = options.parallel_branches == ParallelBranches::kOn;
+  if (!times_layer_split())
+    return run_whole_on(feeds, pool.get(), branches_on ? all_branches : std::vector<char>());
+  // A trial run's way: 0 split, 1 one thread, 2 split with every region's branches side by
+  // side; -1 not a trial.
+  int way = -1;
+  bool timed = false, last_trial = false;
   ThreadPool* run_pool = pool.get();
+  std::vector<char> branches;  // per region, side by side
+  const int ways = trial_ways();
   {
     std::lock_guard lock(layer_split_mutex);
     LayerSplitTrials& trials = layer_split_trials[batch];
     const int64_t in_period = trials.runs++ % kLayerSplitPeriod;
-    if (in_period < 2 * kLayerSplitTrials) {
-      if (in_period == 0) trials.fastest.fill(std::numeric_limits<double>::infinity());
-      way = static_cast<int>(in_period % 2);
-      last_trial = in_period == 2 * kLayerSplitTrials - 1;
+    if (in_period < 2 * ways * kLayerSplitTrials) {
+      if (in_period == 0) {
+        trials.fastest.fill(std::numeric_limits<double>::infinity());
+        for (std::vector<double>& t : trials.region_fastest)
+          t.assign(branch_regions.size(), std::numeric_limits<double>::infinity());
+      }
+      // Each way twice in a row, timed the second time (trial_runs).
+      way = static_cast<int>(in_period / 2 % ways);
+      timed = in_period % 2 == 1;
+      last_trial = in_period == 2 * ways * kLayerSplitTrials - 1;
       if (way == 1) run_pool = nullptr;
+      if (way == 2) branches = all_branches;
     } else if (trials.threads == 1) {
       run_pool = nullptr;
+    } else {
+      branches = branches_on ? all_branches : trials.branches;
     }
   }
-  if (way < 0) return run_whole_on(feeds, run_pool);
+  if (!timed) return run_whole_on(feeds, run_pool, branches);
+  std::vector<double> region_seconds(way == 1 ? 0 : branch_regions.size());
   const auto start = std::chrono::steady_clock::now();
-  std::vector<Tensor> out = run_whole_on(feeds, run_pool);
+  std::vector<Tensor> out = run_whole_on(feeds, run_pool, branches, region_seconds);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
   std::lock_guard lock(layer_split_mutex);
   LayerSplitTrials& trials = layer_split_trials[batch];
-  trials.fastest[way] = std::min(trials.fastest[way], took.count());
-  if (last_trial)
+  double& fastest = trials.fastest[way == 1 ? 1 : 0];
+  fastest = std::min(fastest, took.count());
+  for (size_t r = 0; r < region_seconds.size(); ++r) {
+    double& region = trials.region_fastest[way == 2 ? 1 : 0][r];
+    region = std::min(region, region_seconds[r]);
+  }
+  if (last_trial) {
     trials.threads = layer_split_threads(trials.fastest[0], trials.fastest[1], pool->size());
+    // ParallelBranches::kAuto: side by side where that was faster.
+    trials.branches.assign(branch_regions.size(), 0);
+    for (size_t r = 0; ways == 3 && r < branch_regions.size(); ++r)
+      trials.branches[r] = trials.region_fastest[1][r] < trials.region_fastest[0][r];
+  }
   return out;
 }
 
@@ -685,8 +807,12 @@ int Executable::layer_split_threads(double split_seconds, double one_thread_seco
 }
 
 std::vector<Tensor> Executable::Impl::run_whole_on(std::span<const Tensor> feeds,
-                                                   ThreadPool* run_pool) {
-  return run_steps({0, steps.size(), feed_endpoints, fetches, arena.get(), run_pool, false}, feeds);
+                                                   ThreadPool* run_pool,
+                                                   std::span<const char> branches,
+                                                   std::span<double> region_seconds) {
+  return run_steps({0, steps.size(), feed_endpoints, fetches, arena.get(), run_pool, false,
+                    branches, region_seconds},
+                   feeds);
 }
 
 // The threads take the images in turn, one at a time through the graph: a small graph's
@@ -740,8 +866,15 @@ std::vector<Tensor> Executable::Impl::run_image(std::span<const Tensor> feeds, i
   const bool grouped = has_grouped_tail();
   std::vector<Tensor> slice;
   for (const Tensor& f : feeds) slice.push_back(batch_rows(f, i, i + 1));
-  return run_steps({0, grouped ? per_image.tail_step : steps.size(), feed_endpoints,
-                    grouped ? per_image.tail_inputs : fetches, image_arena.get(), nullptr, true},
+  return run_steps({0,
+                    grouped ? per_image.tail_step : steps.size(),
+                    feed_endpoints,
+                    grouped ? per_image.tail_inputs : fetches,
+                    image_arena.get(),
+                    nullptr,
+                    true,
+                    {},
+                    {}},
                    slice);
 }
 
@@ -753,92 +886,171 @@ std::vector<Tensor> Executable::Impl::run_tail(std::span<std::vector<Tensor>> im
     for (size_t i = 0; i < images.size(); ++i) column[i] = std::move(images[i][k]);
     joined.push_back(join_rows(column, graph.endpoint_name(per_image.tail_inputs[k])));
   }
-  return run_steps({per_image.tail_step, steps.size(), per_image.tail_inputs, fetches,
-                    tail_arena.get(), nullptr, true},
+  return run_steps({per_image.tail_step,
+                    steps.size(),
+                    per_image.tail_inputs,
+                    fetches,
+                    tail_arena.get(),
+                    nullptr,
+                    true,
+                    {},
+                    {}},
                    joined);
 }
 
-std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<const Tensor> inputs) {
-  // Slices of a split batch run at once, each on its own buffer of the per-image arena. The
-  // lease outlives `values`, whose tensors view its buffer.
-  const ActivationArena::Lease lease =
-      pass.arena ? pass.arena->acquire() : ActivationArena::Lease();
-  // The run's tensors, in one vector; a constant is read where it was loaded, not copied.
-  // (Copying Inception v3's 200 constants, their bookkeeping evicted from cache by a run's 95 MB
-  // of weights, took 70 us before the first step and 95 us after the last, medians over a
-  // run of runs: the pool's workers fell asleep meanwhile, and the stem paid for waking them.)
-  std::vector<Tensor> values(value_begin.back());
-  auto outputs_of = [&](int n) {
-    return std::span(values).subspan(value_begin[n], value_begin[n + 1] - value_begin[n]);
-  };
+// One run's tensors, in one vector; a constant is read where it was loaded, not copied.
+// (Copying Inception v3's 200 constants, their bookkeeping evicted from cache by a run's 95 MB
+// of weights, took 70 us before the first step and 95 us after the last, medians over a run
+// of runs: the pool's workers fell asleep meanwhile, and the stem paid for waking them.)
+struct Executable::Impl::RunValues {
+  const Impl& m;
+  std::vector<Tensor> values;
+
+  explicit RunValues(const Impl& impl) : m(impl), values(impl.value_begin.back()) {}
+  std::span<Tensor> outputs_of(int n) {
+    return std::span(values).subspan(m.value_begin[n], m.value_begin[n + 1] - m.value_begin[n]);
+  }
   // A computed (or fed) tensor, else the constant loaded there; the load-time table is only
   // looked up for the latter.
-  auto value_of = [&](const Endpoint& e) -> const Tensor& {
-    const Tensor& t = values[value_begin[e.node] + e.index];
+  const Tensor& value_of(const Endpoint& e) const {
+    const Tensor& t = values[m.value_begin[e.node] + e.index];
     if (t.valid()) return t;
-    const std::optional<Tensor>& loaded = infos[e.node][e.index].value;
+    const std::optional<Tensor>& loaded = m.infos[e.node][e.index].value;
     return loaded ? *loaded : t;
-  };
-  for (size_t i = 0; i < inputs.size(); ++i)
-    outputs_of(pass.inputs[i].node)[pass.inputs[i].index] = inputs[i];
+  }
+  void release_after(size_t step) {
+    for (int dead : m.release[step]) std::ranges::fill(outputs_of(dead), Tensor());
+  }
+};
+
+// A step's inputs and shapes, reused from step to step by the thread running them.
+struct Executable::Impl::StepScratch {
   std::vector<TensorInfo> in_infos, run_infos;
   std::vector<const TensorInfo*> in_info_ptrs;
   std::vector<const Tensor*> in_values;
-  for (size_t s = pass.first; s < pass.end; ++s) {
-    auto start = std::chrono::steady_clock::now();
-    const ThreadPool::Usage usage_before =
-        observer && pass.pool ? pass.pool->usage() : ThreadPool::Usage{};
-    int n = steps[s];
-    const Node& node = graph.node(n);
-    in_values.clear();
-    for (const Endpoint& e : node.inputs) in_values.push_back(&value_of(e));
-    bool sliced_target = false;
-    if (pass.slice) {
-      if (auto it = per_image.slice_shapes.find(n); it != per_image.slice_shapes.end()) {
-        in_values[1] = &it->second;
-        sliced_target = true;
-      }
-    }
-    std::span<const TensorInfo> out_infos = infos[n];
-    if (sliced_target || !shaped_as_loaded(s, in_values)) {
-      in_infos.clear();
-      for (const Tensor* t : in_values)
-        in_infos.push_back(TensorInfo{t->dtype(), PartialShape(t->shape()), *t});
-      in_info_ptrs.clear();
-      for (const TensorInfo& i : in_infos) in_info_ptrs.push_back(&i);
-      run_infos.assign(ops[n]->num_outputs(), TensorInfo{});
-      InferContext ictx(node, in_info_ptrs, run_infos);
-      ops[n]->infer(ictx);
-      out_infos = run_infos;
-    }
-    const std::span<Tensor> outputs = outputs_of(n);
-    const bool inside = lease.base() && place_in_arena(*pass.arena, lease, s, out_infos, outputs);
-    ComputeContext cctx(node, in_values, out_infos, outputs, pass.pool,
-                        inside ? slice_stride[s] : 0);
-    ops[n]->compute(cctx);
-    if (lease.base()) move_out_of_arena(*pass.arena, lease, s, outputs);
-    for (int dead : release[s]) std::ranges::fill(outputs_of(dead), Tensor());
-    if (observer) {
-      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      StepTime time{took.count(), took.count()};
-      if (pass.pool) {
-        const ThreadPool::Usage usage = pass.pool->usage();
-        time.thread_seconds +=
-            1e-9 * static_cast<double>((usage.worker_busy_ns - usage_before.worker_busy_ns) -
-                                       (usage.caller_wait_ns - usage_before.caller_wait_ns));
-      }
-      std::unique_lock lock(observer_mutex, std::defer_lock);
-      if (pass.slice) lock.lock();
-      observer(static_cast<int>(s), time);
+};
+
+std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<const Tensor> inputs) {
+  // Slices of a split batch run at once, each on its own buffer of the per-image arena. The
+  // lease outlives `run`, whose tensors view its buffer.
+  const ActivationArena::Lease lease =
+      pass.arena ? pass.arena->acquire() : ActivationArena::Lease();
+  RunValues run(*this);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    run.outputs_of(pass.inputs[i].node)[pass.inputs[i].index] = inputs[i];
+  StepScratch scratch;
+  for (size_t s = pass.first; s < pass.end;) {
+    const int r = region_from.empty() ? -1 : region_from[s];
+    if (r >= 0 && branch_regions[r].join < pass.end) {
+      run_region(pass, lease, static_cast<size_t>(r), run, scratch);
+      s = branch_regions[r].join;
+    } else {
+      run_step(pass, lease, s, pass.pool, run, scratch);
+      run.release_after(s);
+      ++s;
     }
   }
   std::vector<Tensor> out;
   for (const Endpoint& e : pass.outputs) {
-    const Tensor& t = value_of(e);
+    const Tensor& t = run.value_of(e);
     if (!t.valid()) fail("tensor '", graph.endpoint_name(e), "' was not computed");
     out.push_back(t);
   }
   return out;
+}
+
+// Step s on `step_pool` (null: on this thread alone).
+void Executable::Impl::run_step(const Pass& pass, const ActivationArena::Lease& lease, size_t s,
+                                ThreadPool* step_pool, RunValues& run, StepScratch& scratch) {
+  auto start = std::chrono::steady_clock::now();
+  const ThreadPool::Usage usage_before =
+      observer && step_pool ? step_pool->usage() : ThreadPool::Usage{};
+  int n = steps[s];
+  const Node& node = graph.node(n);
+  std::vector<const Tensor*>& in_values = scratch.in_values;
+  in_values.clear();
+  for (const Endpoint& e : node.inputs) in_values.push_back(&run.value_of(e));
+  bool sliced_target = false;
+  if (pass.slice) {
+    if (auto it = per_image.slice_shapes.find(n); it != per_image.slice_shapes.end()) {
+      in_values[1] = &it->second;
+      sliced_target = true;
+    }
+  }
+  std::span<const TensorInfo> out_infos = infos[n];
+  if (sliced_target || !shaped_as_loaded(s, in_values)) {
+    scratch.in_infos.clear();
+    for (const Tensor* t : in_values)
+      scratch.in_infos.push_back(TensorInfo{t->dtype(), PartialShape(t->shape()), *t});
+    scratch.in_info_ptrs.clear();
+    for (const TensorInfo& i : scratch.in_infos) scratch.in_info_ptrs.push_back(&i);
+    scratch.run_infos.assign(ops[n]->num_outputs(), TensorInfo{});
+    InferContext ictx(node, scratch.in_info_ptrs, scratch.run_infos);
+    ops[n]->infer(ictx);
+    out_infos = scratch.run_infos;
+  }
+  const std::span<Tensor> outputs = run.outputs_of(n);
+  const bool inside = lease.base() && place_in_arena(*pass.arena, lease, s, out_infos, outputs);
+  ComputeContext cctx(node, in_values, out_infos, outputs, step_pool, inside ? slice_stride[s] : 0);
+  ops[n]->compute(cctx);
+  if (lease.base()) move_out_of_arena(*pass.arena, lease, s, outputs);
+  if (observer) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    StepTime time{took.count(), took.count()};
+    if (step_pool) {
+      const ThreadPool::Usage usage = step_pool->usage();
+      time.thread_seconds +=
+          1e-9 * static_cast<double>((usage.worker_busy_ns - usage_before.worker_busy_ns) -
+                                     (usage.caller_wait_ns - usage_before.caller_wait_ns));
+    }
+    // Slices of a batch and parallel branches report from several threads.
+    std::unique_lock lock(observer_mutex, std::defer_lock);
+    if (pass.slice || !step_pool) lock.lock();
+    observer(static_cast<int>(s), time);
+  }
+}
+
+// Region r of branch_regions: its branches side by side when the pass says so and has a pool,
+// else its steps in order.
+void Executable::Impl::run_region(const Pass& pass, const ActivationArena::Lease& lease, size_t r,
+                                  RunValues& run, StepScratch& scratch) {
+  const auto start = std::chrono::steady_clock::now();
+  const BranchRegion& region = branch_regions[r];
+  if (pass.pool && r < pass.branches.size() && pass.branches[r]) {
+    run_branches(pass, lease, region, run);
+    for (size_t s = region.first; s < region.join; ++s) run.release_after(s);
+  } else {
+    for (size_t s = region.first; s < region.join; ++s) {
+      run_step(pass, lease, s, pass.pool, run, scratch);
+      run.release_after(s);
+    }
+  }
+  if (!pass.region_seconds.empty())
+    pass.region_seconds[r] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The region's branches, each taken whole by a thread as it comes free (the caller from the
+// front of the list, the largest, the workers from the back), every step on that thread alone.
+// Outputs dead after a step are released after the region: another branch may still read them.
+void Executable::Impl::run_branches(const Pass& pass, const ActivationArena::Lease& lease,
+                                    const BranchRegion& region, RunValues& run) {
+  std::vector<std::exception_ptr> errors(region.branches.size());
+  pass.pool->parallel_for(
+      static_cast<int64_t>(region.branches.size()), 1,
+      [&](int64_t begin, int64_t end) {
+        StepScratch scratch;
+        for (int64_t b = begin; b < end; ++b) {
+          try {
+            for (size_t s : region.branches[b]) run_step(pass, lease, s, nullptr, run, scratch);
+          } catch (...) {
+            errors[b] = std::current_exception();
+          }
+        }
+      },
+      ThreadPool::Schedule::kDynamic);
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 const TensorInfo& Executable::feed_info(int i) const { return impl_->feed_infos.at(i); }

@@ -33,12 +33,31 @@ enum class BatchSplit {
 // vCPUs are 0.5 us apart (a cache line's round trip), where MobileNet v1 1.0 and Inception v3
 // still gained 1.5x from the split. So by default the first runs measure it.
 enum class LayerSplit {
-  kAuto,  // the first runs of each batch size alternate the two ways below, timing each
-          // (Executable::kLayerSplitTrials runs of each), and the rest take the faster
-          // (layer_split_threads), timed again every kLayerSplitPeriod runs; native backend
-          // only, others split
+  kAuto,  // the first runs of each batch size take the two ways below in turn, each twice in
+          // a row and timed the second time (Executable::trial_runs), and the rest take the
+          // faster (layer_split_threads), timed again every kLayerSplitPeriod runs; native
+          // backend only, others split
   kOn,    // every layer's work is split across the threads
   kOff,   // the batch runs on the calling thread alone
+};
+
+// Whether a run whose layers are split over the threads runs the branches of a fork-join
+// (engine/branches.h: Inception's towers) side by side instead, each layer of a branch on one
+// thread (ExecOptions::parallel_branches). Native backend only.
+//
+// Side by side, a branch's layers run 6-17% slower than alone on one thread (the block's
+// input is read from both cores, and the L3 is shared), so only blocks whose branches balance
+// gain: on Inception v3 at batch 1 on 2 threads (Zen 5, 2 vCPUs), mixed_5 to mixed_7 took
+// 0.80-0.96 of their split time, the 35x35 blocks and mixed_4 0.8-1.15, and the blocks led by
+// one large branch (mixed_3, mixed_8 to mixed_10) 1.0-1.5. Which way wins also moves with the
+// host, so by default the first runs measure it per block.
+enum class ParallelBranches {
+  kAuto,  // where LayerSplit::kAuto's trials time them faster: its first runs take a third
+          // way, every region's branches side by side (Executable::trial_runs), and each
+          // region keeps the faster of that and its split layers; none with LayerSplit::kOn,
+          // which runs no trials
+  kOn,    // every fork-join's
+  kOff,   // none: every layer split
 };
 
 struct ExecOptions {
@@ -73,6 +92,7 @@ struct ExecOptions {
   // backend and graphs whose every op keeps images apart (engine/batch_split.h).
   BatchSplit batch_split = BatchSplit::kAuto;
   LayerSplit layer_split = LayerSplit::kAuto;
+  ParallelBranches parallel_branches = ParallelBranches::kAuto;
 };
 
 // One computed node, as `poet inspect` and `poet bench --per_layer` show it.
@@ -130,8 +150,8 @@ class Executable {
   int64_t tail_steps() const;
   const std::string& batch_split_blocker() const;
 
-  // Runs of each way that LayerSplit::kAuto times before it chooses, and how often (in runs of
-  // one batch size) it times them again.
+  // Timed runs of each way that LayerSplit::kAuto takes before it chooses, and how often (in
+  // runs of one batch size) it times them again.
   static constexpr int kLayerSplitTrials = 3;
   static constexpr int kLayerSplitPeriod = 1000;
   // The threads LayerSplit::kAuto keeps, given each way's fastest trial in seconds: one thread
@@ -146,6 +166,19 @@ class Executable {
   // (ExecOptions::layer_split): the pool's size or 1, or 0 while the first runs of a batch of
   // that size are still timing both ways.
   int layer_threads(std::span<const Tensor> feeds) const;
+  // The fork-joins whose branches could run side by side (engine/branches.h), and how many of
+  // them do in a run of `feeds` whose layers are split (ExecOptions::parallel_branches).
+  struct BranchUse {
+    int regions = 0, side_by_side = 0;
+  };
+  BranchUse branch_use(std::span<const Tensor> feeds) const;
+  // The runs of a batch size that LayerSplit::kAuto takes before it chooses: two ways, or three
+  // when it also times parallel branches (ParallelBranches), each run twice in a row
+  // kLayerSplitTrials times. Each way is timed the second time, from the caches as its own runs
+  // leave them: a run's first layers read what the run before wrote, and another way leaves it
+  // on other cores (timed right after a run of another way, which of Inception v3's 35x35
+  // blocks ran faster side by side changed with the order of the ways).
+  int trial_runs() const;
 
   // The activation arenas planned at load (engine/memory_plan.h), in bytes.
   struct ArenaSizes {

@@ -108,7 +108,8 @@ ArenaLayout plan_arena(std::span<const BufferLifetime> buffers) {
 }
 
 ActivationArena::ActivationArena(const std::vector<std::vector<int64_t>>& bytes,
-                                 std::span<const int> dies, std::span<const Alias> aliases) {
+                                 std::span<const int> dies, std::span<const Alias> aliases,
+                                 std::span<const Together> together) {
   std::vector<const Alias*> kept;  // both outputs in the arena
   std::vector<int> first(bytes.size());
   std::iota(first.begin(), first.end(), 0);  // the step writing each step's output 0 first
@@ -130,6 +131,12 @@ ActivationArena::ActivationArena(const std::vector<std::vector<int64_t>>& bytes,
       if (bytes[s][k] <= 0 || aliased(s, k)) continue;
       buffers.push_back({bytes[s][k], k == 0 ? first[s] : static_cast<int>(s), dies[s]});
       owners.emplace_back(s, k);
+    }
+  }
+  for (BufferLifetime& b : buffers) {
+    for (const Together& t : together) {
+      if (b.first >= t.first && b.first <= t.last) b.first = t.first;
+      if (b.last >= t.first && b.last <= t.last) b.last = t.last;
     }
   }
   const ArenaLayout layout = plan_arena(buffers);

@@ -57,11 +57,17 @@ class ActivationArena {
     int64_t offset = 0;
   };
 
+  // Steps [first, last] that may run in any order, or at once (parallel branches): a buffer
+  // alive at one of them is alive at all of them.
+  struct Together {
+    int first = 0, last = 0;
+  };
+
   // `bytes[s][k]`: the size of step s's output k, or 0 to leave it out of the arena; `dies[s]`:
   // the last step reading step s's outputs. An alias whose output or `into`'s output is left
   // out is ignored.
   ActivationArena(const std::vector<std::vector<int64_t>>& bytes, std::span<const int> dies,
-                  std::span<const Alias> aliases = {});
+                  std::span<const Alias> aliases = {}, std::span<const Together> together = {});
 
   int64_t bytes() const { return bytes_; }
   int64_t peak_live() const { return peak_live_; }

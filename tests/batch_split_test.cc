@@ -171,17 +171,19 @@ TEST(LayerSplit, BothWaysAgreeAndAutoChoosesAfterItsTrials) {
   expect_near(off.run(one_image)[0], want, 0);
 
   Executable timed = load(LayerSplit::kAuto, 2);
-  for (int i = 0; i < 2 * Executable::kLayerSplitTrials; ++i) {
+  // Two ways, each twice in a row: no fork-join to time.
+  ASSERT_EQ(timed.trial_runs(), 4 * Executable::kLayerSplitTrials);
+  for (int i = 0; i < timed.trial_runs(); ++i) {
     EXPECT_EQ(timed.layer_threads(one_image), 0) << "chose after " << i << " runs";
     expect_near(timed.run(one_image)[0], want, 0);
   }
   const int chosen = timed.layer_threads(one_image);
   EXPECT_TRUE(chosen == 1 || chosen == 2) << chosen;
-  // The choice holds between rounds and through the next round's trials (runs 1000-1005,
+  // The choice holds between rounds and through the next round's trials (runs 1000-1011,
   // counted from 0), up to that round's last run.
   const int64_t second_round = Executable::kLayerSplitPeriod;
-  const int64_t its_last_run = second_round + 2 * Executable::kLayerSplitTrials - 1;
-  for (int64_t run = 2 * Executable::kLayerSplitTrials; run < its_last_run; ++run) {
+  const int64_t its_last_run = second_round + timed.trial_runs() - 1;
+  for (int64_t run = timed.trial_runs(); run < its_last_run; ++run) {
     const Tensor got = timed.run(one_image)[0];
     if (run >= second_round) expect_near(got, want, 0);
     ASSERT_EQ(timed.layer_threads(one_image), chosen) << "after run " << run;

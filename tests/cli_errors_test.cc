@@ -87,8 +87,8 @@ TEST(CliErrors, BadOnOffValuesAreNamed) {
   }
 }
 
-TEST(CliErrors, BadSplitValuesAreNamed) {
-  for (const char* flag : {"--batch_split", "--layer_split"}) {
+TEST(CliErrors, BadAutoOnOffValuesAreNamed) {
+  for (const char* flag : {"--batch_split", "--layer_split", "--branches"}) {
     CliResult r = run_poet({"run", "--graph", "g.pb", "--fetch", "x", flag, "sometimes"});
     expect_error(r, flag);
     EXPECT_NE(r.err.find("'sometimes'"), std::string::npos) << r.err;
