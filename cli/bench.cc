@@ -203,9 +203,10 @@ std::string backend_label(Backend backend, bool two) {
 }
 
 // Packs weights, touches buffers, and lets --layer_split auto time its ways (layer_threads
-// is 0 until it has chosen; a split batch never asks it). `label`: backend_label.
-void warm_up(Executable& exe, std::span<const Tensor> feeds, int64_t batch, int threads,
-             const Flags& flags, const std::string& label) {
+// is 0 until it has chosen; a split batch never asks it). `label`: backend_label. Returns the
+// fork-joins whose branches the runs take side by side (--branches).
+int warm_up(Executable& exe, std::span<const Tensor> feeds, int64_t batch, int threads,
+            const Flags& flags, const std::string& label) {
   const bool whole = !exe.splits_batch(batch);
   exe.run(feeds);
   for (int i = 1; whole && exe.layer_threads(feeds) == 0 && i < exe.trial_runs(); ++i)
@@ -216,11 +217,14 @@ void warm_up(Executable& exe, std::span<const Tensor> feeds, int64_t batch, int 
                 split ? "each split over the threads" : "each on one thread",
                 flags.str("layer_split").c_str());
     const Executable::BranchUse branches = exe.branch_use(feeds);
-    if (split && branches.regions > 0)
+    if (split && branches.regions > 0) {
       std::printf("parallel branches%s: side by side in %d of %d fork-joins (--branches %s)\n",
                   label.c_str(), branches.side_by_side, branches.regions,
                   flags.str("branches").c_str());
+      return branches.side_by_side;
+    }
   }
+  return 0;
 }
 
 // One executable's timed runs.
@@ -232,6 +236,7 @@ struct Timed {
   std::vector<double> run_seconds;
   double cpu_seconds = 0;  // all threads, over the runs
   bool counting = false;   // whether the run going on is timed
+  int side_by_side = 0;    // fork-joins whose branches ran side by side (warm_up)
 
   int runs() const { return static_cast<int>(run_seconds.size()); }
   double seconds() const { return std::accumulate(run_seconds.begin(), run_seconds.end(), 0.0); }
@@ -428,6 +433,12 @@ void report(std::span<const Timed> timed, int64_t batch, bool per_layer, const P
     print_layers(exe, timed[0].layer_times, timed[0].runs(), peak, timed[0].backend,
                  exe.splits_batch(batch));
   }
+  const bool overlap =
+      std::ranges::any_of(timed, [](const Timed& t) { return t.side_by_side > 0; });
+  if (per_layer && overlap)
+    std::printf(
+        "(the layers of branches run side by side ran on one thread each, beside another "
+        "branch: their times overlap)\n");
   for (auto t = timed.rbegin(); t != timed.rend(); ++t) print_summary(*t, batch, peak, two);
   if (peak_after > 0) print_peak_after(peak, peak_after);
   std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
@@ -476,12 +487,15 @@ int bench(Args args) {
   describe_arena(exe, batch);
   const std::span<const Tensor> feeds(&feed, 1);
   const bool two = other.has_value();
-  warm_up(exe, feeds, batch, threads, flags, backend_label(options.backend, two));
-  if (two) warm_up(*other, feeds, batch, threads, flags, backend_label(other_options.backend, two));
-
   std::vector<Timed> timed;
   timed.emplace_back(exe, options.backend);
-  if (other) timed.emplace_back(*other, other_options.backend);
+  timed.back().side_by_side =
+      warm_up(exe, feeds, batch, threads, flags, backend_label(options.backend, two));
+  if (other) {
+    timed.emplace_back(*other, other_options.backend);
+    timed.back().side_by_side =
+        warm_up(*other, feeds, batch, threads, flags, backend_label(other_options.backend, two));
+  }
   const bool per_layer = flags.boolean("per_layer");
   time_runs(timed, feeds, budget, per_layer);
   const double peak_after = peak.per_thread > 0 ? x86::measure_fma_peak(peak.isa) : 0;

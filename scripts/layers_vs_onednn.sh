@@ -3,7 +3,9 @@
 # `poet bench --per_layer --against` RUNS times, each call building the graph on both backends
 # and alternating their runs (ABBA) for SECONDS, so that the shared machine's drift from one
 # moment to the next hits both alike, and each backend built first in every other call; takes
-# each layer's median over the calls, and counts the layers where native is faster.
+# each layer's median over the calls, and counts the layers where native is faster. Every layer
+# is split over the threads (--branches off): a layer run beside another branch, on one
+# thread, has no oneDNN counterpart.
 # docs/PERFORMANCE.md's layer counts come from it.
 #   scripts/layers_vs_onednn.sh THREADS [RUNS (default 4)] [SECONDS (default 6)]
 # on the Inception v3 replica at batch 1 (made by scripts/bench.sh, or here if missing).
@@ -25,7 +27,7 @@ for i in $(seq "$runs"); do
   [ $((i % 2)) = 0 ] && first=onednn second=native
   $poet bench --graph "$graph" --input_layer Mul:0 --fetch pool_3/_reshape:0 \
     --input_shape 299,299,3 --batch 1 --threads "$threads" --seconds "$secs" --per_layer \
-    --backend "$first" --against "$second" >"$out/layers/t$threads-$i.txt"
+    --backend "$first" --against "$second" --branches off >"$out/layers/t$threads-$i.txt"
 done
 python3 - "$out/layers" "$threads" <<'PY'
 import glob, statistics, sys

@@ -123,6 +123,17 @@ TEST_F(InceptionRetrainSlow, BenchRunsBothForms) {
     EXPECT_NE(b.out.find("11.433 GFLOP per run"), std::string::npos) << b.out;
     EXPECT_NE(b.out.find("images/s: "), std::string::npos) << b.out;
   }
+  // Every block's towers side by side, and the layer table saying their times overlap.
+  CliResult b = run_poet({"bench", "--graph", converted_graph().string(), "--input_layer", "Mul",
+                          "--fetch", "pool_3/_reshape", "--seconds", "0.1", "--threads", "2",
+                          "--branches", "on", "--per_layer"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::vector<std::string> branches = first_match(
+      b.out, R"(parallel branches: side by side in (\d+) of (\d+) fork-joins \(--branches on\))");
+  ASSERT_EQ(branches.size(), 3u) << b.out;
+  EXPECT_EQ(branches[1], branches[2]);
+  EXPECT_GE(std::stoi(branches[1]), 10) << "one per block of towers";
+  EXPECT_NE(b.out.find("their times overlap"), std::string::npos) << b.out;
 }
 
 }  // namespace

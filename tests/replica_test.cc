@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <random>
 
 #include "engine/executor.h"
 #include "engine/file_io.h"
@@ -504,6 +505,34 @@ TEST(ReplicaSlow, InceptionRunsFromJpegToSoftmaxAndBottleneck) {
   }
   auto p = out[0].data<float>();
   EXPECT_NEAR(std::accumulate(p.begin(), p.end(), 0.0), 1.0, 1e-4);
+}
+
+// Every block's towers side by side (engine/branches.h) against every layer split over two
+// threads: the same bits, since a layer's sums do not depend on which thread makes them.
+TEST(ReplicaSlow, InceptionBlocksSideBySideGiveTheSameBottleneck) {
+  Graph graph = tf::import_graphdef(inception_v3_2015(seeded_weights(1)).graph_def);
+  auto load = [&](ParallelBranches branches) {
+    ExecOptions o;
+    o.threads = 2;
+    o.layer_split = LayerSplit::kOn;
+    o.parallel_branches = branches;
+    return Executable(graph, {"Mul:0"}, {"pool_3/_reshape:0"}, o);
+  };
+  Executable on = load(ParallelBranches::kOn), off = load(ParallelBranches::kOff);
+  Tensor image(DType::kFloat32, {1, 299, 299, 3});
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : image.data<float>()) v = u(rng);
+  const std::span<const Tensor> feeds(&image, 1);
+  // One per block; in mixed_9 and mixed_10 the towers after tower_1/conv_1, which feeds two.
+  EXPECT_EQ(on.branch_use(feeds).regions, 11);
+  const Tensor want = off.run(feeds)[0];
+  for (int run = 0; run < 3; ++run) {
+    const Tensor got = on.run(feeds)[0];
+    ASSERT_EQ(got.shape(), want.shape());
+    const std::span<const float> a = got.data<float>(), b = want.data<float>();
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "run " << run << ", " << i;
+  }
 }
 
 TEST(ReplicaSlow, MobileNetReplicaRunsToPredictions) {
