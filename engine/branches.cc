@@ -56,8 +56,8 @@ std::vector<BranchRegion> find_branch_regions(std::span<const std::vector<size_t
   // From the last step back, so that a region inside another's branch is found as part of it.
   for (size_t join = n; join-- > 0;) {
     std::vector<size_t> producers = inputs[join];
-    std::ranges::sort(producers);
-    if (std::ranges::unique(producers).begin() - producers.begin() < 2) continue;
+    std::sort(producers.begin(), producers.end());
+    if (std::unique(producers.begin(), producers.end()) - producers.begin() < 2) continue;
     if (std::optional<BranchRegion> r = region_joined_at(join, readers, fetched)) {
       join = r->first;  // the next join to try is the fork or before it
       regions.push_back(std::move(*r));
