@@ -1,7 +1,6 @@
 #include "engine/branches.h"
 
 #include <algorithm>
-#include <functional>
 #include <optional>
 
 namespace poet {
@@ -65,14 +64,6 @@ std::vector<BranchRegion> find_branch_regions(std::span<const std::vector<size_t
   }
   std::ranges::reverse(regions);
   return regions;
-}
-
-double branches_makespan(std::span<const double> costs, int threads) {
-  std::vector<double> sorted(costs.begin(), costs.end());
-  std::ranges::sort(sorted, std::greater<>());
-  std::vector<double> busy(static_cast<size_t>(std::max(threads, 1)), 0.0);
-  for (double c : sorted) *std::ranges::min_element(busy) += c;
-  return *std::ranges::max_element(busy);
 }
 
 }  // namespace poet

@@ -29,8 +29,4 @@ struct BranchRegion {
 std::vector<BranchRegion> find_branch_regions(std::span<const std::vector<size_t>> inputs,
                                               std::span<const char> fetched);
 
-// The time `threads` threads take for items of `costs`, each taking the largest item left
-// whenever it is free (longest processing time first).
-double branches_makespan(std::span<const double> costs, int threads);
-
 }  // namespace poet

@@ -1,7 +1,6 @@
 // Parallel branches (engine/branches.h, ExecOptions::parallel_branches): where the fork-joins
-// of a run's steps are, how long a region's branches take packed onto threads, the arena
-// keeping a region's buffers apart, and runs with the branches side by side giving what runs
-// with every layer split give.
+// of a run's steps are, the arena keeping a region's buffers apart, and runs with the branches
+// side by side giving what runs with every layer split give.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -75,13 +74,6 @@ TEST(FindBranchRegions, FindsConsecutiveBlocksEachOnItsOwn) {
   EXPECT_EQ(found[0].join, 3u);
   EXPECT_EQ(found[1].first, 4u);
   EXPECT_EQ(found[1].join, 6u);
-}
-
-TEST(BranchesMakespan, PacksTheLargestFirstOntoTheLeastBusyThread) {
-  EXPECT_DOUBLE_EQ(branches_makespan(std::vector<double>{3, 2, 2}, 2), 4);
-  EXPECT_DOUBLE_EQ(branches_makespan(std::vector<double>{5, 1, 1, 1}, 2), 5);
-  EXPECT_DOUBLE_EQ(branches_makespan(std::vector<double>{2, 3, 1}, 1), 6);
-  EXPECT_DOUBLE_EQ(branches_makespan(std::vector<double>{}, 2), 0);
 }
 
 TEST(ActivationArenaTogether, KeepsBuffersOfStepsThatMayRunAtOnceApart) {
