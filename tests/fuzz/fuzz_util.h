@@ -24,8 +24,10 @@ inline std::string_view as_bytes(const uint8_t* data, std::size_t size) {
 
 // Builds an Executable for each sink node (nothing consumes it), feeding every Placeholder,
 // as `poet inspect` does: load-time shape inference and constant folding run on everything
-// the file claims. poet::Error is the expected outcome for bad graphs; anything else (another
-// exception, a sanitizer report, a timeout) is a bug.
+// the file claims. Two threads, so that loading also plans the parallel branches
+// (engine/branches.h) of whatever forks and joins the file holds. poet::Error is the expected
+// outcome for bad graphs; anything else (another exception, a sanitizer report, a timeout) is
+// a bug.
 inline void compile_sinks(const Graph& graph) {
   std::vector<char> consumed(graph.size(), 0);
   for (const Node& node : graph.nodes()) {
@@ -33,7 +35,7 @@ inline void compile_sinks(const Graph& graph) {
     for (int c : node.control_inputs) consumed[c] = 1;
   }
   ExecOptions options;
-  options.threads = 1;
+  options.threads = 2;
   std::vector<std::string> feeds;
   for (const Node& node : graph.nodes()) {
     if (node.op != "Placeholder") continue;
