@@ -4,12 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <random>
+#include <cstdint>
 
 #include "engine/branches.h"
 #include "engine/executor.h"
 #include "engine/memory_plan.h"
 #include "tests/fixtures.h"
+#include "tests/kernel_test_util.h"
 #include "tests/test_graph.h"
 
 namespace poet::testing {
@@ -93,13 +94,10 @@ TEST(ActivationArenaTogether, KeepsBuffersOfStepsThatMayRunAtOnceApart) {
 // then 1x1) joined along the channels, and a 1x1 layer. The towers are large enough to overlap
 // in time, and the layer before them keeps the pool's worker awake for them.
 struct BlockGraph : TestGraph {
-  std::mt19937 rng{5};
+  uint32_t seed = 5;
 
-  Endpoint weights(const std::string& name, Shape shape) {
-    Tensor t(DType::kFloat32, std::move(shape));
-    std::uniform_real_distribution<float> u(-1, 1);
-    for (float& v : t.data<float>()) v = u(rng);
-    return constant(name, t);
+  Endpoint weights(const std::string& name, const Shape& shape) {
+    return constant(name, Tensor::from_floats(shape, random_floats(num_elements(shape), seed++)));
   }
   Endpoint conv(const std::string& name, Endpoint in, int64_t k, int64_t c_in, int64_t c_out) {
     return op(name, "Conv2D", {in, weights(name + "/w", {k, k, c_in, c_out})},
@@ -128,12 +126,8 @@ void expect_same(const Tensor& got, const Tensor& want) {
   for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "element " << i;
 }
 
-Tensor random_image(unsigned seed) {
-  Tensor t(DType::kFloat32, {1, 32, 31, 8});
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (float& v : t.data<float>()) v = u(rng);
-  return t;
+Tensor random_image(uint32_t seed) {
+  return Tensor::from_floats({1, 32, 31, 8}, random_floats(32 * 31 * 8, seed));
 }
 
 Executable load_block(const BlockGraph& block, ParallelBranches branches, int threads,

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <map>
 #include <numeric>
-#include <random>
 
 #include "engine/executor.h"
 #include "engine/file_io.h"
@@ -17,6 +16,7 @@
 #include "importers/tensorflow/replicas/mobilenet_v1.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
+#include "tests/kernel_test_util.h"
 
 namespace poet::testing {
 namespace {
@@ -519,10 +519,7 @@ TEST(ReplicaSlow, InceptionBlocksSideBySideGiveTheSameBottleneck) {
     return Executable(graph, {"Mul:0"}, {"pool_3/_reshape:0"}, o);
   };
   Executable on = load(ParallelBranches::kOn), off = load(ParallelBranches::kOff);
-  Tensor image(DType::kFloat32, {1, 299, 299, 3});
-  std::mt19937 rng(2);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (float& v : image.data<float>()) v = u(rng);
+  const Tensor image = Tensor::from_floats({1, 299, 299, 3}, random_floats(299 * 299 * 3, 2));
   const std::span<const Tensor> feeds(&image, 1);
   // One per block; in mixed_9 and mixed_10 the towers after tower_1/conv_1, which feeds two.
   EXPECT_EQ(on.branch_use(feeds).regions, 11);
