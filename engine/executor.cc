@@ -771,7 +771,8 @@ std::vector<Tensor> Executable::Impl::run_whole(std::span<const Tensor> feeds, i
       timed = in_period % 2 == 1;
       last_trial = in_period == 2 * ways * kLayerSplitTrials - 1;
       if (way == 1) run_pool = nullptr;
-      if (way == 2) branches = all_branches;
+      // Way 0 runs split as the runs after the trials will: with --branches on, side by side.
+      if (way == 2 || (way == 0 && branches_on)) branches = all_branches;
     } else if (trials.threads == 1) {
       run_pool = nullptr;
     } else {

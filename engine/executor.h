@@ -56,7 +56,7 @@ enum class ParallelBranches {
           // way, every region's branches side by side (Executable::trial_runs), and each
           // region keeps the faster of that and its split layers; none with LayerSplit::kOn,
           // which runs no trials
-  kOn,    // every fork-join's
+  kOn,    // every fork-join's (LayerSplit::kAuto's trials time its split way so too)
   kOff,   // none: every layer split
 };
 

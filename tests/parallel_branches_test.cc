@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "engine/branches.h"
 #include "engine/executor.h"
@@ -184,6 +185,38 @@ TEST(ParallelBranches, AutoTimesAThirdWayAndKeepsTheResults) {
   // Without regions to time, the trials take the layer split's two ways alone.
   EXPECT_EQ(load_block(block, ParallelBranches::kOff, 2, LayerSplit::kAuto).trial_runs(),
             4 * Executable::kLayerSplitTrials);
+}
+
+// With --branches on, the layer split's trials time its split way as its runs take it: with
+// the block's branches side by side, each step of them on one thread (a step on one thread
+// reports its thread time equal to its wall time; a layer split over the pool, more).
+TEST(ParallelBranches, OnTimesTheSplitWayWithItsBranchesSideBySide) {
+  const BlockGraph block;
+  Executable on = load_block(block, ParallelBranches::kOn, 2, LayerSplit::kAuto);
+  ASSERT_EQ(on.trial_runs(), 4 * Executable::kLayerSplitTrials);
+  const std::vector<StepInfo> steps = on.steps();
+  auto step_named = [&](const std::string& name) {
+    for (size_t s = 0; s < steps.size(); ++s)
+      if (steps[s].name == name) return static_cast<int>(s);
+    ADD_FAILURE() << "no step " << name;
+    return -1;
+  };
+  const int stem = step_named("stem"), join = step_named("join");
+  ASSERT_LT(stem + 2, join);  // the branches' steps lie between
+  bool split_way = true;      // the trials take their ways in turn, each twice: split first
+  int branch_steps = 0, on_one_thread = 0;
+  on.set_step_observer([&](int s, const StepTime& t) {
+    if (!split_way || s <= stem || s >= join) return;
+    ++branch_steps;
+    on_one_thread += t.thread_seconds == t.seconds;
+  });
+  const std::vector<Tensor> image = {random_image(3)};
+  for (int i = 0; i < on.trial_runs(); ++i) {
+    split_way = i / 2 % 2 == 0;
+    on.run(image);
+  }
+  EXPECT_GT(branch_steps, 0);
+  EXPECT_EQ(on_one_thread, branch_steps);
 }
 
 }  // namespace
