@@ -3,6 +3,7 @@
 // truncated files that name the file and the record's offset.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <functional>
@@ -207,6 +208,25 @@ TEST(Histogram, EmptyRunsCollapseIntoOneEntry) {
             (std::vector<double>{0.0, 1e-12, below_one, above_one, DBL_MAX}));
   EXPECT_EQ(std::vector<double>(h.bucket().begin(), h.bucket().end()),
             (std::vector<double>{0, 2, 0, 1, 0}));
+}
+
+// Every float on, just above and just below each limit, and the ends, lands in the bucket that
+// std::upper_bound names (make_histogram searches without branches).
+TEST(Histogram, EachValueLandsInTheBucketABinarySearchFinds) {
+  std::span<const double> limits = default_histogram_limits();
+  std::vector<float> values = {0.0f, -0.0f, FLT_MAX, -FLT_MAX, FLT_MIN, -FLT_MIN};
+  for (double limit : limits) {
+    const float f = static_cast<float>(limit);
+    values.insert(values.end(), {f, std::nextafter(f, FLT_MAX), std::nextafter(f, -FLT_MAX)});
+  }
+  for (float v : values) {
+    if (!std::isfinite(v)) continue;
+    tensorflow::HistogramProto h = make_histogram(std::span(&v, 1), "h");
+    double bucket_limit = 0;
+    for (int b = 0; b < h.bucket_size(); ++b)
+      if (h.bucket(b) == 1) bucket_limit = h.bucket_limit(b);
+    EXPECT_EQ(bucket_limit, *std::upper_bound(limits.begin(), limits.end(), double{v})) << v;
+  }
 }
 
 TEST(Histogram, NanIsAnErrorNamingTheTag) {

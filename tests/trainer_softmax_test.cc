@@ -2,11 +2,13 @@
 // retrain.py's batch sampling.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <map>
 
 #include "engine/error.h"
 #include "tests/expect_error.h"
+#include "tests/softmax_layer_plain.h"
 #include "trainer/random.h"
 #include "trainer/sampling.h"
 #include "trainer/softmax_layer.h"
@@ -130,6 +132,36 @@ TEST(TrainerSoftmax, GradientsMatchFiniteDifferences) {
                       SoftmaxLayer(in, classes, weights, minus).evaluate(x, labels).cross_entropy) /
                      (static_cast<double>(plus[c]) - minus[c]);
     EXPECT_NEAR(g.biases[c], numeric, 2e-5) << "bias " << c;
+  }
+}
+
+// The layer's blocked loops (classes eight at a time, padded) against the plain loops they
+// replace (tests/softmax_layer_plain.h): the sums are the same double operations in the same
+// order, so the results are equal to the last bit, whatever the classes' remainder.
+TEST(TrainerSoftmax, BlockedSumsEqualThePlainLoops) {
+  for (auto [in, classes, batch] : {std::array{7, 2, 1},
+                                    {13, 3, 5},
+                                    {33, 9, 13},
+                                    {1001, 22, 100},
+                                    {64, 17, 4},
+                                    {5, 8, 8},
+                                    {3, 23, 21}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << in << " inputs, " << classes << " classes, batch " << batch);
+    Random r(static_cast<uint64_t>(in * 100 + classes));
+    std::vector<float> weights(static_cast<size_t>(in) * classes), biases(classes);
+    for (float& w : weights) w = static_cast<float>(r.normal() * 0.3);
+    for (float& b : biases) b = static_cast<float>(r.normal() * 0.1);
+    std::vector<float> x(static_cast<size_t>(batch) * in);
+    for (float& v : x) v = static_cast<float>(r.normal());
+    std::vector<int> labels(batch);
+    for (int& l : labels) l = static_cast<int>(r.below(classes));
+    SoftmaxLayer layer(in, classes, weights, biases);
+    EXPECT_EQ(layer.logits(x), testing::plain_logits(x, weights, biases));
+    Gradients g = layer.gradients(x, labels);
+    testing::PlainGradients want = testing::plain_gradients(x, labels, weights, biases);
+    EXPECT_EQ(g.weights, want.weights);
+    EXPECT_EQ(g.biases, want.biases);
   }
 }
 

@@ -14,16 +14,69 @@ void check_sizes(int input_size, int classes) {
   if (classes < 2) fail("softmax layer: ", classes, " classes; at least two are needed");
 }
 
-// Row `b` of the logits: x_b W + bias, summed in double.
-void logits_row(std::span<const float> x, std::span<const float> weights,
-                std::span<const float> biases, std::span<double> out) {
-  const size_t classes = out.size();
-  for (size_t c = 0; c < classes; ++c) out[c] = biases[c];
-  for (size_t k = 0; k < x.size(); ++k) {
-    const double xk = x[k];
-    const float* w = weights.data() + k * classes;
-    for (size_t c = 0; c < classes; ++c) out[c] += xk * w[c];
+// Classes are summed eight at a time: eight sums make four independent chains of SSE2 adds,
+// enough to overlap the add's latency (one class at a time, its sum in memory, ran five times
+// slower).
+constexpr size_t kClassBlock = 8;
+
+size_t padded_classes(size_t classes) {
+  return (classes + kClassBlock - 1) / kClassBlock * kClassBlock;
+}
+
+// The weights as doubles, each row padded with zeros to padded_classes(classes), into `out`.
+void pad_weights(std::span<const float> weights, size_t classes, std::vector<double>& out) {
+  const size_t inputs = weights.size() / classes, padded = padded_classes(classes);
+  out.assign(inputs * padded, 0.0);
+  for (size_t k = 0; k < inputs; ++k)
+    std::copy_n(weights.data() + k * classes, classes, out.data() + k * padded);
+}
+
+// x W + b, [batch, classes], with W padded (pad_weights). Each sum runs in double in the order
+// k = 0, 1, ..., as the plain loop over one row and one class would take it, so the results do
+// not depend on the blocking.
+std::vector<double> logits_of(std::span<const float> inputs, std::span<const double> w,
+                              std::span<const float> biases) {
+  const size_t classes = biases.size(), padded = padded_classes(classes);
+  const size_t input_size = w.size() / padded, batch = inputs.size() / input_size;
+  std::vector<double> logits(batch * classes);
+  for (size_t r = 0; r < batch; ++r) {
+    const float* x = inputs.data() + r * input_size;
+    for (size_t c0 = 0; c0 < padded; c0 += kClassBlock) {
+      double sum[kClassBlock];
+      for (size_t j = 0; j < kClassBlock; ++j) sum[j] = c0 + j < classes ? biases[c0 + j] : 0.0;
+      for (size_t k = 0; k < input_size; ++k) {
+        const double xk = x[k];
+        const double* wk = w.data() + k * padded + c0;
+#pragma GCC unroll 8  // keeps the sums in registers
+        for (size_t j = 0; j < kClassBlock; ++j) sum[j] += xk * wk[j];
+      }
+      for (size_t j = 0; j < kClassBlock && c0 + j < classes; ++j)
+        logits[r * classes + c0 + j] = sum[j];
+    }
   }
+  return logits;
+}
+
+// dW[k][c] = sum over rows r of x[r][k] d[r][c], each sum in double in the order r = 0, 1, ...;
+// `d` is [batch, padded_classes(classes)], its columns past the layer's classes zero.
+std::vector<double> weight_gradients(std::span<const float> inputs, size_t input_size,
+                                     std::span<const double> d, size_t classes) {
+  const size_t padded = padded_classes(classes), batch = inputs.size() / input_size;
+  std::vector<double> dw(input_size * classes), column(batch);
+  for (size_t k = 0; k < input_size; ++k) {
+    for (size_t r = 0; r < batch; ++r) column[r] = inputs[r * input_size + k];
+    for (size_t c0 = 0; c0 < padded; c0 += kClassBlock) {
+      double sum[kClassBlock] = {};
+      for (size_t r = 0; r < batch; ++r) {
+        const double* dr = d.data() + r * padded + c0;
+#pragma GCC unroll 8  // keeps the sums in registers
+        for (size_t j = 0; j < kClassBlock; ++j) sum[j] += column[r] * dr[j];
+      }
+      for (size_t j = 0; j < kClassBlock && c0 + j < classes; ++j)
+        dw[k * classes + c0 + j] = sum[j];
+    }
+  }
+  return dw;
 }
 
 // Turns a logits row into probabilities in place; returns log(sum(exp(logits))).
@@ -47,6 +100,7 @@ SoftmaxLayer::SoftmaxLayer(int input_size, int classes, uint64_t seed)
   weights_.resize(static_cast<size_t>(input_size) * classes);
   for (float& w : weights_) w = static_cast<float>(random.truncated_normal() * kInitStddev);
   biases_.assign(classes, 0.0f);
+  pad_weights(weights_, classes_, padded_weights_);
 }
 
 SoftmaxLayer::SoftmaxLayer(int input_size, int classes, std::vector<float> weights,
@@ -60,6 +114,7 @@ SoftmaxLayer::SoftmaxLayer(int input_size, int classes, std::vector<float> weigh
     fail("softmax layer: ", weights_.size(), " weights, expected ", input_size, "x", classes);
   if (biases_.size() != static_cast<size_t>(classes))
     fail("softmax layer: ", biases_.size(), " biases, expected ", classes);
+  pad_weights(weights_, classes_, padded_weights_);
 }
 
 Tensor SoftmaxLayer::weights_tensor() const {
@@ -83,23 +138,18 @@ void SoftmaxLayer::check_labels(std::span<const int> labels, int batch) const {
 }
 
 std::vector<double> SoftmaxLayer::logits(std::span<const float> inputs) const {
-  const int batch = batch_of(inputs);
-  std::vector<double> out(static_cast<size_t>(batch) * classes_);
-  for (int b = 0; b < batch; ++b)
-    logits_row(inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_), weights_, biases_,
-               std::span<double>(out.data() + static_cast<size_t>(b) * classes_, classes_));
-  return out;
+  batch_of(inputs);  // checks the size
+  return logits_of(inputs, padded_weights_, biases_);
+}
+
+void SoftmaxLayer::to_probabilities(std::span<double> logits) const {
+  for (size_t r = 0; r + classes_ <= logits.size(); r += classes_)
+    softmax_in_place(logits.subspan(r, classes_));
 }
 
 std::vector<double> SoftmaxLayer::probabilities(std::span<const float> inputs) const {
-  const int batch = batch_of(inputs);
-  std::vector<double> probs(static_cast<size_t>(batch) * classes_);
-  for (int b = 0; b < batch; ++b) {
-    std::span<double> row(probs.data() + static_cast<size_t>(b) * classes_, classes_);
-    logits_row(inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_), weights_, biases_,
-               row);
-    softmax_in_place(row);
-  }
+  std::vector<double> probs = logits(inputs);
+  to_probabilities(probs);
   return probs;
 }
 
@@ -109,11 +159,10 @@ Evaluation SoftmaxLayer::evaluate(std::span<const float> inputs,
   check_labels(labels, batch);
   Evaluation result;
   if (batch == 0) return result;
-  std::vector<double> row(classes_);
+  std::vector<double> logits = this->logits(inputs);
   int correct = 0;
   for (int b = 0; b < batch; ++b) {
-    logits_row(inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_), weights_, biases_,
-               row);
+    std::span<double> row(logits.data() + static_cast<size_t>(b) * classes_, classes_);
     const double label_logit = row[labels[b]];
     result.cross_entropy += softmax_in_place(row) - label_logit;
     // First maximum, as tf.argmax.
@@ -132,23 +181,20 @@ Gradients SoftmaxLayer::gradients(std::span<const float> inputs,
   check_labels(labels, batch);
   if (batch == 0) fail("softmax layer: cannot train on an empty batch");
   Gradients g;
-  g.weights.assign(weights_.size(), 0.0);
   g.biases.assign(classes_, 0.0);
-  std::vector<double> row(classes_);
+  std::vector<double> logits = logits_of(inputs, padded_weights_, biases_);
+  const size_t padded = padded_classes(classes_);
+  std::vector<double> d(static_cast<size_t>(batch) * padded, 0.0);  // p - y
   for (int b = 0; b < batch; ++b) {
-    std::span<const float> x = inputs.subspan(static_cast<size_t>(b) * input_size_, input_size_);
-    logits_row(x, weights_, biases_, row);
+    std::span<double> row(logits.data() + static_cast<size_t>(b) * classes_, classes_);
     const double label_logit = row[labels[b]];
     g.loss += softmax_in_place(row) - label_logit;
     g.accuracy += std::max_element(row.begin(), row.end()) - row.begin() == labels[b];
-    row[labels[b]] -= 1.0;  // p - y
+    row[labels[b]] -= 1.0;
     for (int c = 0; c < classes_; ++c) g.biases[c] += row[c];
-    for (int k = 0; k < input_size_; ++k) {
-      const double xk = x[k];
-      double* gw = g.weights.data() + static_cast<size_t>(k) * classes_;
-      for (int c = 0; c < classes_; ++c) gw[c] += xk * row[c];
-    }
+    std::copy(row.begin(), row.end(), d.begin() + static_cast<ptrdiff_t>(b * padded));
   }
+  g.weights = weight_gradients(inputs, input_size_, d, classes_);
   const double scale = 1.0 / batch;
   g.loss *= scale;
   g.accuracy *= scale;
@@ -164,6 +210,7 @@ void SoftmaxLayer::apply(const Gradients& g, double learning_rate) {
     weights_[i] = static_cast<float>(weights_[i] - learning_rate * g.weights[i]);
   for (size_t i = 0; i < biases_.size(); ++i)
     biases_[i] = static_cast<float>(biases_[i] - learning_rate * g.biases[i]);
+  pad_weights(weights_, classes_, padded_weights_);
 }
 
 Gradients SoftmaxLayer::train_step(std::span<const float> inputs, std::span<const int> labels,

@@ -46,6 +46,8 @@ class SoftmaxLayer {
   std::vector<double> logits(std::span<const float> inputs) const;
   // Softmax probabilities, [batch, classes].
   std::vector<double> probabilities(std::span<const float> inputs) const;
+  // The softmax of each row of logits() in place: probabilities() without a second x W + b.
+  void to_probabilities(std::span<double> logits) const;
   Evaluation evaluate(std::span<const float> inputs, std::span<const int> labels) const;
   // Mean cross-entropy and its gradients: dW = x^T (p - y) / batch, db = mean(p - y).
   Gradients gradients(std::span<const float> inputs, std::span<const int> labels) const;
@@ -63,6 +65,10 @@ class SoftmaxLayer {
   int classes_;
   std::vector<float> weights_;
   std::vector<float> biases_;
+  // weights_ as the sums read them: doubles, each row padded with zeros to a multiple of 8
+  // classes (softmax_layer.cc). Kept with the weights, not made in each call: a fresh 2 MB
+  // buffer a call spent half of Inception-sized gradients in page faults and zeroing.
+  std::vector<double> padded_weights_;
 };
 
 }  // namespace poet::trainer

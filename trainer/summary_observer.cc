@@ -8,10 +8,10 @@ namespace {
 // One step's summary: the layer as it is now, and the logits and softmax of `inputs`.
 tensorflow::Summary step_summary(std::span<const float> inputs, const SoftmaxLayer& layer,
                                  double cross_entropy, double accuracy) {
-  std::vector<double> logits = layer.logits(inputs);
-  std::vector<float> pre(logits.begin(), logits.end());
-  std::vector<double> probs = layer.probabilities(inputs);
-  std::vector<float> act(probs.begin(), probs.end());
+  std::vector<double> values = layer.logits(inputs);
+  std::vector<float> pre(values.begin(), values.end());
+  layer.to_probabilities(values);
+  std::vector<float> act(values.begin(), values.end());
   return summary::retrain_step_summary({.weights = layer.weights(),
                                         .biases = layer.biases(),
                                         .pre_activations = pre,

@@ -27,6 +27,16 @@ std::vector<double> make_default_limits() {
   return limits;
 }
 
+// The bucket of v: bucket i holds the values in [limits[i - 1], limits[i]), so its index is that
+// of the first limit above v (std::upper_bound's). The search halves the range without
+// branching: which half holds v is as good as random, and std::upper_bound's mispredicted
+// branches made the histograms a third of a retrain step.
+size_t bucket_of(std::span<const double> limits, double v) {
+  const double* base = limits.data();
+  for (size_t n = limits.size(); n > 1; n -= n / 2) base = base[n / 2] <= v ? base + n / 2 : base;
+  return static_cast<size_t>(base - limits.data()) + (*base <= v);
+}
+
 double now_seconds() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
@@ -72,9 +82,7 @@ tensorflow::HistogramProto make_histogram(std::span<const float> values, std::st
   for (float f : values) {
     if (!std::isfinite(f)) fail("histogram summary '", tag, "': NaN or infinity in the values");
     double v = f;
-    // Bucket i holds values in [limits[i-1], limits[i]).
-    size_t b = std::upper_bound(limits.begin(), limits.end(), v) - limits.begin();
-    counts[b] += 1;
+    counts[bucket_of(limits, v)] += 1;
     min = std::min(min, v);
     max = std::max(max, v);
     sum += v;
