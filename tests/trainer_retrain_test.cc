@@ -52,15 +52,20 @@ std::vector<float> fake_bottleneck(const std::string& path) {
 }
 
 struct CountingObserver : TrainingObserver {
-  void on_train_step(int step, std::span<const float>, const Gradients& batch,
-                     const SoftmaxLayer&) override {
+  // Also checks that a train step's observer sees the layer before the step's update, as the
+  // forward pass saw it (retrain.py's train summaries come from the same run as its update).
+  void on_train_step(int step, std::span<const float> inputs, const Gradients& batch,
+                     const SoftmaxLayer& layer) override {
     train_steps.push_back(step);
+    if (layer.logits(inputs) != batch.logits) layer_after_update_at.push_back(step);
+    if (step == 0) first_biases.assign(layer.biases().begin(), layer.biases().end());
   }
   void on_validation(int step, std::span<const float>, const Evaluation&,
                      const SoftmaxLayer&) override {
     validation_steps.push_back(step);
   }
-  std::vector<int> train_steps, validation_steps;
+  std::vector<int> train_steps, validation_steps, layer_after_update_at;
+  std::vector<float> first_biases;
 };
 
 class RetrainTest : public ::testing::Test {
@@ -142,6 +147,8 @@ TEST_F(RetrainTest, TrainsLogsAndWritesLikeRetrainPy) {
   // Evaluations at steps 0, 10, ..., 40 and the last; a train summary every step.
   EXPECT_EQ(observer_.validation_steps, (std::vector<int>{0, 10, 20, 30, 40, 49}));
   EXPECT_EQ(observer_.train_steps.size(), 50u);
+  EXPECT_EQ(observer_.layer_after_update_at, std::vector<int>{});
+  EXPECT_EQ(observer_.first_biases, std::vector<float>(3, 0.0f));  // as initialised
   EXPECT_EQ(read_file("out/labels.txt"), "a\nb\nc\n");
   EXPECT_EQ(result.labels, (std::vector<std::string>{"a", "b", "c"}));
   Graph out = tf::load_graphdef("out/retrained.pb");

@@ -170,10 +170,11 @@ TEST(TrainerSoftmax, StepMovesAgainstTheGradient) {
   std::vector<float> x = {1, 2};
   std::vector<int> label = {1};
   Gradients g = layer.gradients(x, label);
+  EXPECT_EQ(g.accuracy, layer.evaluate(x, label).accuracy);
+  EXPECT_EQ(g.logits, layer.logits(x));
+  EXPECT_EQ(g.probabilities, layer.probabilities(x));
   SoftmaxLayer stepped = layer;
-  Gradients step = stepped.train_step(x, label, 0.5);
-  EXPECT_EQ(step.loss, g.loss);
-  EXPECT_EQ(step.accuracy, layer.evaluate(x, label).accuracy);
+  stepped.apply(g, 0.5);
   for (int i = 0; i < 4; ++i)
     EXPECT_FLOAT_EQ(stepped.weights()[i],
                     static_cast<float>(layer.weights()[i] - 0.5 * g.weights[i]));
@@ -196,7 +197,7 @@ TEST(TrainerSoftmax, LearnsASeparableProblem) {
   SoftmaxLayer layer(in, classes, 1);
   double first = layer.evaluate(x, labels).cross_entropy;
   EXPECT_NEAR(first, std::log(3.0), 0.01);  // near-zero weights: uniform probabilities
-  for (int step = 0; step < 300; ++step) layer.train_step(x, labels, 0.5);
+  for (int step = 0; step < 300; ++step) layer.apply(layer.gradients(x, labels), 0.5);
   Evaluation e = layer.evaluate(x, labels);
   EXPECT_EQ(e.accuracy, 1.0);
   EXPECT_LT(e.cross_entropy, 0.1);

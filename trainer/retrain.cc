@@ -161,8 +161,9 @@ Batch Trainer::batch(Split split, int size, bool distorted) {
 
 void Trainer::train_step(int step) {
   Batch train = batch(Split::kTraining, options_.train_batch_size, options_.distort());
-  Gradients before = layer_.train_step(train.inputs, train.labels, options_.learning_rate);
+  Gradients before = layer_.gradients(train.inputs, train.labels);
   if (hooks_.observer) hooks_.observer->on_train_step(step, train.inputs, before, layer_);
+  layer_.apply(before, options_.learning_rate);
   bool last = step + 1 == options_.how_many_training_steps;
   if (step % options_.eval_step_interval == 0 || last) {
     // As retrain.py: the train figures are re-evaluated after the update, on the same batch.

@@ -182,17 +182,19 @@ Gradients SoftmaxLayer::gradients(std::span<const float> inputs,
   if (batch == 0) fail("softmax layer: cannot train on an empty batch");
   Gradients g;
   g.biases.assign(classes_, 0.0);
-  std::vector<double> logits = logits_of(inputs, padded_weights_, biases_);
+  g.logits = logits_of(inputs, padded_weights_, biases_);
+  g.probabilities = g.logits;
   const size_t padded = padded_classes(classes_);
   std::vector<double> d(static_cast<size_t>(batch) * padded, 0.0);  // p - y
   for (int b = 0; b < batch; ++b) {
-    std::span<double> row(logits.data() + static_cast<size_t>(b) * classes_, classes_);
-    const double label_logit = row[labels[b]];
-    g.loss += softmax_in_place(row) - label_logit;
+    const size_t first = static_cast<size_t>(b) * classes_;
+    std::span<double> row(g.probabilities.data() + first, classes_);
+    g.loss += softmax_in_place(row) - g.logits[first + labels[b]];
     g.accuracy += std::max_element(row.begin(), row.end()) - row.begin() == labels[b];
-    row[labels[b]] -= 1.0;
-    for (int c = 0; c < classes_; ++c) g.biases[c] += row[c];
-    std::copy(row.begin(), row.end(), d.begin() + static_cast<ptrdiff_t>(b * padded));
+    std::span<double> d_row(d.data() + static_cast<size_t>(b) * padded, classes_);
+    std::copy(row.begin(), row.end(), d_row.begin());
+    d_row[labels[b]] -= 1.0;
+    for (int c = 0; c < classes_; ++c) g.biases[c] += d_row[c];
   }
   g.weights = weight_gradients(inputs, input_size_, d, classes_);
   const double scale = 1.0 / batch;
@@ -211,13 +213,6 @@ void SoftmaxLayer::apply(const Gradients& g, double learning_rate) {
   for (size_t i = 0; i < biases_.size(); ++i)
     biases_[i] = static_cast<float>(biases_[i] - learning_rate * g.biases[i]);
   pad_weights(weights_, classes_, padded_weights_);
-}
-
-Gradients SoftmaxLayer::train_step(std::span<const float> inputs, std::span<const int> labels,
-                                   double learning_rate) {
-  Gradients g = gradients(inputs, labels);
-  apply(g, learning_rate);
-  return g;
 }
 
 }  // namespace poet::trainer

@@ -24,6 +24,9 @@ struct Gradients {
   double accuracy = 0;          // of the same forward pass
   std::vector<double> weights;  // [input_size, classes]
   std::vector<double> biases;   // [classes]
+  // The forward pass they come from, [batch, classes]: x W + b, and its softmax.
+  std::vector<double> logits;
+  std::vector<double> probabilities;
 };
 
 class SoftmaxLayer {
@@ -53,9 +56,6 @@ class SoftmaxLayer {
   Gradients gradients(std::span<const float> inputs, std::span<const int> labels) const;
   // W -= learning_rate * dW, b -= learning_rate * db.
   void apply(const Gradients& gradients, double learning_rate);
-  // gradients + apply; returns them (loss and accuracy are from before the step).
-  Gradients train_step(std::span<const float> inputs, std::span<const int> labels,
-                       double learning_rate);
 
  private:
   int batch_of(std::span<const float> inputs) const;

@@ -5,13 +5,12 @@
 namespace poet::trainer {
 namespace {
 
-// One step's summary: the layer as it is now, and the logits and softmax of `inputs`.
-tensorflow::Summary step_summary(std::span<const float> inputs, const SoftmaxLayer& layer,
-                                 double cross_entropy, double accuracy) {
-  std::vector<double> values = layer.logits(inputs);
-  std::vector<float> pre(values.begin(), values.end());
-  layer.to_probabilities(values);
-  std::vector<float> act(values.begin(), values.end());
+// One step's summary: the layer's weights and biases, a batch's logits and softmax.
+tensorflow::Summary step_summary(const SoftmaxLayer& layer, std::span<const double> logits,
+                                 std::span<const double> probabilities, double cross_entropy,
+                                 double accuracy) {
+  std::vector<float> pre(logits.begin(), logits.end());
+  std::vector<float> act(probabilities.begin(), probabilities.end());
   return summary::retrain_step_summary({.weights = layer.weights(),
                                         .biases = layer.biases(),
                                         .pre_activations = pre,
@@ -43,13 +42,16 @@ SummaryObserver::SummaryObserver(const std::filesystem::path& summaries_dir)
 
 void SummaryObserver::on_train_step(int step, std::span<const float> inputs, const Gradients& batch,
                                     const SoftmaxLayer& layer) {
-  train_.write_event(step, step_summary(inputs, layer, batch.loss, batch.accuracy));
+  train_.write_event(
+      step, step_summary(layer, batch.logits, batch.probabilities, batch.loss, batch.accuracy));
 }
 
 void SummaryObserver::on_validation(int step, std::span<const float> inputs,
                                     const Evaluation& validation, const SoftmaxLayer& layer) {
-  validation_.write_event(
-      step, step_summary(inputs, layer, validation.cross_entropy, validation.accuracy));
+  std::vector<double> logits = layer.logits(inputs), probabilities = logits;
+  layer.to_probabilities(probabilities);
+  validation_.write_event(step, step_summary(layer, logits, probabilities, validation.cross_entropy,
+                                             validation.accuracy));
 }
 
 }  // namespace poet::trainer
