@@ -170,7 +170,10 @@ TEST(TrainerSoftmax, StepMovesAgainstTheGradient) {
   std::vector<float> x = {1, 2};
   std::vector<int> label = {1};
   Gradients g = layer.gradients(x, label);
-  EXPECT_EQ(g.accuracy, layer.evaluate(x, label).accuracy);
+  const Evaluation e = layer.evaluate(x, label);
+  EXPECT_EQ(g.accuracy, e.accuracy);
+  EXPECT_EQ(e.logits, layer.logits(x));
+  EXPECT_EQ(e.probabilities, layer.probabilities(x));
   EXPECT_EQ(g.logits, layer.logits(x));
   EXPECT_EQ(g.probabilities, layer.probabilities(x));
   SoftmaxLayer stepped = layer;

@@ -142,14 +142,10 @@ std::vector<double> SoftmaxLayer::logits(std::span<const float> inputs) const {
   return logits_of(inputs, padded_weights_, biases_);
 }
 
-void SoftmaxLayer::to_probabilities(std::span<double> logits) const {
-  for (size_t r = 0; r + classes_ <= logits.size(); r += classes_)
-    softmax_in_place(logits.subspan(r, classes_));
-}
-
 std::vector<double> SoftmaxLayer::probabilities(std::span<const float> inputs) const {
   std::vector<double> probs = logits(inputs);
-  to_probabilities(probs);
+  for (size_t r = 0; r < probs.size(); r += classes_)
+    softmax_in_place(std::span<double>(probs).subspan(r, classes_));
   return probs;
 }
 
@@ -159,12 +155,13 @@ Evaluation SoftmaxLayer::evaluate(std::span<const float> inputs,
   check_labels(labels, batch);
   Evaluation result;
   if (batch == 0) return result;
-  std::vector<double> logits = this->logits(inputs);
+  result.logits = logits(inputs);
+  result.probabilities = result.logits;
   int correct = 0;
   for (int b = 0; b < batch; ++b) {
-    std::span<double> row(logits.data() + static_cast<size_t>(b) * classes_, classes_);
-    const double label_logit = row[labels[b]];
-    result.cross_entropy += softmax_in_place(row) - label_logit;
+    const size_t first = static_cast<size_t>(b) * classes_;
+    std::span<double> row(result.probabilities.data() + first, classes_);
+    result.cross_entropy += softmax_in_place(row) - result.logits[first + labels[b]];
     // First maximum, as tf.argmax.
     int predicted = static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin());
     result.predictions.push_back(predicted);

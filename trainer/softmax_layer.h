@@ -17,6 +17,9 @@ struct Evaluation {
   double cross_entropy = 0;  // mean over the batch
   double accuracy = 0;       // fraction whose most probable class is the label
   std::vector<int> predictions;
+  // The forward pass, [batch, classes]: x W + b, and its softmax.
+  std::vector<double> logits;
+  std::vector<double> probabilities;
 };
 
 struct Gradients {
@@ -49,8 +52,6 @@ class SoftmaxLayer {
   std::vector<double> logits(std::span<const float> inputs) const;
   // Softmax probabilities, [batch, classes].
   std::vector<double> probabilities(std::span<const float> inputs) const;
-  // The softmax of each row of logits() in place: probabilities() without a second x W + b.
-  void to_probabilities(std::span<double> logits) const;
   Evaluation evaluate(std::span<const float> inputs, std::span<const int> labels) const;
   // Mean cross-entropy and its gradients: dW = x^T (p - y) / batch, db = mean(p - y).
   Gradients gradients(std::span<const float> inputs, std::span<const int> labels) const;

@@ -48,10 +48,8 @@ void SummaryObserver::on_train_step(int step, std::span<const float> inputs, con
 
 void SummaryObserver::on_validation(int step, std::span<const float> inputs,
                                     const Evaluation& validation, const SoftmaxLayer& layer) {
-  std::vector<double> logits = layer.logits(inputs), probabilities = logits;
-  layer.to_probabilities(probabilities);
-  validation_.write_event(step, step_summary(layer, logits, probabilities, validation.cross_entropy,
-                                             validation.accuracy));
+  validation_.write_event(step, step_summary(layer, validation.logits, validation.probabilities,
+                                             validation.cross_entropy, validation.accuracy));
 }
 
 }  // namespace poet::trainer
