@@ -34,23 +34,7 @@ double now() {
 
 BottleneckRunner::BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch,
                                    ExecOptions options)
-    : model_(model), batch_(batch), exe_([&] {
-        if (batch < 1) fail("--batch ", batch, ": must be at least 1");
-        if (batch > 1) {
-          try {
-            Executable exe = make_executable(graph, model, -1, options);
-            if (batches(exe, model.bottleneck_size)) return exe;
-            batch_note_ =
-                str_cat("'", model.bottleneck_tensor, "' has shape ", exe.fetch_info(0).shape.str(),
-                        ": the graph fixes the batch, so images run one at a time");
-          } catch (const Error& e) {
-            batch_note_ = str_cat("the graph cannot take a batch of images (", e.what(),
-                                  "): images run one at a time");
-          }
-        }
-        batch_ = 1;
-        return make_executable(graph, model, 1, options);
-      }()) {
+    : model_(model), batch_(batch), exe_(load(graph, options)) {
   // A bottleneck named on the command line: its size is the graph's.
   const PartialShape& shape = exe_.fetch_info(0).shape;
   int64_t size = shape.known_rank && shape.rank() >= 1 ? shape.dim(shape.rank() - 1) : -1;
@@ -62,13 +46,41 @@ BottleneckRunner::BottleneckRunner(const Graph& graph, const BottleneckModel& mo
   }
 }
 
+Executable BottleneckRunner::load(const Graph& graph, const ExecOptions& options) {
+  if (batch_ < 1) fail("--batch ", batch_, ": must be at least 1");
+  if (batch_ == 1) return make_executable(graph, model_, 1, options);
+  try {
+    Executable exe = make_executable(graph, model_, -1, options);
+    if (batches(exe, model_.bottleneck_size)) return exe;
+    batch_note_ = str_cat("'", model_.bottleneck_tensor, "' has shape ",
+                          exe.fetch_info(0).shape.str(), ": the graph fixes the batch");
+  } catch (const Error& e) {
+    batch_note_ = str_cat("the graph cannot take a batch of images (", e.what(), ")");
+  }
+  // Built for one image, such a graph still takes a batch that the executor runs image by
+  // image across its threads (ExecOptions::batch_split): for Inception v3 2015, whose
+  // pool_3/_reshape is [1, 2048], that is faster than one image at a time split over them.
+  Executable one = make_executable(graph, model_, 1, options);
+  if (one.splits_batch(batch_)) {
+    batch_note_.clear();
+    one_image_graph_ = true;
+  } else {
+    batch_note_ += ": images run one at a time";
+    batch_ = 1;
+  }
+  return one;
+}
+
 std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> inputs) {
   std::vector<std::vector<float>> out;
   const int64_t h = model_.spec.height, w = model_.spec.width;
   const size_t image_values = static_cast<size_t>(h * w * 3);
   const size_t size = static_cast<size_t>(model_.bottleneck_size);
-  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(batch_)) {
-    const size_t n = std::min(inputs.size() - start, static_cast<size_t>(batch_));
+  for (size_t start = 0, n = 0; start < inputs.size(); start += n) {
+    n = std::min(inputs.size() - start, static_cast<size_t>(batch_));
+    // A graph built for one image takes only batches the executor splits image by image (a
+    // last batch smaller than the threads would run whole, and its fixed shapes would not fit).
+    if (one_image_graph_ && !exe_.splits_batch(static_cast<int64_t>(n))) n = 1;
     Tensor feed(DType::kFloat32, {static_cast<int64_t>(n), h, w, 3});
     std::span<float> dst = feed.data<float>();
     for (size_t i = 0; i < n; ++i) {

@@ -3,10 +3,12 @@
 // values equal feeding the graph its JPEG bytes) and pushed through the network in batches of
 // several images per forward pass, while a worker thread decodes the next batch.
 //
-// Batching needs a free batch dimension between the input and the bottleneck. The input's
-// declared batch (MobileNet's [1,128,128,3]) is overridden; when a node downstream fixes the
-// batch at 1 (Inception v3 2015 reshapes pool_3 to [1, 2048]) the runner falls back to one
-// image per pass and says so in batch_note().
+// Batching needs a free batch dimension between the input and the bottleneck, or a graph that
+// the executor can run image by image. The input's declared batch (MobileNet's
+// [1,128,128,3]) is overridden. When a node downstream fixes the batch at 1 (Inception v3 2015
+// reshapes pool_3 to [1, 2048]), the graph is built for one image and takes each batch image
+// by image across the threads (ExecOptions::batch_split); where it cannot (--batch_split off),
+// the runner falls back to one image per pass and says so in batch_note().
 #pragma once
 
 #include <functional>
@@ -47,9 +49,14 @@ class BottleneckRunner {
   std::vector<float> input_bottleneck(const Tensor& input);
 
  private:
+  // The graph, as fast a form as `batch_` allows; sets batch_, batch_note_ and one_image_graph_.
+  Executable load(const Graph& graph, const ExecOptions& options);
+
   BottleneckModel model_;
   int batch_;
   std::string batch_note_;
+  // Built for one image, the graph takes a batch only by the executor's batch split.
+  bool one_image_graph_ = false;
   Executable exe_;
 };
 

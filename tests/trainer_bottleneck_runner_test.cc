@@ -1,0 +1,100 @@
+// trainer::BottleneckRunner: images pushed through a network in batches, including a graph
+// that fixes the batch at 1 before its bottleneck (as Inception v3 2015's pool_3/_reshape
+// does), which takes its batches image by image across the threads.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "tests/test_graph.h"
+#include "trainer/bottleneck_runner.h"
+
+namespace poet::testing {
+namespace {
+
+constexpr int kSize = 4, kChannels = 6;
+
+// input [?, 4, 4, 3] -> 1x1 Conv2D to 6 channels -> Relu -> AvgPool over the whole image ->
+// Reshape to [1, 6], the batch written as 1 (a graph exported for one image).
+Graph one_image_graph() {
+  TestGraph t;
+  Endpoint x = t.placeholder("input", PartialShape(std::vector<int64_t>{-1, kSize, kSize, 3}));
+  Tensor w(DType::kFloat32, {1, 1, 3, kChannels});
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : w.data<float>()) v = u(rng);
+  Endpoint conv =
+      t.op("conv", "Conv2D", {x, t.constant("w", w)},
+           {{"strides", std::vector<int64_t>{1, 1, 1, 1}}, {"padding", std::string("VALID")}});
+  Endpoint relu = t.op("relu", "Relu", {conv});
+  Endpoint pool = t.op("pool", "AvgPool", {relu},
+                       {{"ksize", std::vector<int64_t>{1, kSize, kSize, 1}},
+                        {"strides", std::vector<int64_t>{1, 1, 1, 1}},
+                        {"padding", std::string("VALID")}});
+  const std::vector<int32_t> one_image = {1, kChannels};
+  t.op("bottleneck", "Reshape", {pool, t.constant("shape", Tensor::from_ints({2}, one_image))});
+  return std::move(t.g);
+}
+
+trainer::BottleneckModel model() {
+  trainer::BottleneckModel m;
+  m.input_tensor = "input:0";
+  m.bottleneck_tensor = "bottleneck:0";
+  m.bottleneck_size = kChannels;
+  m.spec.height = m.spec.width = kSize;
+  return m;
+}
+
+std::vector<Tensor> images(int n) {
+  std::vector<Tensor> out;
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (int i = 0; i < n; ++i) {
+    Tensor t(DType::kFloat32, {1, kSize, kSize, 3});
+    for (float& v : t.data<float>()) v = u(rng);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+ExecOptions threads(int n, BatchSplit split = BatchSplit::kAuto) {
+  ExecOptions o;
+  o.threads = n;
+  o.batch_split = split;
+  return o;
+}
+
+// Each image alone, one per pass: what every batched run must give.
+std::vector<std::vector<float>> one_at_a_time(std::span<const Tensor> inputs) {
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 1, threads(1));
+  return runner.run(inputs);
+}
+
+TEST(BottleneckRunner, AGraphThatFixesTheBatchTakesBatchesImageByImage) {
+  const std::vector<Tensor> inputs = images(7);
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2));
+  EXPECT_EQ(runner.batch(), 4);
+  EXPECT_EQ(runner.batch_note(), "");
+  EXPECT_EQ(runner.run(inputs), one_at_a_time(inputs));
+}
+
+// With 3 threads a last batch of 2 images would run whole, and the Reshape to [1, 6] cannot
+// take it: those images go one at a time.
+TEST(BottleneckRunner, ABatchTooSmallToSplitRunsImageByImage) {
+  const std::vector<Tensor> inputs = images(6);  // batches of 4, then 2
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(3));
+  EXPECT_EQ(runner.batch(), 4);
+  EXPECT_EQ(runner.run(inputs), one_at_a_time(inputs));
+}
+
+TEST(BottleneckRunner, WithoutTheBatchSplitAGraphThatFixesTheBatchRunsOneImageAPass) {
+  const std::vector<Tensor> inputs = images(3);
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2, BatchSplit::kOff));
+  EXPECT_EQ(runner.batch(), 1);
+  EXPECT_NE(runner.batch_note().find("'bottleneck:0' has shape [1,6]: the graph fixes the batch"),
+            std::string::npos)
+      << runner.batch_note();
+  EXPECT_EQ(runner.run(inputs), one_at_a_time(inputs));
+}
+
+}  // namespace
+}  // namespace poet::testing
