@@ -2,13 +2,17 @@
 # Installs dependencies (if missing) and builds poet in Release (with assertions).
 # usage: scripts/build.sh [BUILD_DIR] [extra cmake -D options...]
 #        scripts/build.sh --sanitize
+#        scripts/build.sh --tsan
 #   --sanitize: the checking build in build-asan/: clang, AddressSanitizer + UBSan, and
 #   libFuzzer's coverage, so one build serves the sanitized tests (test.sh) and the fuzz
 #   targets (fuzz.sh).
+#   --tsan: clang with ThreadSanitizer in build-tsan/, run by hand (docs/DEVELOPING.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ "${1:-}" == --sanitize ]]; then
   set -- "$root/build-asan" -DCMAKE_CXX_COMPILER=clang++ -DPOET_FUZZ=ON -DPOET_BUILD_BENCH=OFF
+elif [[ "${1:-}" == --tsan ]]; then
+  set -- "$root/build-tsan" -DCMAKE_CXX_COMPILER=clang++ -DPOET_TSAN=ON -DPOET_BUILD_BENCH=OFF
 fi
 build=${1:-$root/build}
 shift || true
