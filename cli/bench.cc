@@ -27,14 +27,16 @@ namespace x86 = kernels::x86;
 using Clock = std::chrono::steady_clock;
 
 // Deterministic input for the fed tensor: uniform [-1, 1) floats, or the JPEG bytes of --image.
-Tensor make_input(const TensorInfo& info, const Flags& flags) {
+Tensor make_input(const TensorInfo& info, int64_t batch, const Flags& flags) {
   if (info.dtype == DType::kString) {
     if (!flags.given("image")) fail("--input_layer is a string tensor: give --image FILE.jpg");
     return Tensor::from_string(read_file(flags.str("image")));
   }
   if (info.dtype != DType::kFloat32)
     fail("--input_layer: poet bench feeds float32 or string tensors, not ", dtype_name(info.dtype));
-  Tensor t(DType::kFloat32, info.shape.known());
+  Shape shape = info.shape.known();
+  if (!shape.empty()) shape[0] = batch;  // a graph built for one image takes a batch too
+  Tensor t(DType::kFloat32, std::move(shape));
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (float& v : t.data<float>()) v = u(rng);
@@ -119,14 +121,24 @@ void print_peak_after(const Peak& before, double after) {
               share < 0.9 ? "; the cores ran slower than at the start: compare with care" : "");
 }
 
-// `split`: the batch ran image by image on the threads, so a layer's time is summed over the
-// images (thread time) and its GFLOP/s is one thread's, against one thread's peak. Otherwise
-// the last column, "threads", is how many threads the layer kept busy on average
+// A step's FLOP in a run of `batch` images. StepInfo::flops counts the batch the executable was
+// built for: one image where the graph fixes the batch (build_executable).
+double run_flops(const Executable& exe, const StepInfo& step, int64_t batch) {
+  const PartialShape& fed = exe.feed_info(0).shape;
+  const bool known = fed.known_rank && fed.rank() > 0 && fed.dim(0) > 0;
+  return known ? static_cast<double>(step.flops) * batch / fed.dim(0)
+               : static_cast<double>(step.flops);
+}
+
+// A split batch (Executable::splits_batch) ran image by image on the threads, so a layer's time is
+// summed over the images (thread time) and its GFLOP/s is one thread's, against one thread's peak.
+// Otherwise the last column, "threads", is how many threads the layer kept busy on average
 // (StepTime::thread_seconds over its wall time): 1.00 on one thread, short of the pool's size
 // by what the split left idle; "-" for oneDNN's layers, which run on oneDNN's own threads.
 // `times`: each step's time summed over the timed runs.
 void print_layers(const Executable& exe, std::span<const StepTime> times, int runs,
-                  const Peak& peak, Backend default_backend, bool split) {
+                  const Peak& peak, Backend default_backend, int64_t batch) {
+  const bool split = exe.splits_batch(batch);
   const double layer_peak = split ? peak.per_thread : peak.total();
   if (split)
     std::printf("\nper layer: thread time summed over the images, %% of one thread's peak");
@@ -136,7 +148,7 @@ void print_layers(const Executable& exe, std::span<const StepTime> times, int ru
   for (size_t i = 0; i < steps.size(); ++i) {
     const double seconds = times[i].seconds;
     double ms = seconds / runs * 1e3;
-    double gflops = ms > 0 ? steps[i].flops / (ms * 1e6) : 0;
+    double gflops = ms > 0 ? run_flops(exe, steps[i], batch) / (ms * 1e6) : 0;
     std::string shape = steps[i].outputs.empty() ? "" : steps[i].outputs[0].shape.str();
     // A layer sent to another backend than the run's (--backend_op) says which.
     std::string op = steps[i].op;
@@ -346,8 +358,8 @@ void print_layers_against(const Timed& a, const Timed& b, bool split_a, bool spl
 // Runs, times and throughput of one executable; with `two` (--against), saying whose.
 void print_summary(const Timed& t, int64_t batch, const Peak& peak, bool two) {
   const std::string who = backend_label(t.backend, two);
-  int64_t flops = 0;
-  for (const StepInfo& s : t.exe->steps()) flops += s.flops;
+  double flops = 0;
+  for (const StepInfo& s : t.exe->steps()) flops += run_flops(*t.exe, s, batch);
   const double per_run = t.mean_seconds();
   std::printf("\nruns%s: %d in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", who.c_str(),
               t.runs(), t.seconds(), per_run * 1e3, flops / 1e9);
@@ -366,6 +378,32 @@ void print_summary(const Timed& t, int64_t batch, const Peak& peak, bool two) {
               100 * gflops / peak.total(), peak.total(), peak.threads);
   std::printf("memory after the runs: resident %.1f MB\n", resident_mb());
   if (two) std::printf("images/s%s: %.1f\n", who.c_str(), batch / per_run);
+}
+
+// A node may write a batch of one into the graph (Inception v3 2015 reshapes pool_3 to
+// [1, 2048], MobileNet's frozen graphs their predictions to [1, 1001]). Built for one image, such
+// a graph still takes a batch that the executor runs image by image (ExecOptions::batch_split):
+// that executable, from the graph read again (the failed build took the first), or an error
+// that adds why not to `whole`, the error of the build for the whole batch.
+Executable one_image_executable(const Flags& flags, const std::string& input,
+                                const std::string& fetch, int64_t batch, ExecOptions& options,
+                                const Error& whole) {
+  options.feed_shapes[input].dims[0] = 1;
+  std::string why_not;
+  try {
+    Executable one(load_graph(flags.required("graph")), {input}, {fetch}, options);
+    if (one.splits_batch(batch)) {
+      std::printf("batch: the graph fixes it at 1, so it is built for one image\n");
+      return one;
+    }
+    why_not = one.batch_split_blocker().empty()
+                  ? "the batch is smaller than the threads (--batch_split on splits it)"
+                  : one.batch_split_blocker();
+  } catch (const Error& e) {
+    why_not = e.what();
+  }
+  fail(whole.what(), "; built for one image, the graph would take the batch image by image, but ",
+       why_not);
 }
 
 // The executable bench times. The loaded graph goes once it is built: it holds the file's
@@ -388,7 +426,12 @@ Executable build_executable(const Flags& flags, const std::string& input, const 
   }
   if (shape.known_rank && shape.rank() > 0) shape.dims[0] = batch;
   options.feed_shapes[input] = shape;
-  return Executable(std::move(graph), {input}, {fetch}, options);
+  try {
+    return Executable(std::move(graph), {input}, {fetch}, options);
+  } catch (const Error& e) {
+    if (batch == 1 || !shape.known_rank || shape.rank() == 0) throw;
+    return one_image_executable(flags, input, fetch, batch, options, e);
+  }
 }
 
 std::vector<FlagSpec> bench_flag_specs() {
@@ -430,8 +473,7 @@ void report(std::span<const Timed> timed, int64_t batch, bool per_layer, const P
     print_layers_against(timed[0], timed[1], exe.splits_batch(batch),
                          timed[1].exe->splits_batch(batch));
   } else if (per_layer) {
-    print_layers(exe, timed[0].layer_times, timed[0].runs(), peak, timed[0].backend,
-                 exe.splits_batch(batch));
+    print_layers(exe, timed[0].layer_times, timed[0].runs(), peak, timed[0].backend, batch);
   }
   const bool overlap =
       std::ranges::any_of(timed, [](const Timed& t) { return t.side_by_side > 0; });
@@ -466,7 +508,7 @@ int bench(Args args) {
   Executable exe = build_executable(flags, input, fetch, batch, options);
   std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
               resident_mb(), peak_rss_mb());
-  Tensor feed = make_input(exe.feed_info(0), flags);
+  Tensor feed = make_input(exe.feed_info(0), batch, flags);
   if (feed.dtype() == DType::kString && batch != 1)
     fail("--batch: a string input (JPEG bytes) runs one image at a time");
 

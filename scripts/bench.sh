@@ -28,7 +28,8 @@ export OMP_WAIT_POLICY=passive
 [ -f "$out/inception_v3.pb" ] || $poet make-replica inception_v3 "$out/inception_v3.pb" >/dev/null
 
 # name | graph | input | fetch | size | batch   (the replica's pool_3/_reshape is fixed at
-# [1,2048], so batch 32 fetches pool_3)
+# [1,2048], so batch 32 fetches pool_3, the same values, which the peers' converted graphs
+# also take at batch 32; poet bench alone would build it for one image)
 mb=MobilenetV1/Predictions/Reshape:0
 cases=(
   "mobilenet_0.25_128|$fx/mobilenet_v1_0.25_128/frozen_graph.pb|input:0|$mb|128|1"

@@ -73,6 +73,50 @@ TEST(BenchCli, ReportsPeakArenaRunsAndImagesPerSecond) {
   }
 }
 
+// The real graph's Predictions/Reshape_1 fixes the batch at 1 ([1, 1001]). Built for one image,
+// it runs a batch image by image on the threads, and the report counts the batch's FLOP (the
+// whole graph is about 0.027 GFLOP an image); without the batch split, the reshape's error.
+TEST(BenchCli, AGraphThatFixesTheBatchRunsABatchImageByImage) {
+  POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
+  const std::vector<std::string> args = {"bench",
+                                         "--graph",
+                                         fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
+                                         "--input_layer",
+                                         "input",
+                                         "--fetch",
+                                         "MobilenetV1/Predictions/Reshape_1",
+                                         "--batch",
+                                         "4",
+                                         "--threads",
+                                         "2",
+                                         "--seconds",
+                                         "0.05"};
+  CliResult r = run_poet(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("batch: the graph fixes it at 1, so it is built for one image\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("batch split: each thread runs one image at a time"), std::string::npos)
+      << r.out;
+  const size_t per_run = r.out.find(" GFLOP per run");
+  ASSERT_NE(per_run, std::string::npos) << r.out;
+  const double gflop = std::stod(r.out.substr(r.out.rfind(", ", per_run) + 2));
+  EXPECT_GT(gflop, 4 * 0.025) << r.out;
+  EXPECT_LT(gflop, 4 * 0.032) << r.out;
+
+  std::vector<std::string> whole = args;
+  whole.insert(whole.end(), {"--batch_split", "off"});
+  r = run_poet(whole);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("node 'MobilenetV1/Predictions/Reshape_1' (Reshape): cannot reshape"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("; built for one image, the graph would take the batch image by image, "
+                       "but the batch split is off"),
+            std::string::npos)
+      << r.err;
+}
+
 // --against: both backends' runs alternated in one process, each layer's times side by side
 // where both executables have the layer, and each backend's summary, the first's images/s last.
 TEST(BenchCli, AgainstPrintsBothBackendsSideBySide) {
