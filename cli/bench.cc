@@ -396,12 +396,11 @@ Executable one_image_executable(const Flags& flags, const std::string& input,
       std::printf("batch: the graph fixes it at 1, so it is built for one image\n");
       return one;
     }
-    why_not = one.batch_split_blocker().empty()
-                  ? "the batch is smaller than the threads (--batch_split on splits it)"
-                  : one.batch_split_blocker();
+    why_not = one.batch_split_blocker();
   } catch (const Error& e) {
     why_not = e.what();
   }
+  if (why_not.empty()) throw whole;  // not a batch the graph fixes
   fail(whole.what(), "; built for one image, the graph would take the batch image by image, but ",
        why_not);
 }

@@ -17,7 +17,8 @@ namespace poet {
 // How run() uses several threads on a batch (ExecOptions::batch_split).
 enum class BatchSplit {
   kAuto,  // split when the graph is per image and the batch has at least one image per thread
-          // (one thread: any batch of two or more)
+          // (one thread: any batch of two or more), or any batch of two or more other than the
+          // one loaded when a Reshape spells that batch ([1, 2048]), which no other fits whole
   kOn,    // split any batch of two or more; loading fails if the graph cannot be split
   kOff,   // always run each layer over the whole batch, its work split across the threads
 };

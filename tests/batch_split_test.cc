@@ -398,19 +398,40 @@ TEST(BatchSplit, MeanOverTheBatchFallsBackAndIsRight) {
   EXPECT_FLOAT_EQ(r.out[0].data<float>()[1], 30.f);
 }
 
-TEST(BatchSplit, ReshapeSpellingTheLoadTimeBatchSplits) {
-  // With the batch given at load, the target [4,6] names it; each one-image slice needs [1,6].
+// x [?, 2, 3] -> Relu -> Reshape to [batch, 6], the graph loaded for that batch, which the
+// target spells.
+Graph reshape_spelling_the_batch(int32_t batch) {
   Builder b;
   Endpoint relu = b.op("relu", "Relu", {b.input({-1, 2, 3})});
-  b.op("y", "Reshape", {relu, b.ints("s", {2}, {4, 6})});
+  b.op("y", "Reshape", {relu, b.ints("s", {2}, {batch, 6})});
+  return std::move(b.g);
+}
+
+std::map<std::string, PartialShape> loaded_for(int64_t batch) {
+  return {{"x:0", PartialShape(Shape{batch, 2, 3})}};
+}
+
+TEST(BatchSplit, ReshapeSpellingTheLoadTimeBatchSplits) {
+  // With the batch given at load, the target [4,6] names it; each one-image slice needs [1,6].
+  const Graph g = reshape_spelling_the_batch(4);
   const Tensor x = random_tensor({4, 2, 3});
-  std::map<std::string, PartialShape> load = {{"x:0", PartialShape(Shape{4, 2, 3})}};
-  Outcome split = run(b.g, {"y:0"}, {x}, BatchSplit::kOn, 2, load);
-  Outcome whole = run(b.g, {"y:0"}, {x}, BatchSplit::kOff, 2, load);
+  Outcome split = run(g, {"y:0"}, {x}, BatchSplit::kOn, 2, loaded_for(4));
+  Outcome whole = run(g, {"y:0"}, {x}, BatchSplit::kOff, 2, loaded_for(4));
   EXPECT_TRUE(split.splits) << split.blocker;
   EXPECT_EQ(split.observed, 4 * split.steps);
   EXPECT_EQ(split.out[0].shape(), (Shape{4, 6}));
   expect_near(split.out[0], whole.out[0]);
+}
+
+// Loaded for one image, [1,6] spells the batch: a batch of 2 on 3 threads, too few images for
+// every thread, still runs image by image, since the whole batch would not fit the target.
+TEST(BatchSplit, ReshapeSpellingTheLoadTimeBatchSplitsABatchSmallerThanTheThreads) {
+  const Tensor x = random_tensor({2, 2, 3});
+  Outcome r = run(reshape_spelling_the_batch(1), {"y:0"}, {x}, BatchSplit::kAuto, 3, loaded_for(1));
+  EXPECT_TRUE(r.splits) << r.blocker;
+  ASSERT_EQ(r.out[0].shape(), (Shape{2, 6}));
+  for (int64_t i = 0; i < 12; ++i)
+    EXPECT_EQ(r.out[0].data<float>()[i], std::max(x.data<float>()[i], 0.f)) << i;
 }
 
 TEST(BatchSplit, FeedsOfDifferentBatchesRunWhole) {

@@ -77,9 +77,9 @@ TEST(BottleneckRunner, AGraphThatFixesTheBatchTakesBatchesImageByImage) {
   EXPECT_EQ(runner.run(inputs), one_at_a_time(inputs));
 }
 
-// With 3 threads a last batch of 2 images would run whole, and the Reshape to [1, 6] cannot
-// take it: those images go one at a time.
-TEST(BottleneckRunner, ABatchTooSmallToSplitRunsImageByImage) {
+// With 3 threads a last batch of 2 images is too small to give every thread an image, and is
+// split all the same: run whole, it would not fit the Reshape to [1, 6].
+TEST(BottleneckRunner, ABatchSmallerThanTheThreadsIsSplitToo) {
   const std::vector<Tensor> inputs = images(6);  // batches of 4, then 2
   trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(3));
   EXPECT_EQ(runner.batch(), 4);

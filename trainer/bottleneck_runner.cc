@@ -63,7 +63,6 @@ Executable BottleneckRunner::load(const Graph& graph, const ExecOptions& options
   Executable one = make_executable(graph, model_, 1, options);
   if (one.splits_batch(batch_)) {
     batch_note_.clear();
-    one_image_graph_ = true;
   } else {
     batch_note_ += ": images run one at a time";
     batch_ = 1;
@@ -76,11 +75,8 @@ std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> in
   const int64_t h = model_.spec.height, w = model_.spec.width;
   const size_t image_values = static_cast<size_t>(h * w * 3);
   const size_t size = static_cast<size_t>(model_.bottleneck_size);
-  for (size_t start = 0, n = 0; start < inputs.size(); start += n) {
-    n = std::min(inputs.size() - start, static_cast<size_t>(batch_));
-    // A graph built for one image takes only batches the executor splits image by image (a
-    // last batch smaller than the threads would run whole, and its fixed shapes would not fit).
-    if (one_image_graph_ && !exe_.splits_batch(static_cast<int64_t>(n))) n = 1;
+  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(batch_)) {
+    const size_t n = std::min(inputs.size() - start, static_cast<size_t>(batch_));
     Tensor feed(DType::kFloat32, {static_cast<int64_t>(n), h, w, 3});
     std::span<float> dst = feed.data<float>();
     for (size_t i = 0; i < n; ++i) {

@@ -49,14 +49,12 @@ class BottleneckRunner {
   std::vector<float> input_bottleneck(const Tensor& input);
 
  private:
-  // The graph, as fast a form as `batch_` allows; sets batch_, batch_note_ and one_image_graph_.
+  // The graph, as fast a form as `batch_` allows; sets batch_ and batch_note_.
   Executable load(const Graph& graph, const ExecOptions& options);
 
   BottleneckModel model_;
   int batch_;
   std::string batch_note_;
-  // Built for one image, the graph takes a batch only by the executor's batch split.
-  bool one_image_graph_ = false;
   Executable exe_;
 };
 
