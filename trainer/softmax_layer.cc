@@ -91,6 +91,31 @@ double softmax_in_place(std::span<double> row) {
   return max + std::log(sum);
 }
 
+// A labelled batch's forward pass, and the sums that evaluate() and gradients() average.
+struct Forward {
+  std::vector<double> logits, probabilities;  // [batch, classes]
+  std::vector<int> predictions;               // each row's first maximum, as tf.argmax
+  double cross_entropy_sum = 0;
+  int correct = 0;
+};
+
+Forward forward(std::span<const float> inputs, std::span<const int> labels,
+                std::span<const double> padded_weights, std::span<const float> biases) {
+  const size_t classes = biases.size();
+  Forward f;
+  f.logits = logits_of(inputs, padded_weights, biases);
+  f.probabilities = f.logits;
+  for (size_t b = 0; b < labels.size(); ++b) {
+    const size_t first = b * classes;
+    std::span<double> row(f.probabilities.data() + first, classes);
+    f.cross_entropy_sum += softmax_in_place(row) - f.logits[first + labels[b]];
+    const int predicted = static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin());
+    f.predictions.push_back(predicted);
+    f.correct += predicted == labels[b];
+  }
+  return f;
+}
+
 }  // namespace
 
 SoftmaxLayer::SoftmaxLayer(int input_size, int classes, uint64_t seed)
@@ -155,20 +180,12 @@ Evaluation SoftmaxLayer::evaluate(std::span<const float> inputs,
   check_labels(labels, batch);
   Evaluation result;
   if (batch == 0) return result;
-  result.logits = logits(inputs);
-  result.probabilities = result.logits;
-  int correct = 0;
-  for (int b = 0; b < batch; ++b) {
-    const size_t first = static_cast<size_t>(b) * classes_;
-    std::span<double> row(result.probabilities.data() + first, classes_);
-    result.cross_entropy += softmax_in_place(row) - result.logits[first + labels[b]];
-    // First maximum, as tf.argmax.
-    int predicted = static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin());
-    result.predictions.push_back(predicted);
-    correct += predicted == labels[b];
-  }
-  result.cross_entropy /= batch;
-  result.accuracy = static_cast<double>(correct) / batch;
+  Forward f = forward(inputs, labels, padded_weights_, biases_);
+  result.cross_entropy = f.cross_entropy_sum / batch;
+  result.accuracy = static_cast<double>(f.correct) / batch;
+  result.predictions = std::move(f.predictions);
+  result.logits = std::move(f.logits);
+  result.probabilities = std::move(f.probabilities);
   return result;
 }
 
@@ -177,19 +194,17 @@ Gradients SoftmaxLayer::gradients(std::span<const float> inputs,
   const int batch = batch_of(inputs);
   check_labels(labels, batch);
   if (batch == 0) fail("softmax layer: cannot train on an empty batch");
+  Forward f = forward(inputs, labels, padded_weights_, biases_);
   Gradients g;
+  g.loss = f.cross_entropy_sum;
+  g.accuracy = f.correct;
   g.biases.assign(classes_, 0.0);
-  g.logits = logits_of(inputs, padded_weights_, biases_);
-  g.probabilities = g.logits;
   const size_t padded = padded_classes(classes_);
   std::vector<double> d(static_cast<size_t>(batch) * padded, 0.0);  // p - y
   for (int b = 0; b < batch; ++b) {
-    const size_t first = static_cast<size_t>(b) * classes_;
-    std::span<double> row(g.probabilities.data() + first, classes_);
-    g.loss += softmax_in_place(row) - g.logits[first + labels[b]];
-    g.accuracy += std::max_element(row.begin(), row.end()) - row.begin() == labels[b];
+    const double* p = f.probabilities.data() + static_cast<size_t>(b) * classes_;
     std::span<double> d_row(d.data() + static_cast<size_t>(b) * padded, classes_);
-    std::copy(row.begin(), row.end(), d_row.begin());
+    std::copy(p, p + classes_, d_row.begin());
     d_row[labels[b]] -= 1.0;
     for (int c = 0; c < classes_; ++c) g.biases[c] += d_row[c];
   }
@@ -199,6 +214,8 @@ Gradients SoftmaxLayer::gradients(std::span<const float> inputs,
   g.accuracy *= scale;
   for (double& v : g.weights) v *= scale;
   for (double& v : g.biases) v *= scale;
+  g.logits = std::move(f.logits);
+  g.probabilities = std::move(f.probabilities);
   return g;
 }
 
