@@ -18,6 +18,7 @@
 #include "importers/tensorflow/graphdef.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
+#include "tests/kernel_test_util.h"
 #include "tests/test_graph.h"
 
 namespace poet::testing {
@@ -191,6 +192,30 @@ TEST(LayerSplit, BothWaysAgreeAndAutoChoosesAfterItsTrials) {
   // Each batch size is timed on its own.
   EXPECT_EQ(timed.layer_threads(three), 0);
   expect_near(timed.run(three)[0], on.run(three)[0], 0);
+}
+
+// Split, a 1x1 layer cuts its pixels into one band per thread, each tiled on its own: 50x50
+// pixels end each band in a tile of 2 or 3 pixels (6-, 8- and 12-pixel tiles) where the whole
+// image ends in one of 4. Every tile must sum in the same order, or kAuto's choice, made by
+// timing, would change the results from run to run.
+TEST(LayerSplit, APointwiseLayerCutIntoBandsGivesTheSameBitsOnEveryIsa) {
+  Builder b;
+  Endpoint x = b.input({-1, 50, 50, 8});
+  b.op("conv", "Conv2D", {x, b.weights("w", {1, 1, 8, 16})},
+       {{"padding", std::string("VALID")}, {"strides", std::vector<int64_t>{1, 1, 1, 1}}});
+  const std::vector<Tensor> image = {random_tensor({1, 50, 50, 8})};
+  for (kernels::x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(kernels::x86::isa_name(isa));
+    kernels::x86::force_isa(isa);
+    auto run = [&](LayerSplit mode) {
+      ExecOptions o;
+      o.threads = 2;
+      o.layer_split = mode;
+      return Executable(b.g, {"x:0"}, {"conv:0"}, o).run(image)[0];
+    };
+    expect_near(run(LayerSplit::kOn), run(LayerSplit::kOff), 0);
+  }
+  kernels::x86::force_isa(std::nullopt);
 }
 
 TEST(LayerSplit, StepTimesCountTheThreadsTheLayerKeptBusy) {

@@ -282,15 +282,18 @@ struct BlockedConv {
   // step's FMAs waiting on the step before's: such a tile keeps kSets sets of accumulators,
   // step k adding into set k % kSets, and adds the sets up at the end. Alone, with its 4 MB of
   // weights in L3, MobileNet v1 1.0's logits layer (1024 -> 1001) ran 1.3x faster on one
-  // thread (61 GB/s instead of 47: about what one core streams from L3 here), tiles of 2-3
-  // rows 1.2x; in the graph, where those weights come from memory, the logits 2% on one
-  // thread and no faster on two.
+  // thread (61 GB/s instead of 47: about what one core streams from L3 here); in the graph,
+  // where those weights come from memory, 2% on one thread and no faster on two.
+  // Only one-row tiles do so: the sets sum in another order, and a tile of 2-4 rows is the
+  // end of a run of pixels whose length the threads decide (a 1x1 layer cuts one band of
+  // pixels per thread), so the sets there made a pixel's bits depend on the split. A one-row
+  // tile is a run of one pixel: a one-pixel image or padding region, whatever the threads.
   template <int kM>
   [[gnu::noinline]] static void gemm_kernel(const float* const (&a)[kM], const float* w,
                                             int64_t len, const float* bias,
                                             float* const (&out_rows)[kM], int64_t o0, int rows,
                                             Activation act, Prefetch& prefetch) {
-    constexpr int kSums = 8, kSets = (kSums + kM * kVecs - 1) / (kM * kVecs);
+    constexpr int kSums = 8, kSets = kM == 1 ? (kSums + kVecs - 1) / kVecs : 1;
     Reg acc[kSets][kM][kVecs];
 #pragma GCC unroll 16
     for (int i = 0; i < kM; ++i) {
