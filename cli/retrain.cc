@@ -261,6 +261,7 @@ int retrain(Args args) {
 
   const std::string model_file = model_path(flags, options, info);
   ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
+  options.threads = exec.threads;
   Graph graph = load_graph(model_file);
   trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph);
   print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,

@@ -49,6 +49,8 @@ struct RetrainOptions {
   // poet's addition: standardise each bottleneck feature by the training set's mean and std
   // (trainer/normalisation.h); folded into the exported layer.
   bool normalize_bottlenecks = false;
+  // poet's addition: the threads that sum the new layer's steps (--threads; 0: every core).
+  int threads = 0;
 
   bool distort() const {
     return flip_left_right || random_crop != 0 || random_scale != 0 || random_brightness != 0;

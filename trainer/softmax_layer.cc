@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "kernels/x86/matmul_f64.h"
 #include "trainer/random.h"
 
 namespace poet::trainer {
@@ -14,68 +15,42 @@ void check_sizes(int input_size, int classes) {
   if (classes < 2) fail("softmax layer: ", classes, " classes; at least two are needed");
 }
 
-// Classes are summed eight at a time: eight sums make four independent chains of SSE2 adds,
-// enough to overlap the add's latency (one class at a time, its sum in memory, ran five times
-// slower).
-constexpr size_t kClassBlock = 8;
-
-size_t padded_classes(size_t classes) {
-  return (classes + kClassBlock - 1) / kClassBlock * kClassBlock;
-}
-
-// The weights as doubles, each row padded with zeros to padded_classes(classes), into `out`.
-void pad_weights(std::span<const float> weights, size_t classes, std::vector<double>& out) {
-  const size_t inputs = weights.size() / classes, padded = padded_classes(classes);
-  out.assign(inputs * padded, 0.0);
-  for (size_t k = 0; k < inputs; ++k)
-    std::copy_n(weights.data() + k * classes, classes, out.data() + k * padded);
-}
-
-// x W + b, [batch, classes], with W padded (pad_weights). Each sum runs in double in the order
-// k = 0, 1, ..., as the plain loop over one row and one class would take it, so the results do
-// not depend on the blocking.
-std::vector<double> logits_of(std::span<const float> inputs, std::span<const double> w,
-                              std::span<const float> biases) {
-  const size_t classes = biases.size(), padded = padded_classes(classes);
-  const size_t input_size = w.size() / padded, batch = inputs.size() / input_size;
+// x W + b, [batch, classes]: each sum starts at its bias and runs in double in the order
+// k = 0, 1, ..., as the plain loop over one row and one class would take it.
+std::vector<double> logits_of(std::span<const float> inputs, std::span<const double> weights,
+                              std::span<const float> biases, ThreadPool* pool) {
+  const int64_t classes = std::ssize(biases), input_size = std::ssize(weights) / classes;
+  const int64_t batch = std::ssize(inputs) / input_size;
   std::vector<double> logits(batch * classes);
-  for (size_t r = 0; r < batch; ++r) {
-    const float* x = inputs.data() + r * input_size;
-    for (size_t c0 = 0; c0 < padded; c0 += kClassBlock) {
-      double sum[kClassBlock];
-      for (size_t j = 0; j < kClassBlock; ++j) sum[j] = c0 + j < classes ? biases[c0 + j] : 0.0;
-      for (size_t k = 0; k < input_size; ++k) {
-        const double xk = x[k];
-        const double* wk = w.data() + k * padded + c0;
-#pragma GCC unroll 8  // keeps the sums in registers
-        for (size_t j = 0; j < kClassBlock; ++j) sum[j] += xk * wk[j];
-      }
-      for (size_t j = 0; j < kClassBlock && c0 + j < classes; ++j)
-        logits[r * classes + c0 + j] = sum[j];
-    }
-  }
+  for (int64_t r = 0; r < batch; ++r)
+    std::copy(biases.begin(), biases.end(), logits.begin() + r * classes);
+  kernels::x86::matmul_f64(kernels::x86::active_isa(),
+                           {.m = batch,
+                            .n = classes,
+                            .k = input_size,
+                            .a_row = input_size,
+                            .a_col = 1,
+                            .ldb = classes,
+                            .ldc = classes},
+                           inputs, weights, logits, pool);
   return logits;
 }
 
-// dW[k][c] = sum over rows r of x[r][k] d[r][c], each sum in double in the order r = 0, 1, ...;
-// `d` is [batch, padded_classes(classes)], its columns past the layer's classes zero.
-std::vector<double> weight_gradients(std::span<const float> inputs, size_t input_size,
-                                     std::span<const double> d, size_t classes) {
-  const size_t padded = padded_classes(classes), batch = inputs.size() / input_size;
-  std::vector<double> dw(input_size * classes), column(batch);
-  for (size_t k = 0; k < input_size; ++k) {
-    for (size_t r = 0; r < batch; ++r) column[r] = inputs[r * input_size + k];
-    for (size_t c0 = 0; c0 < padded; c0 += kClassBlock) {
-      double sum[kClassBlock] = {};
-      for (size_t r = 0; r < batch; ++r) {
-        const double* dr = d.data() + r * padded + c0;
-#pragma GCC unroll 8  // keeps the sums in registers
-        for (size_t j = 0; j < kClassBlock; ++j) sum[j] += column[r] * dr[j];
-      }
-      for (size_t j = 0; j < kClassBlock && c0 + j < classes; ++j)
-        dw[k * classes + c0 + j] = sum[j];
-    }
-  }
+// dW = x^T d, [input_size, classes], each sum in double in the order r = 0, 1, ...; `d` is
+// [batch, classes].
+std::vector<double> weight_gradients(std::span<const float> inputs, int64_t input_size,
+                                     std::span<const double> d, int64_t classes, ThreadPool* pool) {
+  const int64_t batch = std::ssize(inputs) / input_size;
+  std::vector<double> dw(input_size * classes, 0.0);
+  kernels::x86::matmul_f64(kernels::x86::active_isa(),
+                           {.m = input_size,
+                            .n = classes,
+                            .k = batch,
+                            .a_row = 1,
+                            .a_col = input_size,
+                            .ldb = classes,
+                            .ldc = classes},
+                           inputs, d, dw, pool);
   return dw;
 }
 
@@ -100,10 +75,10 @@ struct Forward {
 };
 
 Forward forward(std::span<const float> inputs, std::span<const int> labels,
-                std::span<const double> padded_weights, std::span<const float> biases) {
+                std::span<const double> weights, std::span<const float> biases, ThreadPool* pool) {
   const size_t classes = biases.size();
   Forward f;
-  f.logits = logits_of(inputs, padded_weights, biases);
+  f.logits = logits_of(inputs, weights, biases, pool);
   f.probabilities = f.logits;
   for (size_t b = 0; b < labels.size(); ++b) {
     const size_t first = b * classes;
@@ -125,7 +100,7 @@ SoftmaxLayer::SoftmaxLayer(int input_size, int classes, uint64_t seed)
   weights_.resize(static_cast<size_t>(input_size) * classes);
   for (float& w : weights_) w = static_cast<float>(random.truncated_normal() * kInitStddev);
   biases_.assign(classes, 0.0f);
-  pad_weights(weights_, classes_, padded_weights_);
+  weights_f64_.assign(weights_.begin(), weights_.end());
 }
 
 SoftmaxLayer::SoftmaxLayer(int input_size, int classes, std::vector<float> weights,
@@ -139,7 +114,7 @@ SoftmaxLayer::SoftmaxLayer(int input_size, int classes, std::vector<float> weigh
     fail("softmax layer: ", weights_.size(), " weights, expected ", input_size, "x", classes);
   if (biases_.size() != static_cast<size_t>(classes))
     fail("softmax layer: ", biases_.size(), " biases, expected ", classes);
-  pad_weights(weights_, classes_, padded_weights_);
+  weights_f64_.assign(weights_.begin(), weights_.end());
 }
 
 Tensor SoftmaxLayer::weights_tensor() const {
@@ -162,25 +137,26 @@ void SoftmaxLayer::check_labels(std::span<const int> labels, int batch) const {
       fail("softmax layer: label ", label, " is outside [0, ", classes_, ")");
 }
 
-std::vector<double> SoftmaxLayer::logits(std::span<const float> inputs) const {
+std::vector<double> SoftmaxLayer::logits(std::span<const float> inputs, ThreadPool* pool) const {
   batch_of(inputs);  // checks the size
-  return logits_of(inputs, padded_weights_, biases_);
+  return logits_of(inputs, weights_f64_, biases_, pool);
 }
 
-std::vector<double> SoftmaxLayer::probabilities(std::span<const float> inputs) const {
-  std::vector<double> probs = logits(inputs);
+std::vector<double> SoftmaxLayer::probabilities(std::span<const float> inputs,
+                                                ThreadPool* pool) const {
+  std::vector<double> probs = logits(inputs, pool);
   for (size_t r = 0; r < probs.size(); r += classes_)
     softmax_in_place(std::span<double>(probs).subspan(r, classes_));
   return probs;
 }
 
-Evaluation SoftmaxLayer::evaluate(std::span<const float> inputs,
-                                  std::span<const int> labels) const {
+Evaluation SoftmaxLayer::evaluate(std::span<const float> inputs, std::span<const int> labels,
+                                  ThreadPool* pool) const {
   const int batch = batch_of(inputs);
   check_labels(labels, batch);
   Evaluation result;
   if (batch == 0) return result;
-  Forward f = forward(inputs, labels, padded_weights_, biases_);
+  Forward f = forward(inputs, labels, weights_f64_, biases_, pool);
   result.cross_entropy = f.cross_entropy_sum / batch;
   result.accuracy = static_cast<double>(f.correct) / batch;
   result.predictions = std::move(f.predictions);
@@ -189,26 +165,23 @@ Evaluation SoftmaxLayer::evaluate(std::span<const float> inputs,
   return result;
 }
 
-Gradients SoftmaxLayer::gradients(std::span<const float> inputs,
-                                  std::span<const int> labels) const {
+Gradients SoftmaxLayer::gradients(std::span<const float> inputs, std::span<const int> labels,
+                                  ThreadPool* pool) const {
   const int batch = batch_of(inputs);
   check_labels(labels, batch);
   if (batch == 0) fail("softmax layer: cannot train on an empty batch");
-  Forward f = forward(inputs, labels, padded_weights_, biases_);
+  Forward f = forward(inputs, labels, weights_f64_, biases_, pool);
   Gradients g;
   g.loss = f.cross_entropy_sum;
   g.accuracy = f.correct;
   g.biases.assign(classes_, 0.0);
-  const size_t padded = padded_classes(classes_);
-  std::vector<double> d(static_cast<size_t>(batch) * padded, 0.0);  // p - y
+  std::vector<double> d = f.probabilities;  // p - y
   for (int b = 0; b < batch; ++b) {
-    const double* p = f.probabilities.data() + static_cast<size_t>(b) * classes_;
-    std::span<double> d_row(d.data() + static_cast<size_t>(b) * padded, classes_);
-    std::copy(p, p + classes_, d_row.begin());
+    double* d_row = d.data() + static_cast<size_t>(b) * classes_;
     d_row[labels[b]] -= 1.0;
     for (int c = 0; c < classes_; ++c) g.biases[c] += d_row[c];
   }
-  g.weights = weight_gradients(inputs, input_size_, d, classes_);
+  g.weights = weight_gradients(inputs, input_size_, d, classes_, pool);
   const double scale = 1.0 / batch;
   g.loss *= scale;
   g.accuracy *= scale;
@@ -226,7 +199,7 @@ void SoftmaxLayer::apply(const Gradients& g, double learning_rate) {
     weights_[i] = static_cast<float>(weights_[i] - learning_rate * g.weights[i]);
   for (size_t i = 0; i < biases_.size(); ++i)
     biases_[i] = static_cast<float>(biases_[i] - learning_rate * g.biases[i]);
-  pad_weights(weights_, classes_, padded_weights_);
+  weights_f64_.assign(weights_.begin(), weights_.end());
 }
 
 }  // namespace poet::trainer

@@ -11,6 +11,10 @@
 
 #include "engine/tensor.h"
 
+namespace poet {
+class ThreadPool;
+}
+
 namespace poet::trainer {
 
 struct Evaluation {
@@ -48,13 +52,18 @@ class SoftmaxLayer {
   Tensor weights_tensor() const;
   Tensor biases_tensor() const;
 
+  // The sums below spread over `pool`'s threads (null: the calling thread alone); each is
+  // summed by one thread in the same order whatever the count, so the results do not change.
   // x W + b, [batch, classes].
-  std::vector<double> logits(std::span<const float> inputs) const;
+  std::vector<double> logits(std::span<const float> inputs, ThreadPool* pool = nullptr) const;
   // Softmax probabilities, [batch, classes].
-  std::vector<double> probabilities(std::span<const float> inputs) const;
-  Evaluation evaluate(std::span<const float> inputs, std::span<const int> labels) const;
+  std::vector<double> probabilities(std::span<const float> inputs,
+                                    ThreadPool* pool = nullptr) const;
+  Evaluation evaluate(std::span<const float> inputs, std::span<const int> labels,
+                      ThreadPool* pool = nullptr) const;
   // Mean cross-entropy and its gradients: dW = x^T (p - y) / batch, db = mean(p - y).
-  Gradients gradients(std::span<const float> inputs, std::span<const int> labels) const;
+  Gradients gradients(std::span<const float> inputs, std::span<const int> labels,
+                      ThreadPool* pool = nullptr) const;
   // W -= learning_rate * dW, b -= learning_rate * db.
   void apply(const Gradients& gradients, double learning_rate);
 
@@ -66,10 +75,9 @@ class SoftmaxLayer {
   int classes_;
   std::vector<float> weights_;
   std::vector<float> biases_;
-  // weights_ as the sums read them: doubles, each row padded with zeros to a multiple of 8
-  // classes (softmax_layer.cc). Kept with the weights, not made in each call: a fresh 2 MB
-  // buffer a call spent half of Inception-sized gradients in page faults and zeroing.
-  std::vector<double> padded_weights_;
+  // weights_ as the sums read them, in double. Kept with the weights, not made in each call: a
+  // fresh 2 MB buffer a call spent half of Inception-sized gradients in page faults and zeroing.
+  std::vector<double> weights_f64_;
 };
 
 }  // namespace poet::trainer

@@ -1,7 +1,7 @@
 // The AVX2+FMA vector traits the SIMD kernels written once for any width
 // (depthwise_conv2d_nhwc_window.h, pool_nhwc_window.h, elementwise_vec.h, softmax_vec.h,
-// resize_bilinear_nhwc_vec.h) are instantiated with. Include only from *_avx2.cc files, which are
-// compiled with -mavx2 -mfma; generic code must never see these inline functions.
+// resize_bilinear_nhwc_vec.h, matmul_f64_vec.h) are instantiated with. Include only from *_avx2.cc
+// files, which are compiled with -mavx2 -mfma; generic code must never see these inline functions.
 #pragma once
 
 #include <immintrin.h>
@@ -60,6 +60,26 @@ struct Avx2Vec {
   static __m256i first(int n) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+  }
+};
+
+// Lanes of doubles, for the double-precision product (matmul_f64_vec.h).
+struct Avx2VecF64 {
+  using Reg = __m256d;
+  static constexpr int kWidth = 4;
+  static constexpr int kRegisters = 16;
+  static Reg load(const double* p) { return _mm256_loadu_pd(p); }
+  static void store(double* p, Reg r) { _mm256_storeu_pd(p, r); }
+  // The first n (< kWidth) lanes; the others read as zero and are never touched in memory.
+  static Reg load_first(const double* p, int n) { return _mm256_maskload_pd(p, first(n)); }
+  static void store_first(double* p, Reg r, int n) { _mm256_maskstore_pd(p, first(n), r); }
+  static Reg broadcast(float x) { return _mm256_set1_pd(x); }
+  static Reg add(Reg a, Reg b) { return _mm256_add_pd(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm256_mul_pd(a, b); }
+
+ private:
+  static __m256i first(int n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
   }
 };
 

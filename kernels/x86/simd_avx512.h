@@ -1,7 +1,8 @@
 // The AVX-512 vector traits the SIMD kernels written once for any width
 // (depthwise_conv2d_nhwc_window.h, pool_nhwc_window.h, elementwise_vec.h, softmax_vec.h,
-// resize_bilinear_nhwc_vec.h) are instantiated with. Include only from *_avx512.cc files, which are
-// compiled with the AVX-512 flags; generic code must never see these inline functions.
+// resize_bilinear_nhwc_vec.h, matmul_f64_vec.h) are instantiated with. Include only from
+// *_avx512.cc files, which are compiled with the AVX-512 flags; generic code must never see these
+// inline functions.
 #pragma once
 
 #include <immintrin.h>
@@ -61,6 +62,24 @@ struct Avx512Vec {
 
  private:
   static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1); }
+};
+
+// Lanes of doubles, for the double-precision product (matmul_f64_vec.h).
+struct Avx512VecF64 {
+  using Reg = __m512d;
+  static constexpr int kWidth = 8;
+  static constexpr int kRegisters = 32;
+  static Reg load(const double* p) { return _mm512_loadu_pd(p); }
+  static void store(double* p, Reg r) { _mm512_storeu_pd(p, r); }
+  // The first n (< kWidth) lanes; the others read as zero and are never touched in memory.
+  static Reg load_first(const double* p, int n) { return _mm512_maskz_loadu_pd(first(n), p); }
+  static void store_first(double* p, Reg r, int n) { _mm512_mask_storeu_pd(p, first(n), r); }
+  static Reg broadcast(float x) { return _mm512_set1_pd(x); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_pd(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm512_mul_pd(a, b); }
+
+ private:
+  static __mmask8 first(int n) { return static_cast<__mmask8>((1u << n) - 1); }
 };
 
 }  // namespace poet::kernels::x86
