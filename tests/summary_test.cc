@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <functional>
@@ -210,14 +211,20 @@ TEST(Histogram, EmptyRunsCollapseIntoOneEntry) {
             (std::vector<double>{0, 2, 0, 1, 0}));
 }
 
-// Every float on, just above and just below each limit, and the ends, lands in the bucket that
-// std::upper_bound names (make_histogram searches without branches).
+// Every float on, just above and just below each limit, each start of the cells that
+// make_histogram looks its buckets up in (a float's exponent and first four mantissa bits),
+// and the ends, lands in the bucket that std::upper_bound names.
 TEST(Histogram, EachValueLandsInTheBucketABinarySearchFinds) {
   std::span<const double> limits = default_histogram_limits();
   std::vector<float> values = {0.0f, -0.0f, FLT_MAX, -FLT_MAX, FLT_MIN, -FLT_MIN};
-  for (double limit : limits) {
-    const float f = static_cast<float>(limit);
+  auto add_around = [&](float f) {
     values.insert(values.end(), {f, std::nextafter(f, FLT_MAX), std::nextafter(f, -FLT_MAX)});
+  };
+  for (double limit : limits) add_around(static_cast<float>(limit));
+  for (uint32_t cell = 0; cell < 4096; ++cell) {
+    const float start = std::bit_cast<float>(cell << 19);
+    add_around(start);
+    add_around(-start);
   }
   for (float v : values) {
     if (!std::isfinite(v)) continue;
