@@ -141,7 +141,9 @@ void Trainer::fit_normalisation() {
 
 Batch Trainer::batch(Split split, int size, bool distorted) {
   Batch b;
-  for (const Sample& s : sample_batch(dataset_, split, size, random_)) {
+  const std::vector<Sample> samples = sample_batch(dataset_, split, size, random_);
+  b.inputs.reserve(samples.size() * info_.bottleneck_size);
+  for (const Sample& s : samples) {
     const ImageClass& c = dataset_.classes[s.class_index];
     const std::string& file = c.images(split)[s.image_index];
     std::string path = dataset_.image_path(c, file);

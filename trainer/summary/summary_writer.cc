@@ -163,20 +163,22 @@ void add_histogram(tensorflow::Summary& summary, std::string_view tag,
 void add_variable_summaries(tensorflow::Summary& summary, std::string_view prefix,
                             std::span<const float> values) {
   if (values.empty()) fail("variable summaries '", prefix, "': no values");
-  double sum = 0;
-  for (float v : values) sum += v;
-  const double mean = sum / static_cast<double>(values.size());
+  const std::string scope = str_cat(prefix, "/summaries/");
+  // The histogram's sum (in double, in the values' order), minimum and maximum are the
+  // scalars' own: one pass over the values fewer.
+  tensorflow::HistogramProto histogram = make_histogram(values, scope + "histogram");
+  const double mean = histogram.sum() / static_cast<double>(values.size());
   double squares = 0;
   for (float v : values) squares += (v - mean) * (v - mean);
   const double stddev = std::sqrt(squares / static_cast<double>(values.size()));
-  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
 
-  const std::string scope = str_cat(prefix, "/summaries/");
   add_scalar(summary, scope + "mean_1", static_cast<float>(mean));
   add_scalar(summary, scope + "stddev_1", static_cast<float>(stddev));
-  add_scalar(summary, scope + "max_1", *hi);
-  add_scalar(summary, scope + "min_1", *lo);
-  add_histogram(summary, scope + "histogram", values);
+  add_scalar(summary, scope + "max_1", static_cast<float>(histogram.max()));
+  add_scalar(summary, scope + "min_1", static_cast<float>(histogram.min()));
+  auto* v = summary.add_value();
+  v->set_tag(scope + "histogram");
+  *v->mutable_histo() = std::move(histogram);
 }
 
 tensorflow::Summary retrain_step_summary(const RetrainStepValues& values) {
