@@ -267,8 +267,7 @@ int retrain(Args args) {
   print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
                      "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
                      "; bottleneck: ", model.bottleneck_tensor));
-  trainer::BottleneckRunner runner(graph, model, static_cast<int>(batch), exec);
-  if (!runner.batch_note().empty()) print_warning(runner.batch_note());
+  trainer::BottleneckRunner runner(graph, model, static_cast<int>(batch), exec, print_warning);
   info.input_tensor = model.input_tensor;
   info.bottleneck_tensor = model.bottleneck_tensor;
   info.bottleneck_size = runner.bottleneck_size();

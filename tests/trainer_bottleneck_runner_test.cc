@@ -3,9 +3,13 @@
 // does), which takes its batches image by image across the threads.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
 
+#include "tests/expect_error.h"
+#include "tests/fixtures.h"
 #include "tests/test_graph.h"
+#include "trainer/bottleneck_cache.h"
 #include "trainer/bottleneck_runner.h"
 
 namespace poet::testing {
@@ -94,6 +98,60 @@ TEST(BottleneckRunner, WithoutTheBatchSplitAGraphThatFixesTheBatchRunsOneImageAP
             std::string::npos)
       << runner.batch_note();
   EXPECT_EQ(runner.run(inputs), one_at_a_time(inputs));
+}
+
+// The graph above with its bottleneck made an op poet cannot run: building it fails.
+Graph unbuildable_graph() {
+  Graph g = one_image_graph();
+  g.node(g.find("bottleneck")).op = "NoSuchOp";
+  return g;
+}
+
+TEST(BottleneckRunner, BuildsTheGraphOnFirstUseOnly) {
+  trainer::BottleneckRunner runner(unbuildable_graph(), model(), 4, threads(2));
+  expect_error([&] { runner.batch(); }, "NoSuchOp");
+  // A bottleneck of unknown size is read off the graph, which is built at once.
+  trainer::BottleneckModel unsized = model();
+  unsized.bottleneck_size = 0;
+  EXPECT_EQ(trainer::BottleneckRunner(one_image_graph(), unsized, 4, threads(2)).bottleneck_size(),
+            kChannels);
+  expect_error([&] { trainer::BottleneckRunner(unbuildable_graph(), unsized, 4, threads(2)); },
+               "NoSuchOp");
+}
+
+TEST(BottleneckRunner, UnknownTensorsAreNamedAtOnce) {
+  trainer::BottleneckModel m = model();
+  m.bottleneck_tensor = "pool_3/_reshape:0";
+  expect_error([&] { trainer::BottleneckRunner(one_image_graph(), m, 4, threads(2)); },
+               "no node named 'pool_3/_reshape'");
+}
+
+// Every bottleneck already cached: filling the cache reads them and never builds the graph,
+// which here would fail; one file missing, it is built.
+TEST(BottleneckRunner, AFullCacheNeverBuildsTheGraph) {
+  TempDir dir;
+  for (const char* label : {"a", "b"}) {
+    std::filesystem::create_directories(dir / "images" / label);
+    for (int i = 0; i < 3; ++i) std::ofstream(dir / "images" / label / str_cat(i, ".jpg")) << "x";
+  }
+  const trainer::Dataset dataset = trainer::scan_image_dir((dir / "images").string(), 10, 10);
+  const std::string cache = (dir / "cache").string();
+  for (const trainer::ImageClass& c : dataset.classes)
+    for (trainer::Split split :
+         {trainer::Split::kTraining, trainer::Split::kTesting, trainer::Split::kValidation})
+      for (const std::string& file : c.images(split))
+        trainer::write_bottleneck(trainer::bottleneck_path(cache, c.dir_name, file, "arch"),
+                                  std::vector<float>(kChannels, 0.5f));
+  trainer::BottleneckRunner runner(unbuildable_graph(), model(), 4, threads(2));
+  auto fill = [&] {
+    return trainer::fill_bottleneck_cache(dataset, cache, "arch", runner, {},
+                                          [](const std::string&) {});
+  };
+  EXPECT_EQ(fill().reused, 6u);
+  std::filesystem::remove(
+      trainer::bottleneck_path(cache, dataset.classes[0].dir_name,
+                               dataset.classes[0].images(trainer::Split::kTraining).at(0), "arch"));
+  expect_error(fill, "NoSuchOp");
 }
 
 }  // namespace

@@ -33,24 +33,48 @@ double now() {
 }  // namespace
 
 BottleneckRunner::BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch,
-                                   ExecOptions options)
-    : model_(model), batch_(batch), exe_(load(graph, options)) {
+                                   ExecOptions options, Warn warn)
+    : graph_(graph),
+      options_(std::move(options)),
+      warn_(std::move(warn)),
+      model_(model),
+      batch_(batch) {
+  if (batch_ < 1) fail("--batch ", batch_, ": must be at least 1");
+  graph_.endpoint(model_.input_tensor);  // an unknown name is an Error naming it
+  graph_.endpoint(model_.bottleneck_tensor);
+  if (model_.bottleneck_size > 0) return;
   // A bottleneck named on the command line: its size is the graph's.
-  const PartialShape& shape = exe_.fetch_info(0).shape;
-  int64_t size = shape.known_rank && shape.rank() >= 1 ? shape.dim(shape.rank() - 1) : -1;
-  if (model_.bottleneck_size <= 0) {
-    if (size <= 0)
-      fail("'", model_.bottleneck_tensor, "' has shape ", shape.str(),
-           ": its size per image is unknown, so it cannot be a bottleneck");
-    model_.bottleneck_size = static_cast<int>(size);
-  }
+  const PartialShape& shape = executable().fetch_info(0).shape;
+  const int64_t size = shape.known_rank && shape.rank() >= 1 ? shape.dim(shape.rank() - 1) : -1;
+  if (size <= 0)
+    fail("'", model_.bottleneck_tensor, "' has shape ", shape.str(),
+         ": its size per image is unknown, so it cannot be a bottleneck");
+  model_.bottleneck_size = static_cast<int>(size);
 }
 
-Executable BottleneckRunner::load(const Graph& graph, const ExecOptions& options) {
-  if (batch_ < 1) fail("--batch ", batch_, ": must be at least 1");
-  if (batch_ == 1) return make_executable(graph, model_, 1, options);
+int BottleneckRunner::batch() {
+  executable();
+  return batch_;
+}
+
+const std::string& BottleneckRunner::batch_note() {
+  executable();
+  return batch_note_;
+}
+
+Executable& BottleneckRunner::executable() {
+  if (!exe_) {
+    exe_.emplace(load());
+    graph_ = Graph();
+    if (!batch_note_.empty() && warn_) warn_(batch_note_);
+  }
+  return *exe_;
+}
+
+Executable BottleneckRunner::load() {
+  if (batch_ == 1) return make_executable(graph_, model_, 1, options_);
   try {
-    Executable exe = make_executable(graph, model_, -1, options);
+    Executable exe = make_executable(graph_, model_, -1, options_);
     if (batches(exe, model_.bottleneck_size)) return exe;
     batch_note_ = str_cat("'", model_.bottleneck_tensor, "' has shape ",
                           exe.fetch_info(0).shape.str(), ": the graph fixes the batch");
@@ -60,7 +84,7 @@ Executable BottleneckRunner::load(const Graph& graph, const ExecOptions& options
   // Built for one image, such a graph still takes a batch that the executor runs image by
   // image across its threads (ExecOptions::batch_split): for Inception v3 2015, whose
   // pool_3/_reshape is [1, 2048], that is faster than one image at a time split over them.
-  Executable one = make_executable(graph, model_, 1, options);
+  Executable one = make_executable(graph_, model_, 1, options_);
   if (one.splits_batch(batch_)) {
     batch_note_.clear();
   } else {
@@ -87,7 +111,7 @@ std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> in
       std::copy(src.begin(), src.end(),
                 dst.begin() + static_cast<std::ptrdiff_t>(i * image_values));
     }
-    Tensor result = exe_.run(std::span<const Tensor>(&feed, 1)).at(0);
+    Tensor result = executable().run(std::span<const Tensor>(&feed, 1)).at(0);
     std::span<const float> values = result.data<float>();
     if (values.size() != n * size)
       fail("'", model_.bottleneck_tensor, "' gave ", shape_string(result.shape()), " for ", n,
@@ -144,6 +168,10 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
     }
   }
 
+  if (todo.empty()) {  // the graph is never built
+    fill.seconds = now() - start;
+    return fill;
+  }
   // Decode batch k + 1 on a worker thread while the network runs batch k.
   const size_t batch = static_cast<size_t>(runner.batch());
   auto decode = [&](size_t first) {
@@ -152,11 +180,8 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
       inputs.push_back(read_training_image(todo[i].image, runner.spec()));
     return inputs;
   };
-  std::future<std::vector<Tensor>> next;
-  if (!todo.empty()) {
-    if (progress) progress(0, todo.size());
-    next = std::async(std::launch::async, decode, size_t{0});
-  }
+  if (progress) progress(0, todo.size());
+  std::future<std::vector<Tensor>> next = std::async(std::launch::async, decode, size_t{0});
   for (size_t first = 0; first < todo.size(); first += batch) {
     std::vector<Tensor> inputs = next.get();
     if (first + batch < todo.size()) next = std::async(std::launch::async, decode, first + batch);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,12 +33,18 @@ struct BottleneckModel {
 
 class BottleneckRunner {
  public:
-  BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch,
-                   ExecOptions options);
+  using Warn = std::function<void(const std::string& message)>;
 
-  int batch() const { return batch_; }
-  // Empty, or why the batch became 1.
-  const std::string& batch_note() const { return batch_note_; }
+  // The graph is built on first use (run(), batch(), batch_note()), so a retrain whose
+  // bottlenecks are all cached never builds it; only a bottleneck of unknown size
+  // (model.bottleneck_size 0) is built at once, to read the size off it. The tensor names are
+  // checked at once either way. `warn` gets batch_note() when the build sets one.
+  BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch, ExecOptions options,
+                   Warn warn = {});
+
+  // The images per pass, and, when it fell to 1, why (empty otherwise). Build the graph.
+  int batch();
+  const std::string& batch_note();
   const ImageInputSpec& spec() const { return model_.spec; }
   int bottleneck_size() const { return model_.bottleneck_size; }
 
@@ -49,13 +56,18 @@ class BottleneckRunner {
   std::vector<float> input_bottleneck(const Tensor& input);
 
  private:
+  // The built graph, building it on the first call.
+  Executable& executable();
   // The graph, as fast a form as `batch_` allows; sets batch_ and batch_note_.
-  Executable load(const Graph& graph, const ExecOptions& options);
+  Executable load();
 
+  Graph graph_;  // a copy (it shares the tensors' buffers), dropped once built
+  ExecOptions options_;
+  Warn warn_;
   BottleneckModel model_;
   int batch_;
   std::string batch_note_;
-  Executable exe_;
+  std::optional<Executable> exe_;
 };
 
 // Reads an image for the network; a file that cannot be decoded is an Error naming it and
