@@ -2,7 +2,7 @@
 
 #include "engine/file_io.h"
 #include "engine/image_codec.h"
-#include "kernels/ref/resize_bilinear.h"
+#include "kernels/x86/resize_bilinear_nhwc.h"
 
 namespace poet {
 
@@ -15,14 +15,19 @@ Tensor preprocess_image(const Tensor& image, const ImageInputSpec& spec) {
     fail("input size ", spec.height, "x", spec.width, " is out of range 1..", kMaxImageSide);
   if (spec.std == 0) fail("input std must not be 0");
   Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
-  kernels::ref::ResizeShape shape{1, image.dim(0), image.dim(1), 3, spec.height, spec.width};
-  // Resizing uint8 converts each sample to float first: the same as Cast then ResizeBilinear.
-  kernels::ref::resize_bilinear(shape, kernels::ref::ResizeGrid::kLegacy, image.data<uint8_t>(),
-                                out.data<float>());
+  resize_image(image, spec.height, spec.width, out.data<float>());
   // retrain.py multiplies by 1/std (a double rounded to float) rather than dividing.
   const float scale = static_cast<float>(1.0 / spec.std);
   for (float& v : out.data<float>()) v = (v - spec.mean) * scale;
   return out;
+}
+
+void resize_image(const Tensor& image, int64_t height, int64_t width, std::span<float> out) {
+  const std::span<const uint8_t> samples = image.data<uint8_t>();
+  const std::vector<float> floats(samples.begin(), samples.end());
+  const kernels::ref::ResizeShape shape{1, image.dim(0), image.dim(1), 3, height, width};
+  kernels::x86::resize_bilinear_nhwc(kernels::x86::active_isa(), shape,
+                                     kernels::ref::ResizeGrid::kLegacy, floats, out, nullptr);
 }
 
 Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 
 #include "engine/tensor.h"
 
@@ -19,6 +20,11 @@ struct ImageInputSpec {
 
 // uint8 [h, w, 3] (as decode_image returns) -> float32 [1, height, width, 3].
 Tensor preprocess_image(const Tensor& image, const ImageInputSpec& spec);
+
+// The resize alone: uint8 [h, w, 3] -> float [height, width, 3] in `out`, each sample converted
+// to float first (Cast, then ResizeBilinear with the legacy grid), on the fast kernels, which
+// give the reference's bits.
+void resize_image(const Tensor& image, int64_t height, int64_t width, std::span<float> out);
 
 // Reads a JPEG or PNG file and preprocesses it. Errors name the file.
 Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec);

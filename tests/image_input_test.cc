@@ -1,11 +1,15 @@
 // Image preprocessing for classification graphs: decode, resize (legacy grid), normalise.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
+#include <random>
 
 #include "engine/image_input.h"
+#include "kernels/ref/resize_bilinear.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
+#include "tests/kernel_test_util.h"
 
 namespace poet::testing {
 namespace {
@@ -22,6 +26,28 @@ TEST(ImageInput, ResizesAndNormalises) {
   std::vector<float> want = {-1, -1, -1, 0, 0, 0, 1, 1, 1, 1, 1, 1};
   auto got = out.data<float>();
   for (size_t i = 0; i < want.size(); ++i) EXPECT_FLOAT_EQ(got[i], want[i]) << i;
+}
+
+// The resize runs on the fast kernels: every ISA gives the reference's bits, up and down, so a
+// cached bottleneck does not depend on the machine's ISA through its input.
+TEST(ImageInput, ResizeGivesTheReferencesBitsOnEveryIsa) {
+  Tensor image(DType::kUInt8, {37, 53, 3});
+  std::mt19937 rng(3);
+  for (uint8_t& v : image.data<uint8_t>()) v = static_cast<uint8_t>(rng());
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{128, 128}, {299, 301}, {20, 15}}) {
+    std::vector<float> want(h * w * 3);
+    kernels::ref::resize_bilinear(
+        kernels::ref::ResizeShape{1, 37, 53, 3, h, w}, kernels::ref::ResizeGrid::kLegacy,
+        std::span<const uint8_t>(image.data<uint8_t>()), std::span<float>(want));
+    for (kernels::x86::Isa isa : kernels::x86::available_isas()) {
+      kernels::x86::force_isa(isa);
+      std::vector<float> got(want.size());
+      resize_image(image, h, w, got);
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
+          << kernels::x86::isa_name(isa) << " " << h << "x" << w;
+    }
+  }
+  kernels::x86::force_isa(std::nullopt);
 }
 
 TEST(ImageInput, RejectsBadSpecsAndNamesTheFile) {

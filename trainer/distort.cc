@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "engine/error.h"
-#include "kernels/ref/resize_bilinear.h"
 
 namespace poet::trainer {
 namespace {
@@ -50,10 +49,7 @@ Tensor apply_distortion(const Tensor& image, const Distortion& d, const ImageInp
       d.crop_x + spec.width > d.precrop_width)
     fail("distort: crop window outside the resized image");
   std::vector<float> precrop(static_cast<size_t>(d.precrop_height * d.precrop_width * 3));
-  kernels::ref::ResizeShape shape{1, image.dim(0),     image.dim(1),
-                                  3, d.precrop_height, d.precrop_width};
-  kernels::ref::resize_bilinear(shape, kernels::ref::ResizeGrid::kLegacy, image.data<uint8_t>(),
-                                std::span<float>(precrop));
+  resize_image(image, d.precrop_height, d.precrop_width, precrop);
   Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
   std::span<float> o = out.data<float>();
   const float scale = static_cast<float>(1.0 / spec.std);
