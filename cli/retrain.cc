@@ -285,12 +285,14 @@ int retrain(Args args) {
   trainer::SummaryObserver observer(options.summaries_dir);
   trainer::RetrainHooks hooks{
       .bottleneck = [&](const std::string& path) { return runner.image_bottleneck(path); },
-      .distorted_bottleneck =
-          [&](const std::string& path, trainer::Random& random) {
-            std::string bytes = read_file(path, size_t{1} << 30);
-            Tensor image = decode_image(bytes, 3, path);
-            return runner.input_bottleneck(
-                trainer::distort_image(image, distort, runner.spec(), random));
+      .distorted_bottlenecks =
+          [&](std::span<const std::string> paths, trainer::Random& random) {
+            std::vector<Tensor> inputs;
+            for (const std::string& path : paths) {
+              Tensor image = decode_image(read_file(path, size_t{1} << 30), 3, path);
+              inputs.push_back(trainer::distort_image(image, distort, runner.spec(), random));
+            }
+            return runner.run(inputs);  // in batches of --batch
           },
       .log = print_line,
       .warn = print_warning,

@@ -185,14 +185,18 @@ TEST_F(RetrainTest, IntermediateGraphs) {
 TEST_F(RetrainTest, DistortionsUseTheDistortedHookForTrainingOnly) {
   options_.flip_left_right = true;
   EXPECT_THROW(run(), Error);  // no distorted-bottleneck hook
-  int distorted = 0;
-  hooks_.distorted_bottleneck = [&](const std::string& path, Random&) {
-    ++distorted;
-    return fake_bottleneck(path);
+  int distorted = 0, calls = 0;
+  hooks_.distorted_bottlenecks = [&](std::span<const std::string> paths, Random&) {
+    std::vector<std::vector<float>> rows;
+    for (const std::string& path : paths) rows.push_back(fake_bottleneck(path));
+    distorted += static_cast<int>(paths.size());
+    ++calls;
+    return rows;
   };
   computed_.clear();
   run();
   EXPECT_EQ(distorted, 50 * 20);
+  EXPECT_EQ(calls, 50);  // each step's batch at once, for the network to take in batches
   // Nothing cached up front: only validation and test images were computed.
   EXPECT_LT(computed_.size(), 91u);
 }

@@ -46,7 +46,7 @@ void check_options(const RetrainOptions& o, const RetrainHooks& hooks) {
                              {"--random_brightness", o.random_brightness}})
     if (value < 0 || value > 100) fail(flag, " ", value, ": must be a percentage, 0 to 100");
   if (!hooks.bottleneck) fail("retrain: no bottleneck function given");
-  if (o.distort() && !hooks.distorted_bottleneck)
+  if (o.distort() && !hooks.distorted_bottlenecks)
     fail("retrain: distortions are on but no distorted-bottleneck function is given");
 }
 
@@ -146,19 +146,23 @@ Batch Trainer::batch(Split split, int size, bool distorted) {
   for (const Sample& s : samples) {
     const ImageClass& c = dataset_.classes[s.class_index];
     const std::string& file = c.images(split)[s.image_index];
-    std::string path = dataset_.image_path(c, file);
-    if (distorted) {
-      std::vector<float> values = hooks_.distorted_bottleneck(path, random_);
-      if (values.size() != static_cast<size_t>(info_.bottleneck_size))
-        fail(path, ": the distorted image gave ", values.size(), " bottleneck values, expected ",
-             info_.bottleneck_size);
-      b.inputs.insert(b.inputs.end(), values.begin(), values.end());
-    } else {
+    if (!distorted) {
       std::vector<float> values = cache_.get(c, file);
       b.inputs.insert(b.inputs.end(), values.begin(), values.end());
     }
     b.labels.push_back(s.class_index);
-    b.paths.push_back(std::move(path));
+    b.paths.push_back(dataset_.image_path(c, file));
+  }
+  if (distorted) {
+    const std::vector<std::vector<float>> rows = hooks_.distorted_bottlenecks(b.paths, random_);
+    if (rows.size() != b.paths.size())
+      fail("retrain: ", rows.size(), " distorted bottlenecks for ", b.paths.size(), " images");
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].size() != static_cast<size_t>(info_.bottleneck_size))
+        fail(b.paths[i], ": the distorted image gave ", rows[i].size(),
+             " bottleneck values, expected ", info_.bottleneck_size);
+      b.inputs.insert(b.inputs.end(), rows[i].begin(), rows[i].end());
+    }
   }
   if (normalisation_) normalisation_->apply(b.inputs);
   return b;

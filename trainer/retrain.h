@@ -87,9 +87,12 @@ class TrainingObserver {
 struct RetrainHooks {
   // Image path -> its bottleneck (decode, resize, normalise, run the network).
   std::function<std::vector<float>(const std::string& image_path)> bottleneck;
-  // Image path -> the bottleneck of a randomly distorted copy; needed only with distortions.
-  std::function<std::vector<float>(const std::string& image_path, Random& random)>
-      distorted_bottleneck;
+  // Image paths -> the bottlenecks of randomly distorted copies, in order, each image's
+  // distortion drawn from `random` in turn (a step's batch at once, so that the network can
+  // take them in batches); needed only with distortions.
+  std::function<std::vector<std::vector<float>>(std::span<const std::string> image_paths,
+                                                Random& random)>
+      distorted_bottlenecks;
   std::function<void(const std::string& line)> log;
   std::function<void(const std::string& line)> warn;
   TrainingObserver* observer = nullptr;
