@@ -4,12 +4,14 @@
 // batched bottleneck extraction, tensor overrides for other graphs and a confusion matrix.
 // The work is in trainer/; this file reads flags and reports.
 #include <cstdio>
+#include <exception>
 #include <optional>
 
 #include "cli/common.h"
 #include "engine/error.h"
 #include "engine/file_io.h"
 #include "engine/image_codec.h"
+#include "engine/thread_pool.h"
 #include "importers/tfjs/tfjs.h"
 #include "trainer/bottleneck_runner.h"
 #include "trainer/distort.h"
@@ -218,6 +220,37 @@ void fill_cache(const RetrainOptions& o, trainer::BottleneckRunner& runner) {
                      o.bottleneck_dir, " in ", seconds, " s"));
 }
 
+// A training step's distorted images: the draws first, in order from `random` (so a seed
+// repeats the run), then each image decoded and distorted on the pool's threads, then the
+// network in batches of --batch. A file that fails stops the run with the first such error in
+// the batch's order.
+std::vector<std::vector<float>> distorted_bottlenecks(std::span<const std::string> paths,
+                                                      const trainer::DistortOptions& options,
+                                                      trainer::BottleneckRunner& runner,
+                                                      trainer::Random& random, ThreadPool& pool) {
+  std::vector<trainer::Distortion> draws;
+  for (size_t i = 0; i < paths.size(); ++i)
+    draws.push_back(trainer::draw_distortion(options, runner.spec(), random));
+  std::vector<Tensor> inputs(paths.size());
+  std::vector<std::exception_ptr> errors(paths.size());
+  pool.parallel_for(
+      static_cast<int64_t>(paths.size()), 1,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          try {
+            Tensor image = decode_image(read_file(paths[i], size_t{1} << 30), 3, paths[i]);
+            inputs[i] = trainer::apply_distortion(image, draws[i], runner.spec());
+          } catch (...) {
+            errors[i] = std::current_exception();  // a worker cannot throw
+          }
+        }
+      },
+      ThreadPool::Schedule::kDynamic);
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+  return runner.run(inputs);
+}
+
 void write_confusion(const Flags& flags, const RetrainOptions& o,
                      const trainer::RetrainResult& result) {
   summary::ConfusionMatrix matrix(result.labels);
@@ -283,16 +316,12 @@ int retrain(Args args) {
     print_line(str_cat("Removed ", cleared, " event files of an earlier run from ",
                        options.summaries_dir, "/{train,validation}"));
   trainer::SummaryObserver observer(options.summaries_dir);
+  ThreadPool preprocessing(exec.threads);  // decodes and distorts a step's images
   trainer::RetrainHooks hooks{
       .bottleneck = [&](const std::string& path) { return runner.image_bottleneck(path); },
       .distorted_bottlenecks =
           [&](std::span<const std::string> paths, trainer::Random& random) {
-            std::vector<Tensor> inputs;
-            for (const std::string& path : paths) {
-              Tensor image = decode_image(read_file(path, size_t{1} << 30), 3, path);
-              inputs.push_back(trainer::distort_image(image, distort, runner.spec(), random));
-            }
-            return runner.run(inputs);  // in batches of --batch
+            return distorted_bottlenecks(paths, distort, runner, random, preprocessing);
           },
       .log = print_line,
       .warn = print_warning,

@@ -155,6 +155,25 @@ TEST(RetrainCli, CorruptJpegIsNamedAndStopsTheRun) {
   EXPECT_FALSE(fs::exists(dir / "retrained.pb"));
 }
 
+// With distortions the images are decoded on several threads: a corrupt one still stops the
+// run with an error naming it, and nothing is written.
+TEST(RetrainCli, CorruptJpegStopsADistortedRunToo) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // with 30% each, no set is left empty
+  fs::path broken_class = fs::directory_iterator(dir / "images")->path();
+  for (const auto& e : fs::directory_iterator(broken_class))
+    std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << "\xff\xd8\xff\xe0 not a JPEG";
+  CliResult r =
+      run_poet(retrain_args(dir / "images", dir.path(),
+                            {"--flip_left_right", "--how_many_training_steps", "2",
+                             "--testing_percentage", "30", "--validation_percentage", "30"}));
+  EXPECT_EQ(r.exit_code, 1);
+  // The error, not the warning that the folder holds few images, names one of its files.
+  EXPECT_NE(r.err.find("error: " + broken_class.string() + "/"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "retrained.pb"));
+}
+
 // A short run on three classes: every output is written and readable, the event files hold
 // retrain.py's tags at the right steps, and the written graph computes what training computed.
 TEST(RetrainCli, ShortRunWritesEveryOutput) {
