@@ -238,8 +238,8 @@ std::vector<std::vector<float>> distorted_bottlenecks(std::span<const std::strin
       [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           try {
-            Tensor image = decode_image(read_file(paths[i], size_t{1} << 30), 3, paths[i]);
-            inputs[i] = trainer::apply_distortion(image, draws[i], runner.spec());
+            inputs[i] = trainer::apply_distortion(trainer::decode_training_image(paths[i]),
+                                                  draws[i], runner.spec());
           } catch (...) {
             errors[i] = std::current_exception();  // a worker cannot throw
           }

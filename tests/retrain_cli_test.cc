@@ -171,6 +171,7 @@ TEST(RetrainCli, CorruptJpegStopsADistortedRunToo) {
   EXPECT_EQ(r.exit_code, 1);
   // The error, not the warning that the folder holds few images, names one of its files.
   EXPECT_NE(r.err.find("error: " + broken_class.string() + "/"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("remove or replace it"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "retrained.pb"));
 }
 

@@ -131,13 +131,17 @@ std::vector<float> BottleneckRunner::image_bottleneck(const std::string& path) {
   return input_bottleneck(read_training_image(path, model_.spec));
 }
 
-Tensor read_training_image(const std::string& path, const ImageInputSpec& spec) {
+Tensor decode_training_image(const std::string& path) {
   try {
-    return read_image_input(path, spec);
+    return decode_image(read_file(path, size_t{1} << 30), 3, path);
   } catch (const Error& e) {
     fail(e.what(), "\n  (", path,
          " is not a readable image: remove or replace it in --image_dir, then run again)");
   }
+}
+
+Tensor read_training_image(const std::string& path, const ImageInputSpec& spec) {
+  return preprocess_image(decode_training_image(path), spec);
 }
 
 CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottleneck_dir,

@@ -70,8 +70,11 @@ class BottleneckRunner {
   std::optional<Executable> exe_;
 };
 
-// Reads an image for the network; a file that cannot be decoded is an Error naming it and
-// saying what to do (retrain.py would stop with TensorFlow's decoder error).
+// Reads and decodes an image of --image_dir, uint8 [h, w, 3]; a file that cannot be decoded is
+// an Error naming it and saying what to do (retrain.py would stop with TensorFlow's decoder
+// error).
+Tensor decode_training_image(const std::string& path);
+// The same, preprocessed for the network.
 Tensor read_training_image(const std::string& path, const ImageInputSpec& spec);
 
 struct CacheFill {
