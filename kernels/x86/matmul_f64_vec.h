@@ -3,12 +3,12 @@
 // traits `V` (lanes of doubles) from simd_<isa>.h.
 //
 // A tile is kRows rows of C by kVecs vectors of columns: kRows x kVecs accumulators (24 of the
-// 32 zmm registers, 8 of the 16 ymm), each one element's running sum per lane (the loops over
-// them are unrolled to keep them in registers: left as loops, GCC kept them on the stack and
-// the tile ran at half the speed). Each step p
+// 32 zmm registers, 8 of the 16 ymm), each one element's running sum per lane. Each step p
 // loads B's vectors of row p once and multiplies them by each row's A(i, p), broadcast: the
 // loads and broadcasts are shared by the tile, and the independent adds hide the add's
-// latency. The sums keep the reference's order because p is the only loop that adds.
+// latency. The sums keep the reference's order because p is the only loop that adds. The
+// loops over the accumulators are unrolled to keep them in registers: left as loops, GCC kept
+// them on the stack and the tile ran at half the speed.
 #pragma once
 
 #include <algorithm>
