@@ -30,9 +30,12 @@ void resize_image(const Tensor& image, int64_t height, int64_t width, std::span<
                                      kernels::ref::ResizeGrid::kLegacy, floats, out, nullptr);
 }
 
+Tensor read_image(const std::filesystem::path& file) {
+  return decode_image(read_file(file, size_t{1} << 30), 3, file.string());
+}
+
 Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec) {
-  std::string bytes = read_file(file, size_t{1} << 30);
-  return preprocess_image(decode_image(bytes, 3, file.string()), spec);
+  return preprocess_image(read_image(file), spec);
 }
 
 }  // namespace poet

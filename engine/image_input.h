@@ -26,6 +26,9 @@ Tensor preprocess_image(const Tensor& image, const ImageInputSpec& spec);
 // give the reference's bits.
 void resize_image(const Tensor& image, int64_t height, int64_t width, std::span<float> out);
 
+// Reads a JPEG or PNG file, decoded to uint8 [h, w, 3]. Errors name the file.
+Tensor read_image(const std::filesystem::path& file);
+
 // Reads a JPEG or PNG file and preprocesses it. Errors name the file.
 Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec);
 

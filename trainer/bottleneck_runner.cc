@@ -6,7 +6,6 @@
 
 #include "engine/error.h"
 #include "engine/file_io.h"
-#include "engine/image_codec.h"
 #include "trainer/bottleneck_cache.h"
 
 namespace poet::trainer {
@@ -133,7 +132,7 @@ std::vector<float> BottleneckRunner::image_bottleneck(const std::string& path) {
 
 Tensor decode_training_image(const std::string& path) {
   try {
-    return decode_image(read_file(path, size_t{1} << 30), 3, path);
+    return read_image(path);
   } catch (const Error& e) {
     fail(e.what(), "\n  (", path,
          " is not a readable image: remove or replace it in --image_dir, then run again)");
