@@ -294,7 +294,6 @@ int retrain(Args args) {
 
   const std::string model_file = model_path(flags, options, info);
   ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
-  options.threads = exec.threads;
   Graph graph = load_graph(model_file);
   trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph);
   print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
@@ -316,16 +315,18 @@ int retrain(Args args) {
     print_line(str_cat("Removed ", cleared, " event files of an earlier run from ",
                        options.summaries_dir, "/{train,validation}"));
   trainer::SummaryObserver observer(options.summaries_dir);
-  ThreadPool preprocessing(exec.threads);  // decodes and distorts a step's images
+  // Sums the new layer's steps, and decodes and distorts a step's images before that.
+  ThreadPool pool(exec.threads);
   trainer::RetrainHooks hooks{
       .bottleneck = [&](const std::string& path) { return runner.image_bottleneck(path); },
       .distorted_bottlenecks =
           [&](std::span<const std::string> paths, trainer::Random& random) {
-            return distorted_bottlenecks(paths, distort, runner, random, preprocessing);
+            return distorted_bottlenecks(paths, distort, runner, random, pool);
           },
       .log = print_line,
       .warn = print_warning,
-      .observer = &observer};
+      .observer = &observer,
+      .pool = &pool};
   trainer::RetrainResult result = trainer::retrain(options, info, graph, hooks);
   write_confusion(flags, options, result);
   print_line(str_cat("Wrote ", options.output_graph, " and ", options.output_labels,

@@ -6,7 +6,6 @@
 
 #include "engine/error.h"
 #include "engine/file_io.h"
-#include "engine/thread_pool.h"
 #include "trainer/bottleneck_cache.h"
 #include "trainer/normalisation.h"
 #include "trainer/sampling.h"
@@ -80,7 +79,6 @@ class Trainer {
         cache_(dataset_, options.bottleneck_dir, options.architecture, info.bottleneck_size,
                hooks.bottleneck, [this](const std::string& m) { warn(m); }),
         random_(options.seed),
-        pool_(options.threads),
         layer_(info.bottleneck_size, static_cast<int>(dataset_.classes.size()),
                options.seed ^ 0x9e3779b97f4a7c15ull) {
     for (const std::string& w : dataset_.warnings) warn(w);
@@ -110,7 +108,6 @@ class Trainer {
   Dataset dataset_;
   BottleneckCache cache_;
   Random random_;
-  ThreadPool pool_;  // for the new layer's sums
   SoftmaxLayer layer_;
   std::optional<FeatureNormalisation> normalisation_;
 };
@@ -170,17 +167,17 @@ Batch Trainer::batch(Split split, int size, bool distorted) {
 
 void Trainer::train_step(int step) {
   Batch train = batch(Split::kTraining, options_.train_batch_size, options_.distort());
-  Gradients before = layer_.gradients(train.inputs, train.labels, &pool_);
+  Gradients before = layer_.gradients(train.inputs, train.labels, hooks_.pool);
   if (hooks_.observer) hooks_.observer->on_train_step(step, train.inputs, before, layer_);
   layer_.apply(before, options_.learning_rate);
   bool last = step + 1 == options_.how_many_training_steps;
   if (step % options_.eval_step_interval == 0 || last) {
     // As retrain.py: the train figures are re-evaluated after the update, on the same batch.
-    Evaluation after = layer_.evaluate(train.inputs, train.labels, &pool_);
+    Evaluation after = layer_.evaluate(train.inputs, train.labels, hooks_.pool);
     log(format("Step %d: Train accuracy = %.1f%%", step, after.accuracy * 100));
     log(format("Step %d: Cross entropy = %f", step, after.cross_entropy));
     Batch validation = batch(Split::kValidation, options_.validation_batch_size, false);
-    Evaluation v = layer_.evaluate(validation.inputs, validation.labels, &pool_);
+    Evaluation v = layer_.evaluate(validation.inputs, validation.labels, hooks_.pool);
     if (hooks_.observer) hooks_.observer->on_validation(step, validation.inputs, v, layer_);
     log(format("Step %d: Validation accuracy = %.1f%% (N=%d)", step, v.accuracy * 100,
                static_cast<int>(validation.labels.size())));
@@ -197,7 +194,7 @@ void Trainer::train_step(int step) {
 
 RetrainResult Trainer::test() {
   Batch test = batch(Split::kTesting, options_.test_batch_size, false);
-  Evaluation e = layer_.evaluate(test.inputs, test.labels, &pool_);
+  Evaluation e = layer_.evaluate(test.inputs, test.labels, hooks_.pool);
   RetrainResult result{.test_accuracy = e.accuracy,
                        .test_count = static_cast<int>(test.labels.size()),
                        .labels = {},

@@ -17,6 +17,10 @@
 #include "trainer/random.h"
 #include "trainer/softmax_layer.h"
 
+namespace poet {
+class ThreadPool;
+}
+
 namespace poet::trainer {
 
 // retrain.py's flags, with its defaults.
@@ -49,8 +53,6 @@ struct RetrainOptions {
   // poet's addition: standardise each bottleneck feature by the training set's mean and std
   // (trainer/normalisation.h); folded into the exported layer.
   bool normalize_bottlenecks = false;
-  // poet's addition: the threads that sum the new layer's steps (--threads; 0: every core).
-  int threads = 0;
 
   bool distort() const {
     return flip_left_right || random_crop != 0 || random_scale != 0 || random_brightness != 0;
@@ -96,6 +98,9 @@ struct RetrainHooks {
   std::function<void(const std::string& line)> log;
   std::function<void(const std::string& line)> warn;
   TrainingObserver* observer = nullptr;
+  // Threads that sum the new layer's steps (the results are the same for any count); null: the
+  // calling thread alone.
+  ThreadPool* pool = nullptr;
 };
 
 struct RetrainResult {
