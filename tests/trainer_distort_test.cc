@@ -28,6 +28,14 @@ float at(const Tensor& t, int64_t y, int64_t x, int c) {
 
 const ImageInputSpec kIdentity{.height = 4, .width = 5, .mean = 0, .std = 1};
 
+// One image distorted as `poet retrain` does it: draw, then apply; `drawn` gets the draw.
+Tensor distort_image(const Tensor& image, const DistortOptions& options, const ImageInputSpec& spec,
+                     Random& random, Distortion* drawn = nullptr) {
+  const Distortion d = draw_distortion(options, spec, random);
+  if (drawn) *drawn = d;
+  return apply_distortion(image, d, spec);
+}
+
 TEST(Distort, NoDistortionIsPlainResize) {
   Random random(1);
   Distortion d;

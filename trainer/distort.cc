@@ -64,11 +64,4 @@ Tensor apply_distortion(const Tensor& image, const Distortion& d, const ImageInp
   return out;
 }
 
-Tensor distort_image(const Tensor& image, const DistortOptions& options, const ImageInputSpec& spec,
-                     Random& random, Distortion* drawn) {
-  Distortion d = draw_distortion(options, spec, random);
-  if (drawn) *drawn = d;
-  return apply_distortion(image, d, spec);
-}
-
 }  // namespace poet::trainer

@@ -22,7 +22,8 @@ struct DistortOptions {
   int random_brightness = 0;  // percent
 };
 
-// What one distortion drew; distort_image reports it so tests can check each step.
+// What one distortion drew. A batch's draws are taken in order first (they consume the seeded
+// Random), then applied to each image, which may run on any thread.
 struct Distortion {
   int64_t precrop_height = 0, precrop_width = 0;
   int64_t crop_y = 0, crop_x = 0;
@@ -38,9 +39,5 @@ Distortion draw_distortion(const DistortOptions& options, const ImageInputSpec& 
 // uint8 [h, w, 3] -> float32 [1, spec.height, spec.width, 3], distorted as drawn.
 Tensor apply_distortion(const Tensor& image, const Distortion& distortion,
                         const ImageInputSpec& spec);
-
-// draw_distortion + apply_distortion.
-Tensor distort_image(const Tensor& image, const DistortOptions& options, const ImageInputSpec& spec,
-                     Random& random, Distortion* drawn = nullptr);
 
 }  // namespace poet::trainer
