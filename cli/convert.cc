@@ -19,10 +19,9 @@ int convert_tfjs(const std::string& model, const std::string& out, bool fold) {
   Graph graph = tfjs::load_model(model);
   int folded = 0;
   if (fold) graph = optimize::fold_batch_norms(graph, &folded);
-  tensorflow::GraphDef graph_def = tf::export_graphdef(graph);
-  tf::write_graphdef(graph_def, out);
+  tf::write_graphdef(graph, out);
   tfjs::ModelSignature sig = tfjs::read_signature(model);
-  std::printf("wrote %s: %d nodes", out.c_str(), graph_def.node_size());
+  std::printf("wrote %s: %d nodes", out.c_str(), graph.size());
   if (fold) std::printf(", %d batch norms folded into convolutions", folded);
   std::printf("\n");
   for (const std::string& in : sig.inputs) std::printf("  input:  %s:0\n", in.c_str());

@@ -146,6 +146,25 @@ TEST(TrainerExport, SameInputsSameBytes) {
   EXPECT_EQ(back.node(back.size() - 1).op, "Softmax");
 }
 
+// write_graphdef(Graph) streams node by node what write_graphdef(export_graphdef) builds whole.
+TEST(TrainerExport, AGraphWrittenANodeAtATimeHasTheGraphDefsBytes) {
+  TempDir tmp;
+  auto same_bytes = [&](const Graph& g) {
+    tf::write_graphdef(g, tmp / "streamed.pb");
+    tf::write_graphdef(tf::export_graphdef(g), tmp / "whole.pb");
+    const std::string streamed = read_file(tmp / "streamed.pb");
+    EXPECT_GT(streamed.size(), 0u);
+    EXPECT_TRUE(streamed == read_file(tmp / "whole.pb"));
+  };
+  SoftmaxLayer small(4, 2, 1);
+  same_bytes(build_retrained_graph(small_graph("image"), {"image:0", "feat:0", "final_result"},
+                                   small.weights_tensor(), small.biases_tensor()));
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  SoftmaxLayer layer(1001, 5, 3);
+  same_bytes(build_retrained_graph(tf::load_graphdef(fixture(kMobileNet)), mobilenet_spec(),
+                                   layer.weights_tensor(), layer.biases_tensor()));
+}
+
 TEST(TrainerExport, Errors) {
   Graph g = small_graph("image");
   SoftmaxLayer layer(4, 2, 1);

@@ -107,8 +107,7 @@ Graph build_retrained_graph(const Graph& original, const RetrainedGraphSpec& spe
 void write_retrained_graph(const Graph& original, const RetrainedGraphSpec& spec,
                            const Tensor& weights, const Tensor& biases,
                            const std::filesystem::path& output) {
-  tf::write_graphdef(tf::export_graphdef(build_retrained_graph(original, spec, weights, biases)),
-                     output);
+  tf::write_graphdef(build_retrained_graph(original, spec, weights, biases), output);
 }
 
 }  // namespace poet::trainer

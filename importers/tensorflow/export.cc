@@ -1,8 +1,9 @@
 // poet::Graph -> GraphDef.
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/wire_format_lite.h>
 
-#include <cstring>
+#include <functional>
 #include <limits>
 
 #include "engine/file_io.h"
@@ -68,40 +69,82 @@ void tensor_to_proto(const Tensor& tensor, tensorflow::TensorProto* proto) {
                             tensor.byte_size());
 }
 
+namespace {
+
+constexpr int kProducer = 21;  // GraphDef version of TensorFlow 1.x
+
+void node_to_proto(const Graph& graph, const Node& node, tensorflow::NodeDef* proto) {
+  proto->set_name(node.name);
+  proto->set_op(node.op);
+  for (const Endpoint& e : node.inputs)
+    proto->add_input(e.index == 0 ? graph.node(e.node).name : graph.endpoint_name(e));
+  for (int c : node.control_inputs) proto->add_input("^" + graph.node(c).name);
+  for (const auto& [key, value] : node.attrs) attr_to_proto(value, &(*proto->mutable_attr())[key]);
+}
+
+// Streams the bytes `serialize` writes into `path` (write_file_atomic), deterministically:
+// map entries (attributes) sorted, so the same graph always gives the same bytes. Streamed,
+// not built in memory: a 90 MB Inception v3 would otherwise be held twice more at once.
+void write_serialized(
+    const std::filesystem::path& path,
+    const std::function<void(google::protobuf::io::CodedOutputStream&)>& serialize) {
+  write_file_atomic(path, [&](std::ostream& out) {
+    google::protobuf::io::OstreamOutputStream stream(&out, 1 << 20);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    serialize(coded);
+    coded.Trim();
+    if (coded.HadError() || !out) fail(path.string(), ": cannot write the graph");
+  });
+}
+
+// Protobuf's limit for one message, which TensorFlow's readers keep.
+void check_size(const std::filesystem::path& path, size_t size) {
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
+    fail(path.string(), ": cannot serialise the graph: ", size, " bytes, over protobuf's 2 GB");
+}
+
+}  // namespace
+
 tensorflow::GraphDef export_graphdef(const Graph& graph) {
   tensorflow::GraphDef graph_def;
-  graph_def.mutable_versions()->set_producer(21);  // GraphDef version of TensorFlow 1.x
-  for (const Node& node : graph.nodes()) {
-    tensorflow::NodeDef* proto = graph_def.add_node();
-    proto->set_name(node.name);
-    proto->set_op(node.op);
-    for (const Endpoint& e : node.inputs) {
-      proto->add_input(e.index == 0 ? graph.node(e.node).name : graph.endpoint_name(e));
-    }
-    for (int c : node.control_inputs) proto->add_input("^" + graph.node(c).name);
-    for (const auto& [key, value] : node.attrs)
-      attr_to_proto(value, &(*proto->mutable_attr())[key]);
-  }
+  graph_def.mutable_versions()->set_producer(kProducer);
+  for (const Node& node : graph.nodes()) node_to_proto(graph, node, graph_def.add_node());
   return graph_def;
 }
 
 void write_graphdef(const tensorflow::GraphDef& graph_def, const std::filesystem::path& path) {
-  // Deterministic serialisation sorts map entries (attributes), so the same graph always
-  // gives the same bytes. They go into a buffer of the graph's size: grown as it fills, the
-  // buffer of a 90 MB Inception v3 was copied and faulted in again at each doubling.
   const size_t size = graph_def.ByteSizeLong();
-  if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
-    fail(path.string(), ": cannot serialise the graph: ", size, " bytes, over protobuf's 2 GB");
-  std::string bytes(size, '\0');
-  {
-    google::protobuf::io::ArrayOutputStream stream(bytes.data(), static_cast<int>(size));
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
+  check_size(path, size);
+  write_serialized(path, [&](google::protobuf::io::CodedOutputStream& coded) {
     graph_def.SerializeWithCachedSizes(&coded);
-    if (coded.HadError() || static_cast<size_t>(coded.ByteCount()) != size)
-      fail(path.string(), ": cannot serialise the graph");
-  }
-  write_file_atomic(path, bytes);
+  });
+}
+
+// The bytes of write_graphdef(export_graphdef(graph)), a node at a time: GraphDef's fields are
+// serialised in field-number order, its nodes (1) first and its versions (4) last, so only
+// one node's copy of its weights is held at a time.
+void write_graphdef(const Graph& graph, const std::filesystem::path& path) {
+  using google::protobuf::internal::WireFormatLite;
+  write_serialized(path, [&](google::protobuf::io::CodedOutputStream& coded) {
+    size_t total = 0;
+    auto write_field = [&](int number, const google::protobuf::MessageLite& message) {
+      const size_t size = message.ByteSizeLong();  // caches the sizes serialising uses
+      total += size;
+      check_size(path, total);
+      WireFormatLite::WriteTag(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, &coded);
+      coded.WriteVarint32(static_cast<uint32_t>(size));
+      message.SerializeWithCachedSizes(&coded);
+    };
+    for (const Node& node : graph.nodes()) {
+      tensorflow::NodeDef proto;
+      node_to_proto(graph, node, &proto);
+      write_field(tensorflow::GraphDef::kNodeFieldNumber, proto);
+    }
+    tensorflow::VersionDef versions;
+    versions.set_producer(kProducer);
+    write_field(tensorflow::GraphDef::kVersionsFieldNumber, versions);
+  });
 }
 
 }  // namespace poet::tf

@@ -36,9 +36,12 @@ Graph import_graphdef(tensorflow::GraphDef&& graph_def);
 // read_graphdef + import_graphdef.
 Graph load_graphdef(const std::filesystem::path& path);
 
-// Writes a poet graph as a GraphDef (binary), atomically: a temporary file, then rename.
+// A poet graph as a GraphDef.
 tensorflow::GraphDef export_graphdef(const Graph& graph);
+// Write a GraphDef (binary), atomically: a temporary file, then rename. The second writes
+// export_graphdef(graph)'s bytes without building it, streaming a node at a time.
 void write_graphdef(const tensorflow::GraphDef& graph_def, const std::filesystem::path& path);
+void write_graphdef(const Graph& graph, const std::filesystem::path& path);
 
 // One tensor in each direction. `what` names the tensor in errors.
 Tensor tensor_from_proto(const tensorflow::TensorProto& proto, std::string_view what);
