@@ -268,11 +268,6 @@ struct Executable::Impl {
   std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
   std::vector<Tensor> run_whole(std::span<const Tensor> feeds, int64_t batch);
   bool times_layer_split() const;
-  // Whether every op runs native kernels, as the batch split and the layer split's timing
-  // need: oneDNN threads itself, and the reference backend is the plain oracle.
-  bool native_only() const {
-    return !op_options.uses(Backend::kOneDnn) && !op_options.uses(Backend::kReference);
-  }
   // Per step: its outputs' load-time shapes are fully known (and none is a constant), so a run
   // whose inputs have their load-time shapes need not infer them again (a microsecond a step,
   // which MobileNet's ~30 steps at batch 1 notice).
@@ -490,7 +485,8 @@ void Executable::Impl::plan_channel_slices() {
 // The regions of parallel branches (engine/branches.h), when a pool may run them: the native
 // backend's kernels (oneDNN threads itself) and more than one thread.
 void Executable::Impl::plan_branches() {
-  if (options.parallel_branches == ParallelBranches::kOff || options.threads == 1 || !native_only())
+  if (options.parallel_branches == ParallelBranches::kOff || options.threads == 1 ||
+      !options.native_only())
     return;
   std::vector<int> step_of(graph.size(), -1);
   for (size_t s = 0; s < steps.size(); ++s) step_of[steps[s]] = static_cast<int>(s);
@@ -624,7 +620,7 @@ void move_out_of_arena(const ActivationArena& arena, const ActivationArena::Leas
 void Executable::Impl::plan_batch_split() {
   if (options.batch_split == BatchSplit::kOff) {
     per_image.blocker = "the batch split is off";
-  } else if (!native_only()) {
+  } else if (!options.native_only()) {
     per_image.blocker = "the batch split runs the native backend only";
   } else {
     per_image = plan_per_image(graph, steps, infos, feed_nodes, fetches);
@@ -657,6 +653,12 @@ int64_t Executable::Impl::split_batch(std::span<const Tensor> feeds) {
     if (f.rank() == 0 || f.dim(0) != batch || f.dtype() == DType::kString) return 0;
   }
   return batch;
+}
+
+bool ExecOptions::native_only() const {
+  return backend == Backend::kNative && std::ranges::all_of(op_backends, [](const auto& ob) {
+           return ob.second == Backend::kNative;
+         });
 }
 
 // A copy of a Graph shares its tensors' buffers: cheap next to loading it.
@@ -713,7 +715,7 @@ std::vector<Tensor> Executable::run(std::span<const Tensor> feeds) {
 }
 
 bool Executable::Impl::times_layer_split() const {
-  return pool && options.layer_split == LayerSplit::kAuto && native_only();
+  return pool && options.layer_split == LayerSplit::kAuto && options.native_only();
 }
 
 int Executable::layer_threads(std::span<const Tensor> feeds) const {

@@ -94,6 +94,10 @@ struct ExecOptions {
   BatchSplit batch_split = BatchSplit::kAuto;
   LayerSplit layer_split = LayerSplit::kAuto;
   ParallelBranches parallel_branches = ParallelBranches::kAuto;
+
+  // Every op on the native backend, as the batch split, the layer split's timing and branches
+  // side by side need: oneDNN threads itself, and the reference backend is the plain oracle.
+  bool native_only() const;
 };
 
 // One computed node, as `poet inspect` and `poet bench --per_layer` show it.

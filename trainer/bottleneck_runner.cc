@@ -72,6 +72,14 @@ Executable& BottleneckRunner::executable() {
 
 Executable BottleneckRunner::load() {
   if (batch_ == 1) return make_executable(graph_, model_, 1, options_);
+  // Built for one image, a graph that keeps images apart takes a batch that the executor runs
+  // image by image across its threads (ExecOptions::batch_split), in the activation arena and
+  // grouped tail planned for one image's shapes, which a batch left free at load has not.
+  // Inception v3 2015, whose pool_3/_reshape is [1, 2048], runs batches only so.
+  if (options_.batch_split != BatchSplit::kOff && options_.native_only()) {
+    Executable one = make_executable(graph_, model_, 1, options_);
+    if (one.splits_batch(batch_)) return one;
+  }
   try {
     Executable exe = make_executable(graph_, model_, -1, options_);
     if (batches(exe, model_.bottleneck_size)) return exe;
@@ -80,17 +88,9 @@ Executable BottleneckRunner::load() {
   } catch (const Error& e) {
     batch_note_ = str_cat("the graph cannot take a batch of images (", e.what(), ")");
   }
-  // Built for one image, such a graph still takes a batch that the executor runs image by
-  // image across its threads (ExecOptions::batch_split): for Inception v3 2015, whose
-  // pool_3/_reshape is [1, 2048], that is faster than one image at a time split over them.
-  Executable one = make_executable(graph_, model_, 1, options_);
-  if (one.splits_batch(batch_)) {
-    batch_note_.clear();
-  } else {
-    batch_note_ += ": images run one at a time";
-    batch_ = 1;
-  }
-  return one;
+  batch_note_ += ": images run one at a time";
+  batch_ = 1;
+  return make_executable(graph_, model_, 1, options_);
 }
 
 std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> inputs) {
