@@ -304,7 +304,12 @@ int retrain(Args args) {
   info.bottleneck_tensor = model.bottleneck_tensor;
   info.bottleneck_size = runner.bottleneck_size();
 
-  if (!options.distort()) fill_cache(options, runner);
+  if (!options.distort()) {
+    fill_cache(options, runner);
+    // Training reads the cache; the network's packed weights (200 MB for Inception v3) would
+    // only wait for a cache file removed meanwhile, which builds the graph again.
+    runner.release();
+  }
 
   trainer::DistortOptions distort{.flip_left_right = options.flip_left_right,
                                   .random_crop = options.random_crop,

@@ -119,6 +119,22 @@ TEST(BottleneckRunner, BuildsTheGraphOnFirstUseOnly) {
                "NoSuchOp");
 }
 
+// Released (poet retrain frees it for training), the graph is built again on the next run and
+// gives the same bottlenecks; its batch note is not repeated.
+TEST(BottleneckRunner, AReleasedGraphIsBuiltAgainOnTheNextRun) {
+  const std::vector<Tensor> inputs = images(5);
+  int warnings = 0;
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2, BatchSplit::kOff),
+                                   [&](const std::string&) { ++warnings; });
+  const std::vector<std::vector<float>> first = runner.run(inputs);
+  EXPECT_EQ(warnings, 1);
+  runner.release();
+  EXPECT_EQ(runner.run(inputs), first);
+  EXPECT_EQ(first, one_at_a_time(inputs));
+  EXPECT_EQ(runner.batch(), 1);
+  EXPECT_EQ(warnings, 1);
+}
+
 TEST(BottleneckRunner, UnknownTensorsAreNamedAtOnce) {
   trainer::BottleneckModel m = model();
   m.bottleneck_tensor = "pool_3/_reshape:0";

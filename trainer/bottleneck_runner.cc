@@ -63,9 +63,9 @@ const std::string& BottleneckRunner::batch_note() {
 
 Executable& BottleneckRunner::executable() {
   if (!exe_) {
+    const bool noted = !batch_note_.empty();  // by a build before release()
     exe_.emplace(load());
-    graph_ = Graph();
-    if (!batch_note_.empty() && warn_) warn_(batch_note_);
+    if (!noted && !batch_note_.empty() && warn_) warn_(batch_note_);
   }
   return *exe_;
 }
@@ -94,6 +94,7 @@ Executable BottleneckRunner::load() {
 }
 
 std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> inputs) {
+  Executable& exe = executable();  // first: building may set batch_ to 1
   std::vector<std::vector<float>> out;
   const int64_t h = model_.spec.height, w = model_.spec.width;
   const size_t image_values = static_cast<size_t>(h * w * 3);
@@ -110,7 +111,7 @@ std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> in
       std::copy(src.begin(), src.end(),
                 dst.begin() + static_cast<std::ptrdiff_t>(i * image_values));
     }
-    Tensor result = executable().run(std::span<const Tensor>(&feed, 1)).at(0);
+    Tensor result = exe.run(std::span<const Tensor>(&feed, 1)).at(0);
     std::span<const float> values = result.data<float>();
     if (values.size() != n * size)
       fail("'", model_.bottleneck_tensor, "' gave ", shape_string(result.shape()), " for ", n,

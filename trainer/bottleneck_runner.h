@@ -42,6 +42,9 @@ class BottleneckRunner {
   BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch, ExecOptions options,
                    Warn warn = {});
 
+  // Frees the built graph and its packed weights; the next run builds it again.
+  void release() { exe_.reset(); }
+
   // The images per pass, and, when it fell to 1, why (empty otherwise). Build the graph.
   int batch();
   const std::string& batch_note();
@@ -61,7 +64,7 @@ class BottleneckRunner {
   // The graph, as fast a form as `batch_` allows; sets batch_ and batch_note_.
   Executable load();
 
-  Graph graph_;  // a copy (it shares the tensors' buffers), dropped once built
+  Graph graph_;  // a copy: it shares the caller's tensor buffers
   ExecOptions options_;
   Warn warn_;
   BottleneckModel model_;
