@@ -2,32 +2,20 @@
 // cases, and (slow) MobileNet v1 on the panda fixture.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <fstream>
 
 #include "importers/tensorflow/graphdef.h"
+#include "tests/cli_util.h"
 #include "tests/fixtures.h"
 #include "tests/image_test_util.h"
 
 namespace poet::testing {
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result poet(const std::string& args) {
-  Result r;
-  std::string command = std::string(POET_BINARY) + " classify " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+// `poet classify ARGS`.
+CliResult classify(std::vector<std::string> args) {
+  args.insert(args.begin(), "classify");
+  return run_poet(args);
 }
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
@@ -61,7 +49,7 @@ void write_tiny_graph(const std::filesystem::path& path) {
   conv.attrs["strides"] = std::vector<int64_t>{1, 1, 1, 1};
   conv.attrs["padding"] = std::string("VALID");
   g.add(std::move(conv));
-  tf::write_graphdef(tf::export_graphdef(g), path);
+  tf::write_graphdef(g, path);
 }
 
 // A 2x2 PNG whose every pixel is (r, g, b).
@@ -79,77 +67,81 @@ class ClassifyCli : public ::testing::Test {
     write_text(dir_ / "labels.txt", "red\ngreen\nblue\nnothing\n");
     write_png(dir_ / "greenish.png", 10, 200, 50);
   }
-  std::string tiny_args() const {
-    return "--graph " + (dir_ / "tiny.pb").string() + " --labels " +
-           (dir_ / "labels.txt").string() +
-           " --input_layer input --output_layer scores --input_mean 0 --input_std 1 ";
+  // The tiny graph's flags, then `more`.
+  std::vector<std::string> tiny_args(std::initializer_list<std::string> more) const {
+    std::vector<std::string> args = {"--graph",        (dir_ / "tiny.pb").string(),
+                                     "--labels",       (dir_ / "labels.txt").string(),
+                                     "--input_layer",  "input",
+                                     "--output_layer", "scores",
+                                     "--input_mean",   "0",
+                                     "--input_std",    "1"};
+    args.insert(args.end(), more);
+    return args;
   }
   TempDir dir_;
 };
 
 TEST_F(ClassifyCli, PrintsTopKBestFirst) {
-  Result r = poet(tiny_args() + "--top_k 3 " + (dir_ / "greenish.png").string());
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  CliResult r = classify(tiny_args({"--top_k", "3", (dir_ / "greenish.png").string()}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   // Sums over 4 pixels: green 800, blue 200, red 40.
-  EXPECT_EQ(r.output,
-            "green (score = 800.00000)\nblue (score = 200.00000)\nred (score = 40.00000)\n");
+  EXPECT_EQ(r.out, "green (score = 800.00000)\nblue (score = 200.00000)\nred (score = 40.00000)\n");
 }
 
 TEST_F(ClassifyCli, SeveralImagesGetOneBlockEach) {
   write_png(dir_ / "blue.png", 0, 0, 1);
   std::string a = (dir_ / "greenish.png").string(), b = (dir_ / "blue.png").string();
-  Result r = poet(tiny_args() + "--top_k 1 " + a + " " + b);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, a + ":\ngreen (score = 800.00000)\n\n" + b + ":\nblue (score = 4.00000)\n");
+  CliResult r = classify(tiny_args({"--top_k", "1", a, b}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, a + ":\ngreen (score = 800.00000)\n\n" + b + ":\nblue (score = 4.00000)\n");
 }
 
 TEST_F(ClassifyCli, WithoutLabelsPrintsIndices) {
-  Result r = poet("--graph " + (dir_ / "tiny.pb").string() +
-                  " --input_layer input --output_layer scores --input_mean 0 --input_std 1"
-                  " --top_k 1 " +
-                  (dir_ / "greenish.png").string());
-  EXPECT_EQ(r.output, "1 (score = 800.00000)\n");
+  CliResult r = classify({"--graph", (dir_ / "tiny.pb").string(), "--input_layer", "input",
+                          "--output_layer", "scores", "--input_mean", "0", "--input_std", "1",
+                          "--top_k", "1", (dir_ / "greenish.png").string()});
+  EXPECT_EQ(r.out, "1 (score = 800.00000)\n");
 }
 
 TEST_F(ClassifyCli, MissingImageIsAnErrorNamingIt) {
   std::string missing = (dir_ / "no_such_picture.jpg").string();
-  Result r = poet(tiny_args() + missing);
+  CliResult r = classify(tiny_args({missing}));
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find(missing), std::string::npos) << r.output;
+  EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
 }
 
 TEST_F(ClassifyCli, CorruptImageIsAnErrorNamingIt) {
   write_text(dir_ / "broken.png", "\x89PNG\r\n\x1a\n garbage");
-  Result r = poet(tiny_args() + (dir_ / "broken.png").string());
+  CliResult r = classify(tiny_args({(dir_ / "broken.png").string()}));
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("broken.png"), std::string::npos) << r.output;
+  EXPECT_NE(r.err.find("broken.png"), std::string::npos) << r.err;
 }
 
 TEST_F(ClassifyCli, FlagErrors) {
   std::string image = (dir_ / "greenish.png").string();
-  Result no_graph = poet(image);
+  CliResult no_graph = classify({image});
   EXPECT_NE(no_graph.exit_code, 0);
-  EXPECT_NE(no_graph.output.find("--graph"), std::string::npos) << no_graph.output;
-  Result unknown = poet("--graph " + (dir_ / "tiny.pb").string() + " " + image);
+  EXPECT_NE(no_graph.err.find("--graph"), std::string::npos) << no_graph.err;
+  CliResult unknown = classify({"--graph", (dir_ / "tiny.pb").string(), image});
   EXPECT_NE(unknown.exit_code, 0);
-  EXPECT_NE(unknown.output.find("--input_layer"), std::string::npos) << unknown.output;
-  Result bad_k = poet(tiny_args() + "--top_k 0 " + image);
-  EXPECT_NE(bad_k.output.find("--top_k"), std::string::npos) << bad_k.output;
-  Result no_image = poet(tiny_args());
+  EXPECT_NE(unknown.err.find("--input_layer"), std::string::npos) << unknown.err;
+  CliResult bad_k = classify(tiny_args({"--top_k", "0", image}));
+  EXPECT_NE(bad_k.err.find("--top_k"), std::string::npos) << bad_k.err;
+  CliResult no_image = classify(tiny_args({}));
   EXPECT_NE(no_image.exit_code, 0);
-  EXPECT_NE(no_image.output.find("IMAGE"), std::string::npos) << no_image.output;
-  Result both = poet(tiny_args() + "--label_map m.pbtxt " + image);
-  EXPECT_NE(both.output.find("--label_map"), std::string::npos) << both.output;
+  EXPECT_NE(no_image.err.find("IMAGE"), std::string::npos) << no_image.err;
+  CliResult both = classify(tiny_args({"--label_map", "m.pbtxt", image}));
+  EXPECT_NE(both.err.find("--label_map"), std::string::npos) << both.err;
 }
 
 TEST(ClassifySlow, MobileNetSaysLesserPanda) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
   POET_REQUIRE_FIXTURE("images/panda.jpg");
-  Result r = poet("--graph " + fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string() +
-                  " --labels " + fixture("mobilenet_v1_0.25_128/labels.txt").string() + " " +
-                  fixture("images/panda.jpg").string());
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output.rfind("lesser panda, red panda", 0), 0u) << r.output;
+  CliResult r = classify({"--graph", fixture("mobilenet_v1_0.25_128/frozen_graph.pb").string(),
+                          "--labels", fixture("mobilenet_v1_0.25_128/labels.txt").string(),
+                          fixture("images/panda.jpg").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("lesser panda, red panda", 0), 0u) << r.out;
 }
 
 }  // namespace
