@@ -286,9 +286,8 @@ int retrain(Args args) {
 
   RetrainOptions options = retrain_options(flags);
   trainer::ModelInfo info = trainer::model_info(options.architecture);
-  // Check the images before the (slow) graph load, so a wrong folder fails at once.
-  trainer::scan_image_dir(options.image_dir, options.testing_percentage,
-                          options.validation_percentage);
+  // Check the flags and images before the (slow) graph load and bottleneck phase.
+  trainer::check_retrain_options(options);
   int64_t batch = flags.integer("batch");
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
 
@@ -306,7 +305,7 @@ int retrain(Args args) {
 
   if (!options.distort()) {
     fill_cache(options, runner);
-    // Training reads the cache; the network's packed weights (200 MB for Inception v3) would
+    // Training reads the cache; the network's packed weights (over 100 MB for Inception v3) would
     // only wait for a cache file removed meanwhile, which builds the graph again.
     runner.release();
   }

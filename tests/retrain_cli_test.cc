@@ -116,6 +116,21 @@ TEST(RetrainCli, OneClassIsAnError) {
   EXPECT_NE(r.err.find("only one folder of images"), std::string::npos) << r.err;
 }
 
+// A bad value fails at once: before the graph loads and any bottleneck is computed.
+TEST(RetrainCli, BadValuesFailBeforeAnyBottleneck) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 10);
+  CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {"--learning_rate", "-1"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--learning_rate -1: must be positive"), std::string::npos) << r.err;
+  r = run_poet(retrain_args(dir / "images", dir.path(), {"--validation_percentage", "0"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no image falls in the validation set"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
+}
+
 TEST(RetrainCli, UnknownArchitectureIsAnError) {
   POET_REQUIRE_FIXTURE(kFruits);
   CliResult r = run_poet(
@@ -144,11 +159,14 @@ TEST(RetrainCli, MissingModelSaysWhereItLookedAndThatPoetCannotDownload) {
 TEST(RetrainCli, CorruptJpegIsNamedAndStopsTheRun) {
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir dir;
-  copy_fruits(dir / "images", 2, 10);
+  // The split hashes each image's path, the temporary folder's too: with 30% each, no set is
+  // left empty, which would stop the run before any image is read.
+  copy_fruits(dir / "images", 2, 30);
   fs::path bad;
   for (const auto& e : fs::directory_iterator(dir / "images")) bad = e.path() / "broken.jpg";
   std::ofstream(bad, std::ios::binary) << "\xff\xd8\xff\xe0 this is not a JPEG";
-  CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {}));
+  CliResult r = run_poet(retrain_args(
+      dir / "images", dir.path(), {"--testing_percentage", "30", "--validation_percentage", "30"}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(bad.string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("remove or replace it"), std::string::npos) << r.err;

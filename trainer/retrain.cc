@@ -26,7 +26,7 @@ std::string format(const char* pattern, Args... args) {
   return std::string(buf.data(), static_cast<size_t>(n));
 }
 
-void check_options(const RetrainOptions& o, const RetrainHooks& hooks) {
+void check_values(const RetrainOptions& o) {
   if (o.image_dir.empty()) fail("--image_dir is required");
   if (o.how_many_training_steps < 0)
     fail("--how_many_training_steps ", o.how_many_training_steps, ": must not be negative");
@@ -44,9 +44,6 @@ void check_options(const RetrainOptions& o, const RetrainHooks& hooks) {
                              {"--random_scale", o.random_scale},
                              {"--random_brightness", o.random_brightness}})
     if (value < 0 || value > 100) fail(flag, " ", value, ": must be a percentage, 0 to 100");
-  if (!hooks.bottleneck) fail("retrain: no bottleneck function given");
-  if (o.distort() && !hooks.distorted_bottlenecks)
-    fail("retrain: distortions are on but no distorted-bottleneck function is given");
 }
 
 // Every set must have images somewhere, or training, validation or testing cannot run.
@@ -82,7 +79,6 @@ class Trainer {
         layer_(info.bottleneck_size, static_cast<int>(dataset_.classes.size()),
                options.seed ^ 0x9e3779b97f4a7c15ull) {
     for (const std::string& w : dataset_.warnings) warn(w);
-    check_sets(dataset_);
   }
 
   RetrainResult run();
@@ -282,9 +278,18 @@ ModelInfo model_info(const std::string& architecture) {
           .input_std = 127.5f};
 }
 
+void check_retrain_options(const RetrainOptions& options) {
+  check_values(options);
+  check_sets(
+      scan_image_dir(options.image_dir, options.testing_percentage, options.validation_percentage));
+}
+
 RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info, const Graph& model,
                       const RetrainHooks& hooks) {
-  check_options(options, hooks);
+  check_retrain_options(options);
+  if (!hooks.bottleneck) fail("retrain: no bottleneck function given");
+  if (options.distort() && !hooks.distorted_bottlenecks)
+    fail("retrain: distortions are on but no distorted-bottleneck function is given");
   Trainer trainer(options, info, model, hooks);
   return trainer.run();
 }

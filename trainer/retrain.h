@@ -112,6 +112,11 @@ struct RetrainResult {
   std::vector<int> test_truth, test_predictions;
 };
 
+// What retrain() checks before it starts: the options' values, and that --image_dir puts
+// images in every set. A caller with slow work before retrain() (poet retrain's bottleneck
+// phase) calls it first, so that a bad flag fails at once.
+void check_retrain_options(const RetrainOptions& options);
+
 // `model` is the original graph, its input and bottleneck tensors named in `info`.
 RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info, const Graph& model,
                       const RetrainHooks& hooks);
