@@ -94,7 +94,8 @@ void write_serialized(
     coded.SetSerializationDeterministic(true);
     serialize(coded);
     coded.Trim();
-    if (coded.HadError() || !out) fail(path.string(), ": cannot write the graph");
+    // The file's own write errors are write_file_atomic's to report, once the stream is flushed.
+    if (coded.HadError()) fail(path.string(), ": cannot serialise the graph");
   });
 }
 
