@@ -79,6 +79,7 @@ class Trainer {
         layer_(info.bottleneck_size, static_cast<int>(dataset_.classes.size()),
                options.seed ^ 0x9e3779b97f4a7c15ull) {
     for (const std::string& w : dataset_.warnings) warn(w);
+    check_sets(dataset_);
   }
 
   RetrainResult run();
@@ -286,7 +287,7 @@ void check_retrain_options(const RetrainOptions& options) {
 
 RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info, const Graph& model,
                       const RetrainHooks& hooks) {
-  check_retrain_options(options);
+  check_values(options);  // the sets are checked on the dataset the trainer scans
   if (!hooks.bottleneck) fail("retrain: no bottleneck function given");
   if (options.distort() && !hooks.distorted_bottlenecks)
     fail("retrain: distortions are on but no distorted-bottleneck function is given");
