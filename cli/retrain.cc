@@ -298,7 +298,9 @@ int retrain(Args args) {
   print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
                      "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
                      "; bottleneck: ", model.bottleneck_tensor));
-  trainer::BottleneckRunner runner(graph, model, static_cast<int>(batch), exec, print_warning);
+  // The runner's first build takes the graph over; the export reads the file again if so.
+  trainer::BottleneckRunner runner(std::move(graph), model, static_cast<int>(batch), exec,
+                                   print_warning, [&] { return load_graph(model_file); });
   info.input_tensor = model.input_tensor;
   info.bottleneck_tensor = model.bottleneck_tensor;
   info.bottleneck_size = runner.bottleneck_size();
@@ -331,7 +333,7 @@ int retrain(Args args) {
       .warn = print_warning,
       .observer = &observer,
       .pool = &pool};
-  trainer::RetrainResult result = trainer::retrain(options, info, graph, hooks);
+  trainer::RetrainResult result = trainer::retrain(options, info, runner.graph(), hooks);
   write_confusion(flags, options, result);
   print_line(str_cat("Wrote ", options.output_graph, " and ", options.output_labels,
                      "; TensorBoard: tensorboard --logdir ", options.summaries_dir));

@@ -135,6 +135,33 @@ TEST(BottleneckRunner, AReleasedGraphIsBuiltAgainOnTheNextRun) {
   EXPECT_EQ(warnings, 1);
 }
 
+// Given a way to read the graph again, the first build takes the graph over, and what needs it
+// later (a build after release(), graph()) reads it again; without one, nothing is read again.
+TEST(BottleneckRunner, AGraphTakenOverIsReadAgainWhenNeeded) {
+  const std::vector<Tensor> inputs = images(5);
+  int reads = 0;
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2), {}, [&] {
+    ++reads;
+    return one_image_graph();
+  });
+  EXPECT_EQ(runner.graph().size(), one_image_graph().size());
+  EXPECT_EQ(reads, 0);
+  const std::vector<std::vector<float>> first = runner.run(inputs);
+  EXPECT_EQ(first, one_at_a_time(inputs));
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(runner.graph().size(), one_image_graph().size());
+  EXPECT_EQ(reads, 1);
+  runner.release();
+  EXPECT_EQ(runner.run(inputs), first);
+  EXPECT_EQ(reads, 2);
+
+  trainer::BottleneckRunner kept(one_image_graph(), model(), 4, threads(2));
+  EXPECT_EQ(kept.run(inputs), first);
+  kept.release();
+  EXPECT_EQ(kept.run(inputs), first);
+  EXPECT_EQ(kept.graph().size(), one_image_graph().size());
+}
+
 TEST(BottleneckRunner, UnknownTensorsAreNamedAtOnce) {
   trainer::BottleneckModel m = model();
   m.bottleneck_tensor = "pool_3/_reshape:0";

@@ -11,11 +11,11 @@
 namespace poet::trainer {
 namespace {
 
-Executable make_executable(const Graph& graph, const BottleneckModel& m, int64_t batch,
+Executable make_executable(Graph graph, const BottleneckModel& m, int64_t batch,
                            ExecOptions options) {
   options.feed_shapes[m.input_tensor] =
       PartialShape(std::vector<int64_t>{batch, m.spec.height, m.spec.width, 3});
-  return Executable(graph, {m.input_tensor}, {m.bottleneck_tensor}, options);
+  return Executable(std::move(graph), {m.input_tensor}, {m.bottleneck_tensor}, options);
 }
 
 // True when the bottleneck keeps a free batch dimension: [-1, size].
@@ -31,16 +31,17 @@ double now() {
 
 }  // namespace
 
-BottleneckRunner::BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch,
-                                   ExecOptions options, Warn warn)
-    : graph_(graph),
+BottleneckRunner::BottleneckRunner(Graph graph, const BottleneckModel& model, int batch,
+                                   ExecOptions options, Warn warn, Reload reload)
+    : graph_(std::move(graph)),
+      reload_(std::move(reload)),
       options_(std::move(options)),
       warn_(std::move(warn)),
       model_(model),
       batch_(batch) {
   if (batch_ < 1) fail("--batch ", batch_, ": must be at least 1");
-  graph_.endpoint(model_.input_tensor);  // an unknown name is an Error naming it
-  graph_.endpoint(model_.bottleneck_tensor);
+  graph_->endpoint(model_.input_tensor);  // an unknown name is an Error naming it
+  graph_->endpoint(model_.bottleneck_tensor);
   if (model_.bottleneck_size > 0) return;
   // A bottleneck named on the command line: its size is the graph's.
   const PartialShape& shape = executable().fetch_info(0).shape;
@@ -70,18 +71,28 @@ Executable& BottleneckRunner::executable() {
   return *exe_;
 }
 
+Graph BottleneckRunner::graph() const { return graph_ ? *graph_ : reload_(); }
+
+Graph BottleneckRunner::source() {
+  if (!reload_) return *graph_;
+  if (!graph_) return reload_();
+  Graph taken = std::move(*graph_);
+  graph_.reset();
+  return taken;
+}
+
 Executable BottleneckRunner::load() {
-  if (batch_ == 1) return make_executable(graph_, model_, 1, options_);
+  if (batch_ == 1) return make_executable(source(), model_, 1, options_);
   // Built for one image, a graph that keeps images apart takes a batch that the executor runs
   // image by image across its threads (ExecOptions::batch_split), in the activation arena and
   // grouped tail planned for one image's shapes, which a batch left free at load has not.
   // Inception v3 2015, whose pool_3/_reshape is [1, 2048], runs batches only so.
   if (options_.batch_split != BatchSplit::kOff && options_.native_only()) {
-    Executable one = make_executable(graph_, model_, 1, options_);
+    Executable one = make_executable(source(), model_, 1, options_);
     if (one.splits_batch(batch_)) return one;
   }
   try {
-    Executable exe = make_executable(graph_, model_, -1, options_);
+    Executable exe = make_executable(source(), model_, -1, options_);
     if (batches(exe, model_.bottleneck_size)) return exe;
     batch_note_ = str_cat("'", model_.bottleneck_tensor, "' has shape ",
                           exe.fetch_info(0).shape.str(), ": the graph fixes the batch");
@@ -90,7 +101,7 @@ Executable BottleneckRunner::load() {
   }
   batch_note_ += ": images run one at a time";
   batch_ = 1;
-  return make_executable(graph_, model_, 1, options_);
+  return make_executable(source(), model_, 1, options_);
 }
 
 std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> inputs) {

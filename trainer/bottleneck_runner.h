@@ -34,13 +34,21 @@ struct BottleneckModel {
 class BottleneckRunner {
  public:
   using Warn = std::function<void(const std::string& message)>;
+  using Reload = std::function<Graph()>;
 
   // The graph is built on first use (run(), batch(), batch_note()), so a retrain whose
   // bottlenecks are all cached never builds it; only a bottleneck of unknown size
   // (model.bottleneck_size 0) is built at once, to read the size off it. The tensor names are
   // checked at once either way. `warn` gets batch_note() when the build sets one.
-  BottleneckRunner(const Graph& graph, const BottleneckModel& model, int batch, ExecOptions options,
-                   Warn warn = {});
+  // With `reload` (which reads the graph again), the first build takes `graph` over: the
+  // weights it packs or folds are freed as it loads, instead of staying beside their packed
+  // copies (Inception v3: 90 MB); a later build, or graph(), reads the graph again. Without
+  // it, each build copies `graph`, whose buffers the copies share.
+  BottleneckRunner(Graph graph, const BottleneckModel& model, int batch, ExecOptions options,
+                   Warn warn = {}, Reload reload = {});
+
+  // The graph as given: kept, or read again if a build took it over.
+  Graph graph() const;
 
   // Frees the built graph and its packed weights; the next run builds it again.
   void release() { exe_.reset(); }
@@ -63,8 +71,11 @@ class BottleneckRunner {
   Executable& executable();
   // The graph, as fast a form as `batch_` allows; sets batch_ and batch_note_.
   Executable load();
+  // The graph for one build: taken over when it can be read again, else a copy.
+  Graph source();
 
-  Graph graph_;  // a copy: it shares the caller's tensor buffers
+  std::optional<Graph> graph_;  // until a build takes it over
+  Reload reload_;
   ExecOptions options_;
   Warn warn_;
   BottleneckModel model_;
