@@ -153,11 +153,20 @@ void add_scalar(tensorflow::Summary& summary, std::string_view tag, float value)
   v->set_simple_value(value);
 }
 
+namespace {
+
+void add_histogram_value(tensorflow::Summary& summary, std::string tag,
+                         tensorflow::HistogramProto histogram) {
+  auto* v = summary.add_value();
+  v->set_tag(std::move(tag));
+  *v->mutable_histo() = std::move(histogram);
+}
+
+}  // namespace
+
 void add_histogram(tensorflow::Summary& summary, std::string_view tag,
                    std::span<const float> values) {
-  auto* v = summary.add_value();
-  v->set_tag(std::string(tag));
-  *v->mutable_histo() = make_histogram(values, tag);
+  add_histogram_value(summary, std::string(tag), make_histogram(values, tag));
 }
 
 void add_variable_summaries(tensorflow::Summary& summary, std::string_view prefix,
@@ -176,9 +185,7 @@ void add_variable_summaries(tensorflow::Summary& summary, std::string_view prefi
   add_scalar(summary, scope + "stddev_1", static_cast<float>(stddev));
   add_scalar(summary, scope + "max_1", static_cast<float>(histogram.max()));
   add_scalar(summary, scope + "min_1", static_cast<float>(histogram.min()));
-  auto* v = summary.add_value();
-  v->set_tag(scope + "histogram");
-  *v->mutable_histo() = std::move(histogram);
+  add_histogram_value(summary, scope + "histogram", std::move(histogram));
 }
 
 tensorflow::Summary retrain_step_summary(const RetrainStepValues& values) {
