@@ -132,6 +132,9 @@ int classify(Args args) {
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(graph_path);
   Model model = choose_model(graph, flags, graph_path);
+  if (!model.jpeg_bytes())
+    options.feed_shapes[model.input] =
+        image_input_shape(declared_shape(graph, model.input, options), model.spec);
   // Taken over, not copied: the file's weights then go as the executable packs its own.
   Executable exe(std::move(graph), {model.input}, {model.output}, options);
   for (size_t i = 0; i < images.size(); ++i) {

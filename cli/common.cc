@@ -106,6 +106,12 @@ int64_t declared_size(const Graph& graph, const std::string& input, int axis) {
   return shape.known_rank && shape.rank() == 4 && shape.dim(axis) > 0 ? shape.dim(axis) : 0;
 }
 
+PartialShape declared_shape(const Graph& graph, const std::string& input,
+                            const ExecOptions& options) {
+  // Fetching the input itself computes nothing: no weights are packed.
+  return Executable(graph, {input}, {input}, options).feed_info(0).shape;
+}
+
 std::span<const float> image_scores(const Tensor& scores, const std::string& output) {
   if (scores.dtype() != DType::kFloat32 || scores.num_elements() == 0 ||
       scores.num_elements() != scores.dim(-1))

@@ -23,6 +23,11 @@ ExecOptions exec_options(const Flags& flags);
 // for an image batch [N, H, W, 3], or 0 when it does not say.
 int64_t declared_size(const Graph& graph, const std::string& input, int axis);
 
+// The shape the graph gives the tensor `input` when fed (a Placeholder's declared one),
+// inferred without building anything.
+PartialShape declared_shape(const Graph& graph, const std::string& input,
+                            const ExecOptions& options);
+
 // The float scores of one image fetched from `output` (a [1, classes] or [classes] tensor);
 // anything else is an Error naming the tensor.
 std::span<const float> image_scores(const Tensor& scores, const std::string& output);

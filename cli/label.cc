@@ -118,6 +118,7 @@ int label(Args args) {
                       .mean = static_cast<float>(flags.number("input_mean")),
                       .std = static_cast<float>(flags.number("input_std"))};
   if (spec.std == 0) fail("--input_std: must not be 0");
+  options.feed_shapes[input] = image_input_shape(declared_shape(graph, input, options), spec);
   Executable exe(std::move(graph), {input}, {output}, options);
   for (size_t i = 0; i < images.size(); ++i) {
     Tensor feed[] = {read_image_input(images[i], spec)};

@@ -38,4 +38,14 @@ Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec&
   return preprocess_image(read_image(file), spec);
 }
 
+PartialShape image_input_shape(const PartialShape& declared, const ImageInputSpec& spec) {
+  const Shape image = {1, spec.height, spec.width, 3};
+  if (!declared.known_rank) return image;
+  PartialShape shape = declared;
+  if (shape.rank() == static_cast<int64_t>(image.size()))
+    for (size_t i = 0; i < image.size(); ++i)
+      if (shape.dims[i] < 0) shape.dims[i] = image[i];
+  return shape;
+}
+
 }  // namespace poet

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <span>
 
+#include "engine/graph.h"
 #include "engine/tensor.h"
 
 namespace poet {
@@ -31,5 +32,12 @@ Tensor read_image(const std::filesystem::path& file);
 
 // Reads a JPEG or PNG file and preprocesses it. Errors name the file.
 Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec);
+
+// The shape to build a graph for that is fed read_image_input's images one at a time, given the
+// shape the graph declares for its input: [1, height, width, 3] where that leaves dimensions
+// open (a TF.js model's [?, 299, 299, 3]), the declared ones elsewhere, so a mismatch stays the
+// run's error. Built for it, an executable plans its activation arena (ExecOptions::feed_shapes),
+// which an open batch leaves unplanned.
+PartialShape image_input_shape(const PartialShape& declared, const ImageInputSpec& spec);
 
 }  // namespace poet

@@ -23,14 +23,15 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 }
 
 // A "classifier" of 2x2 RGB images with 4 classes: class c scores the sum of channel c over
-// the image (class 3 scores 0). Conv2D with a 2x2 VALID filter gives [1,1,1,4].
-void write_tiny_graph(const std::filesystem::path& path) {
+// the image (class 3 scores 0). Conv2D with a 2x2 VALID filter gives [1,1,1,4]. The input
+// declares `shape`.
+void write_tiny_graph(const std::filesystem::path& path, Shape shape = {1, 2, 2, 3}) {
   Graph g;
   Node input;
   input.name = "input";
   input.op = "Placeholder";
   input.attrs["dtype"] = DType::kFloat32;
-  input.attrs["shape"] = PartialShape(Shape{1, 2, 2, 3});
+  input.attrs["shape"] = PartialShape(std::move(shape));
   int in = g.add(std::move(input));
   std::vector<float> w(2 * 2 * 3 * 4, 0.f);
   for (int k = 0; k < 4; ++k)
@@ -101,6 +102,21 @@ TEST_F(ClassifyCli, WithoutLabelsPrintsIndices) {
                           "--output_layer", "scores", "--input_mean", "0", "--input_std", "1",
                           "--top_k", "1", (dir_ / "greenish.png").string()});
   EXPECT_EQ(r.out, "1 (score = 800.00000)\n");
+}
+
+TEST_F(ClassifyCli, AnInputThatLeavesItsShapeOpenTakesTheImageSize) {
+  write_tiny_graph(dir_ / "tiny.pb", {-1, -1, -1, 3});
+  CliResult r =
+      classify(tiny_args({"--top_k", "1", "--input_size", "2", (dir_ / "greenish.png").string()}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "green (score = 800.00000)\n");
+}
+
+TEST_F(ClassifyCli, AnImageSizeTheInputDoesNotTakeIsAnErrorNamingIt) {
+  CliResult r = classify(tiny_args({"--input_size", "3", (dir_ / "greenish.png").string()}));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("input"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[1,3,3,3]"), std::string::npos) << r.err;
 }
 
 TEST_F(ClassifyCli, MissingImageIsAnErrorNamingIt) {

@@ -5,11 +5,14 @@
 #include <fstream>
 #include <random>
 
+#include "engine/executor.h"
 #include "engine/image_input.h"
 #include "kernels/ref/resize_bilinear.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "tests/kernel_test_util.h"
+#include "tests/op_test_util.h"
+#include "tests/test_graph.h"
 
 namespace poet::testing {
 namespace {
@@ -26,6 +29,35 @@ TEST(ImageInput, ResizesAndNormalises) {
   std::vector<float> want = {-1, -1, -1, 0, 0, 0, 1, 1, 1, 1, 1, 1};
   auto got = out.data<float>();
   for (size_t i = 0; i < want.size(); ++i) EXPECT_FLOAT_EQ(got[i], want[i]) << i;
+}
+
+TEST(ImageInput, ShapeFillsWhatTheGraphLeavesOpen) {
+  const ImageInputSpec spec{.height = 128, .width = 96};
+  EXPECT_EQ(image_input_shape(PartialShape::unknown(), spec).dims, (Shape{1, 128, 96, 3}));
+  EXPECT_EQ(image_input_shape(PartialShape({-1, 299, 299, 3}), spec).dims, (Shape{1, 299, 299, 3}));
+  EXPECT_EQ(image_input_shape(PartialShape({-1, -1, -1, -1}), spec).dims, (Shape{1, 128, 96, 3}));
+  // What the graph fixes stays, for the run to report the mismatch.
+  EXPECT_EQ(image_input_shape(PartialShape({2, 224, -1, 3}), spec).dims, (Shape{2, 224, 96, 3}));
+  EXPECT_EQ(image_input_shape(PartialShape({-1, 5}), spec).dims, (Shape{-1, 5}));
+}
+
+// Why label and classify give the executable that shape: with the batch left open, it plans no
+// activation arena (every activation is then allocated at each run).
+TEST(ImageInput, AGraphWithAnOpenBatchBuiltForTheImageGetsItsArena) {
+  TestGraph t;
+  const PartialShape declared({-1, 4, 4, 3});
+  const Endpoint x = t.placeholder("x", declared);
+  const Endpoint minus = t.constant("minus", floats({}, {-1.f}));
+  t.op("y", "Mul", {t.op("r", "Relu", {x}), minus});
+  ExecOptions options;
+  options.threads = 1;
+  options.optimize = false;  // keeps Relu a step of its own, whose output the arena holds
+  EXPECT_EQ(Executable(t.g, {"x:0"}, {"y:0"}, options).arena_sizes().bytes, 0);
+  options.feed_shapes["x:0"] = image_input_shape(declared, {.height = 4, .width = 4});
+  Executable exe(t.g, {"x:0"}, {"y:0"}, options);
+  EXPECT_GE(exe.arena_sizes().bytes, 4 * 4 * 3 * 4);
+  const std::vector<Tensor> feed = {floats({1, 4, 4, 3}, std::vector<float>(48, 2.f))};
+  EXPECT_EQ(floats(exe.run(feed)[0]), std::vector<float>(48, -2.f));
 }
 
 // The resize runs on the fast kernels: every ISA gives the reference's bits, up and down, so a
