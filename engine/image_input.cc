@@ -6,19 +6,35 @@
 
 namespace poet {
 
-Tensor preprocess_image(const Tensor& image, const ImageInputSpec& spec) {
-  if (image.dtype() != DType::kUInt8 || image.rank() != 3 || image.dim(2) != 3)
-    fail("preprocess_image: expected a uint8 [h,w,3] image, got ", dtype_name(image.dtype()), " ",
-         shape_string(image.shape()));
+namespace {
+
+void check_spec(const ImageInputSpec& spec) {
   if (spec.height <= 0 || spec.width <= 0 || spec.height > kMaxImageSide ||
       spec.width > kMaxImageSide)
     fail("input size ", spec.height, "x", spec.width, " is out of range 1..", kMaxImageSide);
   if (spec.std == 0) fail("input std must not be 0");
-  Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
-  resize_image(image, spec.height, spec.width, out.data<float>());
+}
+
+}  // namespace
+
+void preprocess_image(const Tensor& image, const ImageInputSpec& spec, std::span<float> out) {
+  if (image.dtype() != DType::kUInt8 || image.rank() != 3 || image.dim(2) != 3)
+    fail("preprocess_image: expected a uint8 [h,w,3] image, got ", dtype_name(image.dtype()), " ",
+         shape_string(image.shape()));
+  check_spec(spec);
+  if (out.size() != static_cast<size_t>(spec.height * spec.width * 3))
+    fail("preprocess_image: ", out.size(), " floats for a ", spec.height, "x", spec.width,
+         " image");
+  resize_image(image, spec.height, spec.width, out);
   // retrain.py multiplies by 1/std (a double rounded to float) rather than dividing.
   const float scale = static_cast<float>(1.0 / spec.std);
-  for (float& v : out.data<float>()) v = (v - spec.mean) * scale;
+  for (float& v : out) v = (v - spec.mean) * scale;
+}
+
+Tensor preprocess_image(const Tensor& image, const ImageInputSpec& spec) {
+  check_spec(spec);  // before the tensor is allocated
+  Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
+  preprocess_image(image, spec, out.data<float>());
   return out;
 }
 

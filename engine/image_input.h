@@ -21,6 +21,8 @@ struct ImageInputSpec {
 
 // uint8 [h, w, 3] (as decode_image returns) -> float32 [1, height, width, 3].
 Tensor preprocess_image(const Tensor& image, const ImageInputSpec& spec);
+// The same into `out`, height * width * 3 floats: one image's place in a batch.
+void preprocess_image(const Tensor& image, const ImageInputSpec& spec, std::span<float> out);
 
 // The resize alone: uint8 [h, w, 3] -> float [height, width, 3] in `out`, each sample converted
 // to float first (Cast, then ResizeBilinear with the legacy grid), on the fast kernels, which

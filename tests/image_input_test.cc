@@ -31,6 +31,20 @@ TEST(ImageInput, ResizesAndNormalises) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_FLOAT_EQ(got[i], want[i]) << i;
 }
 
+TEST(ImageInput, PreprocessesIntoOneImagesPlaceInABatch) {
+  Tensor image(DType::kUInt8, {3, 5, 3});
+  std::mt19937 rng(1);
+  for (uint8_t& v : image.data<uint8_t>()) v = static_cast<uint8_t>(rng());
+  const ImageInputSpec spec{.height = 4, .width = 2, .mean = 100, .std = 50};
+  std::vector<float> batch(2 * 4 * 2 * 3, -7.f);
+  preprocess_image(image, spec, std::span(batch).subspan(24));
+  EXPECT_EQ(std::vector<float>(batch.begin(), batch.begin() + 24), std::vector<float>(24, -7.f));
+  EXPECT_EQ(std::vector<float>(batch.begin() + 24, batch.end()),
+            floats(preprocess_image(image, spec)));
+  expect_error([&] { preprocess_image(image, spec, std::span(batch)); },
+               "48 floats for a 4x2 image");
+}
+
 TEST(ImageInput, ShapeFillsWhatTheGraphLeavesOpen) {
   const ImageInputSpec spec{.height = 128, .width = 96};
   EXPECT_EQ(image_input_shape(PartialShape::unknown(), spec).dims, (Shape{1, 128, 96, 3}));

@@ -8,6 +8,7 @@
 
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
+#include "tests/image_test_util.h"
 #include "tests/test_graph.h"
 #include "trainer/bottleneck_cache.h"
 #include "trainer/bottleneck_runner.h"
@@ -98,6 +99,63 @@ TEST(BottleneckRunner, WithoutTheBatchSplitAGraphThatFixesTheBatchRunsOneImageAP
             std::string::npos)
       << runner.batch_note();
   EXPECT_EQ(runner.run(inputs), one_at_a_time(inputs));
+}
+
+// Images joined into one batch tensor, as the cache fill decodes them.
+Tensor joined(std::span<const Tensor> inputs) {
+  Tensor batch(DType::kFloat32, {static_cast<int64_t>(inputs.size()), kSize, kSize, 3});
+  std::span<float> dst = batch.data<float>();
+  for (const Tensor& t : inputs) {
+    std::copy(t.data<float>().begin(), t.data<float>().end(), dst.begin());
+    dst = dst.subspan(t.num_elements());
+  }
+  return batch;
+}
+
+TEST(BottleneckRunner, ABatchTensorGivesEachImagesBottleneck) {
+  const std::vector<Tensor> inputs = images(4);
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2));
+  EXPECT_EQ(runner.run_batch(joined(inputs)), one_at_a_time(inputs));
+  expect_error([&] { runner.run_batch(joined(images(5))); },
+               "[5,4,4,3]; expected float32 [n,4,4,3], n in 1..4");
+  expect_error([&] { runner.run_batch(Tensor(DType::kFloat32, {2, 3, 4, 3})); }, "[2,3,4,3]");
+}
+
+// Filling the cache decodes each batch straight into the tensor it feeds, the next batch while
+// the network runs one: every file holds its image's bottleneck, computed alone.
+TEST(BottleneckRunner, TheCacheHoldsEachImagesBottleneck) {
+  TempDir dir;
+  std::mt19937 rng(3);
+  for (const char* label : {"a", "b"}) {
+    std::filesystem::create_directories(dir / "images" / label);
+    for (int i = 0; i < 5; ++i) {
+      PngSpec spec;
+      spec.width = 5 + i;  // resized to 4x4, each differently
+      spec.height = 6;
+      std::vector<std::vector<uint8_t>> rows(6, std::vector<uint8_t>(spec.width * 3));
+      for (auto& row : rows)
+        for (uint8_t& v : row) v = static_cast<uint8_t>(rng());
+      // retrain.py's names; the decoder goes by the bytes.
+      std::ofstream(dir / "images" / label / str_cat(i, ".jpg"), std::ios::binary)
+          << encode_png(spec, rows);
+    }
+  }
+  const trainer::Dataset dataset = trainer::scan_image_dir((dir / "images").string(), 20, 20);
+  const std::string cache = (dir / "cache").string();
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2));
+  const trainer::CacheFill fill =
+      trainer::fill_bottleneck_cache(dataset, cache, "arch", runner, {}, [](const std::string&) {});
+  EXPECT_EQ(fill.computed, 10u);  // batches of 4, 4 and 2
+  trainer::BottleneckRunner alone(one_image_graph(), model(), 1, threads(1));
+  for (const trainer::ImageClass& c : dataset.classes)
+    for (trainer::Split split :
+         {trainer::Split::kTraining, trainer::Split::kTesting, trainer::Split::kValidation})
+      for (const std::string& file : c.images(split)) {
+        const std::string path = trainer::bottleneck_path(cache, c.dir_name, file, "arch");
+        EXPECT_EQ(trainer::read_bottleneck(path, kChannels, nullptr),
+                  alone.image_bottleneck(dataset.image_path(c, file)))
+            << path;
+      }
 }
 
 // The graph above with its bottleneck made an op poet cannot run: building it fails.

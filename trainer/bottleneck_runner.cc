@@ -104,16 +104,36 @@ Executable BottleneckRunner::load() {
   return make_executable(source(), model_, 1, options_);
 }
 
-std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> inputs) {
+std::vector<std::vector<float>> BottleneckRunner::run_batch(const Tensor& images) {
   Executable& exe = executable();  // first: building may set batch_ to 1
+  const int64_t n = images.rank() == 4 ? images.dim(0) : 0;
+  if (images.dtype() != DType::kFloat32 ||
+      images.shape() != Shape{n, model_.spec.height, model_.spec.width, 3} || n < 1 || n > batch_)
+    fail("bottleneck: images of ", dtype_name(images.dtype()), " ", shape_string(images.shape()),
+         "; expected float32 [n,", model_.spec.height, ",", model_.spec.width, ",3], n in 1..",
+         batch_);
+  Tensor result = exe.run(std::span<const Tensor>(&images, 1)).at(0);
+  std::span<const float> values = result.data<float>();
+  const size_t size = static_cast<size_t>(model_.bottleneck_size);
+  if (values.size() != static_cast<size_t>(n) * size)
+    fail("'", model_.bottleneck_tensor, "' gave ", shape_string(result.shape()), " for ", n,
+         " images; expected ", size, " values per image");
   std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i)
+    out.emplace_back(values.begin() + static_cast<std::ptrdiff_t>(i * size),
+                     values.begin() + static_cast<std::ptrdiff_t>((i + 1) * size));
+  return out;
+}
+
+std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> inputs) {
+  const size_t per_pass = static_cast<size_t>(batch());
   const int64_t h = model_.spec.height, w = model_.spec.width;
   const size_t image_values = static_cast<size_t>(h * w * 3);
-  const size_t size = static_cast<size_t>(model_.bottleneck_size);
-  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(batch_)) {
-    const size_t n = std::min(inputs.size() - start, static_cast<size_t>(batch_));
-    Tensor feed(DType::kFloat32, {static_cast<int64_t>(n), h, w, 3});
-    std::span<float> dst = feed.data<float>();
+  std::vector<std::vector<float>> out;
+  for (size_t start = 0; start < inputs.size(); start += per_pass) {
+    const size_t n = std::min(inputs.size() - start, per_pass);
+    Tensor images(DType::kFloat32, {static_cast<int64_t>(n), h, w, 3});
+    std::span<float> dst = images.data<float>();
     for (size_t i = 0; i < n; ++i) {
       std::span<const float> src = inputs[start + i].data<float>();
       if (src.size() != image_values)
@@ -122,14 +142,7 @@ std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> in
       std::copy(src.begin(), src.end(),
                 dst.begin() + static_cast<std::ptrdiff_t>(i * image_values));
     }
-    Tensor result = exe.run(std::span<const Tensor>(&feed, 1)).at(0);
-    std::span<const float> values = result.data<float>();
-    if (values.size() != n * size)
-      fail("'", model_.bottleneck_tensor, "' gave ", shape_string(result.shape()), " for ", n,
-           " images; expected ", size, " values per image");
-    for (size_t i = 0; i < n; ++i)
-      out.emplace_back(values.begin() + static_cast<std::ptrdiff_t>(i * size),
-                       values.begin() + static_cast<std::ptrdiff_t>((i + 1) * size));
+    for (std::vector<float>& b : run_batch(images)) out.push_back(std::move(b));
   }
   return out;
 }
@@ -153,6 +166,11 @@ Tensor decode_training_image(const std::string& path) {
 
 Tensor read_training_image(const std::string& path, const ImageInputSpec& spec) {
   return preprocess_image(decode_training_image(path), spec);
+}
+
+void read_training_image(const std::string& path, const ImageInputSpec& spec,
+                         std::span<float> out) {
+  preprocess_image(decode_training_image(path), spec, out);
 }
 
 CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottleneck_dir,
@@ -187,20 +205,25 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
     fill.seconds = now() - start;
     return fill;
   }
-  // Decode batch k + 1 on a worker thread while the network runs batch k.
+  // Decode batch k + 1 on a worker thread while the network runs batch k, each image straight
+  // into its place in the batch fed (two batches in memory, not three).
   const size_t batch = static_cast<size_t>(runner.batch());
+  const ImageInputSpec& spec = runner.spec();
+  const size_t image_values = static_cast<size_t>(spec.height * spec.width * 3);
   auto decode = [&](size_t first) {
-    std::vector<Tensor> inputs;
-    for (size_t i = first; i < std::min(first + batch, todo.size()); ++i)
-      inputs.push_back(read_training_image(todo[i].image, runner.spec()));
-    return inputs;
+    const size_t n = std::min(batch, todo.size() - first);
+    Tensor images(DType::kFloat32, {static_cast<int64_t>(n), spec.height, spec.width, 3});
+    for (size_t i = 0; i < n; ++i)
+      read_training_image(todo[first + i].image, spec,
+                          images.data<float>().subspan(i * image_values, image_values));
+    return images;
   };
   if (progress) progress(0, todo.size());
-  std::future<std::vector<Tensor>> next = std::async(std::launch::async, decode, size_t{0});
+  std::future<Tensor> next = std::async(std::launch::async, decode, size_t{0});
   for (size_t first = 0; first < todo.size(); first += batch) {
-    std::vector<Tensor> inputs = next.get();
+    const Tensor images = next.get();
     if (first + batch < todo.size()) next = std::async(std::launch::async, decode, first + batch);
-    std::vector<std::vector<float>> values = runner.run(inputs);
+    std::vector<std::vector<float>> values = runner.run_batch(images);
     for (size_t i = 0; i < values.size(); ++i) write_bottleneck(todo[first + i].cache, values[i]);
     fill.computed += values.size();
     if (progress) progress(fill.computed, todo.size());

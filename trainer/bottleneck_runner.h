@@ -59,7 +59,10 @@ class BottleneckRunner {
   const ImageInputSpec& spec() const { return model_.spec; }
   int bottleneck_size() const { return model_.bottleneck_size; }
 
-  // inputs: float32 [1, H, W, 3] each; one bottleneck per input, in order.
+  // images: float32 [n, H, W, 3], n at most batch(); one bottleneck per image, in order.
+  std::vector<std::vector<float>> run_batch(const Tensor& images);
+  // inputs: float32 [1, H, W, 3] each, any number, run batch() at a time; one bottleneck per
+  // input, in order.
   std::vector<std::vector<float>> run(std::span<const Tensor> inputs);
   // The bottleneck of one image file (decode, preprocess, run).
   std::vector<float> image_bottleneck(const std::string& path);
@@ -88,8 +91,10 @@ class BottleneckRunner {
 // an Error naming it and saying what to do (retrain.py would stop with TensorFlow's decoder
 // error).
 Tensor decode_training_image(const std::string& path);
-// The same, preprocessed for the network.
+// The same, preprocessed for the network: [1, H, W, 3], or into `out`, one image's place in a
+// batch.
 Tensor read_training_image(const std::string& path, const ImageInputSpec& spec);
+void read_training_image(const std::string& path, const ImageInputSpec& spec, std::span<float> out);
 
 struct CacheFill {
   size_t computed = 0;  // files written
