@@ -4,7 +4,6 @@
 // batched bottleneck extraction, tensor overrides for other graphs and a confusion matrix.
 // The work is in trainer/; this file reads flags and reports.
 #include <cstdio>
-#include <exception>
 #include <optional>
 
 #include "cli/common.h"
@@ -220,37 +219,6 @@ void fill_cache(const RetrainOptions& o, trainer::BottleneckRunner& runner) {
                      o.bottleneck_dir, " in ", seconds, " s"));
 }
 
-// A training step's distorted images: the draws first, in order from `random` (so a seed
-// repeats the run), then each image decoded and distorted on the pool's threads, then the
-// network in batches of --batch. A file that fails stops the run with the first such error in
-// the batch's order.
-std::vector<std::vector<float>> distorted_bottlenecks(std::span<const std::string> paths,
-                                                      const trainer::DistortOptions& options,
-                                                      trainer::BottleneckRunner& runner,
-                                                      trainer::Random& random, ThreadPool& pool) {
-  std::vector<trainer::Distortion> draws;
-  for (size_t i = 0; i < paths.size(); ++i)
-    draws.push_back(trainer::draw_distortion(options, runner.spec(), random));
-  std::vector<Tensor> inputs(paths.size());
-  std::vector<std::exception_ptr> errors(paths.size());
-  pool.parallel_for(
-      static_cast<int64_t>(paths.size()), 1,
-      [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          try {
-            inputs[i] = trainer::apply_distortion(trainer::decode_training_image(paths[i]),
-                                                  draws[i], runner.spec());
-          } catch (...) {
-            errors[i] = std::current_exception();  // a worker cannot throw
-          }
-        }
-      },
-      ThreadPool::Schedule::kDynamic);
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
-  return runner.run(inputs);
-}
-
 void write_confusion(const Flags& flags, const RetrainOptions& o,
                      const trainer::RetrainResult& result) {
   summary::ConfusionMatrix matrix(result.labels);
@@ -327,7 +295,7 @@ int retrain(Args args) {
       .bottleneck = [&](const std::string& path) { return runner.image_bottleneck(path); },
       .distorted_bottlenecks =
           [&](std::span<const std::string> paths, trainer::Random& random) {
-            return distorted_bottlenecks(paths, distort, runner, random, pool);
+            return trainer::distorted_bottlenecks(paths, distort, runner, random, pool);
           },
       .log = print_line,
       .warn = print_warning,

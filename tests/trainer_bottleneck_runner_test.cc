@@ -121,25 +121,31 @@ TEST(BottleneckRunner, ABatchTensorGivesEachImagesBottleneck) {
   expect_error([&] { runner.run_batch(Tensor(DType::kFloat32, {2, 3, 4, 3})); }, "[2,3,4,3]");
 }
 
+// Writes `n` small random images (PNG bytes under retrain.py's .jpg names: the decoder goes by
+// the bytes), each of a different size, so that each is resized differently; returns their
+// paths.
+std::vector<std::string> write_images(const std::filesystem::path& folder, int n) {
+  std::filesystem::create_directories(folder);
+  std::mt19937 rng(3);
+  std::vector<std::string> paths;
+  for (int i = 0; i < n; ++i) {
+    PngSpec spec;
+    spec.width = 5 + i;
+    spec.height = 6;
+    std::vector<std::vector<uint8_t>> rows(6, std::vector<uint8_t>(spec.width * 3));
+    for (auto& row : rows)
+      for (uint8_t& v : row) v = static_cast<uint8_t>(rng());
+    paths.push_back((folder / str_cat(i, ".jpg")).string());
+    std::ofstream(paths.back(), std::ios::binary) << encode_png(spec, rows);
+  }
+  return paths;
+}
+
 // Filling the cache decodes each batch straight into the tensor it feeds, the next batch while
 // the network runs one: every file holds its image's bottleneck, computed alone.
 TEST(BottleneckRunner, TheCacheHoldsEachImagesBottleneck) {
   TempDir dir;
-  std::mt19937 rng(3);
-  for (const char* label : {"a", "b"}) {
-    std::filesystem::create_directories(dir / "images" / label);
-    for (int i = 0; i < 5; ++i) {
-      PngSpec spec;
-      spec.width = 5 + i;  // resized to 4x4, each differently
-      spec.height = 6;
-      std::vector<std::vector<uint8_t>> rows(6, std::vector<uint8_t>(spec.width * 3));
-      for (auto& row : rows)
-        for (uint8_t& v : row) v = static_cast<uint8_t>(rng());
-      // retrain.py's names; the decoder goes by the bytes.
-      std::ofstream(dir / "images" / label / str_cat(i, ".jpg"), std::ios::binary)
-          << encode_png(spec, rows);
-    }
-  }
+  for (const char* label : {"a", "b"}) write_images(dir / "images" / label, 5);
   const trainer::Dataset dataset = trainer::scan_image_dir((dir / "images").string(), 20, 20);
   const std::string cache = (dir / "cache").string();
   trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2));
@@ -156,6 +162,37 @@ TEST(BottleneckRunner, TheCacheHoldsEachImagesBottleneck) {
                   alone.image_bottleneck(dataset.image_path(c, file)))
             << path;
       }
+}
+
+// A step's distorted images, decoded and distorted a batch at a time on the pool's threads:
+// each gives the bottleneck of its image distorted alone by its draw, taken in order.
+TEST(BottleneckRunner, DistortedImagesGiveTheirBottlenecksInOrder) {
+  TempDir dir;
+  const std::vector<std::string> paths = write_images(dir.path(), 10);
+  const trainer::DistortOptions options{
+      .flip_left_right = true, .random_crop = 50, .random_scale = 30, .random_brightness = 20};
+  trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2));
+  ThreadPool pool(2);
+  trainer::Random random(7);
+  const std::vector<std::vector<float>> got =
+      trainer::distorted_bottlenecks(paths, options, runner, random, pool);
+  trainer::Random again(7);
+  std::vector<trainer::Distortion> draws;
+  for (size_t i = 0; i < paths.size(); ++i)
+    draws.push_back(trainer::draw_distortion(options, model().spec, again));
+  trainer::BottleneckRunner alone(one_image_graph(), model(), 1, threads(1));
+  ASSERT_EQ(got.size(), paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const Tensor input =
+        trainer::apply_distortion(trainer::decode_training_image(paths[i]), draws[i], model().spec);
+    EXPECT_EQ(got[i], alone.input_bottleneck(input)) << paths[i];
+  }
+  EXPECT_EQ(random.bits(), again.bits());  // one draw per image, no more
+
+  // Unreadable files, two in the second batch and one in the third: the first in order is named.
+  for (int i : {9, 6, 5}) std::ofstream(paths[i]) << "not an image";
+  expect_error([&] { trainer::distorted_bottlenecks(paths, options, runner, random, pool); },
+               paths[5]);
 }
 
 // The graph above with its bottleneck made an op poet cannot run: building it fails.

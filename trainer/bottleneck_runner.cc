@@ -1,6 +1,7 @@
 #include "trainer/bottleneck_runner.h"
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <future>
 
@@ -230,6 +231,40 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
   }
   fill.seconds = now() - start;
   return fill;
+}
+
+std::vector<std::vector<float>> distorted_bottlenecks(std::span<const std::string> paths,
+                                                      const DistortOptions& options,
+                                                      BottleneckRunner& runner, Random& random,
+                                                      ThreadPool& pool) {
+  const ImageInputSpec& spec = runner.spec();
+  std::vector<Distortion> draws;
+  for (size_t i = 0; i < paths.size(); ++i) draws.push_back(draw_distortion(options, spec, random));
+  const size_t batch = static_cast<size_t>(runner.batch());
+  const size_t image_values = static_cast<size_t>(spec.height * spec.width * 3);
+  std::vector<std::vector<float>> out;
+  for (size_t first = 0; first < paths.size(); first += batch) {
+    const size_t n = std::min(batch, paths.size() - first);
+    Tensor images(DType::kFloat32, {static_cast<int64_t>(n), spec.height, spec.width, 3});
+    std::vector<std::exception_ptr> errors(n);
+    pool.parallel_for(
+        static_cast<int64_t>(n), 1,
+        [&](int64_t begin, int64_t end) {
+          for (size_t i = static_cast<size_t>(begin); i < static_cast<size_t>(end); ++i) {
+            try {
+              apply_distortion(decode_training_image(paths[first + i]), draws[first + i], spec,
+                               images.data<float>().subspan(i * image_values, image_values));
+            } catch (...) {
+              errors[i] = std::current_exception();  // a worker cannot throw
+            }
+          }
+        },
+        ThreadPool::Schedule::kDynamic);
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
+    for (std::vector<float>& b : runner.run_batch(images)) out.push_back(std::move(b));
+  }
+  return out;
 }
 
 }  // namespace poet::trainer

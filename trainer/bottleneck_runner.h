@@ -20,7 +20,9 @@
 #include "engine/executor.h"
 #include "engine/graph.h"
 #include "engine/image_input.h"
+#include "engine/thread_pool.h"
 #include "trainer/dataset.h"
+#include "trainer/distort.h"
 
 namespace poet::trainer {
 
@@ -110,5 +112,14 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
                                 const std::string& architecture, BottleneckRunner& runner,
                                 const std::function<void(size_t done, size_t total)>& progress,
                                 const std::function<void(const std::string&)>& warn);
+
+// A training step's distorted images (retrain.py's random distortions): the draws first, in
+// order from `random` (so a seed repeats the run), then batch() images at a time decoded and
+// distorted across the pool's threads, each straight into its place in the batch fed, and the
+// batch run. A file that fails stops the run with the first such error in the paths' order.
+std::vector<std::vector<float>> distorted_bottlenecks(std::span<const std::string> paths,
+                                                      const DistortOptions& options,
+                                                      BottleneckRunner& runner, Random& random,
+                                                      ThreadPool& pool);
 
 }  // namespace poet::trainer

@@ -40,7 +40,8 @@ Distortion draw_distortion(const DistortOptions& options, const ImageInputSpec& 
   return d;
 }
 
-Tensor apply_distortion(const Tensor& image, const Distortion& d, const ImageInputSpec& spec) {
+void apply_distortion(const Tensor& image, const Distortion& d, const ImageInputSpec& spec,
+                      std::span<float> o) {
   if (image.dtype() != DType::kUInt8 || image.rank() != 3 || image.dim(2) != 3)
     fail("distort: expected a uint8 [h,w,3] image, got ", dtype_name(image.dtype()), " ",
          shape_string(image.shape()));
@@ -48,10 +49,10 @@ Tensor apply_distortion(const Tensor& image, const Distortion& d, const ImageInp
   if (d.crop_y < 0 || d.crop_x < 0 || d.crop_y + spec.height > d.precrop_height ||
       d.crop_x + spec.width > d.precrop_width)
     fail("distort: crop window outside the resized image");
+  if (o.size() != static_cast<size_t>(spec.height * spec.width * 3))
+    fail("distort: ", o.size(), " floats for a ", spec.height, "x", spec.width, " image");
   std::vector<float> precrop(static_cast<size_t>(d.precrop_height * d.precrop_width * 3));
   resize_image(image, d.precrop_height, d.precrop_width, precrop);
-  Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
-  std::span<float> o = out.data<float>();
   const float scale = static_cast<float>(1.0 / spec.std);
   for (int64_t y = 0; y < spec.height; ++y) {
     for (int64_t x = 0; x < spec.width; ++x) {
@@ -61,6 +62,11 @@ Tensor apply_distortion(const Tensor& image, const Distortion& d, const ImageInp
       for (int c = 0; c < 3; ++c) dst[c] = (src[c] * d.brightness - spec.mean) * scale;
     }
   }
+}
+
+Tensor apply_distortion(const Tensor& image, const Distortion& d, const ImageInputSpec& spec) {
+  Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
+  apply_distortion(image, d, spec, out.data<float>());
   return out;
 }
 

@@ -39,5 +39,8 @@ Distortion draw_distortion(const DistortOptions& options, const ImageInputSpec& 
 // uint8 [h, w, 3] -> float32 [1, spec.height, spec.width, 3], distorted as drawn.
 Tensor apply_distortion(const Tensor& image, const Distortion& distortion,
                         const ImageInputSpec& spec);
+// The same into `out`, spec.height * spec.width * 3 floats: one image's place in a batch.
+void apply_distortion(const Tensor& image, const Distortion& distortion, const ImageInputSpec& spec,
+                      std::span<float> out);
 
 }  // namespace poet::trainer
