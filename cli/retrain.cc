@@ -292,6 +292,14 @@ int retrain(Args args) {
   // Sums the new layer's steps, and decodes and distorts a step's images before that.
   ThreadPool pool(exec.threads);
   trainer::RetrainHooks hooks{
+      // Read again for each graph written, after the network's packed weights go: the export's
+      // peak is then the larger of the two (about 100 MB each for Inception v3), not their sum.
+      // An intermediate graph of a distorted run makes its next step build the network again.
+      .model =
+          [&] {
+            runner.release();
+            return runner.graph();
+          },
       .bottleneck = [&](const std::string& path) { return runner.image_bottleneck(path); },
       .distorted_bottlenecks =
           [&](std::span<const std::string> paths, trainer::Random& random) {
@@ -301,7 +309,7 @@ int retrain(Args args) {
       .warn = print_warning,
       .observer = &observer,
       .pool = &pool};
-  trainer::RetrainResult result = trainer::retrain(options, info, runner.graph(), hooks);
+  trainer::RetrainResult result = trainer::retrain(options, info, hooks);
   write_confusion(flags, options, result);
   print_line(str_cat("Wrote ", options.output_graph, " and ", options.output_labels,
                      "; TensorBoard: tensorboard --logdir ", options.summaries_dir));

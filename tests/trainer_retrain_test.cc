@@ -19,6 +19,7 @@ namespace poet::trainer {
 namespace {
 
 using ::poet::testing::error_of;
+using ::poet::testing::expect_error;
 using ::poet::testing::TempDir;
 
 constexpr int kSize = 8;
@@ -105,7 +106,8 @@ class RetrainTest : public ::testing::Test {
     hooks_.log = [this](const std::string& line) { logs_.push_back(line); };
     hooks_.warn = [this](const std::string& line) { warnings_.push_back(line); };
     hooks_.observer = &observer_;
-    return retrain(options_, tiny_info(), model_, hooks_);
+    if (!hooks_.model) hooks_.model = [this] { return model_; };
+    return retrain(options_, tiny_info(), hooks_);
   }
   bool logged(const std::string& line) const {
     return std::find(logs_.begin(), logs_.end(), line) != logs_.end();
@@ -175,11 +177,24 @@ TEST_F(RetrainTest, SecondRunReusesTheCacheAndRepeats) {
 TEST_F(RetrainTest, IntermediateGraphs) {
   options_.intermediate_store_frequency = 20;
   options_.intermediate_output_graphs_dir = "inter/";
+  int reads = 0;
+  hooks_.model = [&] {
+    ++reads;
+    return model_;
+  };
   run();
   EXPECT_FALSE(std::filesystem::exists("inter/intermediate_0.pb"));
   EXPECT_TRUE(std::filesystem::exists("inter/intermediate_20.pb"));
   EXPECT_TRUE(std::filesystem::exists("inter/intermediate_40.pb"));
   EXPECT_TRUE(logged("Save intermediate result to : inter/intermediate_20.pb"));
+  // The original graph is asked for as each graph is written, not held through training.
+  EXPECT_EQ(reads, 3);
+}
+
+TEST_F(RetrainTest, WithoutTheOriginalGraphNothingRuns) {
+  run();
+  hooks_.model = {};
+  expect_error([&] { retrain(options_, tiny_info(), hooks_); }, "no model function given");
 }
 
 TEST_F(RetrainTest, DistortionsUseTheDistortedHookForTrainingOnly) {
@@ -221,7 +236,7 @@ TEST_F(RetrainTest, NormalisedBottlenecksAreFoldedIntoTheGraph) {
   run();
   hooks_.observer = &last;
   logs_.clear();
-  RetrainResult result = retrain(options_, tiny_info(), model_, hooks_);
+  RetrainResult result = retrain(options_, tiny_info(), hooks_);
   int training = 0;
   for (const ImageClass& c : scan_image_dir("imgs", 10, 10).classes)
     training += static_cast<int>(c.training.size());

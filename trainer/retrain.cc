@@ -65,11 +65,9 @@ struct Batch {
 
 class Trainer {
  public:
-  Trainer(const RetrainOptions& options, const ModelInfo& info, const Graph& model,
-          const RetrainHooks& hooks)
+  Trainer(const RetrainOptions& options, const ModelInfo& info, const RetrainHooks& hooks)
       : options_(options),
         info_(info),
-        model_(model),
         hooks_(hooks),
         dataset_(scan_image_dir(options.image_dir, options.testing_percentage,
                                 options.validation_percentage)),
@@ -100,7 +98,6 @@ class Trainer {
 
   const RetrainOptions& options_;
   const ModelInfo& info_;
-  const Graph& model_;
   const RetrainHooks& hooks_;
   Dataset dataset_;
   BottleneckCache cache_;
@@ -215,7 +212,7 @@ void Trainer::write_graph(const std::string& path) const {
                           .bottleneck_tensor = info_.bottleneck_tensor,
                           .final_tensor_name = options_.final_tensor_name};
   const SoftmaxLayer layer = normalisation_ ? normalisation_->fold(layer_) : layer_;
-  write_retrained_graph(model_, spec, layer.weights_tensor(), layer.biases_tensor(), path);
+  write_retrained_graph(hooks_.model(), spec, layer.weights_tensor(), layer.biases_tensor(), path);
 }
 
 RetrainResult Trainer::run() {
@@ -285,13 +282,14 @@ void check_retrain_options(const RetrainOptions& options) {
       scan_image_dir(options.image_dir, options.testing_percentage, options.validation_percentage));
 }
 
-RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info, const Graph& model,
+RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info,
                       const RetrainHooks& hooks) {
   check_values(options);  // the sets are checked on the dataset the trainer scans
+  if (!hooks.model) fail("retrain: no model function given");
   if (!hooks.bottleneck) fail("retrain: no bottleneck function given");
   if (options.distort() && !hooks.distorted_bottlenecks)
     fail("retrain: distortions are on but no distorted-bottleneck function is given");
-  Trainer trainer(options, info, model, hooks);
+  Trainer trainer(options, info, hooks);
   return trainer.run();
 }
 

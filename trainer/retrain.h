@@ -87,6 +87,10 @@ class TrainingObserver {
 };
 
 struct RetrainHooks {
+  // The original graph, its input and bottleneck tensors named in the ModelInfo. Called each
+  // time a retrained graph is written (the last one, and intermediate ones), so that a caller
+  // need not hold its weights through training.
+  std::function<Graph()> model;
   // Image path -> its bottleneck (decode, resize, normalise, run the network).
   std::function<std::vector<float>(const std::string& image_path)> bottleneck;
   // Image paths -> the bottlenecks of randomly distorted copies, in order, each image's
@@ -117,8 +121,7 @@ struct RetrainResult {
 // phase) calls it first, so that a bad flag fails at once.
 void check_retrain_options(const RetrainOptions& options);
 
-// `model` is the original graph, its input and bottleneck tensors named in `info`.
-RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info, const Graph& model,
+RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info,
                       const RetrainHooks& hooks);
 
 }  // namespace poet::trainer
