@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <random>
 
 #include "engine/error.h"
 #include "engine/file_io.h"
@@ -69,18 +70,39 @@ std::vector<std::string> read_records(const std::filesystem::path& path) {
   return out;
 }
 
+// Both ways of computing it: the one the CPU runs, and the table.
+using Crc = uint32_t (*)(std::string_view, uint32_t);
+constexpr Crc kCrcs[] = {crc32c, crc32c_table};
+
 TEST(Crc32c, KnownVectors) {
-  EXPECT_EQ(crc32c(""), 0u);
-  EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
-  // RFC 3720 (iSCSI) B.4 test patterns.
-  EXPECT_EQ(crc32c(std::string(32, '\0')), 0x8A9136AAu);
-  EXPECT_EQ(crc32c(std::string(32, '\xff')), 0x62A8AB43u);
-  std::string ascending;
-  for (int i = 0; i < 32; ++i) ascending += static_cast<char>(i);
-  EXPECT_EQ(crc32c(ascending), 0x46DD794Eu);
+  for (Crc crc : kCrcs) {
+    EXPECT_EQ(crc("", 0), 0u);
+    EXPECT_EQ(crc("123456789", 0), 0xE3069283u);
+    // RFC 3720 (iSCSI) B.4 test patterns.
+    EXPECT_EQ(crc(std::string(32, '\0'), 0), 0x8A9136AAu);
+    EXPECT_EQ(crc(std::string(32, '\xff'), 0), 0x62A8AB43u);
+    std::string ascending;
+    for (int i = 0; i < 32; ++i) ascending += static_cast<char>(i);
+    EXPECT_EQ(crc(ascending, 0), 0x46DD794Eu);
+  }
 }
 
-TEST(Crc32c, ContinuesAcrossPieces) { EXPECT_EQ(crc32c("6789", crc32c("12345")), 0xE3069283u); }
+TEST(Crc32c, ContinuesAcrossPieces) {
+  for (Crc crc : kCrcs) EXPECT_EQ(crc("6789", crc("12345", 0)), 0xE3069283u);
+}
+
+// Every length from 0 to 40 (the instruction takes 8 bytes, then the rest one by one), at
+// every offset from an aligned start, continuing from a CRC other than 0.
+TEST(Crc32c, TheCpusWayGivesTheTables) {
+  std::mt19937 rng(4);
+  std::string bytes(64, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng());
+  for (size_t offset = 0; offset < 8; ++offset)
+    for (size_t n = 0; n <= 40; ++n) {
+      const std::string_view piece(bytes.data() + offset, n);
+      EXPECT_EQ(crc32c(piece, 0x12345678u), crc32c_table(piece, 0x12345678u)) << offset << " " << n;
+    }
+}
 
 TEST(Crc32c, MaskRoundTripsAndMatchesTheFormula) {
   for (uint32_t crc : {0u, 1u, 0xE3069283u, 0xFFFFFFFFu, 0x80000000u}) {

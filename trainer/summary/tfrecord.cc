@@ -1,5 +1,7 @@
 #include "trainer/summary/tfrecord.h"
 
+#include <nmmintrin.h>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -47,9 +49,31 @@ uint64_t get_u64(const char* src) {
 
 uint32_t masked_crc(std::string_view data) { return mask_crc(crc32c(data)); }
 
+// SSE4.2's crc32 instruction is this CRC. A retrain checksums every event it writes, one or two
+// a step (11 KB each for MobileNet v1 with its four histograms): through the table that took
+// 100 ms of 4,000 steps, 5% of a cached retrain; by 8 bytes an instruction, 5 ms.
+[[gnu::target("sse4.2")]] uint32_t crc32c_sse42(std::string_view data, uint32_t crc) {
+  uint64_t wide = ~crc;
+  const char* p = data.data();
+  size_t n = data.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t bytes;
+    std::memcpy(&bytes, p, 8);  // little-endian: the first byte is the lowest, as the table's
+    wide = _mm_crc32_u64(wide, bytes);
+  }
+  crc = static_cast<uint32_t>(wide);
+  for (; n > 0; ++p, --n) crc = _mm_crc32_u8(crc, static_cast<uint8_t>(*p));
+  return ~crc;
+}
+
 }  // namespace
 
 uint32_t crc32c(std::string_view data, uint32_t crc) {
+  static const bool sse42 = __builtin_cpu_supports("sse4.2");
+  return sse42 ? crc32c_sse42(data, crc) : crc32c_table(data, crc);
+}
+
+uint32_t crc32c_table(std::string_view data, uint32_t crc) {
   crc = ~crc;
   for (char c : data) crc = kCrcTable[(crc ^ static_cast<uint8_t>(c)) & 0xff] ^ (crc >> 8);
   return ~crc;

@@ -17,8 +17,11 @@
 namespace poet::summary {
 
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), continuing from a previous crc
-// so that data can be fed in pieces. crc32c("123456789") == 0xE3069283.
+// so that data can be fed in pieces. crc32c("123456789") == 0xE3069283. By SSE4.2's crc32
+// instruction, 8 bytes at a time, where the CPU has it (CPUID), else crc32c_table.
 uint32_t crc32c(std::string_view data, uint32_t crc = 0);
+// The same a byte at a time through a 256-entry table: the reference, and the fallback.
+uint32_t crc32c_table(std::string_view data, uint32_t crc = 0);
 uint32_t mask_crc(uint32_t crc);
 uint32_t unmask_crc(uint32_t masked);
 
