@@ -25,6 +25,15 @@ bool batches(const Executable& exe, int size) {
   return s.known_rank && s.rank() == 2 && s.dim(0) < 0 && (size <= 0 || s.dim(1) == size);
 }
 
+// A batch of n images of spec's size, float32 [n, H, W, 3], and image i's place in it.
+Tensor image_batch(size_t n, const ImageInputSpec& spec) {
+  return Tensor(DType::kFloat32, {static_cast<int64_t>(n), spec.height, spec.width, 3});
+}
+std::span<float> image_in_batch(Tensor& batch, size_t i) {
+  const size_t values = static_cast<size_t>(batch.dim(1) * batch.dim(2) * batch.dim(3));
+  return batch.data<float>().subspan(i * values, values);
+}
+
 double now() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
@@ -128,20 +137,16 @@ std::vector<std::vector<float>> BottleneckRunner::run_batch(const Tensor& images
 
 std::vector<std::vector<float>> BottleneckRunner::run(std::span<const Tensor> inputs) {
   const size_t per_pass = static_cast<size_t>(batch());
-  const int64_t h = model_.spec.height, w = model_.spec.width;
-  const size_t image_values = static_cast<size_t>(h * w * 3);
   std::vector<std::vector<float>> out;
   for (size_t start = 0; start < inputs.size(); start += per_pass) {
-    const size_t n = std::min(inputs.size() - start, per_pass);
-    Tensor images(DType::kFloat32, {static_cast<int64_t>(n), h, w, 3});
-    std::span<float> dst = images.data<float>();
-    for (size_t i = 0; i < n; ++i) {
+    Tensor images = image_batch(std::min(inputs.size() - start, per_pass), model_.spec);
+    for (size_t i = 0; i < static_cast<size_t>(images.dim(0)); ++i) {
       std::span<const float> src = inputs[start + i].data<float>();
-      if (src.size() != image_values)
+      std::span<float> dst = image_in_batch(images, i);
+      if (src.size() != dst.size())
         fail("bottleneck: input ", start + i, " has ", src.size(), " values, expected ",
-             image_values);
-      std::copy(src.begin(), src.end(),
-                dst.begin() + static_cast<std::ptrdiff_t>(i * image_values));
+             dst.size());
+      std::copy(src.begin(), src.end(), dst.begin());
     }
     for (std::vector<float>& b : run_batch(images)) out.push_back(std::move(b));
   }
@@ -209,14 +214,10 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
   // Decode batch k + 1 on a worker thread while the network runs batch k, each image straight
   // into its place in the batch fed (two batches in memory, not three).
   const size_t batch = static_cast<size_t>(runner.batch());
-  const ImageInputSpec& spec = runner.spec();
-  const size_t image_values = static_cast<size_t>(spec.height * spec.width * 3);
   auto decode = [&](size_t first) {
-    const size_t n = std::min(batch, todo.size() - first);
-    Tensor images(DType::kFloat32, {static_cast<int64_t>(n), spec.height, spec.width, 3});
-    for (size_t i = 0; i < n; ++i)
-      read_training_image(todo[first + i].image, spec,
-                          images.data<float>().subspan(i * image_values, image_values));
+    Tensor images = image_batch(std::min(batch, todo.size() - first), runner.spec());
+    for (size_t i = 0; i < static_cast<size_t>(images.dim(0)); ++i)
+      read_training_image(todo[first + i].image, runner.spec(), image_in_batch(images, i));
     return images;
   };
   if (progress) progress(0, todo.size());
@@ -241,11 +242,10 @@ std::vector<std::vector<float>> distorted_bottlenecks(std::span<const std::strin
   std::vector<Distortion> draws;
   for (size_t i = 0; i < paths.size(); ++i) draws.push_back(draw_distortion(options, spec, random));
   const size_t batch = static_cast<size_t>(runner.batch());
-  const size_t image_values = static_cast<size_t>(spec.height * spec.width * 3);
   std::vector<std::vector<float>> out;
   for (size_t first = 0; first < paths.size(); first += batch) {
     const size_t n = std::min(batch, paths.size() - first);
-    Tensor images(DType::kFloat32, {static_cast<int64_t>(n), spec.height, spec.width, 3});
+    Tensor images = image_batch(n, spec);
     std::vector<std::exception_ptr> errors(n);
     pool.parallel_for(
         static_cast<int64_t>(n), 1,
@@ -253,7 +253,7 @@ std::vector<std::vector<float>> distorted_bottlenecks(std::span<const std::strin
           for (size_t i = static_cast<size_t>(begin); i < static_cast<size_t>(end); ++i) {
             try {
               apply_distortion(decode_training_image(paths[first + i]), draws[first + i], spec,
-                               images.data<float>().subspan(i * image_values, image_values));
+                               image_in_batch(images, i));
             } catch (...) {
               errors[i] = std::current_exception();  // a worker cannot throw
             }
