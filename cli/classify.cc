@@ -85,9 +85,7 @@ Tensor image_feed(const Model& m, const std::string& path) {
   return Tensor::from_string(std::move(bytes));
 }
 
-void print_top(const Tensor& scores, const std::vector<std::string>& labels, int64_t top_k,
-               const std::string& output) {
-  std::span<const float> s = image_scores(scores, output);
+void print_top(std::span<const float> s, const std::vector<std::string>& labels, int64_t top_k) {
   for (size_t i : top_indices(s, top_k)) {
     const std::string& label = labels.empty() ? str_cat(i) : label_at(labels, i);
     std::printf("%s (score = %.5f)\n", label.c_str(), s[i]);
@@ -137,12 +135,12 @@ int classify(Args args) {
         image_input_shape(declared_shape(graph, model.input, options), model.spec);
   // Taken over, not copied: the file's weights then go as the executable packs its own.
   Executable exe(std::move(graph), {model.input}, {model.output}, options);
-  for (size_t i = 0; i < images.size(); ++i) {
-    Tensor feed[] = {image_feed(model, images[i])};
-    Tensor scores = exe.run(feed).at(0);
-    if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
-    print_top(scores, labels, top_k, model.output);
-  }
+  run_images(
+      exe, images, [&](const std::string& path) { return image_feed(model, path); }, model.output,
+      [&](size_t i, std::span<const float> scores) {
+        if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
+        print_top(scores, labels, top_k);
+      });
   return 0;
 }
 

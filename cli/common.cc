@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <algorithm>
+#include <exception>
 #include <numeric>
 #include <optional>
 
@@ -112,12 +113,67 @@ PartialShape declared_shape(const Graph& graph, const std::string& input,
   return Executable(graph, {input}, {input}, options).feed_info(0).shape;
 }
 
-std::span<const float> image_scores(const Tensor& scores, const std::string& output) {
-  if (scores.dtype() != DType::kFloat32 || scores.num_elements() == 0 ||
-      scores.num_elements() != scores.dim(-1))
+std::span<const float> image_scores(const Tensor& scores, size_t i, size_t images,
+                                    const std::string& output) {
+  const size_t per_image = static_cast<size_t>(scores.num_elements()) / images;
+  if (scores.dtype() != DType::kFloat32 || per_image == 0 ||
+      static_cast<size_t>(scores.num_elements()) != per_image * images ||
+      static_cast<int64_t>(per_image) != scores.dim(-1))
     fail("'", output, "' is ", dtype_name(scores.dtype()), " ", shape_string(scores.shape()),
-         "; expected the float scores of one image");
-  return scores.data<float>();
+         " for ", images, images == 1 ? " image" : " images", "; expected float scores for each");
+  return scores.data<float>().subspan(i * per_image, per_image);
+}
+
+namespace {
+
+// The files of one run, read; on a failure, those before it and the error.
+struct ReadFiles {
+  std::vector<Tensor> inputs;
+  std::exception_ptr error;
+};
+
+ReadFiles read_files(std::span<const std::string> paths,
+                     const std::function<Tensor(const std::string&)>& read) {
+  ReadFiles r;
+  try {
+    for (const std::string& path : paths) r.inputs.push_back(read(path));
+  } catch (...) {
+    r.error = std::current_exception();
+  }
+  return r;
+}
+
+// [1, ...] tensors joined along the batch dimension.
+Tensor joined(const std::vector<Tensor>& inputs) {
+  if (inputs.size() == 1) return inputs[0];
+  Shape shape = inputs[0].shape();
+  shape[0] = static_cast<int64_t>(inputs.size());
+  Tensor batch(inputs[0].dtype(), shape);
+  std::span<std::byte> dst = batch.bytes();
+  for (const Tensor& t : inputs) {
+    std::copy(t.bytes().begin(), t.bytes().end(), dst.begin());
+    dst = dst.subspan(t.bytes().size());
+  }
+  return batch;
+}
+
+}  // namespace
+
+void run_images(Executable& exe, std::span<const std::string> paths,
+                const std::function<Tensor(const std::string&)>& read, const std::string& output,
+                const std::function<void(size_t, std::span<const float>)>& show) {
+  const size_t per_run = exe.splits_batch(kImagesPerRun) ? kImagesPerRun : 1;
+  for (size_t first = 0; first < paths.size(); first += per_run) {
+    const ReadFiles run =
+        read_files(paths.subspan(first, std::min(per_run, paths.size() - first)), read);
+    if (!run.inputs.empty()) {
+      const Tensor feed[] = {joined(run.inputs)};
+      const Tensor scores = exe.run(feed).at(0);
+      for (size_t i = 0; i < run.inputs.size(); ++i)
+        show(first + i, image_scores(scores, i, run.inputs.size(), output));
+    }
+    if (run.error) std::rethrow_exception(run.error);
+  }
 }
 
 std::vector<size_t> top_indices(std::span<const float> s, int64_t k) {

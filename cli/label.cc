@@ -61,9 +61,8 @@ std::string numpy_float(float value) {
   return s;
 }
 
-void print_top(const Tensor& scores, const std::vector<std::string>& labels, int64_t top_k,
+void print_top(std::span<const float> s, const std::vector<std::string>& labels, int64_t top_k,
                const std::string& output) {
-  std::span<const float> s = image_scores(scores, output);
   if (labels.size() != s.size())
     fail("the labels file has ", labels.size(), " labels but '", output, "' gives ", s.size(),
          " scores");
@@ -120,12 +119,12 @@ int label(Args args) {
   if (spec.std == 0) fail("--input_std: must not be 0");
   options.feed_shapes[input] = image_input_shape(declared_shape(graph, input, options), spec);
   Executable exe(std::move(graph), {input}, {output}, options);
-  for (size_t i = 0; i < images.size(); ++i) {
-    Tensor feed[] = {read_image_input(images[i], spec)};
-    Tensor scores = exe.run(feed).at(0);
-    if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
-    print_top(scores, labels, top_k, output);
-  }
+  run_images(
+      exe, images, [&](const std::string& path) { return read_image_input(path, spec); }, output,
+      [&](size_t i, std::span<const float> scores) {
+        if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
+        print_top(scores, labels, top_k, output);
+      });
   return 0;
 }
 

@@ -97,6 +97,32 @@ TEST_F(ClassifyCli, SeveralImagesGetOneBlockEach) {
   EXPECT_EQ(r.out, a + ":\ngreen (score = 800.00000)\n\n" + b + ":\nblue (score = 4.00000)\n");
 }
 
+// More images than a run takes (kImagesPerRun, 8), run several at a time, image by image
+// across the threads: each block is its own image's, in order, as when run one at a time.
+TEST_F(ClassifyCli, ManyImagesGetTheirOwnScoresInOrder) {
+  std::vector<std::string> args = tiny_args({"--top_k", "1"}), paths;
+  std::string want;
+  const char* names[] = {"red", "green", "blue"};
+  for (int i = 0; i < 11; ++i) {
+    paths.push_back((dir_ / str_cat(i, ".png")).string());
+    const int c = i % 3;  // the class that wins, scoring 4 x (10 + i)
+    write_png(paths.back(), c == 0 ? 10 + i : 1, c == 1 ? 10 + i : 1, c == 2 ? 10 + i : 1);
+    args.push_back(paths.back());
+    want += str_cat(i > 0 ? "\n" : "", paths.back(), ":\n", names[c], " (score = ", 4 * (10 + i),
+                    ".00000)\n");
+  }
+  CliResult r = classify(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, want);
+
+  // An unreadable image in the middle of a run: those before it are shown, then its error.
+  write_text(paths[5], "not an image");
+  CliResult broken = classify(args);
+  EXPECT_NE(broken.exit_code, 0);
+  EXPECT_NE(broken.err.find(paths[5]), std::string::npos) << broken.err;
+  EXPECT_EQ(broken.out, want.substr(0, want.find("\n" + paths[5])));
+}
+
 TEST_F(ClassifyCli, WithoutLabelsPrintsIndices) {
   CliResult r = classify({"--graph", (dir_ / "tiny.pb").string(), "--input_layer", "input",
                           "--output_layer", "scores", "--input_mean", "0", "--input_std", "1",
