@@ -217,32 +217,32 @@ void SummaryWriter::write(const tensorflow::Event& event) {
   file_.write(bytes);
 }
 
-void SummaryWriter::write_event(int64_t step, const tensorflow::Summary& summary) {
+void SummaryWriter::write_event(int64_t step, tensorflow::Summary summary) {
   tensorflow::Event event;
   event.set_wall_time(now_seconds());
   event.set_step(step);
-  *event.mutable_summary() = summary;
+  event.mutable_summary()->Swap(&summary);
   write(event);
 }
 
 void SummaryWriter::add_scalar(int64_t step, std::string_view tag, float value) {
   tensorflow::Summary one;
   summary::add_scalar(one, tag, value);
-  write_event(step, one);
+  write_event(step, std::move(one));
 }
 
 void SummaryWriter::add_histogram(int64_t step, std::string_view tag,
                                   std::span<const float> values) {
   tensorflow::Summary one;
   summary::add_histogram(one, tag, values);
-  write_event(step, one);
+  write_event(step, std::move(one));
 }
 
 void SummaryWriter::add_variable_summaries(int64_t step, std::string_view prefix,
                                            std::span<const float> values) {
   tensorflow::Summary one;
   summary::add_variable_summaries(one, prefix, values);
-  write_event(step, one);
+  write_event(step, std::move(one));
 }
 
 namespace {

@@ -62,8 +62,9 @@ class SummaryWriter {
   // Creates dir when needed and a new event file in it, and writes the file_version record.
   explicit SummaryWriter(const std::filesystem::path& dir);
 
-  // Each call writes one Event and flushes it.
-  void write_event(int64_t step, const tensorflow::Summary& summary);
+  // Each call writes one Event and flushes it. The summary is moved into the event, not copied
+  // (a retrain writes one or two a step, each with four histograms).
+  void write_event(int64_t step, tensorflow::Summary summary);
   void add_scalar(int64_t step, std::string_view tag, float value);
   void add_histogram(int64_t step, std::string_view tag, std::span<const float> values);
   void add_variable_summaries(int64_t step, std::string_view prefix, std::span<const float> values);
