@@ -153,27 +153,6 @@ Tensor batch_rows(const Tensor& t, int64_t begin, int64_t end) {
   return rows;
 }
 
-// The slices' outputs (each [rows, ...]) stacked along dimension 0, in order.
-Tensor join_rows(std::span<const Tensor> parts, const std::string& name) {
-  Shape shape = parts[0].shape();
-  shape[0] = 0;
-  for (const Tensor& p : parts) {
-    if (p.dtype() != parts[0].dtype() || p.rank() != parts[0].rank() ||
-        !std::equal(p.shape().begin() + 1, p.shape().end(), parts[0].shape().begin() + 1))
-      fail("tensor '", name, "': the batch's images gave shapes ", shape_string(parts[0].shape()),
-           " and ", shape_string(p.shape()));
-    shape[0] += p.dim(0);
-  }
-  Tensor out(parts[0].dtype(), std::move(shape));
-  size_t at = 0;
-  for (const Tensor& p : parts) {
-    if (p.byte_size() == 0) continue;
-    std::memcpy(out.bytes().data() + at, p.bytes().data(), p.byte_size());
-    at += p.byte_size();
-  }
-  return out;
-}
-
 }  // namespace
 
 struct Executable::Impl {

@@ -1,5 +1,6 @@
 #include "engine/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -180,6 +181,26 @@ void Tensor::fail_access() const {
     fail("tensor ", shape_string(shape_), " was released after an op adopted it (a bug: ",
          "Op::adopt_constant promised not to read it)");
   fail("tensor of dtype ", dtype_name(dtype_), " accessed as another type");
+}
+
+Tensor join_rows(std::span<const Tensor> parts, const std::string& name) {
+  Shape shape = parts[0].shape();
+  shape[0] = 0;
+  for (const Tensor& p : parts) {
+    if (p.dtype() != parts[0].dtype() || p.rank() != parts[0].rank() ||
+        !std::equal(p.shape().begin() + 1, p.shape().end(), parts[0].shape().begin() + 1))
+      fail("tensor '", name, "': the batch's images gave shapes ", shape_string(parts[0].shape()),
+           " and ", shape_string(p.shape()));
+    shape[0] += p.dim(0);
+  }
+  Tensor out(parts[0].dtype(), std::move(shape));
+  size_t at = 0;
+  for (const Tensor& p : parts) {
+    if (p.byte_size() == 0) continue;
+    std::memcpy(out.bytes().data() + at, p.bytes().data(), p.byte_size());
+    at += p.byte_size();
+  }
+  return out;
 }
 
 }  // namespace poet

@@ -84,6 +84,11 @@ class Tensor {
   std::shared_ptr<std::vector<std::string>> strings_;
 };
 
+// Tensors of the same dtype and shape but dimension 0 ([rows, ...] each) stacked along
+// dimension 0, in order: the images of a batch run one at a time, joined back. `name` names the
+// tensor in the error for parts that differ.
+Tensor join_rows(std::span<const Tensor> parts, const std::string& name);
+
 // Allocates `bytes` with 64-byte alignment (the widest vector poet loads), every byte `fill`.
 std::shared_ptr<std::byte> allocate_aligned(size_t bytes, std::byte fill = std::byte{0});
 
