@@ -101,22 +101,11 @@ TEST(BottleneckRunner, WithoutTheBatchSplitAGraphThatFixesTheBatchRunsOneImageAP
   EXPECT_EQ(runner.run(inputs), one_at_a_time(inputs));
 }
 
-// Images joined into one batch tensor, as the cache fill decodes them.
-Tensor joined(std::span<const Tensor> inputs) {
-  Tensor batch(DType::kFloat32, {static_cast<int64_t>(inputs.size()), kSize, kSize, 3});
-  std::span<float> dst = batch.data<float>();
-  for (const Tensor& t : inputs) {
-    std::copy(t.data<float>().begin(), t.data<float>().end(), dst.begin());
-    dst = dst.subspan(t.num_elements());
-  }
-  return batch;
-}
-
 TEST(BottleneckRunner, ABatchTensorGivesEachImagesBottleneck) {
   const std::vector<Tensor> inputs = images(4);
   trainer::BottleneckRunner runner(one_image_graph(), model(), 4, threads(2));
-  EXPECT_EQ(runner.run_batch(joined(inputs)), one_at_a_time(inputs));
-  expect_error([&] { runner.run_batch(joined(images(5))); },
+  EXPECT_EQ(runner.run_batch(join_rows(inputs, "input:0")), one_at_a_time(inputs));
+  expect_error([&] { runner.run_batch(join_rows(images(5), "input:0")); },
                "[5,4,4,3]; expected float32 [n,4,4,3], n in 1..4");
   expect_error([&] { runner.run_batch(Tensor(DType::kFloat32, {2, 3, 4, 3})); }, "[2,3,4,3]");
 }
