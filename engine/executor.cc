@@ -194,10 +194,10 @@ struct Executable::Impl {
   std::map<int64_t, LayerSplitTrials> layer_split_trials;
   mutable std::mutex layer_split_mutex;
 
-  // Activation arenas (engine/memory_plan.h): one planned for whole-batch runs at the load-time
-  // shapes, one for the images of a split batch, one for the groups of images of its grouped
-  // tail (PerImagePlan::tail_step).
-  std::unique_ptr<ActivationArena> arena, image_arena, tail_arena;
+  // Activation arenas (engine/memory_plan.h): one for whole-batch runs, one for the images of a
+  // split batch, one for the groups of images of its grouped tail (PerImagePlan::tail_step).
+  // Planned at the load-time shapes, or where those leave sizes open, at the first run's.
+  std::unique_ptr<GrowingArena> arena, image_arena, tail_arena;
   // Concatenations' inputs laid out in place (plan_channel_slices), and per step the floats
   // between its output's pixels when it is one of them (0 otherwise).
   std::vector<ActivationArena::Alias> channel_slices;
@@ -214,7 +214,7 @@ struct Executable::Impl {
   struct Pass {
     size_t first = 0, end = 0;
     std::span<const Endpoint> inputs, outputs;
-    ActivationArena* arena = nullptr;
+    GrowingArena* arena = nullptr;
     ThreadPool* pool = nullptr;  // null: kernels run on the calling thread
     bool slice = false;
     // Per region of branch_regions: whether its branches run side by side (with a pool).
@@ -505,9 +505,10 @@ int64_t Executable::Impl::node_flops(int n) const {
   return allocatable(inputs) && allocatable(infos[n]) ? ops[n]->flops(inputs, infos[n]) : 0;
 }
 
-// The arenas' sizes: every computed output of known size that a later step reads (fetches
-// are the caller's, outputs nobody reads live to the end), divided by the load-time batch for
-// the images of a split batch.
+// The arenas' sizes: every computed output that a later step reads (fetches are the caller's,
+// outputs nobody reads live to the end), divided by the load-time batch for the images of a
+// split batch. A size the load-time shapes leave open (-1) is planned from the runs'
+// (GrowingArena).
 void Executable::Impl::plan_arenas() {
   std::vector<int> dies(graph.size(), -1);  // the step after which a node's outputs are dead
   for (size_t s = 0; s < release.size(); ++s)
@@ -531,11 +532,13 @@ void Executable::Impl::plan_arenas() {
     const bool in_tail = grouped && s >= per_image.tail_step;
     for (size_t k = 0; k < infos[n].size(); ++k) {
       const TensorInfo& o = infos[n][k];
-      if (o.value || o.dtype == DType::kString || !allocatable(std::span(&o, 1))) continue;
-      whole[s][k] = known_bytes(o);
-      const int64_t per_image_bytes = batch > 0 ? (whole[s][k] + batch - 1) / batch : 0;
+      if (o.value || o.dtype == DType::kString) continue;
+      const bool open = !o.shape.fully_known();
+      if (!open && !allocatable(std::span(&o, 1))) continue;
+      whole[s][k] = open ? -1 : known_bytes(o);
+      const int64_t per_image_bytes = open || batch == 0 ? -1 : (whole[s][k] + batch - 1) / batch;
       if (in_tail) {
-        tail[s][k] = per_image_bytes * PerImagePlan::kTailGroup;
+        tail[s][k] = per_image_bytes < 0 ? -1 : per_image_bytes * PerImagePlan::kTailGroup;
       } else if (!to_tail.contains(n)) {
         image[s][k] = per_image_bytes;
       }
@@ -544,18 +547,18 @@ void Executable::Impl::plan_arenas() {
   // An arena is one allocation, held as long as the executable: bounded like any tensor (a file
   // may declare shapes no run could hold). Beyond that, each activation allocates on its own.
   plan_channel_slices();
-  auto planned = [&](const std::vector<std::vector<int64_t>>& bytes,
-                     std::span<const ActivationArena::Together> together = {}) {
-    auto a = std::make_unique<ActivationArena>(bytes, step_dies, channel_slices, together);
-    if (a->bytes() > static_cast<int64_t>(max_tensor_bytes())) a.reset();
-    return a;
+  auto planned = [&](std::vector<std::vector<int64_t>> bytes,
+                     std::vector<ActivationArena::Together> together = {}) {
+    return std::make_unique<GrowingArena>(std::move(bytes), step_dies, channel_slices,
+                                          std::move(together),
+                                          static_cast<int64_t>(max_tensor_bytes()));
   };
   std::vector<ActivationArena::Together> branches;
   for (const BranchRegion& r : branch_regions)
     branches.push_back({static_cast<int>(r.first), static_cast<int>(r.join) - 1});
-  arena = planned(whole, branches);
-  if (per_image.blocker.empty()) image_arena = planned(image);
-  if (grouped) tail_arena = planned(tail);
+  arena = planned(std::move(whole), std::move(branches));
+  if (per_image.blocker.empty()) image_arena = planned(std::move(image));
+  if (grouped) tail_arena = planned(std::move(tail));
 }
 
 namespace {
@@ -563,11 +566,11 @@ namespace {
 // Gives a step's outputs their arena slots when they fit (a run's shapes may exceed the ones
 // planned at load: those outputs allocate on their own). Returns whether output 0 went inside
 // a concatenation's output (ActivationArena::Slot::inside).
-bool place_in_arena(const ActivationArena& arena, const ActivationArena::Lease& lease, size_t step,
+bool place_in_arena(const ActivationArena::Lease& lease, size_t step,
                     std::span<const TensorInfo> outputs, std::span<Tensor> values) {
   bool inside = false;
   for (size_t k = 0; k < outputs.size(); ++k) {
-    const ActivationArena::Slot& slot = arena.slot(step, k);
+    const ActivationArena::Slot& slot = lease.arena().slot(step, k);
     const TensorInfo& o = outputs[k];
     if (slot.offset < 0 || o.dtype == DType::kString) continue;
     if (const int64_t bytes = known_bytes(o); bytes >= 0 && bytes <= slot.bytes) {
@@ -580,13 +583,12 @@ bool place_in_arena(const ActivationArena& arena, const ActivationArena::Lease& 
 
 // An output in the arena but not in its own slot is a view of an input (Reshape, Identity):
 // its bytes are only reserved for the input's lifetime, so it gets a copy of its own.
-void move_out_of_arena(const ActivationArena& arena, const ActivationArena::Lease& lease,
-                       size_t step, std::span<Tensor> values) {
+void move_out_of_arena(const ActivationArena::Lease& lease, size_t step, std::span<Tensor> values) {
   for (size_t k = 0; k < values.size(); ++k) {
     Tensor& t = values[k];
     if (!t.valid() || t.dtype() == DType::kString || t.byte_size() == 0) continue;
     const std::byte* p = std::as_const(t).bytes().data();
-    const ActivationArena::Slot& slot = arena.slot(step, k);
+    const ActivationArena::Slot& slot = lease.arena().slot(step, k);
     if (!lease.holds(p) || (slot.offset >= 0 && p == lease.base() + slot.offset)) continue;
     Tensor copy(t.dtype(), t.shape());
     std::memcpy(copy.bytes().data(), p, t.byte_size());
@@ -892,8 +894,12 @@ std::vector<Tensor> Executable::Impl::run_tail(std::span<std::vector<Tensor>> im
 struct Executable::Impl::RunValues {
   const Impl& m;
   std::vector<Tensor> values;
+  // Per step, its outputs' sizes (known_bytes), for an arena that grows from them; empty when
+  // the pass's arena knew every size at load.
+  std::vector<std::vector<int64_t>> sizes;
 
-  explicit RunValues(const Impl& impl) : m(impl), values(impl.value_begin.back()) {}
+  RunValues(const Impl& impl, size_t sized_steps)
+      : m(impl), values(impl.value_begin.back()), sizes(sized_steps) {}
   std::span<Tensor> outputs_of(int n) {
     return std::span(values).subspan(m.value_begin[n], m.value_begin[n + 1] - m.value_begin[n]);
   }
@@ -919,10 +925,10 @@ struct Executable::Impl::StepScratch {
 
 std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<const Tensor> inputs) {
   // Slices of a split batch run at once, each on its own buffer of the per-image arena. The
-  // lease outlives `run`, whose tensors view its buffer.
-  const ActivationArena::Lease lease =
-      pass.arena ? pass.arena->acquire() : ActivationArena::Lease();
-  RunValues run(*this);
+  // lease outlives `run`, whose tensors view its buffer, and the arena the lease.
+  const std::shared_ptr<ActivationArena> arena = pass.arena ? pass.arena->current() : nullptr;
+  const ActivationArena::Lease lease = arena ? arena->acquire() : ActivationArena::Lease();
+  RunValues run(*this, pass.arena && pass.arena->open() ? steps.size() : 0);
   for (size_t i = 0; i < inputs.size(); ++i)
     run.outputs_of(pass.inputs[i].node)[pass.inputs[i].index] = inputs[i];
   StepScratch scratch;
@@ -943,6 +949,7 @@ std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<cons
     if (!t.valid()) fail("tensor '", graph.endpoint_name(e), "' was not computed");
     out.push_back(t);
   }
+  if (!run.sizes.empty()) pass.arena->met(run.sizes);
   return out;
 }
 
@@ -977,10 +984,14 @@ void Executable::Impl::run_step(const Pass& pass, const ActivationArena::Lease& 
     out_infos = scratch.run_infos;
   }
   const std::span<Tensor> outputs = run.outputs_of(n);
-  const bool inside = lease.base() && place_in_arena(*pass.arena, lease, s, out_infos, outputs);
+  if (!run.sizes.empty()) {
+    run.sizes[s].clear();
+    for (const TensorInfo& o : out_infos) run.sizes[s].push_back(known_bytes(o));
+  }
+  const bool inside = lease.base() && place_in_arena(lease, s, out_infos, outputs);
   ComputeContext cctx(node, in_values, out_infos, outputs, step_pool, inside ? slice_stride[s] : 0);
   ops[n]->compute(cctx);
-  if (lease.base()) move_out_of_arena(*pass.arena, lease, s, outputs);
+  if (lease.base()) move_out_of_arena(lease, s, outputs);
   if (observer) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     StepTime time{took.count(), took.count()};
@@ -1056,12 +1067,13 @@ int64_t Executable::tail_steps() const {
 
 Executable::ArenaSizes Executable::arena_sizes() const {
   ArenaSizes sizes;
-  if (impl_->arena) {
-    sizes.bytes = impl_->arena->bytes();
-    sizes.peak_live = impl_->arena->peak_live();
+  auto current = [](const std::unique_ptr<GrowingArena>& a) { return a ? a->current() : nullptr; };
+  if (const auto whole = current(impl_->arena)) {
+    sizes.bytes = whole->bytes();
+    sizes.peak_live = whole->peak_live();
   }
-  if (impl_->image_arena) sizes.image_bytes = impl_->image_arena->bytes();
-  if (impl_->tail_arena) sizes.tail_bytes = impl_->tail_arena->bytes();
+  if (const auto image = current(impl_->image_arena)) sizes.image_bytes = image->bytes();
+  if (const auto tail = current(impl_->tail_arena)) sizes.tail_bytes = tail->bytes();
   return sizes;
 }
 

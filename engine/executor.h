@@ -185,7 +185,8 @@ class Executable {
   // blocks ran faster side by side changed with the order of the ways).
   int trial_runs() const;
 
-  // The activation arenas planned at load (engine/memory_plan.h), in bytes.
+  // The activation arenas (engine/memory_plan.h), in bytes: planned at load, or where the load
+  // left sizes open (a batch of -1), from the runs so far (GrowingArena).
   struct ArenaSizes {
     int64_t bytes = 0;        // shared by every whole-batch run's activations; 0: no arena
     int64_t peak_live = 0;    // the most alive at one step of such a run: no plan needs less

@@ -38,8 +38,9 @@ Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec&
 // The shape to build a graph for that is fed read_image_input's images one at a time, given the
 // shape the graph declares for its input: [1, height, width, 3] where that leaves dimensions
 // open (a TF.js model's [?, 299, 299, 3]), the declared ones elsewhere, so a mismatch stays the
-// run's error. Built for it, an executable plans its activation arena (ExecOptions::feed_shapes),
-// which an open batch leaves unplanned.
+// run's error. Built for it (ExecOptions::feed_shapes), an executable plans its activation arena
+// at load, with a concatenation's inputs in place, and infers no step's shapes at run time; an
+// open batch has its arena planned only after a first run, without those.
 PartialShape image_input_shape(const PartialShape& declared, const ImageInputSpec& spec);
 
 }  // namespace poet

@@ -173,4 +173,41 @@ bool ActivationArena::Lease::holds(const std::byte* p) const {
   return buffer_ && p >= base() && p < base() + arena_->bytes_;
 }
 
+GrowingArena::GrowingArena(std::vector<std::vector<int64_t>> bytes, std::vector<int> dies,
+                           std::vector<ActivationArena::Alias> aliases,
+                           std::vector<ActivationArena::Together> together, int64_t limit)
+    : bytes_(std::move(bytes)),
+      dies_(std::move(dies)),
+      aliases_(std::move(aliases)),
+      together_(std::move(together)),
+      limit_(limit) {
+  for (size_t s = 0; s < bytes_.size(); ++s)
+    for (size_t k = 0; k < bytes_[s].size(); ++k)
+      if (bytes_[s][k] < 0) open_.emplace_back(s, k);
+  // The first run would place an open output nowhere: it is planned with the sizes run met.
+  if (open_.empty()) plan();
+}
+
+std::shared_ptr<ActivationArena> GrowingArena::current() const {
+  std::lock_guard lock(mutex_);
+  return arena_;
+}
+
+void GrowingArena::met(const std::vector<std::vector<int64_t>>& sizes) {
+  std::lock_guard lock(mutex_);
+  bool grew = false;
+  for (const auto& [s, k] : open_) {
+    if (sizes[s][k] > bytes_[s][k]) {
+      bytes_[s][k] = sizes[s][k];
+      grew = true;
+    }
+  }
+  if (grew) plan();
+}
+
+void GrowingArena::plan() {
+  auto arena = std::make_shared<ActivationArena>(bytes_, dies_, aliases_, together_);
+  arena_ = arena->bytes() <= limit_ ? std::move(arena) : nullptr;
+}
+
 }  // namespace poet

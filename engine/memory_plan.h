@@ -85,6 +85,8 @@ class ActivationArena {
     ~Lease();
 
     std::byte* base() const { return buffer_.get(); }
+    // The arena whose layout the buffer follows (only with a base).
+    const ActivationArena& arena() const { return *arena_; }
     // The buffer from `offset` on, keeping the buffer alive.
     std::shared_ptr<std::byte> view(int64_t offset) const { return {buffer_, base() + offset}; }
     // Whether p points into the buffer.
@@ -101,6 +103,38 @@ class ActivationArena {
   int64_t bytes_ = 0, peak_live_ = 0;
   std::mutex mutex_;
   std::vector<std::shared_ptr<std::byte>> free_;  // buffers of bytes_, none leased
+};
+
+// A pass's arena where the load may have left sizes open (a feed of batch -1, sizes known only
+// at run time). With every size known it is planned at once; with some open, after a run, from
+// the sizes that run met, and again, larger, when a later run meets larger ones (a smaller run
+// fits the plan). Runs may overlap: each keeps the arena it started with.
+class GrowingArena {
+ public:
+  // As ActivationArena's, with -1 in `bytes` for an output whose size the runs tell; no arena
+  // larger than `limit` bytes is planned (its outputs then allocate on their own).
+  GrowingArena(std::vector<std::vector<int64_t>> bytes, std::vector<int> dies,
+               std::vector<ActivationArena::Alias> aliases,
+               std::vector<ActivationArena::Together> together, int64_t limit);
+
+  // The arena a run takes; null while there is none.
+  std::shared_ptr<ActivationArena> current() const;
+  // Whether runs tell their sizes (some were open at load).
+  bool open() const { return !open_.empty(); }
+  // A run's sizes, per step and output (-1: unknown); only those open at load are read.
+  void met(const std::vector<std::vector<int64_t>>& sizes);
+
+ private:
+  void plan();  // with mutex_ held
+
+  std::vector<std::vector<int64_t>> bytes_;      // the sizes planned, the open ones the most met
+  std::vector<std::pair<size_t, size_t>> open_;  // (step, output) left open at load
+  std::vector<int> dies_;
+  std::vector<ActivationArena::Alias> aliases_;
+  std::vector<ActivationArena::Together> together_;
+  int64_t limit_ = 0;
+  mutable std::mutex mutex_;
+  std::shared_ptr<ActivationArena> arena_;
 };
 
 }  // namespace poet

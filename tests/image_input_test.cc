@@ -55,8 +55,8 @@ TEST(ImageInput, ShapeFillsWhatTheGraphLeavesOpen) {
   EXPECT_EQ(image_input_shape(PartialShape({-1, 5}), spec).dims, (Shape{-1, 5}));
 }
 
-// Why label and classify give the executable that shape: with the batch left open, it plans no
-// activation arena (every activation is then allocated at each run).
+// Why label and classify give the executable that shape: with the batch left open, it plans its
+// activation arena only after a first run (and infers every step's shapes at each run).
 TEST(ImageInput, AGraphWithAnOpenBatchBuiltForTheImageGetsItsArena) {
   TestGraph t;
   const PartialShape declared({-1, 4, 4, 3});

@@ -1,7 +1,8 @@
 // The activation arena: plan_arena's layouts (no two buffers alive at once share a byte,
 // buffers that never coexist do, and a chain's buffers are centred in two regions), and the
 // executor's use of it: repeated runs give fresh results, fetched views of arena tensors
-// outlive the next run, and sizes beyond the plan still run.
+// outlive the next run, sizes beyond the plan still run, and sizes left open at load are
+// planned from the runs (GrowingArena).
 #include "engine/memory_plan.h"
 
 #include <gtest/gtest.h>
@@ -146,6 +147,42 @@ TEST(ActivationArena, AConcatenationsInputsLieInsideItsOutput) {
   EXPECT_GE(without.slot(0, 0).offset, 0);
 }
 
+TEST(GrowingArena, PlansOpenSizesFromTheRunsAndGrowsWithThem) {
+  // A chain of three steps, step 1's size left open at load.
+  const std::vector<int> dies = {1, 2, 3};
+  GrowingArena arena({{256}, {-1}, {128}}, dies, {}, {}, 1 << 20);
+  EXPECT_TRUE(arena.open());
+  EXPECT_EQ(arena.current(), nullptr);
+  arena.met({{256}, {1024}, {128}});
+  const std::shared_ptr<ActivationArena> first = arena.current();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->slot(0, 0).bytes, 256);
+  EXPECT_EQ(first->slot(1, 0).bytes, 1024);
+  // A smaller run fits the plan.
+  arena.met({{256}, {512}, {128}});
+  EXPECT_EQ(arena.current(), first);
+  // A larger one is planned again; a size known at load stays as planned.
+  arena.met({{4096}, {2048}, {128}});
+  const std::shared_ptr<ActivationArena> second = arena.current();
+  ASSERT_NE(second, first);
+  EXPECT_EQ(second->slot(1, 0).bytes, 2048);
+  EXPECT_EQ(second->slot(0, 0).bytes, 256);
+  EXPECT_EQ(first->slot(1, 0).bytes, 1024);  // unchanged for a run still holding it
+}
+
+TEST(GrowingArena, KnownSizesArePlannedAtOnceAndNoneBeyondTheLimit) {
+  const std::vector<int> dies = {1, 2};
+  GrowingArena known({{256}, {512}}, dies, {}, {}, 1 << 20);
+  EXPECT_FALSE(known.open());
+  ASSERT_NE(known.current(), nullptr);
+  EXPECT_EQ(known.current()->bytes(), 256 + 512);  // alive together at step 1
+  GrowingArena bounded({{-1}, {512}}, dies, {}, {}, 1024);
+  bounded.met({{256}, {512}});
+  EXPECT_NE(bounded.current(), nullptr);
+  bounded.met({{1024}, {512}});
+  EXPECT_EQ(bounded.current(), nullptr);
+}
+
 // x -> Relu -> times -1 -> times -1 -> Reshape (relu(x), flattened), fetching the Reshape (a view
 // of an arena tensor) and, when asked, an inner activation.
 Executable chain(PartialShape shape, std::vector<std::string> fetches) {
@@ -287,6 +324,52 @@ TEST(ExecutorArena, ConvolutionsAndPoolsWriteTheirChannelsOfAConcatenationInPlac
         EXPECT_EQ(floats(in_place.run(feed)[0]), floats(want));
       }
     }
+}
+
+// relu(x) of a batch of `rows` rows of 16 values, each `value` or its negation in turn.
+std::vector<Tensor> signed_rows(int64_t rows, float value) {
+  std::vector<float> in(static_cast<size_t>(rows * 16));
+  for (size_t i = 0; i < in.size(); ++i) in[i] = (i % 2 ? value : -value) + static_cast<float>(i);
+  return {floats({rows, 16}, in)};
+}
+std::vector<float> relu(const Tensor& t) {
+  std::vector<float> out = floats(t);
+  for (float& v : out) v = std::max(v, 0.f);
+  return out;
+}
+
+TEST(ExecutorArena, AnOpenBatchIsPlannedFromTheFirstRunAndGrowsWithLargerOnes) {
+  // Left open at load, the batch decides every activation's size: none is planned before a
+  // run. The three activations of a run of n rows: the first and last may share bytes.
+  Executable exe = chain(PartialShape({-1, 16}), {"r:0"});
+  EXPECT_EQ(exe.arena_sizes().bytes, 0);
+  const int64_t row_bytes = 16 * 4;
+  for (const auto& [rows, planned] :
+       std::vector<std::pair<int64_t, int64_t>>{{4, 4}, {4, 4}, {2, 4}, {8, 8}, {3, 8}, {8, 8}}) {
+    SCOPED_TRACE(rows);
+    const std::vector<Tensor> feed = signed_rows(rows, static_cast<float>(rows));
+    EXPECT_EQ(floats(exe.run(feed)[0]), relu(feed[0]));
+    EXPECT_EQ(exe.arena_sizes().bytes, 2 * planned * row_bytes);
+  }
+}
+
+TEST(ExecutorArena, AnOpenBatchSplitAcrossThreadsPlansOneImagesArena) {
+  TestGraph t;
+  const Endpoint x = t.placeholder("x", PartialShape({-1, 16}));
+  const Endpoint minus = t.constant("minus", floats({}, {-1.f}));
+  t.op("c", "Mul", {t.op("b", "Mul", {t.op("a", "Relu", {x}), minus}), minus});
+  ExecOptions options;
+  options.threads = 2;
+  options.optimize = false;
+  options.batch_split = BatchSplit::kOn;
+  Executable exe(std::move(t.g), {"x:0"}, {"c:0"}, options);
+  ASSERT_TRUE(exe.splits_batch(6));
+  EXPECT_EQ(exe.arena_sizes().image_bytes, 0);
+  for (int run = 0; run < 10; ++run) {
+    const std::vector<Tensor> feed = signed_rows(6, static_cast<float>(run));
+    ASSERT_EQ(floats(exe.run(feed)[0]), relu(feed[0])) << "run " << run;
+    EXPECT_EQ(exe.arena_sizes().image_bytes, 2 * 16 * 4);
+  }
 }
 
 TEST(ExecutorArena, LargerRunShapesThanPlannedAllocateOnTheirOwn) {

@@ -95,7 +95,8 @@ Executable BottleneckRunner::load() {
   if (batch_ == 1) return make_executable(source(), model_, 1, options_);
   // Built for one image, a graph that keeps images apart takes a batch that the executor runs
   // image by image across its threads (ExecOptions::batch_split), in the activation arena and
-  // grouped tail planned for one image's shapes, which a batch left free at load has not.
+  // grouped tail planned at load for one image's shapes (a batch left free at load has no
+  // grouped tail, and its arena waits for a first run).
   // Inception v3 2015, whose pool_3/_reshape is [1, 2048], runs batches only so.
   if (options_.batch_split != BatchSplit::kOff && options_.native_only()) {
     Executable one = make_executable(source(), model_, 1, options_);
