@@ -949,7 +949,7 @@ std::vector<Tensor> Executable::Impl::run_steps(const Pass& pass, std::span<cons
     if (!t.valid()) fail("tensor '", graph.endpoint_name(e), "' was not computed");
     out.push_back(t);
   }
-  if (!run.sizes.empty()) pass.arena->met(run.sizes);
+  if (!run.sizes.empty()) pass.arena->record(run.sizes);
   return out;
 }
 

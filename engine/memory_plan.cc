@@ -184,7 +184,7 @@ GrowingArena::GrowingArena(std::vector<std::vector<int64_t>> bytes, std::vector<
   for (size_t s = 0; s < bytes_.size(); ++s)
     for (size_t k = 0; k < bytes_[s].size(); ++k)
       if (bytes_[s][k] < 0) open_.emplace_back(s, k);
-  // The first run would place an open output nowhere: it is planned with the sizes run met.
+  // Planned now, an open output would have no place: the plan waits for a run's sizes.
   if (open_.empty()) plan();
 }
 
@@ -193,11 +193,11 @@ std::shared_ptr<ActivationArena> GrowingArena::current() const {
   return arena_;
 }
 
-void GrowingArena::met(const std::vector<std::vector<int64_t>>& sizes) {
+void GrowingArena::record(const std::vector<std::vector<int64_t>>& sizes) {
   std::lock_guard lock(mutex_);
   bool grew = false;
   for (const auto& [s, k] : open_) {
-    if (sizes[s][k] > bytes_[s][k]) {
+    if (s < sizes.size() && k < sizes[s].size() && sizes[s][k] > bytes_[s][k]) {
       bytes_[s][k] = sizes[s][k];
       grew = true;
     }

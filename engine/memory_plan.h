@@ -121,13 +121,14 @@ class GrowingArena {
   std::shared_ptr<ActivationArena> current() const;
   // Whether runs tell their sizes (some were open at load).
   bool open() const { return !open_.empty(); }
-  // A run's sizes, per step and output (-1: unknown); only those open at load are read.
-  void met(const std::vector<std::vector<int64_t>>& sizes);
+  // A run's sizes, per step and output (-1: unknown; a step the run did not take may be left
+  // out); only those open at load are read. Plans again when one is larger than planned.
+  void record(const std::vector<std::vector<int64_t>>& sizes);
 
  private:
   void plan();  // with mutex_ held
 
-  std::vector<std::vector<int64_t>> bytes_;      // the sizes planned, the open ones the most met
+  std::vector<std::vector<int64_t>> bytes_;  // the sizes planned, the open ones the largest run's
   std::vector<std::pair<size_t, size_t>> open_;  // (step, output) left open at load
   std::vector<int> dies_;
   std::vector<ActivationArena::Alias> aliases_;

@@ -153,16 +153,16 @@ TEST(GrowingArena, PlansOpenSizesFromTheRunsAndGrowsWithThem) {
   GrowingArena arena({{256}, {-1}, {128}}, dies, {}, {}, 1 << 20);
   EXPECT_TRUE(arena.open());
   EXPECT_EQ(arena.current(), nullptr);
-  arena.met({{256}, {1024}, {128}});
+  arena.record({{256}, {1024}, {128}});
   const std::shared_ptr<ActivationArena> first = arena.current();
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(first->slot(0, 0).bytes, 256);
   EXPECT_EQ(first->slot(1, 0).bytes, 1024);
   // A smaller run fits the plan.
-  arena.met({{256}, {512}, {128}});
+  arena.record({{256}, {512}, {128}});
   EXPECT_EQ(arena.current(), first);
   // A larger one is planned again; a size known at load stays as planned.
-  arena.met({{4096}, {2048}, {128}});
+  arena.record({{4096}, {2048}, {128}});
   const std::shared_ptr<ActivationArena> second = arena.current();
   ASSERT_NE(second, first);
   EXPECT_EQ(second->slot(1, 0).bytes, 2048);
@@ -177,9 +177,9 @@ TEST(GrowingArena, KnownSizesArePlannedAtOnceAndNoneBeyondTheLimit) {
   ASSERT_NE(known.current(), nullptr);
   EXPECT_EQ(known.current()->bytes(), 256 + 512);  // alive together at step 1
   GrowingArena bounded({{-1}, {512}}, dies, {}, {}, 1024);
-  bounded.met({{256}, {512}});
+  bounded.record({{256}, {512}});
   EXPECT_NE(bounded.current(), nullptr);
-  bounded.met({{1024}, {512}});
+  bounded.record({{1024}, {512}});
   EXPECT_EQ(bounded.current(), nullptr);
 }
 
