@@ -189,6 +189,9 @@ GrowingArena::GrowingArena(std::vector<std::vector<int64_t>> bytes, std::vector<
 }
 
 std::shared_ptr<ActivationArena> GrowingArena::current() const {
+  // A plan of known sizes never changes: every run (each image of a split batch) takes it
+  // without the lock.
+  if (open_.empty()) return arena_;
   std::lock_guard lock(mutex_);
   return arena_;
 }
