@@ -3,8 +3,8 @@
 # input. The targets live in the checking build (scripts/build.sh --sanitize: clang,
 # AddressSanitizer + UBSan), which scripts/test.sh also uses; CI runs `fuzz.sh all 10`.
 # usage: scripts/fuzz.sh TARGET|all SECONDS [extra libFuzzer flags...]
-#   targets: the tests/fuzz/<target>_fuzz.cc files (graphdef, pbtxt, npy, tfrecord, jpeg, png,
-#   labels, bottleneck)
+#   targets: the tests/fuzz/<target>_fuzz.cc files (graphdef, pbtxt, tfjs, npy, tfrecord, jpeg,
+#   png, labels, bottleneck)
 # Corpora: tests/fuzz/corpus/<target>/ (small hand-made seeds) is grown in place under
 # build-asan/fuzz/corpus/<target>/; the shared fixtures are read as extra seed directories.
 # New crashes go to build-asan/fuzz/crashes/<target>/. Exit status 1 when a target crashed.
@@ -44,6 +44,9 @@ fixture_seeds() {
   case "$1" in
     graphdef) echo "$fixtures/mobilenet_v1_0.25_128 $fixtures/poets_retrained" ;;
     pbtxt) echo "$fixtures/imagenet" ;;
+    # The bad model.json files of the error table (tests/bad_inputs/tfjs_*.json) among the rest;
+    # the fixture model.json names shards the target does not have.
+    tfjs) echo "$root/tests/bad_inputs" ;;
     npy) echo "$fixtures/reference/mobilenet_v1_0.25_128" ;;
     tfrecord) echo "$fixtures/tensorboard" ;;
     # The 100x100 fruit photos: the large photos in images/ decode 30x slower per execution

@@ -14,8 +14,15 @@ Json read_json(const std::filesystem::path& path) {
     };
     return Json::parse(text, limit);
   } catch (const Json::exception& e) {
-    fail(path.string(), ": not valid JSON: ", e.what());
+    fail(path.string(), ": not valid JSON: ", json_message(e));
   }
+}
+
+std::string_view json_message(const Json::exception& e) {
+  std::string_view what = e.what();
+  const size_t end = what.starts_with("[json.exception.") ? what.find("] ") : what.npos;
+  if (end != what.npos) what.remove_prefix(end + 2);
+  return what;
 }
 
 const Json& field(const Json& j, std::string_view key, std::string_view where) {

@@ -27,6 +27,20 @@ T get(const Json& j, std::string_view key, std::string_view where) {
   }
 }
 
+// e.what() without nlohmann's "[json.exception.type_error.302] " prefix.
+std::string_view json_message(const Json::exception& e);
+
+// fn(), with nlohmann's own exceptions (a value of the wrong type where a converter reads it
+// directly) turned into an Error naming `where`.
+template <class F>
+auto naming_json_errors(std::string_view where, F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const Json::exception& e) {
+    fail(where, ": malformed JSON value: ", json_message(e));
+  }
+}
+
 template <class T>
 T get_or(const Json& j, std::string_view key, T fallback, std::string_view where) {
   auto it = j.find(key);

@@ -3,9 +3,17 @@
 #include "importers/tfjs/layers.h"
 
 #include <cmath>
+#include <cstdint>
 
 namespace poet::tfjs {
 namespace {
+
+// A config value that becomes an int32 attribute or constant (TensorFlow's paddings, shapes
+// and axes), which a larger one would wrap around.
+int32_t as_int32(LayerContext& ctx, std::string_view what, int64_t v) {
+  if (v < INT32_MIN || v > INT32_MAX) ctx.fail(what, " ", v, " is out of range");
+  return static_cast<int32_t>(v);
+}
 
 std::vector<int64_t> nhwc(const std::vector<int64_t>& hw) { return {1, hw.at(0), hw.at(1), 1}; }
 
@@ -36,7 +44,11 @@ Endpoint single_input(LayerContext& ctx) {
 Endpoint input_layer(LayerContext& ctx) {
   std::vector<Json> dims = ctx.config<std::vector<Json>>("batch_input_shape");
   Shape shape;
-  for (const Json& d : dims) shape.push_back(d.is_null() ? -1 : d.get<int64_t>());
+  for (const Json& d : dims) {
+    shape.push_back(d.is_null() ? -1 : d.get<int64_t>());
+    if (!d.is_null() && shape.back() < 0)
+      ctx.fail("batch_input_shape has dimension ", shape.back());
+  }
   std::string dtype = ctx.config_or<std::string>("dtype", "float32");
   if (dtype != "float32") ctx.fail("input dtype '", dtype, "' is not supported");
   Node node;
@@ -130,7 +142,7 @@ Endpoint global_average_pooling2d(LayerContext& ctx) {
 Endpoint concatenate(LayerContext& ctx) {
   if (ctx.inputs.size() < 2) ctx.fail("expects at least two inputs");
   std::vector<Endpoint> inputs = ctx.inputs;
-  int32_t axis = static_cast<int32_t>(ctx.config_or<int64_t>("axis", -1));
+  int32_t axis = as_int32(ctx, "axis", ctx.config_or<int64_t>("axis", -1));
   inputs.push_back(ctx.constant("axis", Tensor::from_ints({}, std::vector<int32_t>{axis})));
   return ctx.op("concat", "ConcatV2", inputs,
                 {{"N", static_cast<int64_t>(ctx.inputs.size())}, {"Tidx", DType::kInt32}});
@@ -146,7 +158,7 @@ Endpoint add(LayerContext& ctx) {
 
 Endpoint reshape_to(LayerContext& ctx, Endpoint x, Shape target) {
   std::vector<int32_t> dims = {-1};
-  for (int64_t d : target) dims.push_back(static_cast<int32_t>(d));
+  for (int64_t d : target) dims.push_back(as_int32(ctx, "target dimension", d));
   Endpoint shape =
       ctx.constant("shape", Tensor::from_ints({static_cast<int64_t>(dims.size())}, dims));
   return ctx.op("Reshape", "Reshape", {x, shape}, {{"Tshape", DType::kInt32}});
@@ -157,8 +169,11 @@ Endpoint flatten(LayerContext& ctx) {
   PartialShape shape = ctx.shape_of(x);
   int64_t features = 1;
   for (int i = 1; i < shape.rank(); ++i) {
-    if (shape.dims[i] < 0) ctx.fail("input shape ", shape.str(), " is not known past the batch");
-    features *= shape.dims[i];
+    const int64_t d = shape.dims[i];
+    if (d < 0) ctx.fail("input shape ", shape.str(), " is not known past the batch");
+    if (d != 0 && features > INT32_MAX / d)
+      ctx.fail("input shape ", shape.str(), " has more features than a shape holds (2^31 - 1)");
+    features *= d;
   }
   if (!shape.known_rank) ctx.fail("the input's rank is unknown");
   return reshape_to(ctx, x, {features});
@@ -199,8 +214,8 @@ Endpoint zero_padding2d(LayerContext& ctx) {
   }
   if (std::min({t, b, l, r}) < 0) ctx.fail("negative padding");
   Tensor paddings = Tensor::from_ints(
-      {4, 2}, std::vector<int32_t>{0, 0, static_cast<int32_t>(t), static_cast<int32_t>(b),
-                                   static_cast<int32_t>(l), static_cast<int32_t>(r), 0, 0});
+      {4, 2}, std::vector<int32_t>{0, 0, as_int32(ctx, "padding", t), as_int32(ctx, "padding", b),
+                                   as_int32(ctx, "padding", l), as_int32(ctx, "padding", r), 0, 0});
   return ctx.op("Pad", "Pad", {single_input(ctx), ctx.constant("paddings", paddings)},
                 {{"Tpaddings", DType::kInt32}});
 }
@@ -305,7 +320,7 @@ PartialShape ShapeInference::shape_of(Endpoint e) {
 Endpoint convert_layer(const std::string& class_name, LayerContext& ctx) {
   auto it = converters().find(class_name);
   if (it == converters().end()) ctx.fail("layer class '", class_name, "' is not supported");
-  Endpoint out = it->second(ctx);
+  Endpoint out = naming_json_errors(ctx.where(), [&] { return it->second(ctx); });
   Graph& g = ctx.graph();
   bool own = g.node(out.node).name.starts_with(ctx.name() + "/") && out.index == 0;
   if (own) {

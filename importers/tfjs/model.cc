@@ -45,9 +45,7 @@ std::vector<Endpoint> inbound(const Json& layer, const std::map<std::string, End
   return inputs;
 }
 
-}  // namespace
-
-ModelSignature read_signature(const std::filesystem::path& model_json) {
+ModelSignature read_signature_of(const std::filesystem::path& model_json) {
   Json model = read_json(model_json);
   const Json& config = model_config(model, model_json.string());
   ModelSignature sig;
@@ -61,7 +59,7 @@ ModelSignature read_signature(const std::filesystem::path& model_json) {
   return sig;
 }
 
-Graph load_model(const std::filesystem::path& model_json) {
+Graph load_model_of(const std::filesystem::path& model_json) {
   const std::string file = model_json.string();
   Json model = read_json(model_json);
   const Json& config = model_config(model, file);
@@ -81,6 +79,16 @@ Graph load_model(const std::filesystem::path& model_json) {
   if (!weights.empty())
     fail(file, ": weight '", weights.begin()->first, "' is not used by any layer");
   return graph;
+}
+
+}  // namespace
+
+ModelSignature read_signature(const std::filesystem::path& model_json) {
+  return naming_json_errors(model_json.string(), [&] { return read_signature_of(model_json); });
+}
+
+Graph load_model(const std::filesystem::path& model_json) {
+  return naming_json_errors(model_json.string(), [&] { return load_model_of(model_json); });
 }
 
 }  // namespace poet::tfjs

@@ -163,7 +163,8 @@ std::map<std::string, Tensor> load_weights(const Json& model,
 }
 
 std::map<std::string, Tensor> load_weights(const std::filesystem::path& model_json) {
-  return load_weights(read_json(model_json), model_json);
+  return naming_json_errors(model_json.string(),
+                            [&] { return load_weights(read_json(model_json), model_json); });
 }
 
 }  // namespace poet::tfjs
