@@ -172,7 +172,7 @@ Endpoint flatten(LayerContext& ctx) {
     const int64_t d = shape.dims[i];
     if (d < 0) ctx.fail("input shape ", shape.str(), " is not known past the batch");
     if (d != 0 && features > INT32_MAX / d)
-      ctx.fail("input shape ", shape.str(), " has more features than a shape holds (2^31 - 1)");
+      ctx.fail("input shape ", shape.str(), " has more than 2^31 - 1 features");
     features *= d;
   }
   if (!shape.known_rank) ctx.fail("the input's rank is unknown");
