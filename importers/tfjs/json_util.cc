@@ -1,5 +1,7 @@
 #include "importers/tfjs/json_util.h"
 
+#include <cmath>
+
 #include "engine/file_io.h"
 
 namespace poet::tfjs {
@@ -23,6 +25,17 @@ std::string_view json_message(const Json::exception& e) {
   const size_t end = what.starts_with("[json.exception.") ? what.find("] ") : what.npos;
   if (end != what.npos) what.remove_prefix(end + 2);
   return what;
+}
+
+bool integer_within(const Json& v, int64_t lo, uint64_t hi) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= hi;
+  if (!v.is_number_integer()) return false;
+  const int64_t x = v.get<int64_t>();
+  return x >= lo && (x < 0 || static_cast<uint64_t>(x) <= hi);
+}
+
+bool number_within(const Json& v, double max) {
+  return v.is_number() && std::fabs(v.get<double>()) <= max;
 }
 
 const Json& field(const Json& j, std::string_view key, std::string_view where) {

@@ -45,7 +45,7 @@ Endpoint input_layer(LayerContext& ctx) {
   std::vector<Json> dims = ctx.config<std::vector<Json>>("batch_input_shape");
   Shape shape;
   for (const Json& d : dims) {
-    shape.push_back(d.is_null() ? -1 : d.get<int64_t>());
+    shape.push_back(d.is_null() ? -1 : as<int64_t>(d, "batch_input_shape", ctx.where()));
     if (!d.is_null() && shape.back() < 0)
       ctx.fail("batch_input_shape has dimension ", shape.back());
   }
@@ -201,12 +201,12 @@ Endpoint zero_padding2d(LayerContext& ctx) {
   const Json padding = ctx.config<Json>("padding");
   int64_t t, b, l, r;
   if (padding.is_number_integer()) {
-    t = b = l = r = padding.get<int64_t>();
+    t = b = l = r = as<int64_t>(padding, "padding", ctx.where());
   } else if (padding.is_array() && padding.size() == 2 && padding[0].is_number_integer()) {
-    t = b = padding[0].get<int64_t>();
-    l = r = padding[1].get<int64_t>();
+    t = b = as<int64_t>(padding[0], "padding", ctx.where());
+    l = r = as<int64_t>(padding[1], "padding", ctx.where());
   } else if (padding.is_array() && padding.size() == 2 && padding[0].is_array()) {
-    auto hw = padding.get<std::vector<std::vector<int64_t>>>();
+    auto hw = as<std::vector<std::vector<int64_t>>>(padding, "padding", ctx.where());
     if (hw[0].size() != 2 || hw[1].size() != 2) ctx.fail("malformed padding");
     t = hw[0][0], b = hw[0][1], l = hw[1][0], r = hw[1][1];
   } else {
