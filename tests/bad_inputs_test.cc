@@ -49,6 +49,12 @@ std::string expand(std::string text, const std::string& path) {
 // The error users see for one row, and the exit status.
 CliResult run_case(const Case& c, const std::string& path) {
   if (c.command == "inspect") return run_poet({"inspect", path});
+  if (c.command == "layout") {
+    const std::string out = ::testing::TempDir() + "bad_inputs_layout.pb";
+    CliResult r = run_poet({"convert", path, "-o", out, "--layout", "inception_v3_2015"});
+    EXPECT_FALSE(std::filesystem::exists(out)) << "a failed convert wrote " << out;
+    return r;
+  }
   if (c.command == "feed")
     return run_poet({"run", "--graph", (kDir / "ok_identity.pbtxt").string(), "--feed",
                      "x:0=" + path, "--fetch", "y"});

@@ -52,17 +52,25 @@ class KerasGraph {
         for (const Json& ref : nodes[0])
           if (ref.is_array() && !ref.empty() && ref[0].is_string())
             k.inputs.push_back(ref[0].get<std::string>());
+      // Inputs defined earlier only, as Keras writes them and load_model requires: the walks
+      // back from the output (find_head, flat_inputs) then cannot go round a cycle.
+      for (const std::string& in : k.inputs) {
+        if (!layers_.count(in))
+          fail(file, ": layer '", k.name, "' (", k.cls, "): input layer '", in,
+               "' is not defined before it (or does not exist)");
+        layers_.at(in).readers.push_back(k.name);
+      }
       if (!layers_.emplace(k.name, k).second) fail(file, ": two layers named '", k.name, "'");
       names_.push_back(k.name);
     }
-    for (const std::string& name : names_)
-      for (const std::string& in : layers_.at(name).inputs) {
-        if (!layers_.count(in)) fail(where(name), ": input layer '", in, "' does not exist");
-        layers_.at(in).readers.push_back(name);
-      }
   }
 
-  const KerasLayer& at(const std::string& name) const { return layers_.at(name); }
+  // The layer `name`; `role` names it in the error when there is none.
+  const KerasLayer& at(const std::string& name, std::string_view role = "layer") const {
+    auto it = layers_.find(name);
+    if (it == layers_.end()) fail(file_, ": the model has no ", role, " '", name, "'");
+    return it->second;
+  }
   const std::vector<std::string>& names() const { return names_; }
   std::string where(const std::string& name) const {
     return str_cat(file_, ": layer '", name, "' (", layers_.at(name).cls, ")");
@@ -378,6 +386,8 @@ InceptionLayout inception_v3_2015_layout(const std::filesystem::path& model_json
   ModelSignature sig = read_signature(model_json);
   if (sig.inputs.size() != 1 || sig.outputs.size() != 1)
     fail(file, ": the 2015 layout needs one input and one output");
+  keras.at(sig.inputs[0], "input layer");  // both must exist: the matching starts from them
+  keras.at(sig.outputs[0], "output layer");
   Head head = find_head(keras, sig.outputs[0]);
 
   tf::replicas::InceptionV3Options options;
