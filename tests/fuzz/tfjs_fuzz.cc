@@ -1,7 +1,8 @@
 // Fuzzes TF.js layers models: the input is model.json, parsed and converted layer by layer,
 // then an Executable per sink as `poet inspect` builds. The weights come from a fixed shard,
 // w.bin (16 Ki float32 values), written once beside model.json in a directory of the
-// process's own, so that manifests naming it reach the layer converters.
+// process's own, so that manifests naming it reach the layer converters. A normal exit
+// removes the directory; a crash (abort, signal) leaves it behind as /tmp/poet_tfjs_fuzz_*.
 #include <unistd.h>
 
 #include <cstdlib>
