@@ -8,13 +8,6 @@
 namespace poet::tfjs {
 namespace {
 
-// A config value that becomes an int32 attribute or constant (TensorFlow's paddings, shapes
-// and axes), which a larger one would wrap around.
-int32_t as_int32(LayerContext& ctx, std::string_view what, int64_t v) {
-  if (v < INT32_MIN || v > INT32_MAX) ctx.fail(what, " ", v, " is out of range");
-  return static_cast<int32_t>(v);
-}
-
 std::vector<int64_t> nhwc(const std::vector<int64_t>& hw) { return {1, hw.at(0), hw.at(1), 1}; }
 
 std::vector<int64_t> pair_config(LayerContext& ctx, std::string_view key,
@@ -142,7 +135,8 @@ Endpoint global_average_pooling2d(LayerContext& ctx) {
 Endpoint concatenate(LayerContext& ctx) {
   if (ctx.inputs.size() < 2) ctx.fail("expects at least two inputs");
   std::vector<Endpoint> inputs = ctx.inputs;
-  int32_t axis = as_int32(ctx, "axis", ctx.config_or<int64_t>("axis", -1));
+  // Read as int32, as TensorFlow's ConcatV2 takes it: a larger axis is an error, not wrapped.
+  const int32_t axis = ctx.config_or<int32_t>("axis", -1);
   inputs.push_back(ctx.constant("axis", Tensor::from_ints({}, std::vector<int32_t>{axis})));
   return ctx.op("concat", "ConcatV2", inputs,
                 {{"N", static_cast<int64_t>(ctx.inputs.size())}, {"Tidx", DType::kInt32}});
@@ -156,9 +150,10 @@ Endpoint add(LayerContext& ctx) {
   return sum;
 }
 
-Endpoint reshape_to(LayerContext& ctx, Endpoint x, Shape target) {
+// Reshape's shape is int32, as TensorFlow's: callers give dimensions that fit.
+Endpoint reshape_to(LayerContext& ctx, Endpoint x, const std::vector<int32_t>& target) {
   std::vector<int32_t> dims = {-1};
-  for (int64_t d : target) dims.push_back(as_int32(ctx, "target dimension", d));
+  dims.insert(dims.end(), target.begin(), target.end());
   Endpoint shape =
       ctx.constant("shape", Tensor::from_ints({static_cast<int64_t>(dims.size())}, dims));
   return ctx.op("Reshape", "Reshape", {x, shape}, {{"Tshape", DType::kInt32}});
@@ -176,11 +171,11 @@ Endpoint flatten(LayerContext& ctx) {
     features *= d;
   }
   if (!shape.known_rank) ctx.fail("the input's rank is unknown");
-  return reshape_to(ctx, x, {features});
+  return reshape_to(ctx, x, {static_cast<int32_t>(features)});  // at most 2^31 - 1
 }
 
 Endpoint reshape(LayerContext& ctx) {
-  return reshape_to(ctx, single_input(ctx), ctx.config<Shape>("target_shape"));
+  return reshape_to(ctx, single_input(ctx), ctx.config<std::vector<int32_t>>("target_shape"));
 }
 
 Endpoint dense(LayerContext& ctx) {
@@ -199,23 +194,22 @@ Endpoint dropout(LayerContext& ctx) { return ctx.op("Identity", "Identity", {sin
 Endpoint zero_padding2d(LayerContext& ctx) {
   expect_channels_last(ctx);
   const Json padding = ctx.config<Json>("padding");
-  int64_t t, b, l, r;
+  // Read as int32, TensorFlow's Pad's type: a larger padding is an error, not wrapped.
+  int32_t t, b, l, r;
   if (padding.is_number_integer()) {
-    t = b = l = r = as<int64_t>(padding, "padding", ctx.where());
+    t = b = l = r = as<int32_t>(padding, "padding", ctx.where());
   } else if (padding.is_array() && padding.size() == 2 && padding[0].is_number_integer()) {
-    t = b = as<int64_t>(padding[0], "padding", ctx.where());
-    l = r = as<int64_t>(padding[1], "padding", ctx.where());
+    t = b = as<int32_t>(padding[0], "padding", ctx.where());
+    l = r = as<int32_t>(padding[1], "padding", ctx.where());
   } else if (padding.is_array() && padding.size() == 2 && padding[0].is_array()) {
-    auto hw = as<std::vector<std::vector<int64_t>>>(padding, "padding", ctx.where());
+    auto hw = as<std::vector<std::vector<int32_t>>>(padding, "padding", ctx.where());
     if (hw[0].size() != 2 || hw[1].size() != 2) ctx.fail("malformed padding");
     t = hw[0][0], b = hw[0][1], l = hw[1][0], r = hw[1][1];
   } else {
     ctx.fail("malformed padding ", padding.dump().substr(0, 60));
   }
   if (std::min({t, b, l, r}) < 0) ctx.fail("negative padding");
-  Tensor paddings = Tensor::from_ints(
-      {4, 2}, std::vector<int32_t>{0, 0, as_int32(ctx, "padding", t), as_int32(ctx, "padding", b),
-                                   as_int32(ctx, "padding", l), as_int32(ctx, "padding", r), 0, 0});
+  Tensor paddings = Tensor::from_ints({4, 2}, std::vector<int32_t>{0, 0, t, b, l, r, 0, 0});
   return ctx.op("Pad", "Pad", {single_input(ctx), ctx.constant("paddings", paddings)},
                 {{"Tpaddings", DType::kInt32}});
 }
