@@ -225,6 +225,15 @@ struct Executable::Impl {
   std::vector<Endpoint> feed_endpoints;
 
   void build(Graph& source);  // consumes source's needed nodes
+  // build()'s stages. The nodes the fetches need, in order, and for each the fetch that needs
+  // it (for messages).
+  struct NeededNodes {
+    std::vector<int> order, needed_by;
+  };
+  NeededNodes copy_needed_nodes(Graph& source);
+  std::vector<int> make_ops(const NeededNodes& needed);
+  std::vector<int> optimize_graph();
+  void plan_steps(std::span<const int> order);
   void plan_batch_split();
   static int64_t split_batch(std::span<const Tensor> feeds);
   std::vector<Tensor> run_steps(const Pass& pass, std::span<const Tensor> inputs);
@@ -261,6 +270,15 @@ struct Executable::Impl {
 };
 
 void Executable::Impl::build(Graph& source) {
+  const NeededNodes needed = copy_needed_nodes(source);
+  std::vector<int> order = make_ops(needed);
+  if (options.optimize) order = optimize_graph();
+  plan_steps(order);
+}
+
+// Copies the nodes the fetches need from `source` into `graph`, each fed tensor replaced by a
+// Placeholder, and sets `fetches`.
+Executable::Impl::NeededNodes Executable::Impl::copy_needed_nodes(Graph& source) {
   std::vector<Endpoint> feed_eps, fetch_eps;
   for (const std::string& f : feed_names) feed_eps.push_back(source.endpoint(f));
   for (const std::string& f : fetch_names) fetch_eps.push_back(source.endpoint(f));
@@ -270,8 +288,9 @@ void Executable::Impl::build(Graph& source) {
       fail("tensor '", feed_names[i], "' is fed twice");
   }
 
-  std::vector<int> needed_by;
-  std::vector<int> order = source.needed_nodes(fetch_eps, feed_eps, &needed_by);
+  NeededNodes needed;
+  std::vector<int>& needed_by = needed.needed_by;
+  needed.order = source.needed_nodes(fetch_eps, feed_eps, &needed_by);
 
   // Fed tensors become Placeholders; names say which tensor they stand for.
   for (size_t i = 0; i < feed_eps.size(); ++i) {
@@ -288,7 +307,7 @@ void Executable::Impl::build(Graph& source) {
     feed_endpoints.push_back({feed_nodes.back(), 0});
   }
   std::vector<int> remap(source.size(), -1);
-  for (int n : order) {
+  for (int n : needed.order) {
     Node node = std::move(source.node(n));  // source is the executable's own copy
     for (Endpoint& e : node.inputs) {
       auto it = fed.find(e);
@@ -305,16 +324,20 @@ void Executable::Impl::build(Graph& source) {
     fetches.push_back(it != fed.end() ? Endpoint{feed_nodes[it->second], 0}
                                       : Endpoint{remap[fetch_eps[i].node], fetch_eps[i].index});
   }
+  return needed;
+}
 
+// Makes each node's op and infers the shapes; returns the nodes in topological order.
+std::vector<int> Executable::Impl::make_ops(const NeededNodes& needed) {
   ops.resize(graph.size());
   for (int n = 0; n < graph.size(); ++n) {
     const Node& node = graph.node(n);
-    int src = n < static_cast<int>(feed_nodes.size()) ? -1 : order[n - feed_nodes.size()];
+    int src = n < static_cast<int>(feed_nodes.size()) ? -1 : needed.order[n - feed_nodes.size()];
     try {
       ops[n] = make_op(node, op_options);
     } catch (const Error& e) {
       if (src < 0) throw;
-      fail(e.what(), " (needed to compute '", fetch_names[needed_by[src]], "')");
+      fail(e.what(), " (needed to compute '", fetch_names[needed.needed_by[src]], "')");
     }
   }
   std::vector<int> all = graph.topological_order();
@@ -326,31 +349,39 @@ void Executable::Impl::build(Graph& source) {
       fail("fetch '", fetch_names[i], "': ", graph.node(fetches[i].node).describe(), " has ",
            outputs, outputs == 1 ? " output" : " outputs");
   }
-  if (options.optimize) {
-    optimize::Options o;
-    o.keep_check_numerics = options.check_numerics;
-    o.fuse = options.backend != Backend::kReference;
-    o.fuse_depthwise_pointwise =
-        options.fuse_depthwise_pointwise && op_options.backend_for("Conv2D") == Backend::kNative &&
-        op_options.backend_for("DepthwiseConv2dNative") == Backend::kNative;
-    // Moved in, with the ops (Consts hold their values) gone: the optimiser can free each
-    // filter as it replaces it with the batch-norm-folded copy.
-    ops.clear();
-    graph = optimize::run(std::move(graph), std::move(infos), feed_nodes, fetches, o);
-    ops.resize(graph.size());
-    for (int n = 0; n < graph.size(); ++n) ops[n] = make_op(graph.node(n), op_options);
-    infos.clear();
-    all = graph.topological_order();
-    infer_nodes(graph, all, ops, infos);
-  }
-  for (int n : all) {
+  return all;
+}
+
+// Runs the optimiser over `graph` and makes the new graph's ops; returns its nodes in
+// topological order.
+std::vector<int> Executable::Impl::optimize_graph() {
+  optimize::Options o;
+  o.keep_check_numerics = options.check_numerics;
+  o.fuse = options.backend != Backend::kReference;
+  o.fuse_depthwise_pointwise = options.fuse_depthwise_pointwise &&
+                               op_options.backend_for("Conv2D") == Backend::kNative &&
+                               op_options.backend_for("DepthwiseConv2dNative") == Backend::kNative;
+  // Moved in, with the ops (Consts hold their values) gone: the optimiser can free each
+  // filter as it replaces it with the batch-norm-folded copy.
+  ops.clear();
+  graph = optimize::run(std::move(graph), std::move(infos), feed_nodes, fetches, o);
+  ops.resize(graph.size());
+  for (int n = 0; n < graph.size(); ++n) ops[n] = make_op(graph.node(n), op_options);
+  infos.clear();
+  std::vector<int> all = graph.topological_order();
+  infer_nodes(graph, all, ops, infos);
+  return all;
+}
+
+// The steps a run computes (`order`'s nodes that are not constant, feeds aside), and what
+// each run needs planned about them.
+void Executable::Impl::plan_steps(std::span<const int> order) {
+  for (int n : order) {
+    const bool is_feed = n < static_cast<int>(feed_nodes.size());  // set by run()
     bool constant = true;
     for (const TensorInfo& o : infos[n]) constant = constant && o.value.has_value();
-    bool is_feed = n < static_cast<int>(feed_nodes.size());
-    if (!constant || is_feed) steps.push_back(n);
+    if (!constant && !is_feed) steps.push_back(n);
   }
-  // Feeds are set by run(), not computed.
-  std::erase_if(steps, [&](int n) { return n < static_cast<int>(feed_nodes.size()); });
   for (int n : steps) {
     bool known = true;
     for (const TensorInfo& o : infos[n]) known = known && o.shape.fully_known() && !o.value;
