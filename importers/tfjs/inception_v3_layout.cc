@@ -72,6 +72,7 @@ class KerasGraph {
     return it->second;
   }
   const std::vector<std::string>& names() const { return names_; }
+  const std::string& file() const { return file_; }
   std::string where(const std::string& name) const {
     return str_cat(file_, ": layer '", name, "' (", layers_.at(name).cls, ")");
   }
@@ -186,8 +187,8 @@ class Matcher {
       if (!best || c.order < best->order) best = &c;
     }
     if (!best)
-      fail("2015 scope '", scope, "': no Keras Conv2D reading '", source, "' has kernel ",
-           shape_string(filter), ", stride ", stride, ", padding ", padding);
+      fail(k_.file(), ": 2015 scope '", scope, "': no Keras Conv2D reading '", source,
+           "' has kernel ", shape_string(filter), ", stride ", stride, ", padding ", padding);
     used_.insert(best->name);
     const KerasLayer& bn = k_.sole_reader(best->name, {"BatchNormalization"}, "BatchNormalization");
     const KerasLayer& act = k_.sole_reader(bn.name, {"Activation", "ReLU"}, "ReLU activation");
@@ -199,11 +200,9 @@ class Matcher {
 
   bool fits(const KerasLayer& c, const Shape& filter, int64_t stride,
             const std::string& padding) const {
-    const Json& kernel = field(*c.config, "kernel_size", k_.where(c.name));
+    const auto kernel = get<std::vector<int64_t>>(*c.config, "kernel_size", k_.where(c.name));
     const int64_t filters = k_.config<int64_t>(c, "filters", 0);
-    if (kernel.size() != 2 || kernel[0] != filter[0] || kernel[1] != filter[1] ||
-        filters != filter[3])
-      return false;
+    if (kernel != std::vector<int64_t>{filter[0], filter[1]} || filters != filter[3]) return false;
     if (pair_or(k_, c, "strides", {1, 1}) != std::vector<int64_t>{stride, stride}) return false;
     if (pair_or(k_, c, "dilation_rate", {1, 1}) != std::vector<int64_t>{1, 1}) return false;
     // A 1x1 stride-1 convolution pads nothing either way.
@@ -242,8 +241,8 @@ class Matcher {
       used_.insert(p.name);
       return p.name;
     }
-    fail("2015 node '", pool.name(), "': no Keras ", cls, " ", k, "x", k, "/", stride, " ",
-         attr(pool, "padding").s(), " reads '", source, "'");
+    fail(k_.file(), ": 2015 node '", pool.name(), "': no Keras ", cls, " ", k, "x", k, "/", stride,
+         " ", attr(pool, "padding").s(), " reads '", source, "'");
   }
 
   std::string match_join(const tensorflow::NodeDef& join) {
@@ -258,8 +257,8 @@ class Matcher {
         return name;
       }
     }
-    fail("2015 node '", join.name(), "': no Keras Concatenate joins its ", parts.size(),
-         " inputs in the same order");
+    fail(k_.file(), ": 2015 node '", join.name(), "': no Keras Concatenate joins its ",
+         parts.size(), " inputs in the same order");
   }
 
   const KerasGraph& k_;
@@ -302,6 +301,19 @@ Head find_head(const KerasGraph& g, const std::string& output) {
       fail(g.where(d.name), ": activation '", act, "', the 2015 layout needs ", want, " here");
   }
   return head;
+}
+
+// The units of Dense layer `name`, which its kernel in the weights must have: checked before the
+// layout is built at that size.
+int64_t dense_units(const KerasGraph& g, const std::map<std::string, Tensor>& weights,
+                    const std::string& name) {
+  const int64_t units = g.config<int64_t>(g.at(name), "units", 0);
+  auto kernel = weights.find(name + "/kernel");
+  if (kernel == weights.end()) fail(g.where(name), ": no weight '", name, "/kernel'");
+  const Shape& shape = kernel->second.shape();
+  if (shape.size() != 2 || shape[1] != units)
+    fail(g.where(name), ": units ", units, ", but its kernel has shape ", shape_string(shape));
+  return units;
 }
 
 // Serves the builder's weight requests from the Keras weights.
@@ -375,10 +387,8 @@ class KerasWeights {
   std::map<std::string, Source> sources_;
 };
 
-}  // namespace
-
-InceptionLayout inception_v3_2015_layout(const std::filesystem::path& model_json, float input_mean,
-                                         float input_scale) {
+InceptionLayout layout_of(const std::filesystem::path& model_json, float input_mean,
+                          float input_scale) {
   const std::string file = model_json.string();
   Json model = read_json(model_json);
   const Json& config = model_config(model, file);
@@ -390,14 +400,14 @@ InceptionLayout inception_v3_2015_layout(const std::filesystem::path& model_json
   keras.at(sig.outputs[0], "output layer");
   Head head = find_head(keras, sig.outputs[0]);
 
+  std::map<std::string, Tensor> keras_weights = load_weights(model, model_json);
   tf::replicas::InceptionV3Options options;
   options.input_mean = input_mean;
   options.input_scale = input_scale;
   options.mixed_10_pool = "AvgPool";  // Keras's last block pools by average
   for (size_t i = 0; i + 1 < head.dense.size(); ++i)
-    options.hidden.push_back(
-        {head.dense[i], keras.config<int64_t>(keras.at(head.dense[i]), "units", 0)});
-  options.classes = keras.config<int64_t>(keras.at(head.dense.back()), "units", 0);
+    options.hidden.push_back({head.dense[i], dense_units(keras, keras_weights, head.dense[i])});
+  options.classes = dense_units(keras, keras_weights, head.dense.back());
 
   // Pass 1: the layout's structure, with zero weights.
   auto zeros = [](const WeightRequest& r) { return Tensor(DType::kFloat32, r.shape); };
@@ -407,7 +417,7 @@ InceptionLayout inception_v3_2015_layout(const std::filesystem::path& model_json
   shape_only = {};
 
   InceptionLayout layout;
-  KerasWeights weights(load_weights(model, model_json), keras);
+  KerasWeights weights(std::move(keras_weights), keras);
   for (const auto& [scope, m] : convs) {
     weights.add_conv(scope, m);
     layout.mapping.push_back({scope, m.conv, m.batch_norm});
@@ -419,6 +429,14 @@ InceptionLayout inception_v3_2015_layout(const std::filesystem::path& model_json
   }
   layout.replica = tf::replicas::inception_v3_2015(std::cref(weights), options);
   return layout;
+}
+
+}  // namespace
+
+InceptionLayout inception_v3_2015_layout(const std::filesystem::path& model_json, float input_mean,
+                                         float input_scale) {
+  return naming_json_errors(model_json.string(),
+                            [&] { return layout_of(model_json, input_mean, input_scale); });
 }
 
 }  // namespace poet::tfjs
