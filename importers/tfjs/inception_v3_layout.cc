@@ -1,6 +1,7 @@
 // Two passes: the 2015 layout is first built with zero weights to read its structure, each of
 // its convolution scopes is matched to a Keras Conv2D by what both read, and the layout is
-// built again with the matched Keras weights.
+// built again with the matched Keras weights. The weights are read before either pass: the
+// head's sizes, which the first pass builds at, must be those of its kernels (dense_units).
 #include "importers/tfjs/inception_v3_layout.h"
 
 #include <algorithm>
