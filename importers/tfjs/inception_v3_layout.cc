@@ -376,10 +376,11 @@ class KerasWeights {
 
   const Tensor& get(const std::string& name, const WeightRequest& r) const {
     auto it = weights_.find(name);
-    if (it == weights_.end()) fail("weight '", name, "' (for '", r.name, "') is missing");
+    if (it == weights_.end())
+      fail(g_.file(), ": weight '", name, "' (for '", r.name, "') is missing");
     if (it->second.shape() != r.shape)
-      fail("weight '", name, "' has shape ", shape_string(it->second.shape()), " but 2015 '",
-           r.name, "' needs ", shape_string(r.shape));
+      fail(g_.file(), ": weight '", name, "' has shape ", shape_string(it->second.shape()),
+           " but 2015 '", r.name, "' needs ", shape_string(r.shape));
     return it->second;
   }
 
