@@ -219,6 +219,14 @@ void fill_cache(const RetrainOptions& o, trainer::BottleneckRunner& runner) {
                      o.bottleneck_dir, " in ", seconds, " s"));
 }
 
+// Where the confusion matrix goes, without the extensions.
+std::string confusion_prefix(const Flags& flags, const RetrainOptions& o) {
+  std::string prefix = flags.str("confusion_matrix");
+  if (!prefix.empty()) return prefix;
+  std::filesystem::path graph(o.output_graph);
+  return (graph.parent_path() / (graph.stem().string() + "_confusion")).string();
+}
+
 void write_confusion(const Flags& flags, const RetrainOptions& o,
                      const trainer::RetrainResult& result) {
   summary::ConfusionMatrix matrix(result.labels);
@@ -227,11 +235,7 @@ void write_confusion(const Flags& flags, const RetrainOptions& o,
                static_cast<size_t>(result.test_predictions[i]));
   std::printf("Confusion matrix (rows: true class, columns: predicted):\n%s",
               matrix.to_text().c_str());
-  std::string prefix = flags.str("confusion_matrix");
-  if (prefix.empty()) {
-    std::filesystem::path graph(o.output_graph);
-    prefix = (graph.parent_path() / (graph.stem().string() + "_confusion")).string();
-  }
+  const std::string prefix = confusion_prefix(flags, o);
   matrix.write_csv(prefix + ".csv");
   matrix.write_png(prefix + ".png");
   print_line(str_cat("Confusion matrix written to ", prefix, ".csv and ", prefix, ".png"));
@@ -256,6 +260,7 @@ int retrain(Args args) {
   trainer::ModelInfo info = trainer::model_info(options.architecture);
   // Check the flags and images before the (slow) graph load and bottleneck phase.
   trainer::check_retrain_options(options);
+  check_can_write(confusion_prefix(flags, options) + ".csv", PathKind::kFile, "--confusion_matrix");
   int64_t batch = flags.integer("batch");
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
 

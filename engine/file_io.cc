@@ -55,6 +55,28 @@ std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
   return data;
 }
 
+void check_can_write(const std::filesystem::path& path, PathKind kind, std::string_view flag) {
+  namespace fs = std::filesystem;
+  const std::string where = str_cat(flag, " ", path.string(), ": ");
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (kind == PathKind::kFile && fs::is_directory(status))
+    fail(where, "is a directory, not a file");
+  if (kind == PathKind::kDirectory && fs::exists(status) && !fs::is_directory(status))
+    fail(where, "is a file, not a directory");
+  fs::path dir = kind == PathKind::kDirectory ? path : path.parent_path();
+  for (;;) {
+    if (dir.empty()) dir = ".";
+    if (fs::exists(fs::status(dir, ec))) break;
+    fs::path up = dir.parent_path();
+    if (up == dir) break;
+    dir = std::move(up);
+  }
+  if (!fs::is_directory(dir, ec)) fail(where, dir.string(), " is a file, not a directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    fail(where, "cannot write in ", dir.string(), " (", errno_text(), ")");
+}
+
 namespace {
 
 constexpr std::string_view kTempMarker = ".tmp-";

@@ -28,6 +28,15 @@ void write_file_atomic(const std::filesystem::path& path,
 // the file may be empty or stale, so its readers must validate it.
 void write_cache_file_atomic(const std::filesystem::path& path, std::string_view contents);
 
+// What check_can_write expects at a path: a file to write, or a directory to write files in.
+enum class PathKind { kFile, kDirectory };
+
+// Fails, with an Error starting with `flag` and `path`, unless the writers above could later
+// write there: `path` is not the other kind already, and its nearest existing ancestor (where
+// they start making directories) is a directory this process may write in. For the outputs of a
+// long run, checked before the run instead of after it.
+void check_can_write(const std::filesystem::path& path, PathKind kind, std::string_view flag);
+
 // True for a name write_file_atomic gives its temporary files (a file name, not a path).
 bool is_atomic_temp_name(std::string_view file_name);
 // Removes the temporary files in `dir` (not its sub-folders) whose writing process is no

@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
 namespace poet {
@@ -72,6 +73,38 @@ TEST(AtomicWrite, FirstWriteIntoAFolderRemovesStaleTempFiles) {
     std::filesystem::copy_file(dir / "sub" / ".hidden", dir / "other" / name);
   write_file_atomic(dir / "other" / "new.pb", "graph");
   EXPECT_EQ(names_in(dir / "other"), (std::vector<std::string>{live, "new.pb"}));
+}
+
+// Outputs are checked before a long run: folders still to be made pass, and a file where a
+// directory must be (or the reverse) fails naming the flag and the path.
+TEST(CheckCanWrite, PassesWhereTheWritersCouldWriteAndNamesTheFlagElsewhere) {
+  testing::TempDir dir;
+  write_file_atomic(dir / "file", "x");
+  std::filesystem::create_directories(dir / "sub");
+  for (const auto& path : {dir / "new.pb", dir / "a" / "b" / "new.pb", dir / "file"})
+    EXPECT_EQ(testing::thrown_message([&] { check_can_write(path, PathKind::kFile, "--out"); }),
+              std::nullopt)
+        << path;
+  for (const auto& path : {dir / "sub", dir / "a" / "b", dir.path()})
+    EXPECT_EQ(testing::thrown_message([&] { check_can_write(path, PathKind::kDirectory, "--d"); }),
+              std::nullopt)
+        << path;
+  // A relative path's nearest existing ancestor is the working directory.
+  EXPECT_EQ(testing::thrown_message([] { check_can_write("x/y.pb", PathKind::kFile, "--out"); }),
+            std::nullopt);
+
+  const std::string file = (dir / "file").string();
+  testing::expect_error(
+      [&] { check_can_write(dir / "sub", PathKind::kFile, "--output_graph"); },
+      "--output_graph " + (dir / "sub").string() + ": is a directory, not a file");
+  testing::expect_error([&] { check_can_write(file, PathKind::kDirectory, "--summaries_dir"); },
+                        "--summaries_dir " + file + ": is a file, not a directory");
+  testing::expect_error(
+      [&] { check_can_write(dir / "file" / "a" / "g.pb", PathKind::kFile, "--output_graph"); },
+      ": " + file + " is a file, not a directory");
+  testing::expect_error(
+      [&] { check_can_write(file + "/", PathKind::kDirectory, "--bottleneck_dir"); },
+      "--bottleneck_dir " + file + "/: " + file + " is a file, not a directory");
 }
 
 }  // namespace

@@ -63,6 +63,18 @@ std::vector<std::string> retrain_args(const fs::path& image_dir, const fs::path&
   return args;
 }
 
+// `args` with `flag` set to `value`: replaced where given, else added.
+std::vector<std::string> with_flag(std::vector<std::string> args, const std::string& flag,
+                                   const std::string& value) {
+  auto it = std::find(args.begin(), args.end(), flag);
+  if (it == args.end() || it + 1 == args.end()) {
+    args.insert(args.end(), {flag, value});
+  } else {
+    *(it + 1) = value;
+  }
+  return args;
+}
+
 struct BottleneckLine {
   int computed = -1, reused = -1;
   double seconds = -1;
@@ -128,6 +140,40 @@ TEST(RetrainCli, BadValuesFailBeforeAnyBottleneck) {
   r = run_poet(retrain_args(dir / "images", dir.path(), {"--validation_percentage", "0"}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no image falls in the validation set"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
+}
+
+// An output that cannot be written fails at once too, naming the flag, not after the
+// bottlenecks and the training.
+TEST(RetrainCli, UnwritableOutputsFailBeforeAnyBottleneck) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // with 30% each, no set is left empty
+  write_file_atomic(dir / "file", "x");
+  const std::string under_file = (dir / "file" / "out").string();
+  for (const std::string flag :
+       {"--output_graph", "--output_labels", "--bottleneck_dir", "--summaries_dir",
+        "--intermediate_output_graphs_dir", "--confusion_matrix"}) {
+    std::vector<std::string> extra = {"--testing_percentage",      "30",
+                                      "--validation_percentage",   "30",
+                                      "--how_many_training_steps", "2"};
+    if (flag == "--intermediate_output_graphs_dir")
+      extra.insert(extra.end(), {"--intermediate_store_frequency", "1"});
+    CliResult r =
+        run_poet(with_flag(retrain_args(dir / "images", dir.path(), extra), flag, under_file));
+    EXPECT_EQ(r.exit_code, 1) << flag;
+    EXPECT_NE(r.err.find(flag + " " + under_file), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find((dir / "file").string() + " is a file, not a directory"),
+              std::string::npos)
+        << r.err;
+  }
+  CliResult r = run_poet(
+      with_flag(retrain_args(dir / "images", dir.path(),
+                             {"--testing_percentage", "30", "--validation_percentage", "30"}),
+                "--output_graph", dir.path().string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is a directory, not a file"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
 }
 

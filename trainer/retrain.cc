@@ -26,6 +26,19 @@ std::string format(const char* pattern, Args... args) {
   return std::string(buf.data(), static_cast<size_t>(n));
 }
 
+// Every place the run writes to can be written: a bad path fails before the bottlenecks and
+// the training, not after them.
+void check_outputs(const RetrainOptions& o) {
+  check_can_write(o.output_graph, PathKind::kFile, "--output_graph");
+  check_can_write(o.output_labels, PathKind::kFile, "--output_labels");
+  check_can_write(o.bottleneck_dir, PathKind::kDirectory, "--bottleneck_dir");
+  check_can_write(o.summaries_dir, PathKind::kDirectory, "--summaries_dir");
+  // retrain.py's intermediate names: the flag's value with "intermediate_<step>.pb" appended.
+  if (o.intermediate_store_frequency > 0)
+    check_can_write(o.intermediate_output_graphs_dir + "intermediate_0.pb", PathKind::kFile,
+                    "--intermediate_output_graphs_dir");
+}
+
 void check_values(const RetrainOptions& o) {
   if (o.image_dir.empty()) fail("--image_dir is required");
   if (o.how_many_training_steps < 0)
@@ -44,6 +57,7 @@ void check_values(const RetrainOptions& o) {
                              {"--random_scale", o.random_scale},
                              {"--random_brightness", o.random_brightness}})
     if (value < 0 || value > 100) fail(flag, " ", value, ": must be a percentage, 0 to 100");
+  check_outputs(o);
 }
 
 // Every set must have images somewhere, or training, validation or testing cannot run.
