@@ -108,20 +108,18 @@ int classify(Args args) {
       {"top_k", "5", "labels printed per image"},
   };
   for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
-  Flags flags("classify",
-              "--graph G.pb [--labels L.txt | --label_map M.pbtxt --synsets S.txt] IMAGE...\n\n"
-              "Prints the top labels of each JPEG or PNG image, best first, as\n"
-              "`label (score = 0.89233)`; with several images each block starts with `IMAGE:`.",
-              specs, args);
+  Flags flags(
+      "classify",
+      "--graph G.pb [--labels L.txt | --label_map M.pbtxt --synsets S.txt] IMAGE_OR_FOLDER...\n\n"
+      "Prints the top labels of each JPEG or PNG image (a folder: each one in it), best\n"
+      "first, as `label (score = 0.89233)`; with several images each block starts with\n"
+      "`IMAGE:`.",
+      specs, args);
   if (flags.help_requested()) return 0;
 
-  const std::vector<std::string>& images = flags.positional();
-  if (images.empty()) fail("no IMAGE given (poet classify --help)");
-  // Check the images before the (slow) graph load, so a typo fails at once.
-  for (const std::string& path : images) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) fail(path, ": no such image file");
-  }
+  if (flags.positional().empty()) fail("no IMAGE given (poet classify --help)");
+  // Before the (slow) graph load, so that a typo fails at once.
+  const std::vector<std::string> images = image_files(flags.positional());
   int64_t top_k = flags.integer("top_k");
   if (top_k < 1) fail("--top_k: expected a positive integer, got ", top_k);
   std::vector<std::string> labels = load_labels(flags);

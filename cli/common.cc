@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 #include <numeric>
 #include <optional>
@@ -176,6 +177,38 @@ std::vector<size_t> top_indices(std::span<const float> s, int64_t k) {
 
 std::string tensor_name(std::string_view name) {
   return name.find(':') == std::string_view::npos ? str_cat(name, ":0") : std::string(name);
+}
+
+namespace {
+
+bool is_image_name(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+}  // namespace
+
+std::vector<std::string> image_files(const std::vector<std::string>& args) {
+  std::vector<std::string> files;
+  for (const std::string& arg : args) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(arg, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : std::filesystem::directory_iterator(arg, ec))
+        if (entry.is_regular_file(ec) && is_image_name(entry.path()) &&
+            !entry.path().filename().string().starts_with("."))
+          found.push_back(entry.path().string());
+      if (found.empty()) fail(arg, ": no .jpg, .jpeg or .png files in this folder");
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (std::filesystem::is_regular_file(arg, ec)) {
+      files.push_back(arg);
+    } else {
+      fail(arg, ": no such image file or folder");
+    }
+  }
+  return files;
 }
 
 }  // namespace poet::cli

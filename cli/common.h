@@ -53,6 +53,11 @@ void run_images(Executable& exe, std::span<const std::string> paths,
 // in index order so the output is deterministic.
 std::vector<size_t> top_indices(std::span<const float> scores, int64_t k);
 
+// The image files `args` name, in order: a file as given, a folder as its .jpg, .jpeg and .png
+// files (any case; hidden ones skipped), sorted by name. Anything else, or a folder without
+// images, is an Error naming it. poet classify and label check these before loading the graph.
+std::vector<std::string> image_files(const std::vector<std::string>& args);
+
 // "input" -> "input:0"; "input:1" unchanged.
 std::string tensor_name(std::string_view name);
 

@@ -19,35 +19,6 @@
 namespace poet::cli {
 namespace {
 
-bool is_image_name(const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
-
-// Files as given; a folder stands for its JPEG and PNG files, sorted by name.
-std::vector<std::string> image_files(const std::vector<std::string>& args) {
-  std::vector<std::string> files;
-  for (const std::string& arg : args) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(arg, ec)) {
-      std::vector<std::string> found;
-      for (const auto& entry : std::filesystem::directory_iterator(arg, ec))
-        if (entry.is_regular_file(ec) && is_image_name(entry.path()) &&
-            !entry.path().filename().string().starts_with("."))
-          found.push_back(entry.path().string());
-      if (found.empty()) fail(arg, ": no .jpg, .jpeg or .png files in this folder");
-      std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (std::filesystem::is_regular_file(arg, ec)) {
-      files.push_back(arg);
-    } else {
-      fail(arg, ": no such image file or folder");
-    }
-  }
-  return files;
-}
-
 // numpy's str() of a float32: the shortest digits that read back as the same float, with
 // ".0" on whole numbers and scientific notation below 1e-4.
 std::string numpy_float(float value) {

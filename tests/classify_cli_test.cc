@@ -123,6 +123,27 @@ TEST_F(ClassifyCli, ManyImagesGetTheirOwnScoresInOrder) {
   EXPECT_EQ(broken.out, want.substr(0, want.find("\n" + paths[5])));
 }
 
+// A folder stands for its images, sorted by name; other files in it are left out, and a
+// folder without images is an error naming it (before the graph loads).
+TEST_F(ClassifyCli, AFolderGivesOneBlockPerImageInIt) {
+  std::filesystem::create_directories(dir_ / "photos" / "nested");
+  write_png(dir_ / "photos" / "b.png", 0, 0, 1);
+  write_png(dir_ / "photos" / "a.PNG", 1, 0, 0);
+  write_png(dir_ / "photos" / "nested" / "c.png", 0, 1, 0);
+  write_text(dir_ / "photos" / "notes.txt", "not an image");
+  std::string a = (dir_ / "photos" / "a.PNG").string(), b = (dir_ / "photos" / "b.png").string();
+  CliResult r = classify(tiny_args({"--top_k", "1", (dir_ / "photos").string()}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, a + ":\nred (score = 4.00000)\n\n" + b + ":\nblue (score = 4.00000)\n");
+
+  std::filesystem::create_directories(dir_ / "empty");
+  r = classify(tiny_args({(dir_ / "empty").string()}));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find((dir_ / "empty").string() + ": no .jpg, .jpeg or .png files"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(ClassifyCli, WithoutLabelsPrintsIndices) {
   CliResult r = classify({"--graph", (dir_ / "tiny.pb").string(), "--input_layer", "input",
                           "--output_layer", "scores", "--input_mean", "0", "--input_std", "1",
