@@ -164,6 +164,10 @@ TEST(TrainerDataset, Errors) {
   expect_error([&] { scan_image_dir(dir, -1, 10); }, "--testing_percentage -1");
   expect_error([&] { scan_image_dir(dir, 10, 101); }, "--validation_percentage 101");
   expect_error([&] { scan_image_dir(dir, 60, 50); }, "is more than 100");
+  // A link to nothing under an image's name: retrain.py would stop when it reads it.
+  std::filesystem::create_symlink(tmp / "gone.jpg", tmp / "only" / "z.jpg");
+  expect_error([&] { scan_image_dir(dir, 10, 10); },
+               (tmp / "only" / "z.jpg").string() + ": a link to nothing");
 }
 
 }  // namespace

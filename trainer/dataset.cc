@@ -23,14 +23,26 @@ bool has_extension(std::string_view name, std::string_view ext) {
          name[name.size() - ext.size() - 1] == '.';
 }
 
+bool is_image_name(std::string_view name) {
+  return std::ranges::any_of(kExtensions,
+                             [&](std::string_view ext) { return has_extension(name, ext); });
+}
+
 // Regular files of `dir` per extension, each group sorted by name. TensorFlow's gfile.Glob
-// promises no order; sorting makes poet's deterministic.
+// promises no order; sorting makes poet's deterministic. An image name that is a link to
+// nothing is an error, as a corrupt image is (retrain.py stops when it reads either): leaving
+// it out would change the split.
 std::vector<std::string> list_images(const std::filesystem::path& dir) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::error_code file_ec;
-    if (entry.is_regular_file(file_ec)) names.push_back(entry.path().filename().string());
+    std::string name = entry.path().filename().string();
+    if (entry.is_regular_file(file_ec)) {
+      names.push_back(std::move(name));
+    } else if (entry.is_symlink(file_ec) && !entry.exists(file_ec) && is_image_name(name)) {
+      fail(entry.path().string(), ": a link to nothing; remove or replace it in --image_dir");
+    }
   }
   if (ec) fail(dir.string(), ": cannot list the folder (", ec.message(), ")");
   std::sort(names.begin(), names.end());
