@@ -96,7 +96,7 @@ void print_top(std::span<const float> s, const std::vector<std::string>& labels,
 
 int classify(Args args) {
   std::vector<FlagSpec> specs = {
-      {"graph", "", "frozen GraphDef (.pb or .pbtxt)"},
+      {"graph", "", "frozen GraphDef (.pb, .pbtxt) or TF.js model.json"},
       {"labels", "", "labels file: one per line in output order, or `index:label` lines"},
       {"label_map", "", "Inception v3: imagenet_2012_challenge_label_map_proto.pbtxt"},
       {"synsets", "", "Inception v3: imagenet_synset_to_human_label_map.txt"},

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "cli/common.h"
+#include "engine/file_io.h"
 #include "engine/npy.h"
 
 namespace poet::cli {
@@ -23,7 +24,7 @@ void print_summary(const std::string& name, const Tensor& t) {
 
 int run(Args args) {
   std::vector<FlagSpec> specs = {
-      {"graph", "", "GraphDef (.pb or .pbtxt)"},
+      {"graph", "", "GraphDef (.pb, .pbtxt) or TF.js model.json"},
       {"feed", "", "NAME:0=FILE.npy: a tensor to feed (repeatable)", false, true},
       {"fetch", "", "NAME:0: a tensor to compute (repeatable)", false, true},
       {"out", "", "FILE.npy for each --fetch, in order (repeatable); without it, a summary", false,
@@ -47,6 +48,7 @@ int run(Args args) {
   std::vector<std::string> outs = flags.all("out");
   if (!outs.empty() && outs.size() != fetch_names.size())
     fail("--out is given ", outs.size(), " times for ", fetch_names.size(), " --fetch tensors");
+  for (const std::string& out : outs) check_can_write(out, PathKind::kFile, "--out");
 
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(flags.required("graph"));

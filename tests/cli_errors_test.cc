@@ -70,6 +70,15 @@ TEST(CliErrors, FeedOfTheWrongShapeNamesTheTensor) {
   EXPECT_NE(r.err.find("[1,64,64,3]"), std::string::npos) << r.err;
 }
 
+// Checked before the graph loads (the graph here does not exist): a directory cannot take
+// the fetched tensor.
+TEST(CliErrors, AnOutThatCannotBeWrittenIsNamedBeforeTheRun) {
+  TempDir dir;
+  expect_error(run_poet({"run", "--graph", (dir / "no_graph.pb").string(), "--fetch", "x", "--out",
+                         dir.path().string()}),
+               "--out " + dir.path().string() + ": is a directory, not a file");
+}
+
 TEST(CliErrors, BadBackendOpIsNamed) {
   expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--backend_op", "Conv2D"}),
                "--backend_op");
