@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/common.h"
+#include "engine/file_io.h"
 #include "engine/optimize/batch_norm.h"
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tfjs/inception_v3_layout.h"
@@ -83,6 +84,7 @@ int convert(Args args) {
     fail("--layout: unknown layout '", layout, "' (tfjs or inception_v3_2015)");
   if (std::filesystem::path(pos[0]).extension() != ".json")
     fail(pos[0], ": expected a TF.js model.json");
+  check_can_write(out, PathKind::kFile, "--output");
   if (layout == "tfjs") {
     for (const char* f : {"input_mean", "input_std", "print_mapping"})
       if (flags.given(f)) fail("--", f, " applies to --layout inception_v3_2015 only");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/common.h"
+#include "engine/file_io.h"
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tensorflow/replicas/mobilenet_v1.h"
 
@@ -36,15 +37,17 @@ int make_replica(Args args) {
   std::string out;
   if (pos[0] == "inception_v3") {
     if (pos.size() != 2) fail("usage: poet make-replica inception_v3 OUT.pb [--seed N]");
-    replica = tf::replicas::inception_v3_2015(weights);
     out = pos[1];
+    check_can_write(out, PathKind::kFile, "OUT.pb");
+    replica = tf::replicas::inception_v3_2015(weights);
   } else if (pos[0] == "mobilenet_v1") {
     if (pos.size() != 4) fail("usage: poet make-replica mobilenet_v1 DEPTH RES OUT.pb [--seed N]");
     double depth = parse_number(pos[1], "DEPTH");
     double res = parse_number(pos[2], "RES");
     if (res != static_cast<int>(res)) fail("RES: expected an integer, got '", pos[2], "'");
-    replica = tf::replicas::mobilenet_v1(depth, static_cast<int>(res), weights);
     out = pos[3];
+    check_can_write(out, PathKind::kFile, "OUT.pb");
+    replica = tf::replicas::mobilenet_v1(depth, static_cast<int>(res), weights);
   } else {
     fail("unknown architecture '", pos[0], "' (inception_v3 or mobilenet_v1)");
   }

@@ -79,6 +79,17 @@ TEST(CliErrors, AnOutThatCannotBeWrittenIsNamedBeforeTheRun) {
                "--out " + dir.path().string() + ": is a directory, not a file");
 }
 
+// Before the replica is built (seconds for Inception v3).
+TEST(CliErrors, AReplicaPathThatCannotBeWrittenIsNamedBeforeTheBuild) {
+  TempDir dir;
+  expect_error(run_poet({"make-replica", "inception_v3", dir.path().string()}),
+               "OUT.pb " + dir.path().string() + ": is a directory, not a file");
+  write_file_atomic(dir / "file", "x");
+  expect_error(
+      run_poet({"make-replica", "mobilenet_v1", "1.0", "224", (dir / "file" / "m.pb").string()}),
+      (dir / "file").string() + " is a file, not a directory");
+}
+
 TEST(CliErrors, BadBackendOpIsNamed) {
   expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--backend_op", "Conv2D"}),
                "--backend_op");

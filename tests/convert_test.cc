@@ -242,6 +242,8 @@ TEST(ConvertCli, BadInputIsAClearError) {
       {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--fold_batch_norm"},
        "--fold_batch_norm applies to --layout tfjs only"},
       {{"convert", model.string(), "-o", out, "--input_mean=1"}, "--input_mean applies"},
+      {{"convert", model.string(), "-o", dir.path().string()},
+       "--output " + dir.path().string() + ": is a directory, not a file"},
       // Not an InceptionV3: the first 2015 scope (3x3/2, 32 filters) finds no Keras conv.
       {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015"},
        "2015 scope 'conv': no Keras Conv2D reading 'input_1'"},
