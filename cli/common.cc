@@ -102,9 +102,9 @@ ExecOptions exec_options(const Flags& flags) {
 }
 
 int64_t declared_size(const Graph& graph, const std::string& input, int axis) {
-  const Node& node = graph.node(graph.endpoint(input).node);
-  if (node.op != "Placeholder" || !node.has_attr("shape")) return 0;
-  PartialShape shape = node.attr_shape("shape");
+  ExecOptions one_thread;
+  one_thread.threads = 1;
+  const PartialShape shape = declared_shape(graph, input, one_thread);
   return shape.known_rank && shape.rank() == 4 && shape.dim(axis) > 0 ? shape.dim(axis) : 0;
 }
 

@@ -20,8 +20,10 @@ Graph load_graph(const std::filesystem::path& path);
 std::vector<FlagSpec> exec_flag_specs();
 ExecOptions exec_options(const Flags& flags);
 
-// The size along `axis` (1: height, 2: width) that the Placeholder behind `input` declares
-// for an image batch [N, H, W, 3], or 0 when it does not say.
+// The size along `axis` (1: height, 2: width) that the graph gives `input` as an image batch
+// [N, H, W, 3] (declared_shape: a Placeholder's declared shape, or what shape inference gives
+// another tensor, such as Inception v3's Mul:0 after its ResizeBilinear to 299x299), or 0 when
+// it does not say.
 int64_t declared_size(const Graph& graph, const std::string& input, int axis);
 
 // The shape the graph gives the tensor `input` when fed (a Placeholder's declared one),

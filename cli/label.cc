@@ -2,8 +2,8 @@
 // (input layer `input`, output `final_result`, mean 128, std 128, the top 5), printing
 // `label score` lines best first as TensorFlow's label_image.py does (`daisy 0.99798`, the
 // score in numpy's float32 notation). Differences: several images (or folders of images) in
-// one run, each block headed by its path; the input size defaults to what the graph's input
-// placeholder declares (label_image.py's fixed 224x224 fails on a 128x128 MobileNet); labels
+// one run, each block headed by its path; the input size defaults to what the graph gives the
+// input (label_image.py's fixed 224x224 fails on a 128x128 MobileNet); labels
 // are checked against the number of scores.
 #include <algorithm>
 #include <charconv>
@@ -56,8 +56,8 @@ int label(Args args) {
       {"labels", "tf_files/retrained_labels.txt", "labels file, one per line in output order"},
       {"input_layer", "input", "tensor fed the normalised image"},
       {"output_layer", "final_result", "tensor of scores"},
-      {"input_height", "", "image height (default: the input's declared height, else 224)"},
-      {"input_width", "", "image width (default: the input's declared width, else 224)"},
+      {"input_height", "", "image height (default: the input's height in the graph, else 224)"},
+      {"input_width", "", "image width (default: the input's width in the graph, else 224)"},
       {"input_mean", "128", "subtracted from each pixel"},
       {"input_std", "128", "pixels are then multiplied by 1/std"},
       {"top_k", "5", "labels printed per image"},
@@ -81,6 +81,11 @@ int label(Args args) {
   std::string graph_path = flags.str("graph");
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(graph_path);
+  // label_image.py's default input is MobileNet's; retrain.py's Inception v3 graphs are fed
+  // at Mul (retrain.py's docstring passes --input_layer=Mul to label_image.py).
+  if (!flags.given("input_layer") && graph.find("input") < 0 && graph.find("Mul") >= 0)
+    fail(graph_path, ": no node 'input' (the default --input_layer); a graph retrained on ",
+         "Inception v3 is fed at --input_layer Mul");
   std::string input = tensor_name(flags.str("input_layer"));
   std::string output = tensor_name(flags.str("output_layer"));
   ImageInputSpec spec{.height = size_flag(flags, "input_height", declared_size(graph, input, 1)),

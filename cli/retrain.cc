@@ -151,8 +151,8 @@ void tfjs_defaults(const Flags& flags, const std::string& model_json, const Grap
 }
 
 // The architecture's tensors and preprocessing, with the command line's overrides. The image
-// size defaults to what an input placeholder declares; the normalisation to the graph's own
-// Sub/Mul constants when the input is fed right after them (Inception v3's Mul:0).
+// size defaults to what the graph gives the input (declared_size); the normalisation to the graph's
+// own Sub/Mul constants when the input is fed right after them (Inception v3's Mul:0).
 trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::ModelInfo& info,
                                           const std::string& model_file, const Graph& graph) {
   trainer::BottleneckModel m{.input_tensor = info.input_tensor,

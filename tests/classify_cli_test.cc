@@ -24,15 +24,31 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 
 // A "classifier" of 2x2 RGB images with 4 classes: class c scores the sum of channel c over
 // the image (class 3 scores 0). Conv2D with a 2x2 VALID filter gives [1,1,1,4]. The input
-// declares `shape`.
-void write_tiny_graph(const std::filesystem::path& path, Shape shape = {1, 2, 2, 3}) {
+// declares `shape`. With `behind_resize`, the input is "raw" and the classifier reads
+// "resized", its ResizeBilinear to 2x2 (as Inception v3 2015 reads Mul:0).
+void write_tiny_graph(const std::filesystem::path& path, Shape shape = {1, 2, 2, 3},
+                      bool behind_resize = false) {
   Graph g;
   Node input;
-  input.name = "input";
+  input.name = behind_resize ? "raw" : "input";
   input.op = "Placeholder";
   input.attrs["dtype"] = DType::kFloat32;
   input.attrs["shape"] = PartialShape(std::move(shape));
   int in = g.add(std::move(input));
+  if (behind_resize) {
+    Node size;
+    size.name = "size";
+    size.op = "Const";
+    size.attrs["dtype"] = DType::kInt32;
+    size.attrs["value"] = Tensor::from_ints({2}, std::vector<int32_t>{2, 2});
+    int sz = g.add(std::move(size));
+    Node resize;
+    resize.name = "resized";
+    resize.op = "ResizeBilinear";
+    resize.inputs = {{in, 0}, {sz, 0}};
+    resize.attrs["T"] = DType::kFloat32;
+    in = g.add(std::move(resize));
+  }
   std::vector<float> w(2 * 2 * 3 * 4, 0.f);
   for (int k = 0; k < 4; ++k)
     for (int c = 0; c < 3; ++c) w[(k * 3 + c) * 4 + c] = 1.f;
@@ -155,6 +171,18 @@ TEST_F(ClassifyCli, AnInputThatLeavesItsShapeOpenTakesTheImageSize) {
   write_tiny_graph(dir_ / "tiny.pb", {-1, -1, -1, 3});
   CliResult r =
       classify(tiny_args({"--top_k", "1", "--input_size", "2", (dir_ / "greenish.png").string()}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "green (score = 800.00000)\n");
+}
+
+// A tensor that is not a Placeholder takes the size shape inference gives it: the 2x2 of the
+// resize before it (where a Placeholder's declared shape was all that counted before).
+TEST_F(ClassifyCli, AnInputBehindAResizeTakesTheResizedSize) {
+  write_tiny_graph(dir_ / "resized.pb", {1, 7, 7, 3}, /*behind_resize=*/true);
+  std::vector<std::string> args = tiny_args({"--top_k", "1", (dir_ / "greenish.png").string()});
+  args[1] = (dir_ / "resized.pb").string();
+  args[5] = "resized";
+  CliResult r = classify(args);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "green (score = 800.00000)\n");
 }

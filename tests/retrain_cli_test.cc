@@ -414,6 +414,26 @@ TEST(LabelCli, Errors) {
       << r.err;
 }
 
+// A graph retrained on Inception v3 has no `input` but a `Mul`: without --input_layer the error
+// says where to feed it.
+TEST(LabelCli, AnInceptionGraphWithoutInputLayerIsToldAboutMul) {
+  POET_REQUIRE_FIXTURE("images/panda.jpg");
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "Mul" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "final_result" op: "Identity" input: "Mul"
+           attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  write_file_atomic(dir / "labels.txt", "a\n");
+  CliResult r = run_poet({"label", "--graph", (dir / "g.pbtxt").string(), "--labels",
+                          (dir / "labels.txt").string(), fixture("images/panda.jpg").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("g.pbtxt: no node 'input' (the default --input_layer); a graph retrained "
+                       "on Inception v3 is fed at --input_layer Mul"),
+            std::string::npos)
+      << r.err;
+}
+
 // retrain.py's defaults (4000 steps, learning rate 0.01, batch 100) on all 22 classes.
 TEST(RetrainSlow, DefaultsReachNinetyPercentOnFruits) {
   POET_REQUIRE_FIXTURE(kMobileNet);
