@@ -150,6 +150,18 @@ void tfjs_defaults(const Flags& flags, const std::string& model_json, const Grap
          "e.g. flatten_1 for a Keras InceptionV3 with a Flatten before its Dense head");
 }
 
+// Fails unless `graph` has the node of `tensor`, the model's `role` ("input" or "bottleneck"),
+// naming the flag that gave it, or the architecture whose default it is.
+void check_tensor(const Flags& flags, const std::string& model_file, const Graph& graph,
+                  const std::string& tensor, const char* flag, const char* role) {
+  const std::string node = tensor.substr(0, tensor.rfind(':'));
+  if (graph.find(node) >= 0) return;
+  if (flags.given(flag))
+    fail("--", flag, " ", flags.str(flag), ": no node '", node, "' in ", model_file);
+  fail(model_file, ": no tensor ", tensor, " (the ", role, " of --architecture ",
+       flags.str("architecture"), "); name it with --", flag);
+}
+
 // The architecture's tensors and preprocessing, with the command line's overrides. The image
 // size defaults to what the graph gives the input (declared_size); the normalisation to the graph's
 // own Sub/Mul constants when the input is fed right after them (Inception v3's Mul:0).
@@ -169,6 +181,8 @@ trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::Mod
     m.bottleneck_tensor = tensor_name(flags.str("bottleneck_layer"));
     m.bottleneck_size = 0;  // taken from the graph
   }
+  check_tensor(flags, model_file, graph, m.input_tensor, "input_layer", "input");
+  check_tensor(flags, model_file, graph, m.bottleneck_tensor, "bottleneck_layer", "bottleneck");
   if (flags.given("input_size")) {
     int64_t size = flags.integer("input_size");
     if (size <= 0 || size > kMaxImageSide)

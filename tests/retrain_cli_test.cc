@@ -177,6 +177,32 @@ TEST(RetrainCli, UnwritableOutputsFailBeforeAnyBottleneck) {
   EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
 }
 
+// A tensor the graph lacks is named with the flag that gave it, or the architecture whose
+// default it is, before any bottleneck.
+TEST(RetrainCli, TensorsTheGraphLacksNameTheirFlag) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // with 30% each, no set is left empty
+  const std::vector<std::string> args = retrain_args(
+      dir / "images", dir.path(), {"--testing_percentage", "30", "--validation_percentage", "30"});
+  const std::string graph = fixture(kMobileNet).string();
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {with_flag(args, "--bottleneck_layer", "nope"),
+       "--bottleneck_layer nope: no node 'nope' in " + graph},
+      {with_flag(args, "--input_layer", "inp:0"), "--input_layer inp:0: no node 'inp' in " + graph},
+      {with_flag(args, "--architecture", "inception_v3"),
+       graph + ": no tensor Mul:0 (the input of --architecture inception_v3); name it with "
+               "--input_layer"},
+  };
+  for (const auto& [case_args, message] : cases) {
+    CliResult r = run_poet(case_args);
+    EXPECT_EQ(r.exit_code, 1) << message;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
+}
+
 TEST(RetrainCli, UnknownArchitectureIsAnError) {
   POET_REQUIRE_FIXTURE(kFruits);
   CliResult r = run_poet(
