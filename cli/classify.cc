@@ -19,6 +19,7 @@ constexpr std::string_view kInceptionInput = "DecodeJpeg/contents:0";
 struct Model {
   std::string input, output;
   ImageInputSpec spec;
+  PartialShape declared;  // the graph's shape of `input` (declared_shape); unset for JPEG bytes
   bool jpeg_bytes() const { return input == kInceptionInput; }
 };
 
@@ -39,7 +40,8 @@ Model preset(const Graph& graph) {
   return m;
 }
 
-Model choose_model(const Graph& graph, const Flags& flags, const std::string& graph_path) {
+Model choose_model(const Graph& graph, const Flags& flags, const std::string& graph_path,
+                   const ExecOptions& options) {
   Model m = preset(graph);
   if (flags.given("input_layer")) m.input = tensor_name(flags.str("input_layer"));
   if (flags.given("output_layer")) m.output = tensor_name(flags.str("output_layer"));
@@ -49,6 +51,7 @@ Model choose_model(const Graph& graph, const Flags& flags, const std::string& gr
   graph.endpoint(m.input);  // unknown names are errors here, before any image is read
   graph.endpoint(m.output);
   if (m.jpeg_bytes()) return m;
+  m.declared = declared_shape(graph, m.input, options);
 
   if (flags.given("input_size")) {
     int64_t size = flags.integer("input_size");
@@ -56,8 +59,8 @@ Model choose_model(const Graph& graph, const Flags& flags, const std::string& gr
       fail("--input_size: expected 1..", kMaxImageSide, ", got ", size);
     m.spec.height = m.spec.width = size;
   } else {
-    m.spec.height = declared_size(graph, m.input, 1);
-    m.spec.width = declared_size(graph, m.input, 2);
+    m.spec.height = image_size(m.declared, 1);
+    m.spec.width = image_size(m.declared, 2);
     if (m.spec.height == 0 || m.spec.width == 0)
       fail("--input_size is required: the shape of '", m.input, "' in ", graph_path,
            " does not give the image size");
@@ -127,10 +130,9 @@ int classify(Args args) {
   std::string graph_path = flags.required("graph");
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(graph_path);
-  Model model = choose_model(graph, flags, graph_path);
+  Model model = choose_model(graph, flags, graph_path, options);
   if (!model.jpeg_bytes())
-    options.feed_shapes[model.input] =
-        image_input_shape(declared_shape(graph, model.input, options), model.spec);
+    options.feed_shapes[model.input] = image_input_shape(model.declared, model.spec);
   // Taken over, not copied: the file's weights then go as the executable packs its own.
   Executable exe(std::move(graph), {model.input}, {model.output}, options);
   run_images(

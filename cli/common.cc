@@ -101,17 +101,15 @@ ExecOptions exec_options(const Flags& flags) {
   return o;
 }
 
-int64_t declared_size(const Graph& graph, const std::string& input, int axis) {
-  ExecOptions one_thread;
-  one_thread.threads = 1;
-  const PartialShape shape = declared_shape(graph, input, one_thread);
-  return shape.known_rank && shape.rank() == 4 && shape.dim(axis) > 0 ? shape.dim(axis) : 0;
+PartialShape declared_shape(const Graph& graph, const std::string& input, ExecOptions options) {
+  // Fetching the input itself computes nothing: no weights are packed, and no thread but the
+  // caller's is needed.
+  options.threads = 1;
+  return Executable(graph, {input}, {input}, options).feed_info(0).shape;
 }
 
-PartialShape declared_shape(const Graph& graph, const std::string& input,
-                            const ExecOptions& options) {
-  // Fetching the input itself computes nothing: no weights are packed.
-  return Executable(graph, {input}, {input}, options).feed_info(0).shape;
+int64_t image_size(const PartialShape& shape, int axis) {
+  return shape.known_rank && shape.rank() == 4 && shape.dim(axis) > 0 ? shape.dim(axis) : 0;
 }
 
 std::span<const float> image_scores(const Tensor& scores, size_t i, size_t images,

@@ -20,16 +20,14 @@ Graph load_graph(const std::filesystem::path& path);
 std::vector<FlagSpec> exec_flag_specs();
 ExecOptions exec_options(const Flags& flags);
 
-// The size along `axis` (1: height, 2: width) that the graph gives `input` as an image batch
-// [N, H, W, 3] (declared_shape: a Placeholder's declared shape, or what shape inference gives
-// another tensor, such as Inception v3's Mul:0 after its ResizeBilinear to 299x299), or 0 when
-// it does not say.
-int64_t declared_size(const Graph& graph, const std::string& input, int axis);
+// The shape the graph gives the tensor `input` when fed: a Placeholder's declared one, or what
+// shape inference gives another tensor (Inception v3's Mul:0, after its ResizeBilinear to
+// 299x299), found without building anything.
+PartialShape declared_shape(const Graph& graph, const std::string& input, ExecOptions options);
 
-// The shape the graph gives the tensor `input` when fed (a Placeholder's declared one),
-// inferred without building anything.
-PartialShape declared_shape(const Graph& graph, const std::string& input,
-                            const ExecOptions& options);
+// The size along `axis` (1: height, 2: width) of an image batch [N, H, W, 3] of `shape`, or 0
+// when the shape does not say.
+int64_t image_size(const PartialShape& shape, int axis);
 
 // Image i's float scores in `scores`, fetched from `output` for a run of `images` images
 // ([images, classes], or [classes] for one); anything else is an Error naming the tensor.

@@ -88,12 +88,13 @@ int label(Args args) {
          "Inception v3 is fed at --input_layer Mul");
   std::string input = tensor_name(flags.str("input_layer"));
   std::string output = tensor_name(flags.str("output_layer"));
-  ImageInputSpec spec{.height = size_flag(flags, "input_height", declared_size(graph, input, 1)),
-                      .width = size_flag(flags, "input_width", declared_size(graph, input, 2)),
+  const PartialShape declared = declared_shape(graph, input, options);
+  ImageInputSpec spec{.height = size_flag(flags, "input_height", image_size(declared, 1)),
+                      .width = size_flag(flags, "input_width", image_size(declared, 2)),
                       .mean = static_cast<float>(flags.number("input_mean")),
                       .std = static_cast<float>(flags.number("input_std"))};
   if (spec.std == 0) fail("--input_std: must not be 0");
-  options.feed_shapes[input] = image_input_shape(declared_shape(graph, input, options), spec);
+  options.feed_shapes[input] = image_input_shape(declared, spec);
   Executable exe(std::move(graph), {input}, {output}, options);
   run_images(
       exe, images, [&](const std::string& path) { return read_image_input(path, spec); }, output,

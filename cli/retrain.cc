@@ -133,40 +133,36 @@ std::string model_path(const Flags& flags, const RetrainOptions& o,
 }
 
 // A TF.js model has none of the architecture's tensors: its input is the model's input layer,
-// its bottleneck must be named.
-void tfjs_defaults(const Flags& flags, const std::string& model_json, const Graph& graph,
-                   trainer::BottleneckModel& m) {
-  if (!flags.given("input_layer")) {
-    tfjs::ModelSignature sig = tfjs::read_signature(model_json);
-    if (sig.inputs.size() != 1)
-      fail(model_json, ": the model has ", sig.inputs.size(),
-           " input layers; name the image input with --input_layer");
-    m.input_tensor = tensor_name(sig.inputs[0]);
-  }
-  if (!flags.given("bottleneck_layer") &&
-      graph.find(m.bottleneck_tensor.substr(0, m.bottleneck_tensor.rfind(':'))) < 0)
-    fail(model_json, ": no tensor ", m.bottleneck_tensor,
-         " (the architecture's bottleneck); name the layer to train on with --bottleneck_layer, "
-         "e.g. flatten_1 for a Keras InceptionV3 with a Flatten before its Dense head");
+// its bottleneck must be named (check_tensor).
+void tfjs_defaults(const Flags& flags, const std::string& model_json, trainer::BottleneckModel& m) {
+  if (flags.given("input_layer")) return;
+  tfjs::ModelSignature sig = tfjs::read_signature(model_json);
+  if (sig.inputs.size() != 1)
+    fail(model_json, ": the model has ", sig.inputs.size(),
+         " input layers; name the image input with --input_layer");
+  m.input_tensor = tensor_name(sig.inputs[0]);
 }
 
 // Fails unless `graph` has the node of `tensor`, the model's `role` ("input" or "bottleneck"),
-// naming the flag that gave it, or the architecture whose default it is.
+// naming the flag that gave it, or the architecture whose default it is and how to name
+// another (`advice`).
 void check_tensor(const Flags& flags, const std::string& model_file, const Graph& graph,
-                  const std::string& tensor, const char* flag, const char* role) {
+                  const std::string& tensor, const char* flag, const char* role,
+                  const std::string& advice) {
   const std::string node = tensor.substr(0, tensor.rfind(':'));
   if (graph.find(node) >= 0) return;
   if (flags.given(flag))
     fail("--", flag, " ", flags.str(flag), ": no node '", node, "' in ", model_file);
   fail(model_file, ": no tensor ", tensor, " (the ", role, " of --architecture ",
-       flags.str("architecture"), "); name it with --", flag);
+       flags.str("architecture"), "); ", advice);
 }
 
 // The architecture's tensors and preprocessing, with the command line's overrides. The image
-// size defaults to what the graph gives the input (declared_size); the normalisation to the graph's
-// own Sub/Mul constants when the input is fed right after them (Inception v3's Mul:0).
+// size defaults to what the graph gives the input (declared_shape); the normalisation to the
+// graph's own Sub/Mul constants when the input is fed right after them (Inception v3's Mul:0).
 trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::ModelInfo& info,
-                                          const std::string& model_file, const Graph& graph) {
+                                          const std::string& model_file, const Graph& graph,
+                                          const ExecOptions& exec) {
   trainer::BottleneckModel m{.input_tensor = info.input_tensor,
                              .bottleneck_tensor = info.bottleneck_tensor,
                              .bottleneck_size = info.bottleneck_size,
@@ -175,24 +171,28 @@ trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::Mod
                                       .mean = info.input_mean,
                                       .std = info.input_std}};
   if (flags.given("input_layer")) m.input_tensor = tensor_name(flags.str("input_layer"));
-  if (std::filesystem::path(model_file).extension() == ".json")
-    tfjs_defaults(flags, model_file, graph, m);
+  const bool tfjs = std::filesystem::path(model_file).extension() == ".json";
+  if (tfjs) tfjs_defaults(flags, model_file, m);
   if (flags.given("bottleneck_layer")) {
     m.bottleneck_tensor = tensor_name(flags.str("bottleneck_layer"));
     m.bottleneck_size = 0;  // taken from the graph
   }
-  check_tensor(flags, model_file, graph, m.input_tensor, "input_layer", "input");
-  check_tensor(flags, model_file, graph, m.bottleneck_tensor, "bottleneck_layer", "bottleneck");
+  check_tensor(flags, model_file, graph, m.input_tensor, "input_layer", "input",
+               "name it with --input_layer");
+  check_tensor(flags, model_file, graph, m.bottleneck_tensor, "bottleneck_layer", "bottleneck",
+               str_cat("name the layer to train on with --bottleneck_layer",
+                       tfjs ? ", e.g. flatten_1 for a Keras InceptionV3 with a Flatten before "
+                              "its Dense head"
+                            : ""));
   if (flags.given("input_size")) {
     int64_t size = flags.integer("input_size");
     if (size <= 0 || size > kMaxImageSide)
       fail("--input_size: expected 1..", kMaxImageSide, ", got ", size);
     m.spec.height = m.spec.width = size;
-  } else if (int64_t h = declared_size(graph, m.input_tensor, 1),
-             w = declared_size(graph, m.input_tensor, 2);
-             h > 0 && w > 0) {
-    m.spec.height = h;
-    m.spec.width = w;
+  } else if (const PartialShape declared = declared_shape(graph, m.input_tensor, exec);
+             image_size(declared, 1) > 0 && image_size(declared, 2) > 0) {
+    m.spec.height = image_size(declared, 1);
+    m.spec.width = image_size(declared, 2);
   }
   if (auto norm = trainer::read_graph_normalisation(graph, m.input_tensor)) {
     m.spec.mean = norm->mean;
@@ -281,7 +281,7 @@ int retrain(Args args) {
   const std::string model_file = model_path(flags, options, info);
   ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(model_file);
-  trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph);
+  trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph, exec);
   print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
                      "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
                      "; bottleneck: ", model.bottleneck_tensor));
