@@ -63,6 +63,16 @@ std::vector<std::string> retrain_args(const fs::path& image_dir, const fs::path&
   return args;
 }
 
+// retrain_args for the images in `dir`/images, with 30% each for testing and validation, then
+// `extra`. The split hashes each image's path, the temporary folder's too: with two classes of
+// 30 images (copy_fruits) and 30% each, no set is left empty, which would stop a run before any
+// image is read.
+std::vector<std::string> split_args(const TempDir& dir, const std::vector<std::string>& extra) {
+  std::vector<std::string> flags = {"--testing_percentage", "30", "--validation_percentage", "30"};
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  return retrain_args(dir / "images", dir.path(), flags);
+}
+
 // `args` with `flag` set to `value`: replaced where given, else added.
 std::vector<std::string> with_flag(std::vector<std::string> args, const std::string& flag,
                                    const std::string& value) {
@@ -149,29 +159,23 @@ TEST(RetrainCli, UnwritableOutputsFailBeforeAnyBottleneck) {
   POET_REQUIRE_FIXTURE(kFruits);
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir dir;
-  copy_fruits(dir / "images", 2, 30);  // with 30% each, no set is left empty
+  copy_fruits(dir / "images", 2, 30);  // for split_args
   write_file_atomic(dir / "file", "x");
   const std::string under_file = (dir / "file" / "out").string();
   for (const std::string flag :
        {"--output_graph", "--output_labels", "--bottleneck_dir", "--summaries_dir",
         "--intermediate_output_graphs_dir", "--confusion_matrix"}) {
-    std::vector<std::string> extra = {"--testing_percentage",      "30",
-                                      "--validation_percentage",   "30",
-                                      "--how_many_training_steps", "2"};
+    std::vector<std::string> extra = {"--how_many_training_steps", "2"};
     if (flag == "--intermediate_output_graphs_dir")
       extra.insert(extra.end(), {"--intermediate_store_frequency", "1"});
-    CliResult r =
-        run_poet(with_flag(retrain_args(dir / "images", dir.path(), extra), flag, under_file));
+    CliResult r = run_poet(with_flag(split_args(dir, extra), flag, under_file));
     EXPECT_EQ(r.exit_code, 1) << flag;
     EXPECT_NE(r.err.find(flag + " " + under_file), std::string::npos) << r.err;
     EXPECT_NE(r.err.find((dir / "file").string() + " is a file, not a directory"),
               std::string::npos)
         << r.err;
   }
-  CliResult r = run_poet(
-      with_flag(retrain_args(dir / "images", dir.path(),
-                             {"--testing_percentage", "30", "--validation_percentage", "30"}),
-                "--output_graph", dir.path().string()));
+  CliResult r = run_poet(with_flag(split_args(dir, {}), "--output_graph", dir.path().string()));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is a directory, not a file"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
@@ -183,9 +187,8 @@ TEST(RetrainCli, TensorsTheGraphLacksNameTheirFlag) {
   POET_REQUIRE_FIXTURE(kFruits);
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir dir;
-  copy_fruits(dir / "images", 2, 30);  // with 30% each, no set is left empty
-  const std::vector<std::string> args = retrain_args(
-      dir / "images", dir.path(), {"--testing_percentage", "30", "--validation_percentage", "30"});
+  copy_fruits(dir / "images", 2, 30);  // for split_args
+  const std::vector<std::string> args = split_args(dir, {});
   const std::string graph = fixture(kMobileNet).string();
   const std::pair<std::vector<std::string>, std::string> cases[] = {
       {with_flag(args, "--bottleneck_layer", "nope"),
@@ -231,14 +234,11 @@ TEST(RetrainCli, MissingModelSaysWhereItLookedAndThatPoetCannotDownload) {
 TEST(RetrainCli, CorruptJpegIsNamedAndStopsTheRun) {
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir dir;
-  // The split hashes each image's path, the temporary folder's too: with 30% each, no set is
-  // left empty, which would stop the run before any image is read.
-  copy_fruits(dir / "images", 2, 30);
+  copy_fruits(dir / "images", 2, 30);  // for split_args
   fs::path bad;
   for (const auto& e : fs::directory_iterator(dir / "images")) bad = e.path() / "broken.jpg";
   std::ofstream(bad, std::ios::binary) << "\xff\xd8\xff\xe0 this is not a JPEG";
-  CliResult r = run_poet(retrain_args(
-      dir / "images", dir.path(), {"--testing_percentage", "30", "--validation_percentage", "30"}));
+  CliResult r = run_poet(split_args(dir, {}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(bad.string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("remove or replace it"), std::string::npos) << r.err;
@@ -250,14 +250,11 @@ TEST(RetrainCli, CorruptJpegIsNamedAndStopsTheRun) {
 TEST(RetrainCli, CorruptJpegStopsADistortedRunToo) {
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir dir;
-  copy_fruits(dir / "images", 2, 30);  // with 30% each, no set is left empty
+  copy_fruits(dir / "images", 2, 30);  // for split_args
   fs::path broken_class = fs::directory_iterator(dir / "images")->path();
   for (const auto& e : fs::directory_iterator(broken_class))
     std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << "\xff\xd8\xff\xe0 not a JPEG";
-  CliResult r =
-      run_poet(retrain_args(dir / "images", dir.path(),
-                            {"--flip_left_right", "--how_many_training_steps", "2",
-                             "--testing_percentage", "30", "--validation_percentage", "30"}));
+  CliResult r = run_poet(split_args(dir, {"--flip_left_right", "--how_many_training_steps", "2"}));
   EXPECT_EQ(r.exit_code, 1);
   // The error, not the warning that the folder holds few images, names one of its files.
   EXPECT_NE(r.err.find("error: " + broken_class.string() + "/"), std::string::npos) << r.err;
@@ -351,15 +348,11 @@ TEST(RetrainCli, ShortRunWritesEveryOutput) {
 TEST(RetrainCli, DistortionsRunAndRepeatWithTheSeed) {
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir dir;
-  copy_fruits(dir / "images", 2, 30);
+  copy_fruits(dir / "images", 2, 30);  // for split_args
   std::vector<std::string> flags = {"--how_many_training_steps",
                                     "4",
                                     "--train_batch_size",
                                     "8",
-                                    "--testing_percentage",
-                                    "30",
-                                    "--validation_percentage",
-                                    "30",
                                     "--flip_left_right",
                                     "--random_crop",
                                     "10",
@@ -369,11 +362,11 @@ TEST(RetrainCli, DistortionsRunAndRepeatWithTheSeed) {
                                     "15",
                                     "--random_seed",
                                     "9"};
-  CliResult first = run_poet(retrain_args(dir / "images", dir.path(), flags));
+  CliResult first = run_poet(split_args(dir, flags));
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(first.out.find("Bottlenecks:"), std::string::npos);  // no cache phase
   std::string graph = read_file(dir / "retrained.pb", 1 << 30);
-  CliResult second = run_poet(retrain_args(dir / "images", dir.path(), flags));
+  CliResult second = run_poet(split_args(dir, flags));
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(read_file(dir / "retrained.pb", 1 << 30), graph);
 }
