@@ -8,6 +8,7 @@
 #include "tests/cli_util.h"
 #include "tests/fixtures.h"
 #include "tests/image_test_util.h"
+#include "tests/test_graph.h"
 
 namespace poet::testing {
 namespace {
@@ -28,45 +29,17 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 // "resized", its ResizeBilinear to 2x2 (as Inception v3 2015 reads Mul:0).
 void write_tiny_graph(const std::filesystem::path& path, Shape shape = {1, 2, 2, 3},
                       bool behind_resize = false) {
-  Graph g;
-  Node input;
-  input.name = behind_resize ? "raw" : "input";
-  input.op = "Placeholder";
-  input.attrs["dtype"] = DType::kFloat32;
-  input.attrs["shape"] = PartialShape(std::move(shape));
-  int in = g.add(std::move(input));
-  if (behind_resize) {
-    Node size;
-    size.name = "size";
-    size.op = "Const";
-    size.attrs["dtype"] = DType::kInt32;
-    size.attrs["value"] = Tensor::from_ints({2}, std::vector<int32_t>{2, 2});
-    int sz = g.add(std::move(size));
-    Node resize;
-    resize.name = "resized";
-    resize.op = "ResizeBilinear";
-    resize.inputs = {{in, 0}, {sz, 0}};
-    resize.attrs["T"] = DType::kFloat32;
-    in = g.add(std::move(resize));
-  }
+  TestGraph t;
+  Endpoint in = t.placeholder(behind_resize ? "raw" : "input", PartialShape(std::move(shape)));
+  if (behind_resize)
+    in = t.op("resized", "ResizeBilinear",
+              {in, t.constant("size", Tensor::from_ints({2}, std::vector<int32_t>{2, 2}))});
   std::vector<float> w(2 * 2 * 3 * 4, 0.f);
   for (int k = 0; k < 4; ++k)
     for (int c = 0; c < 3; ++c) w[(k * 3 + c) * 4 + c] = 1.f;
-  Node filter;
-  filter.name = "filter";
-  filter.op = "Const";
-  filter.attrs["dtype"] = DType::kFloat32;
-  filter.attrs["value"] = Tensor::from_floats({2, 2, 3, 4}, w);
-  int f = g.add(std::move(filter));
-  Node conv;
-  conv.name = "scores";
-  conv.op = "Conv2D";
-  conv.inputs = {{in, 0}, {f, 0}};
-  conv.attrs["T"] = DType::kFloat32;
-  conv.attrs["strides"] = std::vector<int64_t>{1, 1, 1, 1};
-  conv.attrs["padding"] = std::string("VALID");
-  g.add(std::move(conv));
-  tf::write_graphdef(g, path);
+  t.op("scores", "Conv2D", {in, t.constant("filter", Tensor::from_floats({2, 2, 3, 4}, w))},
+       {{"strides", std::vector<int64_t>{1, 1, 1, 1}}, {"padding", std::string("VALID")}});
+  tf::write_graphdef(t.g, path);
 }
 
 // A 2x2 PNG whose every pixel is (r, g, b).
