@@ -14,6 +14,7 @@
 #include "importers/tfjs/tfjs.h"
 #include "trainer/bottleneck_runner.h"
 #include "trainer/distort.h"
+#include "trainer/export_graph.h"
 #include "trainer/graph_preprocessing.h"
 #include "trainer/retrain.h"
 #include "trainer/summary/confusion_matrix.h"
@@ -282,6 +283,9 @@ int retrain(Args args) {
   ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(model_file);
   trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph, exec);
+  trainer::check_retrained_names(graph, {.input_tensor = model.input_tensor,
+                                         .bottleneck_tensor = model.bottleneck_tensor,
+                                         .final_tensor_name = options.final_tensor_name});
   print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
                      "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
                      "; bottleneck: ", model.bottleneck_tensor));

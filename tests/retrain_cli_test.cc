@@ -144,10 +144,15 @@ TEST(RetrainCli, BadValuesFailBeforeAnyBottleneck) {
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir dir;
   copy_fruits(dir / "images", 2, 10);
-  CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {"--learning_rate", "-1"}));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--learning_rate -1: must be positive"), std::string::npos) << r.err;
-  r = run_poet(retrain_args(dir / "images", dir.path(), {"--validation_percentage", "0"}));
+  for (const std::string rate : {"-1", "inf", "nan"}) {
+    CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {"--learning_rate", rate}));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("--learning_rate " + rate + ": must be a positive number"),
+              std::string::npos)
+        << r.err;
+  }
+  CliResult r =
+      run_poet(retrain_args(dir / "images", dir.path(), {"--validation_percentage", "0"}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no image falls in the validation set"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
@@ -201,6 +206,28 @@ TEST(RetrainCli, TensorsTheGraphLacksNameTheirFlag) {
   for (const auto& [case_args, message] : cases) {
     CliResult r = run_poet(case_args);
     EXPECT_EQ(r.exit_code, 1) << message;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
+}
+
+// A --final_tensor_name the retrained graph could not hold, or TensorFlow could not load, fails
+// as the graph loads, not when the graph is written after the training.
+TEST(RetrainCli, AFinalTensorNameTheGraphCannotTakeFailsBeforeAnyBottleneck) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // for split_args
+  const std::pair<std::string, std::string> cases[] = {
+      {"input", "--final_tensor_name input: the graph already has that node"},
+      {"result:0", "--final_tensor_name 'result:0': not a TensorFlow node name"},
+      {"final_training_ops/Wx_plus_b/add",
+       "--final_tensor_name final_training_ops/Wx_plus_b/add: a name of the new layer's own "
+       "nodes"},
+  };
+  for (const auto& [name, message] : cases) {
+    CliResult r = run_poet(with_flag(split_args(dir, {}), "--final_tensor_name", name));
+    EXPECT_EQ(r.exit_code, 1) << name;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
   }
   EXPECT_FALSE(fs::exists(dir / "bottlenecks"));

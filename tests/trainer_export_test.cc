@@ -184,6 +184,31 @@ TEST(TrainerExport, Errors) {
         build_retrained_graph(g, {"image:0", "nope:0", "final_result"}, w, b);
       },
       "nope");
+  for (const std::string bad : {"", "x:0", "/x", "_x", "a b", "caf\xc3\xa9"})
+    expect_error(
+        [&] {
+          build_retrained_graph(g, {"image:0", "feat:0", bad}, w, b);
+        },
+        "--final_tensor_name '" + bad + "': not a TensorFlow node name");
+  for (const std::string own :
+       {"final_training_ops/weights/final_weights", "input/BottleneckInputPlaceholder"})
+    expect_error(
+        [&] {
+          build_retrained_graph(g, {"image:0", "feat:0", own}, w, b);
+        },
+        "--final_tensor_name " + own + ": a name of the new layer's own nodes");
+  // A graph retrained before, trained again on its own new layer's output.
+  Graph retrained = build_retrained_graph(g, {"image:0", "feat:0", "old"}, w, b);
+  expect_error(
+      [&] {
+        build_retrained_graph(retrained, {"image:0", "final_training_ops/Wx_plus_b/add:0", "new"},
+                              w, b);
+      },
+      ", which the new layer would add again; train on a tensor before that layer");
+  // What TensorFlow takes: a digit or '.' first, '-' and '/' after.
+  for (const std::string good : {"9.result", ".x", "a-b/c_d.E"})
+    EXPECT_EQ(build_retrained_graph(g, {"image:0", "feat:0", good}, w, b).nodes().back().name,
+              good);
   Tensor short_biases = Tensor::from_floats({3}, std::vector<float>{0, 0, 0});
   expect_error(
       [&] {

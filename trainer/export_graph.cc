@@ -26,6 +26,11 @@ std::string unique_scope(const Graph& graph, std::string_view base) {
   return name;
 }
 
+// The new layer's input, in TensorFlow's unique "input" scope.
+std::string placeholder_name(const Graph& original) {
+  return unique_scope(original, "input") + "/BottleneckInputPlaceholder";
+}
+
 void check_layer(const Tensor& weights, const Tensor& biases, int64_t bottleneck_size) {
   if (weights.dtype() != DType::kFloat32 || weights.rank() != 2 ||
       weights.dim(0) != bottleneck_size)
@@ -63,6 +68,33 @@ Node make_node(std::string name, std::string op, std::vector<Endpoint> inputs,
   return node;
 }
 
+// The new layer's nodes, named as retrain.py's name scopes name them.
+constexpr const char* kWeights = "final_training_ops/weights/final_weights";
+constexpr const char* kBiases = "final_training_ops/biases/final_biases";
+constexpr const char* kMatMul = "final_training_ops/Wx_plus_b/MatMul";
+constexpr const char* kAdd = "final_training_ops/Wx_plus_b/add";
+
+// Every name the export adds but the final one.
+std::vector<std::string> layer_names(const Graph& original) {
+  return {placeholder_name(original),
+          kWeights,
+          str_cat(kWeights, "/read"),
+          kBiases,
+          str_cat(kBiases, "/read"),
+          kMatMul,
+          kAdd};
+}
+
+// TensorFlow 1.x's _VALID_OP_NAME_REGEX: [A-Za-z0-9.][A-Za-z0-9_.\-/]*
+bool is_node_name(std::string_view name) {
+  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  auto allowed = [&](char c) {
+    return alnum(c) || std::string_view("_.-/").find(c) != std::string_view::npos;
+  };
+  return !name.empty() && (alnum(name[0]) || name[0] == '.') &&
+         std::all_of(name.begin(), name.end(), allowed);
+}
+
 // A Const and its "/read" Identity, as convert_variables_to_constants leaves a Variable.
 Endpoint add_frozen_variable(Graph& graph, const std::string& name, const Tensor& value) {
   int var = graph.add(
@@ -75,12 +107,30 @@ Endpoint add_frozen_variable(Graph& graph, const std::string& name, const Tensor
 
 }  // namespace
 
+void check_retrained_names(const Graph& original, const RetrainedGraphSpec& spec) {
+  const std::string& name = spec.final_tensor_name;
+  if (!is_node_name(name))
+    fail("--final_tensor_name '", name,
+         "': not a TensorFlow node name (a letter, digit or '.', then also '_', '-' and '/')");
+  const std::vector<std::string> added = layer_names(original);
+  if (std::find(added.begin(), added.end(), name) != added.end())
+    fail("--final_tensor_name ", name, ": a name of the new layer's own nodes");
+  Endpoint bottleneck = original.endpoint(spec.bottleneck_tensor);
+  for (int n : original.needed_nodes(std::span(&bottleneck, 1), {})) {
+    const std::string& kept = original.node(n).name;
+    if (kept == name) fail("--final_tensor_name ", name, ": the graph already has that node");
+    if (std::find(added.begin(), added.end(), kept) != added.end())
+      fail("the bottleneck ", spec.bottleneck_tensor, " keeps the graph's node ", kept,
+           ", which the new layer would add again; train on a tensor before that layer");
+  }
+}
+
 Graph build_retrained_graph(const Graph& original, const RetrainedGraphSpec& spec,
                             const Tensor& weights, const Tensor& biases) {
   Endpoint bottleneck = original.endpoint(spec.bottleneck_tensor);
   Endpoint input = original.endpoint(spec.input_tensor);
   check_layer(weights, biases, weights.rank() == 2 ? weights.dim(0) : -1);
-  std::string scope = unique_scope(original, "input");
+  check_retrained_names(original, spec);
   Graph graph = copy_needed(original, bottleneck);
   const std::string& input_name = original.node(input.node).name;
   if (graph.find(input_name) < 0)
@@ -89,17 +139,14 @@ Graph build_retrained_graph(const Graph& original, const RetrainedGraphSpec& spe
   Endpoint kept_bottleneck{graph.find(original.node(bottleneck.node).name), bottleneck.index};
 
   int placeholder = graph.add(
-      make_node(scope + "/BottleneckInputPlaceholder", "PlaceholderWithDefault", {kept_bottleneck},
+      make_node(placeholder_name(original), "PlaceholderWithDefault", {kept_bottleneck},
                 {{"dtype", DType::kFloat32}, {"shape", PartialShape(Shape{-1, weights.dim(0)})}}));
-  Endpoint w = add_frozen_variable(graph, "final_training_ops/weights/final_weights", weights);
-  Endpoint b = add_frozen_variable(graph, "final_training_ops/biases/final_biases", biases);
+  Endpoint w = add_frozen_variable(graph, kWeights, weights);
+  Endpoint b = add_frozen_variable(graph, kBiases, biases);
   int matmul = graph.add(
-      make_node("final_training_ops/Wx_plus_b/MatMul", "MatMul", {{placeholder, 0}, w},
+      make_node(kMatMul, "MatMul", {{placeholder, 0}, w},
                 {{"T", DType::kFloat32}, {"transpose_a", false}, {"transpose_b", false}}));
-  int add = graph.add(make_node("final_training_ops/Wx_plus_b/add", "Add", {{matmul, 0}, b},
-                                {{"T", DType::kFloat32}}));
-  if (graph.find(spec.final_tensor_name) >= 0)
-    fail("--final_tensor_name ", spec.final_tensor_name, ": the graph already has that node");
+  int add = graph.add(make_node(kAdd, "Add", {{matmul, 0}, b}, {{"T", DType::kFloat32}}));
   graph.add(make_node(spec.final_tensor_name, "Softmax", {{add, 0}}, {{"T", DType::kFloat32}}));
   return graph;
 }

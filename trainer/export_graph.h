@@ -27,6 +27,12 @@ struct RetrainedGraphSpec {
   std::string final_tensor_name = "final_result";
 };
 
+// Fails, naming --final_tensor_name, unless the retrained graph can hold its new nodes: the
+// final name must be a TensorFlow node name (TF 1.x's rule, which label_image loads with), and
+// neither it nor the new layer's names may be taken by a node the bottleneck keeps. The export
+// checks this too; retrain checks it as soon as the graph loads, before any bottleneck.
+void check_retrained_names(const Graph& original, const RetrainedGraphSpec& spec);
+
 // weights: float32 [bottleneck size, classes]; biases: float32 [classes].
 Graph build_retrained_graph(const Graph& original, const RetrainedGraphSpec& spec,
                             const Tensor& weights, const Tensor& biases);

@@ -1,6 +1,7 @@
 #include "trainer/retrain.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 
@@ -43,7 +44,8 @@ void check_values(const RetrainOptions& o) {
   if (o.image_dir.empty()) fail("--image_dir is required");
   if (o.how_many_training_steps < 0)
     fail("--how_many_training_steps ", o.how_many_training_steps, ": must not be negative");
-  if (!(o.learning_rate > 0)) fail("--learning_rate ", o.learning_rate, ": must be positive");
+  if (!(o.learning_rate > 0) || std::isinf(o.learning_rate))
+    fail("--learning_rate ", o.learning_rate, ": must be a positive number");
   if (o.eval_step_interval < 1)
     fail("--eval_step_interval ", o.eval_step_interval, ": must be at least 1");
   if (o.train_batch_size == 0) fail("--train_batch_size 0: a batch needs images (-1: all)");
