@@ -1,6 +1,7 @@
 #include "cli/flags.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -102,6 +103,8 @@ double Flags::number(std::string_view name) const {
   char* end = nullptr;
   double out = std::strtod(v.c_str(), &end);
   if (v.empty() || *end != '\0') fail("--", name, ": expected a number, got '", v, "'");
+  // strtod takes "nan" and "inf", and makes 1e999 infinite; no flag means either.
+  if (!std::isfinite(out)) fail("--", name, ": expected a finite number, got '", v, "'");
   return out;
 }
 

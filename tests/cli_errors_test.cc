@@ -115,6 +115,25 @@ TEST(CliErrors, BadAutoOnOffValuesAreNamed) {
   }
 }
 
+// strtod reads "nan", "inf" and 1e999; a pixel scaling or a time of either is a mistake, and
+// NaN pixels would come out of Relu as zeros, not as an error.
+TEST(CliErrors, NumbersThatAreNotFiniteAreNamed) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  POET_REQUIRE_FIXTURE("images/panda.jpg");
+  const std::string graph = fixture(kMobileNet).string();
+  const std::string labels = fixture("mobilenet_v1_0.25_128/labels.txt").string();
+  const std::string image = fixture("images/panda.jpg").string();
+  expect_error(
+      run_poet({"label", "--graph", graph, "--labels", labels, "--input_mean", "nan", image}),
+      "--input_mean: expected a finite number, got 'nan'");
+  expect_error(
+      run_poet({"classify", "--graph", graph, "--labels", labels, "--input_std", "inf", image}),
+      "--input_std: expected a finite number, got 'inf'");
+  expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "input", "--fetch",
+                         "MobilenetV1/Predictions/Reshape_1", "--seconds", "1e999"}),
+               "--seconds: expected a finite number, got '1e999'");
+}
+
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }
