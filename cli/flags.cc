@@ -67,6 +67,16 @@ Flags::Flags(std::string_view command, std::string_view usage, std::vector<FlagS
   }
 }
 
+void Flags::expect_no_positional() const {
+  if (positional_.empty()) return;
+  const std::string& arg = positional_[0];
+  // As in TensorFlow's flags, a boolean flag takes no separate value: "--x false" is "--x".
+  const bool bool_value = arg == "true" || arg == "false" || arg == "True" || arg == "False";
+  fail("unexpected argument '", arg, "'",
+       bool_value ? "; a boolean flag takes its value after '=' (--name=false) or as --noname" : "",
+       " (poet ", command_, " --help)");
+}
+
 const FlagSpec& Flags::spec(std::string_view name) const {
   for (const FlagSpec& s : specs_)
     if (s.name == name) return s;

@@ -34,6 +34,8 @@ class Flags {
   bool boolean(std::string_view name) const;
   std::vector<std::string> all(std::string_view name) const;  // every value of a repeated flag
   const std::vector<std::string>& positional() const { return positional_; }
+  // For commands that take only flags: fails naming the first positional argument.
+  void expect_no_positional() const;
   // The value of a flag that must be given.
   std::string required(std::string_view name) const;
 

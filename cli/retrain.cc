@@ -268,8 +268,7 @@ int retrain(Args args) {
               "summaries, and prints the final test accuracy and its confusion matrix.",
               specs, args);
   if (flags.help_requested()) return 0;
-  if (!flags.positional().empty())
-    fail("unexpected argument '", flags.positional()[0], "' (poet retrain --help)");
+  flags.expect_no_positional();
 
   RetrainOptions options = retrain_options(flags);
   trainer::ModelInfo info = trainer::model_info(options.architecture);

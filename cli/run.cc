@@ -1,5 +1,6 @@
 // poet run: feed .npy tensors into any tensors of a graph, write fetched tensors as .npy.
 #include <cstdio>
+#include <filesystem>
 #include <utility>
 
 #include "cli/common.h"
@@ -20,6 +21,11 @@ void print_summary(const std::string& name, const Tensor& t) {
   std::printf("\n");
 }
 
+bool same_path(const std::filesystem::path& a, const std::filesystem::path& b) {
+  return std::filesystem::absolute(a).lexically_normal() ==
+         std::filesystem::absolute(b).lexically_normal();
+}
+
 }  // namespace
 
 int run(Args args) {
@@ -33,6 +39,7 @@ int run(Args args) {
   for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
   Flags flags("run", "--graph G.pb --feed input:0=x.npy --fetch out:0 [--out y.npy]", specs, args);
   if (flags.help_requested()) return 0;
+  flags.expect_no_positional();
 
   std::vector<std::string> feed_names, fetch_names = flags.all("fetch");
   std::vector<Tensor> feeds;
@@ -48,7 +55,13 @@ int run(Args args) {
   std::vector<std::string> outs = flags.all("out");
   if (!outs.empty() && outs.size() != fetch_names.size())
     fail("--out is given ", outs.size(), " times for ", fetch_names.size(), " --fetch tensors");
-  for (const std::string& out : outs) check_can_write(out, PathKind::kFile, "--out");
+  for (size_t i = 0; i < outs.size(); ++i) {
+    check_can_write(outs[i], PathKind::kFile, "--out");
+    for (size_t j = 0; j < i; ++j)
+      if (same_path(outs[i], outs[j]))
+        fail("--out ", outs[i],
+             " is given for two --fetch tensors; the second would replace the first");
+  }
 
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(flags.required("graph"));

@@ -93,31 +93,41 @@ void infer_nodes(const Graph& graph, std::span<const int> order,
   }
 }
 
+// "m:1" of a node with one output names nothing.
+void check_output_index(std::string_view what, const std::string& name, const Node& node, int index,
+                        int outputs) {
+  if (index >= outputs)
+    fail(what, " '", name, "': ", node.describe(), " has ", outputs,
+         outputs == 1 ? " output" : " outputs");
+}
+
 // Feed information from the graph alone: a placeholder's attributes, or for an inner tensor
 // what inference over its ancestors finds (unknown where that fails).
-TensorInfo infer_feed(const Graph& graph, Endpoint e, const OpOptions& op_options) {
+TensorInfo infer_feed(const Graph& graph, Endpoint e, const std::string& name,
+                      const OpOptions& op_options) {
   const Node& node = graph.node(e.node);
-  if (is_placeholder(node) && e.index == 0) {
+  if (is_placeholder(node)) {
     TensorInfo info;
     info.dtype = node.attr_type("dtype");
     info.shape = node.has_attr("shape") ? node.attr_shape("shape") : PartialShape::unknown();
     return info;
   }
+  std::vector<std::vector<TensorInfo>> infos;
   try {
     Endpoint fetch[] = {e};
     std::vector<int> order = graph.needed_nodes(fetch, {});
     std::vector<std::unique_ptr<Op>> ops(graph.size());
     for (int n : order) ops[n] = make_op(graph.node(n), op_options);
-    std::vector<std::vector<TensorInfo>> infos;
     infer_nodes(graph, order, ops, infos);
-    TensorInfo info = infos[e.node].at(e.index);
-    info.value.reset();
-    return info;
   } catch (const Error&) {
     TensorInfo info;
     info.dtype = node.attr_type("T", node.attr_type("dtype", DType::kFloat32));
     return info;
   }
+  check_output_index("feed", name, node, e.index, static_cast<int>(infos[e.node].size()));
+  TensorInfo info = infos[e.node][e.index];
+  info.value.reset();
+  return info;
 }
 
 // Dimension 0 is the batch: a graph exported for batch 1 runs any batch.
@@ -282,6 +292,15 @@ Executable::Impl::NeededNodes Executable::Impl::copy_needed_nodes(Graph& source)
   std::vector<Endpoint> feed_eps, fetch_eps;
   for (const std::string& f : feed_names) feed_eps.push_back(source.endpoint(f));
   for (const std::string& f : fetch_names) fetch_eps.push_back(source.endpoint(f));
+  // A placeholder's one output is known before its op is made: a fed one never gets an op.
+  for (size_t i = 0; i < feed_eps.size(); ++i)
+    if (is_placeholder(source.node(feed_eps[i].node)))
+      check_output_index("feed", feed_names[i], source.node(feed_eps[i].node), feed_eps[i].index,
+                         1);
+  for (size_t i = 0; i < fetch_eps.size(); ++i)
+    if (is_placeholder(source.node(fetch_eps[i].node)))
+      check_output_index("fetch", fetch_names[i], source.node(fetch_eps[i].node),
+                         fetch_eps[i].index, 1);
   std::map<Endpoint, int> fed;
   for (size_t i = 0; i < feed_eps.size(); ++i) {
     if (!fed.emplace(feed_eps[i], static_cast<int>(i)).second)
@@ -294,7 +313,7 @@ Executable::Impl::NeededNodes Executable::Impl::copy_needed_nodes(Graph& source)
 
   // Fed tensors become Placeholders; names say which tensor they stand for.
   for (size_t i = 0; i < feed_eps.size(); ++i) {
-    feed_infos.push_back(infer_feed(source, feed_eps[i], op_options));
+    feed_infos.push_back(infer_feed(source, feed_eps[i], feed_names[i], op_options));
     if (auto it = options.feed_shapes.find(feed_names[i]); it != options.feed_shapes.end())
       feed_infos.back().shape = it->second;
     Node p;
@@ -343,12 +362,9 @@ std::vector<int> Executable::Impl::make_ops(const NeededNodes& needed) {
   std::vector<int> all = graph.topological_order();
   infer_nodes(graph, all, ops, infos);
   // Only the ops know how many outputs they have: "m:0" of a NoOp names nothing.
-  for (size_t i = 0; i < fetches.size(); ++i) {
-    const int outputs = static_cast<int>(infos[fetches[i].node].size());
-    if (fetches[i].index >= outputs)
-      fail("fetch '", fetch_names[i], "': ", graph.node(fetches[i].node).describe(), " has ",
-           outputs, outputs == 1 ? " output" : " outputs");
-  }
+  for (size_t i = 0; i < fetches.size(); ++i)
+    check_output_index("fetch", fetch_names[i], graph.node(fetches[i].node), fetches[i].index,
+                       static_cast<int>(infos[fetches[i].node].size()));
   return all;
 }
 

@@ -55,16 +55,40 @@ std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
   return data;
 }
 
+namespace {
+
+// What a write asked to write `path` replaces: the file a symbolic link points at (the link
+// stays), or `path` itself. Fails, starting with `where`, when `path` cannot be a file's name or
+// names something a rename must not replace.
+std::filesystem::path file_to_write(const std::filesystem::path& path, std::string_view where) {
+  namespace fs = std::filesystem;
+  if (path.empty()) fail(where, "an empty file name");
+  if (!path.has_filename()) fail(where, "ends in '/', a directory's name, not a file's");
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (fs::is_directory(status)) fail(where, "is a directory, not a file");
+  // A rename over a device or a pipe would replace it with a plain file.
+  if (fs::exists(status) && !fs::is_regular_file(status))
+    fail(where, "is not a regular file (a device, pipe or socket); poet writes whole files");
+  // A link stays a link, as with `cp`: what it points at is replaced.
+  fs::path target = path;
+  for (int hops = 0; hops < 40 && fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
+    fs::path link = fs::read_symlink(target, ec);
+    target = link.is_absolute() ? link : target.parent_path() / link;
+  }
+  return target;
+}
+
+}  // namespace
+
 void check_can_write(const std::filesystem::path& path, PathKind kind, std::string_view flag) {
   namespace fs = std::filesystem;
   const std::string where = str_cat(flag, " ", path.string(), ": ");
   std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (kind == PathKind::kFile && fs::is_directory(status))
-    fail(where, "is a directory, not a file");
-  if (kind == PathKind::kDirectory && fs::exists(status) && !fs::is_directory(status))
+  if (kind == PathKind::kDirectory && fs::exists(fs::status(path, ec)) &&
+      !fs::is_directory(fs::status(path, ec)))
     fail(where, "is a file, not a directory");
-  fs::path dir = kind == PathKind::kDirectory ? path : path.parent_path();
+  fs::path dir = kind == PathKind::kDirectory ? path : file_to_write(path, where).parent_path();
   for (;;) {
     if (dir.empty()) dir = ".";
     if (fs::exists(fs::status(dir, ec))) break;
@@ -124,8 +148,9 @@ void sweep_once(const std::filesystem::path& dir) {
   remove_stale_temp_files(dir);
 }
 
-void write_atomic(const std::filesystem::path& path,
+void write_atomic(const std::filesystem::path& named,
                   const std::function<void(std::ostream&)>& write, bool sync) {
+  const std::filesystem::path path = file_to_write(named, str_cat(named.string(), ": "));
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

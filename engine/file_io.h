@@ -1,6 +1,7 @@
 // Whole-file reads with a size bound, and atomic writes: data goes to a temporary file in the
 // same directory, is flushed, then renamed over the target, so a crash or kill never leaves a
-// half-written file under the real name.
+// half-written file under the real name. A symbolic link stays a link (its target is
+// replaced, as `cp` does); a directory, device or pipe at the path is an error, never replaced.
 //
 // Temporary files are named `.<target file name>.tmp-<writer pid>-<16 hex digits>`. A process
 // killed while writing leaves its temporary file behind; the first atomic write into a folder
@@ -32,8 +33,9 @@ void write_cache_file_atomic(const std::filesystem::path& path, std::string_view
 enum class PathKind { kFile, kDirectory };
 
 // Fails, with an Error starting with `flag` and `path`, unless the writers above could later
-// write there: `path` is not the other kind already, and its nearest existing ancestor (where
-// they start making directories) is a directory this process may write in. For the outputs of a
+// write there: `path` is not the other kind already (nor a file file_to_write refuses), and
+// the nearest existing ancestor of it (or of a link's target, where they start making
+// directories) is a directory this process may write in. For the outputs of a
 // long run, checked before the run instead of after it.
 void check_can_write(const std::filesystem::path& path, PathKind kind, std::string_view flag);
 

@@ -79,6 +79,35 @@ TEST(CliErrors, AnOutThatCannotBeWrittenIsNamedBeforeTheRun) {
                "--out " + dir.path().string() + ": is a directory, not a file");
 }
 
+TEST(CliErrors, OneOutForTwoFetchesIsAnError) {
+  TempDir dir;
+  const std::string out = (dir / "y.npy").string();
+  expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "a", "--fetch", "b", "--out", out,
+                         "--out", (dir / "." / "y.npy").string()}),
+               "--out " + (dir / "." / "y.npy").string() +
+                   " is given for two --fetch tensors; the second would replace the first");
+}
+
+// "input:1" of a node with one output: named with the feed or fetch, not std::vector's range
+// check.
+TEST(CliErrors, AnOutputIndexANodeLacksIsNamed) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  write_npy(dir / "x.npy", Tensor(DType::kFloat32, {1, 128, 128, 3}));
+  const std::string graph = fixture(kMobileNet).string();
+  const std::string fetch = "MobilenetV1/Predictions/Reshape_1";
+  expect_error(run_poet({"run", "--graph", graph, "--feed", "input:1=" + (dir / "x.npy").string(),
+                         "--fetch", fetch}),
+               "feed 'input:1': node 'input' (Placeholder) has 1 output");
+  expect_error(
+      run_poet({"run", "--graph", graph, "--feed",
+                "MobilenetV1/Predictions/Reshape:2=" + (dir / "x.npy").string(), "--fetch", fetch}),
+      "feed 'MobilenetV1/Predictions/Reshape:2': node 'MobilenetV1/Predictions/Reshape' "
+      "(Reshape) has 1 output");
+  expect_error(run_poet({"run", "--graph", graph, "--fetch", "input:3"}),
+               "fetch 'input:3': node 'input' (Placeholder) has 1 output");
+}
+
 // Before the replica is built (seconds for Inception v3).
 TEST(CliErrors, AReplicaPathThatCannotBeWrittenIsNamedBeforeTheBuild) {
   TempDir dir;
@@ -136,6 +165,18 @@ TEST(CliErrors, NumbersThatAreNotFiniteAreNamed) {
 
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
+}
+
+// An argument run or retrain would not read is an error, not ignored; a boolean flag's value
+// given apart ("--check_numerics false", which TensorFlow's flags read as two arguments too)
+// gets a hint.
+TEST(CliErrors, AStrayArgumentIsNamed) {
+  expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "x", "y.npy"}),
+               "unexpected argument 'y.npy' (poet run --help)");
+  expect_error(run_poet({"run", "--graph", "g.pb", "--check_numerics", "false"}),
+               "unexpected argument 'false'; a boolean flag takes its value after '=' "
+               "(--name=false) or as --noname");
+  expect_error(run_poet({"retrain", "--image_dir", "d", "extra"}), "unexpected argument 'extra'");
 }
 
 }  // namespace

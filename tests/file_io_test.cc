@@ -1,5 +1,6 @@
 // Atomic writes: temporary file names, and the cleanup of those a killed writer left behind.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,6 +106,50 @@ TEST(CheckCanWrite, PassesWhereTheWritersCouldWriteAndNamesTheFlagElsewhere) {
   testing::expect_error(
       [&] { check_can_write(file + "/", PathKind::kDirectory, "--bottleneck_dir"); },
       "--bottleneck_dir " + file + "/: " + file + " is a file, not a directory");
+}
+
+// A link is written through, as `cp` does: the link stays, what it points at gets the data,
+// even when that does not exist yet.
+TEST(AtomicWrite, WritesThroughASymbolicLink) {
+  namespace fs = std::filesystem;
+  testing::TempDir dir;
+  fs::create_directories(dir / "real");
+  write_file_atomic(dir / "real" / "target", "old");
+  fs::create_symlink("real/target", dir / "link");
+  fs::create_symlink(dir / "real" / "new", dir / "dangling");
+  check_can_write(dir / "link", PathKind::kFile, "--out");
+  write_file_atomic(dir / "link", "new");
+  write_file_atomic(dir / "dangling", "made");
+  EXPECT_TRUE(fs::is_symlink(dir / "link"));
+  EXPECT_TRUE(fs::is_symlink(dir / "dangling"));
+  EXPECT_EQ(read_file(dir / "real" / "target"), "new");
+  EXPECT_EQ(read_file(dir / "real" / "new"), "made");
+}
+
+// A rename over a pipe (or a device: /dev/full, /dev/null) would replace it with a plain file.
+TEST(AtomicWrite, NeverReplacesWhatIsNotARegularFile) {
+  namespace fs = std::filesystem;
+  testing::TempDir dir;
+  const fs::path fifo = dir / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string message = ": is not a regular file (a device, pipe or socket)";
+  testing::expect_error([&] { write_file_atomic(fifo, "x"); }, fifo.string() + message);
+  testing::expect_error([&] { check_can_write(fifo, PathKind::kFile, "--out"); },
+                        "--out " + fifo.string() + message);
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_EQ(std::vector<fs::path>(fs::directory_iterator(dir.path()), {}),
+            std::vector<fs::path>{fifo});
+}
+
+TEST(CheckCanWrite, AFileNameMustNameAFile) {
+  testing::TempDir dir;
+  testing::expect_error([] { check_can_write("", PathKind::kFile, "--out"); },
+                        "--out : an empty file name");
+  const std::string slash = (dir / "new" / "").string();
+  testing::expect_error([&] { check_can_write(slash, PathKind::kFile, "--out"); },
+                        "--out " + slash + ": ends in '/', a directory's name, not a file's");
+  testing::expect_error([&] { write_file_atomic(slash, "x"); }, slash + ": ends in '/'");
+  EXPECT_FALSE(std::filesystem::exists(dir / "new"));
 }
 
 }  // namespace
