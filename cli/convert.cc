@@ -62,7 +62,8 @@ int convert(Args args) {
   Flags flags(
       "convert", "MODEL.json -o OUT.pb [--layout tfjs|inception_v3_2015] [--fold_batch_norm]",
       {
-          {"output", "", "the GraphDef to write (also -o)"},
+          {"output", "",
+           "the GraphDef to write (also -o); text format if it ends in .pbtxt or .txt"},
           {"layout", "tfjs",
            "tfjs: the model's layers as TensorFlow ops, nodes named after the layers; "
            "inception_v3_2015: a Keras InceptionV3 in the node layout of Google's 2015 "

@@ -149,11 +149,12 @@ std::set<std::string> check_loadable(const tensorflow::GraphDef& graph_def) {
 }
 
 // protoc decodes the file as a tensorflow.GraphDef with the repository's copy of the protos.
+// protoc reads a binary file with --decode and a text one with --encode.
 void expect_protoc_parses(const std::filesystem::path& pb) {
   const auto proto_dir = std::filesystem::path(POET_SOURCE_DIR) / "importers/tensorflow/proto";
-  std::string cmd = "protoc --proto_path='" + proto_dir.string() +
-                    "' --decode=tensorflow.GraphDef graph.proto < '" + pb.string() +
-                    "' > /dev/null 2>&1";
+  std::string cmd = "protoc --proto_path='" + proto_dir.string() + "' --" +
+                    (tf::is_text_name(pb) ? "encode" : "decode") +
+                    "=tensorflow.GraphDef graph.proto < '" + pb.string() + "' > /dev/null 2>&1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
@@ -211,8 +212,10 @@ TEST(ConvertCli, WritesLoadableGraphDefBothWays) {
   Tensor x = ramp({1, 3, 3, 2}, 0.09f);
   Graph original = tfjs::load_model(model);
   Tensor want = run_graph(original, "input_1:0", x, {"dense_1:0"})[0];
-  for (bool fold : {false, true}) {
-    auto out = dir / (fold ? "folded.pb" : "plain.pb");
+  // A .pbtxt name gets the text format, which poet reads back by the same rule.
+  for (const auto& [name, fold] :
+       {std::pair{"plain.pb", false}, {"folded.pb", true}, {"plain.pbtxt", false}}) {
+    auto out = dir / name;
     std::vector<std::string> args = {"convert", model.string(), "-o", out.string()};
     if (fold) args.push_back("--fold_batch_norm");
     auto r = run_poet(args);
@@ -224,7 +227,7 @@ TEST(ConvertCli, WritesLoadableGraphDefBothWays) {
     EXPECT_EQ(ops.count("FusedBatchNormV3"), fold ? 0u : 1u);
     Tensor got =
         run_graph(tf::import_graphdef(std::move(graph_def)), "input_1:0", x, {"dense_1:0"})[0];
-    EXPECT_LE(max_abs_diff(got, want), 1e-6) << (fold ? "folded" : "plain");
+    EXPECT_LE(max_abs_diff(got, want), 1e-6) << name;
   }
 }
 

@@ -1,6 +1,7 @@
 // poet::Graph -> GraphDef.
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/text_format.h>
 #include <google/protobuf/wire_format_lite.h>
 
 #include <functional>
@@ -115,6 +116,13 @@ tensorflow::GraphDef export_graphdef(const Graph& graph) {
 }
 
 void write_graphdef(const tensorflow::GraphDef& graph_def, const std::filesystem::path& path) {
+  if (is_text_name(path)) {
+    std::string text;
+    if (!google::protobuf::TextFormat::PrintToString(graph_def, &text))
+      fail(path.string(), ": cannot print the graph as text");
+    write_file_atomic(path, text);
+    return;
+  }
   const size_t size = graph_def.ByteSizeLong();
   check_size(path, size);
   write_serialized(path, [&](google::protobuf::io::CodedOutputStream& coded) {
@@ -126,6 +134,7 @@ void write_graphdef(const tensorflow::GraphDef& graph_def, const std::filesystem
 // serialised in field-number order, its nodes (1) first and its versions (4) last, so only
 // one node's copy of its weights is held at a time.
 void write_graphdef(const Graph& graph, const std::filesystem::path& path) {
+  if (is_text_name(path)) return write_graphdef(export_graphdef(graph), path);
   using google::protobuf::internal::WireFormatLite;
   write_serialized(path, [&](google::protobuf::io::CodedOutputStream& coded) {
     size_t total = 0;

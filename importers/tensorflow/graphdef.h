@@ -12,8 +12,10 @@
 
 namespace poet::tf {
 
-// Reads a GraphDef: text format when the name ends in .pbtxt or .txt, binary otherwise.
-// Errors name the file.
+// Whether a GraphDef file is in text format: its name ends in .pbtxt or .txt.
+bool is_text_name(const std::filesystem::path& path);
+
+// Reads a GraphDef, in the format its name says. Errors name the file.
 tensorflow::GraphDef read_graphdef(const std::filesystem::path& path);
 // The same from bytes in memory (text or binary format); `what` names the source in errors.
 tensorflow::GraphDef parse_graphdef(std::string_view bytes, bool text, std::string_view what);
@@ -38,8 +40,9 @@ Graph load_graphdef(const std::filesystem::path& path);
 
 // A poet graph as a GraphDef.
 tensorflow::GraphDef export_graphdef(const Graph& graph);
-// Write a GraphDef (binary), atomically: a temporary file, then rename. The second writes
-// export_graphdef(graph)'s bytes without building it, streaming a node at a time.
+// Write a GraphDef, atomically (a temporary file, then rename), in the format the name says,
+// so that read_graphdef reads it back. The second writes a binary file without building the
+// GraphDef, streaming a node at a time.
 void write_graphdef(const tensorflow::GraphDef& graph_def, const std::filesystem::path& path);
 void write_graphdef(const Graph& graph, const std::filesystem::path& path);
 

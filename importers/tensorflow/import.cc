@@ -44,11 +44,6 @@ class FirstError : public google::protobuf::io::ErrorCollector {
   std::string text;
 };
 
-bool is_text_name(const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  return ext == ".pbtxt" || ext == ".txt";
-}
-
 // Fills `out` from a typed *_val list, repeating the last value to fill the shape as
 // TensorFlow does ("float_val: 0" makes an all-zero tensor of any size).
 template <class Out, class List>
@@ -348,6 +343,11 @@ tensorflow::GraphDef parse_graphdef(std::string_view bytes, bool text, std::stri
   if (!parse_binary(stream, graph_def))
     fail(what, ": not a valid binary GraphDef (truncated or not a TensorFlow .pb file)");
   return graph_def;
+}
+
+bool is_text_name(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  return ext == ".pbtxt" || ext == ".txt";
 }
 
 tensorflow::GraphDef read_graphdef(const std::filesystem::path& path) {
