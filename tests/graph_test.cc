@@ -6,6 +6,7 @@
 #include "engine/executor.h"
 #include "engine/file_io.h"
 #include "importers/tensorflow/graphdef.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
 namespace poet {
@@ -224,6 +225,15 @@ TEST(Import, RealMobileNetGraphLoads) {
   Graph g = tf::load_graphdef(testing::fixture("mobilenet_v1_0.25_128/frozen_graph.pb"));
   EXPECT_EQ(g.size(), 555);
   EXPECT_GE(g.find("MobilenetV1/Predictions/Reshape"), 0);
+}
+
+TEST(Import, AnEmptyFileIsAnErrorNamingIt) {
+  testing::TempDir dir;
+  for (const char* name : {"empty.pb", "empty.pbtxt"}) {
+    write_file_atomic(dir / name, "");
+    testing::expect_error([&] { tf::load_graphdef(dir / name); },
+                          (dir / name).string() + ": a GraphDef without nodes (empty file?)");
+  }
 }
 
 TEST(Import, TruncatedFileIsAnErrorNamingIt) {

@@ -380,7 +380,10 @@ Graph import_graphdef(tensorflow::GraphDef&& graph_def) {
 
 Graph load_graphdef(const std::filesystem::path& path) {
   try {
-    return import_graphdef(read_graphdef(path));
+    tensorflow::GraphDef graph_def = read_graphdef(path);
+    // An empty file parses as an empty GraphDef: almost surely a copy or download cut short.
+    if (graph_def.node_size() == 0) fail(path.string(), ": a GraphDef without nodes (empty file?)");
+    return import_graphdef(std::move(graph_def));
   } catch (const Error& e) {
     std::string msg = e.what();
     if (msg.rfind(path.string(), 0) == 0) throw;
