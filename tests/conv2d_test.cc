@@ -1,6 +1,8 @@
 // Conv2D: hand-checked cases for padding, strides, dilations and channel mixing.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "tests/op_test_util.h"
 
 namespace poet::testing {
@@ -72,6 +74,33 @@ TEST(Conv2D, RejectsChannelMismatchAndBadAttributes) {
   attrs = conv_attrs("EXPLICIT");
   EXPECT_NE(run_op_error("Conv2D", {image3x3(), ones2x2()}, attrs).find("EXPLICIT"),
             std::string::npos);
+}
+
+// TensorFlow: "computed output size would be negative". A 2x2 kernel at dilation 3 spans 4.
+TEST(Conv2D, AValidWindowLargerThanTheInputIsAnError) {
+  EXPECT_NE(run_op_error("Conv2D", {image3x3(), ones2x2()}, conv_attrs("VALID", 1, 3))
+                .find("VALID padding: the window's height of 4 (kernel 2, dilation 3) is larger "
+                      "than the input's 3"),
+            std::string::npos);
+  EXPECT_EQ(run_op1("Conv2D", {image3x3(), ones2x2()}, conv_attrs("SAME", 1, 3)).shape(),
+            (Shape{1, 3, 3, 1}));
+}
+
+// Strides near int64's limit made (in + stride - 1) / stride overflow to an empty output.
+TEST(Conv2D, StridesAndDilationsAreBounded) {
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  EXPECT_NE(run_op_error("Conv2D", {image3x3(), ones2x2()}, conv_attrs("SAME", huge))
+                .find("attribute 'strides' must be [1, h, w, 1] with 1 <= h, w <= 1073741824, "
+                      "got [1, 9223372036854775807, 9223372036854775807, 1]"),
+            std::string::npos);
+  EXPECT_NE(run_op_error("Conv2D", {image3x3(), ones2x2()}, conv_attrs("SAME", 1, int64_t{1} << 62))
+                .find("attribute 'dilations' must be"),
+            std::string::npos);
+  EXPECT_NE(run_op_error("Conv2D", {image3x3(), ones2x2()}, conv_attrs("SAME", -1))
+                .find("got [1, -1, -1, 1]"),
+            std::string::npos);
+  EXPECT_EQ(run_op1("Conv2D", {image3x3(), ones2x2()}, conv_attrs("SAME", 1 << 30)).shape(),
+            (Shape{1, 1, 1, 1}));
 }
 
 }  // namespace

@@ -111,6 +111,10 @@ TEST(Pool, RejectsBadAttributesAndInputs) {
     EXPECT_NE(run_op_error(op, {ints({1, 1, 1, 1}, {1})}, pool_attrs("VALID", 1, 1))
                   .find("int32, expected float32"),
               std::string::npos);
+    EXPECT_NE(run_op_error(op, {image3x3()}, pool_attrs("VALID", 4, 1))
+                  .find("VALID padding: the window's height of 4 (kernel 4, dilation 1) is larger "
+                        "than the input's 3"),
+              std::string::npos);
   }
 }
 

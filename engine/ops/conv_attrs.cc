@@ -7,12 +7,20 @@ namespace {
 
 // A 4-element NHWC list whose batch and channel entries must be 1. Only dilations has a
 // default in TensorFlow; strides and ksize are required.
+// The bound keeps (kernel - 1) * dilation and in + stride far from int64 overflow; real
+// graphs use single digits.
+constexpr int64_t kMaxWindowAttr = int64_t{1} << 30;
+
 void read_hw(const Node& node, std::string_view key, int64_t& h, int64_t& w) {
   std::vector<int64_t> v =
       key == "dilations" ? node.attr_ints(key, {1, 1, 1, 1}) : node.attr_ints(key);
-  if (v.size() != 4 || v[0] != 1 || v[3] != 1 || v[1] < 1 || v[2] < 1)
-    fail(node.describe(), ": attribute '", key, "' must be [1, h, w, 1] with h, w >= 1, got ",
-         shape_string(v));
+  auto in_range = [](int64_t x) { return x >= 1 && x <= kMaxWindowAttr; };
+  if (v.size() != 4 || v[0] != 1 || v[3] != 1 || !in_range(v[1]) || !in_range(v[2])) {
+    std::string got;
+    for (int64_t x : v) got += str_cat(got.empty() ? "" : ", ", x);
+    fail(node.describe(), ": attribute '", key,
+         "' must be [1, h, w, 1] with 1 <= h, w <= ", kMaxWindowAttr, ", got [", got, "]");
+  }
   h = v[1];
   w = v[2];
 }
@@ -120,8 +128,18 @@ int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilati
   return kernels::axis_geometry(in, k, stride, dilation, padding).out;
 }
 
-Shape window_output_shape(const PartialShape& in, int64_t k_h, int64_t k_w, int64_t out_c,
-                          const WindowAttrs& attrs) {
+Shape window_output_shape(const InferContext& ctx, const PartialShape& in, int64_t k_h, int64_t k_w,
+                          int64_t out_c, const WindowAttrs& attrs) {
+  // TensorFlow fails here too ("computed output size would be negative"); an empty output
+  // would only move the error downstream, or hide it.
+  auto check_fits = [&](std::string_view axis, int64_t size, int64_t k, int64_t dilation) {
+    const int64_t window = (k - 1) * dilation + 1;
+    if (attrs.padding == kernels::Padding::kValid && size >= 0 && k >= 1 && window > size)
+      ctx.fail("VALID padding: the window's ", axis, " of ", window, " (kernel ", k, ", dilation ",
+               dilation, ") is larger than the input's ", size);
+  };
+  check_fits("height", in.dim(1), k_h, attrs.dilation_h);
+  check_fits("width", in.dim(2), k_w, attrs.dilation_w);
   return {in.dim(0),
           window_output_size(in.dim(1), k_h, attrs.stride_h, attrs.dilation_h, attrs.padding),
           window_output_size(in.dim(2), k_w, attrs.stride_w, attrs.dilation_w, attrs.padding),

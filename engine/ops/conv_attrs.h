@@ -41,9 +41,9 @@ int64_t window_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilati
                            kernels::Padding padding);
 
 // The NHWC output of a k_h x k_w window over `in` (sizes -1 where not yet known), out_c
-// channels.
-Shape window_output_shape(const PartialShape& in, int64_t k_h, int64_t k_w, int64_t out_c,
-                          const WindowAttrs& attrs);
+// channels. Fails, naming ctx's node, when a VALID window is larger than the input.
+Shape window_output_shape(const InferContext& ctx, const PartialShape& in, int64_t k_h, int64_t k_w,
+                          int64_t out_c, const WindowAttrs& attrs);
 
 // The ConvShape for concrete NHWC input and window sizes.
 kernels::ConvShape conv_shape(const Shape& input, int64_t k_h, int64_t k_w, int64_t out_c,

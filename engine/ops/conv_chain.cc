@@ -73,7 +73,7 @@ class FusedConvChain final : public Op {
           filter.dim(0) < 1 || filter.dim(1) < 1 || ctx.input_shape(2 + 2 * j).dim(0) != out_c)
         ctx.fail("layer ", j, "'s input ", x.str(), ", filter ", filter.str(), " and bias ",
                  ctx.input_shape(2 + 2 * j).str(), " do not follow the layer before");
-      x = window_output_shape(x, filter.dim(0), filter.dim(1), out_c, layers_[j].attrs);
+      x = window_output_shape(ctx, x, filter.dim(0), filter.dim(1), out_c, layers_[j].attrs);
     }
     ctx.set_output(0, DType::kFloat32, x);
   }

@@ -32,7 +32,7 @@ void Convolution::infer(InferContext& ctx) const {
   }
   if (!ctx.input_value(1) || (fused_ && !ctx.input_value(2))) filter_varies_ = true;
   ctx.set_output(0, DType::kFloat32,
-                 window_output_shape(in, filter.dim(0), filter.dim(1), out_c, attrs_));
+                 window_output_shape(ctx, in, filter.dim(0), filter.dim(1), out_c, attrs_));
 }
 
 kernels::ConvShape Convolution::conv_shape(const ComputeContext& ctx) const {

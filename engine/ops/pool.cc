@@ -32,7 +32,7 @@ class Pool final : public Op {
     ctx.expect_rank(0, 4);
     const PartialShape& in = ctx.input_shape(0);
     ctx.set_output(0, DType::kFloat32,
-                   window_output_shape(in, attrs_.k_h, attrs_.k_w, in.dim(3), attrs_));
+                   window_output_shape(ctx, in, attrs_.k_h, attrs_.k_w, in.dim(3), attrs_));
   }
 
   void compute(ComputeContext& ctx) const override {
