@@ -70,6 +70,15 @@ TEST(Import, ResolvesIndexedAndControlInputs) {
   EXPECT_EQ(b.control_inputs, std::vector<int>{g.find("a")});
 }
 
+// TensorFlow's rewrites record where a node came from; a text graph carrying it must parse (a
+// binary one skips unknown fields).
+TEST(Import, TextGraphsMayCarryDebugInfo) {
+  Graph g = parse(float_const("a", "dim { size: 1 }", "float_val: 1") +
+                  "node { name: 'b' op: 'Identity' input: 'a' experimental_debug_info { "
+                  "original_node_names: 'x' original_func_names: 'f' } }");
+  EXPECT_EQ(g.size(), 2);
+}
+
 TEST(Import, UnknownInputIsAnErrorNamingBoth) {
   try {
     parse("node { name: 'b' op: 'Identity' input: 'nowhere' }");
