@@ -48,17 +48,62 @@ void print_parameters(const Graph& graph) {
               static_cast<long long>(elements), static_cast<long long>(tensors), bytes / 1e6);
 }
 
-void print_layers(const Executable& exe) {
+// A shape no run could hold: over poet's tensor limit (or too many elements to count). Such
+// shapes are still inferred, but Op::flops is not asked about them (a file may declare 2^62
+// rows), so a total over them would leave their layers out.
+void check_within_limit(const TensorInfo& t, const std::string& what, int64_t batch) {
+  if (!t.shape.fully_known()) return;
+  const int64_t bytes = known_bytes(t);
+  if (bytes >= 0 && static_cast<uint64_t>(bytes) <= max_tensor_bytes()) return;
+  fail(what, " would be ", dtype_name(t.dtype), " ", t.shape.str(), ", ",
+       bytes < 0 ? std::string("too many bytes to count") : str_cat(bytes, " bytes"),
+       ", over poet's tensor limit of ", max_tensor_bytes(),
+       " bytes (POET_MAX_TENSOR_BYTES): no run could hold it (--batch ", batch, ")");
+}
+
+void check_within_limits(const Executable& exe, const std::vector<StepInfo>& steps, int64_t batch) {
+  for (size_t i = 0; i < exe.feed_names().size(); ++i)
+    check_within_limit(exe.feed_info(static_cast<int>(i)),
+                       str_cat("input '", exe.feed_names()[i], "'"), batch);
+  for (const StepInfo& s : steps)
+    for (const TensorInfo& o : s.outputs)
+      check_within_limit(o, str_cat("node '", s.name, "' (", s.op, "): its output"), batch);
+}
+
+bool open(const StepInfo& s) {
+  return std::ranges::any_of(s.outputs, [](const TensorInfo& o) { return !o.shape.fully_known(); });
+}
+
+// A layer whose shape the graph leaves open (an input of [?,?,?,3]) has no FLOP count: the total
+// then says so rather than leave them out.
+void print_total(const std::vector<StepInfo>& steps, int64_t total) {
+  const auto first_open = std::ranges::find_if(steps, open);
+  if (first_open == steps.end()) {
+    std::printf("total: %.3f GFLOPs per run\n", total / 1e9);
+    return;
+  }
+  const auto n = static_cast<long long>(std::ranges::count_if(steps, open));
+  std::printf(
+      "total: unknown: the graph leaves the shapes of %lld layer%s open (the first: '%s' %s), and "
+      "their FLOPs with them (%.3f GFLOPs in the others)\n",
+      n, n == 1 ? "" : "s", first_open->name.c_str(), first_open->outputs[0].shape.str().c_str(),
+      total / 1e9);
+}
+
+void print_layers(const Executable& exe, int64_t batch) {
+  const std::vector<StepInfo> steps = exe.steps();
+  check_within_limits(exe, steps, batch);
   std::printf("\nlayers (as run, after constant folding):\n");
   std::printf("  %-58s %-24s %-20s %10s\n", "node", "op", "output", "MFLOPs");
   int64_t total = 0;
-  for (const StepInfo& s : exe.steps()) {
+  for (const StepInfo& s : steps) {
     std::string shape = s.outputs.empty() ? "" : s.outputs[0].shape.str();
-    std::printf("  %-58s %-24s %-20s %10.2f\n", s.name.c_str(), s.op.c_str(), shape.c_str(),
-                s.flops / 1e6);
+    char mflops[32] = "?";
+    if (!open(s)) std::snprintf(mflops, sizeof mflops, "%.2f", s.flops / 1e6);
+    std::printf("  %-58s %-24s %-20s %10s\n", s.name.c_str(), s.op.c_str(), shape.c_str(), mflops);
     total += s.flops;
   }
-  std::printf("total: %.3f GFLOPs per run\n", total / 1e9);
+  print_total(steps, total);
   const Executable::ArenaSizes arena = exe.arena_sizes();
   std::printf("activation arena: %.2f MB (the most alive at once: %.2f MB)\n",
               static_cast<double>(arena.bytes) / 1e6, static_cast<double>(arena.peak_live) / 1e6);
@@ -72,6 +117,9 @@ int inspect(Args args) {
                {"batch", "1", "batch size assumed for inputs whose batch is unknown"}},
               args);
   if (flags.help_requested()) return 0;
+  // As bench's: a batch beyond it only makes shapes no run could hold.
+  const int64_t batch = flags.integer("batch");
+  if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
   if (flags.positional().size() != 1)
     fail("expected one graph file, got ", flags.positional().size());
   const std::string path = flags.positional()[0];
@@ -88,8 +136,7 @@ int inspect(Args args) {
     PartialShape shape = node.has_attr("shape") ? node.attr_shape("shape") : PartialShape();
     std::printf("  %s  %s %s\n", node.name.c_str(),
                 std::string(dtype_name(node.attr_type("dtype"))).c_str(), shape.str().c_str());
-    if (shape.known_rank && shape.rank() > 0 && shape.dims[0] < 0)
-      shape.dims[0] = flags.integer("batch");
+    if (shape.known_rank && shape.rank() > 0 && shape.dims[0] < 0) shape.dims[0] = batch;
     feeds.push_back(node.name + ":0");
     options.feed_shapes[feeds.back()] = shape;
   }
@@ -112,7 +159,7 @@ int inspect(Args args) {
     return 0;
   }
   Executable exe(std::move(graph), feeds, fetches, options);
-  print_layers(exe);
+  print_layers(exe, batch);
   return 0;
 }
 

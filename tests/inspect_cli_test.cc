@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "engine/file_io.h"
 #include "tests/cli_util.h"
 #include "tests/fixtures.h"
 
@@ -31,6 +32,64 @@ TEST(InspectCli, DescribesTheRealMobileNet) {
   const double mb = std::stod(r.out.substr(arena + 18));
   EXPECT_GE(mb, 0.39);
   EXPECT_LT(mb, 1.0);
+}
+
+TEST(InspectCli, ABatchOutsideOneTo4096IsAnError) {
+  for (const char* batch : {"0", "-3", "4097", "100000"}) {
+    CliResult r = run_poet({"inspect", "g.pb", "--batch", batch});
+    EXPECT_EQ(r.exit_code, 1) << batch;
+    EXPECT_NE(r.err.find(std::string("--batch: expected 1..4096, got ") + batch), std::string::npos)
+        << r.err;
+  }
+}
+
+// x [?,1000,1000,1] into a 1x1 convolution to 8 channels: 32 MB an image out.
+const char* const kWideConv = R"(
+  node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+         attr { key: "shape" value { shape { dim { size: -1 } dim { size: 1000 } dim { size: 1000 }
+                                             dim { size: 1 } } } } }
+  node { name: "w" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+         attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: 1 }
+                dim { size: 1 } dim { size: 1 } dim { size: 8 } } float_val: 1 } } } }
+  node { name: "y" op: "Conv2D" input: "x" input: "w" attr { key: "T" value { type: DT_FLOAT } }
+         attr { key: "strides" value { list { i: 1 i: 1 i: 1 i: 1 } } }
+         attr { key: "padding" value { s: "VALID" } } }
+)";
+
+// At --batch 200 the convolution's output, 6.4 GB, is over the 4 GiB tensor limit: its shape is
+// inferred but its FLOPs are not counted, so inspect names it instead of printing a total
+// without it (it printed 10634 GFLOPs for Inception v3 at --batch 1000 instead of 11434).
+TEST(InspectCli, ALayerOverTheTensorLimitIsNamedInsteadOfATotal) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", kWideConv);
+  CliResult r = run_poet({"inspect", (dir / "g.pbtxt").string(), "--batch", "100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("total: 1.600 GFLOPs per run"), std::string::npos) << r.out;
+  r = run_poet({"inspect", (dir / "g.pbtxt").string(), "--batch", "200"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("node 'y' (Conv2D): its output would be float32 [200,1000,1000,8], "
+                       "6400000000 bytes, over poet's tensor limit of 4294967296 bytes"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.find("total:"), std::string::npos) << r.out;
+}
+
+// A placeholder [?,?,3]: its layer's shape, and so its FLOPs, are open.
+TEST(InspectCli, ShapesTheGraphLeavesOpenGiveNoTotal) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: -1 } dim { size: -1 }
+                                               dim { size: 3 } } } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  CliResult r = run_poet({"inspect", (dir / "g.pbtxt").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("total: unknown: the graph leaves the shapes of 1 layer open (the first: "
+                       "'y' [1,?,3])"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("GFLOPs per run"), std::string::npos) << r.out;
 }
 
 // poet bench on the real MobileNet v1 0.25_128 graph, with `flags` after the graph's.
