@@ -425,6 +425,10 @@ Executable build_executable(const Flags& flags, const std::string& input, const 
       if (computed.known_rank) shape = computed;
     }
   }
+  // A scalar has no dimension to hold the images: its runs would be of one, counted as `batch`.
+  if (batch != 1 && shape.known_rank && shape.rank() == 0)
+    fail("--batch ", batch, ": input '", input,
+         "' is a scalar, with no batch dimension to hold the images (use --batch 1)");
   if (shape.known_rank && shape.rank() > 0) shape.dims[0] = batch;
   options.feed_shapes[input] = shape;
   try {

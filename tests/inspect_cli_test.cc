@@ -228,6 +228,37 @@ TEST(BenchCli, AgainstWithOneSideSplittingTheBatchGivesNoRatios) {
   EXPECT_EQ(row.substr(row.size() - 2), " -") << row;
 }
 
+// A scalar input has no batch dimension: the runs computed one value and images/s counted
+// --batch of them.
+TEST(BenchCli, ABatchForAScalarInputIsAnError) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { } } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  const std::vector<std::string> args = {"bench",
+                                         "--graph",
+                                         (dir / "g.pbtxt").string(),
+                                         "--input_layer",
+                                         "x",
+                                         "--fetch",
+                                         "y",
+                                         "--seconds",
+                                         "0.01",
+                                         "--threads",
+                                         "1"};
+  std::vector<std::string> batch = args;
+  batch.insert(batch.end(), {"--batch", "8"});
+  CliResult r = run_poet(batch);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--batch 8: input 'x:0' is a scalar, with no batch dimension"),
+            std::string::npos)
+      << r.err;
+  r = run_poet(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
   CliResult r = bench_mobilenet({"--against", "mkl"});
