@@ -405,6 +405,36 @@ Executable one_image_executable(const Flags& flags, const std::string& input,
        why_not);
 }
 
+// The fed tensor's shape as the graph gives it: declared, or computed from the pipeline before
+// it (computed_shape) where the declared one is open.
+PartialShape graph_shape(const Graph& graph, const std::string& input, const ExecOptions& options) {
+  // The probe packs no weights, which would count in the peak RSS (Inception v3: 234 MB
+  // instead of 152).
+  PartialShape shape = declared_shape(graph, input, options);
+  if (!shape.fully_known()) {
+    PartialShape computed = computed_shape(graph, input, options);
+    if (computed.known_rank) shape = computed;
+  }
+  return shape;
+}
+
+// --input_shape's dims, for a graph that leaves them open: a rank or a dim after the batch
+// that contradicts the graph's `declared` shape is an error (the run used to take the flag's
+// and fail deep inside, or compute something else than the graph's).
+PartialShape given_shape(const Flags& flags, const PartialShape& declared,
+                         const std::string& input) {
+  const PartialShape given = parse_dims(flags.str("input_shape"));
+  bool agree = !declared.known_rank || declared.rank() == given.rank();
+  for (int i = 1; agree && i < given.rank(); ++i)
+    agree = declared.dim(i) < 0 || declared.dim(i) == given.dim(i);
+  if (!agree)
+    fail("--input_shape ", flags.str("input_shape"), ": the graph declares input '", input, "' ",
+         declared.str(),
+         "; --input_shape gives the dims after the batch, and only those it leaves "
+         "open (?) may differ");
+  return given;
+}
+
 // The executable bench times. The loaded graph goes once it is built: it holds the file's
 // weights, which the executable has folded, fused or packed into its own copies. Sets the fed
 // tensor's shape in `options` (--input_shape, or what the graph says, with --batch).
@@ -413,18 +443,8 @@ Executable build_executable(const Flags& flags, const std::string& input, const 
   Graph graph = load_graph(flags.required("graph"));
   std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
               peak_rss_mb());
-  PartialShape shape;
-  if (flags.given("input_shape")) {
-    shape = PartialShape(parse_dims(flags.str("input_shape")));
-  } else {
-    // The probe packs no weights, which would count in the peak RSS (Inception v3: 234 MB
-    // instead of 152).
-    shape = declared_shape(graph, input, options);
-    if (!shape.fully_known()) {
-      PartialShape computed = computed_shape(graph, input, options);
-      if (computed.known_rank) shape = computed;
-    }
-  }
+  PartialShape shape = graph_shape(graph, input, options);
+  if (flags.given("input_shape")) shape = given_shape(flags, shape, input);
   // A scalar has no dimension to hold the images: its runs would be of one, counted as `batch`.
   if (batch != 1 && shape.known_rank && shape.rank() == 0)
     fail("--batch ", batch, ": input '", input,
@@ -448,7 +468,8 @@ std::vector<FlagSpec> bench_flag_specs() {
       {"seconds", "3", "how long to keep running"},
       {"per_layer", "false", "print each layer's time, GFLOP/s and share of peak", true},
       {"input_shape", "",
-       "the fed tensor's dims after the batch (e.g. 299,299,3) if the graph lacks them"},
+       "the fed tensor's dims after the batch (e.g. 299,299,3) where the graph leaves them open "
+       "(the dims it declares must match)"},
       {"image", "", "JPEG to feed when --input_layer is a string tensor (DecodeJpeg/contents)"},
       {"against", "",
        "native, onednn or ref: also run the graph on this backend, in turns of about 0.25 s with "

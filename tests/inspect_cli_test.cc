@@ -259,6 +259,33 @@ TEST(BenchCli, ABatchForAScalarInputIsAnError) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// --input_shape fills the dims a graph leaves open; one that contradicts a declared dim, or the
+// rank, ran with the flag's shape ([1,5,4] for [?,?,3]) or failed deep inside (MobileNet's
+// Squeeze at 64x64).
+TEST(BenchCli, AnInputShapeThatContradictsTheGraphIsAnError) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: -1 } dim { size: -1 }
+                                               dim { size: 3 } } } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  auto bench = [&](const std::string& dims) {
+    return run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer", "x",
+                     "--fetch", "y", "--seconds", "0.01", "--threads", "1", "--input_shape", dims});
+  };
+  for (const char* dims : {"5,4", "5", "5,3,1"}) {
+    CliResult r = bench(dims);
+    EXPECT_EQ(r.exit_code, 1) << dims;
+    EXPECT_NE(r.err.find(std::string("--input_shape ") + dims +
+                         ": the graph declares input 'x:0' [?,?,3]"),
+              std::string::npos)
+        << r.err;
+  }
+  CliResult r = bench("5,3");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
   CliResult r = bench_mobilenet({"--against", "mkl"});
