@@ -27,13 +27,17 @@ namespace x86 = kernels::x86;
 using Clock = std::chrono::steady_clock;
 
 // Deterministic input for the fed tensor: uniform [-1, 1) floats, or the JPEG bytes of --image.
-Tensor make_input(const TensorInfo& info, int64_t batch, const Flags& flags) {
+Tensor make_input(const TensorInfo& info, const std::string& input, int64_t batch,
+                  const Flags& flags) {
   if (info.dtype == DType::kString) {
     if (!flags.given("image")) fail("--input_layer is a string tensor: give --image FILE.jpg");
     return Tensor::from_string(read_file(flags.str("image")));
   }
   if (info.dtype != DType::kFloat32)
     fail("--input_layer: poet bench feeds float32 or string tensors, not ", dtype_name(info.dtype));
+  if (!info.shape.fully_known())
+    fail("--input_layer: the graph leaves the shape of input '", input, "' open, ",
+         info.shape.str(), ": give its dims after the batch with --input_shape (e.g. 299,299,3)");
   Shape shape = info.shape.known();
   if (!shape.empty()) shape[0] = batch;  // a graph built for one image takes a batch too
   Tensor t(DType::kFloat32, std::move(shape));
@@ -534,7 +538,7 @@ int bench(Args args) {
   Executable exe = build_executable(flags, input, fetch, batch, options);
   std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
               resident_mb(), peak_rss_mb());
-  Tensor feed = make_input(exe.feed_info(0), batch, flags);
+  Tensor feed = make_input(exe.feed_info(0), input, batch, flags);
   if (feed.dtype() == DType::kString && batch != 1)
     fail("--batch: a string input (JPEG bytes) runs one image at a time");
 

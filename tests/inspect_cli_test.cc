@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <tuple>
 
 #include "engine/file_io.h"
 #include "tests/cli_util.h"
@@ -284,6 +285,31 @@ TEST(BenchCli, AnInputShapeThatContradictsTheGraphIsAnError) {
   }
   CliResult r = bench("5,3");
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// An input whose shape the graph leaves open: the error named neither ("shape [1,?,3] is not
+// fully known").
+TEST(BenchCli, AnOpenInputShapeNamesTheInputAndInputShape) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: -1 } dim { size: -1 }
+                                               dim { size: 3 } } } } }
+    node { name: "u" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+    node { name: "v" op: "Relu" input: "u" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  for (const auto& [input, fetch, shape] :
+       {std::tuple{"x", "y", "[1,?,3]"}, std::tuple{"u", "v", "<unknown>"}}) {
+    CliResult r = run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer", input,
+                            "--fetch", fetch, "--seconds", "0.01", "--threads", "1"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(
+        r.err.find(std::string("the graph leaves the shape of input '") + input + ":0' open, " +
+                   shape + ": give its dims after the batch with --input_shape"),
+        std::string::npos)
+        << r.err;
+  }
 }
 
 TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
