@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <numeric>
 #include <optional>
 #include <random>
 #include <span>
@@ -140,7 +139,7 @@ double run_flops(const Executable& exe, const StepInfo& step, int64_t batch) {
 // (StepTime::thread_seconds over its wall time): 1.00 on one thread, short of the pool's size
 // by what the split left idle; "-" for oneDNN's layers, which run on oneDNN's own threads.
 // `times`: each step's time summed over the timed runs.
-void print_layers(const Executable& exe, std::span<const StepTime> times, int runs,
+void print_layers(const Executable& exe, std::span<const StepTime> times, int64_t runs,
                   const Peak& peak, Backend default_backend, int64_t batch) {
   const bool split = exe.splits_batch(batch);
   const double layer_peak = split ? peak.per_thread : peak.total();
@@ -151,7 +150,7 @@ void print_layers(const Executable& exe, std::span<const StepTime> times, int ru
   std::vector<StepInfo> steps = exe.steps();
   for (size_t i = 0; i < steps.size(); ++i) {
     const double seconds = times[i].seconds;
-    double ms = seconds / runs * 1e3;
+    double ms = seconds / static_cast<double>(runs) * 1e3;
     double gflops = ms > 0 ? run_flops(exe, steps[i], batch) / (ms * 1e6) : 0;
     std::string shape = steps[i].outputs.empty() ? "" : steps[i].outputs[0].shape.str();
     // A layer sent to another backend than the run's (--backend_op) says which.
@@ -243,20 +242,54 @@ int warm_up(Executable& exe, std::span<const Tensor> feeds, int64_t batch, int t
   return 0;
 }
 
+// The timed runs' seconds: their count, sum and fastest, and for the median a sample of at most
+// kMaxSamples (when full, every other one goes and from then on every other run is kept, so
+// the sample stays spread over the whole time). A fetch that takes a microsecond ran millions
+// of times within --seconds, and each run's time was kept.
+class RunTimes {
+ public:
+  static constexpr size_t kMaxSamples = size_t{1} << 16;
+
+  void add(double seconds) {
+    if (count_ % stride_ == 0) samples_.push_back(seconds);
+    ++count_;
+    total_ += seconds;
+    fastest_ = count_ == 1 ? seconds : std::min(fastest_, seconds);
+    if (samples_.size() < kMaxSamples) return;
+    for (size_t i = 0; i < samples_.size() / 2; ++i) samples_[i] = samples_[2 * i];
+    samples_.resize(samples_.size() / 2);
+    stride_ *= 2;
+  }
+  int64_t count() const { return count_; }
+  double total() const { return total_; }
+  double fastest() const { return fastest_; }
+  double median() const {
+    std::vector<double> sorted = samples_;
+    std::ranges::nth_element(sorted,
+                             sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2));
+    return sorted[sorted.size() / 2];
+  }
+
+ private:
+  std::vector<double> samples_;
+  int64_t count_ = 0, stride_ = 1;
+  double total_ = 0, fastest_ = 0;
+};
+
 // One executable's timed runs.
 struct Timed {
   Timed(Executable& e, Backend b) : exe(&e), backend(b), layer_times(e.steps().size()) {}
   Executable* exe;
   Backend backend;
   std::vector<StepTime> layer_times;  // each step's time summed over the runs
-  std::vector<double> run_seconds;
+  RunTimes run_times;
   double cpu_seconds = 0;  // all threads, over the runs
   bool counting = false;   // whether the run going on is timed
   int side_by_side = 0;    // fork-joins whose branches ran side by side (warm_up)
 
-  int runs() const { return static_cast<int>(run_seconds.size()); }
-  double seconds() const { return std::accumulate(run_seconds.begin(), run_seconds.end(), 0.0); }
-  double mean_seconds() const { return seconds() / runs(); }
+  int64_t runs() const { return run_times.count(); }
+  double seconds() const { return run_times.total(); }
+  double mean_seconds() const { return seconds() / static_cast<double>(runs()); }
 };
 
 // With two executables, each runs in turns of about this long, whose first run is not timed:
@@ -274,15 +307,17 @@ double time_run(Timed& t, std::span<const Tensor> feeds, bool counted) {
   const double run = std::chrono::duration<double>(Clock::now() - start).count();
   if (counted) {
     t.cpu_seconds += cpu_seconds() - cpu_start;
-    t.run_seconds.push_back(run);
+    t.run_times.add(run);
   }
   return run;
 }
 
-// Runs each executable at least 3 times and until `budget` seconds of timed runs have passed:
-// one executable's runs one after the other; two in turns ABBA (so that neither always runs
-// first after the other). Layers are timed only when their table is asked for: timed, every
-// step and every loop of the pool reads clocks during the runs that images/s measures.
+// Runs each executable at least 3 times and until `budget` seconds have passed on the clock
+// (not only inside the runs: a run of a microsecond spent most of the loop's time outside it, and
+// the loop ran ten times --seconds): one executable's runs one after the other; two in turns ABBA
+// (so that neither always runs first after the other). Layers are timed only when their table is
+// asked for: timed, every step and every loop of the pool reads clocks during the runs that
+// images/s measures.
 void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double budget,
                bool per_layer) {
   if (per_layer) {
@@ -292,8 +327,9 @@ void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double 
       });
   }
   const int n = static_cast<int>(timed.size());
-  double elapsed = 0;
-  for (int round = 0; round < 3 || elapsed < budget; ++round) {
+  const Clock::time_point start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  for (int round = 0; round < 3 || elapsed() < budget; ++round) {
     for (int k = 0; k < n; ++k) {
       Timed& t = timed[round % 2 == 0 ? k : n - 1 - k];
       int turn = 1;
@@ -303,7 +339,7 @@ void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double 
         std::this_thread::sleep_for(2 * ThreadPool::kSpin);
         turn = std::clamp(static_cast<int>(kTurnSeconds / time_run(t, feeds, false)), 1, 1000);
       }
-      for (int r = 0; r < turn; ++r) elapsed += time_run(t, feeds, true);
+      for (int r = 0; r < turn; ++r) time_run(t, feeds, true);
     }
   }
 }
@@ -330,7 +366,7 @@ void print_layers_against(const Timed& a, const Timed& b, bool split_a, bool spl
   for (size_t i = 0; i < steps_b.size(); ++i) index_b[{steps_b[i].name, steps_b[i].op}] = i;
   std::vector<bool> matched(steps_b.size(), false);
   auto ms = [](const Timed& t, size_t step) {
-    return t.layer_times[step].seconds / t.runs() * 1e3;
+    return t.layer_times[step].seconds / static_cast<double>(t.runs()) * 1e3;
   };
   auto row = [](const StepInfo& s) {
     const std::string shape = s.outputs.empty() ? "" : s.outputs[0].shape.str();
@@ -365,18 +401,17 @@ void print_summary(const Timed& t, int64_t batch, const Peak& peak, bool two) {
   double flops = 0;
   for (const StepInfo& s : t.exe->steps()) flops += run_flops(*t.exe, s, batch);
   const double per_run = t.mean_seconds();
-  std::printf("\nruns%s: %d in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", who.c_str(),
-              t.runs(), t.seconds(), per_run * 1e3, flops / 1e9);
+  std::printf("\nruns%s: %lld in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", who.c_str(),
+              static_cast<long long>(t.runs()), t.seconds(), per_run * 1e3, flops / 1e9);
   // On a shared machine the mean carries other tenants' bursts; the median and the fastest
   // run are steadier for comparing two builds.
-  std::vector<double> sorted = t.run_seconds;
-  std::sort(sorted.begin(), sorted.end());
-  const double median = sorted[sorted.size() / 2];
+  const double median = t.run_times.median(), fastest = t.run_times.fastest();
   std::printf("per run: median %.3f ms, fastest %.3f ms (images/s %.1f and %.1f)\n", median * 1e3,
-              sorted.front() * 1e3, batch / median, batch / sorted.front());
+              fastest * 1e3, batch / median, batch / fastest);
   // On a shared machine, one thread's CPU time per run is what waiting for a core does not
   // inflate (with more threads it also counts the pool's spinning between layers).
-  std::printf("cpu: %.3f ms per run, all threads\n", t.cpu_seconds / t.runs() * 1e3);
+  std::printf("cpu: %.3f ms per run, all threads\n",
+              t.cpu_seconds / static_cast<double>(t.runs()) * 1e3);
   const double gflops = flops / per_run / 1e9;
   std::printf("GFLOP/s: %.1f (%.1f%% of %.1f peak on %d threads)\n", gflops,
               100 * gflops / peak.total(), peak.total(), peak.threads);
@@ -407,6 +442,16 @@ Executable one_image_executable(const Flags& flags, const std::string& input,
   if (why_not.empty()) throw whole;  // not a batch the graph fixes
   fail(whole.what(), "; built for one image, the graph would take the batch image by image, but ",
        why_not);
+}
+
+// Whether `fetch` is `input` or is computed from it. One that is not (a constant) computes the
+// same whatever is fed: --batch, --input_shape and images/s would mean nothing.
+bool reads_input(const Graph& graph, const std::string& input, const std::string& fetch) {
+  const Endpoint in = graph.endpoint(input), out = graph.endpoint(fetch);
+  if (in == out) return true;
+  for (int n : graph.needed_nodes(std::span(&out, 1), std::span(&in, 1)))
+    if (std::ranges::find(graph.node(n).inputs, in) != graph.node(n).inputs.end()) return true;
+  return false;
 }
 
 // The fed tensor's shape as the graph gives it: declared, or computed from the pipeline before
@@ -447,6 +492,9 @@ Executable build_executable(const Flags& flags, const std::string& input, const 
   Graph graph = load_graph(flags.required("graph"));
   std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
               peak_rss_mb());
+  if (!reads_input(graph, input, fetch))
+    fail("--fetch '", fetch, "' does not depend on --input_layer '", input,
+         "': its runs would compute the same whatever is fed");
   PartialShape shape = graph_shape(graph, input, options);
   if (flags.given("input_shape")) shape = given_shape(flags, shape, input);
   // A scalar has no dimension to hold the images: its runs would be of one, counted as `batch`.

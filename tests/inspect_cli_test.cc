@@ -2,6 +2,7 @@
 // parameters, the per-layer table with FLOPs and the activation arena; bench's report.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <sstream>
 #include <tuple>
 
@@ -310,6 +311,44 @@ TEST(BenchCli, AnOpenInputShapeNamesTheInputAndInputShape) {
         std::string::npos)
         << r.err;
   }
+}
+
+// x -> y, and a constant c -> z that reads no input.
+const char* const kReluAndConstant = R"(
+  node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+         attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
+  node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  node { name: "c" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+         attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { } float_val: 1 } } } }
+  node { name: "z" op: "Relu" input: "c" attr { key: "T" value { type: DT_FLOAT } } }
+)";
+
+// A fetch that does not depend on the input computes the same whatever is fed.
+TEST(BenchCli, AFetchThatDoesNotReadTheInputIsAnError) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", kReluAndConstant);
+  CliResult r = run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer", "x",
+                          "--fetch", "z", "--seconds", "0.01", "--threads", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--fetch 'z:0' does not depend on --input_layer 'x:0'"), std::string::npos)
+      << r.err;
+}
+
+// --seconds is the timing loop's time on the clock: fetching the input itself computes nothing,
+// and when the budget counted only the time inside the runs, the loop around them ran about
+// ten times --seconds (0.3 s took 3 s or more).
+TEST(BenchCli, SecondsIsTheLoopsTimeOnTheClock) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", kReluAndConstant);
+  const auto start = std::chrono::steady_clock::now();
+  CliResult r = run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer", "x",
+                          "--fetch", "x", "--seconds", "0.3", "--threads", "1"});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The rest is the FMA peak, measured before and after the runs (about 0.5 s).
+  EXPECT_LT(seconds, 2.0) << r.out;
+  EXPECT_NE(r.out.find("per run: median "), std::string::npos) << r.out;
 }
 
 TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
