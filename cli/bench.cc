@@ -98,9 +98,12 @@ struct Peak {
 Peak measure_peak(int threads) {
   Peak peak;
   peak.threads = threads;
-  // The L1's ways decide how the convolutions read 1024-channel images (InputSpacing).
-  std::printf("machine: %u hardware threads, L1d %d-way; FMA peak per thread:",
-              std::thread::hardware_concurrency(), x86::cpu_features().l1d_ways);
+  // The L1's ways decide how the convolutions read 1024-channel images (InputSpacing). Some
+  // hosts' CPUID lists no caches (0 ways).
+  const int ways = x86::cpu_features().l1d_ways;
+  std::printf(
+      "machine: %u hardware threads, %s; FMA peak per thread:", std::thread::hardware_concurrency(),
+      ways > 0 ? str_cat("L1d ", ways, "-way").c_str() : "L1d ways unknown (CPUID lists none)");
   for (x86::Isa isa : {x86::Isa::kAvx512, x86::Isa::kAvx2}) {
     if (!x86::isa_available(isa)) continue;
     double g = x86::measure_fma_peak(isa);
@@ -217,6 +220,34 @@ std::string backend_label(Backend backend, bool two) {
   return two ? " (" + std::string(backend_name(backend)) + ")" : "";
 }
 
+// Whether every layer runs the reference kernels, which take one thread whatever the pool.
+bool all_reference(const Executable& exe) {
+  return std::ranges::all_of(exe.steps(),
+                             [](const StepInfo& s) { return s.backend == Backend::kReference; });
+}
+
+// What the threads do with a batch run whole: each layer split over them, or each on one
+// thread (--layer_split, or the reference kernels); and with the layers split, or on the
+// reference backend, how many fork-joins ran their branches side by side (returned).
+int describe_layers(const Executable& exe, std::span<const Tensor> feeds, const Flags& flags,
+                    const std::string& label) {
+  const bool reference = all_reference(exe);
+  const bool split = !reference && exe.layer_threads(feeds) != 1;
+  if (reference) {
+    std::printf("layers%s: each on one thread (the reference kernels take one)\n", label.c_str());
+  } else {
+    std::printf("layers%s: %s (--layer_split %s)\n", label.c_str(),
+                split ? "each split over the threads" : "each on one thread",
+                flags.str("layer_split").c_str());
+  }
+  const Executable::BranchUse branches = exe.branch_use(feeds);
+  if (!(split || reference) || branches.regions == 0) return 0;
+  std::printf("parallel branches%s: side by side in %d of %d fork-joins (--branches %s)\n",
+              label.c_str(), branches.side_by_side, branches.regions,
+              flags.str("branches").c_str());
+  return branches.side_by_side;
+}
+
 // Packs weights, touches buffers, and lets --layer_split auto time its ways (layer_threads
 // is 0 until it has chosen; a split batch never asks it). `label`: backend_label. Returns the
 // fork-joins whose branches the runs take side by side (--branches).
@@ -226,20 +257,7 @@ int warm_up(Executable& exe, std::span<const Tensor> feeds, int64_t batch, int t
   exe.run(feeds);
   for (int i = 1; whole && exe.layer_threads(feeds) == 0 && i < exe.trial_runs(); ++i)
     exe.run(feeds);
-  if (whole && threads > 1) {
-    const bool split = exe.layer_threads(feeds) != 1;
-    std::printf("layers%s: %s (--layer_split %s)\n", label.c_str(),
-                split ? "each split over the threads" : "each on one thread",
-                flags.str("layer_split").c_str());
-    const Executable::BranchUse branches = exe.branch_use(feeds);
-    if (split && branches.regions > 0) {
-      std::printf("parallel branches%s: side by side in %d of %d fork-joins (--branches %s)\n",
-                  label.c_str(), branches.side_by_side, branches.regions,
-                  flags.str("branches").c_str());
-      return branches.side_by_side;
-    }
-  }
-  return 0;
+  return whole && threads > 1 ? describe_layers(exe, feeds, flags, label) : 0;
 }
 
 // The timed runs' seconds: their count, sum and fastest, and for the median a sample of at most
@@ -575,7 +593,8 @@ int bench(Args args) {
   int64_t batch = flags.integer("batch");
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
   double budget = flags.number("seconds");
-  if (!(budget > 0 && budget <= 3600)) fail("--seconds: expected a duration in (0, 3600]");
+  if (!(budget > 0 && budget <= 3600))
+    fail("--seconds: expected a duration in (0, 3600], got ", flags.str("seconds"));
   std::string input = tensor_name(flags.required("input_layer"));
   std::string fetch = tensor_name(flags.required("fetch"));
 

@@ -351,6 +351,33 @@ TEST(BenchCli, SecondsIsTheLoopsTimeOnTheClock) {
   EXPECT_NE(r.out.find("per run: median "), std::string::npos) << r.out;
 }
 
+TEST(BenchCli, ASecondsOutOfRangeIsEchoed) {
+  for (const char* seconds : {"0", "-1", "3601"}) {
+    CliResult r = run_poet(
+        {"bench", "--graph", "g.pb", "--input_layer", "x", "--fetch", "y", "--seconds", seconds});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(
+        r.err.find(std::string("--seconds: expected a duration in (0, 3600], got ") + seconds),
+        std::string::npos)
+        << r.err;
+  }
+}
+
+// The reference kernels run each layer on one thread, whatever the pool: the report said "each
+// split over the threads". A CPUID that lists no L1 printed "L1d 0-way".
+TEST(BenchCli, TheReferenceBackendsLayersAreOnOneThread) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", kReluAndConstant);
+  CliResult r =
+      run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer", "x", "--fetch",
+                "y", "--seconds", "0.01", "--threads", "2", "--backend", "ref"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nlayers: each on one thread (the reference kernels take one)\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find(" 0-way"), std::string::npos) << r.out;
+}
+
 TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
   CliResult r = bench_mobilenet({"--against", "mkl"});
