@@ -15,6 +15,7 @@
 #include "cli/common.h"
 #include "engine/batch_split.h"
 #include "engine/file_io.h"
+#include "engine/image_codec.h"
 #include "engine/thread_pool.h"
 #include "kernels/x86/cpu_features.h"
 #include "kernels/x86/fma_peak.h"
@@ -25,13 +26,25 @@ namespace {
 namespace x86 = kernels::x86;
 using Clock = std::chrono::steady_clock;
 
+// The bytes of --image for a string input. Decoded once here, so that bad data is an error
+// naming the file rather than the graph's DecodeJpeg node.
+Tensor image_bytes(const Flags& flags) {
+  if (!flags.given("image")) fail("--input_layer is a string tensor: give --image FILE.jpg");
+  const std::string path = flags.str("image");
+  std::string bytes = read_file(path);
+  decode_image(bytes, 0, "--image " + path);
+  return Tensor::from_string(std::move(bytes));
+}
+
 // Deterministic input for the fed tensor: uniform [-1, 1) floats, or the JPEG bytes of --image.
 Tensor make_input(const TensorInfo& info, const std::string& input, int64_t batch,
                   const Flags& flags) {
-  if (info.dtype == DType::kString) {
-    if (!flags.given("image")) fail("--input_layer is a string tensor: give --image FILE.jpg");
-    return Tensor::from_string(read_file(flags.str("image")));
-  }
+  if (info.dtype == DType::kString) return image_bytes(flags);
+  // Decoding, resizing and scaling an image would only change the values, not the time.
+  if (flags.given("image"))
+    fail("--image: input '", input, "' is ", dtype_name(info.dtype),
+         ", which bench fills with random values; --image is for a string input of JPEG bytes "
+         "(DecodeJpeg/contents)");
   if (info.dtype != DType::kFloat32)
     fail("--input_layer: poet bench feeds float32 or string tensors, not ", dtype_name(info.dtype));
   if (!info.shape.fully_known())

@@ -378,6 +378,38 @@ TEST(BenchCli, TheReferenceBackendsLayersAreOnOneThread) {
   EXPECT_EQ(r.out.find(" 0-way"), std::string::npos) << r.out;
 }
 
+// JPEG bytes fed as a string into DecodeJpeg (the Inception v3 2015 layout's input).
+TEST(BenchCli, ACorruptImageIsNamedByItsFile) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "contents" op: "Placeholder" attr { key: "dtype" value { type: DT_STRING } }
+           attr { key: "shape" value { shape { } } } }
+    node { name: "decoded" op: "DecodeJpeg" input: "contents"
+           attr { key: "channels" value { i: 3 } } }
+  )");
+  write_file_atomic(dir / "bad.jpg", "\xff\xd8\xff\xe0 not a JPEG after all");
+  CliResult r =
+      run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer", "contents",
+                "--fetch", "decoded", "--seconds", "0.01", "--image", (dir / "bad.jpg").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--image " + (dir / "bad.jpg").string() + ": invalid JPEG data"),
+            std::string::npos)
+      << r.err;
+}
+
+// bench feeds a float input random values; --image was silently ignored there.
+TEST(BenchCli, AnImageForAFloatInputIsAnError) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", kReluAndConstant);
+  CliResult r =
+      run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer", "x", "--fetch",
+                "y", "--seconds", "0.01", "--threads", "1", "--image", (dir / "any.jpg").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--image: input 'x:0' is float32, which bench fills with random values"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(BenchCli, AgainstAnUnknownBackendFailsNamingTheFlag) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
   CliResult r = bench_mobilenet({"--against", "mkl"});
