@@ -603,6 +603,7 @@ int bench(Args args) {
               "--graph G.pb --input_layer T --fetch T [--batch N] [--per_layer] [--against B]",
               bench_flag_specs(), args);
   if (flags.help_requested()) return 0;
+  flags.expect_no_positional();
   int64_t batch = flags.integer("batch");
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
   double budget = flags.number("seconds");

@@ -70,19 +70,19 @@ void check_within_limits(const Executable& exe, const std::vector<StepInfo>& ste
       check_within_limit(o, str_cat("node '", s.name, "' (", s.op, "): its output"), batch);
 }
 
-bool open(const StepInfo& s) {
+bool shape_open(const StepInfo& s) {
   return std::ranges::any_of(s.outputs, [](const TensorInfo& o) { return !o.shape.fully_known(); });
 }
 
 // A layer whose shape the graph leaves open (an input of [?,?,?,3]) has no FLOP count: the total
 // then says so rather than leave them out.
 void print_total(const std::vector<StepInfo>& steps, int64_t total) {
-  const auto first_open = std::ranges::find_if(steps, open);
+  const auto first_open = std::ranges::find_if(steps, shape_open);
   if (first_open == steps.end()) {
     std::printf("total: %.3f GFLOPs per run\n", total / 1e9);
     return;
   }
-  const auto n = static_cast<long long>(std::ranges::count_if(steps, open));
+  const auto n = static_cast<long long>(std::ranges::count_if(steps, shape_open));
   std::printf(
       "total: unknown: the graph leaves the shapes of %lld layer%s open (the first: '%s' %s), and "
       "their FLOPs with them (%.3f GFLOPs in the others)\n",
@@ -99,7 +99,7 @@ void print_layers(const Executable& exe, int64_t batch) {
   for (const StepInfo& s : steps) {
     std::string shape = s.outputs.empty() ? "" : s.outputs[0].shape.str();
     char mflops[32] = "?";
-    if (!open(s)) std::snprintf(mflops, sizeof mflops, "%.2f", s.flops / 1e6);
+    if (!shape_open(s)) std::snprintf(mflops, sizeof mflops, "%.2f", s.flops / 1e6);
     std::printf("  %-58s %-24s %-20s %10s\n", s.name.c_str(), s.op.c_str(), shape.c_str(), mflops);
     total += s.flops;
   }

@@ -106,6 +106,8 @@ TEST(CliErrors, AnOutputIndexANodeLacksIsNamed) {
       "(Reshape) has 1 output");
   expect_error(run_poet({"run", "--graph", graph, "--fetch", "input:3"}),
                "fetch 'input:3': node 'input' (Placeholder) has 1 output");
+  expect_error(run_poet({"inspect", graph, "--fetch", "input:5"}),
+               "fetch 'input:5': node 'input' (Placeholder) has 1 output");
 }
 
 // Before the replica is built (seconds for Inception v3).
@@ -177,6 +179,8 @@ TEST(CliErrors, AStrayArgumentIsNamed) {
                "unexpected argument 'false'; a boolean flag takes its value after '=' "
                "(--name=false) or as --noname");
   expect_error(run_poet({"retrain", "--image_dir", "d", "extra"}), "unexpected argument 'extra'");
+  expect_error(run_poet({"bench", "--graph", "g.pb", "--per_layer", "false"}),
+               "unexpected argument 'false'; a boolean flag");
 }
 
 }  // namespace
