@@ -86,8 +86,10 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   if (!found)
     fail(what, ": .npy dtype '", descr,
          "' is not supported (use little-endian float32, float16, int32, int64, uint8 or bool)");
-  if (dict_value(header, "fortran_order") != "False")
-    fail(what, ": Fortran-order .npy arrays are not supported");
+  const std::string_view order = dict_value(header, "fortran_order");
+  if (order == "True") fail(what, ": Fortran-order .npy arrays are not supported");
+  if (order != "False")
+    fail(what, ": the .npy header has no 'fortran_order': False or True (not written by NumPy?)");
   Shape shape = parse_shape(dict_value(header, "shape"), what);
   int64_t count = 0;
   try {
