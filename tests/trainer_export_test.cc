@@ -130,6 +130,25 @@ TEST(TrainerExport, PlaceholderScopeAvoidsExistingNames) {
   EXPECT_EQ(names("Input")[2], "input_1/BottleneckInputPlaceholder");
 }
 
+// A GraphDef may list a node before its inputs (the quantized MobileNet does): the export
+// failed with std::vector's range check.
+TEST(TrainerExport, AGraphListingANodeBeforeItsInputs) {
+  tensorflow::GraphDef def;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      "node { name: 'feat' op: 'Identity' input: 'image' attr { key: 'T' value { type: DT_FLOAT "
+      "} } }\n"
+      "node { name: 'image' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } } }\n",
+      &def));
+  SoftmaxLayer layer(4, 2, 1);
+  Graph g = build_retrained_graph(tf::import_graphdef(std::move(def)),
+                                  {"image:0", "feat:0", "final_result"}, layer.weights_tensor(),
+                                  layer.biases_tensor());
+  ASSERT_EQ(g.node(0).name, "feat");
+  EXPECT_EQ(g.node(g.node(0).inputs.at(0).node).name, "image");
+  const Node& placeholder = g.node(g.find("input/BottleneckInputPlaceholder"));
+  EXPECT_EQ(g.node(placeholder.inputs.at(0).node).name, "feat");
+}
+
 TEST(TrainerExport, SameInputsSameBytes) {
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir tmp;

@@ -41,11 +41,14 @@ void check_layer(const Tensor& weights, const Tensor& biases, int64_t bottleneck
          dtype_name(biases.dtype()), " ", shape_string(biases.shape()));
 }
 
-// The nodes `bottleneck` needs, copied in their original order with inputs renumbered.
+// The nodes `bottleneck` needs, copied in their original order with inputs renumbered. That
+// order need not be topological (a GraphDef may name an input defined further on: the
+// quantized MobileNet does), so the inputs are renumbered once every node has its new index.
 Graph copy_needed(const Graph& original, Endpoint bottleneck) {
   std::vector<int> needed = original.needed_nodes(std::span(&bottleneck, 1), {});
   std::sort(needed.begin(), needed.end());
   std::vector<int> new_index(original.size(), -1);
+  for (size_t i = 0; i < needed.size(); ++i) new_index[needed[i]] = static_cast<int>(i);
   Graph graph;
   for (int n : needed) {
     Node node = original.node(n);
@@ -53,7 +56,7 @@ Graph copy_needed(const Graph& original, Endpoint bottleneck) {
       fail("retrained graph: ", node.describe(), " cannot be written back: ", node.import_error);
     for (Endpoint& in : node.inputs) in.node = new_index[in.node];
     for (int& c : node.control_inputs) c = new_index[c];
-    new_index[n] = graph.add(std::move(node));
+    graph.add(std::move(node));
   }
   return graph;
 }
