@@ -3,6 +3,7 @@
 // the 2015 classify_image_graph_def.pb (layout inception_v3_2015).
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,9 @@ int convert(Args args) {
   if (std::filesystem::path(pos[0]).extension() != ".json")
     fail(pos[0], ": expected a TF.js model.json");
   check_can_write(out, PathKind::kFile, "--output");
+  for (const std::filesystem::path& file : tfjs::model_files(pos[0]))
+    if (same_file(out, file))
+      fail("--output ", out, ": is ", file.string(), ", a file of the model it converts");
   if (layout == "tfjs") {
     for (const char* f : {"input_mean", "input_std", "print_mapping"})
       if (flags.given(f)) fail("--", f, " applies to --layout inception_v3_2015 only");

@@ -234,6 +234,40 @@ void fill_cache(const RetrainOptions& o, trainer::BottleneckRunner& runner) {
                      o.bottleneck_dir, " in ", seconds, " s"));
 }
 
+// Whether `path` lies in `dir` (or is it), links resolved.
+bool is_inside(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  std::error_code ec;
+  const std::filesystem::path rel = std::filesystem::weakly_canonical(path, ec).lexically_relative(
+      std::filesystem::weakly_canonical(dir, ec));
+  return !ec && !rel.empty() && *rel.begin() != "..";
+}
+
+// Two outputs that name one file, or an output over what the run reads, would replace each
+// other without a word (the labels over the graph, the confusion PNG over a graph named m.png).
+void check_outputs_apart(const RetrainOptions& o, const std::string& confusion,
+                         const std::string& model_file) {
+  const std::pair<std::string, std::string> outputs[] = {
+      {"--output_graph", o.output_graph},
+      {"--output_labels", o.output_labels},
+      {"--confusion_matrix", confusion + ".csv"},
+      {"--confusion_matrix", confusion + ".png"},
+      {"--summaries_dir", trainer::join_path(o.summaries_dir, "train")},
+      {"--summaries_dir", trainer::join_path(o.summaries_dir, "validation")}};
+  const std::vector<std::filesystem::path> inputs =
+      std::filesystem::path(model_file).extension() == ".json"
+          ? tfjs::model_files(model_file)
+          : std::vector<std::filesystem::path>{model_file};
+  for (size_t i = 0; i < std::size(outputs); ++i) {
+    const auto& [flag, path] = outputs[i];
+    for (size_t j = 0; j < i; ++j)
+      if (same_file(path, outputs[j].second))
+        fail(flag, " ", path, ": the run also writes ", outputs[j].first, " there");
+    for (const std::filesystem::path& input : inputs)
+      if (same_file(path, input)) fail(flag, " ", path, ": is ", input.string(), ", the model");
+    if (is_inside(path, o.image_dir)) fail(flag, " ", path, ": is inside --image_dir");
+  }
+}
+
 // Where the confusion matrix goes, without the extensions.
 std::string confusion_prefix(const Flags& flags, const RetrainOptions& o) {
   std::string prefix = flags.str("confusion_matrix");
@@ -279,6 +313,7 @@ int retrain(Args args) {
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
 
   const std::string model_file = model_path(flags, options, info);
+  check_outputs_apart(options, confusion_prefix(flags, options), model_file);
   ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(model_file);
   trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph, exec);

@@ -1,6 +1,5 @@
 // poet run: feed .npy tensors into any tensors of a graph, write fetched tensors as .npy.
 #include <cstdio>
-#include <filesystem>
 #include <utility>
 
 #include "cli/common.h"
@@ -19,11 +18,6 @@ void print_summary(const std::string& name, const Tensor& t) {
     for (size_t i = 0; i < std::min<size_t>(v.size(), 6); ++i) std::printf(" %.6g", v[i]);
   }
   std::printf("\n");
-}
-
-bool same_path(const std::filesystem::path& a, const std::filesystem::path& b) {
-  return std::filesystem::absolute(a).lexically_normal() ==
-         std::filesystem::absolute(b).lexically_normal();
 }
 
 }  // namespace
@@ -58,7 +52,7 @@ int run(Args args) {
   for (size_t i = 0; i < outs.size(); ++i) {
     check_can_write(outs[i], PathKind::kFile, "--out");
     for (size_t j = 0; j < i; ++j)
-      if (same_path(outs[i], outs[j]))
+      if (same_file(outs[i], outs[j]))
         fail("--out ", outs[i],
              " is given for two --fetch tensors; the second would replace the first");
   }

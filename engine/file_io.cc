@@ -101,6 +101,16 @@ void check_can_write(const std::filesystem::path& path, PathKind kind, std::stri
     fail(where, "cannot write in ", dir.string(), " (", errno_text(), ")");
 }
 
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::equivalent(a, b, ec)) return true;
+  const fs::path ca = fs::weakly_canonical(a, ec);
+  if (ec) return false;
+  const fs::path cb = fs::weakly_canonical(b, ec);
+  return !ec && ca == cb;
+}
+
 namespace {
 
 constexpr std::string_view kTempMarker = ".tmp-";

@@ -39,6 +39,10 @@ enum class PathKind { kFile, kDirectory };
 // long run, checked before the run instead of after it.
 void check_can_write(const std::filesystem::path& path, PathKind kind, std::string_view flag);
 
+// Whether two paths name one file: the same file when both exist (through links, or hard
+// links), else the same path once links, "." and ".." are resolved (a file not yet written).
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
+
 // True for a name write_file_atomic gives its temporary files (a file name, not a path).
 bool is_atomic_temp_name(std::string_view file_name);
 // Removes the temporary files in `dir` (not its sub-folders) whose writing process is no

@@ -234,6 +234,7 @@ TEST(ConvertCli, WritesLoadableGraphDefBothWays) {
 TEST(ConvertCli, BadInputIsAClearError) {
   TempDir dir;
   auto model = write_tiny_model(dir);
+  const std::string shard = read_file(dir / "w.bin");
   auto out = (dir / "out.pb").string();
   struct Case {
     std::vector<std::string> args;
@@ -247,6 +248,11 @@ TEST(ConvertCli, BadInputIsAClearError) {
       {{"convert", model.string(), "-o", out, "--input_mean=1"}, "--input_mean applies"},
       {{"convert", model.string(), "-o", dir.path().string()},
        "--output " + dir.path().string() + ": is a directory, not a file"},
+      // The model's own files: written over, the model was lost.
+      {{"convert", model.string(), "-o", model.string()},
+       "--output " + model.string() + ": is " + model.string() + ", a file of the model"},
+      {{"convert", model.string(), "-o", (dir / "." / "w.bin").string()},
+       ": is " + (dir / "w.bin").string() + ", a file of the model it converts"},
       // Not an InceptionV3: the first 2015 scope (3x3/2, 32 filters) finds no Keras conv.
       {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015"},
        "2015 scope 'conv': no Keras Conv2D reading 'input_1'"},
@@ -257,6 +263,8 @@ TEST(ConvertCli, BadInputIsAClearError) {
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   }
   EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_EQ(read_file(model), kTinyModel);
+  EXPECT_EQ(read_file(dir / "w.bin"), shard);
 }
 
 // --- The trained Inception v3 ---------------------------------------------------------------

@@ -141,6 +141,19 @@ TEST(AtomicWrite, NeverReplacesWhatIsNotARegularFile) {
             std::vector<fs::path>{fifo});
 }
 
+TEST(SameFile, ThroughLinksDotsAndFilesNotYetWritten) {
+  namespace fs = std::filesystem;
+  testing::TempDir dir;
+  write_file_atomic(dir / "a", "x");
+  fs::create_symlink(dir / "a", dir / "link");
+  fs::create_directories(dir / "sub");
+  EXPECT_TRUE(same_file(dir / "a", dir / "link"));
+  EXPECT_TRUE(same_file(dir / "a", dir / "sub" / ".." / "a"));
+  EXPECT_TRUE(same_file(dir / "new" / "b", dir / "sub" / ".." / "new" / "." / "b"));
+  EXPECT_FALSE(same_file(dir / "a", dir / "new" / "a"));
+  EXPECT_FALSE(same_file(dir / "a", dir / "sub"));
+}
+
 TEST(CheckCanWrite, AFileNameMustNameAFile) {
   testing::TempDir dir;
   testing::expect_error([] { check_can_write("", PathKind::kFile, "--out"); },

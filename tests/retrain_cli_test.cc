@@ -188,6 +188,39 @@ TEST(RetrainCli, UnwritableOutputsFailBeforeAnyBottleneck) {
   EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
 }
 
+// Two outputs on one file, or an output over the model or among the images, replaced each
+// other without a word (the labels over the graph, exit 0).
+TEST(RetrainCli, OutputsThatCollideFailBeforeAnyBottleneck) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // for split_args
+  fs::copy_file(fixture(kMobileNet), dir / "model.pb");
+  const std::string out = (dir / "out").string();
+  const std::vector<std::string> base =
+      with_flag(split_args(dir, {}), "--graph", (dir / "model.pb").string());
+  const std::pair<std::vector<std::pair<std::string, std::string>>, std::string> cases[] = {
+      {{{"--output_graph", out + "/x"}, {"--output_labels", out + "/./x"}},
+       "--output_labels " + out + "/./x: the run also writes --output_graph there"},
+      {{{"--output_graph", out + "/m.png"}, {"--confusion_matrix", out + "/m"}},
+       "--confusion_matrix " + out + "/m.png: the run also writes --output_graph there"},
+      {{{"--output_labels", (dir / "model.pb").string()}},
+       "--output_labels " + (dir / "model.pb").string() + ": is "},
+      {{{"--output_labels", (dir / "images" / "labels.txt").string()}}, ": is inside --image_dir"},
+      {{{"--summaries_dir", out}, {"--output_labels", out + "/train"}},
+       "--summaries_dir " + out + "/train: the run also writes --output_labels there"},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> args = base;
+    for (const auto& [flag, value] : flags) args = with_flag(args, flag, value);
+    CliResult r = run_poet(args);
+    EXPECT_EQ(r.exit_code, 1) << message;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
+  EXPECT_EQ(fs::file_size(dir / "model.pb"), fs::file_size(fixture(kMobileNet)));
+}
+
 // A tensor the graph lacks is named with the flag that gave it, or the architecture whose
 // default it is, before any bottleneck.
 TEST(RetrainCli, TensorsTheGraphLacksNameTheirFlag) {

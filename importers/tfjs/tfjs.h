@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "engine/graph.h"
 
@@ -15,6 +16,9 @@ namespace poet::tfjs {
 
 // The weights of a model.json's manifest, by name ("conv2d_1/kernel"), dequantized to float32.
 std::map<std::string, Tensor> load_weights(const std::filesystem::path& model_json);
+
+// model.json and the shard files its manifest names: every file a conversion reads.
+std::vector<std::filesystem::path> model_files(const std::filesystem::path& model_json);
 
 // Reads model.json and its shards. Errors name the file, layer or weight at fault.
 Graph load_model(const std::filesystem::path& model_json);

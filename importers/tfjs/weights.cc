@@ -65,21 +65,31 @@ Storage storage_of(const Json& w, const std::string& where) {
   return s;
 }
 
+// A manifest group's shard files, in `dir` (the model's directory, which they may not leave).
+std::vector<std::filesystem::path> shard_paths(const Json& group,
+                                               const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> paths;
+  for (const Json& p : field(group, "paths", "weightsManifest group")) {
+    if (!p.is_string()) fail("weightsManifest: a shard path is not a string");
+    std::filesystem::path rel = p.get<std::string>();
+    if (rel.is_absolute() || rel.lexically_normal().string().starts_with(".."))
+      fail("weightsManifest: shard path '", rel.string(), "' leaves the model's directory");
+    paths.push_back(dir / rel);
+  }
+  return paths;
+}
+
 // A group's shards, read one at a time: the manifest's byte offsets run across shard
 // boundaries, so a weight may start in one file and end in the next. Only the current shard
 // (and a weight split across two) is held, never the whole group.
 class ShardReader {
  public:
-  ShardReader(const Json& group, const std::filesystem::path& dir) {
-    for (const Json& p : field(group, "paths", "weightsManifest group")) {
-      if (!p.is_string()) fail("weightsManifest: a shard path is not a string");
-      std::filesystem::path rel = p.get<std::string>();
-      if (rel.is_absolute() || rel.lexically_normal().string().starts_with(".."))
-        fail("weightsManifest: shard path '", rel.string(), "' leaves the model's directory");
-      paths_.push_back(dir / rel);
+  ShardReader(const Json& group, const std::filesystem::path& dir)
+      : paths_(shard_paths(group, dir)) {
+    for (const std::filesystem::path& path : paths_) {
       std::error_code ec;
-      const uintmax_t size = std::filesystem::file_size(paths_.back(), ec);
-      if (ec) fail(paths_.back().string(), ": cannot read weight shard: ", ec.message());
+      const uintmax_t size = std::filesystem::file_size(path, ec);
+      if (ec) fail(path.string(), ": cannot read weight shard: ", ec.message());
       total_ += size;
     }
   }
@@ -160,6 +170,17 @@ std::map<std::string, Tensor> load_weights(const Json& model,
     }
   }
   return weights;
+}
+
+std::vector<std::filesystem::path> model_files(const std::filesystem::path& model_json) {
+  return naming_json_errors(model_json.string(), [&] {
+    const Json model = read_json(model_json);
+    std::vector<std::filesystem::path> files = {model_json};
+    for (const Json& group : field(model, "weightsManifest", model_json.string()))
+      for (std::filesystem::path& shard : shard_paths(group, model_json.parent_path()))
+        files.push_back(std::move(shard));
+    return files;
+  });
 }
 
 std::map<std::string, Tensor> load_weights(const std::filesystem::path& model_json) {
