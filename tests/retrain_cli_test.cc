@@ -148,6 +148,14 @@ TEST(RetrainCli, BadValuesFailBeforeAnyBottleneck) {
       {"-1", "--learning_rate -1: must be a positive number"},
       {"inf", "--learning_rate: expected a finite number, got 'inf'"},
       {"nan", "--learning_rate: expected a finite number, got 'nan'"}};
+  for (const auto& [flag, value] :
+       {std::pair{"--train_batch_size", "100001"}, {"--test_batch_size", "100000000"}}) {
+    CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {flag, value}));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find(std::string(flag) + " " + value + ": at most 100000 (-1: all)"),
+              std::string::npos)
+        << r.err;
+  }
   for (const auto& [rate, message] : rates) {
     CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {"--learning_rate", rate}));
     EXPECT_EQ(r.exit_code, 1);
