@@ -32,11 +32,14 @@ std::string numpy_float(float value) {
   return s;
 }
 
-void print_top(std::span<const float> s, const std::vector<std::string>& labels, int64_t top_k,
-               const std::string& output) {
+void check_labels(std::span<const float> s, const std::vector<std::string>& labels,
+                  const std::string& labels_file, const std::string& output) {
   if (labels.size() != s.size())
-    fail("the labels file has ", labels.size(), " labels but '", output, "' gives ", s.size(),
-         " scores");
+    fail("--labels ", labels_file, ": ", labels.size(), " labels, but '", output, "' gives ",
+         s.size(), " scores");
+}
+
+void print_top(std::span<const float> s, const std::vector<std::string>& labels, int64_t top_k) {
   for (size_t i : top_indices(s, top_k))
     std::printf("%s %s\n", labels[i].c_str(), numpy_float(s[i]).c_str());
 }
@@ -99,8 +102,9 @@ int label(Args args) {
   run_images(
       exe, images, [&](const std::string& path) { return read_image_input(path, spec); }, output,
       [&](size_t i, std::span<const float> scores) {
+        check_labels(scores, labels, flags.str("labels"), output);
         if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
-        print_top(scores, labels, top_k, output);
+        print_top(scores, labels, top_k);
       });
   return 0;
 }

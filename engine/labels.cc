@@ -1,5 +1,6 @@
 #include "engine/labels.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -124,12 +125,19 @@ std::vector<std::string> parse_imagenet_labels(std::string_view label_map_pbtxt,
       if (s.size() < 2 || s.front() != '"' || s.back() != '"')
         fail(what_map, ":", i + 1, ": target_class_string must be a quoted string");
       if (pending < 0) fail(what_map, ":", i + 1, ": target_class_string without a target_class");
-      auto it = words.find(s.substr(1, s.size() - 2));
-      // classify_image.py leaves classes whose synset has no words unnamed.
-      put(labels, pending, it == words.end() ? std::string() : it->second);
+      const std::string_view id = s.substr(1, s.size() - 2);
+      auto it = words.find(id);
+      // classify_image.py stops there ("Failed to locate", then a KeyError).
+      if (it == words.end())
+        fail(what_map, ":", i + 1, ": ", id, " is not in ", what_synsets,
+             " (synsets for another map?)");
+      put(labels, pending, it->second);
       pending = -1;
     }
   }
+  if (labels.empty()) fail(what_map, ": no 'entry { target_class: N target_class_string: ... }'");
+  if (std::ranges::count(label_map_pbtxt, '{') != std::ranges::count(label_map_pbtxt, '}'))
+    fail(what_map, ": its braces do not balance (a file cut short?)");
   return labels;
 }
 

@@ -198,6 +198,29 @@ TEST_F(ClassifyCli, FlagErrors) {
   EXPECT_NE(both.err.find("--label_map"), std::string::npos) << both.err;
 }
 
+// A labels file for another graph printed blank names (or the wrong ones) with exit 0.
+TEST_F(ClassifyCli, LabelsThatDoNotFitTheScoresAreAnError) {
+  write_text(dir_ / "three.txt", "red\ngreen\nblue\n");
+  std::vector<std::string> args = tiny_args({(dir_ / "greenish.png").string()});
+  args[3] = (dir_ / "three.txt").string();
+  CliResult r = classify(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--labels " + args[3] + ": 3 labels, but 'scores:0' gives 4 scores"),
+            std::string::npos)
+      << r.err;
+  // The Inception pair may leave classes unnamed, but not name classes the graph lacks.
+  write_text(dir_ / "map.pbtxt", "entry {\n  target_class: 7\n  target_class_string: \"n7\"\n}\n");
+  write_text(dir_ / "synsets.txt", "n7\tseven\n");
+  args.erase(args.begin() + 2, args.begin() + 4);
+  args.insert(args.begin(), {"--label_map", (dir_ / "map.pbtxt").string(), "--synsets",
+                             (dir_ / "synsets.txt").string()});
+  r = classify(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--label_map: classes up to 7, but 'scores:0' gives 4 scores"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(ClassifySlow, MobileNetSaysLesserPanda) {
   POET_REQUIRE_FIXTURE("mobilenet_v1_0.25_128/frozen_graph.pb");
   POET_REQUIRE_FIXTURE("images/panda.jpg");

@@ -43,10 +43,21 @@ TEST(Labels, ImagenetLabelMapAndSynsets) {
   std::string map =
       "# comment\nentry {\n  target_class: 2\n  target_class_string: \"n002\"\n}\n"
       "entry {\n  target_class: 0\n  target_class_string: \"n000\"\n}\n"
-      "entry {\n  target_class: 3\n  target_class_string: \"n999\"\n}\n";
-  std::string synsets = "n000\tzero, nil\nn002\ttwo\nn005\tfive\n";
+      "entry {\n  target_class: 3\n  target_class_string: \"n003\"\n}\n";
+  // n003 is listed without words: classify_image.py names its class "".
+  std::string synsets = "n000\tzero, nil\nn002\ttwo\nn003\t\nn005\tfive\n";
   EXPECT_EQ(parse_imagenet_labels(map, synsets, "map.pbtxt", "syn.txt"),
             (Labels{"zero, nil", "", "two", ""}));
+  // An id the synsets lack stops classify_image.py ("Failed to locate"); an empty map or one
+  // cut short is no map.
+  testing::expect_error(
+      [&] { parse_imagenet_labels(map, "n000\tzero\nn002\ttwo\n", "map.pbtxt", "syn.txt"); },
+      "map.pbtxt:12: n003 is not in syn.txt");
+  testing::expect_error([&] { parse_imagenet_labels("# none\n", synsets, "map.pbtxt", "syn.txt"); },
+                        "map.pbtxt: no 'entry {");
+  testing::expect_error(
+      [&] { parse_imagenet_labels(map.substr(0, map.size() - 2), synsets, "map.pbtxt", "s"); },
+      "map.pbtxt: its braces do not balance");
   EXPECT_THROW(parse_imagenet_labels("target_class: x\n", synsets, "map.pbtxt", "syn.txt"), Error);
   EXPECT_THROW(parse_imagenet_labels(map, "n000 no tab here\n", "map.pbtxt", "syn.txt"), Error);
   EXPECT_THROW(parse_imagenet_labels("target_class_string: \"n000\"\n", synsets, "m", "s"), Error);

@@ -494,13 +494,16 @@ TEST(LabelCli, Errors) {
                 fixture("poets_retrained/retrained_labels.txt").string(), "/no/such.jpg"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/no/such.jpg: no such image file or folder"), std::string::npos);
-  // 1001 labels for a 6-class graph.
+  // 1001 labels for a 6-class graph; two images, whose first header came before the error.
   r = run_poet({"label", "--graph", graph, "--labels",
                 fixture("mobilenet_v1_0.25_128/labels.txt").string(),
-                fixture("images/panda.jpg").string()});
+                fixture("images/panda.jpg").string(), fixture("images/panda.jpg").string()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("1001 labels but 'final_result:0' gives 6 scores"), std::string::npos)
+  EXPECT_NE(r.err.find("--labels " + fixture("mobilenet_v1_0.25_128/labels.txt").string() +
+                       ": 1001 labels, but 'final_result:0' gives 6 scores"),
+            std::string::npos)
       << r.err;
+  EXPECT_EQ(r.out, "");  // not even the image's header
 }
 
 // A graph retrained on Inception v3 has no `input` but a `Mul`: without --input_layer the error
