@@ -71,6 +71,9 @@ TEST(TrainerBottleneck, RejectsInvalidText) {
     EXPECT_FALSE(parse_bottleneck(text, 3, &why)) << text;
     EXPECT_NE(why.find("is not a finite number"), std::string::npos) << text << ": " << why;
   }
+  // The warning is one line whatever the file holds.
+  EXPECT_FALSE(parse_bottleneck("1,2\n\n3\r,4", 4, &why));
+  EXPECT_EQ(why, "value 1 ('2??3?') is not a finite number");
 }
 
 TEST(TrainerBottleneck, RejectsOversizedFile) {

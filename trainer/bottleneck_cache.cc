@@ -33,6 +33,14 @@ std::optional<float> parse_value(std::string_view token) {
   return f;
 }
 
+// A token of a file that may hold anything, for a one-line warning: control bytes as '?'.
+std::string shown(std::string_view token) {
+  std::string out(token);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
+}
+
 }  // namespace
 
 std::string bottleneck_path(std::string_view bottleneck_dir, std::string_view dir_name,
@@ -66,8 +74,8 @@ std::optional<std::vector<float>> parse_bottleneck(std::string_view text, size_t
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     std::optional<float> value = parse_value(token);
     if (!value) {
-      *why =
-          str_cat("value ", values.size(), " ('", token.substr(0, 32), "') is not a finite number");
+      *why = str_cat("value ", values.size(), " ('", shown(token.substr(0, 32)),
+                     "') is not a finite number");
       return {};
     }
     values.push_back(*value);
