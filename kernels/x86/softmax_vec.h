@@ -19,11 +19,12 @@ struct SoftmaxVec {
   }
 
   // exp(x) for x <= 0 (Softmax only exponentiates x - max): x = n ln2 + r with |r| <= ln2/2,
-  // exp(r) from a degree-6 polynomial (Cephes' expf coefficients), times 2^n. Below -87.3 the
-  // result would be subnormal; clamping there returns 2^-126 instead, which no normalised
-  // probability can tell from zero.
+  // exp(r) from a degree-6 polynomial (Cephes' expf coefficients), times 2^n. Clamped at -88,
+  // where n is -127, whose 2^n built from exponent bits is 0: below about -87.7 the result is
+  // 0, as the reference's exp gives for the far tail (a clamp at 2^-126 printed 1.2e-38
+  // where the reference printed 0). n never goes below -127, which the bits cannot hold.
   static Reg exp_nonpositive(Reg x) {
-    x = V::max(x, V::set1(-87.3365f));
+    x = V::max(x, V::set1(-88.f));
     const Reg n = V::round(V::mul(x, V::set1(1.44269504f)));  // x / ln2
     // ln2 in two parts, so n * ln2_hi is exact and r keeps its low bits.
     Reg r = V::sub(x, V::mul(n, V::set1(0.693359375f)));
