@@ -260,17 +260,20 @@ TEST(BenchCli, ABatchForAScalarInputIsAnError) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// x [?,?,3] -> Relu y.
+const char* const kOpenRelu = R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: -1 } dim { size: -1 }
+                                               dim { size: 3 } } } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+)";
+
 // --input_shape fills the dims a graph leaves open; one that contradicts a declared dim, or the
 // rank, ran with the flag's shape ([1,5,4] for [?,?,3]) or failed deep inside (MobileNet's
 // Squeeze at 64x64).
 TEST(BenchCli, AnInputShapeThatContradictsTheGraphIsAnError) {
   TempDir dir;
-  write_file_atomic(dir / "g.pbtxt", R"(
-    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
-           attr { key: "shape" value { shape { dim { size: -1 } dim { size: -1 }
-                                               dim { size: 3 } } } } }
-    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
-  )");
+  write_file_atomic(dir / "g.pbtxt", kOpenRelu);
   auto bench = [&](const std::string& dims) {
     return run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer", "x",
                      "--fetch", "y", "--seconds", "0.01", "--threads", "1", "--input_shape", dims});
@@ -291,12 +294,8 @@ TEST(BenchCli, AnInputShapeThatContradictsTheGraphIsAnError) {
 // fully known").
 TEST(BenchCli, AnOpenInputShapeNamesTheInputAndInputShape) {
   TempDir dir;
-  write_file_atomic(dir / "g.pbtxt", R"(
-    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
-           attr { key: "shape" value { shape { dim { size: -1 } dim { size: -1 }
-                                               dim { size: 3 } } } } }
+  write_file_atomic(dir / "g.pbtxt", std::string(kOpenRelu) + R"(
     node { name: "u" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
-    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
     node { name: "v" op: "Relu" input: "u" attr { key: "T" value { type: DT_FLOAT } } }
   )");
   for (const auto& [input, fetch, shape] :
