@@ -88,13 +88,9 @@ Tensor image_feed(const Model& m, const std::string& path) {
   return Tensor::from_string(std::move(bytes));
 }
 
-// `labels_file`: the --labels file, which must name every score (a file for another graph
-// printed blank names); the Inception pair names only the 1000 of its 1008 classes.
-void check_labels(std::span<const float> s, const std::vector<std::string>& labels,
-                  const std::string& labels_file, const std::string& output) {
-  if (!labels_file.empty() && labels.size() != s.size())
-    fail("--labels ", labels_file, ": ", labels.size(), " labels, but '", output, "' gives ",
-         s.size(), " scores");
+// The Inception pair names only 1000 of its graph's 1008 classes, but none the graph lacks.
+void check_label_map_fits(std::span<const float> s, const std::vector<std::string>& labels,
+                          const std::string& output) {
   if (labels.size() > s.size())
     fail("--label_map: classes up to ", labels.size() - 1, ", but '", output, "' gives ", s.size(),
          " scores");
@@ -150,7 +146,9 @@ int classify(Args args) {
   run_images(
       exe, images, [&](const std::string& path) { return image_feed(model, path); }, model.output,
       [&](size_t i, std::span<const float> scores) {
-        check_labels(scores, labels, flags.str("labels"), model.output);
+        if (flags.given("labels"))
+          check_labels_fit(scores, labels, flags.str("labels"), model.output);
+        check_label_map_fits(scores, labels, model.output);
         if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
         print_top(scores, labels, top_k);
       });

@@ -187,6 +187,13 @@ bool is_image_name(const std::filesystem::path& path) {
 
 }  // namespace
 
+void check_labels_fit(std::span<const float> scores, const std::vector<std::string>& labels,
+                      const std::string& labels_file, const std::string& output) {
+  if (labels.size() != scores.size())
+    fail("--labels ", labels_file, ": ", labels.size(), " labels, but '", output, "' gives ",
+         scores.size(), " scores");
+}
+
 std::vector<std::string> image_files(const std::vector<std::string>& args) {
   std::vector<std::string> files;
   for (const std::string& arg : args) {

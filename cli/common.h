@@ -53,6 +53,11 @@ void run_images(Executable& exe, std::span<const std::string> paths,
 // in index order so the output is deterministic.
 std::vector<size_t> top_indices(std::span<const float> scores, int64_t k);
 
+// A --labels file must name every score: a file for another graph printed blank or wrong
+// names. The error names the file and `output`, before anything of the image is printed.
+void check_labels_fit(std::span<const float> scores, const std::vector<std::string>& labels,
+                      const std::string& labels_file, const std::string& output);
+
 // The image files `args` name, in order: a file as given, a folder as its .jpg, .jpeg and .png
 // files (any case; hidden ones skipped), sorted by name. Anything else, or a folder without
 // images, is an Error naming it. poet classify and label check these before loading the graph.

@@ -32,13 +32,6 @@ std::string numpy_float(float value) {
   return s;
 }
 
-void check_labels(std::span<const float> s, const std::vector<std::string>& labels,
-                  const std::string& labels_file, const std::string& output) {
-  if (labels.size() != s.size())
-    fail("--labels ", labels_file, ": ", labels.size(), " labels, but '", output, "' gives ",
-         s.size(), " scores");
-}
-
 void print_top(std::span<const float> s, const std::vector<std::string>& labels, int64_t top_k) {
   for (size_t i : top_indices(s, top_k))
     std::printf("%s %s\n", labels[i].c_str(), numpy_float(s[i]).c_str());
@@ -102,7 +95,7 @@ int label(Args args) {
   run_images(
       exe, images, [&](const std::string& path) { return read_image_input(path, spec); }, output,
       [&](size_t i, std::span<const float> scores) {
-        check_labels(scores, labels, flags.str("labels"), output);
+        check_labels_fit(scores, labels, flags.str("labels"), output);
         if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
         print_top(scores, labels, top_k);
       });

@@ -5,12 +5,12 @@
 namespace poet::ops {
 namespace {
 
-// A 4-element NHWC list whose batch and channel entries must be 1. Only dilations has a
-// default in TensorFlow; strides and ksize are required.
 // The bound keeps (kernel - 1) * dilation and in + stride far from int64 overflow; real
 // graphs use single digits.
 constexpr int64_t kMaxWindowAttr = int64_t{1} << 30;
 
+// A 4-element NHWC list whose batch and channel entries must be 1. Only dilations has a
+// default in TensorFlow; strides and ksize are required.
 void read_hw(const Node& node, std::string_view key, int64_t& h, int64_t& w) {
   std::vector<int64_t> v =
       key == "dilations" ? node.attr_ints(key, {1, 1, 1, 1}) : node.attr_ints(key);
