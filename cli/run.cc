@@ -20,6 +20,23 @@ void print_summary(const std::string& name, const Tensor& t) {
   std::printf("\n");
 }
 
+// exe.run, with a hint when a batch fails run whole: a graph exported for one image may fix
+// that batch of 1 inside (a Reshape to [1,1001]), which only the batch split, running the
+// images one at a time, gets past.
+std::vector<Tensor> run_batch(Executable& exe, std::span<const Tensor> feeds, const Flags& flags) {
+  const int64_t batch = feeds.empty() || feeds[0].rank() == 0 ? 1 : feeds[0].dim(0);
+  try {
+    return exe.run(feeds);
+  } catch (const Error& e) {
+    if (batch <= 1 || exe.splits_batch(batch)) throw;
+    const bool can_split = exe.batch_split_blocker().empty() || flags.str("batch_split") == "off";
+    fail(e.what(), "; the batch of ", batch, " ran whole: if the graph fixes a batch of 1 there, ",
+         can_split
+             ? "--batch_split on runs the images one at a time"
+             : "feed one image at a time (no batch split: " + exe.batch_split_blocker() + ")");
+  }
+}
+
 }  // namespace
 
 int run(Args args) {
@@ -60,7 +77,7 @@ int run(Args args) {
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(flags.required("graph"));
   Executable exe(std::move(graph), feed_names, fetch_names, options);
-  std::vector<Tensor> results = exe.run(feeds);
+  std::vector<Tensor> results = run_batch(exe, feeds, flags);
   for (size_t i = 0; i < results.size(); ++i) {
     if (outs.empty()) {
       print_summary(fetch_names[i], results[i]);

@@ -110,6 +110,35 @@ TEST(CliErrors, AnOutputIndexANodeLacksIsNamed) {
                "fetch 'input:5': node 'input' (Placeholder) has 1 output");
 }
 
+// A graph exported for one image that fixes the batch of 1 inside (MobileNet's last Reshape to
+// [1,1001] in the replica) takes a batch only image by image: the error says how.
+TEST(CliErrors, ABatchAGraphFixesAtOneGetsAHint) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
+    node { name: "s" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
+           attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 2 } }
+                                                int_val: 1 int_val: 4 } } } }
+    node { name: "y" op: "Reshape" input: "x" input: "s" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  write_npy(dir / "x.npy", Tensor(DType::kFloat32, {3, 4}));
+  auto run = [&](const std::string& split) {
+    return run_poet({"run", "--graph", (dir / "g.pbtxt").string(), "--feed",
+                     "x=" + (dir / "x.npy").string(), "--fetch", "y", "--threads", "2",
+                     "--batch_split", split});
+  };
+  CliResult r = run("off");
+  expect_error(r, "cannot reshape");
+  EXPECT_NE(r.err.find("; the batch of 3 ran whole: if the graph fixes a batch of 1 there, "
+                       "--batch_split on runs the images one at a time"),
+            std::string::npos)
+      << r.err;
+  r = run("on");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("y:0: float32 [3,4]"), std::string::npos) << r.out;
+}
+
 // Before the replica is built (seconds for Inception v3).
 TEST(CliErrors, AReplicaPathThatCannotBeWrittenIsNamedBeforeTheBuild) {
   TempDir dir;
