@@ -293,14 +293,14 @@ Executable::Impl::NeededNodes Executable::Impl::copy_needed_nodes(Graph& source)
   for (const std::string& f : feed_names) feed_eps.push_back(source.endpoint(f));
   for (const std::string& f : fetch_names) fetch_eps.push_back(source.endpoint(f));
   // A placeholder's one output is known before its op is made: a fed one never gets an op.
+  auto check_placeholder = [&](std::string_view what, const std::string& name, Endpoint e) {
+    if (is_placeholder(source.node(e.node)))
+      check_output_index(what, name, source.node(e.node), e.index, 1);
+  };
   for (size_t i = 0; i < feed_eps.size(); ++i)
-    if (is_placeholder(source.node(feed_eps[i].node)))
-      check_output_index("feed", feed_names[i], source.node(feed_eps[i].node), feed_eps[i].index,
-                         1);
+    check_placeholder("feed", feed_names[i], feed_eps[i]);
   for (size_t i = 0; i < fetch_eps.size(); ++i)
-    if (is_placeholder(source.node(fetch_eps[i].node)))
-      check_output_index("fetch", fetch_names[i], source.node(fetch_eps[i].node),
-                         fetch_eps[i].index, 1);
+    check_placeholder("fetch", fetch_names[i], fetch_eps[i]);
   std::map<Endpoint, int> fed;
   for (size_t i = 0; i < feed_eps.size(); ++i) {
     if (!fed.emplace(feed_eps[i], static_cast<int>(i)).second)

@@ -85,9 +85,10 @@ void check_can_write(const std::filesystem::path& path, PathKind kind, std::stri
   namespace fs = std::filesystem;
   const std::string where = str_cat(flag, " ", path.string(), ": ");
   std::error_code ec;
-  if (kind == PathKind::kDirectory && fs::exists(fs::status(path, ec)) &&
-      !fs::is_directory(fs::status(path, ec)))
-    fail(where, "is a file, not a directory");
+  if (kind == PathKind::kDirectory) {
+    const fs::file_status status = fs::status(path, ec);
+    if (fs::exists(status) && !fs::is_directory(status)) fail(where, "is a file, not a directory");
+  }
   fs::path dir = kind == PathKind::kDirectory ? path : file_to_write(path, where).parent_path();
   for (;;) {
     if (dir.empty()) dir = ".";
