@@ -11,8 +11,10 @@
 
 namespace poet::cli {
 
+bool is_tfjs_model(const std::filesystem::path& path) { return path.extension() == ".json"; }
+
 Graph load_graph(const std::filesystem::path& path) {
-  if (path.extension() == ".json") return tfjs::load_model(path);
+  if (is_tfjs_model(path)) return tfjs::load_model(path);
   return tf::load_graphdef(path);
 }
 

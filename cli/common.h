@@ -12,6 +12,9 @@
 
 namespace poet::cli {
 
+// Whether load_graph reads `path` as a TF.js layers model: its name ends in .json.
+bool is_tfjs_model(const std::filesystem::path& path);
+
 // Loads a TensorFlow GraphDef (.pb, .pbtxt) or a TF.js layers model (model.json).
 Graph load_graph(const std::filesystem::path& path);
 

@@ -84,8 +84,7 @@ int convert(Args args) {
   const std::string layout = flags.str("layout"), out = flags.required("output");
   if (layout != "tfjs" && layout != "inception_v3_2015")
     fail("--layout: unknown layout '", layout, "' (tfjs or inception_v3_2015)");
-  if (std::filesystem::path(pos[0]).extension() != ".json")
-    fail(pos[0], ": expected a TF.js model.json");
+  if (!is_tfjs_model(pos[0])) fail(pos[0], ": expected a TF.js model.json");
   check_can_write(out, PathKind::kFile, "--output");
   for (const std::filesystem::path& file : tfjs::model_files(pos[0]))
     if (same_file(out, file))

@@ -172,7 +172,7 @@ trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::Mod
                                       .mean = info.input_mean,
                                       .std = info.input_std}};
   if (flags.given("input_layer")) m.input_tensor = tensor_name(flags.str("input_layer"));
-  const bool tfjs = std::filesystem::path(model_file).extension() == ".json";
+  const bool tfjs = is_tfjs_model(model_file);
   if (tfjs) tfjs_defaults(flags, model_file, m);
   if (flags.given("bottleneck_layer")) {
     m.bottleneck_tensor = tensor_name(flags.str("bottleneck_layer"));
@@ -254,9 +254,8 @@ void check_outputs_apart(const RetrainOptions& o, const std::string& confusion,
       {"--summaries_dir", trainer::join_path(o.summaries_dir, "train")},
       {"--summaries_dir", trainer::join_path(o.summaries_dir, "validation")}};
   const std::vector<std::filesystem::path> inputs =
-      std::filesystem::path(model_file).extension() == ".json"
-          ? tfjs::model_files(model_file)
-          : std::vector<std::filesystem::path>{model_file};
+      is_tfjs_model(model_file) ? tfjs::model_files(model_file)
+                                : std::vector<std::filesystem::path>{model_file};
   for (size_t i = 0; i < std::size(outputs); ++i) {
     const auto& [flag, path] = outputs[i];
     for (size_t j = 0; j < i; ++j)
@@ -276,15 +275,14 @@ std::string confusion_prefix(const Flags& flags, const RetrainOptions& o) {
   return (graph.parent_path() / (graph.stem().string() + "_confusion")).string();
 }
 
-void write_confusion(const Flags& flags, const RetrainOptions& o,
-                     const trainer::RetrainResult& result) {
+// `prefix`: confusion_prefix.
+void write_confusion(const std::string& prefix, const trainer::RetrainResult& result) {
   summary::ConfusionMatrix matrix(result.labels);
   for (size_t i = 0; i < result.test_truth.size(); ++i)
     matrix.add(static_cast<size_t>(result.test_truth[i]),
                static_cast<size_t>(result.test_predictions[i]));
   std::printf("Confusion matrix (rows: true class, columns: predicted):\n%s",
               matrix.to_text().c_str());
-  const std::string prefix = confusion_prefix(flags, o);
   matrix.write_csv(prefix + ".csv");
   matrix.write_png(prefix + ".png");
   print_line(str_cat("Confusion matrix written to ", prefix, ".csv and ", prefix, ".png"));
@@ -308,12 +306,13 @@ int retrain(Args args) {
   trainer::ModelInfo info = trainer::model_info(options.architecture);
   // Check the flags and images before the (slow) graph load and bottleneck phase.
   trainer::check_retrain_options(options);
-  check_can_write(confusion_prefix(flags, options) + ".csv", PathKind::kFile, "--confusion_matrix");
+  const std::string confusion = confusion_prefix(flags, options);
+  check_can_write(confusion + ".csv", PathKind::kFile, "--confusion_matrix");
   int64_t batch = flags.integer("batch");
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
 
   const std::string model_file = model_path(flags, options, info);
-  check_outputs_apart(options, confusion_prefix(flags, options), model_file);
+  check_outputs_apart(options, confusion, model_file);
   ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(model_file);
   trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph, exec);
@@ -367,7 +366,7 @@ int retrain(Args args) {
       .observer = &observer,
       .pool = &pool};
   trainer::RetrainResult result = trainer::retrain(options, info, hooks);
-  write_confusion(flags, options, result);
+  write_confusion(confusion, result);
   print_line(str_cat("Wrote ", options.output_graph, " and ", options.output_labels,
                      "; TensorBoard: tensorboard --logdir ", options.summaries_dir));
   return 0;
