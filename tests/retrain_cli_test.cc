@@ -144,22 +144,19 @@ TEST(RetrainCli, BadValuesFailBeforeAnyBottleneck) {
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir dir;
   copy_fruits(dir / "images", 2, 10);
-  const std::pair<std::string, std::string> rates[] = {
-      {"-1", "--learning_rate -1: must be a positive number"},
-      {"inf", "--learning_rate: expected a finite number, got 'inf'"},
-      {"nan", "--learning_rate: expected a finite number, got 'nan'"}};
-  for (const auto& [flag, value] :
-       {std::pair{"--train_batch_size", "100001"}, {"--test_batch_size", "100000000"}}) {
-    CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {flag, value}));
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find(std::string(flag) + " " + value + ": at most 100000 (-1: all)"),
-              std::string::npos)
-        << r.err;
-  }
-  for (const auto& [rate, message] : rates) {
-    CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {"--learning_rate", rate}));
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  struct Case {
+    std::string flag, value, message;
+  } cases[] = {
+      {"--learning_rate", "-1", "--learning_rate -1: must be a positive number"},
+      {"--learning_rate", "inf", "--learning_rate: expected a finite number, got 'inf'"},
+      {"--learning_rate", "nan", "--learning_rate: expected a finite number, got 'nan'"},
+      {"--train_batch_size", "100001", "--train_batch_size 100001: at most 100000 (-1: all)"},
+      {"--test_batch_size", "100000000", "--test_batch_size 100000000: at most 100000 (-1: all)"},
+  };
+  for (const Case& c : cases) {
+    CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {c.flag, c.value}));
+    EXPECT_EQ(r.exit_code, 1) << c.message;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   }
   CliResult r =
       run_poet(retrain_args(dir / "images", dir.path(), {"--validation_percentage", "0"}));
