@@ -192,6 +192,30 @@ TEST(TfjsImport, MissingWeightIsAnErrorNamingIt) {
   EXPECT_NE(msg.find("conv/bias"), std::string::npos) << msg;
 }
 
+// Keras and TF.js refuse weights whose shapes disagree with the layer's config; the importer
+// used to take the weights' shapes over the config's.
+TEST(TfjsImport, WeightsThatDisagreeWithTheConfigAreAnErrorNamingThem) {
+  struct Case {
+    std::string config, changed, error;
+  };
+  const Case cases[] = {
+      {R"("filters": 2)", R"("filters": 3)",
+       "layer 'conv' (Conv2D): weight 'conv/kernel' has shape [3,3,2,2], expected [3,3,2,3]"},
+      {R"("kernel_size": [3, 3])", R"("kernel_size": [3, 1])", "expected [3,1,2,2]"},
+      {R"("units": 3)", R"("units": 4)",
+       "layer 'out' (Dense): weight 'out/kernel' has shape [32,3], expected [32,4]"},
+      {R"("name": "conv/bias", "shape": [2])", R"("name": "conv/bias", "shape": [1])",
+       "weight 'conv/bias' has shape [1], expected [2] from the layer's config"},
+      {R"("filters": 2)", R"("filters": 0)", "'filters' must be a positive integer, not 0"},
+  };
+  for (const Case& c : cases) {
+    std::string json = tiny_model_json();
+    json.replace(json.find(c.config), c.config.size(), c.changed);
+    std::string msg = expect_load_error(json, tiny_weights());
+    EXPECT_NE(msg.find(c.error), std::string::npos) << c.changed << ": " << msg;
+  }
+}
+
 TEST(TfjsImport, MissingShardIsAnErrorNamingTheFile) {
   TempDir dir;
   write_file_atomic(dir / "model.json", tiny_model_json());

@@ -2,6 +2,7 @@
 // Conv2D kernels HWIO, depthwise kernels [kh, kw, in, multiplier], Dense kernels [in, out].
 #include "importers/tfjs/layers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -52,11 +53,27 @@ Endpoint input_layer(LayerContext& ctx) {
   return {ctx.graph().add(std::move(node)), 0};
 }
 
-// Conv2D and DepthwiseConv2D: the convolution, an optional bias, an optional activation.
+// A positive size from the layer's config: `fallback` when the config leaves it out (-1: any).
+int64_t size_config(LayerContext& ctx, std::string_view key, int64_t fallback = -1) {
+  if (!ctx.has_config(key)) return fallback;
+  int64_t v = ctx.config<int64_t>(key);
+  if (v < 1) ctx.fail("'", key, "' must be a positive integer, not ", v);
+  return v;
+}
+
+int64_t product_or_unknown(int64_t a, int64_t b) { return a < 0 || b < 0 ? -1 : a * b; }
+
+// Conv2D and DepthwiseConv2D: the convolution, an optional bias, an optional activation. The
+// weights must have the shapes the config gives, as Keras and TF.js require when they load.
 Endpoint convolution(LayerContext& ctx, bool depthwise) {
   expect_channels_last(ctx);
   Endpoint x = single_input(ctx);
-  Endpoint kernel = ctx.weight(depthwise ? "depthwise_kernel" : "kernel");
+  std::vector<int64_t> size =
+      ctx.has_config("kernel_size") ? pair_config(ctx, "kernel_size", {}) : Shape{-1, -1};
+  int64_t in = ctx.shape_of(x).dim(-1);
+  int64_t out = depthwise ? size_config(ctx, "depth_multiplier", 1) : size_config(ctx, "filters");
+  Endpoint kernel =
+      ctx.weight(depthwise ? "depthwise_kernel" : "kernel", Shape{size[0], size[1], in, out});
   std::map<std::string, AttrValue> attrs = {
       {"strides", nhwc(pair_config(ctx, "strides", {1, 1}))},
       {"dilations", nhwc(pair_config(ctx, "dilation_rate", {1, 1}))},
@@ -66,7 +83,8 @@ Endpoint convolution(LayerContext& ctx, bool depthwise) {
   Endpoint y = ctx.op(depthwise ? "depthwise" : "Conv2D",
                       depthwise ? "DepthwiseConv2dNative" : "Conv2D", {x, kernel}, attrs);
   if (ctx.config_or<bool>("use_bias", true))
-    y = ctx.op("BiasAdd", "BiasAdd", {y, ctx.weight("bias")},
+    y = ctx.op("BiasAdd", "BiasAdd",
+               {y, ctx.weight("bias", Shape{depthwise ? product_or_unknown(in, out) : out})},
                {{"data_format", std::string("NHWC")}});
   return ctx.activation(y, ctx.config_or<std::string>("activation", "linear"));
 }
@@ -81,12 +99,13 @@ Endpoint batch_normalization(LayerContext& ctx) {
   if (shape.known_rank && axis != -1 && axis != shape.rank() - 1)
     ctx.fail("axis ", axis, " is not supported (only the channel axis, last)");
   float epsilon = ctx.config_or<float>("epsilon", 1e-3f);
-  Endpoint mean = ctx.weight("moving_mean"), variance = ctx.weight("moving_variance");
   int64_t channels = shape.dim(-1);
   if (channels < 0) ctx.fail("the channel count of the input is unknown");
+  Endpoint mean = ctx.weight("moving_mean", Shape{channels});
+  Endpoint variance = ctx.weight("moving_variance", Shape{channels});
   auto filled = [&](std::string_view key, float v) {
     return ctx.config_or<bool>(key == "gamma" ? "scale" : "center", true)
-               ? ctx.weight(key, {channels})
+               ? ctx.weight(key, Shape{channels})
                : ctx.constant(key,
                               Tensor::from_floats({channels}, std::vector<float>(channels, v)));
   };
@@ -180,10 +199,12 @@ Endpoint reshape(LayerContext& ctx) {
 
 Endpoint dense(LayerContext& ctx) {
   Endpoint x = single_input(ctx);
-  Endpoint y = ctx.op("MatMul", "MatMul", {x, ctx.weight("kernel")},
-                      {{"transpose_a", false}, {"transpose_b", false}});
+  int64_t units = size_config(ctx, "units");
+  Endpoint y =
+      ctx.op("MatMul", "MatMul", {x, ctx.weight("kernel", Shape{ctx.shape_of(x).dim(-1), units})},
+             {{"transpose_a", false}, {"transpose_b", false}});
   if (ctx.config_or<bool>("use_bias", true))
-    y = ctx.op("BiasAdd", "BiasAdd", {y, ctx.weight("bias")},
+    y = ctx.op("BiasAdd", "BiasAdd", {y, ctx.weight("bias", Shape{units})},
                {{"data_format", std::string("NHWC")}});
   return ctx.activation(y, ctx.config_or<std::string>("activation", "linear"));
 }
@@ -247,13 +268,18 @@ const std::map<std::string, Converter, std::less<>>& converters() {
 
 }  // namespace
 
-Endpoint LayerContext::weight(std::string_view key, const Shape& shape) {
+Endpoint LayerContext::weight(std::string_view key, const PartialShape& shape) {
   std::string name = str_cat(name_, "/", key);
   auto it = weights_.find(name);
   if (it == weights_.end()) fail("weight '", name, "' is missing from the weights manifest");
-  if (!shape.empty() && it->second.shape() != shape)
-    fail("weight '", name, "' has shape ", shape_string(it->second.shape()), ", expected ",
-         shape_string(shape));
+  const Shape& got = it->second.shape();
+  bool fits =
+      !shape.known_rank ||
+      (got.size() == shape.dims.size() &&
+       std::ranges::equal(got, shape.dims, [](int64_t g, int64_t d) { return d < 0 || g == d; }));
+  if (!fits)
+    fail("weight '", name, "' has shape ", shape_string(got), ", expected ", shape.str(),
+         " from the layer's config");
   Endpoint e = constant(key, std::move(it->second));
   weights_.erase(it);
   return e;

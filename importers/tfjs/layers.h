@@ -57,8 +57,8 @@ class LayerContext {
   }
 
   // The layer's weight "<layer>/<key>" as a Const node (taken from the manifest); its shape
-  // must be `shape` when given.
-  Endpoint weight(std::string_view key, const Shape& shape = {});
+  // must match `shape` where that is known (-1 matches any dimension).
+  Endpoint weight(std::string_view key, const PartialShape& shape = PartialShape::unknown());
   bool has_weight(std::string_view key) const;
   Endpoint constant(std::string_view suffix, Tensor value);
   // Adds "<layer>/<suffix>" computing `op` of `inputs`; attrs get T = float32.
