@@ -2,6 +2,7 @@
 // ("giant panda, panda, Ailuropoda melanoleuca (score = 0.89233)", best first). Knows the
 // tensors and preprocessing of Inception v3 (2015) and MobileNet v1 graphs (and retrain.py's
 // graphs built on MobileNet); any other graph runs with --input_layer and --output_layer.
+#include <cmath>
 #include <cstdio>
 
 #include "cli/common.h"
@@ -23,18 +24,25 @@ struct Model {
   bool jpeg_bytes() const { return input == kInceptionInput; }
 };
 
-// Presets recognised from node names, as the scripts that ship with these graphs use them.
+// The first of `names` the graph has, as a tensor name; "" for none.
+std::string first_found(const Graph& graph, std::initializer_list<std::string_view> names) {
+  for (std::string_view name : names)
+    if (graph.find(name) >= 0) return str_cat(name, ":0");
+  return "";
+}
+
+// Presets recognised from node names, as the scripts that ship with these graphs use them. A
+// graph retrained by retrain.py (or poet retrain) keeps the network up to its bottleneck and
+// adds final_result, which is then what classify reads.
 Model preset(const Graph& graph) {
   Model m;
-  if (graph.find("DecodeJpeg/contents") >= 0 && graph.find("softmax") >= 0) {
+  if (graph.find("DecodeJpeg/contents") >= 0) {
     // Inception v3 (2015): the graph decodes and normalises the JPEG itself.
-    m.input = kInceptionInput;
-    m.output = "softmax:0";
-  } else if (graph.find("input") >= 0 && graph.find("MobilenetV1/Predictions/Reshape_1") >= 0) {
-    m.input = "input:0";
-    // retrain.py keeps the whole MobileNet and adds final_result: classify with the new layer.
-    m.output =
-        graph.find("final_result") >= 0 ? "final_result:0" : "MobilenetV1/Predictions/Reshape_1:0";
+    m.output = first_found(graph, {"final_result", "softmax"});
+    if (!m.output.empty()) m.input = kInceptionInput;
+  } else if (graph.find("input") >= 0 && graph.find("MobilenetV1/Predictions/Reshape") >= 0) {
+    m.output = first_found(graph, {"final_result", "MobilenetV1/Predictions/Reshape_1"});
+    if (!m.output.empty()) m.input = "input:0";
     m.spec.mean = m.spec.std = 127.5f;
   }
   return m;
@@ -50,7 +58,14 @@ Model choose_model(const Graph& graph, const Flags& flags, const std::string& gr
          "--input_layer and --output_layer");
   graph.endpoint(m.input);  // unknown names are errors here, before any image is read
   graph.endpoint(m.output);
-  if (m.jpeg_bytes()) return m;
+  if (m.jpeg_bytes()) {
+    for (const char* name : {"input_size", "input_mean", "input_std"})
+      if (flags.given(name))
+        fail("--", name, ": ", graph_path, " decodes, resizes and normalises the JPEG itself (",
+             kInceptionInput, "); the flag applies to an image tensor given with --input_layer ",
+             "(for Inception v3: Mul:0, with --input_mean 128 --input_std 128)");
+    return m;
+  }
   m.declared = declared_shape(graph, m.input, options);
 
   if (flags.given("input_size")) {
@@ -65,9 +80,7 @@ Model choose_model(const Graph& graph, const Flags& flags, const std::string& gr
       fail("--input_size is required: the shape of '", m.input, "' in ", graph_path,
            " does not give the image size");
   }
-  if (flags.given("input_mean")) m.spec.mean = static_cast<float>(flags.number("input_mean"));
-  if (flags.given("input_std")) m.spec.std = static_cast<float>(flags.number("input_std"));
-  if (m.spec.std == 0) fail("--input_std: must not be 0");
+  read_normalisation_flags(flags, m.spec);
   return m;
 }
 
@@ -99,7 +112,8 @@ void check_label_map_fits(std::span<const float> s, const std::vector<std::strin
 void print_top(std::span<const float> s, const std::vector<std::string>& labels, int64_t top_k) {
   for (size_t i : top_indices(s, top_k)) {
     const std::string& label = labels.empty() ? str_cat(i) : label_at(labels, i);
-    std::printf("%s (score = %.5f)\n", label.c_str(), s[i]);
+    // fabs: printf writes a NaN with its sign bit set as "-nan"; Python's "%.5f" writes "nan".
+    std::printf("%s (score = %.5f)\n", label.c_str(), std::isnan(s[i]) ? std::fabs(s[i]) : s[i]);
   }
 }
 

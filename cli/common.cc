@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <exception>
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -144,6 +146,17 @@ ReadFiles read_files(std::span<const std::string> paths,
   return r;
 }
 
+// The scores of one run. A run of one image names it in an error: the graph may decode the
+// file itself (Inception v3 2015's DecodeJpeg), so a corrupt file fails inside the run.
+Tensor run_scores(Executable& exe, const Tensor& feed, std::optional<std::string_view> image) {
+  try {
+    return exe.run(std::span(&feed, 1)).at(0);
+  } catch (const Error& e) {
+    if (!image) throw;
+    fail(*image, ": ", e.what());
+  }
+}
+
 }  // namespace
 
 void run_images(Executable& exe, std::span<const std::string> paths,
@@ -155,9 +168,10 @@ void run_images(Executable& exe, std::span<const std::string> paths,
         read_files(paths.subspan(first, std::min(per_run, paths.size() - first)), read);
     if (!run.inputs.empty()) {
       // One image is fed as read: a JPEG string (classify's Inception v3 2015) has no rows.
-      const Tensor feed[] = {run.inputs.size() == 1 ? run.inputs[0]
-                                                    : join_rows(run.inputs, exe.feed_names()[0])};
-      const Tensor scores = exe.run(feed).at(0);
+      const bool one = run.inputs.size() == 1;
+      const Tensor scores =
+          run_scores(exe, one ? run.inputs[0] : join_rows(run.inputs, exe.feed_names()[0]),
+                     one ? std::optional<std::string_view>(paths[first]) : std::nullopt);
       for (size_t i = 0; i < run.inputs.size(); ++i)
         show(first + i, image_scores(scores, i, run.inputs.size(), output));
     }
@@ -165,12 +179,30 @@ void run_images(Executable& exe, std::span<const std::string> paths,
   }
 }
 
+void read_normalisation_flags(const Flags& flags, ImageInputSpec& spec) {
+  auto read = [&](std::string_view name, float& out) {
+    if (flags.str(name).empty()) return;
+    const double v = flags.number(name);
+    if (std::fabs(v) > std::numeric_limits<float>::max())
+      fail("--", name, ": ", flags.str(name), " is beyond the range of a float");
+    out = static_cast<float>(v);
+  };
+  read("input_mean", spec.mean);
+  read("input_std", spec.std);
+  if (spec.std == 0) fail("--input_std: must not be 0");
+  if (!std::isfinite(static_cast<float>(1.0 / spec.std)))
+    fail("--input_std: ", flags.str("input_std"), " is too small: 1/std is beyond a float");
+}
+
 std::vector<size_t> top_indices(std::span<const float> s, int64_t k) {
   std::vector<size_t> order(s.size());
   std::iota(order.begin(), order.end(), size_t{0});
   size_t n = std::min<size_t>(static_cast<size_t>(std::max<int64_t>(k, 0)), order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
-                    [&](size_t a, size_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  // NaN compares false with everything, which is no ordering to sort by: it ranks last.
+  auto key = [&](size_t i) { return std::pair(!std::isnan(s[i]), std::isnan(s[i]) ? 0.f : s[i]); };
+  std::partial_sort(
+      order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
+      [&](size_t a, size_t b) { return key(a) > key(b) || (key(a) == key(b) && a < b); });
   order.resize(n);
   return order;
 }
@@ -211,6 +243,8 @@ std::vector<std::string> image_files(const std::vector<std::string>& args) {
       files.insert(files.end(), found.begin(), found.end());
     } else if (std::filesystem::is_regular_file(arg, ec)) {
       files.push_back(arg);
+    } else if (std::filesystem::exists(arg, ec)) {
+      fail(arg, ": not a regular file or a folder");  // a pipe or device: reading it may block
     } else {
       fail(arg, ": no such image file or folder");
     }

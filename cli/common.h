@@ -9,6 +9,7 @@
 #include "cli/flags.h"
 #include "engine/executor.h"
 #include "engine/graph.h"
+#include "engine/image_input.h"
 
 namespace poet::cli {
 
@@ -52,8 +53,12 @@ void run_images(Executable& exe, std::span<const std::string> paths,
                 const std::function<Tensor(const std::string&)>& read, const std::string& output,
                 const std::function<void(size_t, std::span<const float>)>& show);
 
+// --input_mean and --input_std into `spec`, where they have a value. Each must fit a float, and
+// 1/std must be a finite float: the pixels are multiplied by it, as retrain.py does.
+void read_normalisation_flags(const Flags& flags, ImageInputSpec& spec);
+
 // The indices of the `k` highest scores (fewer if there are fewer), best first; equal scores
-// in index order so the output is deterministic.
+// in index order and NaNs last, so the output is deterministic.
 std::vector<size_t> top_indices(std::span<const float> scores, int64_t k);
 
 // A --labels file must name every score: a file for another graph printed blank or wrong

@@ -22,6 +22,7 @@ namespace {
 // numpy's str() of a float32: the shortest digits that read back as the same float, with
 // ".0" on whole numbers and scientific notation below 1e-4.
 std::string numpy_float(float value) {
+  if (std::isnan(value)) return "nan";  // to_chars keeps NaN's sign bit, numpy does not
   char buf[64];
   bool scientific = value != 0 && std::abs(value) < 1e-4f;
   auto [end, ec] =
@@ -86,10 +87,8 @@ int label(Args args) {
   std::string output = tensor_name(flags.str("output_layer"));
   const PartialShape declared = declared_shape(graph, input, options);
   ImageInputSpec spec{.height = size_flag(flags, "input_height", image_size(declared, 1)),
-                      .width = size_flag(flags, "input_width", image_size(declared, 2)),
-                      .mean = static_cast<float>(flags.number("input_mean")),
-                      .std = static_cast<float>(flags.number("input_std"))};
-  if (spec.std == 0) fail("--input_std: must not be 0");
+                      .width = size_flag(flags, "input_width", image_size(declared, 2))};
+  read_normalisation_flags(flags, spec);
   options.feed_shapes[input] = image_input_shape(declared, spec);
   Executable exe(std::move(graph), {input}, {output}, options);
   run_images(

@@ -199,9 +199,7 @@ trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::Mod
     m.spec.mean = norm->mean;
     m.spec.std = norm->std;
   }
-  if (flags.given("input_mean")) m.spec.mean = static_cast<float>(flags.number("input_mean"));
-  if (flags.given("input_std")) m.spec.std = static_cast<float>(flags.number("input_std"));
-  if (m.spec.std == 0) fail("--input_std: must not be 0");
+  read_normalisation_flags(flags, m.spec);
   return m;
 }
 

@@ -2,6 +2,7 @@
 // cases, and (slow) MobileNet v1 on the panda fixture.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "importers/tensorflow/graphdef.h"
@@ -196,6 +197,20 @@ TEST_F(ClassifyCli, FlagErrors) {
   EXPECT_NE(no_image.err.find("IMAGE"), std::string::npos) << no_image.err;
   CliResult both = classify(tiny_args({"--label_map", "m.pbtxt", image}));
   EXPECT_NE(both.err.find("--label_map"), std::string::npos) << both.err;
+  // A value that is finite as a double but not as a float, or whose 1/std overflows one.
+  std::vector<std::string> args = tiny_args({image});
+  args[9] = "1e40";  // --input_mean
+  CliResult huge = classify(args);
+  EXPECT_NE(huge.err.find("--input_mean: 1e40 is beyond the range of a float"), std::string::npos)
+      << huge.err;
+  args = tiny_args({image});
+  args[11] = "1e-45";  // --input_std
+  CliResult tiny = classify(args);
+  EXPECT_NE(tiny.err.find("--input_std: 1e-45 is too small"), std::string::npos) << tiny.err;
+  // A pipe or device is not an image file, though it exists.
+  CliResult device = classify(tiny_args({"/dev/null"}));
+  EXPECT_NE(device.err.find("/dev/null: not a regular file or a folder"), std::string::npos)
+      << device.err;
 }
 
 // A labels file for another graph printed blank names (or the wrong ones) with exit 0.
@@ -219,6 +234,95 @@ TEST_F(ClassifyCli, LabelsThatDoNotFitTheScoresAreAnError) {
   EXPECT_NE(r.err.find("--label_map: classes up to 7, but 'scores:0' gives 4 scores"),
             std::string::npos)
       << r.err;
+}
+
+// Scores [nan, 1, nan, inf, -inf, 2] whatever the 2x2 image: Mean(input) * 0 + constant.
+constexpr std::string_view kNanScoresGraph = R"(
+node { name: "input" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+  attr { key: "shape" value { shape { dim { size: 1 } dim { size: 2 } dim { size: 2 } dim { size: 3 } } } } }
+node { name: "axes" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
+  attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 3 } } int_val: 1 int_val: 2 int_val: 3 } } } }
+node { name: "mean" op: "Mean" input: "input" input: "axes" attr { key: "T" value { type: DT_FLOAT } }
+  attr { key: "Tidx" value { type: DT_INT32 } } attr { key: "keep_dims" value { b: true } } }
+node { name: "zero" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+  attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { } float_val: 0 } } } }
+node { name: "nothing" op: "Mul" input: "mean" input: "zero" attr { key: "T" value { type: DT_FLOAT } } }
+node { name: "s" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+  attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: 1 } dim { size: 6 } }
+    float_val: nan float_val: 1 float_val: -nan float_val: inf float_val: -inf float_val: 2 } } } }
+node { name: "shape" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
+  attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 2 } } int_val: 1 int_val: 1 } } } }
+node { name: "flat" op: "Reshape" input: "nothing" input: "shape" attr { key: "T" value { type: DT_FLOAT } } }
+node { name: "scores" op: "Add" input: "flat" input: "s" attr { key: "T" value { type: DT_FLOAT } } }
+)";
+
+// NaN compares false with everything: the ranking was no ordering (undefined behaviour for
+// partial_sort) and put NaNs anywhere. They now rank last, and print as the scripts print
+// them: "nan" (C's printf says "-nan" for a NaN with its sign bit set).
+TEST_F(ClassifyCli, NanScoresRankLastAndPrintAsTheScriptsDo) {
+  write_text(dir_ / "nan.pbtxt", std::string(kNanScoresGraph));
+  write_text(dir_ / "six.txt", "a\nb\nc\nd\ne\nf\n");
+  const std::string graph = (dir_ / "nan.pbtxt").string(), image = (dir_ / "greenish.png").string();
+  CliResult r = classify({"--graph", graph, "--input_layer", "input", "--output_layer", "scores",
+                          "--top_k", "6", image});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "3 (score = inf)\n5 (score = 2.00000)\n1 (score = 1.00000)\n4 (score = -inf)\n"
+            "0 (score = nan)\n2 (score = nan)\n");
+  r = run_poet({"label", "--graph", graph, "--labels", (dir_ / "six.txt").string(), "--input_layer",
+                "input", "--output_layer", "scores", "--top_k", "6", image});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "d inf\nf 2.0\nb 1.0\ne -inf\na nan\nc nan\n");
+}
+
+// A graph that decodes its JPEG itself (Inception v3 2015, or one retrained from it, which keeps
+// DecodeJpeg/contents and adds final_result): a corrupt file fails inside the run, and the error
+// named the node, not the file. The image flags do nothing there, and are refused.
+TEST_F(ClassifyCli, AGraphDecodingItsJpegNamesTheFileAndRefusesImageFlags) {
+  write_text(dir_ / "inception.pbtxt", R"(
+node { name: "DecodeJpeg/contents" op: "Placeholder" attr { key: "dtype" value { type: DT_STRING } }
+  attr { key: "shape" value { shape { } } } }
+node { name: "DecodeJpeg" op: "DecodeJpeg" input: "DecodeJpeg/contents"
+  attr { key: "channels" value { i: 3 } } }
+node { name: "Cast" op: "Cast" input: "DecodeJpeg" attr { key: "SrcT" value { type: DT_UINT8 } }
+  attr { key: "DstT" value { type: DT_FLOAT } } }
+node { name: "axes" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
+  attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 2 } } int_val: 0 int_val: 1 } } } }
+node { name: "final_result" op: "Mean" input: "Cast" input: "axes" attr { key: "T" value { type: DT_FLOAT } }
+  attr { key: "Tidx" value { type: DT_INT32 } } attr { key: "keep_dims" value { b: false } } }
+)");
+  const std::string jpeg = encode_uniform_jpeg(8, 8, {10, 200, 50});
+  write_text(dir_ / "good.jpg", jpeg);
+  write_text(dir_ / "cut.jpg", jpeg.substr(0, jpeg.size() / 2));
+  const std::string graph = (dir_ / "inception.pbtxt").string();
+  CliResult r = classify({"--graph", graph, "--top_k", "1", (dir_ / "good.jpg").string(),
+                          (dir_ / "cut.jpg").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("good.jpg:\n1 (score = "), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find((dir_ / "cut.jpg").string() +
+                       ": node 'DecodeJpeg' (DecodeJpeg): invalid JPEG data"),
+            std::string::npos)
+      << r.err;
+  for (const char* flag : {"--input_size", "--input_mean", "--input_std"}) {
+    r = classify({"--graph", graph, flag, "1", (dir_ / "good.jpg").string()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find(std::string(flag) + ": " + graph +
+                         " decodes, resizes and normalises the JPEG itself"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
+// retrain.py keeps a MobileNet up to its bottleneck (MobilenetV1/Predictions/Reshape) and adds
+// final_result; the preset took only graphs with the original softmax (Reshape_1).
+TEST_F(ClassifyCli, AGraphRetrainedByRetrainPyIsAPreset) {
+  POET_REQUIRE_FIXTURE("poets_retrained/retrained_graph.pb");
+  CliResult r = classify({"--graph", fixture("poets_retrained/retrained_graph.pb").string(),
+                          "--labels", fixture("poets_retrained/retrained_labels.txt").string(),
+                          "--top_k", "6", fixture("images/panda.jpg").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("61326 ok front (score = "), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6) << r.out;
 }
 
 TEST(ClassifySlow, MobileNetSaysLesserPanda) {
