@@ -120,6 +120,40 @@ TEST(Optimize, ATensorReadTwiceIsNotFoldedAway) {
   EXPECT_EQ(fused.ops, (std::vector<std::string>{"Conv2D", "Mul", "Add"}));
 }
 
+// A FusedBatchNorm whose statistics outputs are read cannot become the fused convolution,
+// which has one output: its readers indexed past it (a crash, or std::bad_alloc).
+TEST(Optimize, ABatchNormWhoseStatisticsAreReadStaysApart) {
+  Builder b;
+  Endpoint x = b.input({1, 3, 3, 2});
+  Endpoint c = b.conv("conv", x, {1, 1, 2, 2});
+  b.op("bn", "FusedBatchNorm",
+       {c, b.constant("scale", {2}), b.constant("offset", {2}), b.constant("mean", {2}),
+        b.constant("variance", {2}, 0.1, 2)},
+       {{"is_training", false}, {"epsilon", 0.001f}});
+  const std::vector<std::string> fetches = {"bn:0", "bn:1", "bn:4"};
+  Tensor in = random_input({1, 3, 3, 2});
+  std::vector<std::vector<Tensor>> outs;
+  for (Backend backend : {Backend::kNative, Backend::kReference}) {
+    ExecOptions o;
+    o.backend = backend;
+    outs.push_back(Executable(b.g, {"x:0"}, fetches, o).run(std::span(&in, 1)));
+  }
+  for (size_t i = 0; i < fetches.size(); ++i) expect_close(outs[0][i], outs[1][i]);
+}
+
+// A constant of rank 5 added to the convolution's rank-4 output makes a rank-5 result: folded
+// into the bias, it left the result at rank 4.
+TEST(Optimize, AConstantOfHigherRankIsNotFoldedIntoTheConvolution) {
+  Builder b;
+  Endpoint x = b.input({1, 4, 4, 2});
+  Endpoint c = b.conv("conv", x, {1, 1, 2, 3});
+  b.op("out", "Add", {c, b.constant("k", {1, 1, 1, 1, 3})});
+  Outcome fused = run(b.g, "out:0", Backend::kNative, {1, 4, 4, 2});
+  Outcome plain = run(b.g, "out:0", Backend::kReference, {1, 4, 4, 2});
+  EXPECT_EQ(plain.value.shape(), (Shape{1, 1, 4, 4, 3}));
+  expect_close(fused.value, plain.value);
+}
+
 TEST(Optimize, PoolTowerAveragesAfterItsPointwiseConvolution) {
   Builder b;
   b.pool_tower(b.input({2, 6, 5, 8}), 8, 3);

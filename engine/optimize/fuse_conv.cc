@@ -15,10 +15,11 @@ struct Epilogue {
   std::vector<int> absorbed;  // the nodes folded in, in order
 };
 
-// A constant that broadcasts along the channel axis only: a scalar, [C] or [1,..,1,C].
+// A constant that broadcasts along the channel axis only: a scalar, [C] or [1,..,1,C], of rank
+// at most the convolution's 4 (one of rank 5 would make the result rank 5).
 const Tensor* channel_vector(const Rewrite& rw, Endpoint e, int64_t channels) {
   const Tensor* t = rw.constant(e);
-  if (!t || t->dtype() != DType::kFloat32) return nullptr;
+  if (!t || t->dtype() != DType::kFloat32 || t->rank() > 4) return nullptr;
   if (t->num_elements() != 1 && t->num_elements() != channels) return nullptr;
   for (int i = 0; i + 1 < t->rank(); ++i)
     if (t->dim(i) != 1) return nullptr;
@@ -136,6 +137,8 @@ void fuse_conv(Rewrite& rw) {
     auto readers = rw.reader_counts();
     int current = static_cast<int>(n), slot = 0;
     for (int next; (next = rw.sole_reader(readers, current, slot)) >= 0; current = next) {
+      // The fused node has one output, so it cannot stand for one whose others are read.
+      if (Rewrite::other_outputs_read(readers, next)) break;
       if (!absorb(rw, rw.nodes[next], slot, channels, ep)) break;
       ep.absorbed.push_back(next);
     }

@@ -121,9 +121,7 @@ std::vector<std::vector<int>> Rewrite::reader_counts() const {
 }
 
 int Rewrite::sole_reader(const std::vector<std::vector<int>>& readers, int n, int& slot) const {
-  if (readers[n].empty() || readers[n][0] != 1) return -1;
-  for (size_t k = 1; k < readers[n].size(); ++k)
-    if (readers[n][k] != 0) return -1;  // FusedBatchNorm's statistics outputs are read
+  if (readers[n].empty() || readers[n][0] != 1 || other_outputs_read(readers, n)) return -1;
   for (const Endpoint& f : fetches)
     if (f.node == n) return -1;
   for (size_t r = 0; r < nodes.size(); ++r) {
@@ -137,6 +135,11 @@ int Rewrite::sole_reader(const std::vector<std::vector<int>>& readers, int n, in
     }
   }
   return -1;
+}
+
+bool Rewrite::other_outputs_read(const std::vector<std::vector<int>>& readers, int n) {
+  return std::any_of(readers[n].begin() + (readers[n].empty() ? 0 : 1), readers[n].end(),
+                     [](int count) { return count > 0; });
 }
 
 const Tensor* Rewrite::pointwise_filter(const Node& node, int slot) const {

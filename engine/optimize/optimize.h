@@ -49,6 +49,8 @@ struct Rewrite {
   // The only reader of output 0 of `n` (no other output read, not fetched) and the input slot
   // it reads it at, or -1. `readers` is reader_counts().
   int sole_reader(const std::vector<std::vector<int>>& readers, int n, int& slot) const;
+  // Whether an output of `n` other than output 0 is read (a FusedBatchNorm's statistics).
+  static bool other_outputs_read(const std::vector<std::vector<int>>& readers, int n);
   // Every live node's input, and every fetch, that reads `from` reads `to` instead.
   void redirect(Endpoint from, Endpoint to);
   // The constant 1x1 filter of `node` when it is a _FusedConv2D with stride 1 and no dilation
