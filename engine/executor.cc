@@ -332,7 +332,10 @@ Executable::Impl::NeededNodes Executable::Impl::copy_needed_nodes(Graph& source)
       auto it = fed.find(e);
       e = it != fed.end() ? Endpoint{feed_nodes[it->second], 0} : Endpoint{remap[e.node], e.index};
     }
-    for (int& c : node.control_inputs) c = remap[c];
+    for (int& c : node.control_inputs) {
+      auto it = fed.find({c, 0});  // a fed Placeholder (not copied): its feed stands for it
+      c = remap[c] < 0 && it != fed.end() ? feed_nodes[it->second] : remap[c];
+    }
     if (node.op == "Placeholder")
       fail("placeholder '", node.name, "' must be fed: tensor '", fetch_names[needed_by[n]],
            "' needs it (use --feed or --input_layer)");

@@ -183,7 +183,9 @@ std::vector<int> Graph::needed_nodes(std::span<const Endpoint> fetches,
     const Node& node = nodes_[n];
     for (const Endpoint& in : node.inputs)
       if (!fed.count(in)) want(in.node, by[n]);
-    for (int c : node.control_inputs) want(c, by[n]);
+    // A fed Placeholder's control edges leave from its feed, as in TensorFlow's FeedInputs.
+    for (int c : node.control_inputs)
+      if (!fed.count({c, 0}) || nodes_[c].op != "Placeholder") want(c, by[n]);
   }
   std::vector<char> include(size());
   for (int n = 0; n < size(); ++n) include[n] = by[n] >= 0;

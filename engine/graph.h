@@ -103,7 +103,8 @@ class Graph {
   std::vector<int> topological_order(std::span<const char> include = {}) const;
 
   // The nodes needed to compute `fetches` given `feeds`, in topological order: a fed endpoint
-  // stops the walk, so nothing upstream of a feed is needed unless another path uses it.
+  // stops the walk, so nothing upstream of a feed is needed unless another path uses it. A
+  // control input on a fed Placeholder is met by its feed.
   // `needed_by`, when given, receives for each node index the fetch that first pulled it in.
   std::vector<int> needed_nodes(std::span<const Endpoint> fetches, std::span<const Endpoint> feeds,
                                 std::vector<int>* needed_by = nullptr) const;

@@ -184,6 +184,21 @@ TEST(Executor, FeedAnyTensorCutsItsAncestors) {
   EXPECT_EQ(out.data<float>()[1], 2.f);
 }
 
+// TensorFlow moves a fed Placeholder's control edges onto its feed; poet walked back to the
+// Placeholder and asked for it to be fed. A control edge on a fed Identity keeps it needed.
+TEST(Executor, AControlInputOnAFedPlaceholderIsMetByTheFeed) {
+  Graph g = parse(
+      "node { name: 'a' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } } }\n"
+      "node { name: 'b' op: 'Identity' input: 'a' }\n"
+      "node { name: 'y' op: 'Relu' input: 'a' input: '^a' input: '^b' }");
+  Executable exe(g, {"a:0"}, {"y:0"});
+  Tensor in = Tensor::from_floats({2}, std::vector<float>{-1, 2});
+  Tensor out = exe.run(std::vector<Tensor>{in})[0];
+  EXPECT_EQ(out.data<float>()[0], 0.f);
+  EXPECT_EQ(out.data<float>()[1], 2.f);
+  testing::expect_error([&] { Executable(g, {"b:0"}, {"y:0"}); }, "placeholder 'a' must be fed");
+}
+
 TEST(Executor, RepeatedRunsNeverChangeEarlierResults) {
   // in -> a = Relu -> b = Rsqrt(a) -> c = Rsqrt(b), fetching b and c: a is freed after b in
   // each run; results already returned stay as they were, and a new batch size still
