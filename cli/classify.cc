@@ -6,7 +6,6 @@
 #include <cstdio>
 
 #include "cli/common.h"
-#include "engine/file_io.h"
 #include "engine/image_codec.h"
 #include "engine/image_input.h"
 #include "engine/labels.h"
@@ -20,8 +19,8 @@ constexpr std::string_view kInceptionInput = "DecodeJpeg/contents:0";
 struct Model {
   std::string input, output;
   ImageInputSpec spec;
-  PartialShape declared;  // the graph's shape of `input` (declared_shape); unset for JPEG bytes
-  bool jpeg_bytes() const { return input == kInceptionInput; }
+  PartialShape declared;    // the graph's shape of `input` (declared_shape); unset for JPEG bytes
+  bool jpeg_bytes = false;  // `input` takes a file's JPEG bytes (takes_jpeg_bytes)
 };
 
 // The first of `names` the graph has, as a tensor name; "" for none.
@@ -56,14 +55,12 @@ Model choose_model(const Graph& graph, const Flags& flags, const std::string& gr
   if (m.input.empty() || m.output.empty())
     fail(graph_path, ": not a graph poet classify knows (Inception v3 2015, MobileNet v1); give ",
          "--input_layer and --output_layer");
-  graph.endpoint(m.input);  // unknown names are errors here, before any image is read
-  graph.endpoint(m.output);
-  if (m.jpeg_bytes()) {
-    for (const char* name : {"input_size", "input_mean", "input_std"})
-      if (flags.given(name))
-        fail("--", name, ": ", graph_path, " decodes, resizes and normalises the JPEG itself (",
-             kInceptionInput, "); the flag applies to an image tensor given with --input_layer ",
-             "(for Inception v3: Mul:0, with --input_mean 128 --input_std 128)");
+  check_tensor_flag(graph, graph_path, "input_layer", m.input);
+  check_tensor_flag(graph, graph_path, "output_layer", m.output);
+  m.jpeg_bytes = takes_jpeg_bytes(graph, m.input);
+  if (m.jpeg_bytes) {
+    constexpr std::string_view kImageFlags[] = {"input_size", "input_mean", "input_std"};
+    refuse_image_flags(flags, kImageFlags, graph_path, m.input);
     return m;
   }
   m.declared = declared_shape(graph, m.input, options);
@@ -94,11 +91,7 @@ std::vector<std::string> load_labels(const Flags& flags) {
 }
 
 Tensor image_feed(const Model& m, const std::string& path) {
-  if (!m.jpeg_bytes()) return read_image_input(path, m.spec);
-  std::string bytes = read_file(path, size_t{1} << 30);
-  if (sniff_image_format(bytes) != ImageFormat::kJpeg)
-    fail(path, ": not a JPEG file; this graph decodes its input with DecodeJpeg");
-  return Tensor::from_string(std::move(bytes));
+  return m.jpeg_bytes ? read_jpeg_bytes(path) : read_image_input(path, m.spec);
 }
 
 // The Inception pair names only 1000 of its graph's 1008 classes, but none the graph lacks.
@@ -153,7 +146,7 @@ int classify(Args args) {
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(graph_path);
   Model model = choose_model(graph, flags, graph_path, options);
-  if (!model.jpeg_bytes())
+  if (!model.jpeg_bytes)
     options.feed_shapes[model.input] = image_input_shape(model.declared, model.spec);
   // Taken over, not copied: the file's weights then go as the executable packs its own.
   Executable exe(std::move(graph), {model.input}, {model.output}, options);

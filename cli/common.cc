@@ -8,6 +8,8 @@
 #include <numeric>
 #include <optional>
 
+#include "engine/file_io.h"
+#include "engine/image_codec.h"
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tfjs/tfjs.h"
 
@@ -177,6 +179,34 @@ void run_images(Executable& exe, std::span<const std::string> paths,
     }
     if (run.error) std::rethrow_exception(run.error);
   }
+}
+
+void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::string_view flag,
+                       const std::string& tensor) {
+  const std::string node = tensor.substr(0, tensor.rfind(':'));
+  if (graph.find(node) < 0) fail("--", flag, ": no node '", node, "' in ", graph_path);
+  graph.endpoint(tensor);  // a malformed index
+}
+
+bool takes_jpeg_bytes(const Graph& graph, const std::string& input) {
+  const Node& node = graph.node(graph.endpoint(input).node);
+  return node.op == "Placeholder" && node.attr_type("dtype", DType::kFloat32) == DType::kString;
+}
+
+Tensor read_jpeg_bytes(const std::string& path) {
+  std::string bytes = read_file(path, size_t{1} << 30);
+  if (sniff_image_format(bytes) != ImageFormat::kJpeg)
+    fail(path, ": not a JPEG file; this graph decodes its input with DecodeJpeg");
+  return Tensor::from_string(std::move(bytes));
+}
+
+void refuse_image_flags(const Flags& flags, std::span<const std::string_view> names,
+                        const std::string& graph_path, const std::string& input) {
+  for (std::string_view name : names)
+    if (flags.given(name))
+      fail("--", name, ": ", graph_path, " decodes, resizes and normalises the JPEG itself (",
+           input, "); the flag applies to an image tensor given with --input_layer ",
+           "(for Inception v3: Mul:0, with --input_mean 128 --input_std 128)");
 }
 
 void read_normalisation_flags(const Flags& flags, ImageInputSpec& spec) {

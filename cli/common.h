@@ -53,6 +53,19 @@ void run_images(Executable& exe, std::span<const std::string> paths,
                 const std::function<Tensor(const std::string&)>& read, const std::string& output,
                 const std::function<void(size_t, std::span<const float>)>& show);
 
+// Fails unless `graph` (read from `graph_path`) has the node of `tensor`, the value of --`flag`
+// (or its default): the error names the flag and the file, before any image is read.
+void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::string_view flag,
+                       const std::string& tensor);
+
+// Whether `input` is a string Placeholder, which the graph decodes itself (Inception v3 2015's
+// DecodeJpeg/contents, kept by graphs retrained from it): it is fed a file's JPEG bytes, and the
+// image flags, whose work the graph does, are refused.
+bool takes_jpeg_bytes(const Graph& graph, const std::string& input);
+Tensor read_jpeg_bytes(const std::string& path);
+void refuse_image_flags(const Flags& flags, std::span<const std::string_view> names,
+                        const std::string& graph_path, const std::string& input);
+
 // --input_mean and --input_std into `spec`, where they have a value. Each must fit a float, and
 // 1/std must be a finite float: the pixels are multiplied by it, as retrain.py does.
 void read_normalisation_flags(const Flags& flags, ImageInputSpec& spec);

@@ -51,7 +51,7 @@ int label(Args args) {
       {"image", "", "image to label (JPEG or PNG); more images or folders may follow the flags"},
       {"graph", "tf_files/retrained_graph.pb", "the retrained graph (.pb, .pbtxt, model.json)"},
       {"labels", "tf_files/retrained_labels.txt", "labels file, one per line in output order"},
-      {"input_layer", "input", "tensor fed the normalised image"},
+      {"input_layer", "input", "tensor fed the normalised image (or a string one: the JPEG bytes)"},
       {"output_layer", "final_result", "tensor of scores"},
       {"input_height", "", "image height (default: the input's height in the graph, else 224)"},
       {"input_width", "", "image width (default: the input's width in the graph, else 224)"},
@@ -85,19 +85,28 @@ int label(Args args) {
          "Inception v3 is fed at --input_layer Mul");
   std::string input = tensor_name(flags.str("input_layer"));
   std::string output = tensor_name(flags.str("output_layer"));
-  const PartialShape declared = declared_shape(graph, input, options);
-  ImageInputSpec spec{.height = size_flag(flags, "input_height", image_size(declared, 1)),
-                      .width = size_flag(flags, "input_width", image_size(declared, 2))};
-  read_normalisation_flags(flags, spec);
-  options.feed_shapes[input] = image_input_shape(declared, spec);
+  check_tensor_flag(graph, graph_path, "input_layer", input);
+  check_tensor_flag(graph, graph_path, "output_layer", output);
+  std::function<Tensor(const std::string&)> read = read_jpeg_bytes;
+  if (takes_jpeg_bytes(graph, input)) {
+    // The first retrain.py's label_image fed DecodeJpeg/contents:0 the file's bytes.
+    constexpr std::string_view kImageFlags[] = {"input_height", "input_width", "input_mean",
+                                                "input_std"};
+    refuse_image_flags(flags, kImageFlags, graph_path, input);
+  } else {
+    const PartialShape declared = declared_shape(graph, input, options);
+    ImageInputSpec spec{.height = size_flag(flags, "input_height", image_size(declared, 1)),
+                        .width = size_flag(flags, "input_width", image_size(declared, 2))};
+    read_normalisation_flags(flags, spec);
+    options.feed_shapes[input] = image_input_shape(declared, spec);
+    read = [spec](const std::string& path) { return read_image_input(path, spec); };
+  }
   Executable exe(std::move(graph), {input}, {output}, options);
-  run_images(
-      exe, images, [&](const std::string& path) { return read_image_input(path, spec); }, output,
-      [&](size_t i, std::span<const float> scores) {
-        check_labels_fit(scores, labels, flags.str("labels"), output);
-        if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
-        print_top(scores, labels, top_k);
-      });
+  run_images(exe, images, read, output, [&](size_t i, std::span<const float> scores) {
+    check_labels_fit(scores, labels, flags.str("labels"), output);
+    if (images.size() > 1) std::printf("%s%s:\n", i > 0 ? "\n" : "", images[i].c_str());
+    print_top(scores, labels, top_k);
+  });
   return 0;
 }
 

@@ -275,11 +275,9 @@ TEST_F(ClassifyCli, NanScoresRankLastAndPrintAsTheScriptsDo) {
   EXPECT_EQ(r.out, "d inf\nf 2.0\nb 1.0\ne -inf\na nan\nc nan\n");
 }
 
-// A graph that decodes its JPEG itself (Inception v3 2015, or one retrained from it, which keeps
-// DecodeJpeg/contents and adds final_result): a corrupt file fails inside the run, and the error
-// named the node, not the file. The image flags do nothing there, and are refused.
-TEST_F(ClassifyCli, AGraphDecodingItsJpegNamesTheFileAndRefusesImageFlags) {
-  write_text(dir_ / "inception.pbtxt", R"(
+// A graph that decodes its JPEG itself, as Inception v3 2015 and the graphs retrained from it
+// (which keep DecodeJpeg/contents and add final_result): the scores are the channels' means.
+constexpr std::string_view kJpegGraph = R"(
 node { name: "DecodeJpeg/contents" op: "Placeholder" attr { key: "dtype" value { type: DT_STRING } }
   attr { key: "shape" value { shape { } } } }
 node { name: "DecodeJpeg" op: "DecodeJpeg" input: "DecodeJpeg/contents"
@@ -290,7 +288,13 @@ node { name: "axes" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
   attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 2 } } int_val: 0 int_val: 1 } } } }
 node { name: "final_result" op: "Mean" input: "Cast" input: "axes" attr { key: "T" value { type: DT_FLOAT } }
   attr { key: "Tidx" value { type: DT_INT32 } } attr { key: "keep_dims" value { b: false } } }
-)");
+)";
+
+// A graph that decodes its JPEG itself (Inception v3 2015, or one retrained from it, which keeps
+// DecodeJpeg/contents and adds final_result): a corrupt file fails inside the run, and the error
+// named the node, not the file. The image flags do nothing there, and are refused.
+TEST_F(ClassifyCli, AGraphDecodingItsJpegNamesTheFileAndRefusesImageFlags) {
+  write_text(dir_ / "inception.pbtxt", std::string(kJpegGraph));
   const std::string jpeg = encode_uniform_jpeg(8, 8, {10, 200, 50});
   write_text(dir_ / "good.jpg", jpeg);
   write_text(dir_ / "cut.jpg", jpeg.substr(0, jpeg.size() / 2));
@@ -311,6 +315,46 @@ node { name: "final_result" op: "Mean" input: "Cast" input: "axes" attr { key: "
               std::string::npos)
         << r.err;
   }
+}
+
+// The first retrain.py's label_image fed a graph retrained on Inception v3 the JPEG's bytes at
+// DecodeJpeg/contents:0; poet label fed it floats ("the graph expects string").
+TEST_F(ClassifyCli, LabelFeedsAStringInputTheJpegBytes) {
+  write_text(dir_ / "inception.pbtxt", std::string(kJpegGraph));
+  write_text(dir_ / "good.jpg", encode_uniform_jpeg(8, 8, {10, 200, 50}));
+  write_text(dir_ / "rgb.txt", "red\ngreen\nblue\n");
+  std::vector<std::string> args = {"label",
+                                   "--graph",
+                                   (dir_ / "inception.pbtxt").string(),
+                                   "--labels",
+                                   (dir_ / "rgb.txt").string(),
+                                   "--input_layer",
+                                   "DecodeJpeg/contents",
+                                   "--top_k",
+                                   "1",
+                                   (dir_ / "good.jpg").string()};
+  CliResult r = run_poet(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("green ", 0), 0u) << r.out;
+  args.insert(args.end() - 1, {"--input_height", "8"});
+  r = run_poet(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--input_height: "), std::string::npos) << r.err;
+  // An unknown node names the flag and the graph file.
+  args = {"label",
+          "--graph",
+          (dir_ / "inception.pbtxt").string(),
+          "--labels",
+          (dir_ / "rgb.txt").string(),
+          "--input_layer",
+          "DecodeJpeg/contents",
+          "--output_layer",
+          "scores",
+          (dir_ / "good.jpg").string()};
+  r = run_poet(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--output_layer: no node 'scores' in " + args[2]), std::string::npos)
+      << r.err;
 }
 
 // retrain.py keeps a MobileNet up to its bottleneck (MobilenetV1/Predictions/Reshape) and adds

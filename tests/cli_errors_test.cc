@@ -183,9 +183,9 @@ TEST(CliErrors, NumbersThatAreNotFiniteAreNamed) {
   const std::string graph = fixture(kMobileNet).string();
   const std::string labels = fixture("mobilenet_v1_0.25_128/labels.txt").string();
   const std::string image = fixture("images/panda.jpg").string();
-  expect_error(
-      run_poet({"label", "--graph", graph, "--labels", labels, "--input_mean", "nan", image}),
-      "--input_mean: expected a finite number, got 'nan'");
+  expect_error(run_poet({"label", "--graph", graph, "--labels", labels, "--output_layer",
+                         "MobilenetV1/Predictions/Reshape_1", "--input_mean", "nan", image}),
+               "--input_mean: expected a finite number, got 'nan'");
   expect_error(
       run_poet({"classify", "--graph", graph, "--labels", labels, "--input_std", "inf", image}),
       "--input_std: expected a finite number, got 'inf'");
