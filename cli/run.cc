@@ -1,5 +1,6 @@
 // poet run: feed .npy tensors into any tensors of a graph, write fetched tensors as .npy.
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "cli/common.h"
@@ -20,17 +21,42 @@ void print_summary(const std::string& name, const Tensor& t) {
   std::printf("\n");
 }
 
-// exe.run, with a hint when a batch fails run whole: a graph exported for one image may fix
-// that batch of 1 inside (a Reshape to [1,1001]), which only the batch split, running the
-// images one at a time, gets past.
+// Whether the first image of a batch of `batch` runs alone: each feed's first row (feeds of
+// another first dimension as they are). Strings have no rows to cut, so they count as failing.
+bool first_image_runs(Executable& exe, std::span<const Tensor> feeds, int64_t batch) {
+  std::vector<Tensor> rows;
+  for (const Tensor& t : feeds) {
+    if (t.dtype() == DType::kString) return false;
+    if (t.rank() == 0 || t.dim(0) != batch) {
+      rows.push_back(t);
+      continue;
+    }
+    Shape shape = t.shape();
+    shape[0] = 1;
+    Tensor row(t.dtype(), shape);
+    std::memcpy(row.bytes().data(), t.bytes().data(), row.bytes().size());
+    rows.push_back(std::move(row));
+  }
+  try {
+    exe.run(rows);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// exe.run, with a hint when a batch fails run whole where its first image runs alone: a graph
+// exported for one image may fix that batch of 1 inside (a Reshape to [1,1001]), which only the
+// batch split, running the images one at a time, gets past. Other errors are left as they are.
 std::vector<Tensor> run_batch(Executable& exe, std::span<const Tensor> feeds, const Flags& flags) {
   const int64_t batch = feeds.empty() || feeds[0].rank() == 0 ? 1 : feeds[0].dim(0);
   try {
     return exe.run(feeds);
   } catch (const Error& e) {
-    if (batch <= 1 || exe.splits_batch(batch)) throw;
+    if (batch <= 1 || exe.splits_batch(batch) || !first_image_runs(exe, feeds, batch)) throw;
     const bool can_split = exe.batch_split_blocker().empty() || flags.str("batch_split") == "off";
-    fail(e.what(), "; the batch of ", batch, " ran whole: if the graph fixes a batch of 1 there, ",
+    fail(e.what(), "; the batch of ", batch, " ran whole, and its first image runs alone: the ",
+         "graph fixes a batch of 1 there; ",
          can_split
              ? "--batch_split on runs the images one at a time"
              : "feed one image at a time (no batch split: " + exe.batch_split_blocker() + ")");

@@ -130,13 +130,24 @@ TEST(CliErrors, ABatchAGraphFixesAtOneGetsAHint) {
   };
   CliResult r = run("off");
   expect_error(r, "cannot reshape");
-  EXPECT_NE(r.err.find("; the batch of 3 ran whole: if the graph fixes a batch of 1 there, "
-                       "--batch_split on runs the images one at a time"),
+  EXPECT_NE(r.err.find("; the batch of 3 ran whole, and its first image runs alone: the graph "
+                       "fixes a batch of 1 there; --batch_split on runs the images one at a time"),
             std::string::npos)
       << r.err;
   r = run("on");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("y:0: float32 [3,4]"), std::string::npos) << r.out;
+  // An error the first image alone meets too has nothing to do with the batch: no hint.
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "s" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
+           attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 2 } }
+                                                int_val: 1 int_val: 5 } } } }
+    node { name: "y" op: "Reshape" input: "x" input: "s" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  r = run("off");
+  expect_error(r, "cannot reshape");
+  EXPECT_EQ(r.err.find("the batch of 3"), std::string::npos) << r.err;
 }
 
 // Before the replica is built (seconds for Inception v3).
