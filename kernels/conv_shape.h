@@ -52,14 +52,18 @@ struct ConvShape {
 // Fills out_h/out_w/pad_top/pad_left of `shape` from its other fields.
 void set_output_geometry(ConvShape& shape, Padding padding);
 
+// TensorFlow's CPU Relu and Relu6 (Eigen's cwiseMax(0), then cwiseMin(6)): (x < 0) ? 0 : x, then
+// (6 < y) ? 6 : y. A NaN stays NaN and -0.0 stays -0.0 (no comparison with them is true).
 inline float activate(float x, Activation act) {
   switch (act) {
     case Activation::kNone:
       return x;
     case Activation::kRelu:
-      return x > 0.f ? x : 0.f;
-    case Activation::kRelu6:
-      return x > 0.f ? (x < 6.f ? x : 6.f) : 0.f;
+      return x < 0.f ? 0.f : x;
+    case Activation::kRelu6: {
+      const float y = x < 0.f ? 0.f : x;
+      return 6.f < y ? 6.f : y;
+    }
   }
   return x;
 }

@@ -3,7 +3,9 @@
 // can run, directly and through the ops (which keep general broadcasting on the reference).
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <random>
 
 #include "engine/thread_pool.h"
@@ -59,8 +61,10 @@ TEST(ElementwiseSimd, ActivationsClampLikeTheReference) {
       for (size_t n : {size_t{1}, size_t{13}, in.size()}) {
         std::vector<float> got(n, NAN);
         x86::activation(isa, act, std::span(in).first(n), got, nullptr);
+        // Bit for bit: NaN stays NaN and -0.0 stays -0.0 (ActivationNan checks TensorFlow's).
         for (size_t i = 0; i < n; ++i)
-          EXPECT_EQ(got[i], want[i]) << x86::isa_name(isa) << " element " << i;
+          EXPECT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i]))
+              << x86::isa_name(isa) << " element " << i << ": " << got[i] << " for " << in[i];
       }
   }
 }

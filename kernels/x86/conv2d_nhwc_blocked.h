@@ -433,8 +433,9 @@ struct BlockedConv {
 #pragma GCC unroll 4
       for (int v = 0; v < kUsed; ++v) {
         Reg r = acc[i][v];
-        if (act != Activation::kNone) r = V::max(r, zero);
-        if (act == Activation::kRelu6) r = V::min(r, six);
+        // Constant first: NaN and -0.0 pass through, as in activate_vector (simd_lanes.h).
+        if (act != Activation::kNone) r = V::max(zero, r);
+        if (act == Activation::kRelu6) r = V::min(six, r);
         const int n = valid - v * V::kWidth;
         if (n >= V::kWidth) {
           V::store(out[i] + v * V::kWidth, r);

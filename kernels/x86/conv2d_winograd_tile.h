@@ -112,8 +112,9 @@ struct WinogradTile {
       for (int i = 0; i < H::kOut; ++i) {
         if (i >= rows) break;
         Reg r = y[i];
-        if (act != Activation::kNone) r = V::max(r, zero);
-        if (act == Activation::kRelu6) r = V::min(r, six);
+        // Constant first: NaN and -0.0 pass through, as in activate_vector (simd_lanes.h).
+        if (act != Activation::kNone) r = V::max(zero, r);
+        if (act == Activation::kRelu6) r = V::min(six, r);
         store_lanes<V, kPartial>(out + i * row_stride + x * pixel_stride, r, n);
       }
     }

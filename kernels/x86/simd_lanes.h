@@ -8,13 +8,16 @@
 
 namespace poet::kernels::x86 {
 
-// `act` applied to every lane: Relu clamps below at 0 (max(r, 0) gives 0 for NaN, as the
-// reference's activate does), Relu6 also above at 6; kNone returns r.
+// `act` applied to every lane as the reference's activate (TensorFlow's): Relu clamps below at
+// 0, Relu6 also above at 6; kNone returns r. The constant goes first: x86's max and min return
+// their second operand when either is NaN (and max(0, -0.0) is the second), so a NaN lane stays
+// NaN and -0.0 stays -0.0. Every SIMD epilogue clamps in this order (conv2d_nhwc_blocked.h,
+// conv2d_winograd_tile.h).
 template <class V>
 typename V::Reg activate_vector(typename V::Reg r, Activation act) {
   if (act == Activation::kNone) return r;
-  r = V::max(r, V::zero());
-  return act == Activation::kRelu6 ? V::min(r, V::set1(6.f)) : r;
+  r = V::max(V::zero(), r);
+  return act == Activation::kRelu6 ? V::min(V::set1(6.f), r) : r;
 }
 
 // The first n lanes with kPartial (the others read as zero), else a whole vector.
