@@ -66,6 +66,44 @@ TEST(SoftmaxSimd, LogitsFarApartUnderflowToZero) {
   }
 }
 
+// A NaN logit, or +inf (inf - inf), makes its whole row NaN, as in the reference and
+// TensorFlow; the other rows are untouched. Rows of 37: two whole AVX-512 vectors (four AVX2)
+// and a 5-lane tail; and the tester's row of 3, all tail.
+TEST(SoftmaxSimd, NanOrInfinityMakesTheRowNan) {
+  constexpr int64_t kClasses = 37;
+  auto logits = random_floats(5 * kClasses, 8, -4.f, 4.f);
+  logits[0 * kClasses + 3] = NAN;        // vector body
+  logits[1 * kClasses + 35] = NAN;       // tail
+  logits[2 * kClasses + 5] = INFINITY;   // vector body
+  logits[3 * kClasses + 36] = INFINITY;  // tail
+  // Row 4 stays finite.
+  std::vector<float> want(logits.size());
+  kernels::ref::softmax(logits, kClasses, want);
+  auto check = [&](std::span<const float> got) {
+    for (int64_t r = 0; r < 4; ++r)
+      for (int64_t c = 0; c < kClasses; ++c)
+        EXPECT_TRUE(std::isnan(got[r * kClasses + c])) << "row " << r << " class " << c;
+    expect_probabilities_close(got.subspan(4 * kClasses), std::span(want).subspan(4 * kClasses));
+  };
+  {
+    SCOPED_TRACE("reference");
+    check(want);
+  }
+  const std::vector<float> short_row{NAN, 0.f, 1.f};
+  for (x86::Isa isa : simd_isas()) {
+    SCOPED_TRACE(x86::isa_name(isa));
+    std::vector<float> got(logits.size(), 0.5f);
+    x86::softmax(isa, logits, kClasses, got, nullptr);
+    check(got);
+    std::vector<float> three(3, 0.5f);
+    x86::softmax(isa, short_row, 3, three, nullptr);
+    for (float p : three) EXPECT_TRUE(std::isnan(p)) << p;
+    x86::force_isa(isa);
+    check(floats(run_op1("Softmax", {floats({5, kClasses}, logits)}, {}, Backend::kNative)));
+  }
+  x86::force_isa(std::nullopt);
+}
+
 TEST(SoftmaxSimd, RejectsPartialRows) {
   std::vector<float> logits(10), out(10);
   EXPECT_THROW(x86::softmax(x86::Isa::kRef, logits, 3, out, nullptr), Error);

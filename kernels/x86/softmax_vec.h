@@ -24,7 +24,10 @@ struct SoftmaxVec {
   // 0, as the reference's exp gives for the far tail (a clamp at 2^-126 printed 1.2e-38
   // where the reference printed 0). n never goes below -127, which the bits cannot hold.
   static Reg exp_nonpositive(Reg x) {
-    x = V::max(x, V::set1(-88.f));
+    // -88 first: max returns its second operand when either is NaN, so a NaN (a NaN logit, or
+    // inf - inf) stays NaN and makes the row's sum, hence the whole row, NaN, as in the
+    // reference and TensorFlow.
+    x = V::max(V::set1(-88.f), x);
     const Reg n = V::round(V::mul(x, V::set1(1.44269504f)));  // x / ln2
     // ln2 in two parts, so n * ln2_hi is exact and r keeps its low bits.
     Reg r = V::sub(x, V::mul(n, V::set1(0.693359375f)));
