@@ -7,7 +7,6 @@
 
 #include "engine/error.h"
 #include "kernels/onednn/engine.h"
-#include "kernels/x86/elementwise.h"
 
 namespace poet::kernels::onednn {
 
@@ -28,31 +27,22 @@ int64_t pad_after(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64
   return std::max<int64_t>(span - in - pad_before, 0);
 }
 
-dnnl::primitive_attr make_attr() {
+dnnl::primitive_attr make_attr(Activation act) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops ops;
+  switch (act) {
+    case Activation::kNone:
+      break;
+    case Activation::kRelu:
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      break;
+    case Activation::kRelu6:
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+      break;
+  }
+  attr.set_post_ops(ops);
   return attr;
-}
-
-void apply_activation(Activation act, std::span<float> data) {
-  if (act == Activation::kNone || data.empty()) return;
-  const x86::Isa isa = x86::active_isa();
-  // Below this many floats (256 KiB) one thread does it: a team's start costs more.
-  constexpr int64_t kSerial = 64 * 1024;
-  const auto n = static_cast<int64_t>(data.size());
-  const int threads = n < kSerial ? 1 : num_threads();
-  if (threads <= 1) {
-    x86::activation(isa, act, data, data, nullptr);
-    return;
-  }
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int t = 0; t < threads; ++t) {
-    // Parts of whole cache lines (16 floats), so no two threads write the same line.
-    const int64_t begin = n * t / threads / 16 * 16;
-    const int64_t end = t + 1 == threads ? n : n * (t + 1) / threads / 16 * 16;
-    std::span<float> part = data.subspan(begin, end - begin);
-    x86::activation(isa, act, part, part, nullptr);
-  }
 }
 
 namespace {

@@ -25,15 +25,9 @@ dnnl::memory::desc nhwc_desc(int64_t n, int64_t h, int64_t w, int64_t c);
 int64_t pad_after(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation,
                   int64_t pad_before);
 
-// Primitive attributes: a caller-provided scratchpad (see execute) so one primitive can run on
-// several threads at once. No activation post-op: see apply_activation.
-dnnl::primitive_attr make_attr();
-
-// data[i] = activate(data[i], act) (TensorFlow's Relu and Relu6: NaN and -0.0 pass through),
-// with the active ISA's SIMD kernel, split over num_threads() OpenMP threads when large. The
-// convolution and inner product apply their activation so after running: oneDNN 2.6's relu and
-// clip post-ops turn NaN (and -0.0) into 0, and no post-op keeps a NaN while clamping.
-void apply_activation(Activation act, std::span<float> data);
+// Primitive attributes: the activation as a fused eltwise post-op, and a caller-provided
+// scratchpad (see run_with_scratchpad) so one primitive can run on several threads at once.
+dnnl::primitive_attr make_attr(Activation act);
 
 // Executes `prim` on the calling thread's stream with `args` plus a scratchpad of the size
 // `pd` asks for (a per-thread buffer, grown when needed), and waits for it.

@@ -50,7 +50,7 @@ void check_shape(const ConvShape& s, ConvKind kind, std::span<const float> filte
 
 Conv2dPrimitive::Conv2dPrimitive(const ConvShape& s, ConvKind kind, std::span<const float> filter,
                                  std::span<const float> bias, Activation act)
-    : shape_(s), act_(act), layer_(describe(s)) {
+    : shape_(s), layer_(describe(s)) {
   const std::string& layer = layer_;
   check_shape(s, kind, filter, bias, layer);
   if (s.output_size() == 0) return;
@@ -68,7 +68,7 @@ Conv2dPrimitive::Conv2dPrimitive(const ConvShape& s, ConvKind kind, std::span<co
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
         any_filter_desc(s, kind), bias_desc, dst, {s.stride_h, s.stride_w},
         {s.dilation_h - 1, s.dilation_w - 1}, {s.pad_top, s.pad_left}, pad_r);
-    dnnl::convolution_forward::primitive_desc pd(desc, make_attr(), eng);
+    dnnl::convolution_forward::primitive_desc pd(desc, make_attr(act), eng);
 
     // The filter is reordered once into the layout the chosen implementation wants.
     impl_ = std::make_unique<Impl>(
@@ -86,9 +86,7 @@ Conv2dPrimitive& Conv2dPrimitive::operator=(Conv2dPrimitive&&) noexcept = defaul
 void Conv2dPrimitive::run(std::span<const float> input, std::span<float> output) const {
   check_size(input, shape_.input_size(), "input", layer_);
   check_size(output, shape_.output_size(), "output", layer_);
-  if (!impl_) return;
-  execute(impl_->conv, impl_->pd, impl_->operands, input, output, "convolution", layer_);
-  apply_activation(act_, output);
+  if (impl_) execute(impl_->conv, impl_->pd, impl_->operands, input, output, "convolution", layer_);
 }
 
 }  // namespace poet::kernels::onednn

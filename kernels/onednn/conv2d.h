@@ -36,7 +36,6 @@ class Conv2dPrimitive {
  private:
   struct Impl;
   ConvShape shape_;
-  Activation act_;              // applied after the primitive (apply_activation)
   std::string layer_;           // describe(shape_), for error messages
   std::unique_ptr<Impl> impl_;  // null when the output is empty
 };

@@ -17,7 +17,7 @@ struct InnerProductPrimitive::Impl {
 InnerProductPrimitive::InnerProductPrimitive(MatMulShape s, std::span<const float> weights,
                                              bool transpose_b, std::span<const float> bias,
                                              Activation act)
-    : shape_(s), act_(act), layer_(str_cat("matmul ", s.m, "x", s.k, " by ", s.k, "x", s.n)) {
+    : shape_(s), layer_(str_cat("matmul ", s.m, "x", s.k, " by ", s.k, "x", s.n)) {
   check_size(weights, s.k * s.n, "weights", layer_);
   if (!bias.empty()) check_size(bias, s.n, "bias", layer_);
   if (s.m * s.n == 0) return;
@@ -35,7 +35,7 @@ InnerProductPrimitive::InnerProductPrimitive(MatMulShape s, std::span<const floa
     dnnl::inner_product_forward::desc desc(
         dnnl::prop_kind::forward_inference, src,
         memory::desc({s.n, s.k}, memory::data_type::f32, memory::format_tag::any), bias_desc, dst);
-    dnnl::inner_product_forward::primitive_desc pd(desc, make_attr(), eng);
+    dnnl::inner_product_forward::primitive_desc pd(desc, make_attr(act), eng);
 
     impl_ = std::make_unique<Impl>(
         Impl{pd, dnnl::inner_product_forward(pd),
@@ -52,9 +52,7 @@ InnerProductPrimitive& InnerProductPrimitive::operator=(InnerProductPrimitive&&)
 void InnerProductPrimitive::run(std::span<const float> input, std::span<float> output) const {
   check_size(input, shape_.m * shape_.k, "input", layer_);
   check_size(output, shape_.m * shape_.n, "output", layer_);
-  if (!impl_) return;
-  execute(impl_->ip, impl_->pd, impl_->operands, input, output, "inner product", layer_);
-  apply_activation(act_, output);
+  if (impl_) execute(impl_->ip, impl_->pd, impl_->operands, input, output, "inner product", layer_);
 }
 
 }  // namespace poet::kernels::onednn

@@ -34,7 +34,6 @@ class InnerProductPrimitive {
  private:
   struct Impl;
   MatMulShape shape_;
-  Activation act_;              // applied after the primitive (apply_activation)
   std::string layer_;           // for error messages
   std::unique_ptr<Impl> impl_;  // null when the output is empty
 };

@@ -32,7 +32,7 @@ Pool2dPrimitive::Pool2dPrimitive(const ConvShape& s, PoolKind kind)
         kind == PoolKind::kMax ? dnnl::algorithm::pooling_max
                                : dnnl::algorithm::pooling_avg_exclude_padding,
         src, dst, {s.stride_h, s.stride_w}, {s.k_h, s.k_w}, {s.pad_top, s.pad_left}, pad_r);
-    dnnl::pooling_forward::primitive_desc pd(desc, make_attr(), cpu_engine());
+    dnnl::pooling_forward::primitive_desc pd(desc, make_attr(Activation::kNone), cpu_engine());
     impl_ = std::make_unique<Impl>(Impl{pd, dnnl::pooling_forward(pd), src, dst});
   } catch (const dnnl::error& e) {
     fail_dnnl(e, kind == PoolKind::kMax ? "max pooling" : "average pooling", layer_);
