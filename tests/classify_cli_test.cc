@@ -323,38 +323,29 @@ TEST_F(ClassifyCli, LabelFeedsAStringInputTheJpegBytes) {
   write_text(dir_ / "inception.pbtxt", std::string(kJpegGraph));
   write_text(dir_ / "good.jpg", encode_uniform_jpeg(8, 8, {10, 200, 50}));
   write_text(dir_ / "rgb.txt", "red\ngreen\nblue\n");
-  std::vector<std::string> args = {"label",
-                                   "--graph",
-                                   (dir_ / "inception.pbtxt").string(),
-                                   "--labels",
-                                   (dir_ / "rgb.txt").string(),
-                                   "--input_layer",
-                                   "DecodeJpeg/contents",
-                                   "--top_k",
-                                   "1",
-                                   (dir_ / "good.jpg").string()};
-  CliResult r = run_poet(args);
+  const std::string graph = (dir_ / "inception.pbtxt").string();
+  auto label = [&](std::initializer_list<std::string> more) {
+    std::vector<std::string> args = {"label",
+                                     "--graph",
+                                     graph,
+                                     "--labels",
+                                     (dir_ / "rgb.txt").string(),
+                                     "--input_layer",
+                                     "DecodeJpeg/contents"};
+    args.insert(args.end(), more);
+    args.push_back((dir_ / "good.jpg").string());
+    return run_poet(args);
+  };
+  CliResult r = label({"--top_k", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("green ", 0), 0u) << r.out;
-  args.insert(args.end() - 1, {"--input_height", "8"});
-  r = run_poet(args);
+  r = label({"--input_height", "8"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--input_height: "), std::string::npos) << r.err;
   // An unknown node names the flag and the graph file.
-  args = {"label",
-          "--graph",
-          (dir_ / "inception.pbtxt").string(),
-          "--labels",
-          (dir_ / "rgb.txt").string(),
-          "--input_layer",
-          "DecodeJpeg/contents",
-          "--output_layer",
-          "scores",
-          (dir_ / "good.jpg").string()};
-  r = run_poet(args);
+  r = label({"--output_layer", "scores"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--output_layer: no node 'scores' in " + args[2]), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("--output_layer: no node 'scores' in " + graph), std::string::npos) << r.err;
 }
 
 // retrain.py keeps a MobileNet up to its bottleneck (MobilenetV1/Predictions/Reshape) and adds
