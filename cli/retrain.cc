@@ -214,9 +214,8 @@ void print_warning(const std::string& line) {
 }
 
 // Every bottleneck file made before training starts, in batches, with progress.
-void fill_cache(const RetrainOptions& o, trainer::BottleneckRunner& runner) {
-  trainer::Dataset dataset =
-      trainer::scan_image_dir(o.image_dir, o.testing_percentage, o.validation_percentage);
+void fill_cache(const RetrainOptions& o, const trainer::Dataset& dataset,
+                trainer::BottleneckRunner& runner) {
   std::optional<summary::Progress> progress;
   trainer::CacheFill fill = trainer::fill_bottleneck_cache(
       dataset, o.bottleneck_dir, o.architecture, runner,
@@ -302,8 +301,10 @@ int retrain(Args args) {
 
   RetrainOptions options = retrain_options(flags);
   trainer::ModelInfo info = trainer::model_info(options.architecture);
-  // Check the flags and images before the (slow) graph load and bottleneck phase.
-  trainer::check_retrain_options(options);
+  // Check the flags and images before the (slow) graph load and bottleneck phase; retrain.py
+  // too warns about the dataset while it scans it, first.
+  const trainer::Dataset dataset = trainer::check_retrain_options(options);
+  for (const std::string& warning : dataset.warnings) print_warning(warning);
   const std::string confusion = confusion_prefix(flags, options);
   check_can_write(confusion + ".csv", PathKind::kFile, "--confusion_matrix");
   int64_t batch = flags.integer("batch");
@@ -314,9 +315,10 @@ int retrain(Args args) {
   ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(model_file);
   trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph, exec);
-  trainer::check_retrained_names(graph, {.input_tensor = model.input_tensor,
-                                         .bottleneck_tensor = model.bottleneck_tensor,
-                                         .final_tensor_name = options.final_tensor_name});
+  const trainer::RetrainedGraphSpec retrained{.input_tensor = model.input_tensor,
+                                              .bottleneck_tensor = model.bottleneck_tensor,
+                                              .final_tensor_name = options.final_tensor_name};
+  trainer::check_retrained_names(graph, retrained);
   print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
                      "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
                      "; bottleneck: ", model.bottleneck_tensor));
@@ -326,23 +328,24 @@ int retrain(Args args) {
   info.input_tensor = model.input_tensor;
   info.bottleneck_tensor = model.bottleneck_tensor;
   info.bottleneck_size = runner.bottleneck_size();
+  // While the runner still holds the graph (until a build takes it over), for TensorBoard.
+  std::string graph_summary =
+      trainer::retrained_graph_summary(runner.graph(), retrained, info.bottleneck_size,
+                                       static_cast<int64_t>(dataset.classes.size()));
 
   if (!options.distort()) {
-    fill_cache(options, runner);
+    fill_cache(options, dataset, runner);
     // Training reads the cache; the network's packed weights (over 100 MB for Inception v3) would
     // only wait for a cache file removed meanwhile, which builds the graph again.
     runner.release();
   }
 
-  trainer::DistortOptions distort{.flip_left_right = options.flip_left_right,
-                                  .random_crop = options.random_crop,
-                                  .random_scale = options.random_scale,
-                                  .random_brightness = options.random_brightness};
+  const trainer::DistortOptions distort = options.distort_options();
   size_t cleared = trainer::clear_old_event_files(options.summaries_dir);
   if (cleared > 0)
     print_line(str_cat("Removed ", cleared, " event files of an earlier run from ",
                        options.summaries_dir, "/{train,validation}"));
-  trainer::SummaryObserver observer(options.summaries_dir);
+  trainer::SummaryObserver observer(options.summaries_dir, std::move(graph_summary));
   // Sums the new layer's steps, and decodes and distorts a step's images before that.
   ThreadPool pool(exec.threads);
   trainer::RetrainHooks hooks{
@@ -363,7 +366,7 @@ int retrain(Args args) {
       .warn = print_warning,
       .observer = &observer,
       .pool = &pool};
-  trainer::RetrainResult result = trainer::retrain(options, info, hooks);
+  trainer::RetrainResult result = trainer::retrain(options, info, hooks, &dataset);
   write_confusion(confusion, result);
   print_line(str_cat("Wrote ", options.output_graph, " and ", options.output_labels,
                      "; TensorBoard: tensorboard --logdir ", options.summaries_dir));

@@ -2,10 +2,15 @@
 // classes of the fruits fixture copied to a temporary folder; RetrainSlow trains on all of it.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
+#include <thread>
 
 #include "engine/executor.h"
 #include "engine/file_io.h"
@@ -123,6 +128,29 @@ fs::path only_event_file(const fs::path& dir) {
   return files.empty() ? fs::path() : files[0];
 }
 
+// The train event file's graph (TensorBoard's Graphs tab): the retrained graph of `classes`
+// classes, its constants over 1 KB without their values but with their dtype and shape.
+void expect_retrained_graph_summary(const tensorflow::Event& event, int64_t classes) {
+  ASSERT_TRUE(event.has_graph_def());
+  tensorflow::GraphDef graph;
+  ASSERT_TRUE(graph.ParseFromString(event.graph_def()));
+  std::map<std::string, const tensorflow::NodeDef*> nodes;
+  for (const tensorflow::NodeDef& n : graph.node()) nodes[n.name()] = &n;
+  for (const char* name :
+       {"input", "MobilenetV1/Predictions/Reshape", "input_1/BottleneckInputPlaceholder",
+        "final_training_ops/Wx_plus_b/add", "final_result"})
+    EXPECT_TRUE(nodes.count(name)) << name;
+  ASSERT_TRUE(nodes.count("final_training_ops/weights/final_weights"));
+  const tensorflow::TensorProto& weights =
+      nodes["final_training_ops/weights/final_weights"]->attr().at("value").tensor();
+  EXPECT_EQ(weights.dtype(), tensorflow::DT_FLOAT);
+  ASSERT_EQ(weights.tensor_shape().dim_size(), 2);
+  EXPECT_EQ(weights.tensor_shape().dim(0).size(), 1001);
+  EXPECT_EQ(weights.tensor_shape().dim(1).size(), classes);
+  EXPECT_TRUE(weights.tensor_content().empty());
+  EXPECT_LT(event.graph_def().size(), fs::file_size(fixture(kMobileNet)) / 10);
+}
+
 TEST(RetrainCli, MissingImageDirIsAnError) {
   CliResult r = run_poet({"retrain", "--architecture", "mobilenet_0.25_128"});
   EXPECT_EQ(r.exit_code, 1);
@@ -152,9 +180,19 @@ TEST(RetrainCli, BadValuesFailBeforeAnyBottleneck) {
       {"--learning_rate", "nan", "--learning_rate: expected a finite number, got 'nan'"},
       {"--train_batch_size", "100001", "--train_batch_size 100001: at most 100000 (-1: all)"},
       {"--test_batch_size", "100000000", "--test_batch_size 100000000: at most 100000 (-1: all)"},
+      {"--random_crop", "-1", "--random_crop -1: must not be negative"},
+      {"--random_scale", "901", "scales the images up to 10.01 times their size; at most 10"},
+      // The current directory, where the run scattered class folders or its train/ and
+      // validation/ (deleting event files there).
+      {"--bottleneck_dir", "", "--bottleneck_dir: an empty directory name; give ./"},
+      {"--summaries_dir", "", "--summaries_dir: an empty directory name; give ./"},
+      {"--intermediate_output_graphs_dir", "",
+       "--intermediate_output_graphs_dir: an empty directory name; give ./"},
   };
   for (const Case& c : cases) {
-    CliResult r = run_poet(retrain_args(dir / "images", dir.path(), {c.flag, c.value}));
+    CliResult r = run_poet(
+        with_flag(retrain_args(dir / "images", dir.path(), {"--intermediate_store_frequency", "1"}),
+                  c.flag, c.value));
     EXPECT_EQ(r.exit_code, 1) << c.message;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   }
@@ -312,6 +350,69 @@ TEST(RetrainCli, CorruptJpegIsNamedAndStopsTheRun) {
   EXPECT_FALSE(fs::exists(dir / "retrained.pb"));
 }
 
+// A cache path taken by a pipe hung the run (reading waits for a writer); a directory there was
+// "recomputed" and failed only when written. Neither can be read or replaced: the run stops
+// while it scans the cache, naming the path, before any bottleneck is computed.
+TEST(RetrainCli, ACachePathThatIsNotAFileStopsTheRunBeforeAnyBottleneck) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // for split_args
+  const fs::path folder = fs::directory_iterator(dir / "images")->path();
+  const std::string cache = trainer::bottleneck_path(
+      (dir / "bottlenecks").string(), folder.filename().string(),
+      fs::directory_iterator(folder)->path().filename().string(), "mobilenet_0.25_128");
+  const std::function<void()> make[] = {[&] { fs::create_directories(cache); },
+                                        [&] { ASSERT_EQ(::mkfifo(cache.c_str(), 0600), 0); }};
+  for (const auto& make_it : make) {
+    fs::remove_all(dir / "bottlenecks");
+    fs::create_directories(fs::path(cache).parent_path());
+    make_it();
+    PoetProcess p(split_args(dir, {}));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (p.running() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CliResult r = p.kill();
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("error: " + cache + ": not a regular file"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("remove it"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("bottlenecks "), std::string::npos) << r.out;  // no progress line
+    size_t written = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir / "bottlenecks"))
+      written += e.is_regular_file();
+    EXPECT_EQ(written, 0u);
+  }
+}
+
+// retrain.py warns about the dataset as it scans it, before the slow bottleneck phase; poet
+// warned only when training started, so a run that stopped in that phase never showed them.
+TEST(RetrainCli, DatasetWarningsComeOnceBeforeTheBottlenecks) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // for split_args
+  const fs::path first = fs::directory_iterator(dir / "images")->path();
+  fs::create_directories(dir / "images" / "empty");
+  fs::create_directories(dir / "images" / "few");
+  for (int i = 0; const auto& e : fs::directory_iterator(first))
+    if (i++ < 3) fs::copy_file(e.path(), dir / "images" / "few" / e.path().filename());
+  const std::string warnings[] = {(dir / "images" / "empty").string() + ": no images",
+                                  (dir / "images" / "few").string() + ": only 3 images"};
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  std::ofstream(first / "broken.jpg", std::ios::binary) << "\xff\xd8\xff\xe0 not a JPEG";
+  CliResult stopped = run_poet(split_args(dir, {}));  // in the bottleneck phase
+  EXPECT_EQ(stopped.exit_code, 1);
+  fs::remove(first / "broken.jpg");
+  CliResult ran = run_poet(split_args(dir, {"--how_many_training_steps", "2"}));
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  for (const std::string& warning : warnings) {
+    EXPECT_EQ(count(stopped.err, warning), 1u) << stopped.err;
+    EXPECT_EQ(count(ran.err, warning), 1u) << ran.err;
+  }
+}
+
 // With distortions the images are decoded on several threads: a corrupt one still stops the
 // run with an error naming it, and nothing is written.
 TEST(RetrainCli, CorruptJpegStopsADistortedRunToo) {
@@ -361,10 +462,12 @@ TEST(RetrainCli, ShortRunWritesEveryOutput) {
   // Event files: every step in train/, the eval steps in validation/, retrain.py's tags.
   auto train = summary::read_event_file(only_event_file(dir / "summaries/train"));
   auto validation = summary::read_event_file(only_event_file(dir / "summaries/validation"));
-  ASSERT_EQ(train.size(), 1u + 25u);
+  ASSERT_EQ(train.size(), 2u + 25u);
   ASSERT_EQ(validation.size(), 1u + 4u);
   EXPECT_EQ(train[0].file_version(), "brain.Event:2");
-  for (int s = 0; s < 25; ++s) EXPECT_EQ(train[1 + s].step(), s);
+  for (int s = 0; s < 25; ++s) EXPECT_EQ(train[2 + s].step(), s);
+  for (const tensorflow::Event& e : validation) EXPECT_FALSE(e.has_graph_def());
+  expect_retrained_graph_summary(train[1], 3);
   std::vector<int64_t> eval_steps;
   for (size_t i = 1; i < validation.size(); ++i) eval_steps.push_back(validation[i].step());
   EXPECT_EQ(eval_steps, (std::vector<int64_t>{0, 10, 20, 24}));
@@ -436,6 +539,19 @@ TEST(RetrainCli, DistortionsRunAndRepeatWithTheSeed) {
   CliResult second = run_poet(split_args(dir, flags));
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(read_file(dir / "retrained.pb", 1 << 30), graph);
+}
+
+// retrain.py takes percentages over 100 (a crop margin of 150%, a scale up to 3x, a brightness
+// factor that may go negative); poet refused them.
+TEST(RetrainCli, DistortionsOverAHundredPercentRun) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // for split_args
+  CliResult r = run_poet(
+      split_args(dir, {"--how_many_training_steps", "2", "--train_batch_size", "4", "--random_crop",
+                       "150", "--random_scale", "200", "--random_brightness", "150"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "retrained.pb"));
 }
 
 TEST(LabelCli, PoetsRetrainedGraphGivesSixScoresSummingToOne) {

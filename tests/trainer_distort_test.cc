@@ -135,9 +135,37 @@ TEST(Distort, SameSeedSameDistortion) {
   EXPECT_TRUE(std::equal(x.data<float>().begin(), x.data<float>().end(), y.data<float>().begin()));
 }
 
+// retrain.py's percentages are plain ints: over 100 a crop margin grows the image more than
+// twice, a scale of 200 up to 3x, and a brightness of 150 draws factors in [-0.5, 2.5).
+TEST(Distort, PercentagesOverAHundredAsRetrainPy) {
+  ImageInputSpec spec{.height = 10, .width = 10, .mean = 0, .std = 1};
+  Random random(7);
+  int64_t biggest = 0;
+  float lo = 1, hi = 1;
+  for (int i = 0; i < 500; ++i) {
+    Distortion d = draw_distortion(
+        {.random_crop = 150, .random_scale = 200, .random_brightness = 150}, spec, random);
+    EXPECT_GE(d.precrop_height, 25);  // 2.5 * 10
+    EXPECT_LE(d.precrop_height, 75);  // 2.5 * 3 * 10
+    EXPECT_LE(d.crop_y + 10, d.precrop_height);
+    biggest = std::max(biggest, d.precrop_height);
+    lo = std::min(lo, d.brightness);
+    hi = std::max(hi, d.brightness);
+  }
+  EXPECT_GT(biggest, 70);
+  EXPECT_LT(lo, -0.45f);
+  EXPECT_GE(lo, -0.5f);
+  EXPECT_GT(hi, 2.45f);
+  EXPECT_LT(hi, 2.5f);
+  // At the bound on the pre-crop size, and past it.
+  draw_distortion({.random_crop = 400, .random_scale = 100}, spec, random);
+  EXPECT_THROW(draw_distortion({.random_crop = 900, .random_scale = 1}, spec, random), Error);
+}
+
 TEST(Distort, BadInputsAreErrors) {
   Random random(1);
-  EXPECT_THROW(draw_distortion({.random_crop = 101}, kIdentity, random), Error);
+  EXPECT_THROW(draw_distortion({.random_crop = -1}, kIdentity, random), Error);
+  EXPECT_THROW(draw_distortion({.random_scale = -1}, kIdentity, random), Error);
   EXPECT_THROW(draw_distortion({.random_brightness = -1}, kIdentity, random), Error);
   Tensor gray(DType::kUInt8, {4, 5, 1});
   EXPECT_THROW(distort_image(gray, {}, kIdentity, random), Error);

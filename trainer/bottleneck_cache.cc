@@ -96,10 +96,17 @@ std::optional<std::vector<float>> parse_bottleneck(std::string_view text, size_t
 std::optional<std::vector<float>> read_bottleneck(const std::string& path, size_t expected_size,
                                                   std::string* why) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) {
     *why = "missing";
     return {};
   }
+  // Opening a pipe would wait for a writer forever, and write_bottleneck refuses to replace
+  // what is not a file: recomputing could never help.
+  if (!std::filesystem::is_regular_file(status))
+    fail(path,
+         ": not a regular file (a directory, pipe or device), so the bottleneck cache can "
+         "neither read nor replace it; remove it");
   std::string text;
   try {
     text = read_file(path, (expected_size + 1) * kMaxCharsPerValue);

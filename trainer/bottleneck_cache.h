@@ -34,7 +34,8 @@ std::string format_bottleneck(std::span<const float> values, std::string_view wh
 std::optional<std::vector<float>> parse_bottleneck(std::string_view text, size_t expected_size,
                                                    std::string* why);
 
-// nullopt when the file is missing or invalid (the reason in *why).
+// nullopt when the file is missing or invalid (the reason in *why); an Error naming `path`
+// when something other than a regular file is there (a directory, a pipe).
 std::optional<std::vector<float>> read_bottleneck(const std::string& path, size_t expected_size,
                                                   std::string* why);
 void write_bottleneck(const std::string& path, std::span<const float> values);

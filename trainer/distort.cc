@@ -14,12 +14,21 @@ float uniform(Random& random, float min, float max) {
 
 }  // namespace
 
-Distortion draw_distortion(const DistortOptions& options, const ImageInputSpec& spec,
-                           Random& random) {
+void check_distort_options(const DistortOptions& options) {
   for (auto [flag, value] : {std::pair{"--random_crop", options.random_crop},
                              {"--random_scale", options.random_scale},
                              {"--random_brightness", options.random_brightness}})
-    if (value < 0 || value > 100) fail(flag, " ", value, ": must be a percentage, 0 to 100");
+    if (value < 0) fail(flag, " ", value, ": must not be negative");
+  const double scale = (1 + options.random_crop / 100.0) * (1 + options.random_scale / 100.0);
+  if (scale > kMaxDistortScale)
+    fail("--random_crop ", options.random_crop, " with --random_scale ", options.random_scale,
+         ": scales the images up to ", scale, " times their size; at most ", kMaxDistortScale,
+         " (1 + crop/100) * (1 + scale/100)");
+}
+
+Distortion draw_distortion(const DistortOptions& options, const ImageInputSpec& spec,
+                           Random& random) {
+  check_distort_options(options);
   Distortion d;
   // As retrain.py: both factors are float32 tensors, the product cast to int32 (truncation).
   const float margin = static_cast<float>(1.0 + options.random_crop / 100.0);

@@ -22,6 +22,16 @@ struct DistortOptions {
   int random_brightness = 0;  // percent
 };
 
+// retrain.py takes any non-negative percentages: a crop margin over 100, a scale up to several
+// times the input, a brightness over 100 that can make the factor negative. The pre-crop image
+// grows with (1 + random_crop/100) * (1 + random_scale/100); poet bounds that product, which
+// bounds the memory of each image distorted (Inception v3 at the bound: 2990x2990, 107 MB of
+// floats).
+inline constexpr double kMaxDistortScale = 10;
+
+// Fails, naming the flag, on a negative percentage or a scale product over kMaxDistortScale.
+void check_distort_options(const DistortOptions& options);
+
 // What one distortion drew. A batch's draws are taken in order first (they consume the seeded
 // Random), then applied to each image, which may run on any thread.
 struct Distortion {

@@ -154,6 +154,15 @@ Graph build_retrained_graph(const Graph& original, const RetrainedGraphSpec& spe
   return graph;
 }
 
+std::string retrained_graph_summary(const Graph& original, const RetrainedGraphSpec& spec,
+                                    int64_t bottleneck_size, int64_t classes) {
+  constexpr size_t kMaxShownTensorBytes = 1024;  // TensorBoard's limit_attr_size
+  const Graph graph =
+      build_retrained_graph(original, spec, Tensor(DType::kFloat32, {bottleneck_size, classes}),
+                            Tensor(DType::kFloat32, {classes}));
+  return tf::export_graphdef(graph, kMaxShownTensorBytes).SerializeAsString();
+}
+
 void write_retrained_graph(const Graph& original, const RetrainedGraphSpec& spec,
                            const Tensor& weights, const Tensor& biases,
                            const std::filesystem::path& output) {

@@ -37,6 +37,13 @@ void check_retrained_names(const Graph& original, const RetrainedGraphSpec& spec
 Graph build_retrained_graph(const Graph& original, const RetrainedGraphSpec& spec,
                             const Tensor& weights, const Tensor& biases);
 
+// The graph build_retrained_graph makes for a layer of [bottleneck_size, classes], serialized
+// for TensorBoard's Graphs tab (the train event file's graph_def): every tensor over 1 KB keeps
+// only its dtype and shape. The graph view never shows a constant's values, and Inception v3's
+// would put 90 MB into every event file (TensorBoard drops attributes over 1 KB itself).
+std::string retrained_graph_summary(const Graph& original, const RetrainedGraphSpec& spec,
+                                    int64_t bottleneck_size, int64_t classes);
+
 // build_retrained_graph, written as a binary GraphDef (deterministic bytes, atomic write).
 void write_retrained_graph(const Graph& original, const RetrainedGraphSpec& spec,
                            const Tensor& weights, const Tensor& biases,

@@ -27,17 +27,28 @@ std::string format(const char* pattern, Args... args) {
   return std::string(buf.data(), static_cast<size_t>(n));
 }
 
+// An empty directory flag is the current directory, where the run would scatter its class
+// folders or graphs (and delete event files in ./train and ./validation); "./" says so on
+// purpose.
+void check_not_empty(const std::string& dir, std::string_view flag) {
+  if (dir.empty()) fail(flag, ": an empty directory name; give ./ for the current directory");
+}
+
 // Every place the run writes to can be written: a bad path fails before the bottlenecks and
 // the training, not after them.
 void check_outputs(const RetrainOptions& o) {
   check_can_write(o.output_graph, PathKind::kFile, "--output_graph");
   check_can_write(o.output_labels, PathKind::kFile, "--output_labels");
+  check_not_empty(o.bottleneck_dir, "--bottleneck_dir");
   check_can_write(o.bottleneck_dir, PathKind::kDirectory, "--bottleneck_dir");
+  check_not_empty(o.summaries_dir, "--summaries_dir");
   check_can_write(o.summaries_dir, PathKind::kDirectory, "--summaries_dir");
   // retrain.py's intermediate names: the flag's value with "intermediate_<step>.pb" appended.
-  if (o.intermediate_store_frequency > 0)
+  if (o.intermediate_store_frequency > 0) {
+    check_not_empty(o.intermediate_output_graphs_dir, "--intermediate_output_graphs_dir");
     check_can_write(o.intermediate_output_graphs_dir + "intermediate_0.pb", PathKind::kFile,
                     "--intermediate_output_graphs_dir");
+  }
 }
 
 void check_values(const RetrainOptions& o) {
@@ -60,10 +71,7 @@ void check_values(const RetrainOptions& o) {
   if (o.intermediate_store_frequency < 0)
     fail("--intermediate_store_frequency ", o.intermediate_store_frequency,
          ": must not be negative");
-  for (auto [flag, value] : {std::pair{"--random_crop", o.random_crop},
-                             {"--random_scale", o.random_scale},
-                             {"--random_brightness", o.random_brightness}})
-    if (value < 0 || value > 100) fail(flag, " ", value, ": must be a percentage, 0 to 100");
+  check_distort_options(o.distort_options());
   check_outputs(o);
 }
 
@@ -86,18 +94,21 @@ struct Batch {
 
 class Trainer {
  public:
-  Trainer(const RetrainOptions& options, const ModelInfo& info, const RetrainHooks& hooks)
+  Trainer(const RetrainOptions& options, const ModelInfo& info, const RetrainHooks& hooks,
+          const Dataset* dataset)
       : options_(options),
         info_(info),
         hooks_(hooks),
-        dataset_(scan_image_dir(options.image_dir, options.testing_percentage,
-                                options.validation_percentage)),
+        dataset_(dataset ? *dataset
+                         : scan_image_dir(options.image_dir, options.testing_percentage,
+                                          options.validation_percentage)),
         cache_(dataset_, options.bottleneck_dir, options.architecture, info.bottleneck_size,
                hooks.bottleneck, [this](const std::string& m) { warn(m); }),
         random_(options.seed),
         layer_(info.bottleneck_size, static_cast<int>(dataset_.classes.size()),
                options.seed ^ 0x9e3779b97f4a7c15ull) {
-    for (const std::string& w : dataset_.warnings) warn(w);
+    if (!dataset)
+      for (const std::string& w : dataset_.warnings) warn(w);
     check_sets(dataset_);
   }
 
@@ -297,20 +308,22 @@ ModelInfo model_info(const std::string& architecture) {
           .input_std = 127.5f};
 }
 
-void check_retrain_options(const RetrainOptions& options) {
+Dataset check_retrain_options(const RetrainOptions& options) {
   check_values(options);
-  check_sets(
-      scan_image_dir(options.image_dir, options.testing_percentage, options.validation_percentage));
+  Dataset dataset =
+      scan_image_dir(options.image_dir, options.testing_percentage, options.validation_percentage);
+  check_sets(dataset);
+  return dataset;
 }
 
 RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info,
-                      const RetrainHooks& hooks) {
+                      const RetrainHooks& hooks, const Dataset* dataset) {
   check_values(options);  // the sets are checked on the dataset the trainer scans
   if (!hooks.model) fail("retrain: no model function given");
   if (!hooks.bottleneck) fail("retrain: no bottleneck function given");
   if (options.distort() && !hooks.distorted_bottlenecks)
     fail("retrain: distortions are on but no distorted-bottleneck function is given");
-  Trainer trainer(options, info, hooks);
+  Trainer trainer(options, info, hooks, dataset);
   return trainer.run();
 }
 

@@ -13,6 +13,7 @@
 
 #include "engine/graph.h"
 #include "trainer/dataset.h"
+#include "trainer/distort.h"
 #include "trainer/export_graph.h"
 #include "trainer/random.h"
 #include "trainer/softmax_layer.h"
@@ -56,6 +57,12 @@ struct RetrainOptions {
 
   bool distort() const {
     return flip_left_right || random_crop != 0 || random_scale != 0 || random_brightness != 0;
+  }
+  DistortOptions distort_options() const {
+    return {.flip_left_right = flip_left_right,
+            .random_crop = random_crop,
+            .random_scale = random_scale,
+            .random_brightness = random_brightness};
   }
 };
 
@@ -118,10 +125,13 @@ struct RetrainResult {
 
 // What retrain() checks before it starts: the options' values, and that --image_dir puts
 // images in every set. A caller with slow work before retrain() (poet retrain's bottleneck
-// phase) calls it first, so that a bad flag fails at once.
-void check_retrain_options(const RetrainOptions& options);
+// phase) calls it first, so that a bad flag fails at once. Returns the scan of --image_dir,
+// whose warnings the caller shows.
+Dataset check_retrain_options(const RetrainOptions& options);
 
+// `dataset`: check_retrain_options' scan, its warnings shown; null: scanned here, the
+// warnings given to hooks.warn.
 RetrainResult retrain(const RetrainOptions& options, const ModelInfo& info,
-                      const RetrainHooks& hooks);
+                      const RetrainHooks& hooks, const Dataset* dataset = nullptr);
 
 }  // namespace poet::trainer

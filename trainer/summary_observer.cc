@@ -37,8 +37,11 @@ size_t clear_old_event_files(const std::filesystem::path& summaries_dir) {
   return removed;
 }
 
-SummaryObserver::SummaryObserver(const std::filesystem::path& summaries_dir)
-    : train_(summaries_dir / "train"), validation_(summaries_dir / "validation") {}
+SummaryObserver::SummaryObserver(const std::filesystem::path& summaries_dir,
+                                 std::string train_graph_def)
+    : train_(summaries_dir / "train"), validation_(summaries_dir / "validation") {
+  train_.write_graph(std::move(train_graph_def));
+}
 
 void SummaryObserver::on_train_step(int step, std::span<const float> inputs, const Gradients& batch,
                                     const SoftmaxLayer& layer) {

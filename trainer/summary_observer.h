@@ -23,7 +23,10 @@ size_t clear_old_event_files(const std::filesystem::path& summaries_dir);
 
 class SummaryObserver : public TrainingObserver {
  public:
-  explicit SummaryObserver(const std::filesystem::path& summaries_dir);
+  // `train_graph_def`, a serialized GraphDef (retrained_graph_summary), goes into the train
+  // file after file_version, as retrain.py's FileWriter(summaries_dir + '/train', sess.graph)
+  // writes its graph; the validation file has none, as retrain.py's.
+  SummaryObserver(const std::filesystem::path& summaries_dir, std::string train_graph_def);
 
   void on_train_step(int step, std::span<const float> inputs, const Gradients& batch,
                      const SoftmaxLayer& layer) override;

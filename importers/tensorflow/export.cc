@@ -108,10 +108,20 @@ void check_size(const std::filesystem::path& path, size_t size) {
 
 }  // namespace
 
-tensorflow::GraphDef export_graphdef(const Graph& graph) {
+tensorflow::GraphDef export_graphdef(const Graph& graph, size_t max_tensor_bytes) {
   tensorflow::GraphDef graph_def;
   graph_def.mutable_versions()->set_producer(kProducer);
-  for (const Node& node : graph.nodes()) node_to_proto(graph, node, graph_def.add_node());
+  for (const Node& node : graph.nodes()) {
+    tensorflow::NodeDef* proto = graph_def.add_node();
+    node_to_proto(graph, node, proto);
+    for (auto& [key, attr] : *proto->mutable_attr()) {
+      if (!attr.has_tensor() || attr.tensor().ByteSizeLong() <= max_tensor_bytes) continue;
+      tensorflow::TensorProto kept;
+      kept.set_dtype(attr.tensor().dtype());
+      *kept.mutable_tensor_shape() = attr.tensor().tensor_shape();
+      attr.mutable_tensor()->Swap(&kept);
+    }
+  }
   return graph_def;
 }
 

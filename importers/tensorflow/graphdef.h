@@ -38,8 +38,9 @@ Graph import_graphdef(tensorflow::GraphDef&& graph_def);
 // read_graphdef + import_graphdef.
 Graph load_graphdef(const std::filesystem::path& path);
 
-// A poet graph as a GraphDef.
-tensorflow::GraphDef export_graphdef(const Graph& graph);
+// A poet graph as a GraphDef. A tensor attribute (a Const's value) over `max_tensor_bytes`
+// keeps only its dtype and shape: TensorFlow reads it as zeros; a node at a time is held whole.
+tensorflow::GraphDef export_graphdef(const Graph& graph, size_t max_tensor_bytes = SIZE_MAX);
 // Write a GraphDef, atomically (a temporary file, then rename), in the format the name says,
 // so that read_graphdef reads it back. The second writes a binary file without building the
 // GraphDef, streaming a node at a time.

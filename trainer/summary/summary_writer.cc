@@ -225,6 +225,13 @@ void SummaryWriter::write_event(int64_t step, tensorflow::Summary summary) {
   write(event);
 }
 
+void SummaryWriter::write_graph(std::string graph_def) {
+  tensorflow::Event event;
+  event.set_wall_time(now_seconds());
+  event.set_graph_def(std::move(graph_def));
+  write(event);
+}
+
 void SummaryWriter::add_scalar(int64_t step, std::string_view tag, float value) {
   tensorflow::Summary one;
   summary::add_scalar(one, tag, value);

@@ -65,6 +65,9 @@ class SummaryWriter {
   // Each call writes one Event and flushes it. The summary is moved into the event, not copied
   // (a retrain writes one or two a step, each with four histograms).
   void write_event(int64_t step, tensorflow::Summary summary);
+  // An Event holding a serialized GraphDef, as tf.summary.FileWriter(dir, graph) writes right
+  // after file_version: what TensorBoard's Graphs tab shows.
+  void write_graph(std::string graph_def);
   void add_scalar(int64_t step, std::string_view tag, float value);
   void add_histogram(int64_t step, std::string_view tag, std::span<const float> values);
   void add_variable_summaries(int64_t step, std::string_view prefix, std::span<const float> values);
