@@ -191,6 +191,9 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
   std::vector<Job> todo;
   CacheFill fill;
   for (const ImageClass& c : dataset.classes) {
+    // Something other than a folder where the class's files go would fail at its first write.
+    check_can_write(join_path(bottleneck_dir, c.dir_name), PathKind::kDirectory,
+                    "--bottleneck_dir");
     for (Split split : {Split::kTraining, Split::kTesting, Split::kValidation}) {
       for (const std::string& file : c.images(split)) {
         std::string cache = bottleneck_path(bottleneck_dir, c.dir_name, file, architecture);
