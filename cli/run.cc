@@ -1,6 +1,5 @@
 // poet run: feed .npy tensors into any tensors of a graph, write fetched tensors as .npy.
 #include <cstdio>
-#include <cstring>
 #include <utility>
 
 #include "cli/common.h"
@@ -27,15 +26,7 @@ bool first_image_runs(Executable& exe, std::span<const Tensor> feeds, int64_t ba
   std::vector<Tensor> rows;
   for (const Tensor& t : feeds) {
     if (t.dtype() == DType::kString) return false;
-    if (t.rank() == 0 || t.dim(0) != batch) {
-      rows.push_back(t);
-      continue;
-    }
-    Shape shape = t.shape();
-    shape[0] = 1;
-    Tensor row(t.dtype(), shape);
-    std::memcpy(row.bytes().data(), t.bytes().data(), row.bytes().size());
-    rows.push_back(std::move(row));
+    rows.push_back(t.rank() == 0 || t.dim(0) != batch ? t : batch_rows(t, 0, 1));
   }
   try {
     exe.run(rows);

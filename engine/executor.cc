@@ -144,25 +144,6 @@ void check_feed(const std::string& name, const TensorInfo& want, const Tensor& g
          want.shape.str());
 }
 
-// Rows [begin, end) of t along dimension 0: a view of t's buffer when the rows start on the
-// 64-byte alignment kernels may assume, a copy otherwise.
-Tensor batch_rows(const Tensor& t, int64_t begin, int64_t end) {
-  Shape shape = t.shape();
-  shape[0] = end - begin;
-  const size_t row_bytes = t.byte_size() / static_cast<size_t>(t.dim(0));
-  const size_t offset = static_cast<size_t>(begin) * row_bytes;
-  const auto start = reinterpret_cast<uintptr_t>(t.bytes().data()) + offset;
-  if (start % 64 == 0 && row_bytes > 0) {
-    auto owner = std::make_shared<Tensor>(t);  // shares, and keeps alive, t's buffer
-    return Tensor(t.dtype(), std::move(shape),
-                  std::shared_ptr<std::byte>(owner, owner->bytes().data() + offset));
-  }
-  Tensor rows(t.dtype(), std::move(shape));
-  if (rows.byte_size() > 0)
-    std::memcpy(rows.bytes().data(), t.bytes().data() + offset, rows.byte_size());
-  return rows;
-}
-
 }  // namespace
 
 struct Executable::Impl {

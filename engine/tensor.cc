@@ -183,6 +183,23 @@ void Tensor::fail_access() const {
   fail("tensor of dtype ", dtype_name(dtype_), " accessed as another type");
 }
 
+Tensor batch_rows(const Tensor& t, int64_t begin, int64_t end) {
+  Shape shape = t.shape();
+  shape[0] = end - begin;
+  const size_t row_bytes = t.byte_size() / static_cast<size_t>(t.dim(0));
+  const size_t offset = static_cast<size_t>(begin) * row_bytes;
+  const auto start = reinterpret_cast<uintptr_t>(t.bytes().data()) + offset;
+  if (start % 64 == 0 && row_bytes > 0) {
+    auto owner = std::make_shared<Tensor>(t);  // shares, and keeps alive, t's buffer
+    return Tensor(t.dtype(), std::move(shape),
+                  std::shared_ptr<std::byte>(owner, owner->bytes().data() + offset));
+  }
+  Tensor rows(t.dtype(), std::move(shape));
+  if (rows.byte_size() > 0)
+    std::memcpy(rows.bytes().data(), t.bytes().data() + offset, rows.byte_size());
+  return rows;
+}
+
 Tensor join_rows(std::span<const Tensor> parts, const std::string& name) {
   Shape shape = parts[0].shape();
   shape[0] = 0;

@@ -84,6 +84,10 @@ class Tensor {
   std::shared_ptr<std::vector<std::string>> strings_;
 };
 
+// Rows [begin, end) of t along dimension 0: a view of t's buffer when the rows start on the
+// 64-byte alignment kernels may assume, a copy otherwise. Not for string tensors.
+Tensor batch_rows(const Tensor& t, int64_t begin, int64_t end);
+
 // Tensors of the same dtype and shape but dimension 0 ([rows, ...] each) stacked along
 // dimension 0, in order: the images of a batch run one at a time, joined back. `name` names the
 // tensor in the error for parts that differ.
