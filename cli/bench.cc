@@ -14,7 +14,6 @@
 
 #include "cli/common.h"
 #include "engine/batch_split.h"
-#include "engine/file_io.h"
 #include "engine/image_codec.h"
 #include "engine/thread_pool.h"
 #include "kernels/x86/cpu_features.h"
@@ -26,14 +25,15 @@ namespace {
 namespace x86 = kernels::x86;
 using Clock = std::chrono::steady_clock;
 
-// The bytes of --image for a string input. Decoded once here, so that bad data is an error
-// naming the file rather than the graph's DecodeJpeg node.
+// The bytes of --image for a string input (read_jpeg_bytes, as classify and label feed them).
+// Decoded once here, so that bad data is an error naming the file rather than the graph's
+// DecodeJpeg node.
 Tensor image_bytes(const Flags& flags) {
   if (!flags.given("image")) fail("--input_layer is a string tensor: give --image FILE.jpg");
   const std::string path = flags.str("image");
-  std::string bytes = read_file(path);
-  decode_image(bytes, 0, "--image " + path);
-  return Tensor::from_string(std::move(bytes));
+  Tensor bytes = read_jpeg_bytes(path);
+  decode_image(bytes.strings()[0], 0, "--image " + path);
+  return bytes;
 }
 
 // Deterministic input for the fed tensor: uniform [-1, 1) floats, or the JPEG bytes of --image.
