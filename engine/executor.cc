@@ -70,6 +70,7 @@ void infer_nodes(const Graph& graph, std::span<const int> order,
       in.push_back(&infos[e.node][e.index]);
       all_known = all_known && in.back()->value.has_value();
     }
+    check_input_types(node, in);
     infos[n].assign(op.num_outputs(), TensorInfo{});
     InferContext ictx(node, in, infos[n]);
     op.infer(ictx);

@@ -16,6 +16,14 @@ int64_t PartialShape::dim(int i) const {
   return i >= 0 && i < rank() ? dims[i] : -1;
 }
 
+bool PartialShape::compatible_with(const PartialShape& other) const {
+  if (!known_rank || !other.known_rank) return true;
+  if (rank() != other.rank()) return false;
+  for (int i = 0; i < rank(); ++i)
+    if (dims[i] >= 0 && other.dims[i] >= 0 && dims[i] != other.dims[i]) return false;
+  return true;
+}
+
 std::string PartialShape::str() const { return known_rank ? shape_string(dims) : "<unknown>"; }
 
 const Shape& PartialShape::known() const {

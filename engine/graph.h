@@ -30,6 +30,8 @@ struct PartialShape {
   // The dimension, or -1 when unknown (also when the rank is unknown).
   int64_t dim(int i) const;
   std::string str() const;
+  // Whether some shape could be both: ranks and known dimensions agree where both are known.
+  bool compatible_with(const PartialShape& other) const;
   // Checks the shape is fully known and returns it.
   const Shape& known() const;
 };

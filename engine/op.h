@@ -179,6 +179,9 @@ class Op {
 // Makes the Op for a node, or throws an Error when poet does not know the op type or
 // cannot honour one of its attribute values. Defined in engine/ops/registry.cc.
 std::unique_ptr<Op> make_op(const Node& node, const OpOptions& options);
+// Throws an Error when an input's dtype is not the one the node's op type and type attributes
+// say (`T: DT_HALF` on float inputs), as TensorFlow's import does. Called before infer().
+void check_input_types(const Node& node, std::span<const TensorInfo* const> inputs);
 bool is_known_op(std::string_view op_type);
 std::vector<std::string> known_ops();  // sorted
 

@@ -120,7 +120,7 @@ TEST(Cast, RejectsUnsupportedTypesAndMismatchedSrcT) {
       run_op_error("Cast", {floats({1}, {1})}, cast_attrs(DType::kFloat32, DType::kString));
   EXPECT_NE(e.find("cannot cast to string"), std::string::npos) << e;
   e = run_op_error("Cast", {floats({1}, {1})}, cast_attrs(DType::kInt32, DType::kFloat32));
-  EXPECT_NE(e.find("input is float32 but SrcT is int32"), std::string::npos) << e;
+  EXPECT_NE(e.find("input 0 is float32, but attribute SrcT says int32"), std::string::npos) << e;
   e = run_op_error("Cast", {floats({1}, {1})}, {{"SrcT", DType::kFloat32}});
   EXPECT_NE(e.find("DstT"), std::string::npos) << e;
 }

@@ -8,8 +8,13 @@
 namespace poet::testing {
 namespace {
 
-std::map<std::string, AttrValue> n_attr(int64_t n) {
-  return {{"N", n}, {"T", DType::kFloat32}, {"Tidx", DType::kInt32}};
+std::map<std::string, AttrValue> n_attr(int64_t n, DType axis = DType::kInt32) {
+  return {{"N", n}, {"T", DType::kFloat32}, {"Tidx", axis}};
+}
+
+// Concat (the axis first) has no Tidx: its axis is int32.
+std::map<std::string, AttrValue> concat_attr(int64_t n) {
+  return {{"N", n}, {"T", DType::kFloat32}};
 }
 
 Tensor a() { return floats({2, 2}, {1, 2, 3, 4}); }
@@ -23,7 +28,8 @@ TEST(ConcatV2, JoinsAlongTheLastAxis) {
 }
 
 TEST(ConcatV2, JoinsAlongTheFirstAxisWithAnInt64Axis) {
-  Tensor out = run_op1("ConcatV2", {a(), floats({1, 2}, {9, 9}), a(), int64s({}, {-2})}, n_attr(3));
+  Tensor out = run_op1("ConcatV2", {a(), floats({1, 2}, {9, 9}), a(), int64s({}, {-2})},
+                       n_attr(3, DType::kInt64));
   EXPECT_EQ(out.shape(), (Shape{5, 2}));
   EXPECT_EQ(floats(out), (std::vector<float>{1, 2, 3, 4, 9, 9, 1, 2, 3, 4}));
 }
@@ -47,11 +53,11 @@ TEST(ConcatV2, JoinsIntegerShapeVectors) {
 }
 
 TEST(Concat, TakesTheAxisFirst) {
-  Tensor out = run_op1("Concat", {ints({}, {1}), a(), b()}, n_attr(2));
+  Tensor out = run_op1("Concat", {ints({}, {1}), a(), b()}, concat_attr(2));
   EXPECT_EQ(out.shape(), (Shape{2, 5}));
   EXPECT_EQ(floats(out), (std::vector<float>{1, 2, 5, 6, 7, 3, 4, 8, 9, 10}));
-  EXPECT_EQ(run_op1("Concat", {ints({}, {0}), a(), a()}, n_attr(2)).shape(), (Shape{4, 2}));
-  EXPECT_EQ(run_op1("Concat", {ints({}, {-1}), a(), b()}, n_attr(2)).shape(), (Shape{2, 5}));
+  EXPECT_EQ(run_op1("Concat", {ints({}, {0}), a(), a()}, concat_attr(2)).shape(), (Shape{4, 2}));
+  EXPECT_EQ(run_op1("Concat", {ints({}, {-1}), a(), b()}, concat_attr(2)).shape(), (Shape{2, 5}));
 }
 
 TEST(ConcatV2, SplitsLargeJoinsOverThreads) {
@@ -121,7 +127,7 @@ TEST(ConcatV2, RejectsMismatchesAndBadAxes) {
                 .find("attribute N is 3 but there are 2 values"),
             std::string::npos);
   EXPECT_NE(run_op_error("ConcatV2", {a(), ints({2, 2}, {1, 2, 3, 4}), ints({}, {0})}, n_attr(2))
-                .find("input 1 is int32, expected float32"),
+                .find("input 1 is int32, but attribute T says float32"),
             std::string::npos);
   EXPECT_NE(
       run_op_error("ConcatV2", {Tensor::scalar_float(1), Tensor::scalar_float(2), ints({}, {0})},
@@ -129,10 +135,10 @@ TEST(ConcatV2, RejectsMismatchesAndBadAxes) {
           .find("scalars cannot be concatenated"),
       std::string::npos);
   EXPECT_NE(run_op_error("ConcatV2", {a(), b(), floats({}, {1})}, n_attr(2))
-                .find("expected int32 or int64"),
+                .find("input 2 is float32, but attribute Tidx says int32"),
             std::string::npos);
-  EXPECT_NE(run_op_error("Concat", {int64s({}, {1}), a(), b()}, n_attr(2))
-                .find("input 0 is int64, expected int32"),
+  EXPECT_NE(run_op_error("Concat", {int64s({}, {1}), a(), b()}, concat_attr(2))
+                .find("input 0 is int64, Concat takes int32 there"),
             std::string::npos);
   EXPECT_NE(run_op_error("ConcatV2", {a(), b(), ints({2}, {1, 1})}, n_attr(2))
                 .find("axis must be a scalar"),

@@ -100,6 +100,58 @@ TEST(Import, CycleIsAnError) {
   }
 }
 
+// A node TensorFlow's import would refuse against its op's definition is refused, naming it,
+// rather than run as if it said something else.
+TEST(Import, AnAttributeTheOpDoesNotDefineIsAnError) {
+  // Squeeze's attribute is squeeze_dims (Python's `axis` is renamed): `axis` would have been
+  // ignored, and every size-1 dimension squeezed.
+  Graph g =
+      parse(float_const("a", "dim { size: 1 } dim { size: 2 } dim { size: 1 }", "float_val: 1") +
+            "node { name: 's' op: 'Squeeze' input: 'a'"
+            " attr { key: 'T' value { type: DT_FLOAT } }"
+            " attr { key: 'axis' value { list { i: 0 } } }"
+            " attr { key: '_output_shapes' value { list { shape { } } } } }");
+  testing::expect_error([&] { Executable(g, {}, {"s:0"}); },
+                        "node 's' (Squeeze): attribute 'axis' is not one of Squeeze's (T, "
+                        "squeeze_dims)");
+}
+
+TEST(Import, AnInputOfAnotherTypeThanItsTypeAttributeIsAnError) {
+  // T says half, the inputs are float: TensorFlow refuses the edge; poet ran it in float.
+  Graph g = parse(float_const("a", "dim { size: 2 }", "float_val: 1") +
+                  "node { name: 'r' op: 'Relu' input: 'a'"
+                  " attr { key: 'T' value { type: DT_HALF } } }");
+  testing::expect_error([&] { Executable(g, {}, {"r:0"}); },
+                        "node 'r' (Relu): input 0 is float32, but attribute T says float16");
+}
+
+TEST(Import, AConcatOfOneValueIsAnError) {
+  Graph g = parse(float_const("a", "dim { size: 2 }", "float_val: 1") +
+                  "node { name: 'axis' op: 'Const' attr { key: 'dtype' value { type: DT_INT32 } }"
+                  " attr { key: 'value' value { tensor { dtype: DT_INT32 tensor_shape { }"
+                  " int_val: 0 } } } }\n"
+                  "node { name: 'c' op: 'ConcatV2' input: 'a' input: 'axis'"
+                  " attr { key: 'N' value { i: 1 } } attr { key: 'T' value { type: DT_FLOAT } }"
+                  " attr { key: 'Tidx' value { type: DT_INT32 } } }");
+  testing::expect_error([&] { Executable(g, {}, {"c:0"}); },
+                        "node 'c' (ConcatV2): has 2 inputs; it takes 2 or more values and an axis");
+}
+
+TEST(Import, APlaceholderWithDefaultWhoseDefaultContradictsItsShapeIsAnError) {
+  const std::string node =
+      "node { name: 'p' op: 'PlaceholderWithDefault' input: 'a'"
+      " attr { key: 'dtype' value { type: DT_FLOAT } }"
+      " attr { key: 'shape' value { shape { dim { size: -1 } dim { size: ";
+  Graph bad = parse(float_const("a", "dim { size: 1 } dim { size: 2 }", "float_val: 1") + node +
+                    "3 } } } } }");
+  testing::expect_error([&] { Executable(bad, {}, {"p:0"}); },
+                        "node 'p' (PlaceholderWithDefault): its default has shape [1,2], "
+                        "attribute shape says [?,3]");
+  Graph good = parse(float_const("a", "dim { size: 1 } dim { size: 2 }", "float_val: 1") + node +
+                     "2 } } } } }");
+  EXPECT_EQ(Executable(good, {}, {"p:0"}).run({})[0].shape(), (Shape{1, 2}));
+}
+
 TEST(Executor, UnknownOpIsReportedOnlyWhenNeeded) {
   Graph g = parse(float_const("a", "dim { size: 2 }", "float_val: 3") +
                   "node { name: 'weird' op: 'FancyOp' input: 'a' }\n"

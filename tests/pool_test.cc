@@ -109,7 +109,7 @@ TEST(Pool, RejectsBadAttributesAndInputs) {
                   .find("expected rank 4"),
               std::string::npos);
     EXPECT_NE(run_op_error(op, {ints({1, 1, 1, 1}, {1})}, pool_attrs("VALID", 1, 1))
-                  .find("int32, expected float32"),
+                  .find("input 0 is int32, but attribute T says float32"),
               std::string::npos);
     EXPECT_NE(run_op_error(op, {image3x3()}, pool_attrs("VALID", 4, 1))
                   .find("VALID padding: the window's height of 4 (kernel 4, dilation 1) is larger "

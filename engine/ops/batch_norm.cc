@@ -126,9 +126,17 @@ std::unique_ptr<Op> make_fused_batch_norm_v3(const Node& node, const OpOptions&)
   return std::make_unique<FusedBatchNorm>(node, /*v3=*/true);
 }
 
-POET_REGISTER_OP("BatchNormWithGlobalNormalization", make_batch_norm_global);
-POET_REGISTER_OP("FusedBatchNorm", make_fused_batch_norm);
-POET_REGISTER_OP("FusedBatchNormV3", make_fused_batch_norm_v3);
+POET_REGISTER_OP("BatchNormWithGlobalNormalization", make_batch_norm_global,
+                 {.inputs = {"T", "T", "T", "T", "T"},
+                  .attrs = {"T", "variance_epsilon", "scale_after_normalization"}});
+POET_REGISTER_OP("FusedBatchNorm", make_fused_batch_norm,
+                 {.inputs = {"T", "T", "T", "T", "T"},
+                  .attrs = {"T", "epsilon", "exponential_avg_factor", "data_format",
+                            "is_training"}});
+POET_REGISTER_OP("FusedBatchNormV3", make_fused_batch_norm_v3,
+                 {.inputs = {"T", "U", "U", "U", "U"},
+                  .attrs = {"T", "U", "epsilon", "exponential_avg_factor", "data_format",
+                            "is_training"}});
 
 }  // namespace
 }  // namespace poet::ops

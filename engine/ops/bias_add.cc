@@ -45,8 +45,8 @@ std::unique_ptr<Op> make_bias_add(const Node& node, const OpOptions&) {
   return std::make_unique<BiasAdd>(node);
 }
 
-POET_REGISTER_OP("BiasAdd", make_bias_add);
-POET_REGISTER_OP("BiasAddV1", make_bias_add);
+POET_REGISTER_OP("BiasAdd", make_bias_add, {.inputs = {"T", "T"}, .attrs = {"T", "data_format"}});
+POET_REGISTER_OP("BiasAddV1", make_bias_add, {.inputs = {"T", "T"}, .attrs = {"T"}});
 
 }  // namespace
 }  // namespace poet::ops

@@ -122,13 +122,16 @@ std::unique_ptr<Op> make(const Node&, const OpOptions& options) {
   return std::make_unique<BinaryElementwise>(op, options);
 }
 
-POET_REGISTER_OP("Add", make<BinaryOp::kAdd>);
-POET_REGISTER_OP("AddV2", make<BinaryOp::kAdd>);
-POET_REGISTER_OP("Sub", make<BinaryOp::kSub>);
-POET_REGISTER_OP("Mul", make<BinaryOp::kMul>);
-POET_REGISTER_OP("RealDiv", make<BinaryOp::kDiv>);
-POET_REGISTER_OP("Maximum", make<BinaryOp::kMaximum>);
-POET_REGISTER_OP("Minimum", make<BinaryOp::kMinimum>);
+// TensorFlow defines every one of these ops alike.
+const Signature kBinary{.inputs = {"T", "T"}, .attrs = {"T"}};
+
+POET_REGISTER_OP("Add", make<BinaryOp::kAdd>, kBinary);
+POET_REGISTER_OP("AddV2", make<BinaryOp::kAdd>, kBinary);
+POET_REGISTER_OP("Sub", make<BinaryOp::kSub>, kBinary);
+POET_REGISTER_OP("Mul", make<BinaryOp::kMul>, kBinary);
+POET_REGISTER_OP("RealDiv", make<BinaryOp::kDiv>, kBinary);
+POET_REGISTER_OP("Maximum", make<BinaryOp::kMaximum>, kBinary);
+POET_REGISTER_OP("Minimum", make<BinaryOp::kMinimum>, kBinary);
 
 }  // namespace
 }  // namespace poet::ops

@@ -1,7 +1,6 @@
 // Concat (axis first: Concat(concat_dim, values...), the op of 2015 graphs such as Inception
 // v3) and ConcatV2 (axis last: ConcatV2(values..., axis)). Axes may be negative.
 #include <algorithm>
-#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -21,14 +20,13 @@ class Concat final : public Op {
   Concat(const Node& node, bool axis_first) : axis_first_(axis_first), n_(node.attr_int("N", -1)) {}
 
   void infer(InferContext& ctx) const override {
-    ctx.expect_inputs(2, std::numeric_limits<int>::max());
+    // TensorFlow's N >= 2: a "join" of one value is not a graph TensorFlow would load.
+    if (ctx.num_inputs() < 3)
+      ctx.fail("has ", ctx.num_inputs(), " inputs; it takes 2 or more values and an axis");
     if (n_ >= 0 && n_ != ctx.num_inputs() - 1)
       ctx.fail("attribute N is ", n_, " but there are ", ctx.num_inputs() - 1, " values");
-    if (axis_first_) {
-      ctx.expect_dtype(axis_input(ctx.num_inputs()), DType::kInt32);
-    } else {
-      expect_int_dtype(ctx, axis_input(ctx.num_inputs()));
-    }
+    // Concat's axis is int32 (check_input_types sees to that), ConcatV2's int32 or int64.
+    expect_int_dtype(ctx, axis_input(ctx.num_inputs()));
     const DType dtype = ctx.input(first_value()).dtype;
     if (dtype == DType::kString) ctx.fail("concatenating strings is not supported");
     PartialShape out;
@@ -131,8 +129,9 @@ std::unique_ptr<Op> make_concat_v2(const Node& node, const OpOptions&) {
   return std::make_unique<Concat>(node, /*axis_first=*/false);
 }
 
-POET_REGISTER_OP("Concat", make_concat);
-POET_REGISTER_OP("ConcatV2", make_concat_v2);
+POET_REGISTER_OP("Concat", make_concat, {.inputs = {"int32", "N*T"}, .attrs = {"N", "T"}});
+POET_REGISTER_OP("ConcatV2", make_concat_v2,
+                 {.inputs = {"N*T", "Tidx"}, .attrs = {"N", "T", "Tidx"}});
 
 }  // namespace
 }  // namespace poet::ops

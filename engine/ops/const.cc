@@ -26,7 +26,7 @@ std::unique_ptr<Op> make_const(const Node& node, const OpOptions&) {
   return std::make_unique<Const>(node);
 }
 
-POET_REGISTER_OP("Const", make_const);
+POET_REGISTER_OP("Const", make_const, {.inputs = {}, .attrs = {"value", "dtype"}});
 
 }  // namespace
 }  // namespace poet::ops

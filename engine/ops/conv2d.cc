@@ -158,7 +158,10 @@ std::unique_ptr<Op> make_fused_conv2d(const Node& node, const OpOptions& options
   return std::make_unique<Conv2D>(node, options, /*fused=*/true);
 }
 
-POET_REGISTER_OP("Conv2D", make_conv2d);
+POET_REGISTER_OP("Conv2D", make_conv2d,
+                 {.inputs = {"T", "T"},
+                  .attrs = {"T", "strides", "use_cudnn_on_gpu", "padding", "explicit_paddings",
+                            "data_format", "dilations"}});
 POET_REGISTER_OP("_FusedConv2D", make_fused_conv2d);
 
 }  // namespace

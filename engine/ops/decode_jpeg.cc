@@ -49,7 +49,10 @@ std::unique_ptr<Op> make_decode_jpeg(const Node& node, const OpOptions&) {
   return std::make_unique<DecodeJpeg>(node);
 }
 
-POET_REGISTER_OP("DecodeJpeg", make_decode_jpeg);
+POET_REGISTER_OP("DecodeJpeg", make_decode_jpeg,
+                 {.inputs = {"string"},
+                  .attrs = {"channels", "ratio", "fancy_upscaling", "try_recover_truncated",
+                            "acceptable_fraction", "dct_method"}});
 
 }  // namespace
 }  // namespace poet::ops

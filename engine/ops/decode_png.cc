@@ -38,7 +38,8 @@ std::unique_ptr<Op> make_decode_png(const Node& node, const OpOptions&) {
   return std::make_unique<DecodePng>(node);
 }
 
-POET_REGISTER_OP("DecodePng", make_decode_png);
+POET_REGISTER_OP("DecodePng", make_decode_png,
+                 {.inputs = {"string"}, .attrs = {"channels", "dtype"}});
 
 }  // namespace
 }  // namespace poet::ops

@@ -64,7 +64,10 @@ std::unique_ptr<Op> make_fused_depthwise_conv2d(const Node& node, const OpOption
   return std::make_unique<DepthwiseConv2dNative>(node, options, /*fused=*/true);
 }
 
-POET_REGISTER_OP("DepthwiseConv2dNative", make_depthwise_conv2d);
+POET_REGISTER_OP("DepthwiseConv2dNative", make_depthwise_conv2d,
+                 {.inputs = {"T", "T"},
+                  .attrs = {"T", "strides", "padding", "explicit_paddings", "data_format",
+                            "dilations"}});
 POET_REGISTER_OP("_FusedDepthwiseConv2dNative", make_fused_depthwise_conv2d);
 
 }  // namespace

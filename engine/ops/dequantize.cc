@@ -64,7 +64,9 @@ std::unique_ptr<Op> make_dequantize(const Node& node, const OpOptions&) {
   return std::make_unique<Dequantize>(node);
 }
 
-POET_REGISTER_OP("Dequantize", make_dequantize);
+POET_REGISTER_OP("Dequantize", make_dequantize,
+                 {.inputs = {"T", "float32", "float32"},
+                  .attrs = {"T", "mode", "narrow_range", "axis", "dtype"}});
 
 }  // namespace
 }  // namespace poet::ops

@@ -60,9 +60,10 @@ std::unique_ptr<Op> make_check_numerics(const Node& node, const OpOptions& optio
 
 std::unique_ptr<Op> make_no_op(const Node&, const OpOptions&) { return std::make_unique<NoOp>(); }
 
-POET_REGISTER_OP("Identity", make_identity);
-POET_REGISTER_OP("CheckNumerics", make_check_numerics);
-POET_REGISTER_OP("NoOp", make_no_op);
+POET_REGISTER_OP("Identity", make_identity, {.inputs = {"T"}, .attrs = {"T"}});
+POET_REGISTER_OP("CheckNumerics", make_check_numerics,
+                 {.inputs = {"T"}, .attrs = {"T", "message"}});
+POET_REGISTER_OP("NoOp", make_no_op, {.inputs = {}, .attrs = {}});
 
 }  // namespace
 }  // namespace poet::ops

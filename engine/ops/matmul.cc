@@ -106,7 +106,9 @@ std::unique_ptr<Op> make_matmul(const Node& node, const OpOptions& options) {
   return std::make_unique<MatMul>(node, options);
 }
 
-POET_REGISTER_OP("MatMul", make_matmul);
+POET_REGISTER_OP("MatMul", make_matmul,
+                 {.inputs = {"T", "T"},
+                  .attrs = {"transpose_a", "transpose_b", "T", "grad_a", "grad_b"}});
 
 }  // namespace
 }  // namespace poet::ops

@@ -78,7 +78,7 @@ std::unique_ptr<Op> make_mean(const Node& node, const OpOptions&) {
   return std::make_unique<Mean>(node);
 }
 
-POET_REGISTER_OP("Mean", make_mean);
+POET_REGISTER_OP("Mean", make_mean, {.inputs = {"T", "Tidx"}, .attrs = {"keep_dims", "T", "Tidx"}});
 
 }  // namespace
 }  // namespace poet::ops

@@ -58,7 +58,7 @@ class Pad final : public Op {
 
 std::unique_ptr<Op> make_pad(const Node&, const OpOptions&) { return std::make_unique<Pad>(); }
 
-POET_REGISTER_OP("Pad", make_pad);
+POET_REGISTER_OP("Pad", make_pad, {.inputs = {"T", "Tpaddings"}, .attrs = {"T", "Tpaddings"}});
 
 }  // namespace
 }  // namespace poet::ops

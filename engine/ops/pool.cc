@@ -87,8 +87,12 @@ std::unique_ptr<Op> make_fused_avg_pool(const Node& node, const OpOptions& optio
   return std::make_unique<Pool>(node, options, PoolKind::kAvg, read_fused_pool_activation(node));
 }
 
-POET_REGISTER_OP("MaxPool", make_max_pool);
-POET_REGISTER_OP("AvgPool", make_avg_pool);
+POET_REGISTER_OP("MaxPool", make_max_pool,
+                 {.inputs = {"T"},
+                  .attrs = {"T", "ksize", "strides", "padding", "explicit_paddings",
+                            "data_format"}});
+POET_REGISTER_OP("AvgPool", make_avg_pool,
+                 {.inputs = {"T"}, .attrs = {"ksize", "strides", "padding", "data_format", "T"}});
 POET_REGISTER_OP("_FusedAvgPool", make_fused_avg_pool);
 
 }  // namespace

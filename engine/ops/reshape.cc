@@ -184,10 +184,10 @@ std::unique_ptr<Op> make_shape(const Node& node, const OpOptions&) {
   return std::make_unique<ShapeOp>(node);
 }
 
-POET_REGISTER_OP("Reshape", make_reshape);
-POET_REGISTER_OP("ExpandDims", make_expand_dims);
-POET_REGISTER_OP("Squeeze", make_squeeze);
-POET_REGISTER_OP("Shape", make_shape);
+POET_REGISTER_OP("Reshape", make_reshape, {.inputs = {"T", "Tshape"}, .attrs = {"T", "Tshape"}});
+POET_REGISTER_OP("ExpandDims", make_expand_dims, {.inputs = {"T", "Tdim"}, .attrs = {"T", "Tdim"}});
+POET_REGISTER_OP("Squeeze", make_squeeze, {.inputs = {"T"}, .attrs = {"T", "squeeze_dims"}});
+POET_REGISTER_OP("Shape", make_shape, {.inputs = {"T"}, .attrs = {"T", "out_type"}});
 
 }  // namespace
 }  // namespace poet::ops

@@ -82,7 +82,8 @@ std::unique_ptr<Op> make_resize_bilinear(const Node& node, const OpOptions& opti
   return std::make_unique<ResizeBilinear>(node, options);
 }
 
-POET_REGISTER_OP("ResizeBilinear", make_resize_bilinear);
+POET_REGISTER_OP("ResizeBilinear", make_resize_bilinear,
+                 {.inputs = {"T", "int32"}, .attrs = {"T", "align_corners", "half_pixel_centers"}});
 
 }  // namespace
 }  // namespace poet::ops

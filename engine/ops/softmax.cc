@@ -35,7 +35,7 @@ std::unique_ptr<Op> make_softmax(const Node&, const OpOptions& options) {
   return std::make_unique<Softmax>(options);
 }
 
-POET_REGISTER_OP("Softmax", make_softmax);
+POET_REGISTER_OP("Softmax", make_softmax, {.inputs = {"T"}, .attrs = {"T"}});
 
 }  // namespace
 }  // namespace poet::ops

@@ -46,9 +46,12 @@ std::unique_ptr<Op> make(const Node&, const OpOptions& options) {
   return std::make_unique<UnaryElementwise>(op, options);
 }
 
-POET_REGISTER_OP("Rsqrt", make<UnaryOp::kRsqrt>);
-POET_REGISTER_OP("Relu", make<UnaryOp::kRelu>);
-POET_REGISTER_OP("Relu6", make<UnaryOp::kRelu6>);
+// TensorFlow defines every one of these ops alike.
+const Signature kUnary{.inputs = {"T"}, .attrs = {"T"}};
+
+POET_REGISTER_OP("Rsqrt", make<UnaryOp::kRsqrt>, kUnary);
+POET_REGISTER_OP("Relu", make<UnaryOp::kRelu>, kUnary);
+POET_REGISTER_OP("Relu6", make<UnaryOp::kRelu6>, kUnary);
 
 }  // namespace
 }  // namespace poet::ops
