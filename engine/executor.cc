@@ -246,6 +246,7 @@ struct Executable::Impl {
   std::vector<Tensor> run_image(std::span<const Tensor> feeds, int64_t i);
   std::vector<Tensor> run_tail(std::span<std::vector<Tensor>> images);
   std::vector<Tensor> run_split(std::span<const Tensor> feeds, int64_t batch);
+  void check_joined_fetches(int64_t batch) const;
   std::vector<Tensor> run_whole(std::span<const Tensor> feeds, int64_t batch);
   bool times_layer_split() const;
   // Per step: its outputs' load-time shapes are fully known (and none is a constant), so a run
@@ -841,7 +842,24 @@ std::vector<Tensor> Executable::Impl::run_whole_on(std::span<const Tensor> feeds
 // kTailGroup in a row) go up to the tail one at a time like any other, and the thread that
 // finishes a group's last image runs the tail over the group: one thread's stall then holds
 // up a single image, not a group's worth.
+// A split batch holds every image's fetches until they are joined, so a join the tensor limit
+// refuses is refused before any image runs, not after the images have filled memory.
+void Executable::Impl::check_joined_fetches(int64_t batch) const {
+  for (size_t f = 0; f < fetches.size(); ++f) {
+    TensorInfo joined = infos[fetches[f].node][fetches[f].index];
+    if (!joined.shape.known_rank || joined.shape.rank() == 0) continue;
+    joined.shape.dims[0] = batch;
+    if (!joined.shape.fully_known()) continue;  // an image's size decides it: the join checks
+    const int64_t bytes = known_bytes(joined);
+    if (bytes < 0 || static_cast<uint64_t>(bytes) > max_tensor_bytes())
+      fail("fetch '", fetch_names[f], "': a batch of ", batch, " makes it ", joined.shape.str(),
+           " of ", dtype_name(joined.dtype), ", more than the ", max_tensor_bytes(),
+           "-byte limit (POET_MAX_TENSOR_BYTES)");
+  }
+}
+
 std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, int64_t batch) {
+  check_joined_fetches(batch);
   const int64_t threads = pool_threads(pool.get());
   const int64_t group = has_grouped_tail() ? std::clamp<int64_t>((batch + threads - 1) / threads, 1,
                                                                  PerImagePlan::kTailGroup)

@@ -501,6 +501,28 @@ TEST(BatchSplit, AnImagesErrorReachesTheCaller) {
   EXPECT_EQ(exe.run(std::span(&good, 1))[0].shape(), (Shape{5, 3}));
 }
 
+TEST(BatchSplit, AJoinOverTheTensorLimitIsRefusedBeforeAnyImageRuns) {
+  // Each image's 4 KB of y is kept until the join; 8 of them would pass the limit. (A bench
+  // run of 65 images of 64 MB held 4.4 GB before the join refused them.)
+  Builder b;
+  b.op("y", "MatMul", {b.input({-1, 4}), b.weights("w", {4, 1000})});
+  ExecOptions o;
+  o.threads = 2;
+  o.batch_split = BatchSplit::kOn;
+  Executable exe(b.g, {"x:0"}, {"y:0"}, o);
+  int observed = 0;
+  exe.set_step_observer([&](int, const StepTime&) { ++observed; });
+  const Tensor x = random_tensor({8, 4});
+  const size_t limit = max_tensor_bytes();
+  set_max_tensor_bytes(16000);
+  const std::string e = error_of([&] { exe.run(std::span(&x, 1)); });
+  set_max_tensor_bytes(limit);
+  EXPECT_EQ(e,
+            "fetch 'y:0': a batch of 8 makes it [8,1000] of float32, more than the 16000-byte "
+            "limit (POET_MAX_TENSOR_BYTES)");
+  EXPECT_EQ(observed, 0);
+}
+
 TEST(BatchSplit, RowsOffTheBuffersAlignmentAreCopied) {
   // 3 floats per image: image 1 starts 12 bytes in, not on the 64-byte alignment a view would
   // keep; the result must not depend on that.
