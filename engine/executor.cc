@@ -131,12 +131,20 @@ TensorInfo infer_feed(const Graph& graph, Endpoint e, const std::string& name,
   return info;
 }
 
-// Dimension 0 is the batch: a graph exported for batch 1 runs any batch.
-void check_feed(const std::string& name, const TensorInfo& want, const Tensor& got) {
+// Dimension 0 is the batch: a graph exported for batch 1 runs any batch, when it keeps the
+// images of a batch apart. `batch_mixer` is empty then, and otherwise says which node mixes
+// them (a Mean over dimension 0): a batch of another size would give another result.
+void check_feed(const std::string& name, const TensorInfo& want, const Tensor& got,
+                const std::string& batch_mixer) {
   if (got.dtype() != want.dtype)
     fail("feed '", name, "' is ", dtype_name(got.dtype()), ", the graph expects ",
          dtype_name(want.dtype));
   if (!want.shape.known_rank) return;
+  if (!batch_mixer.empty() && got.rank() == want.shape.rank() && got.rank() > 0 &&
+      want.shape.dims[0] >= 0 && got.dim(0) != want.shape.dims[0])
+    fail("feed '", name, "' has shape ", shape_string(got.shape()), ", the graph expects ",
+         want.shape.str(), ": its dimension 0 is a batch only where the graph keeps images apart, ",
+         "and ", batch_mixer);
   bool ok = got.rank() == want.shape.rank();
   for (int i = 1; ok && i < got.rank(); ++i)
     ok = want.shape.dims[i] < 0 || want.shape.dims[i] == got.dim(i);
@@ -166,6 +174,7 @@ struct Executable::Impl {
   std::function<void(int, const StepTime&)> observer;
   std::mutex observer_mutex;  // slices of a batch report from several threads
   PerImagePlan per_image;     // its blocker says why batches are not split
+  std::string batch_mixer;    // what mixes a batch's images, whether split or not (check_feed)
 
   // LayerSplit::kAuto's rounds of trials, per batch size: the threads chosen (0 until the
   // first round ends), and the current round's fastest run of each way, [0] split across the
@@ -632,12 +641,14 @@ void move_out_of_arena(const ActivationArena::Lease& lease, size_t step, std::sp
 }  // namespace
 
 void Executable::Impl::plan_batch_split() {
+  PerImagePlan plan = plan_per_image(graph, steps, infos, feed_nodes, fetches);
+  batch_mixer = plan.blocker;
   if (options.batch_split == BatchSplit::kOff) {
     per_image.blocker = "the batch split is off";
   } else if (!options.native_only()) {
     per_image.blocker = "the batch split runs the native backend only";
   } else {
-    per_image = plan_per_image(graph, steps, infos, feed_nodes, fetches);
+    per_image = std::move(plan);
   }
   if (options.batch_split == BatchSplit::kOn && !per_image.blocker.empty())
     fail("cannot split batches across threads: ", per_image.blocker);
@@ -722,7 +733,8 @@ std::vector<Tensor> Executable::run(std::span<const Tensor> feeds) {
   Impl& m = *impl_;
   if (feeds.size() != m.feed_names.size())
     fail("run() got ", feeds.size(), " feeds for ", m.feed_names.size(), " feed names");
-  for (size_t i = 0; i < feeds.size(); ++i) check_feed(m.feed_names[i], m.feed_infos[i], feeds[i]);
+  for (size_t i = 0; i < feeds.size(); ++i)
+    check_feed(m.feed_names[i], m.feed_infos[i], feeds[i], m.batch_mixer);
   const int64_t batch = Impl::split_batch(feeds);
   if (batch > 0 && splits_batch(batch)) return m.run_split(feeds, batch);
   return m.run_whole(feeds, batch);

@@ -423,6 +423,28 @@ TEST(BatchSplit, MeanOverTheBatchFallsBackAndIsRight) {
   EXPECT_FLOAT_EQ(r.out[0].data<float>()[1], 30.f);
 }
 
+TEST(BatchSplit, AnotherBatchThanDeclaredIsRefusedWhereTheGraphMixesImages) {
+  // TensorFlow refuses a feed of [2,4] for a placeholder of [1,4]. poet runs a graph exported
+  // for one image at any batch only where that gives each image its own result: here the
+  // Mean would average the two images.
+  for (BatchSplit mode : {BatchSplit::kAuto, BatchSplit::kOff}) {
+    Builder b;
+    b.op("y", "Mean", {b.placeholder("x", PartialShape(Shape{1, 4})), b.ints("a", {1}, {0})},
+         {{"keep_dims", true}});
+    const Tensor two = random_tensor({2, 4}), one = random_tensor({1, 4});
+    expect_error([&] { run(b.g, {"y:0"}, {two}, mode); },
+                 "feed 'x:0' has shape [2,4], the graph expects [1,4]: its dimension 0 is a batch "
+                 "only where the graph keeps images apart, and node 'y' (Mean) may mix the images "
+                 "of a batch");
+    EXPECT_EQ(run(b.g, {"y:0"}, {one}, mode).out[0].shape(), (Shape{1, 4}));
+  }
+  // A graph that keeps them apart runs any batch (a Relu instead of the Mean).
+  Builder b;
+  b.op("y", "Relu", {b.placeholder("x", PartialShape(Shape{1, 4}))});
+  EXPECT_EQ(run(b.g, {"y:0"}, {random_tensor({3, 4})}, BatchSplit::kOff).out[0].shape(),
+            (Shape{3, 4}));
+}
+
 // x [?, 2, 3] -> Relu -> Reshape to [batch, 6], the graph loaded for that batch, which the
 // target spells.
 Graph reshape_spelling_the_batch(int32_t batch) {
