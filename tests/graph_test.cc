@@ -1,5 +1,7 @@
 // The op graph and the TensorFlow importer: tensor parsing, input names, cycles, pruning,
 // feeds at any tensor, and errors that name the node and the fetch.
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
@@ -77,6 +79,164 @@ TEST(Import, TextGraphsMayCarryDebugInfo) {
                   "node { name: 'b' op: 'Identity' input: 'a' experimental_debug_info { "
                   "original_node_names: 'x' original_func_names: 'f' } }");
   EXPECT_EQ(g.size(), 2);
+}
+
+// A function library as tf.io.write_graph(..., as_text=True) writes one: a traced function
+// (resource argument with its handle data, argument attributes, control outputs), its
+// gradient, and a gradient registered for an op type.
+constexpr const char* kLibrary = R"(
+library {
+  function {
+    signature {
+      name: "__inference_scale_12"
+      input_arg { name: "x" type: DT_FLOAT }
+      input_arg {
+        name: "readvariableop_resource"
+        type: DT_RESOURCE
+        handle_data { dtype: DT_FLOAT shape { } }
+      }
+      output_arg { name: "identity" type: DT_FLOAT }
+      attr { name: "T" type: "type" default_value { type: DT_FLOAT } }
+      is_stateful: true
+      control_output: "ReadVariableOp"
+    }
+    node_def {
+      name: "ReadVariableOp"
+      op: "ReadVariableOp"
+      input: "readvariableop_resource"
+      attr { key: "dtype" value { type: DT_FLOAT } }
+    }
+    node_def {
+      name: "mul"
+      op: "Mul"
+      input: "x"
+      input: "ReadVariableOp:value:0"
+      attr { key: "T" value { placeholder: "T" } }
+    }
+    ret { key: "identity" value: "mul:z:0" }
+    control_ret { key: "ReadVariableOp" value: "ReadVariableOp" }
+    attr { key: "_input_shapes" value { list { shape { dim { size: -1 } } shape { } } } }
+    arg_attr { key: 0 value { attr { key: "_user_specified_name" value { s: "x" } } } }
+    resource_arg_unique_id { key: 1 value: 0 }
+  }
+  gradient { function_name: "__inference_scale_12" gradient_func: "__inference_scale_grad_20" }
+  registered_gradients { gradient_func: "__inference_scale_grad_20" registered_op_type: "Scale" }
+}
+)";
+
+// a = [3, 3]; out = a * a.
+std::string squares_graph() {
+  return float_const("a", "dim { size: 2 }", "float_val: 3") +
+         "node { name: 'out' op: 'Mul' input: 'a' input: 'a' "
+         "attr { key: 'T' value { type: DT_FLOAT } } }\n";
+}
+
+// poet runs no functions, but a text graph that carries some it never calls runs.
+TEST(FunctionLibrary, TextGraphWithALibraryParsesAndRuns) {
+  testing::TempDir dir;
+  write_file_atomic(dir / "lib.pbtxt", squares_graph() + kLibrary);
+  Graph g = tf::load_graphdef(dir / "lib.pbtxt");
+  EXPECT_EQ(g.size(), 2);
+  Executable exe(g, {}, {"out:0"});
+  std::vector<Tensor> out = exe.run({});
+  EXPECT_EQ(std::vector<float>(out[0].data<float>().begin(), out[0].data<float>().end()),
+            (std::vector<float>{9, 9}));
+}
+
+// A node that calls a library function, by op name or through a call op's function attribute,
+// fails when it is fetched, naming the node; the graph's other nodes still run.
+TEST(FunctionLibrary, ANodeCallingALibraryFunctionFailsNamingIt) {
+  Graph g = tf::import_graphdef(tf::parse_graphdef(
+      squares_graph() + kLibrary +
+          "node { name: 'call' op: '__inference_scale_12' input: 'a' }\n"
+          "node { name: 'pcall' op: 'StatefulPartitionedCall' input: 'a' "
+          "attr { key: 'f' value { func { name: '__inference_scale_12' } } } }\n",
+      true, "calls.pbtxt"));
+  EXPECT_EQ(Executable(g, {}, {"out:0"}).run({})[0].data<float>()[0], 9.f);
+  testing::expect_error([&] { Executable(g, {}, {"call:0"}); },
+                        "node 'call' (__inference_scale_12): poet does not implement op "
+                        "'__inference_scale_12'");
+  testing::expect_error([&] { Executable(g, {}, {"pcall:0"}); },
+                        "node 'pcall' (StatefulPartitionedCall): attribute 'f': function and "
+                        "placeholder attributes are not supported");
+}
+
+// Protobuf's wire format, written by hand so that the library below is spelt in TensorFlow's
+// field numbers, independently of poet's .proto files.
+std::string varint(uint64_t v) {
+  std::string out;
+  for (; v >= 0x80; v >>= 7) out += static_cast<char>((v & 0x7f) | 0x80);
+  return out + static_cast<char>(v);
+}
+std::string field(int number, const std::string& bytes) {  // length-delimited
+  return varint(static_cast<uint64_t>(number) << 3 | 2) + varint(bytes.size()) + bytes;
+}
+std::string field(int number, uint64_t value) {  // varint
+  return varint(static_cast<uint64_t>(number) << 3) + varint(value);
+}
+
+// Map entries (attributes) sorted, as write_graphdef writes them.
+std::string serialized(const tensorflow::GraphDef& def) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    def.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+// squares_graph's nodes and a function library, as binary GraphDef bytes. `extra_arg_field`
+// is appended to the function's input argument.
+std::string binary_graph_with_library(const std::string& extra_arg_field = "") {
+  const uint64_t float_type = tensorflow::DT_FLOAT;
+  // ArgDef: name (1), type (3).
+  const std::string input = field(1, "x") + field(3, float_type) + extra_arg_field;
+  const std::string output = field(1, "y") + field(3, float_type);
+  // OpDef: name (1), input_arg (2), output_arg (3).
+  const std::string signature = field(1, "f") + field(2, input) + field(3, output);
+  // NodeDef: name (1), op (2), input (3).
+  const std::string body = field(1, "mul") + field(2, "Mul") + field(3, "x") + field(3, "x");
+  // FunctionDef: signature (1), node_def (3), ret (4: a map entry, key 1 and value 2).
+  const std::string function =
+      field(1, signature) + field(3, body) + field(4, field(1, "y") + field(2, "mul:z:0"));
+  // GradientDef: function_name (1), gradient_func (2).
+  const std::string gradient = field(1, "f") + field(2, "g");
+  // RegisteredGradient: gradient_func (1), registered_op_type (2).
+  const std::string registered = field(1, "g") + field(2, "Square");
+  // GraphDef: node (1), library (2): function (1), gradient (2), registered_gradients (3).
+  return serialized(tf::parse_graphdef(squares_graph(), true, "squares")) +
+         field(2, field(1, function) + field(2, gradient) + field(3, registered));
+}
+
+// A binary graph's library survives poet's binary reader and writer byte for byte, and text
+// format and back; the graph still loads (poet's own export writes no library, as before).
+TEST(FunctionLibrary, BinaryGraphWithALibraryRoundTrips) {
+  testing::TempDir dir;
+  const std::string bytes = binary_graph_with_library();
+  write_file_atomic(dir / "lib.pb", bytes);
+  EXPECT_EQ(tf::load_graphdef(dir / "lib.pb").size(), 2);
+  tensorflow::GraphDef def = tf::read_graphdef(dir / "lib.pb");
+  tf::write_graphdef(def, dir / "again.pb");
+  EXPECT_EQ(read_file(dir / "again.pb"), bytes);
+  // In text the fields carry TensorFlow's names, and parse back to the same bytes.
+  tf::write_graphdef(def, dir / "lib.pbtxt");
+  const std::string text = read_file(dir / "lib.pbtxt");
+  for (const char* fragment :
+       {"library {\n  function {\n    signature {\n      name: \"f\"\n      input_arg {\n"
+        "        name: \"x\"\n        type: DT_FLOAT\n",
+        "    node_def {\n      name: \"mul\"\n      op: \"Mul\"\n      input: \"x\"\n",
+        "    ret {\n      key: \"y\"\n      value: \"mul:z:0\"\n",
+        "  gradient {\n    function_name: \"f\"\n    gradient_func: \"g\"\n",
+        "  registered_gradients {\n    gradient_func: \"g\"\n    registered_op_type: \"Square\"\n"})
+    EXPECT_NE(text.find(fragment), std::string::npos) << fragment << "\nnot in:\n" << text;
+  EXPECT_EQ(serialized(tf::read_graphdef(dir / "lib.pbtxt")), bytes);
+  // A field poet leaves out (ArgDef's experimental_full_type, 17) rides along in binary.
+  const std::string with_full_type = binary_graph_with_library(field(17, field(1, uint64_t{3})));
+  write_file_atomic(dir / "full_type.pb", with_full_type);
+  tf::write_graphdef(tf::read_graphdef(dir / "full_type.pb"), dir / "full_type_again.pb");
+  EXPECT_EQ(read_file(dir / "full_type_again.pb"), with_full_type);
 }
 
 TEST(Import, UnknownInputIsAnErrorNamingBoth) {
