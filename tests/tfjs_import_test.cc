@@ -222,6 +222,97 @@ TEST(TfjsImport, MissingShardIsAnErrorNamingTheFile) {
   expect_error([&] { tfjs::load_model(dir / "model.json"); }, "w.bin");
 }
 
+// A float32 weight of a small model: its manifest name, shape and values.
+struct TestWeight {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+const char kSignature[] = R"("input_layers": [["in", 0, 0]], "output_layers": [["f", 0, 0]])";
+
+// A model whose InputLayer "in" has batch_input_shape `input` ("[null, 2, 3, 2]"), followed by
+// `layers` (JSON objects, each led by a comma), its weights in one shard.
+std::filesystem::path write_small_model(const TempDir& dir, const std::string& input,
+                                        const std::string& layers,
+                                        const std::vector<TestWeight>& weights = {},
+                                        const std::string& signature = kSignature) {
+  std::string manifest, bytes;
+  for (const TestWeight& w : weights) {
+    std::string shape;
+    for (int64_t d : w.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+    manifest += (manifest.empty() ? "" : ", ") + std::string(R"({"name": ")") + w.name +
+                R"(", "shape": [)" + shape + R"(], "dtype": "float32"})";
+    bytes.append(reinterpret_cast<const char*>(w.values.data()), 4 * w.values.size());
+  }
+  return write_model(dir,
+                     R"({
+  "format": "layers-model",
+  "modelTopology": {"model_config": {"class_name": "Model", "config": {
+    "name": "small",
+    "layers": [
+      {"name": "in", "class_name": "InputLayer", "config": {"batch_input_shape": )" +
+                         input + R"(, "dtype": "float32"}, "inbound_nodes": []})" + layers + R"(
+    ],
+    )" + signature + R"(}}},
+  "weightsManifest": [{"paths": ["w.bin"], "weights": [)" +
+                         manifest + R"(]}]
+})",
+                     bytes);
+}
+
+// A layer "f" of class `cls` reading "in".
+std::string layer_f(const std::string& cls, const std::string& config) {
+  return R"(,
+      {"name": "f", "class_name": ")" +
+         cls + R"(", "config": )" + config + R"(, "inbound_nodes": [[["in", 0, 0, {}]]]})";
+}
+
+// The values 0, 1, 2, ... in `shape`.
+Tensor iota(const Shape& shape) {
+  std::vector<float> v(static_cast<size_t>(num_elements(shape)));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+  return Tensor::from_floats(shape, v);
+}
+
+// The model's "f:0" for `input` fed to "in:0".
+Tensor run_f(const std::filesystem::path& model, const Tensor& input) {
+  Graph g = tfjs::load_model(model);
+  Executable exe(g, {"in:0"}, {"f:0"});
+  return exe.run(std::vector<Tensor>{input})[0];
+}
+
+// tf.keras 2.x saves BatchNormalization's axis as a list, [3]: a one-element list of the last
+// axis is that axis; other lists stay refused.
+TEST(TfjsImport, BatchNormAxisMayBeAOneElementListAsTfKerasSavesIt) {
+  std::vector<TestWeight> weights;
+  for (const char* w : {"gamma", "beta", "moving_mean", "moving_variance"})
+    weights.push_back({str_cat("f/", w), {2}, {std::string(w) == "beta" ? 0.5f : 2.f, 1.f}});
+  auto batch_norm = [&](const TempDir& dir, const std::string& axis) {
+    return write_small_model(
+        dir, "[null, 2, 3, 2]",
+        layer_f("BatchNormalization", R"({"epsilon": 0.001, "axis": )" + axis + "}"), weights);
+  };
+  Tensor expected;
+  for (const char* axis : {"3", "[3]", "[-1]"}) {
+    TempDir dir;
+    Tensor out = run_f(batch_norm(dir, axis), iota({1, 2, 3, 2}));
+    if (expected.num_elements() == 0) expected = out;
+    ASSERT_EQ(out.shape(), expected.shape()) << axis;
+    for (int64_t i = 0; i < out.num_elements(); ++i)
+      EXPECT_EQ(out.data<float>()[i], expected.data<float>()[i]) << axis;
+  }
+  for (const auto& [axis, error] :
+       std::vector<std::pair<std::string, std::string>>{{"[1]", "axis 1 is not supported"},
+                                                        {"[1, 3]", "axis [1,3] is not supported"},
+                                                        {"[]", "axis [] is not supported"}}) {
+    TempDir dir;
+    const auto model = batch_norm(dir, axis);
+    expect_error([&] { tfjs::load_model(model); },
+                 model.string() + ": layer 'f' (BatchNormalization): " + error);
+  }
+}
+
 // The trained Inception v3 against TensorFlow.js 4.22's outputs for the same inputs.
 TEST(TfjsInceptionSlow, MatchesTensorFlowJs) {
   POET_REQUIRE_FIXTURE("inception_v3_tfjs/model.json");

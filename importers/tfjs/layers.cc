@@ -95,7 +95,17 @@ Endpoint depthwise_conv2d(LayerContext& ctx) { return convolution(ctx, true); }
 Endpoint batch_normalization(LayerContext& ctx) {
   Endpoint x = single_input(ctx);
   PartialShape shape = ctx.shape_of(x);
-  int64_t axis = ctx.config_or<int64_t>("axis", -1);
+  // tf.keras 2.x saves the axis as a one-element list ([3]); Keras takes a list of axes.
+  int64_t axis = -1;
+  if (ctx.has_config("axis") && ctx.config<Json>("axis").is_array()) {
+    std::vector<int64_t> axes = ctx.config<std::vector<int64_t>>("axis");
+    if (axes.size() != 1)
+      ctx.fail("axis ", ctx.config<Json>("axis").dump().substr(0, 80),
+               " is not supported (only the channel axis, last)");
+    axis = axes[0];
+  } else {
+    axis = ctx.config_or<int64_t>("axis", -1);
+  }
   if (shape.known_rank && axis != -1 && axis != shape.rank() - 1)
     ctx.fail("axis ", axis, " is not supported (only the channel axis, last)");
   float epsilon = ctx.config_or<float>("epsilon", 1e-3f);
