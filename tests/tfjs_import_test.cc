@@ -282,6 +282,43 @@ Tensor run_f(const std::filesystem::path& model, const Tensor& input) {
   return exe.run(std::vector<Tensor>{input})[0];
 }
 
+// Keras and TF.js build the model from input_layers and output_layers, and fail on an entry
+// naming no layer, an input that is not an InputLayer, or a node or tensor a layer lacks; poet
+// ignored them (convert printed "output: nope:0" and exited 0).
+TEST(TfjsImport, InputAndOutputLayersMustNameTheModelsLayers) {
+  const std::string flatten = layer_f("Flatten", "{}");
+  struct Case {
+    std::string signature, error;
+  };
+  const Case cases[] = {
+      {R"("input_layers": [["in", 0, 0]], "output_layers": [["nope", 0, 0]])",
+       R"(output_layers entry ["nope",0,0]: the model has no layer 'nope')"},
+      {R"("input_layers": [["f", 0, 0]], "output_layers": [["f", 0, 0]])",
+       R"(input_layers entry ["f",0,0]: layer 'f' is a Flatten, not an InputLayer)"},
+      {R"("input_layers": [["in", 0, 0]], "output_layers": [["f", 0, 1]])",
+       R"(output_layers entry ["f",0,1]: tensor 1 of layer 'f' does not exist (its one output is tensor 0))"},
+      {R"("input_layers": [["in", 1, 0]], "output_layers": [["f", 0, 0]])",
+       R"(input_layers entry ["in",1,0]: node 1 of layer 'in' does not exist)"},
+      {R"("input_layers": "in", "output_layers": [["f", 0, 0]])", "input_layers is not a list"},
+  };
+  for (const Case& c : cases) {
+    TempDir dir;
+    const auto model = write_small_model(dir, "[null, 2, 3, 2]", flatten, {}, c.signature);
+    const std::string error = model.string() + ": " + c.error;
+    expect_error([&] { tfjs::load_model(model); }, error);
+    expect_error([&] { tfjs::read_signature(model); }, error);
+  }
+  // A layer's input is checked the same way.
+  TempDir dir;
+  std::string inbound = flatten;
+  inbound.replace(inbound.find(R"(["in", 0, 0, {}])"), 16, R"(["in", 0, 1, {}])");
+  const auto model = write_small_model(dir, "[null, 2, 3, 2]", inbound);
+  expect_error(
+      [&] { tfjs::load_model(model); },
+      model.string() +
+          R"(: layer 'f' (Flatten): inbound_nodes entry ["in",0,1,{}]: tensor 1 of layer 'in' does not exist)");
+}
+
 // tf.keras 2.x saves BatchNormalization's axis as a list, [3]: a one-element list of the last
 // axis is that axis; other lists stay refused.
 TEST(TfjsImport, BatchNormAxisMayBeAOneElementListAsTfKerasSavesIt) {

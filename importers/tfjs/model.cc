@@ -23,6 +23,26 @@ const Json& model_config(const Json& model, const std::string& where) {
 
 namespace {
 
+// The layer a reference to a layer's output names: [layer, node index, tensor index] (inbound
+// nodes add their call's kwargs). Every layer poet converts is called once and has one output,
+// so both indices must be 0 where given: Keras and TF.js find no tensor at another. `what`
+// names the reference in errors ("output_layers entry").
+std::string referenced_layer(const Json& ref, const std::string& where, std::string_view what) {
+  if (!ref.is_array() || ref.empty() || !ref[0].is_string())
+    fail(where, ": malformed ", what, " ", ref.dump().substr(0, 80));
+  std::string layer = ref[0].get<std::string>();
+  for (size_t i : {1, 2}) {
+    if (ref.size() <= i || ref[i] == 0) continue;
+    fail(where, ": ", what, " ", ref.dump().substr(0, 80), ": ",
+         i == 1 ? str_cat("node ", ref[i].dump(), " of layer '", layer,
+                          "' does not exist (shared layers, called more than once, are not "
+                          "supported: each layer has node 0 only)")
+                : str_cat("tensor ", ref[i].dump(), " of layer '", layer,
+                          "' does not exist (its one output is tensor 0)"));
+  }
+  return layer;
+}
+
 // The layer outputs a layer consumes: inbound_nodes = [[[layer, node, tensor, kwargs], ...]].
 std::vector<Endpoint> inbound(const Json& layer, const std::map<std::string, Endpoint>& outputs,
                               const std::string& where) {
@@ -32,11 +52,7 @@ std::vector<Endpoint> inbound(const Json& layer, const std::map<std::string, End
   if (nodes.size() > 1) fail(where, ": shared layers (called more than once) are not supported");
   std::vector<Endpoint> inputs;
   for (const Json& ref : nodes[0]) {
-    if (!ref.is_array() || ref.empty() || !ref[0].is_string())
-      fail(where, ": malformed inbound_nodes entry ", ref.dump().substr(0, 80));
-    std::string source = ref[0].get<std::string>();
-    if (ref.size() > 1 && ref[1] != 0)
-      fail(where, ": input '", source, "' uses a shared layer's node");
+    std::string source = referenced_layer(ref, where, "inbound_nodes entry");
     auto it = outputs.find(source);
     if (it == outputs.end())
       fail(where, ": input layer '", source, "' is not defined before it (or does not exist)");
@@ -45,18 +61,38 @@ std::vector<Endpoint> inbound(const Json& layer, const std::map<std::string, End
   return inputs;
 }
 
-ModelSignature read_signature_of(const std::filesystem::path& model_json) {
-  Json model = read_json(model_json);
-  const Json& config = model_config(model, model_json.string());
+// input_layers and output_layers, checked as Keras and TF.js check them when they build the
+// model: each entry names a layer of the model, and each input an InputLayer.
+ModelSignature signature(const Json& config, const std::string& file) {
+  std::map<std::string, std::string> classes;  // layer name -> class_name
+  for (const Json& layer : field(config, "layers", file)) {
+    std::string name = get<std::string>(layer, "name", file + " layer");
+    classes[name] = get<std::string>(layer, "class_name", file + " layer '" + name + "'");
+  }
   ModelSignature sig;
   for (const char* key : {"input_layers", "output_layers"}) {
-    for (const Json& ref : field(config, key, model_json.string())) {
-      if (!ref.is_array() || ref.empty() || !ref[0].is_string())
-        fail(model_json.string(), ": malformed ", key, " entry");
-      (key[0] == 'i' ? sig.inputs : sig.outputs).push_back(ref[0].get<std::string>());
+    const Json& refs = field(config, key, file);
+    if (!refs.is_array()) fail(file, ": ", key, " is not a list");
+    const std::string what = str_cat(key, " entry");
+    for (const Json& ref : refs) {
+      std::string name = referenced_layer(ref, file, what);
+      auto it = classes.find(name);
+      if (it == classes.end())
+        fail(file, ": ", what, " ", ref.dump().substr(0, 80), ": the model has no layer '", name,
+             "'");
+      const bool input = key[0] == 'i';
+      if (input && it->second != "InputLayer")
+        fail(file, ": ", what, " ", ref.dump().substr(0, 80), ": layer '", name, "' is a ",
+             it->second, ", not an InputLayer");
+      (input ? sig.inputs : sig.outputs).push_back(name);
     }
   }
   return sig;
+}
+
+ModelSignature read_signature_of(const std::filesystem::path& model_json) {
+  Json model = read_json(model_json);
+  return signature(model_config(model, model_json.string()), model_json.string());
 }
 
 Graph load_model_of(const std::filesystem::path& model_json) {
@@ -78,6 +114,7 @@ Graph load_model_of(const std::filesystem::path& model_json) {
   }
   if (!weights.empty())
     fail(file, ": weight '", weights.begin()->first, "' is not used by any layer");
+  signature(config, file);  // the model's inputs and outputs must be layers it has
   return graph;
 }
 
