@@ -282,6 +282,44 @@ Tensor run_f(const std::filesystem::path& model, const Tensor& input) {
   return exe.run(std::vector<Tensor>{input})[0];
 }
 
+// Keras's Reshape resolves a -1 in target_shape from the input's size past the batch; poet
+// prepended its own -1 for the batch and refused the model ("more than one -1").
+TEST(TfjsImport, ReshapeResolvesItsMinusOneFromTheInputAsKeras) {
+  for (const char* target : {"[-1, 2]", "[2, -1]", "[4]"}) {
+    TempDir dir;
+    const auto model = write_small_model(
+        dir, "[null, 2, 2, 1]", layer_f("Reshape", str_cat(R"({"target_shape": )", target, "}")));
+    Tensor out = run_f(model, iota({2, 2, 2, 1}));
+    EXPECT_EQ(out.shape(), std::string(target) == "[4]" ? Shape({2, 4}) : Shape({2, 2, 2}))
+        << target;
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(out.data<float>()[i], i) << target;
+  }
+  struct Case {
+    const char *input, *target, *error;
+  };
+  const Case cases[] = {
+      {"[null, 2, 2, 1]", "[-1, 3]",
+       "cannot reshape the input [?,2,2,1] (4 elements past the batch) to target_shape [-1,3]"},
+      {"[null, 2, 2, 1]", "[0, -1]",
+       "cannot reshape the input [?,2,2,1] (4 elements past the batch) to target_shape [0,-1]"},
+      // Without a -1 the size must match too: a batch of 3 would have passed as one of 4.
+      {"[null, 2, 2, 1]", "[3]",
+       "cannot reshape the input [?,2,2,1] (4 elements past the batch) to target_shape [3] (3 "
+       "elements)"},
+      {"[null, 2, 2, 1]", "[-1, -1]", "target_shape [-1,-1] has more than one -1"},
+      {"[null, 2, 2, 1]", "[-2, 2]", "target_shape [-2,2] has a negative dimension -2"},
+      {"[null, null, 2, 1]", "[-1, 2]",
+       "target_shape [-1,2] has a -1, and the input shape [?,?,2,1] is not known past the batch"},
+  };
+  for (const Case& c : cases) {
+    TempDir dir;
+    const auto model = write_small_model(
+        dir, c.input, layer_f("Reshape", str_cat(R"({"target_shape": )", c.target, "}")));
+    expect_error([&] { tfjs::load_model(model); },
+                 model.string() + ": layer 'f' (Reshape): " + c.error);
+  }
+}
+
 // Keras and TF.js build the model from input_layers and output_layers, and fail on an entry
 // naming no layer, an input that is not an InputLayer, or a node or tensor a layer lacks; poet
 // ignored them (convert printed "output: nope:0" and exited 0).

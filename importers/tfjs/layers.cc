@@ -203,8 +203,49 @@ Endpoint flatten(LayerContext& ctx) {
   return reshape_to(ctx, x, {static_cast<int32_t>(features)});  // at most 2^31 - 1
 }
 
+// Keras's Reshape keeps the batch and reshapes the rest to target_shape, resolving its one -1
+// from the input's non-batch size (Reshape.compute_output_shape), which must be unchanged.
+// poet's Reshape takes the batch as its -1, so the target's own -1 is resolved here.
 Endpoint reshape(LayerContext& ctx) {
-  return reshape_to(ctx, single_input(ctx), ctx.config<std::vector<int32_t>>("target_shape"));
+  Endpoint x = single_input(ctx);
+  std::vector<int32_t> target = ctx.config<std::vector<int32_t>>("target_shape");
+  const std::string target_str = ctx.config<Json>("target_shape").dump().substr(0, 80);
+  int unknown = -1;
+  int64_t known = 1;  // at most (2^31 - 1)^n: checked for overflow
+  bool overflow = false;
+  for (int i = 0; i < static_cast<int>(target.size()); ++i) {
+    if (target[i] == -1) {
+      if (unknown >= 0) ctx.fail("target_shape ", target_str, " has more than one -1");
+      unknown = i;
+    } else if (target[i] < 0) {
+      ctx.fail("target_shape ", target_str, " has a negative dimension ", target[i]);
+    } else {
+      overflow = overflow || __builtin_mul_overflow(known, int64_t{target[i]}, &known);
+    }
+  }
+  PartialShape shape = ctx.shape_of(x);
+  int64_t size = shape.known_rank && shape.rank() >= 1 ? 1 : -1;  // the input's, past the batch
+  for (int i = 1; i < shape.rank() && size >= 0; ++i) {
+    if (shape.dims[i] < 0 || __builtin_mul_overflow(size, shape.dims[i], &size)) size = -1;
+  }
+  if (size < 0) {
+    if (unknown < 0) return reshape_to(ctx, x, target);  // the op checks the size when it runs
+    ctx.fail("target_shape ", target_str, " has a -1, and the input shape ", shape.str(),
+             " is not known past the batch to resolve it");
+  }
+  if (unknown >= 0) {
+    if (overflow || known == 0 || size % known != 0)
+      ctx.fail("cannot reshape the input ", shape.str(), " (", size,
+               " elements past the batch) to target_shape ", target_str);
+    if (size / known > INT32_MAX)
+      ctx.fail("target_shape ", target_str, ": its -1 would be ", size / known, ", past 2^31 - 1");
+    target[unknown] = static_cast<int32_t>(size / known);
+  } else if (overflow || known != size) {
+    ctx.fail("cannot reshape the input ", shape.str(), " (", size,
+             " elements past the batch) to target_shape ", target_str,
+             overflow ? "" : str_cat(" (", known, " elements)"));
+  }
+  return reshape_to(ctx, x, target);
 }
 
 Endpoint dense(LayerContext& ctx) {
