@@ -282,6 +282,30 @@ Tensor run_f(const std::filesystem::path& model, const Tensor& input) {
   return exe.run(std::vector<Tensor>{input})[0];
 }
 
+// Keras's Flatten with data_format channels_first transposes its input to channels-last order
+// first; poet, channels-last throughout and without a Transpose, refuses it where that moves
+// elements (it used to flatten as channels_last, silently giving another order).
+TEST(TfjsImport, FlattenChannelsFirstIsRefusedWhereKerasWouldTranspose) {
+  const std::string channels_first = R"({"data_format": "channels_first"})";
+  TempDir dir;
+  const auto model = write_small_model(dir, "[null, 2, 3, 2]", layer_f("Flatten", channels_first));
+  expect_error([&] { tfjs::load_model(model); },
+               model.string() +
+                   ": layer 'f' (Flatten): data_format 'channels_first' is not supported: Keras "
+                   "would transpose the input [?,2,3,2] to channels-last order");
+  // Where the transpose moves nothing it is the plain flatten.
+  for (const auto& [input, shape] :
+       std::vector<std::pair<std::string, Shape>>{{"[null, 6]", {1, 6}},
+                                                  {"[null, 1, 3, 2]", {1, 1, 3, 2}},
+                                                  {"[null, 6, 1, 1]", {1, 6, 1, 1}}}) {
+    TempDir in_place;
+    Tensor out =
+        run_f(write_small_model(in_place, input, layer_f("Flatten", channels_first)), iota(shape));
+    ASSERT_EQ(out.shape(), (Shape{1, 6})) << input;
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(out.data<float>()[i], i) << input;
+  }
+}
+
 // Keras's Reshape resolves a -1 in target_shape from the input's size past the batch; poet
 // prepended its own -1 for the batch and refused the model ("more than one -1").
 TEST(TfjsImport, ReshapeResolvesItsMinusOneFromTheInputAsKeras) {

@@ -188,9 +188,29 @@ Endpoint reshape_to(LayerContext& ctx, Endpoint x, const std::vector<int32_t>& t
   return ctx.op("Reshape", "Reshape", {x, shape}, {{"Tshape", DType::kInt32}});
 }
 
+// Keras's Flatten with data_format channels_first moves axis 1 last before flattening
+// (perm [0, 2, ..., rank - 1, 1]). poet is channels-last throughout and has no Transpose, and
+// no other layer it converts takes channels_first (Conv2D, the pools and ZeroPadding2D refuse
+// it), so such a Flatten is refused unless the permutation leaves the elements in place: an
+// input of rank 2 or less, or whose axis 1, or all of axes 2 and up, have size 1.
+void expect_flatten_in_place(LayerContext& ctx, const PartialShape& shape) {
+  std::string format = ctx.config_or<std::string>("data_format", "channels_last");
+  if (format == "channels_last") return;
+  if (format != "channels_first")
+    ctx.fail("data_format '", format, "' is not supported (channels_last or channels_first)");
+  if (shape.known_rank && shape.rank() <= 2) return;
+  int64_t rest = 1;
+  for (int i = 2; i < shape.rank(); ++i) rest = product_or_unknown(rest, shape.dims[i]);
+  if (shape.known_rank && (shape.dims[1] == 1 || rest == 1)) return;
+  ctx.fail("data_format 'channels_first' is not supported: Keras would transpose the input ",
+           shape.str(),
+           " to channels-last order before flattening, and poet is channels-last throughout");
+}
+
 Endpoint flatten(LayerContext& ctx) {
   Endpoint x = single_input(ctx);
   PartialShape shape = ctx.shape_of(x);
+  expect_flatten_in_place(ctx, shape);
   int64_t features = 1;
   for (int i = 1; i < shape.rank(); ++i) {
     const int64_t d = shape.dims[i];
