@@ -412,6 +412,18 @@ TEST(TfjsImport, BatchNormAxisMayBeAOneElementListAsTfKerasSavesIt) {
   }
 }
 
+// An op's shape error at load names the model file and the layer it belongs to (it named the
+// node alone, and only when the graph was built to run).
+TEST(TfjsImport, ShapeErrorsNameTheFileAndTheLayer) {
+  TempDir dir;
+  const auto model = write_small_model(dir, "[null, 4, 4, 2]", R"(,
+      {"name": "p", "class_name": "MaxPooling2D", "config": {"pool_size": [2, 2]}, "inbound_nodes": [[["in", 0, 0, {}]]]},
+      {"name": "f", "class_name": "Concatenate", "config": {"axis": -1}, "inbound_nodes": [[["in", 0, 0, {}], ["p", 0, 0, {}]]]})");
+  expect_error([&] { tfjs::load_model(model); },
+               model.string() +
+                   ": layer 'f' (Concatenate): node 'f' (ConcatV2): input 1 has shape [?,2,2,2]");
+}
+
 // The trained Inception v3 against TensorFlow.js 4.22's outputs for the same inputs.
 TEST(TfjsInceptionSlow, MatchesTensorFlowJs) {
   POET_REQUIRE_FIXTURE("inception_v3_tfjs/model.json");

@@ -388,6 +388,16 @@ Endpoint LayerContext::activation(Endpoint x, const std::string& activation) {
   fail("activation '", activation, "' is not supported (linear, relu, relu6, softmax)");
 }
 
+// Inference errors name the layer whose node fails (each layer's nodes are inferred as the
+// layer is converted: load_model asks for its output's shape).
+PartialShape LayerContext::shape_of(Endpoint e) {
+  try {
+    return shapes_.shape_of(e);
+  } catch (const Error& err) {
+    fail(err.what());
+  }
+}
+
 PartialShape ShapeInference::shape_of(Endpoint e) {
   OpOptions options;
   options.backend = Backend::kReference;

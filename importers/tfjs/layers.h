@@ -66,8 +66,8 @@ class LayerContext {
               std::map<std::string, AttrValue> attrs = {});
   // Applies a Keras activation name (linear, relu, relu6, softmax).
   Endpoint activation(Endpoint x, const std::string& activation);
-  // The inferred shape of an endpoint (dims may be -1).
-  PartialShape shape_of(Endpoint e) { return shapes_.shape_of(e); }
+  // The inferred shape of an endpoint (dims may be -1); an op's inference error is the layer's.
+  PartialShape shape_of(Endpoint e);
 
   template <class... Args>
   [[noreturn]] void fail(Args&&... args) const {

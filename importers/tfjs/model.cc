@@ -111,6 +111,7 @@ Graph load_model_of(const std::filesystem::path& model_json) {
     LayerContext ctx(graph, shapes, weights, name, field(layer, "config", where), where);
     ctx.inputs = inbound(layer, outputs, where);
     outputs[name] = convert_layer(cls, ctx);
+    ctx.shape_of(outputs[name]);  // the layer's nodes are inferred now, its errors naming it
   }
   if (!weights.empty())
     fail(file, ": weight '", weights.begin()->first, "' is not used by any layer");
