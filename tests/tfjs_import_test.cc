@@ -412,6 +412,37 @@ TEST(TfjsImport, BatchNormAxisMayBeAOneElementListAsTfKerasSavesIt) {
   }
 }
 
+// Keras's Dense acts on the last axis of an input of any rank; poet's MatMul failed at load,
+// naming a node but not the file or the layer.
+TEST(TfjsImport, DenseOnRankThreeOrMoreActsOnTheLastAxis) {
+  const std::vector<float> kernel = {1, -2, 0.5f, 3, -1, 0.25f}, bias = {10, -10};
+  const std::vector<TestWeight> weights = {{"f/kernel", {3, 2}, kernel}, {"f/bias", {2}, bias}};
+  const std::string dense = layer_f("Dense", R"({"units": 2, "activation": "linear"})");
+  for (const Shape& shape : {Shape{2, 2, 3}, Shape{1, 2, 2, 3}, Shape{3, 3}}) {
+    std::string input = "[null";
+    for (size_t i = 1; i < shape.size(); ++i) input += ", " + std::to_string(shape[i]);
+    input += "]";
+    TempDir dir;
+    Tensor x = iota(shape);
+    Tensor out = run_f(write_small_model(dir, input, dense, weights), x);
+    Shape expected_shape = shape;
+    expected_shape.back() = 2;
+    ASSERT_EQ(out.shape(), expected_shape) << input;
+    for (int64_t row = 0; row < x.num_elements() / 3; ++row) {
+      for (int u = 0; u < 2; ++u) {
+        float sum = 0;
+        for (int k = 0; k < 3; ++k) sum += x.data<float>()[row * 3 + k] * kernel[k * 2 + u];
+        EXPECT_FLOAT_EQ(out.data<float>()[row * 2 + u], sum + bias[u]) << input << " " << row;
+      }
+    }
+  }
+  TempDir dir;
+  const auto model = write_small_model(dir, "[null, null, 3]", dense, weights);
+  expect_error(
+      [&] { tfjs::load_model(model); },
+      model.string() + ": layer 'f' (Dense): the input [?,?,3] is not known past the batch");
+}
+
 // An op's shape error at load names the model file and the layer it belongs to (it named the
 // node alone, and only when the graph was built to run).
 TEST(TfjsImport, ShapeErrorsNameTheFileAndTheLayer) {

@@ -268,15 +268,47 @@ Endpoint reshape(LayerContext& ctx) {
   return reshape_to(ctx, x, target);
 }
 
+// Keras's Dense acts on the last axis of an input of any rank >= 2: an input of rank 3 or
+// more is reshaped to [-1, in] for the MatMul and back to its leading dimensions after the bias
+// ("<layer>/flatten", "<layer>/unflatten"), which must then be known past the batch.
 Endpoint dense(LayerContext& ctx) {
   Endpoint x = single_input(ctx);
+  PartialShape shape = ctx.shape_of(x);
+  if (shape.known_rank && shape.rank() < 2)
+    ctx.fail("the input ", shape.str(), " has rank ", shape.rank(), ", expected at least 2");
   int64_t units = size_config(ctx, "units");
+  Endpoint kernel = ctx.weight("kernel", Shape{shape.dim(-1), units});
+  std::vector<int32_t> leading;  // the input's dimensions between the batch and the last
+  const bool flat = !shape.known_rank || shape.rank() == 2;
+  if (!flat) {
+    const int64_t in_size = ctx.shape_of(kernel).dim(0);
+    for (int i = 1; i < shape.rank(); ++i) {
+      const int64_t d = i + 1 < shape.rank() ? shape.dims[i] : in_size;
+      if (d < 0)
+        ctx.fail("the input ", shape.str(),
+                 " is not known past the batch (a Dense on rank 3 or more is reshaped)");
+      if (d > INT32_MAX) ctx.fail("the input ", shape.str(), " has a dimension past 2^31 - 1");
+      if (i + 1 < shape.rank()) leading.push_back(static_cast<int32_t>(d));
+    }
+    if (units > INT32_MAX) ctx.fail("units ", units, " is past 2^31 - 1");
+    std::vector<int32_t> in = {-1, static_cast<int32_t>(in_size)};
+    x = ctx.op("flatten", "Reshape", {x, ctx.constant("flatten/shape", Tensor::from_ints({2}, in))},
+               {{"Tshape", DType::kInt32}});
+  }
   Endpoint y =
-      ctx.op("MatMul", "MatMul", {x, ctx.weight("kernel", Shape{ctx.shape_of(x).dim(-1), units})},
-             {{"transpose_a", false}, {"transpose_b", false}});
+      ctx.op("MatMul", "MatMul", {x, kernel}, {{"transpose_a", false}, {"transpose_b", false}});
   if (ctx.config_or<bool>("use_bias", true))
     y = ctx.op("BiasAdd", "BiasAdd", {y, ctx.weight("bias", Shape{units})},
                {{"data_format", std::string("NHWC")}});
+  if (!flat) {
+    std::vector<int32_t> out = {-1};
+    out.insert(out.end(), leading.begin(), leading.end());
+    out.push_back(static_cast<int32_t>(units));
+    y = ctx.op("unflatten", "Reshape",
+               {y, ctx.constant("unflatten/shape",
+                                Tensor::from_ints({static_cast<int64_t>(out.size())}, out))},
+               {{"Tshape", DType::kInt32}});
+  }
   return ctx.activation(y, ctx.config_or<std::string>("activation", "linear"));
 }
 
