@@ -1,10 +1,13 @@
 // poet run: feed .npy tensors into any tensors of a graph, write fetched tensors as .npy.
 #include <cstdio>
+#include <filesystem>
+#include <string_view>
 #include <utility>
 
 #include "cli/common.h"
 #include "engine/file_io.h"
 #include "engine/npy.h"
+#include "importers/tfjs/tfjs.h"
 
 namespace poet::cli {
 namespace {
@@ -69,27 +72,44 @@ int run(Args args) {
   if (flags.help_requested()) return 0;
   flags.expect_no_positional();
 
-  std::vector<std::string> feed_names, fetch_names = flags.all("fetch");
-  std::vector<Tensor> feeds;
+  std::vector<std::string> feed_names, feed_files, fetch_names = flags.all("fetch");
   for (const std::string& f : flags.all("feed")) {
     size_t eq = f.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == f.size())
       fail("--feed '", f, "': expected NAME:0=FILE.npy");
     feed_names.push_back(tensor_name(f.substr(0, eq)));
-    feeds.push_back(read_npy(f.substr(eq + 1)));
+    feed_files.push_back(f.substr(eq + 1));
   }
   for (std::string& f : fetch_names) f = tensor_name(f);
   if (fetch_names.empty()) fail("--fetch is required");
   std::vector<std::string> outs = flags.all("out");
   if (!outs.empty() && outs.size() != fetch_names.size())
     fail("--out is given ", outs.size(), " times for ", fetch_names.size(), " --fetch tensors");
+  // The files the run reads, which an --out would replace after reading them: the graph (a
+  // TF.js model's shards too) and the fed .npy files.
+  std::vector<std::pair<std::string_view, std::filesystem::path>> inputs;
+  const std::string graph_path = flags.str("graph");
+  if (!outs.empty() && !graph_path.empty()) {
+    if (is_tfjs_model(graph_path)) {
+      for (const std::filesystem::path& file : tfjs::model_files(graph_path))
+        inputs.emplace_back("--graph", file);
+    } else {
+      inputs.emplace_back("--graph", graph_path);
+    }
+  }
+  for (const std::string& file : feed_files) inputs.emplace_back("--feed", file);
   for (size_t i = 0; i < outs.size(); ++i) {
     check_can_write(outs[i], PathKind::kFile, "--out");
     for (size_t j = 0; j < i; ++j)
       if (same_file(outs[i], outs[j]))
         fail("--out ", outs[i],
              " is given for two --fetch tensors; the second would replace the first");
+    for (const auto& [flag, input] : inputs)
+      if (same_file(outs[i], input))
+        fail("--out ", outs[i], ": is ", input.string(), ", which the run reads (", flag, ")");
   }
+  std::vector<Tensor> feeds;
+  for (const std::string& file : feed_files) feeds.push_back(read_npy(file));
 
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(flags.required("graph"));

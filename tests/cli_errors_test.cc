@@ -88,6 +88,34 @@ TEST(CliErrors, OneOutForTwoFetchesIsAnError) {
                    " is given for two --fetch tensors; the second would replace the first");
 }
 
+// An --out over a file the run reads: the fetched tensor replaced the graph or the fed .npy
+// (the same file by any spelling, through a link too), and the run exited 0.
+TEST(CliErrors, AnOutOverAFileTheRunReadsIsRefusedBeforeTheRun) {
+  TempDir dir;
+  const std::string graph = (dir / "g.pbtxt").string(), x = (dir / "x.npy").string();
+  write_file_atomic(graph, R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  write_npy(x, Tensor::from_floats({2}, std::vector<float>{-1, 2}));
+  const std::string graph_bytes = read_file(graph), x_bytes = read_file(x);
+  std::filesystem::create_symlink(graph, dir / "link.pbtxt");
+  auto run = [&](const std::string& out) {
+    return run_poet({"run", "--graph", graph, "--feed", "x:0=" + x, "--fetch", "y", "--fetch", "x",
+                     "--out", (dir / "y.npy").string(), "--out", out});
+  };
+  expect_error(run(graph), "--out " + graph + ": is " + graph + ", which the run reads (--graph)");
+  const std::string dotted = (dir / "." / "x.npy").string();
+  expect_error(run(dotted), "--out " + dotted + ": is " + x + ", which the run reads (--feed)");
+  expect_error(run((dir / "link.pbtxt").string()), ", which the run reads (--graph)");
+  EXPECT_EQ(read_file(graph), graph_bytes);
+  EXPECT_EQ(read_file(x), x_bytes);
+  EXPECT_FALSE(std::filesystem::exists(dir / "y.npy"));  // refused before the run
+  const CliResult r = run((dir / "x2.npy").string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file(dir / "x2.npy"), x_bytes);
+}
+
 // "input:1" of a node with one output: named with the feed or fetch, not std::vector's range
 // check.
 TEST(CliErrors, AnOutputIndexANodeLacksIsNamed) {

@@ -267,6 +267,24 @@ TEST(ConvertCli, BadInputIsAClearError) {
   EXPECT_EQ(read_file(dir / "w.bin"), shard);
 }
 
+// poet run's --out over a file of the TF.js model it runs (a weight shard): refused before the
+// run, as convert refuses it.
+TEST(ConvertCli, RunsOutOverAShardOfTheModelIsRefused) {
+  TempDir dir;
+  auto model = write_tiny_model(dir);
+  const std::string shard = read_file(dir / "w.bin");
+  write_npy(dir / "x.npy", ramp({1, 3, 3, 2}, 0.1f));
+  auto r =
+      run_poet({"run", "--graph", model.string(), "--feed", "input_1=" + (dir / "x.npy").string(),
+                "--fetch", "dense_1", "--out", (dir / "w.bin").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--out " + (dir / "w.bin").string() + ": is " + (dir / "w.bin").string() +
+                       ", which the run reads (--graph)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_file(dir / "w.bin"), shard);
+}
+
 // --- The trained Inception v3 ---------------------------------------------------------------
 
 constexpr const char* kImages[] = {"panda", "flower1", "orange_105_100"};
