@@ -611,12 +611,20 @@ int bench(Args args) {
     fail("--seconds: expected a duration in (0, 3600], got ", flags.str("seconds"));
   std::string input = tensor_name(flags.required("input_layer"));
   std::string fetch = tensor_name(flags.required("fetch"));
+  // Fetching the fed tensor runs no layer: the report timed an empty table as a network.
+  if (fetch == input)
+    fail("--fetch '", fetch, "' is --input_layer '", input,
+         "' itself: no layer would run; fetch a tensor computed from it");
 
   ExecOptions options = exec_options(flags);
   const std::optional<Backend> against = against_backend(flags);
   ExecOptions other_options = options;
   if (against) other_options.backend = *against;
   Executable exe = build_executable(flags, input, fetch, batch, options);
+  // An Identity between them is gone once loaded: the same empty table as the input fetched.
+  if (exe.steps().empty())
+    fail("--fetch '", fetch, "' is --input_layer '", input,
+         "' passed on unchanged (Identity): no layer would run; fetch a tensor computed from it");
   std::printf("memory after building (loaded graph freed): resident %.1f MB, peak %.1f MB\n",
               resident_mb(), peak_rss_mb());
   Tensor feed = make_input(exe.feed_info(0), input, batch, flags);

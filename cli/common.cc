@@ -104,6 +104,14 @@ ExecOptions exec_options(const Flags& flags) {
   o.parallel_branches = auto_on_off<ParallelBranches>(flags, "branches");
   o.winograd = on_off(flags, "winograd");
   o.fuse_depthwise_pointwise = on_off(flags, "fuse_depthwise");
+  // A placeholder the fetches need but nothing feeds: how this command feeds one.
+  if (flags.declares("feed")) {
+    o.unfed_hint = "use --feed";
+  } else if (flags.declares("input_layer")) {
+    o.unfed_hint =
+        "the command feeds --input_layer alone: give it that placeholder, or a tensor the paths "
+        "from the placeholder all pass through";
+  }
   return o;
 }
 

@@ -1,5 +1,6 @@
 #include "cli/flags.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -81,6 +82,10 @@ const FlagSpec& Flags::spec(std::string_view name) const {
   for (const FlagSpec& s : specs_)
     if (s.name == name) return s;
   fail("internal: flag --", name, " is not declared for poet ", command_);
+}
+
+bool Flags::declares(std::string_view name) const {
+  return std::ranges::any_of(specs_, [&](const FlagSpec& s) { return s.name == name; });
 }
 
 bool Flags::given(std::string_view name) const {

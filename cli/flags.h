@@ -27,6 +27,8 @@ class Flags {
 
   bool help_requested() const { return help_; }
   bool given(std::string_view name) const;
+  // Whether the command has the flag --`name` at all.
+  bool declares(std::string_view name) const;
   std::string str(std::string_view name) const;
   // Errors name the flag: "--top_k: expected an integer, got 'x'".
   int64_t integer(std::string_view name) const;

@@ -330,7 +330,7 @@ Executable::Impl::NeededNodes Executable::Impl::copy_needed_nodes(Graph& source)
     }
     if (node.op == "Placeholder")
       fail("placeholder '", node.name, "' must be fed: tensor '", fetch_names[needed_by[n]],
-           "' needs it (use --feed or --input_layer)");
+           "' needs it", options.unfed_hint.empty() ? "" : " (" + options.unfed_hint + ")");
     remap[n] = graph.add(std::move(node));
   }
   for (size_t i = 0; i < fetch_eps.size(); ++i) {

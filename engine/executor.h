@@ -81,6 +81,9 @@ struct ExecOptions {
   // Shapes to assume for feeds at load (e.g. a batch size for a [?,224,224,3] placeholder),
   // by feed name; feeds not listed take the shape the graph declares or implies.
   std::map<std::string, PartialShape> feed_shapes;
+  // Added to the error for a Placeholder the fetches need but no feed stands for: how the
+  // caller's user feeds a tensor ("use --feed"); empty adds nothing.
+  std::string unfed_hint;
   // A batch split runs the images (dimension 0 of every feed) one at a time through the whole
   // graph, the threads taking images in turn, with single-threaded kernels; the fetches are
   // joined back. On small graphs it beats splitting each layer: one image's activations stay
