@@ -93,7 +93,10 @@ ExecOptions exec_options(const Flags& flags) {
     const std::string op = given.substr(0, eq);
     if (!is_known_op(op))
       fail("--backend_op: poet has no op '", op, "' (a TensorFlow op type: Conv2D)");
-    o.op_backends[op] = *b;
+    // As a repeated flag is, an op given twice is an error: the first value would be dropped.
+    if (!o.op_backends.emplace(op, *b).second)
+      fail("--backend_op: op '", op, "' is given more than once (", op, "=",
+           backend_name(o.op_backends.at(op)), ", then ", given, ")");
   }
   int64_t threads = flags.integer("threads");
   if (threads < 0 || threads > 1024) fail("--threads: expected 0..1024, got ", threads);

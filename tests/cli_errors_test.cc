@@ -198,6 +198,18 @@ TEST(CliErrors, BadBackendOpIsNamed) {
                "'Conv9D'");
 }
 
+// A repeated flag is an error (Flags), and so is an op given twice in --backend_op: the last
+// was used silently.
+TEST(CliErrors, AnOpGivenTwiceInBackendOpIsNamed) {
+  expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--backend_op", "Conv2D=ref",
+                         "--backend_op", "MatMul=ref", "--backend_op", "Conv2D=onednn"}),
+               "--backend_op: op 'Conv2D' is given more than once (Conv2D=ref, then "
+               "Conv2D=onednn)");
+  expect_error(run_poet({"run", "--graph", "g.pb", "--fetch", "x", "--backend_op", "Conv2D=ref",
+                         "--backend_op", "Conv2D=ref"}),
+               "op 'Conv2D' is given more than once");
+}
+
 TEST(CliErrors, BadOnOffValuesAreNamed) {
   for (const char* flag : {"--winograd", "--fuse_depthwise"}) {
     CliResult r = run_poet({"run", "--graph", "g.pb", "--fetch", "x", flag, "yes"});
