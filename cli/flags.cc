@@ -19,6 +19,19 @@ bool parse_bool(std::string_view name, std::string_view text) {
 
 }  // namespace
 
+std::optional<double> parse_number(std::string_view text) {
+  std::string_view body = text;
+  if (body.starts_with('+') && !body.substr(1).starts_with('-')) body.remove_prefix(1);
+  // from_chars reads decimal only (std::chars_format::general); strtod then gives the value,
+  // rounded as before, and infinity where from_chars finds it out of range.
+  double value = 0;
+  const auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), value);
+  if (body.empty() || end != body.data() + body.size() ||
+      (ec != std::errc() && ec != std::errc::result_out_of_range))
+    return std::nullopt;
+  return std::strtod(std::string(text).c_str(), nullptr);
+}
+
 Flags::Flags(std::string_view command, std::string_view usage, std::vector<FlagSpec> specs,
              Args args)
     : command_(command), usage_(usage), specs_(std::move(specs)) {
@@ -115,12 +128,11 @@ int64_t Flags::integer(std::string_view name) const {
 
 double Flags::number(std::string_view name) const {
   std::string v = str(name);
-  char* end = nullptr;
-  double out = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0') fail("--", name, ": expected a number, got '", v, "'");
-  // strtod takes "nan" and "inf", and makes 1e999 infinite; no flag means either.
-  if (!std::isfinite(out)) fail("--", name, ": expected a finite number, got '", v, "'");
-  return out;
+  const std::optional<double> out = parse_number(v);
+  if (!out) fail("--", name, ": expected a decimal number, got '", v, "'");
+  // "nan" and "inf" are numbers to strtod, and 1e999 is infinite; no flag means either.
+  if (!std::isfinite(*out)) fail("--", name, ": expected a finite number, got '", v, "'");
+  return *out;
 }
 
 bool Flags::boolean(std::string_view name) const { return parse_bool(name, str(name)); }

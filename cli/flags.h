@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,11 @@
 #include "cli/commands.h"
 
 namespace poet::cli {
+
+// A number in decimal, as strtod reads it but for hexadecimal ("0x1", "0x1p3") and leading
+// spaces, which no flag means: "3", "-0.5", "+2", "1e-3"; also "inf" and "nan", for the caller
+// to refuse by name, and 1e999, which is infinite. Nothing for anything else.
+std::optional<double> parse_number(std::string_view text);
 
 struct FlagSpec {
   std::string_view name;

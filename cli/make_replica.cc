@@ -1,8 +1,9 @@
 // poet make-replica: writes a structurally faithful replica of a graph that cannot be
 // downloaded here (Inception v3 2015) or of a MobileNet v1 size without a local file, with
 // seeded weights, for tests and benchmarks.
+#include <cmath>
 #include <cstdio>
-#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "cli/common.h"
@@ -13,11 +14,10 @@
 namespace poet::cli {
 namespace {
 
-double parse_number(const std::string& text, const char* what) {
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0') fail(what, ": expected a number, got '", text, "'");
-  return v;
+double positional_number(const std::string& text, const char* what) {
+  const std::optional<double> v = parse_number(text);
+  if (!v || !std::isfinite(*v)) fail(what, ": expected a decimal number, got '", text, "'");
+  return *v;
 }
 
 }  // namespace
@@ -42,8 +42,8 @@ int make_replica(Args args) {
     replica = tf::replicas::inception_v3_2015(weights);
   } else if (pos[0] == "mobilenet_v1") {
     if (pos.size() != 4) fail("usage: poet make-replica mobilenet_v1 DEPTH RES OUT.pb [--seed N]");
-    double depth = parse_number(pos[1], "DEPTH");
-    double res = parse_number(pos[2], "RES");
+    double depth = positional_number(pos[1], "DEPTH");
+    double res = positional_number(pos[2], "RES");
     if (res != static_cast<int>(res)) fail("RES: expected an integer, got '", pos[2], "'");
     out = pos[3];
     check_can_write(out, PathKind::kFile, "OUT.pb");

@@ -245,6 +245,28 @@ TEST(CliErrors, NumbersThatAreNotFiniteAreNamed) {
                "--seconds: expected a finite number, got '1e999'");
 }
 
+// strtod reads hexadecimal: --seconds 0x1 was one second. Decimal forms still read.
+TEST(CliErrors, ANumberFlagIsDecimal) {
+  for (const char* seconds : {"0x1", "0x1p-2", " 1", "1s", "--1"})
+    expect_error(run_poet({"bench", "--graph", "g.pb", "--input_layer", "x", "--fetch", "y",
+                           "--seconds", seconds}),
+                 std::string("--seconds: expected a decimal number, got '") + seconds + "'");
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  for (const char* seconds : {"1e-3", "0.01", "+.02", "2E-2"}) {
+    const CliResult r = run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer",
+                                  "x", "--fetch", "y", "--threads", "1", "--seconds", seconds});
+    EXPECT_EQ(r.exit_code, 0) << seconds << ": " << r.err;
+  }
+  // make-replica's DEPTH and RES took strtod's forms too.
+  expect_error(run_poet({"make-replica", "mobilenet_v1", "0x1", "224", (dir / "m.pb").string()}),
+               "DEPTH: expected a decimal number, got '0x1'");
+}
+
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }
