@@ -32,6 +32,10 @@ int convert_tfjs(const std::string& model, const std::string& out, bool fold) {
 }
 
 int convert_inception(const std::string& model, const std::string& out, const Flags& flags) {
+  // The checks of classify, label and retrain: each must fit a float, and so must 1/std (the
+  // graph's Mul/y); the constants were written infinite.
+  ImageInputSpec checked;
+  read_normalisation_flags(flags, checked);
   const double mean = flags.number("input_mean"), std = flags.number("input_std");
   if (!(std > 0)) fail("--input_std: must be positive, got ", std);
   tfjs::InceptionLayout layout = tfjs::inception_v3_2015_layout(model, static_cast<float>(mean),

@@ -246,6 +246,18 @@ TEST(ConvertCli, BadInputIsAClearError) {
       {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--fold_batch_norm"},
        "--fold_batch_norm applies to --layout tfjs only"},
       {{"convert", model.string(), "-o", out, "--input_mean=1"}, "--input_mean applies"},
+      // Checked as classify, label and retrain check them: the 2015 layout's Sub/y and Mul/y
+      // (1/std) were written infinite.
+      {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_std", "1e-45"},
+       "--input_std: 1e-45 is too small: 1/std is beyond a float"},
+      {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_mean", "1e39"},
+       "--input_mean: 1e39 is beyond the range of a float"},
+      {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_std", "0"},
+       "--input_std: must not be 0"},
+      {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_std", "-1"},
+       "--input_std: must be positive, got -1"},
+      {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_mean", "0x10"},
+       "--input_mean: expected a decimal number, got '0x10'"},
       {{"convert", model.string(), "-o", dir.path().string()},
        "--output " + dir.path().string() + ": is a directory, not a file"},
       // The model's own files: written over, the model was lost.
@@ -253,8 +265,12 @@ TEST(ConvertCli, BadInputIsAClearError) {
        "--output " + model.string() + ": is " + model.string() + ", a file of the model"},
       {{"convert", model.string(), "-o", (dir / "." / "w.bin").string()},
        ": is " + (dir / "w.bin").string() + ", a file of the model it converts"},
-      // Not an InceptionV3: the first 2015 scope (3x3/2, 32 filters) finds no Keras conv.
+      // Not an InceptionV3: the first 2015 scope (3x3/2, 32 filters) finds no Keras conv (the
+      // decimal numbers read).
       {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015"},
+       "2015 scope 'conv': no Keras Conv2D reading 'input_1'"},
+      {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_mean", "3",
+        "--input_std", "0.5"},
        "2015 scope 'conv': no Keras Conv2D reading 'input_1'"},
   };
   for (const Case& c : cases) {
