@@ -849,11 +849,6 @@ std::vector<Tensor> Executable::Impl::run_whole_on(std::span<const Tensor> feeds
                    feeds);
 }
 
-// The threads take the images in turn, one at a time through the graph: a small graph's
-// activations for one image stay in L2. With a grouped tail, the images of each group (up to
-// kTailGroup in a row) go up to the tail one at a time like any other, and the thread that
-// finishes a group's last image runs the tail over the group: one thread's stall then holds
-// up a single image, not a group's worth.
 // A split batch holds every image's fetches until they are joined, so a join the tensor limit
 // refuses is refused before any image runs, not after the images have filled memory.
 void Executable::Impl::check_joined_fetches(int64_t batch) const {
@@ -870,6 +865,11 @@ void Executable::Impl::check_joined_fetches(int64_t batch) const {
   }
 }
 
+// The threads take the images in turn, one at a time through the graph: a small graph's
+// activations for one image stay in L2. With a grouped tail, the images of each group (up to
+// kTailGroup in a row) go up to the tail one at a time like any other, and the thread that
+// finishes a group's last image runs the tail over the group: one thread's stall then holds
+// up a single image, not a group's worth.
 std::vector<Tensor> Executable::Impl::run_split(std::span<const Tensor> feeds, int64_t batch) {
   check_joined_fetches(batch);
   const int64_t threads = pool_threads(pool.get());
