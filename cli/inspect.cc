@@ -133,7 +133,7 @@ int inspect(Args args) {
   options.threads = 1;
   for (const Node& node : graph.nodes()) {
     if (node.op != "Placeholder") continue;
-    PartialShape shape = node.has_attr("shape") ? node.attr_shape("shape") : PartialShape();
+    PartialShape shape = node.attr_shape("shape", PartialShape::unknown());
     std::printf("  %s  %s %s\n", node.name.c_str(),
                 std::string(dtype_name(node.attr_type("dtype"))).c_str(), shape.str().c_str());
     if (shape.known_rank && shape.rank() > 0 && shape.dims[0] < 0) shape.dims[0] = batch;

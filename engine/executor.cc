@@ -110,7 +110,7 @@ TensorInfo infer_feed(const Graph& graph, Endpoint e, const std::string& name,
   if (is_placeholder(node)) {
     TensorInfo info;
     info.dtype = node.attr_type("dtype");
-    info.shape = node.has_attr("shape") ? node.attr_shape("shape") : PartialShape::unknown();
+    info.shape = node.attr_shape("shape", PartialShape::unknown());
     return info;
   }
   std::vector<std::vector<TensorInfo>> infos;

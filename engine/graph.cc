@@ -72,6 +72,9 @@ const Tensor& Node::attr_tensor(std::string_view key) const {
 PartialShape Node::attr_shape(std::string_view key) const {
   return attr_as<PartialShape>(key, "a shape");
 }
+PartialShape Node::attr_shape(std::string_view key, PartialShape fallback) const {
+  return has_attr(key) ? attr_shape(key) : fallback;
+}
 std::vector<int64_t> Node::attr_ints(std::string_view key) const {
   const AttrValue& v = attr(key);
   if (auto* ints = std::get_if<std::vector<int64_t>>(&v)) return *ints;

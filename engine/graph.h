@@ -70,6 +70,7 @@ struct Node {
   DType attr_type(std::string_view key, DType fallback) const;
   const Tensor& attr_tensor(std::string_view key) const;
   PartialShape attr_shape(std::string_view key) const;
+  PartialShape attr_shape(std::string_view key, PartialShape fallback) const;
   std::vector<int64_t> attr_ints(std::string_view key) const;
   std::vector<int64_t> attr_ints(std::string_view key, std::vector<int64_t> fallback) const;
 

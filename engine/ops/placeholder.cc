@@ -9,7 +9,7 @@ class Placeholder final : public Op {
  public:
   explicit Placeholder(const Node& node)
       : dtype_(node.attr_type("dtype")),
-        shape_(node.has_attr("shape") ? node.attr_shape("shape") : PartialShape::unknown()) {}
+        shape_(node.attr_shape("shape", PartialShape::unknown())) {}
   bool foldable() const override { return false; }
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(0);
@@ -26,7 +26,7 @@ class PlaceholderWithDefault final : public Op {
  public:
   explicit PlaceholderWithDefault(const Node& node)
       : dtype_(node.attr_type("dtype")),
-        shape_(node.has_attr("shape") ? node.attr_shape("shape") : PartialShape::unknown()) {}
+        shape_(node.attr_shape("shape", PartialShape::unknown())) {}
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(1);
     ctx.expect_dtype(0, dtype_);
