@@ -22,6 +22,11 @@ Graph load_graph(const std::filesystem::path& path) {
   return tf::load_graphdef(path);
 }
 
+std::vector<std::filesystem::path> graph_files(const std::filesystem::path& path) {
+  if (is_tfjs_model(path)) return tfjs::model_files(path);
+  return {path};
+}
+
 std::vector<FlagSpec> exec_flag_specs() {
   return {
       {"backend", "native", "kernels to run: native (SIMD), onednn or ref (plain reference)"},

@@ -18,6 +18,9 @@ bool is_tfjs_model(const std::filesystem::path& path);
 
 // Loads a TensorFlow GraphDef (.pb, .pbtxt) or a TF.js layers model (model.json).
 Graph load_graph(const std::filesystem::path& path);
+// The files load_graph reads for `path` (a TF.js model's weight shards too), which no output of
+// the command may replace.
+std::vector<std::filesystem::path> graph_files(const std::filesystem::path& path);
 
 // Flags every command that runs a graph accepts: --backend, --backend_op, --threads,
 // --batch_split, --check_numerics, --winograd.

@@ -250,9 +250,7 @@ void check_outputs_apart(const RetrainOptions& o, const std::string& confusion,
       {"--confusion_matrix", confusion + ".png"},
       {"--summaries_dir", trainer::join_path(o.summaries_dir, "train")},
       {"--summaries_dir", trainer::join_path(o.summaries_dir, "validation")}};
-  const std::vector<std::filesystem::path> inputs =
-      is_tfjs_model(model_file) ? tfjs::model_files(model_file)
-                                : std::vector<std::filesystem::path>{model_file};
+  const std::vector<std::filesystem::path> inputs = graph_files(model_file);
   for (size_t i = 0; i < std::size(outputs); ++i) {
     const auto& [flag, path] = outputs[i];
     for (size_t j = 0; j < i; ++j)

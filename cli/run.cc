@@ -7,7 +7,6 @@
 #include "cli/common.h"
 #include "engine/file_io.h"
 #include "engine/npy.h"
-#include "importers/tfjs/tfjs.h"
 
 namespace poet::cli {
 namespace {
@@ -89,14 +88,9 @@ int run(Args args) {
   // TF.js model's shards too) and the fed .npy files.
   std::vector<std::pair<std::string_view, std::filesystem::path>> inputs;
   const std::string graph_path = flags.str("graph");
-  if (!outs.empty() && !graph_path.empty()) {
-    if (is_tfjs_model(graph_path)) {
-      for (const std::filesystem::path& file : tfjs::model_files(graph_path))
-        inputs.emplace_back("--graph", file);
-    } else {
-      inputs.emplace_back("--graph", graph_path);
-    }
-  }
+  if (!outs.empty() && !graph_path.empty())
+    for (const std::filesystem::path& file : graph_files(graph_path))
+      inputs.emplace_back("--graph", file);
   for (const std::string& file : feed_files) inputs.emplace_back("--feed", file);
   for (size_t i = 0; i < outs.size(); ++i) {
     check_can_write(outs[i], PathKind::kFile, "--out");
