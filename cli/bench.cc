@@ -329,13 +329,17 @@ struct Timed {
 // this short still alternate faster than the shared machine's speed drifts.
 constexpr double kTurnSeconds = 0.25;
 
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 // Times one run of `t`'s executable, added to its figures when `counted`.
 double time_run(Timed& t, std::span<const Tensor> feeds, bool counted) {
   t.counting = counted;
   const double cpu_start = cpu_seconds();
   const Clock::time_point start = Clock::now();
   t.exe->run(feeds);
-  const double run = std::chrono::duration<double>(Clock::now() - start).count();
+  const double run = seconds_since(start);
   if (counted) {
     t.cpu_seconds += cpu_seconds() - cpu_start;
     t.run_times.add(run);
@@ -359,18 +363,21 @@ void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double 
   }
   const int n = static_cast<int>(timed.size());
   const Clock::time_point start = Clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  for (int round = 0; round < 3 || elapsed() < budget; ++round) {
+  for (int round = 0; round < 3 || seconds_since(start) < budget; ++round) {
     for (int k = 0; k < n; ++k) {
       Timed& t = timed[round % 2 == 0 ? k : n - 1 - k];
-      int turn = 1;
       if (n > 1) {
         // A pool's workers spin for a while after a run before they sleep; let them, so that
         // they do not take cores from the other executable's first layers.
         std::this_thread::sleep_for(2 * ThreadPool::kSpin);
-        turn = std::clamp(static_cast<int>(kTurnSeconds / time_run(t, feeds, false)), 1, 1000);
+        time_run(t, feeds, false);
       }
-      for (int r = 0; r < turn; ++r) time_run(t, feeds, true);
+      // A turn ends by the clock, not by a count taken from its first run: a host that slows
+      // after that run would stretch the turn (and --seconds) many times over.
+      const Clock::time_point turn_start = Clock::now();
+      do {
+        time_run(t, feeds, true);
+      } while (n > 1 && seconds_since(turn_start) < kTurnSeconds);
     }
   }
 }
