@@ -206,7 +206,10 @@ void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::s
 
 bool takes_jpeg_bytes(const Graph& graph, const std::string& input) {
   const Node& node = graph.node(graph.endpoint(input).node);
-  return node.op == "Placeholder" && node.attr_type("dtype", DType::kFloat32) == DType::kString;
+  // Inception v3 2015 makes DecodeJpeg/contents a Const (an empty string, fed over).
+  const bool feedable =
+      node.op == "Placeholder" || node.op == "PlaceholderWithDefault" || node.op == "Const";
+  return feedable && node.attr_type("dtype", DType::kFloat32) == DType::kString;
 }
 
 Tensor read_jpeg_bytes(const std::string& path) {

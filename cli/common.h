@@ -61,9 +61,9 @@ void run_images(Executable& exe, std::span<const std::string> paths,
 void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::string_view flag,
                        const std::string& tensor);
 
-// Whether `input` is a string Placeholder, which the graph decodes itself (Inception v3 2015's
-// DecodeJpeg/contents, kept by graphs retrained from it): it is fed a file's JPEG bytes, and the
-// image flags, whose work the graph does, are refused.
+// Whether `input` is a string the graph decodes itself (Inception v3 2015's DecodeJpeg/contents,
+// a Const, kept by graphs retrained from it; a Placeholder in graphs other tools write): it is fed
+// a file's JPEG bytes, and the image flags, whose work the graph does, are refused.
 bool takes_jpeg_bytes(const Graph& graph, const std::string& input);
 Tensor read_jpeg_bytes(const std::string& path);
 void refuse_image_flags(const Flags& flags, std::span<const std::string_view> names,

@@ -78,6 +78,20 @@ TEST_F(InceptionRetrainSlow, ConvertedGraphReachesNinetyPercent) {
   // The graph's own Sub/y = 0 and Mul/y = 1/255, not retrain.py's 128 and 1/128.
   EXPECT_NE(r.out.find("Input: Mul:0 [299x299], pixels (x - 0) / 255"), std::string::npos) << r.out;
   EXPECT_GE(final_accuracy(r.out), 90.0) << r.out;
+
+  // The retrained graph keeps the 2015 graph's JPEG pipeline, whose DecodeJpeg/contents is a
+  // Const: label and classify feed it the file's bytes over it.
+  const fs::path out = dir_->path() / "converted";
+  const std::string lemon = (fixture(kFruits) / "lemon" / "178_100.jpg").string();
+  const std::string labels = (out / "labels.txt").string();
+  CliResult l = run_poet({"label", "--graph", (out / "retrained.pb").string(), "--labels", labels,
+                          "--input_layer", "DecodeJpeg/contents", "--top_k", "1", lemon});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_EQ(l.out.substr(0, l.out.find(' ')), "lemon") << l.out;
+  CliResult c =
+      run_poet({"classify", "--graph", (out / "retrained.pb").string(), "--labels", labels, lemon});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out.rfind("lemon (score = ", 0), 0u) << c.out;
 }
 
 TEST_F(InceptionRetrainSlow, TfjsModelReachesNinetyPercentAndLabels) {
