@@ -368,10 +368,11 @@ struct Net {
     return t.constant(name, floats(shape, random_floats(num_elements(shape), seed++)));
   }
   Net& layer(const std::string& name, const std::string& op, Shape filter, int64_t stride,
-             int64_t out_c) {
+             int64_t out_c, int64_t dilation = 1) {
     Endpoint y = t.op(name, op, {last, constant(name + "/w", std::move(filter))},
                       {{"padding", std::string("SAME")},
-                       {"strides", std::vector<int64_t>{1, stride, stride, 1}}});
+                       {"strides", std::vector<int64_t>{1, stride, stride, 1}},
+                       {"dilations", std::vector<int64_t>{1, dilation, dilation, 1}}});
     Endpoint mul = t.op(name + "/mul", "Mul", {y, constant(name + "/scale", {out_c})});
     Endpoint add = t.op(name + "/add", "Add", {mul, constant(name + "/shift", {out_c})});
     last = t.op(name + "/relu", "Relu6", {add});
@@ -381,8 +382,8 @@ struct Net {
   Net& conv(const std::string& name, int64_t k, int64_t stride, int64_t out_c) {
     return layer(name, "Conv2D", {k, k, channels, out_c}, stride, out_c);
   }
-  Net& depthwise(const std::string& name, int64_t stride) {
-    return layer(name, "DepthwiseConv2dNative", {3, 3, channels, 1}, stride, channels);
+  Net& depthwise(const std::string& name, int64_t stride, int64_t dilation = 1) {
+    return layer(name, "DepthwiseConv2dNative", {3, 3, channels, 1}, stride, channels, dilation);
   }
 
   // The steps' ops and the fetches' values for `options`.
@@ -442,6 +443,13 @@ TEST(ConvChain, OptimiserLeavesPairsItShouldNotFuse) {
   EXPECT_EQ(mobilenet_block(256, 257).run(with(Backend::kNative, 1)).first, unfused);
   // A strided 1x1 convolution.
   EXPECT_EQ(mobilenet_block(20, 24, 2).run(with(Backend::kNative, 1)).first, unfused);
+  // A dilated depthwise layer, which the chain's kernel does not take: the pair failed at run
+  // time ("does not follow the layer before it").
+  Net dilated({2, 9, 9, 20});
+  dilated.depthwise("dw", 1, 2).conv("pw", 1, 1, 24);
+  const auto [ops, got] = dilated.run(with(Backend::kNative, 1));
+  EXPECT_EQ(ops, unfused);
+  expect_close(floats(got[0]), floats(dilated.run(with(Backend::kReference, 1)).second[0]), 1e-5f);
   // Either op on another backend (the pair has no oneDNN form).
   for (const char* op : {"Conv2D", "DepthwiseConv2dNative"}) {
     SCOPED_TRACE(op);

@@ -37,11 +37,14 @@ constexpr int64_t kMaxFilterBytes = 256 * 1024;
 constexpr int64_t kMinStreamBytes = 1 << 20;
 constexpr int64_t kMaxChainFilterBytes = 64 * 1024;
 
-// A _FusedDepthwiseConv2dNative of a constant filter of multiplier 1 and a constant bias.
+// A _FusedDepthwiseConv2dNative of a constant filter of multiplier 1, a constant bias and no
+// dilation (the chain's kernel reads adjacent pixels).
 bool fusable_depthwise(const Rewrite& rw, const Node& node) {
   if (node.op != "_FusedDepthwiseConv2dNative" || node.inputs.size() != 3) return false;
   const Tensor* filter = rw.constant(node.inputs[1]);
-  return filter && filter->rank() == 4 && filter->dim(3) == 1 && rw.constant(node.inputs[2]);
+  const ops::WindowAttrs a = ops::read_window_attrs(node, /*pooling=*/false);
+  return filter && filter->rank() == 4 && filter->dim(3) == 1 && rw.constant(node.inputs[2]) &&
+         a.dilation_h == 1 && a.dilation_w == 1;
 }
 
 // A 1x1 convolution (Rewrite::pointwise_filter) of a small filter reading the depthwise layer,
