@@ -32,7 +32,8 @@ std::vector<FlagSpec> retrain_flag_specs() {
       {"output_graph", "/tmp/output_graph.pb", "where to save the trained graph"},
       {"intermediate_output_graphs_dir", "/tmp/intermediate_graph/",
        "where to save the intermediate graphs (prefix, as retrain.py)"},
-      {"intermediate_store_frequency", "0", "save an intermediate graph every N steps (0: never)"},
+      {"intermediate_store_frequency", "0",
+       "save an intermediate graph every N steps (0 or less: never)"},
       {"output_labels", "/tmp/output_labels.txt", "where to save the labels"},
       {"summaries_dir", "/tmp/retrain_logs", "where to save TensorBoard summaries"},
       {"how_many_training_steps", "4000", "training steps"},
@@ -240,9 +241,10 @@ bool is_inside(const std::filesystem::path& path, const std::filesystem::path& d
 }
 
 // Two outputs that name one file, or an output over what the run reads, would replace each
-// other without a word (the labels over the graph, the confusion PNG over a graph named m.png).
-void check_outputs_apart(const RetrainOptions& o, const std::string& confusion,
-                         const std::string& model_file) {
+// other without a word (the labels over the graph, the confusion PNG over a graph named m.png,
+// the graph over a cached bottleneck).
+void check_outputs_apart(const RetrainOptions& o, const trainer::Dataset& dataset,
+                         const std::string& confusion, const std::string& model_file) {
   const std::pair<std::string, std::string> outputs[] = {
       {"--output_graph", o.output_graph},
       {"--output_labels", o.output_labels},
@@ -259,6 +261,9 @@ void check_outputs_apart(const RetrainOptions& o, const std::string& confusion,
     for (const std::filesystem::path& input : inputs)
       if (same_file(path, input)) fail(flag, " ", path, ": is ", input.string(), ", the model");
     if (is_inside(path, o.image_dir)) fail(flag, " ", path, ": is inside --image_dir");
+    for (const trainer::ImageClass& c : dataset.classes)
+      if (is_inside(path, trainer::join_path(o.bottleneck_dir, c.dir_name)))
+        fail(flag, " ", path, ": is inside --bottleneck_dir's folder of class ", c.dir_name);
   }
 }
 
@@ -309,7 +314,7 @@ int retrain(Args args) {
   if (batch < 1 || batch > 4096) fail("--batch: expected 1..4096, got ", batch);
 
   const std::string model_file = model_path(flags, options, info);
-  check_outputs_apart(options, confusion, model_file);
+  check_outputs_apart(options, dataset, confusion, model_file);
   ExecOptions exec = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(model_file);
   trainer::BottleneckModel model = bottleneck_model(flags, info, model_file, graph, exec);

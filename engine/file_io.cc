@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -142,7 +143,12 @@ std::filesystem::path temp_path(const std::filesystem::path& dir,
   std::random_device rd;
   char hex[kTempHexDigits + 1];
   std::snprintf(hex, sizeof hex, "%08x%08x", rd(), rd());
-  return dir / str_cat(".", target.filename().string(), kTempMarker, ::getpid(), "-", hex);
+  const std::string suffix = str_cat(kTempMarker, ::getpid(), "-", hex);
+  // The target's name is cut so that the temporary one fits NAME_MAX too (a cache file is named
+  // after its image, and may be near it already).
+  std::string name = target.filename().string();
+  name.resize(std::min(name.size(), size_t{NAME_MAX} - 1 - suffix.size()));
+  return dir / str_cat(".", name, suffix);
 }
 
 // Sweeps each folder once per process, on the first write into it: a folder of many cache

@@ -15,7 +15,9 @@ extern char** environ;
 
 namespace poet::testing {
 
-CliResult run_poet(const std::vector<std::string>& args) { return PoetProcess(args).wait(); }
+CliResult run_poet(const std::vector<std::string>& args, const std::vector<std::string>& launcher) {
+  return PoetProcess(args, launcher).wait();
+}
 
 std::vector<std::string> first_match(const std::string& text, const std::string& pattern) {
   std::smatch m;
@@ -32,21 +34,23 @@ double final_accuracy(const std::string& out) {
   return std::stod(m[1]);
 }
 
-PoetProcess::PoetProcess(const std::vector<std::string>& args) {
+PoetProcess::PoetProcess(const std::vector<std::string>& args,
+                         const std::vector<std::string>& launcher) {
   std::string out_path = (dir_ / "stdout").string(), err_path = (dir_ / "stderr").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT, 0644);
-  std::vector<std::string> argv_strings = {POET_BINARY};
+  std::vector<std::string> argv_strings = launcher;
+  argv_strings.push_back(POET_BINARY);
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
-  int rc = posix_spawn(&pid_, POET_BINARY, &actions, nullptr, argv.data(), environ);
+  int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) fail("cannot start ", POET_BINARY);
+  if (rc != 0) fail("cannot start ", argv[0]);
 }
 
 PoetProcess::~PoetProcess() {

@@ -16,8 +16,10 @@ struct CliResult {
   std::string err;     // stderr
 };
 
-// Runs POET_BINARY with `args` (no shell: arguments are passed as they are).
-CliResult run_poet(const std::vector<std::string>& args);
+// Runs POET_BINARY with `args` (no shell: arguments are passed as they are), through
+// `launcher` when one is given (a command and its arguments, as setpriv's to drop privileges).
+CliResult run_poet(const std::vector<std::string>& args,
+                   const std::vector<std::string>& launcher = {});
 
 // The first match of the ECMAScript `pattern` in `text`: the whole match, then each group;
 // empty when nothing matches. (One place compiles <regex>, which costs seconds per file.)
@@ -32,7 +34,8 @@ double final_accuracy(const std::string& out);
 // (SIGKILL) and reaps a process still running, so a failed test leaves no process behind.
 class PoetProcess {
  public:
-  explicit PoetProcess(const std::vector<std::string>& args);
+  explicit PoetProcess(const std::vector<std::string>& args,
+                       const std::vector<std::string>& launcher = {});
   ~PoetProcess();
   PoetProcess(const PoetProcess&) = delete;
   PoetProcess& operator=(const PoetProcess&) = delete;

@@ -56,6 +56,16 @@ TEST(AtomicWrite, LeavesOnlyTheTarget) {
   EXPECT_EQ(read_file(dir / "a.txt"), "three");
 }
 
+// The temporary file's name adds about 30 characters to the target's: a target near the
+// file system's 255 failed with "File name too long".
+TEST(AtomicWrite, ATargetNameNearTheLimitIsWritten) {
+  testing::TempDir dir;
+  const std::string name = std::string(250, 'x') + ".txt";
+  write_file_atomic(dir / name, "long");
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{name}));
+  EXPECT_EQ(read_file(dir / name), "long");
+}
+
 // A killed run's temporary file goes on the next run's first write into the folder, whatever
 // its target; a running writer's file (this process's), and files of other names, stay.
 TEST(AtomicWrite, FirstWriteIntoAFolderRemovesStaleTempFiles) {

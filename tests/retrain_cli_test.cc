@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -200,6 +201,13 @@ TEST(RetrainCli, BadValuesFailBeforeAnyBottleneck) {
       run_poet(retrain_args(dir / "images", dir.path(), {"--validation_percentage", "0"}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no image falls in the validation set"), std::string::npos) << r.err;
+  // "_nohash_" in the folder's own path makes every image hash alike: no percentage helps.
+  fs::rename(dir / "images", dir / "data_nohash_1");
+  r = run_poet(retrain_args(dir / "data_nohash_1", dir.path(), {}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("here in --image_dir itself, so every image falls in the same set"),
+            std::string::npos)
+      << r.err;
   EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
 }
 
@@ -250,6 +258,8 @@ TEST(RetrainCli, OutputsThatCollideFailBeforeAnyBottleneck) {
       {{{"--output_labels", (dir / "model.pb").string()}},
        "--output_labels " + (dir / "model.pb").string() + ": is "},
       {{{"--output_labels", (dir / "images" / "labels.txt").string()}}, ": is inside --image_dir"},
+      {{{"--output_graph", (dir / "bottlenecks" / "apple_braeburn" / "0_100.jpg_x.txt").string()}},
+       ": is inside --bottleneck_dir's folder of class apple_braeburn"},
       {{{"--summaries_dir", out}, {"--output_labels", out + "/train"}},
        "--summaries_dir " + out + "/train: the run also writes --output_labels there"},
   };
@@ -396,6 +406,58 @@ TEST(RetrainCli, ACachePathThatIsNotAFileStopsTheRunBeforeAnyBottleneck) {
       written += e.is_regular_file() && e.path() != class_dir;
     EXPECT_EQ(written, 0u);
   }
+}
+
+// retrain.py writes only the bottleneck files that are missing, so a complete cache may be
+// shared or read-only; poet refused any --bottleneck_dir it could not write. The second run is
+// a user who cannot write the cache's folders (root writes through permissions, so as root
+// the run drops to nobody).
+TEST(RetrainCli, ACompleteCacheInAFolderTheRunCannotWriteIsRead) {
+  POET_REQUIRE_FIXTURE(kFruits);
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  std::vector<std::string> launcher;
+  if (::geteuid() == 0) {
+    if (!fs::exists("/usr/bin/setpriv")) GTEST_SKIP() << "root without setpriv";
+    launcher = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  }
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // for split_args
+  ASSERT_EQ(run_poet(split_args(dir, {"--how_many_training_steps", "1"})).exit_code, 0);
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_exec |
+                                  fs::perms::others_exec | fs::perms::group_read |
+                                  fs::perms::others_read);
+  fs::create_directories(dir / "out");
+  fs::permissions(dir / "out", fs::perms::all);
+  // The cache's folders read-only for their owner too (the TempDir's cleanup needs them back).
+  auto cache_writable = [&](bool writable) {
+    const auto how = writable ? fs::perm_options::add : fs::perm_options::remove;
+    fs::permissions(dir / "bottlenecks", fs::perms::owner_write, how);
+    for (const auto& e : fs::recursive_directory_iterator(dir / "bottlenecks"))
+      if (e.is_directory()) fs::permissions(e.path(), fs::perms::owner_write, how);
+  };
+  cache_writable(false);
+  auto args = with_flag(retrain_args(dir / "images", dir / "out",
+                                     {"--testing_percentage", "30", "--validation_percentage", "30",
+                                      "--how_many_training_steps", "1"}),
+                        "--bottleneck_dir", (dir / "bottlenecks").string());
+
+  CliResult r = run_poet(args, launcher);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const BottleneckLine line = bottleneck_line(r.out);
+  EXPECT_EQ(line.computed, 0) << r.out;
+  EXPECT_EQ(line.reused, 60) << r.out;
+
+  // A missing file must be computed and written: refused before the run, naming the flag.
+  cache_writable(true);
+  fs::remove(*fs::directory_iterator(*fs::directory_iterator(dir / "bottlenecks")));
+  cache_writable(false);
+  r = run_poet(args, launcher);
+  cache_writable(true);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--bottleneck_dir " + (dir / "bottlenecks").string() + ": cannot write in"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.find("Input: "), std::string::npos) << r.out;  // before the graph loads
 }
 
 // retrain.py warns about the dataset as it scans it, before the slow bottleneck phase; poet

@@ -80,7 +80,7 @@ class RetrainTest : public ::testing::Test {
     }
     // A class-a image in the test set that looks like class b: one misclassification.
     for (int i = 0;; ++i) {
-      liar_ = str_cat("imgs/a/liar", i, ".jpg");
+      liar_ = str_cat("imgs/a/liar_ü", i, ".jpg");
       if (assign_split(liar_, 10, 10) == Split::kTesting) break;
     }
     std::ofstream(liar_) << "x";
@@ -145,7 +145,8 @@ TEST_F(RetrainTest, TrainsLogsAndWritesLikeRetrainPy) {
   EXPECT_TRUE(logged(final_line)) << final_line;
   EXPECT_EQ(result.test_count, testing);
   EXPECT_TRUE(logged("=== MISCLASSIFIED TEST IMAGES ==="));
-  EXPECT_EQ(logs_.back(), std::string(70 - liar_.size(), ' ') + liar_ + "  b");
+  // Python's "%70s" counts characters: the liar's "ü" is two bytes and one character.
+  EXPECT_EQ(logs_.back(), std::string(70 - (liar_.size() - 1), ' ') + liar_ + "  b");
   // Evaluations at steps 0, 10, ..., 40 and the last; a train summary every step.
   EXPECT_EQ(observer_.validation_steps, (std::vector<int>{0, 10, 20, 30, 40, 49}));
   EXPECT_EQ(observer_.train_steps.size(), 50u);
@@ -189,6 +190,12 @@ TEST_F(RetrainTest, IntermediateGraphs) {
   EXPECT_TRUE(logged("Save intermediate result to : inter/intermediate_20.pb"));
   // The original graph is asked for as each graph is written, not held through training.
   EXPECT_EQ(reads, 3);
+
+  // retrain.py saves only when the frequency is above 0: a negative one is "never", not an error.
+  std::filesystem::remove_all("inter");
+  options_.intermediate_store_frequency = -1;
+  run();
+  EXPECT_FALSE(std::filesystem::exists("inter"));
 }
 
 TEST_F(RetrainTest, WithoutTheOriginalGraphNothingRuns) {

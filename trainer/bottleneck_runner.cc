@@ -191,9 +191,7 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
   std::vector<Job> todo;
   CacheFill fill;
   for (const ImageClass& c : dataset.classes) {
-    // Something other than a folder where the class's files go would fail at its first write.
-    check_can_write(join_path(bottleneck_dir, c.dir_name), PathKind::kDirectory,
-                    "--bottleneck_dir");
+    const size_t class_start = todo.size();
     for (Split split : {Split::kTraining, Split::kTesting, Split::kValidation}) {
       for (const std::string& file : c.images(split)) {
         std::string cache = bottleneck_path(bottleneck_dir, c.dir_name, file, architecture);
@@ -209,6 +207,11 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
         todo.push_back({dataset.image_path(c, file), std::move(cache)});
       }
     }
+    // Something other than a folder where the class's files go would fail at its first write;
+    // a class with all its files there may sit in a folder the run cannot write.
+    if (todo.size() > class_start)
+      check_can_write(join_path(bottleneck_dir, c.dir_name), PathKind::kDirectory,
+                      "--bottleneck_dir");
   }
 
   if (todo.empty()) {  // the graph is never built

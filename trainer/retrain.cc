@@ -1,8 +1,10 @@
 #include "trainer/retrain.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "engine/error.h"
@@ -27,6 +29,15 @@ std::string format(const char* pattern, Args... args) {
   return std::string(buf.data(), static_cast<size_t>(n));
 }
 
+// `text` right-aligned in `width` characters, as Python's "%70s" % text: UTF-8 continuation
+// bytes do not count.
+std::string right_aligned(std::string_view text, size_t width) {
+  const auto chars = static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+  return std::string(width > chars ? width - chars : 0, ' ') + std::string(text);
+}
+
 // An empty directory flag is the current directory, where the run would scatter its class
 // folders or graphs (and delete event files in ./train and ./validation); "./" says so on
 // purpose.
@@ -40,7 +51,6 @@ void check_outputs(const RetrainOptions& o) {
   check_can_write(o.output_graph, PathKind::kFile, "--output_graph");
   check_can_write(o.output_labels, PathKind::kFile, "--output_labels");
   check_not_empty(o.bottleneck_dir, "--bottleneck_dir");
-  check_can_write(o.bottleneck_dir, PathKind::kDirectory, "--bottleneck_dir");
   check_not_empty(o.summaries_dir, "--summaries_dir");
   check_can_write(o.summaries_dir, PathKind::kDirectory, "--summaries_dir");
   // retrain.py's intermediate names: the flag's value with "intermediate_<step>.pb" appended.
@@ -68,11 +78,20 @@ void check_values(const RetrainOptions& o) {
     if (value == 0) fail(flag, " 0: a batch needs images (-1: all)");
     if (value > kMaxBatch) fail(flag, " ", value, ": at most ", kMaxBatch, " (-1: all)");
   }
-  if (o.intermediate_store_frequency < 0)
-    fail("--intermediate_store_frequency ", o.intermediate_store_frequency,
-         ": must not be negative");
   check_distort_options(o.distort_options());
   check_outputs(o);
+}
+
+// Whether every image has a file in the bottleneck cache (valid or not: a run recomputes an
+// invalid one, and its write then fails naming the file).
+bool cache_complete(const Dataset& dataset, const RetrainOptions& o) {
+  for (const ImageClass& image_class : dataset.classes)
+    for (Split split : {Split::kTraining, Split::kValidation, Split::kTesting})
+      for (const std::string& file : image_class.images(split))
+        if (!std::filesystem::exists(
+                bottleneck_path(o.bottleneck_dir, image_class.dir_name, file, o.architecture)))
+          return false;
+  return true;
 }
 
 // Every set must have images somewhere, or training, validation or testing cannot run.
@@ -80,6 +99,10 @@ void check_sets(const Dataset& dataset) {
   for (Split split : {Split::kTraining, Split::kValidation, Split::kTesting}) {
     bool any = false;
     for (const ImageClass& c : dataset.classes) any |= !c.images(split).empty();
+    if (!any && dataset.image_dir.find("_nohash_") != std::string::npos)
+      fail("--image_dir ", dataset.image_dir, ": no image falls in the ", split_name(split),
+           " set: the split hashes each image's path up to its first \"_nohash_\", here in "
+           "--image_dir itself, so every image falls in the same set; rename the folder");
     if (!any)
       fail("--image_dir ", dataset.image_dir, ": no image falls in the ", split_name(split),
            " set; add images or change --testing_percentage / --validation_percentage");
@@ -232,8 +255,8 @@ RetrainResult Trainer::test() {
     log("=== MISCLASSIFIED TEST IMAGES ===");
     for (size_t i = 0; i < test.labels.size(); ++i) {
       if (e.predictions[i] != test.labels[i])
-        log(format("%70s  %s", test.paths[i].c_str(),
-                   dataset_.classes[e.predictions[i]].label.c_str()));
+        log(str_cat(right_aligned(test.paths[i], 70), "  ",
+                    dataset_.classes[e.predictions[i]].label));
     }
   }
   return result;
@@ -313,6 +336,10 @@ Dataset check_retrain_options(const RetrainOptions& options) {
   Dataset dataset =
       scan_image_dir(options.image_dir, options.testing_percentage, options.validation_percentage);
   check_sets(dataset);
+  // retrain.py writes only the bottleneck files that are missing, so a complete cache may be
+  // shared or read-only.
+  if (!cache_complete(dataset, options))
+    check_can_write(options.bottleneck_dir, PathKind::kDirectory, "--bottleneck_dir");
   return dataset;
 }
 

@@ -29,7 +29,7 @@ struct RetrainOptions {
   std::string image_dir;
   std::string output_graph = "/tmp/output_graph.pb";
   std::string intermediate_output_graphs_dir = "/tmp/intermediate_graph/";
-  int intermediate_store_frequency = 0;  // 0: none
+  int intermediate_store_frequency = 0;  // 0 or less: none (retrain.py's test is > 0)
   std::string output_labels = "/tmp/output_labels.txt";
   std::string summaries_dir = "/tmp/retrain_logs";
   int how_many_training_steps = 4000;
