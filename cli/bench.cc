@@ -25,13 +25,13 @@ namespace {
 namespace x86 = kernels::x86;
 using Clock = std::chrono::steady_clock;
 
-// The bytes of --image for a string input (read_jpeg_bytes, as classify and label feed them).
+// The bytes of --image for a string input (read_image_bytes, as classify and label feed them).
 // Decoded once here, so that bad data is an error naming the file rather than the graph's
 // DecodeJpeg node.
 Tensor image_bytes(const Flags& flags) {
   if (!flags.given("image")) fail("--input_layer is a string tensor: give --image FILE.jpg");
   const std::string path = flags.str("image");
-  Tensor bytes = read_jpeg_bytes(path);
+  Tensor bytes = read_image_bytes(path);
   decode_image(bytes.strings()[0], 0, "--image " + path);
   return bytes;
 }

@@ -19,8 +19,8 @@ constexpr std::string_view kInceptionInput = "DecodeJpeg/contents:0";
 struct Model {
   std::string input, output;
   ImageInputSpec spec;
-  PartialShape declared;    // the graph's shape of `input` (declared_shape); unset for JPEG bytes
-  bool jpeg_bytes = false;  // `input` takes a file's JPEG bytes (takes_jpeg_bytes)
+  PartialShape declared;     // the graph's shape of `input` (declared_shape); unset for JPEG bytes
+  bool image_bytes = false;  // `input` takes a file's bytes (takes_image_bytes)
 };
 
 // The first of `names` the graph has, as a tensor name; "" for none.
@@ -57,8 +57,8 @@ Model choose_model(const Graph& graph, const Flags& flags, const std::string& gr
          "--input_layer and --output_layer");
   check_tensor_flag(graph, graph_path, "input_layer", m.input);
   check_tensor_flag(graph, graph_path, "output_layer", m.output);
-  m.jpeg_bytes = takes_jpeg_bytes(graph, m.input);
-  if (m.jpeg_bytes) {
+  m.image_bytes = takes_image_bytes(graph, m.input);
+  if (m.image_bytes) {
     constexpr std::string_view kImageFlags[] = {"input_size", "input_mean", "input_std"};
     refuse_image_flags(flags, kImageFlags, graph_path, m.input);
     return m;
@@ -91,7 +91,7 @@ std::vector<std::string> load_labels(const Flags& flags) {
 }
 
 Tensor image_feed(const Model& m, const std::string& path) {
-  return m.jpeg_bytes ? read_jpeg_bytes(path) : read_image_input(path, m.spec);
+  return m.image_bytes ? read_image_bytes(path) : read_image_input(path, m.spec);
 }
 
 // The Inception pair names only 1000 of its graph's 1008 classes, but none the graph lacks.
@@ -146,7 +146,7 @@ int classify(Args args) {
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(graph_path);
   Model model = choose_model(graph, flags, graph_path, options);
-  if (!model.jpeg_bytes)
+  if (!model.image_bytes)
     options.feed_shapes[model.input] = image_input_shape(model.declared, model.spec);
   // Taken over, not copied: the file's weights then go as the executable packs its own.
   Executable exe(std::move(graph), {model.input}, {model.output}, options);

@@ -204,7 +204,7 @@ void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::s
   graph.endpoint(tensor);  // a malformed index
 }
 
-bool takes_jpeg_bytes(const Graph& graph, const std::string& input) {
+bool takes_image_bytes(const Graph& graph, const std::string& input) {
   const Node& node = graph.node(graph.endpoint(input).node);
   // Inception v3 2015 makes DecodeJpeg/contents a Const (an empty string, fed over).
   const bool feedable =
@@ -212,10 +212,10 @@ bool takes_jpeg_bytes(const Graph& graph, const std::string& input) {
   return feedable && node.attr_type("dtype", DType::kFloat32) == DType::kString;
 }
 
-Tensor read_jpeg_bytes(const std::string& path) {
+Tensor read_image_bytes(const std::string& path) {
   std::string bytes = read_file(path, size_t{1} << 30);
-  if (sniff_image_format(bytes) != ImageFormat::kJpeg)
-    fail(path, ": not a JPEG file; this graph decodes its input with DecodeJpeg");
+  if (sniff_image_format(bytes) == ImageFormat::kUnknown)
+    fail(path, ": not a JPEG or PNG file, which this graph decodes itself");
   return Tensor::from_string(std::move(bytes));
 }
 

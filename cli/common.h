@@ -63,9 +63,10 @@ void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::s
 
 // Whether `input` is a string the graph decodes itself (Inception v3 2015's DecodeJpeg/contents,
 // a Const, kept by graphs retrained from it; a Placeholder in graphs other tools write): it is fed
-// a file's JPEG bytes, and the image flags, whose work the graph does, are refused.
-bool takes_jpeg_bytes(const Graph& graph, const std::string& input);
-Tensor read_jpeg_bytes(const std::string& path);
+// a file's bytes (JPEG or PNG: TensorFlow's DecodeJpeg and DecodePng take either), and the image
+// flags, whose work the graph does, are refused.
+bool takes_image_bytes(const Graph& graph, const std::string& input);
+Tensor read_image_bytes(const std::string& path);
 void refuse_image_flags(const Flags& flags, std::span<const std::string_view> names,
                         const std::string& graph_path, const std::string& input);
 

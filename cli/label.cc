@@ -87,8 +87,8 @@ int label(Args args) {
   std::string output = tensor_name(flags.str("output_layer"));
   check_tensor_flag(graph, graph_path, "input_layer", input);
   check_tensor_flag(graph, graph_path, "output_layer", output);
-  std::function<Tensor(const std::string&)> read = read_jpeg_bytes;
-  if (takes_jpeg_bytes(graph, input)) {
+  std::function<Tensor(const std::string&)> read = read_image_bytes;
+  if (takes_image_bytes(graph, input)) {
     // The first retrain.py's label_image fed DecodeJpeg/contents:0 the file's bytes.
     constexpr std::string_view kImageFlags[] = {"input_height", "input_width", "input_mean",
                                                 "input_std"};

@@ -305,19 +305,20 @@ Tensor decode_png(std::string_view bytes, int channels, std::string_view what) {
   return image;
 }
 
-Tensor decode_image(std::string_view bytes, int channels, std::string_view what) {
+Tensor decode_image(std::string_view bytes, const JpegOptions& options, std::string_view what) {
   switch (sniff_image_format(bytes)) {
-    case ImageFormat::kJpeg: {
-      JpegOptions options;
-      options.channels = channels;
+    case ImageFormat::kJpeg:
       return decode_jpeg(bytes, options, what);
-    }
     case ImageFormat::kPng:
-      return decode_png(bytes, channels, what);
+      return decode_png(bytes, options.channels, what);
     case ImageFormat::kUnknown:
       break;
   }
   fail(what, ": not a JPEG or PNG image (unrecognised leading bytes)");
+}
+
+Tensor decode_image(std::string_view bytes, int channels, std::string_view what) {
+  return decode_image(bytes, JpegOptions{.channels = channels}, what);
 }
 
 }  // namespace poet

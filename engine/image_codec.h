@@ -33,7 +33,10 @@ Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::stri
 // uint8 output.
 Tensor decode_png(std::string_view bytes, int channels, std::string_view what);
 
-// Decodes a JPEG or PNG (told apart by magic bytes) with default options.
+// Decodes a JPEG or PNG, told apart by their magic bytes as TensorFlow's DecodeJpeg and
+// DecodePng each do (either op decodes either format); `options.channels` applies to both.
+Tensor decode_image(std::string_view bytes, const JpegOptions& options, std::string_view what);
+// With TensorFlow's default JPEG options.
 Tensor decode_image(std::string_view bytes, int channels, std::string_view what);
 
 }  // namespace poet

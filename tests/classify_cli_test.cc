@@ -331,6 +331,7 @@ TEST_F(ClassifyCli, AGraphDecodingItsJpegNamesTheFileAndRefusesImageFlags) {
 // DecodeJpeg/contents:0; poet label fed it floats ("the graph expects string").
 TEST_F(ClassifyCli, LabelFeedsAStringInputTheJpegBytes) {
   write_text(dir_ / "good.jpg", encode_uniform_jpeg(8, 8, {10, 200, 50}));
+  write_png(dir_ / "blue.png", 10, 20, 250);
   write_text(dir_ / "rgb.txt", "red\ngreen\nblue\n");
   const std::string graph = (dir_ / "inception.pbtxt").string();
   auto label = [&](std::initializer_list<std::string> more) {
@@ -351,6 +352,12 @@ TEST_F(ClassifyCli, LabelFeedsAStringInputTheJpegBytes) {
     CliResult r = label({"--top_k", "1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.rfind("green ", 0), 0u) << r.out;
+    // A PNG too: TensorFlow's DecodeJpeg decodes either format.
+    r = run_poet({"label", "--graph", graph, "--labels", (dir_ / "rgb.txt").string(),
+                  "--input_layer", "DecodeJpeg/contents", "--top_k", "1",
+                  (dir_ / "blue.png").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("blue ", 0), 0u) << r.out;
     r = label({"--input_height", "8"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("--input_height: "), std::string::npos) << r.err;

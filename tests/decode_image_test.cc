@@ -278,5 +278,26 @@ TEST(DecodePngOp, DecodesAndChecksAttributes) {
             std::string::npos);
 }
 
+// TensorFlow's DecodeJpeg and DecodePng kernels tell JPEG and PNG apart by their magic bytes,
+// so either op decodes either format (classify_image.py classifies a PNG); poet's refused.
+TEST(DecodeOps, EachDecodesTheOtherFormatToo) {
+  PngSpec spec;
+  spec.width = 2;
+  const Tensor png = Tensor::from_string(encode_png(spec, {{1, 2, 3, 4, 5, 6}}));
+  Tensor out = run_op1("DecodeJpeg", {png}, {{"channels", int64_t{3}}});
+  EXPECT_EQ(out.shape(), (Shape{1, 2, 3}));
+  EXPECT_EQ(pixels(out), (std::vector<uint8_t>{1, 2, 3, 4, 5, 6}));
+
+  const Tensor jpeg = Tensor::from_string(panda_bytes());
+  EXPECT_EQ(pixels(run_op1("DecodePng", {jpeg}, {{"channels", int64_t{3}}})),
+            pixels(run_op1("DecodeJpeg", {jpeg}, {{"channels", int64_t{3}}})));
+  // A JPEG has no alpha: DecodePng's channels 4 is an error there, as in TensorFlow.
+  EXPECT_NE(run_op_error("DecodePng", {jpeg}, {{"channels", int64_t{4}}}).find("channels"),
+            std::string::npos);
+  EXPECT_NE(
+      run_op_error("DecodeJpeg", {Tensor::from_string("GIF89a")}).find("not a JPEG or PNG image"),
+      std::string::npos);
+}
+
 }  // namespace
 }  // namespace poet::testing

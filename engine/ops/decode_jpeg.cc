@@ -1,6 +1,7 @@
 // DecodeJpeg: a scalar string of JPEG bytes -> uint8 [height, width, channels], decoded as
 // TensorFlow does (fast integer DCT unless dct_method says INTEGER_ACCURATE, fancy upsampling,
-// CMYK converted to RGB, truncated data an error).
+// CMYK converted to RGB, truncated data an error). A PNG is decoded too, as TensorFlow's
+// kernel tells the formats apart by their magic bytes.
 #include "engine/image_codec.h"
 #include "engine/ops/registry.h"
 
@@ -37,7 +38,7 @@ class DecodeJpeg final : public Op {
   }
 
   void compute(ComputeContext& ctx) const override {
-    ctx.set_output(0, decode_jpeg(ctx.input(0).strings()[0], options_, what_));
+    ctx.set_output(0, decode_image(ctx.input(0).strings()[0], options_, what_));
   }
 
  private:

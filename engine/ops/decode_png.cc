@@ -1,6 +1,7 @@
 // DecodePng: a scalar string of PNG bytes -> uint8 [height, width, channels]. Palettes and
 // low bit depths expand to 8 bits, 16-bit samples keep their high byte, gray and color convert
-// as `channels` asks (TensorFlow's png_io transformations).
+// as `channels` asks (TensorFlow's png_io transformations). A JPEG is decoded too, with
+// TensorFlow's default JPEG options, as its kernel tells the formats apart by magic bytes.
 #include "engine/image_codec.h"
 #include "engine/ops/registry.h"
 
@@ -26,7 +27,9 @@ class DecodePng final : public Op {
   }
 
   void compute(ComputeContext& ctx) const override {
-    ctx.set_output(0, decode_png(ctx.input(0).strings()[0], channels_, what_));
+    // TensorFlow's default JPEG options for a JPEG given to DecodePng.
+    ctx.set_output(
+        0, decode_image(ctx.input(0).strings()[0], JpegOptions{.channels = channels_}, what_));
   }
 
  private:
