@@ -77,7 +77,7 @@ Model choose_model(const Graph& graph, const Flags& flags, const std::string& gr
       fail("--input_size is required: the shape of '", m.input, "' in ", graph_path,
            " does not give the image size");
   }
-  read_normalisation_flags(flags, m.spec);
+  read_normalisation(flags, graph, m.input, m.spec);
   return m;
 }
 
@@ -121,8 +121,12 @@ int classify(Args args) {
       {"input_layer", "", "tensor to feed (default: the preset's, e.g. input:0)"},
       {"output_layer", "", "tensor of scores to fetch (default: the preset's)"},
       {"input_size", "", "image height and width (default: the input placeholder's shape)"},
-      {"input_mean", "", "subtracted from each pixel (default: the preset's, else 127.5)"},
-      {"input_std", "", "pixels are then multiplied by 1/std (default: the preset's, else 127.5)"},
+      {"input_mean", "",
+       "subtracted from each pixel (default: the graph's Sub/y when fed at a Mul of a Sub, as "
+       "Inception v3's Mul:0; else the preset's, else 127.5)"},
+      {"input_std", "",
+       "pixels are then multiplied by 1/std (default: 1/Mul/y there, else as "
+       "--input_mean)"},
       {"top_k", "5", "labels printed per image"},
   };
   for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);

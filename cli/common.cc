@@ -12,6 +12,7 @@
 #include "engine/image_codec.h"
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tfjs/tfjs.h"
+#include "trainer/graph_preprocessing.h"
 
 namespace poet::cli {
 
@@ -241,6 +242,15 @@ void read_normalisation_flags(const Flags& flags, ImageInputSpec& spec) {
   if (spec.std == 0) fail("--input_std: must not be 0");
   if (!std::isfinite(static_cast<float>(1.0 / spec.std)))
     fail("--input_std: ", flags.str("input_std"), " is too small: 1/std is beyond a float");
+}
+
+void read_normalisation(const Flags& flags, const Graph& graph, const std::string& input,
+                        ImageInputSpec& spec) {
+  if (auto norm = trainer::read_graph_normalisation(graph, input)) {
+    spec.mean = norm->mean;
+    spec.std = norm->std;
+  }
+  read_normalisation_flags(flags, spec);
 }
 
 std::vector<size_t> top_indices(std::span<const float> s, int64_t k) {

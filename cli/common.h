@@ -74,6 +74,12 @@ void refuse_image_flags(const Flags& flags, std::span<const std::string_view> na
 // 1/std must be a finite float: the pixels are multiplied by it, as retrain.py does.
 void read_normalisation_flags(const Flags& flags, ImageInputSpec& spec);
 
+// The normalisation of images fed at `input`: `spec`'s defaults, replaced by the graph's own
+// Sub/Mul constants when `input` is fed right after them (Inception v3's Mul:0, where a graph
+// converted from TF.js holds 0 and 1/255), then by the flags (read_normalisation_flags).
+void read_normalisation(const Flags& flags, const Graph& graph, const std::string& input,
+                        ImageInputSpec& spec);
+
 // The indices of the `k` highest scores (fewer if there are fewer), best first; equal scores
 // in index order and NaNs last, so the output is deterministic.
 std::vector<size_t> top_indices(std::span<const float> scores, int64_t k);

@@ -55,8 +55,10 @@ int label(Args args) {
       {"output_layer", "final_result", "tensor of scores"},
       {"input_height", "", "image height (default: the input's height in the graph, else 224)"},
       {"input_width", "", "image width (default: the input's width in the graph, else 224)"},
-      {"input_mean", "128", "subtracted from each pixel"},
-      {"input_std", "128", "pixels are then multiplied by 1/std"},
+      {"input_mean", "",
+       "subtracted from each pixel (default: the graph's Sub/y when fed at a Mul of a Sub, as "
+       "Inception v3's Mul:0; else 128)"},
+      {"input_std", "", "pixels are then multiplied by 1/std (default: 1/Mul/y there, else 128)"},
       {"top_k", "5", "labels printed per image"},
   };
   for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
@@ -96,8 +98,10 @@ int label(Args args) {
   } else {
     const PartialShape declared = declared_shape(graph, input, options);
     ImageInputSpec spec{.height = size_flag(flags, "input_height", image_size(declared, 1)),
-                        .width = size_flag(flags, "input_width", image_size(declared, 2))};
-    read_normalisation_flags(flags, spec);
+                        .width = size_flag(flags, "input_width", image_size(declared, 2)),
+                        .mean = 128,
+                        .std = 128};
+    read_normalisation(flags, graph, input, spec);
     options.feed_shapes[input] = image_input_shape(declared, spec);
     read = [spec](const std::string& path) { return read_image_input(path, spec); };
   }

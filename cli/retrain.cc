@@ -15,7 +15,6 @@
 #include "trainer/bottleneck_runner.h"
 #include "trainer/distort.h"
 #include "trainer/export_graph.h"
-#include "trainer/graph_preprocessing.h"
 #include "trainer/retrain.h"
 #include "trainer/summary/confusion_matrix.h"
 #include "trainer/summary/progress.h"
@@ -196,11 +195,7 @@ trainer::BottleneckModel bottleneck_model(const Flags& flags, const trainer::Mod
     m.spec.height = image_size(declared, 1);
     m.spec.width = image_size(declared, 2);
   }
-  if (auto norm = trainer::read_graph_normalisation(graph, m.input_tensor)) {
-    m.spec.mean = norm->mean;
-    m.spec.std = norm->std;
-  }
-  read_normalisation_flags(flags, m.spec);
+  read_normalisation(flags, graph, m.input_tensor, m.spec);
   return m;
 }
 

@@ -161,6 +161,37 @@ TEST_F(ClassifyCli, AnInputBehindAResizeTakesTheResizedSize) {
   EXPECT_EQ(r.out, "green (score = 800.00000)\n");
 }
 
+// A graph that normalises its own decoded image, as Inception v3 2015's Sub and Mul (a graph
+// converted from TF.js holds 0 and 1/255 there): fed at Mul:0, classify and label take those
+// constants, as retrain does, not their defaults (127.5 and 128).
+TEST_F(ClassifyCli, AnInputAfterTheGraphsOwnSubAndMulTakesTheirConstants) {
+  TestGraph t;
+  Endpoint raw = t.placeholder("raw", PartialShape(Shape{1, 2, 2, 3}));
+  Endpoint sub = t.op("Sub", "Sub",
+                      {raw, t.constant("Sub/y", Tensor::from_floats({}, std::vector<float>{0.f}))});
+  Endpoint mul =
+      t.op("Mul", "Mul",
+           {sub, t.constant("Mul/y", Tensor::from_floats({}, std::vector<float>{1.f / 255}))});
+  t.op("scores", "Mean",
+       {mul, t.constant("axes", Tensor::from_ints({2}, std::vector<int32_t>{1, 2}))});
+  tf::write_graphdef(t.g, dir_ / "norm.pb");
+  write_text(dir_ / "rgb.txt", "red\ngreen\nblue\n");
+  const std::string graph = (dir_ / "norm.pb").string(), labels = (dir_ / "rgb.txt").string();
+  const std::string image = (dir_ / "greenish.png").string();  // (10, 200, 50)
+  CliResult r = classify({"--graph", graph, "--labels", labels, "--input_layer", "Mul",
+                          "--output_layer", "scores", "--top_k", "2", image});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "green (score = 0.78431)\nblue (score = 0.19608)\n");
+  r = run_poet({"label", "--graph", graph, "--labels", labels, "--input_layer", "Mul",
+                "--output_layer", "scores", "--top_k", "1", image});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("green 0.7843", 0), 0u) << r.out;
+  // Flags still win.
+  r = classify({"--graph", graph, "--labels", labels, "--input_layer", "Mul", "--output_layer",
+                "scores", "--top_k", "1", "--input_mean", "0", "--input_std", "1", image});
+  EXPECT_EQ(r.out, "green (score = 200.00000)\n") << r.err;
+}
+
 TEST_F(ClassifyCli, AnImageSizeTheInputDoesNotTakeIsAnErrorNamingIt) {
   CliResult r = classify(tiny_args({"--input_size", "3", (dir_ / "greenish.png").string()}));
   EXPECT_NE(r.exit_code, 0);

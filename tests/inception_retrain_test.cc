@@ -88,6 +88,11 @@ TEST_F(InceptionRetrainSlow, ConvertedGraphReachesNinetyPercent) {
                           "--input_layer", "DecodeJpeg/contents", "--top_k", "1", lemon});
   ASSERT_EQ(l.exit_code, 0) << l.err;
   EXPECT_EQ(l.out.substr(0, l.out.find(' ')), "lemon") << l.out;
+  // Fed at Mul:0 as training fed it: the graph's own 0 and 1/255 by default, the same score.
+  CliResult m = run_poet({"label", "--graph", (out / "retrained.pb").string(), "--labels", labels,
+                          "--input_layer", "Mul", "--top_k", "1", lemon});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_EQ(m.out, l.out);
   CliResult c =
       run_poet({"classify", "--graph", (out / "retrained.pb").string(), "--labels", labels, lemon});
   ASSERT_EQ(c.exit_code, 0) << c.err;
