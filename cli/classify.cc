@@ -4,6 +4,7 @@
 // graphs built on MobileNet); any other graph runs with --input_layer and --output_layer.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/common.h"
 #include "engine/image_codec.h"
@@ -14,6 +15,37 @@ namespace poet::cli {
 namespace {
 
 constexpr std::string_view kInceptionInput = "DecodeJpeg/contents:0";
+
+// classify_image.py's --model_dir holds the unpacked inception-2015-12-05.tgz: these files.
+struct ModelDir {
+  std::string graph, panda;
+  std::string label_map, synsets;  // set when labels_from_dir
+  bool graph_from_dir = false;     // no --graph given
+  bool labels_from_dir = false;    // the graph is the directory's, and no label flag is given
+};
+
+ModelDir model_dir(const Flags& flags) {
+  const std::string dir = flags.str("model_dir");
+  auto in_dir = [&](std::string_view name) { return (std::filesystem::path(dir) / name).string(); };
+  ModelDir m{.graph = flags.str("graph"), .panda = in_dir("cropped_panda.jpg")};
+  m.graph_from_dir = !flags.given("graph");
+  if (m.graph_from_dir) {
+    m.graph = in_dir("classify_image_graph_def.pb");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(m.graph, ec))
+      fail("no --graph given, and no ", m.graph, " (--model_dir ", dir,
+           "). poet cannot download models: unpack inception-2015-12-05.tgz there, or give the "
+           "model file with --graph");
+  }
+  const bool label_flag =
+      flags.given("labels") || flags.given("label_map") || flags.given("synsets");
+  m.labels_from_dir = m.graph_from_dir && !label_flag;
+  if (m.labels_from_dir) {
+    m.label_map = in_dir("imagenet_2012_challenge_label_map_proto.pbtxt");
+    m.synsets = in_dir("imagenet_synset_to_human_label_map.txt");
+  }
+  return m;
+}
 
 // What to feed, what to fetch, and how to prepare each image.
 struct Model {
@@ -81,13 +113,36 @@ Model choose_model(const Graph& graph, const Flags& flags, const std::string& gr
   return m;
 }
 
-std::vector<std::string> load_labels(const Flags& flags) {
+std::vector<std::string> load_labels(const Flags& flags, const ModelDir& dir) {
   bool plain = flags.given("labels");
   bool imagenet = flags.given("label_map") || flags.given("synsets");
   if (plain && imagenet) fail("--labels cannot be combined with --label_map/--synsets");
   if (plain) return read_labels(flags.str("labels"));
+  if (dir.labels_from_dir) return read_imagenet_labels(dir.label_map, dir.synsets);
   if (!imagenet) return {};
   return read_imagenet_labels(flags.required("label_map"), flags.required("synsets"));
+}
+
+// The images: the arguments and --image_file; with neither, classify_image.py's own
+// cropped_panda.jpg from --model_dir.
+std::vector<std::string> images_to_classify(const Flags& flags, const ModelDir& dir) {
+  std::vector<std::string> inputs = flags.positional();
+  if (flags.given("image_file")) inputs.insert(inputs.begin(), flags.str("image_file"));
+  std::error_code ec;
+  if (inputs.empty() && dir.graph_from_dir && std::filesystem::is_regular_file(dir.panda, ec))
+    inputs.push_back(dir.panda);
+  if (inputs.empty()) fail("no IMAGE given (poet classify --help)");
+  return image_files(inputs);
+}
+
+// --top_k, or classify_image.py's name for it.
+int64_t top_k_flag(const Flags& flags) {
+  if (flags.given("top_k") && flags.given("num_top_predictions"))
+    fail("--num_top_predictions is classify_image.py's name for --top_k: give one of them");
+  const char* name = flags.given("num_top_predictions") ? "num_top_predictions" : "top_k";
+  const int64_t top_k = flags.integer(name);
+  if (top_k < 1) fail("--", name, ": expected a positive integer, got ", top_k);
+  return top_k;
 }
 
 Tensor image_feed(const Model& m, const std::string& path) {
@@ -114,7 +169,13 @@ void print_top(std::span<const float> s, const std::vector<std::string>& labels,
 
 int classify(Args args) {
   std::vector<FlagSpec> specs = {
-      {"graph", "", "frozen GraphDef (.pb, .pbtxt) or TF.js model.json"},
+      {"graph", "",
+       "frozen GraphDef (.pb, .pbtxt) or TF.js model.json (default: --model_dir's "
+       "classify_image_graph_def.pb)"},
+      {"model_dir", "/tmp/imagenet",
+       "classify_image.py's: the unpacked inception-2015-12-05.tgz, whose graph, label files and "
+       "cropped_panda.jpg serve where --graph, labels or images are not given"},
+      {"image_file", "", "an image (classify_image.py's flag); more may follow as arguments"},
       {"labels", "", "labels file: one per line in output order, or `index:label` lines"},
       {"label_map", "", "Inception v3: imagenet_2012_challenge_label_map_proto.pbtxt"},
       {"synsets", "", "Inception v3: imagenet_synset_to_human_label_map.txt"},
@@ -128,25 +189,27 @@ int classify(Args args) {
        "pixels are then multiplied by 1/std (default: 1/Mul/y there, else as "
        "--input_mean)"},
       {"top_k", "5", "labels printed per image"},
+      {"num_top_predictions", "", "classify_image.py's name for --top_k"},
   };
   for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
   Flags flags(
       "classify",
-      "--graph G.pb [--labels L.txt | --label_map M.pbtxt --synsets S.txt] IMAGE_OR_FOLDER...\n\n"
+      "--graph G.pb [--labels L.txt | --label_map M.pbtxt --synsets S.txt] IMAGE_OR_FOLDER...\n"
+      "       [--model_dir DIR] [--image_file IMAGE] [--num_top_predictions N]  "
+      "(classify_image.py)\n\n"
       "Prints the top labels of each JPEG or PNG image (a folder: each one in it), best\n"
       "first, as `label (score = 0.89233)`; with several images each block starts with\n"
       "`IMAGE:`.",
       specs, args);
   if (flags.help_requested()) return 0;
 
-  if (flags.positional().empty()) fail("no IMAGE given (poet classify --help)");
   // Before the (slow) graph load, so that a typo fails at once.
-  const std::vector<std::string> images = image_files(flags.positional());
-  int64_t top_k = flags.integer("top_k");
-  if (top_k < 1) fail("--top_k: expected a positive integer, got ", top_k);
-  std::vector<std::string> labels = load_labels(flags);
+  const ModelDir dir = model_dir(flags);
+  const std::vector<std::string> images = images_to_classify(flags, dir);
+  const int64_t top_k = top_k_flag(flags);
+  std::vector<std::string> labels = load_labels(flags, dir);
 
-  std::string graph_path = flags.required("graph");
+  const std::string& graph_path = dir.graph;
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(graph_path);
   Model model = choose_model(graph, flags, graph_path, options);

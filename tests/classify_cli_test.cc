@@ -399,6 +399,45 @@ TEST_F(ClassifyCli, LabelFeedsAStringInputTheJpegBytes) {
   EXPECT_NE(r.err.find("--output_layer: no node 'scores' in " + graph), std::string::npos) << r.err;
 }
 
+// classify_image.py's flags: --model_dir holds the unpacked 2015 archive (its graph, label map,
+// synsets and cropped_panda.jpg, each used where no flag names another), --image_file and
+// --num_top_predictions. poet knew none of them.
+TEST_F(ClassifyCli, ClassifyImagePyFlagsAndItsModelDir) {
+  const std::filesystem::path model = dir_ / "imagenet";
+  std::filesystem::create_directories(model);
+  tf::write_graphdef(tf::import_graphdef(tf::parse_graphdef(jpeg_graph(false), true, "jpeg")),
+                     model / "classify_image_graph_def.pb");
+  write_text(model / "imagenet_2012_challenge_label_map_proto.pbtxt",
+             "entry {\n  target_class: 1\n  target_class_string: \"n001\"\n}\n"
+             "entry {\n  target_class: 2\n  target_class_string: \"n002\"\n}\n");
+  write_text(model / "imagenet_synset_to_human_label_map.txt", "n001\tgreen thing\nn002\tblue\n");
+  write_text(model / "cropped_panda.jpg", encode_uniform_jpeg(8, 8, {10, 200, 50}));
+  write_png(dir_ / "blue.png", 10, 20, 250);
+
+  CliResult r = classify({"--model_dir", model.string(), "--num_top_predictions", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("green thing (score = ", 0), 0u) << r.out;
+  r = classify({"--model_dir", model.string(), "--image_file", (dir_ / "blue.png").string(),
+                "--top_k", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+  EXPECT_EQ(r.out.rfind("blue (score = ", 0), 0u) << r.out;
+
+  const std::string none = (dir_ / "none").string();
+  r = classify({"--model_dir", none});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(
+      r.err.find("no --graph given, and no " + none + "/classify_image_graph_def.pb (--model_dir " +
+                 none + "). poet cannot download models"),
+      std::string::npos)
+      << r.err;
+  r = classify({"--model_dir", model.string(), "--top_k", "1", "--num_top_predictions", "2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--num_top_predictions is classify_image.py's name for --top_k"),
+            std::string::npos)
+      << r.err;
+}
+
 // retrain.py keeps a MobileNet up to its bottleneck (MobilenetV1/Predictions/Reshape) and adds
 // final_result; the preset took only graphs with the original softmax (Reshape_1).
 TEST_F(ClassifyCli, AGraphRetrainedByRetrainPyIsAPreset) {
