@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <system_error>
+
+#include "engine/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -45,10 +48,21 @@ int64_t end_of(uint64_t word) { return static_cast<int64_t>(word & 0xffff); }
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   runs_ = std::make_unique<Run[]>(threads);
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  try {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  } catch (const std::system_error& e) {
+    // A process limit (address space, tasks) refused a thread. The started workers wait on
+    // members that unwinding would destroy under them, which never returns: stop them first.
+    const size_t started = workers_.size();
+    stop();
+    fail("cannot start thread ", started + 2, " of ", threads, " (", e.what(),
+         "); give fewer threads (--threads)");
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

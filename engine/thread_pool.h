@@ -99,6 +99,8 @@ class ThreadPool {
     const int64_t per_thread = std::max<int64_t>(1, chunks_per_thread);
     return std::max<int64_t>(1, std::min({n / grain, threads * per_thread, kMaxChunks}));
   }
+  // Stops and joins the workers.
+  void stop();
   void worker_loop(int thread);
   // Waits for a job newer than `seen` (spinning, then sleeping); false when stopping.
   bool wait_for_job(uint32_t seen, uint32_t& gen);

@@ -4,13 +4,19 @@
 #include "engine/thread_pool.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "engine/error.h"
 
 namespace poet {
 namespace {
@@ -27,6 +33,38 @@ void check_cover(ThreadPool& pool, int64_t n, int64_t grain) {
   for (int64_t i = 0; i < n; ++i)
     ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << "n " << n << " i " << i;
   EXPECT_FALSE(short_chunk) << "n " << n << " grain " << grain;
+}
+
+// A thread that a process limit refuses is an error naming it, not a hang: the started workers
+// waited on members the constructor's unwinding destroyed. Run in a child process whose address
+// space is capped a little above what it uses, so that thread stacks run out; a hang ends as
+// SIGALRM.
+TEST(ThreadPool, AThreadTheSystemRefusesIsAnErrorNotAHang) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a capped address space starves the sanitizer's own mappings";
+#endif
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(20);
+    long pages = 0;
+    std::ifstream("/proc/self/statm") >> pages;
+    const rlim_t cap = static_cast<rlim_t>(pages) * 4096 + (rlim_t{64} << 20);
+    const rlimit limit{cap, cap};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(5);
+    try {
+      ThreadPool pool(256);
+      _exit(2);  // every thread started: the cap did not bite
+    } catch (const Error& e) {
+      _exit(std::string(e.what()).find("cannot start thread ") == 0 ? 0 : 3);
+    } catch (...) {
+      _exit(4);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(ThreadPool, SizeCountsTheCaller) {
