@@ -22,12 +22,14 @@ void print_summary(const std::string& name, const Tensor& t) {
   std::printf("\n");
 }
 
-// Whether the first image of a batch of `batch` runs alone: each feed's first row (feeds of
-// another first dimension as they are). Strings have no rows to cut, so they count as failing.
+// Whether the first image of a batch of `batch` runs alone: each feed's first row (scalars and
+// feeds of a first dimension of 1, shared by the images, as they are). Strings have no rows to
+// cut, and feeds of two batches have no first image, so they count as failing.
 bool first_image_runs(Executable& exe, std::span<const Tensor> feeds, int64_t batch) {
   std::vector<Tensor> rows;
   for (const Tensor& t : feeds) {
-    if (t.dtype() == DType::kString) return false;
+    if (t.dtype() == DType::kString || (t.rank() > 0 && t.dim(0) != batch && t.dim(0) != 1))
+      return false;
     rows.push_back(t.rank() == 0 || t.dim(0) != batch ? t : batch_rows(t, 0, 1));
   }
   try {

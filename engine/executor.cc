@@ -849,6 +849,24 @@ std::vector<Tensor> Executable::Impl::run_whole_on(std::span<const Tensor> feeds
                    feeds);
 }
 
+namespace {
+
+// An output of a run's own shape that the tensor limit refuses, named by its node: the
+// allocation would fail naming only the shape.
+void check_output_sizes(const Node& node, std::span<const TensorInfo> outputs) {
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const TensorInfo& o = outputs[k];
+    if (!o.shape.fully_known() || o.dtype == DType::kString) continue;
+    const int64_t bytes = known_bytes(o);
+    if (bytes < 0 || static_cast<uint64_t>(bytes) > max_tensor_bytes())
+      fail(node.describe(), ": output ", k, " would be ", o.shape.str(), " of ",
+           dtype_name(o.dtype), ", more than the ", max_tensor_bytes(),
+           "-byte limit (POET_MAX_TENSOR_BYTES)");
+  }
+}
+
+}  // namespace
+
 // A split batch holds every image's fetches until they are joined, so a join the tensor limit
 // refuses is refused before any image runs, not after the images have filled memory.
 void Executable::Impl::check_joined_fetches(int64_t batch) const {
@@ -1044,6 +1062,7 @@ void Executable::Impl::run_step(const Pass& pass, const ActivationArena::Lease& 
     InferContext ictx(node, scratch.in_info_ptrs, scratch.run_infos);
     ops[n]->infer(ictx);
     out_infos = scratch.run_infos;
+    check_output_sizes(node, out_infos);
   }
   const std::span<Tensor> outputs = run.outputs_of(n);
   if (!run.sizes.empty()) {

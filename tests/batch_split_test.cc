@@ -545,6 +545,24 @@ TEST(BatchSplit, AJoinOverTheTensorLimitIsRefusedBeforeAnyImageRuns) {
   EXPECT_EQ(observed, 0);
 }
 
+// An output whose size only the run's feed decides, over the limit: the error names the node
+// (the allocation's named the shape alone).
+TEST(BatchSplit, AnOutputOverTheTensorLimitAtRunTimeNamesItsNode) {
+  Builder b;
+  b.op("y", "MatMul", {b.input({-1, 4}), b.weights("w", {4, 1000})});
+  ExecOptions o;
+  o.batch_split = BatchSplit::kOff;
+  Executable exe(b.g, {"x:0"}, {"y:0"}, o);
+  const Tensor x = random_tensor({8, 4});
+  const size_t limit = max_tensor_bytes();
+  set_max_tensor_bytes(16000);
+  const std::string e = error_of([&] { exe.run(std::span(&x, 1)); });
+  set_max_tensor_bytes(limit);
+  EXPECT_EQ(e,
+            "node 'y' (MatMul): output 0 would be [8,1000] of float32, more than the 16000-byte "
+            "limit (POET_MAX_TENSOR_BYTES)");
+}
+
 TEST(BatchSplit, RowsOffTheBuffersAlignmentAreCopied) {
   // 3 floats per image: image 1 starts 12 bytes in, not on the 64-byte alignment a view would
   // keep; the result must not depend on that.

@@ -176,6 +176,19 @@ TEST(CliErrors, ABatchAGraphFixesAtOneGetsAHint) {
   r = run("off");
   expect_error(r, "cannot reshape");
   EXPECT_EQ(r.err.find("the batch of 3"), std::string::npos) << r.err;
+  // Nor for feeds of two batches (2 and 3): the first image of one with the whole of the other
+  // broadcast, and the hint was given, though no batch split helps.
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "a" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "b" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "y" op: "AddV2" input: "a" input: "b" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  write_npy(dir / "a.npy", Tensor(DType::kFloat32, {2, 4}));
+  r = run_poet({"run", "--graph", (dir / "g.pbtxt").string(), "--feed",
+                "a=" + (dir / "a.npy").string(), "--feed", "b=" + (dir / "x.npy").string(),
+                "--fetch", "y", "--batch_split", "off"});
+  expect_error(r, "incompatible shapes for broadcasting: [2,4] and [3,4]");
+  EXPECT_EQ(r.err.find("ran whole"), std::string::npos) << r.err;
 }
 
 // Before the replica is built (seconds for Inception v3).
