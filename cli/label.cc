@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <utility>
 
 #include "cli/common.h"
@@ -19,18 +20,28 @@
 namespace poet::cli {
 namespace {
 
-// numpy's str() of a float32: the shortest digits that read back as the same float, with
-// ".0" on whole numbers and scientific notation below 1e-4.
+// numpy's str() of a float32: the shortest digits that read back as the same float, in
+// scientific notation ("1e-04") below 1e-4 or from 1e16 (compared as doubles: float32(1e-4) is
+// below), else positional with those digits and zeros after them ("123456790.0" for
+// 123456792), ".0" on whole numbers.
 std::string numpy_float(float value) {
   if (std::isnan(value)) return "nan";  // to_chars keeps NaN's sign bit, numpy does not
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   char buf[64];
-  bool scientific = value != 0 && std::abs(value) < 1e-4f;
-  auto [end, ec] =
-      std::to_chars(buf, buf + sizeof buf, value,
-                    scientific ? std::chars_format::scientific : std::chars_format::fixed);
-  std::string s(buf, end);
-  if (s.find_first_of(".e") == std::string::npos && std::isfinite(value)) s += ".0";
-  return s;
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
+  const std::string scientific(buf, end);
+  const double magnitude = std::abs(static_cast<double>(value));
+  if (magnitude != 0 && (magnitude < 1e-4 || magnitude >= 1e16)) return scientific;
+  // "-1.2345e+02" -> sign, the digits "12345" and the exponent 2.
+  const size_t e = scientific.find('e');
+  const std::string sign = std::signbit(value) ? "-" : "";
+  std::string digits = scientific.substr(sign.size(), e - sign.size());
+  std::erase(digits, '.');
+  const int exponent = std::stoi(scientific.substr(e + 1));
+  if (exponent < 0) return sign + "0." + std::string(-exponent - 1, '0') + digits;
+  const size_t whole = static_cast<size_t>(exponent) + 1;
+  if (digits.size() <= whole) return sign + digits + std::string(whole - digits.size(), '0') + ".0";
+  return sign + digits.substr(0, whole) + "." + digits.substr(whole);
 }
 
 void print_top(std::span<const float> s, const std::vector<std::string>& labels, int64_t top_k) {

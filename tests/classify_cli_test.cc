@@ -268,7 +268,9 @@ TEST_F(ClassifyCli, LabelsThatDoNotFitTheScoresAreAnError) {
 }
 
 // Scores [nan, 1, nan, inf, -inf, 2] whatever the 2x2 image: Mean(input) * 0 + constant.
-constexpr std::string_view kNanScoresGraph = R"(
+// Six fixed scores, whatever the image: `values` are their float_val fields.
+std::string fixed_scores_graph(std::string_view values) {
+  return R"(
 node { name: "input" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
   attr { key: "shape" value { shape { dim { size: 1 } dim { size: 2 } dim { size: 2 } dim { size: 3 } } } } }
 node { name: "axes" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
@@ -280,18 +282,22 @@ node { name: "zero" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
 node { name: "nothing" op: "Mul" input: "mean" input: "zero" attr { key: "T" value { type: DT_FLOAT } } }
 node { name: "s" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
   attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: 1 } dim { size: 6 } }
-    float_val: nan float_val: 1 float_val: -nan float_val: inf float_val: -inf float_val: 2 } } } }
+    )" + std::string(values) +
+         R"( } } } }
 node { name: "shape" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
   attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 2 } } int_val: 1 int_val: 1 } } } }
 node { name: "flat" op: "Reshape" input: "nothing" input: "shape" attr { key: "T" value { type: DT_FLOAT } } }
 node { name: "scores" op: "Add" input: "flat" input: "s" attr { key: "T" value { type: DT_FLOAT } } }
 )";
+}
 
 // NaN compares false with everything: the ranking was no ordering (undefined behaviour for
 // partial_sort) and put NaNs anywhere. They now rank last, and print as the scripts print
 // them: "nan" (C's printf says "-nan" for a NaN with its sign bit set).
 TEST_F(ClassifyCli, NanScoresRankLastAndPrintAsTheScriptsDo) {
-  write_text(dir_ / "nan.pbtxt", std::string(kNanScoresGraph));
+  write_text(dir_ / "nan.pbtxt",
+             fixed_scores_graph("float_val: nan float_val: 1 float_val: -nan float_val: inf "
+                                "float_val: -inf float_val: 2"));
   write_text(dir_ / "six.txt", "a\nb\nc\nd\ne\nf\n");
   const std::string graph = (dir_ / "nan.pbtxt").string(), image = (dir_ / "greenish.png").string();
   CliResult r = classify({"--graph", graph, "--input_layer", "input", "--output_layer", "scores",
@@ -304,6 +310,20 @@ TEST_F(ClassifyCli, NanScoresRankLastAndPrintAsTheScriptsDo) {
                 "input", "--output_layer", "scores", "--top_k", "6", image});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "d inf\nf 2.0\nb 1.0\ne -inf\na nan\nc nan\n");
+}
+
+// label prints numpy's str() of each float32: its shortest digits, scientific below 1e-4 (as
+// doubles: float32(1e-4) is below) and from 1e16, positional with zeros after the digits.
+TEST_F(ClassifyCli, LabelPrintsScoresAsNumpyDoes) {
+  write_text(dir_ / "fixed.pbtxt",
+             fixed_scores_graph("float_val: 1e-4 float_val: 123456792 float_val: 1e16 "
+                                "float_val: 1.5e-5 float_val: 0.5 float_val: 100.25"));
+  write_text(dir_ / "six.txt", "a\nb\nc\nd\ne\nf\n");
+  CliResult r = run_poet({"label", "--graph", (dir_ / "fixed.pbtxt").string(), "--labels",
+                          (dir_ / "six.txt").string(), "--input_layer", "input", "--output_layer",
+                          "scores", "--top_k", "6", (dir_ / "greenish.png").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "c 1e+16\nb 123456790.0\nf 100.25\ne 0.5\na 1e-04\nd 1.5e-05\n");
 }
 
 // A graph that decodes its JPEG itself, as Inception v3 2015 and the graphs retrained from it
