@@ -26,12 +26,16 @@ namespace {
 constexpr uint64_t kMaxDecodeRatio = 100'000;
 constexpr uint64_t kAlwaysAllowedBytes = uint64_t{64} << 20;
 
-void check_dimensions(int64_t width, int64_t height, int64_t channels, size_t file_bytes,
-                      std::string_view what) {
-  if (width <= 0 || height <= 0) fail(what, ": image has no pixels (", width, "x", height, ")");
+void check_sides(int64_t width, int64_t height, std::string_view what) {
   if (width > kMaxImageSide || height > kMaxImageSide)
     fail(what, ": image is ", width, "x", height, ", more than the limit of ", kMaxImageSide,
          " pixels per side");
+}
+
+void check_dimensions(int64_t width, int64_t height, int64_t channels, size_t file_bytes,
+                      std::string_view what) {
+  if (width <= 0 || height <= 0) fail(what, ": image has no pixels (", width, "x", height, ")");
+  check_sides(width, height, what);
   if (static_cast<uint64_t>(width * height * channels) > max_tensor_bytes())
     fail(what, ": decoded image would take ", width * height * channels,
          " bytes, more than the tensor limit of ", max_tensor_bytes(), " (POET_MAX_TENSOR_BYTES)");
@@ -187,6 +191,19 @@ void png_read_bytes(png_structp png, png_bytep data, size_t length) {
   d->left -= length;
 }
 
+// The size in the IHDR chunk, which comes first: libpng's user limits refuse an image over the
+// side limit as a corrupt header ("Invalid IHDR data"), not by its size. A file too short for
+// it is left to libpng to report.
+void check_png_sides(std::string_view bytes, std::string_view what) {
+  if (bytes.size() < 24 || bytes.substr(12, 4) != "IHDR") return;
+  auto big_endian = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = v << 8 | static_cast<uint8_t>(bytes[at + i]);
+    return static_cast<int64_t>(v);
+  };
+  check_sides(big_endian(16), big_endian(20), what);
+}
+
 // Reads the header and sets up TensorFlow's transformations for `wanted` channels (0: as in
 // the file) and 8-bit output.
 bool png_header_step(PngDecoder& d, int wanted) {
@@ -285,6 +302,7 @@ Tensor decode_png(std::string_view bytes, int channels, std::string_view what) {
   if (channels != 0 && channels != 1 && channels != 3 && channels != 4)
     fail(what, ": PNG channels must be 0, 1, 3 or 4, got ", channels);
   if (sniff_image_format(bytes) != ImageFormat::kPng) fail(what, ": not PNG data (bad signature)");
+  check_png_sides(bytes, what);
   PngDecoder d;
   d.next = reinterpret_cast<const uint8_t*>(bytes.data());
   d.left = bytes.size();

@@ -244,6 +244,16 @@ TEST(DecodePng, InterlacedMatchesPlain) {
   EXPECT_EQ(pixels(plain)[12], 22);
 }
 
+// libpng's user limits refused a wide PNG as "invalid PNG data (Invalid IHDR data)".
+TEST(DecodePng, ASideOverTheLimitIsNamed) {
+  PngSpec spec;
+  spec.width = 40000;
+  spec.color_type = PNG_COLOR_TYPE_GRAY;
+  testing::expect_error(
+      [&] { decode_png(encode_png(spec, {std::vector<uint8_t>(40000)}), 1, "wide.png"); },
+      "wide.png: image is 40000x1, more than the limit of 30000 pixels per side");
+}
+
 TEST(DecodePng, TruncatedAndCorruptDataAreErrors) {
   PngSpec spec;
   spec.width = 4;
