@@ -131,17 +131,17 @@ bool jpeg_dimensions_step(JpegDecoder& d) {
   return true;
 }
 
-// Decodes every row into `out` (rows of width * channels bytes). CMYK files decode through
-// `cmyk_row` (width * 4 bytes) and are converted to RGB as TensorFlow does.
-bool jpeg_rows_step(JpegDecoder& d, uint8_t* out, size_t row_bytes, uint8_t* cmyk_row) {
+// Decodes every row into `sink`. CMYK files decode through `cmyk_row` (width * 4 bytes) and
+// are converted to RGB as TensorFlow does.
+bool jpeg_rows_step(JpegDecoder& d, RowSink& sink, uint8_t* cmyk_row) {
   if (setjmp(d.errors.jump)) return false;
   jpeg_start_decompress(&d.cinfo);
   while (d.cinfo.output_scanline < d.cinfo.output_height) {
-    uint8_t* row = out + static_cast<size_t>(d.cinfo.output_scanline) * row_bytes;
+    const int64_t y = d.cinfo.output_scanline;
+    uint8_t* row = sink.row(y);
     JSAMPROW target = cmyk_row ? cmyk_row : row;
     if (jpeg_read_scanlines(&d.cinfo, &target, 1) != 1) ERREXIT(&d.cinfo, JERR_INPUT_EOF);
-    if (!cmyk_row) continue;
-    for (JDIMENSION x = 0; x < d.cinfo.output_width; ++x) {
+    for (JDIMENSION x = 0; cmyk_row && x < d.cinfo.output_width; ++x) {
       const uint8_t* p = cmyk_row + 4 * x;
       for (int c = 0; c < 3; ++c) {
         // Adobe writes inverted CMYK; plain CMYK is converted with (255 - k) * (255 - c) / 255.
@@ -149,10 +149,27 @@ bool jpeg_rows_step(JpegDecoder& d, uint8_t* out, size_t row_bytes, uint8_t* cmy
             d.cinfo.saw_Adobe_marker ? p[3] * p[c] / 255 : (255 - p[3]) * (255 - p[c]) / 255);
       }
     }
+    sink.row_done(y);
   }
   jpeg_finish_decompress(&d.cinfo);
   return true;
 }
+
+// Rows into one uint8 [height, width, channels] tensor.
+class TensorSink final : public RowSink {
+ public:
+  void start(int64_t height, int64_t width, int channels) override {
+    image = Tensor(DType::kUInt8, {height, width, channels});
+    row_bytes_ = width * channels;
+  }
+  uint8_t* row(int64_t y) override { return image.data<uint8_t>().data() + y * row_bytes_; }
+  void row_done(int64_t) override {}
+
+  Tensor image;
+
+ private:
+  int64_t row_bytes_ = 0;
+};
 
 [[noreturn]] void jpeg_fail(const JpegDecoder& d, std::string_view what) {
   fail(what, ": invalid JPEG data (", d.errors.message, ")");
@@ -238,9 +255,20 @@ bool png_header_step(PngDecoder& d, int wanted) {
   return true;
 }
 
-bool png_rows_step(PngDecoder& d, uint8_t* out, size_t row_bytes, uint32_t height) {
+// A plain image's rows, each into `sink` as it is read.
+bool png_rows_step(PngDecoder& d, RowSink& sink, uint32_t height) {
   if (setjmp(png_jmpbuf(d.png))) return false;
-  // Interlaced images take several passes; png_read_row merges each pass into the rows.
+  for (uint32_t y = 0; y < height; ++y) {
+    png_read_row(d.png, sink.row(y), nullptr);
+    sink.row_done(y);
+  }
+  png_read_end(d.png, nullptr);
+  return true;
+}
+
+// An interlaced image's passes, each merged by png_read_row into the rows of `out`.
+bool png_interlaced_step(PngDecoder& d, uint8_t* out, size_t row_bytes, uint32_t height) {
+  if (setjmp(png_jmpbuf(d.png))) return false;
   for (int pass = 0; pass < d.passes; ++pass) {
     for (uint32_t y = 0; y < height; ++y) png_read_row(d.png, out + y * row_bytes, nullptr);
   }
@@ -256,7 +284,18 @@ ImageFormat sniff_image_format(std::string_view bytes) {
   return ImageFormat::kUnknown;
 }
 
-Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::string_view what) {
+namespace {
+
+// The format of `bytes`; an error naming `what` when it is neither JPEG nor PNG.
+ImageFormat known_format(std::string_view bytes, std::string_view what) {
+  const ImageFormat format = sniff_image_format(bytes);
+  if (format == ImageFormat::kUnknown)
+    fail(what, ": not a JPEG or PNG image (unrecognised leading bytes)");
+  return format;
+}
+
+void decode_jpeg_rows(std::string_view bytes, const JpegOptions& options, std::string_view what,
+                      RowSink& sink) {
   if (options.channels != 0 && options.channels != 1 && options.channels != 3)
     fail(what, ": JPEG channels must be 0, 1 or 3, got ", options.channels);
   if (options.ratio != 1 && options.ratio != 2 && options.ratio != 4 && options.ratio != 8)
@@ -290,15 +329,12 @@ Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::stri
   // allocate more.
   d.cinfo.mem->max_memory_to_use = 8L * d.cinfo.image_width * d.cinfo.image_height + (64L << 20);
 
-  Tensor image(DType::kUInt8, {height, width, channels});
+  sink.start(height, width, channels);
   std::vector<uint8_t> cmyk_row(cmyk ? static_cast<size_t>(width) * 4 : 0);
-  if (!jpeg_rows_step(d, image.data<uint8_t>().data(), static_cast<size_t>(width) * channels,
-                      cmyk ? cmyk_row.data() : nullptr))
-    jpeg_fail(d, what);
-  return image;
+  if (!jpeg_rows_step(d, sink, cmyk ? cmyk_row.data() : nullptr)) jpeg_fail(d, what);
 }
 
-Tensor decode_png(std::string_view bytes, int channels, std::string_view what) {
+void decode_png_rows(std::string_view bytes, int channels, std::string_view what, RowSink& sink) {
   if (channels != 0 && channels != 1 && channels != 3 && channels != 4)
     fail(what, ": PNG channels must be 0, 1, 3 or 4, got ", channels);
   if (sniff_image_format(bytes) != ImageFormat::kPng) fail(what, ": not PNG data (bad signature)");
@@ -317,22 +353,44 @@ Tensor decode_png(std::string_view bytes, int channels, std::string_view what) {
     fail(what, ": PNG layout ", png_get_channels(d.png, d.info), " channels, ",
          png_get_rowbytes(d.png, d.info), " bytes per row is not the expected ", d.channels,
          " channels of 8 bits");
-  Tensor image(DType::kUInt8, {height, width, d.channels});
-  if (!png_rows_step(d, image.data<uint8_t>().data(), row_bytes, static_cast<uint32_t>(height)))
+  sink.start(height, width, d.channels);
+  const auto rows = static_cast<uint32_t>(height);
+  if (d.passes == 1) {
+    if (!png_rows_step(d, sink, rows)) fail(what, ": invalid PNG data (", d.message, ")");
+    return;
+  }
+  std::vector<uint8_t> whole(static_cast<size_t>(height) * row_bytes);
+  if (!png_interlaced_step(d, whole.data(), row_bytes, rows))
     fail(what, ": invalid PNG data (", d.message, ")");
-  return image;
+  for (int64_t y = 0; y < height; ++y) {
+    std::memcpy(sink.row(y), whole.data() + y * row_bytes, row_bytes);
+    sink.row_done(y);
+  }
+}
+
+}  // namespace
+
+Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::string_view what) {
+  TensorSink sink;
+  decode_jpeg_rows(bytes, options, what, sink);
+  return std::move(sink.image);
+}
+
+Tensor decode_png(std::string_view bytes, int channels, std::string_view what) {
+  TensorSink sink;
+  decode_png_rows(bytes, channels, what, sink);
+  return std::move(sink.image);
+}
+
+void decode_image_rows(std::string_view bytes, int channels, std::string_view what, RowSink& sink) {
+  if (known_format(bytes, what) == ImageFormat::kJpeg)
+    return decode_jpeg_rows(bytes, JpegOptions{.channels = channels}, what, sink);
+  decode_png_rows(bytes, channels, what, sink);
 }
 
 Tensor decode_image(std::string_view bytes, const JpegOptions& options, std::string_view what) {
-  switch (sniff_image_format(bytes)) {
-    case ImageFormat::kJpeg:
-      return decode_jpeg(bytes, options, what);
-    case ImageFormat::kPng:
-      return decode_png(bytes, options.channels, what);
-    case ImageFormat::kUnknown:
-      break;
-  }
-  fail(what, ": not a JPEG or PNG image (unrecognised leading bytes)");
+  if (known_format(bytes, what) == ImageFormat::kJpeg) return decode_jpeg(bytes, options, what);
+  return decode_png(bytes, options.channels, what);
 }
 
 Tensor decode_image(std::string_view bytes, int channels, std::string_view what) {

@@ -33,6 +33,22 @@ Tensor decode_jpeg(std::string_view bytes, const JpegOptions& options, std::stri
 // uint8 output.
 Tensor decode_png(std::string_view bytes, int channels, std::string_view what);
 
+// Where decoded rows go, top to bottom, for a caller that need not hold the whole image.
+class RowSink {
+ public:
+  virtual ~RowSink() = default;
+  // Once the header is read, before any row.
+  virtual void start(int64_t height, int64_t width, int channels) = 0;
+  // Where row y's width * channels bytes are to be decoded.
+  virtual uint8_t* row(int64_t y) = 0;
+  // Row y is complete.
+  virtual void row_done(int64_t y) = 0;
+};
+
+// decode_image into `sink`, row by row. An interlaced PNG, whose passes revisit every row, is
+// decoded whole first; a JPEG or a plain PNG never is.
+void decode_image_rows(std::string_view bytes, int channels, std::string_view what, RowSink& sink);
+
 // Decodes a JPEG or PNG, told apart by their magic bytes as TensorFlow's DecodeJpeg and
 // DecodePng each do (either op decodes either format); `options.channels` applies to both.
 Tensor decode_image(std::string_view bytes, const JpegOptions& options, std::string_view what);

@@ -32,8 +32,13 @@ void resize_image(const Tensor& image, int64_t height, int64_t width, std::span<
 // Reads a JPEG or PNG file, decoded to uint8 [h, w, 3]. Errors name the file.
 Tensor read_image(const std::filesystem::path& file);
 
-// Reads a JPEG or PNG file and preprocesses it. Errors name the file.
+// Reads a JPEG or PNG file and preprocesses it. Errors name the file. A photo much larger than
+// the input is resized as it decodes, holding only the rows the resize still reads (the same
+// bits as preprocess_image of the whole image).
 Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec);
+// The same into `out`, height * width * 3 floats.
+void read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec,
+                      std::span<float> out);
 
 // The shape to build a graph for that is fed read_image_input's images one at a time, given the
 // shape the graph declares for its input: [1, height, width, 3] where that leaves dimensions

@@ -10,6 +10,7 @@
 #include "kernels/ref/resize_bilinear.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
+#include "tests/image_test_util.h"
 #include "tests/kernel_test_util.h"
 #include "tests/op_test_util.h"
 #include "tests/test_graph.h"
@@ -95,6 +96,44 @@ TEST(ImageInput, ResizeGivesTheReferencesBitsOnEveryIsa) {
     }
   }
   kernels::x86::force_isa(std::nullopt);
+}
+
+// A large photo is resized as it decodes, keeping only the rows the resize reads: the bits
+// must be those of the whole image resized, for JPEG and for plain, interlaced (decoded whole
+// first) and gray PNGs, shrunk (rows streamed) and not (the image held for the SIMD kernel).
+TEST(ImageInput, ReadingResizesAsItDecodesWithTheSameBits) {
+  POET_REQUIRE_FIXTURE("images/panda.jpg");
+  TempDir dir;
+  std::mt19937 rng(5);
+  auto random_rows = [&](int width, int height, int channels) {
+    std::vector<std::vector<uint8_t>> rows(height, std::vector<uint8_t>(width * channels));
+    for (auto& row : rows)
+      for (uint8_t& v : row) v = static_cast<uint8_t>(rng());
+    return rows;
+  };
+  PngSpec rgb{.width = 300, .height = 200};
+  PngSpec interlaced = rgb;
+  interlaced.interlaced = true;
+  PngSpec gray = rgb;
+  gray.color_type = PNG_COLOR_TYPE_GRAY;
+  std::ofstream(dir / "rgb.png", std::ios::binary) << encode_png(rgb, random_rows(300, 200, 3));
+  std::ofstream(dir / "interlaced.png", std::ios::binary)
+      << encode_png(interlaced, random_rows(300, 200, 3));
+  std::ofstream(dir / "gray.png", std::ios::binary) << encode_png(gray, random_rows(300, 200, 1));
+  const std::filesystem::path files[] = {fixture("images/panda.jpg"), dir / "rgb.png",
+                                         dir / "interlaced.png", dir / "gray.png"};
+  const std::pair<int64_t, int64_t> sizes[] = {{128, 128}, {299, 299}, {20, 15}, {1, 1}, {7, 90}};
+  for (const auto& file : files) {
+    const Tensor image = read_image(file);
+    for (auto [h, w] : sizes) {
+      const ImageInputSpec spec{.height = h, .width = w};
+      const Tensor want = preprocess_image(image, spec);
+      const Tensor got = read_image_input(file, spec);
+      EXPECT_EQ(std::memcmp(got.data<float>().data(), want.data<float>().data(), want.byte_size()),
+                0)
+          << file << " " << h << "x" << w;
+    }
+  }
 }
 
 TEST(ImageInput, RejectsBadSpecsAndNamesTheFile) {

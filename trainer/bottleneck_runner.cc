@@ -162,22 +162,32 @@ std::vector<float> BottleneckRunner::image_bottleneck(const std::string& path) {
   return input_bottleneck(read_training_image(path, model_.spec));
 }
 
-Tensor decode_training_image(const std::string& path) {
+namespace {
+
+// `read`'s result; its error says what to do about the image at `path`.
+template <class Read>
+auto read_or_advise(const std::string& path, Read read) {
   try {
-    return read_image(path);
+    return read();
   } catch (const Error& e) {
     fail(e.what(), "\n  (", path,
          " is not a readable image: remove or replace it in --image_dir, then run again)");
   }
 }
 
+}  // namespace
+
+Tensor decode_training_image(const std::string& path) {
+  return read_or_advise(path, [&] { return read_image(path); });
+}
+
 Tensor read_training_image(const std::string& path, const ImageInputSpec& spec) {
-  return preprocess_image(decode_training_image(path), spec);
+  return read_or_advise(path, [&] { return read_image_input(path, spec); });
 }
 
 void read_training_image(const std::string& path, const ImageInputSpec& spec,
                          std::span<float> out) {
-  preprocess_image(decode_training_image(path), spec, out);
+  read_or_advise(path, [&] { read_image_input(path, spec, out); });
 }
 
 CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottleneck_dir,

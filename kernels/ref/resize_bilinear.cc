@@ -24,6 +24,23 @@ std::vector<Interpolation> interpolation_weights(int64_t in_size, int64_t out_si
 }
 
 template <class T>
+void resize_bilinear_row(std::span<const Interpolation> xs, int64_t channels, const T* top_row,
+                         const T* bottom_row, float y_lerp, float* out) {
+  for (size_t x = 0; x < xs.size(); ++x) {
+    const int64_t left = xs[x].lower * channels, right = xs[x].upper * channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      float top_left = static_cast<float>(top_row[left + c]);
+      float top_right = static_cast<float>(top_row[right + c]);
+      float bottom_left = static_cast<float>(bottom_row[left + c]);
+      float bottom_right = static_cast<float>(bottom_row[right + c]);
+      float top = top_left + (top_right - top_left) * xs[x].lerp;
+      float bottom = bottom_left + (bottom_right - bottom_left) * xs[x].lerp;
+      out[static_cast<int64_t>(x) * channels + c] = top + (bottom - top) * y_lerp;
+    }
+  }
+}
+
+template <class T>
 void resize_bilinear(const ResizeShape& s, ResizeGrid grid, std::span<const T> input,
                      std::span<float> output) {
   std::vector<Interpolation> ys = interpolation_weights(s.in_h, s.out_h, grid);
@@ -31,25 +48,15 @@ void resize_bilinear(const ResizeShape& s, ResizeGrid grid, std::span<const T> i
   const int64_t c_n = s.channels;
   for (int64_t n = 0; n < s.batch; ++n) {
     const T* image = input.data() + n * s.in_h * s.in_w * c_n;
-    for (int64_t y = 0; y < s.out_h; ++y) {
-      const T* top_row = image + ys[y].lower * s.in_w * c_n;
-      const T* bottom_row = image + ys[y].upper * s.in_w * c_n;
-      float* out = output.data() + ((n * s.out_h + y) * s.out_w) * c_n;
-      for (int64_t x = 0; x < s.out_w; ++x) {
-        const int64_t left = xs[x].lower * c_n, right = xs[x].upper * c_n;
-        for (int64_t c = 0; c < c_n; ++c) {
-          float top_left = static_cast<float>(top_row[left + c]);
-          float top_right = static_cast<float>(top_row[right + c]);
-          float bottom_left = static_cast<float>(bottom_row[left + c]);
-          float bottom_right = static_cast<float>(bottom_row[right + c]);
-          float top = top_left + (top_right - top_left) * xs[x].lerp;
-          float bottom = bottom_left + (bottom_right - bottom_left) * xs[x].lerp;
-          out[x * c_n + c] = top + (bottom - top) * ys[y].lerp;
-        }
-      }
-    }
+    for (int64_t y = 0; y < s.out_h; ++y)
+      resize_bilinear_row<T>(xs, c_n, image + ys[y].lower * s.in_w * c_n,
+                             image + ys[y].upper * s.in_w * c_n, ys[y].lerp,
+                             output.data() + ((n * s.out_h + y) * s.out_w) * c_n);
   }
 }
+
+template void resize_bilinear_row<uint8_t>(std::span<const Interpolation>, int64_t, const uint8_t*,
+                                           const uint8_t*, float, float*);
 
 template void resize_bilinear<float>(const ResizeShape&, ResizeGrid, std::span<const float>,
                                      std::span<float>);

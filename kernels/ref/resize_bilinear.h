@@ -28,6 +28,13 @@ struct Interpolation {
 std::vector<Interpolation> interpolation_weights(int64_t in_size, int64_t out_size,
                                                  ResizeGrid grid);
 
+// One output row (xs.size() pixels of `channels`): top + (bottom - top) * y_lerp, where top and
+// bottom interpolate `top_row` and `bottom_row` at each x's lerp. For a caller that holds only
+// the rows an output row reads (an image resized as it decodes).
+template <class T>
+void resize_bilinear_row(std::span<const Interpolation> xs, int64_t channels, const T* top_row,
+                         const T* bottom_row, float y_lerp, float* out);
+
 // output[n,y,x,c] = top + (bottom - top) * y_lerp, where top and bottom interpolate the
 // input's lower and upper rows at x_lerp; input elements are converted to float first.
 template <class T>
