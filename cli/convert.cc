@@ -19,10 +19,14 @@ namespace {
 
 int convert_tfjs(const std::string& model, const std::string& out, bool fold) {
   Graph graph = tfjs::load_model(model);
+  const tfjs::ModelSignature sig = tfjs::read_signature(model);
   int folded = 0;
-  if (fold) graph = optimize::fold_batch_norms(graph, &folded);
+  if (fold) {
+    std::vector<std::string> outputs;
+    for (const std::string& o : sig.outputs) outputs.push_back(o + ":0");
+    graph = optimize::fold_batch_norms(graph, &folded, outputs);
+  }
   tf::write_graphdef(graph, out);
-  tfjs::ModelSignature sig = tfjs::read_signature(model);
   std::printf("wrote %s: %d nodes", out.c_str(), graph.size());
   if (fold) std::printf(", %d batch norms folded into convolutions", folded);
   std::printf("\n");

@@ -195,6 +195,21 @@ TEST(Convert, FoldBatchNormsLeavesSharedTensorsAlone) {
   EXPECT_EQ(f.node(f.find("batch_normalization_1")).op, "FusedBatchNormV3");
 }
 
+// A convolution that is one of the model's outputs keeps its values: folding rewrote its
+// weights, and fetching it from the converted graph gave neither the convolution nor the norm.
+TEST(Convert, FoldBatchNormsLeavesAnOutputsConvolutionAlone) {
+  TempDir dir;
+  const Graph g = tfjs::load_model(write_tiny_model(dir));
+  int folded = -1;
+  const std::string outputs[] = {"conv2d_1:0"};
+  Graph f = optimize::fold_batch_norms(g, &folded, outputs);
+  EXPECT_EQ(folded, 0);
+  const Tensor x = ramp({2, 3, 3, 2}, 0.17f);
+  EXPECT_EQ(max_abs_diff(run_graph(f, "input_1:0", x, {"conv2d_1:0"})[0],
+                         run_graph(g, "input_1:0", x, {"conv2d_1:0"})[0]),
+            0);
+}
+
 TEST(Convert, FoldedAgreesWithUnfolded) {
   TempDir dir;
   Graph g = tfjs::load_model(write_tiny_model(dir));

@@ -306,6 +306,34 @@ TEST(TfjsImport, FlattenChannelsFirstIsRefusedWhereKerasWouldTranspose) {
   }
 }
 
+// TF.js's Softmax layer saves axis 1 by default, the last axis of a rank-2 input: poet refused
+// every model built with tf.layers.softmax() ("an axis other than the last").
+TEST(TfjsImport, SoftmaxTakesTheLastAxisByItsNumberToo) {
+  TempDir dir;
+  const Tensor out = run_f(
+      write_small_model(dir, "[null, 3]", layer_f("Softmax", R"({"axis": 1})")), iota({1, 3}));
+  const float e0 = 1.f, e1 = std::exp(1.f), e2 = std::exp(2.f);
+  EXPECT_NEAR(out.data<float>()[2], e2 / (e0 + e1 + e2), 1e-6f);
+  TempDir other;
+  const auto model = write_small_model(other, "[null, 2, 3]", layer_f("Softmax", R"({"axis": 1})"));
+  expect_error([&] { tfjs::load_model(model); },
+               model.string() + ": layer 'f' (Softmax): Softmax over axis 1, not the last");
+}
+
+// Keras and TF.js refuse a convolution both strided and dilated; poet ran it.
+TEST(TfjsImport, AStridedDilatedConvolutionIsRefusedAsKerasRefusesIt) {
+  TempDir dir;
+  const auto model = write_small_model(
+      dir, "[null, 5, 5, 1]",
+      layer_f("Conv2D", R"({"filters": 1, "kernel_size": [1, 1], "strides": [2, 2],
+                            "dilation_rate": [2, 2], "use_bias": false})"),
+      {{"f/kernel", {1, 1, 1, 1}, {1.f}}});
+  expect_error([&] { tfjs::load_model(model); },
+               model.string() +
+                   ": layer 'f' (Conv2D): strides and dilation_rate both above 1, "
+                   "which Keras and TF.js refuse");
+}
+
 // Keras's Reshape resolves a -1 in target_shape from the input's size past the batch; poet
 // prepended its own -1 for the batch and refused the model ("more than one -1").
 TEST(TfjsImport, ReshapeResolvesItsMinusOneFromTheInputAsKeras) {

@@ -8,12 +8,14 @@ namespace {
 // How many data and control inputs read each node's outputs (control reads count at index -1).
 using Readers = std::map<Endpoint, int>;
 
-Readers count_readers(const Graph& g) {
+// Each endpoint's readers in `g`; the graph's `outputs`, read from outside it, count as one.
+Readers count_readers(const Graph& g, std::span<const Endpoint> outputs) {
   Readers readers;
   for (const Node& node : g.nodes()) {
     for (const Endpoint& e : node.inputs) ++readers[e];
     for (int c : node.control_inputs) ++readers[{c, -1}];
   }
+  for (const Endpoint& e : outputs) ++readers[e];
   return readers;
 }
 
@@ -83,7 +85,8 @@ Node const_node(std::string name, Tensor value) {
 }
 
 // Rewrites one chain; marks the nodes it no longer needs in `drop`.
-void fold_chain(Graph& g, const Chain& chain, std::vector<char>& drop) {
+void fold_chain(Graph& g, const Chain& chain, std::span<const Endpoint> outputs,
+                std::vector<char>& drop) {
   const int64_t channels = chain.channels;
   std::vector<float> scale(channels, 1.f), bias(channels, 0.f);
   if (chain.bias_add >= 0) {
@@ -114,7 +117,7 @@ void fold_chain(Graph& g, const Chain& chain, std::vector<char>& drop) {
   out.inputs = {{chain.conv, 0}, {bias_node, 0}};
   out.attrs = {{"T", DType::kFloat32}, {"data_format", std::string("NHWC")}};
   // The statistics Consts go when nothing else reads them.
-  Readers readers = count_readers(g);
+  Readers readers = count_readers(g, outputs);
   for (int n : unread)
     if (g.node(n).op == "Const" && readers_of(readers, {n, 0}) == 0 &&
         readers_of(readers, {n, -1}) == 0)
@@ -148,15 +151,17 @@ Tensor scale_output_channels(const Tensor& filter, std::span<const float> scale)
   return w;
 }
 
-Graph fold_batch_norms(const Graph& graph, int* folded) {
+Graph fold_batch_norms(const Graph& graph, int* folded, std::span<const std::string> outputs) {
   Graph g = graph;
+  std::vector<Endpoint> read_outside;
+  for (const std::string& name : outputs) read_outside.push_back(g.endpoint(name));
   std::vector<char> drop(g.size(), 0);
   int count = 0;
   const int original = g.size();
   for (int n = 0; n < original; ++n) {
     Chain chain;
-    if (!find_chain(g, count_readers(g), n, chain)) continue;
-    fold_chain(g, chain, drop);
+    if (!find_chain(g, count_readers(g, read_outside), n, chain)) continue;
+    fold_chain(g, chain, read_outside, drop);
     ++count;
   }
   if (folded) *folded = count;

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <span>
+#include <string>
 
 #include "engine/graph.h"
 
@@ -32,8 +33,11 @@ Tensor scale_output_channels(const Tensor& filter, std::span<const float> scale)
 // BiasAdd and an inference FusedBatchNorm / FusedBatchNormV3 on constant statistics into the
 // convolution on folded weights plus one BiasAdd that takes the batch norm's name, so readers
 // of the batch norm read the same values. Chains whose intermediate tensors or filter are
-// read elsewhere are left as they are. The statistics Consts left unread are dropped.
-// `folded`, when given, receives the number of batch norms folded.
-Graph fold_batch_norms(const Graph& graph, int* folded = nullptr);
+// read elsewhere are left as they are, as are those whose intermediate tensors are among
+// `outputs` (tensor names a model's user reads: a convolution that is an output keeps its
+// values). The statistics Consts left unread are dropped. `folded`, when given, receives the
+// number of batch norms folded.
+Graph fold_batch_norms(const Graph& graph, int* folded = nullptr,
+                       std::span<const std::string> outputs = {});
 
 }  // namespace poet::optimize

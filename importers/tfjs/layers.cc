@@ -74,11 +74,14 @@ Endpoint convolution(LayerContext& ctx, bool depthwise) {
   int64_t out = depthwise ? size_config(ctx, "depth_multiplier", 1) : size_config(ctx, "filters");
   Endpoint kernel =
       ctx.weight(depthwise ? "depthwise_kernel" : "kernel", Shape{size[0], size[1], in, out});
-  std::map<std::string, AttrValue> attrs = {
-      {"strides", nhwc(pair_config(ctx, "strides", {1, 1}))},
-      {"dilations", nhwc(pair_config(ctx, "dilation_rate", {1, 1}))},
-      {"padding", padding_config(ctx)},
-      {"data_format", std::string("NHWC")}};
+  const std::vector<int64_t> strides = pair_config(ctx, "strides", {1, 1});
+  const std::vector<int64_t> dilations = pair_config(ctx, "dilation_rate", {1, 1});
+  if (std::ranges::max(strides) > 1 && std::ranges::max(dilations) > 1)
+    ctx.fail("strides and dilation_rate both above 1, which Keras and TF.js refuse");
+  std::map<std::string, AttrValue> attrs = {{"strides", nhwc(strides)},
+                                            {"dilations", nhwc(dilations)},
+                                            {"padding", padding_config(ctx)},
+                                            {"data_format", std::string("NHWC")}};
   if (!depthwise) attrs["use_cudnn_on_gpu"] = true;
   Endpoint y = ctx.op(depthwise ? "depthwise" : "Conv2D",
                       depthwise ? "DepthwiseConv2dNative" : "Conv2D", {x, kernel}, attrs);
@@ -339,9 +342,13 @@ Endpoint zero_padding2d(LayerContext& ctx) {
 }
 
 Endpoint softmax_layer(LayerContext& ctx) {
-  if (ctx.config_or<int64_t>("axis", -1) != -1)
-    ctx.fail("Softmax over an axis other than the last");
-  return ctx.op("Softmax", "Softmax", {single_input(ctx)});
+  Endpoint x = single_input(ctx);
+  // TF.js's Softmax layer saves axis 1 by default (Keras's, -1): the last axis of a rank-2 input.
+  const int64_t axis = ctx.config_or<int64_t>("axis", -1);
+  const PartialShape shape = ctx.shape_of(x);
+  if (axis != -1 && !(shape.known_rank && axis == shape.rank() - 1))
+    ctx.fail("Softmax over axis ", axis, ", not the last");
+  return ctx.op("Softmax", "Softmax", {x});
 }
 
 using Converter = Endpoint (*)(LayerContext&);
