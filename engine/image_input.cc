@@ -10,11 +10,15 @@ namespace {
 
 constexpr auto kGrid = kernels::ref::ResizeGrid::kLegacy;
 
-void check_spec(const ImageInputSpec& spec, std::span<float> out) {
+void check_spec(const ImageInputSpec& spec) {
   if (spec.height <= 0 || spec.width <= 0 || spec.height > kMaxImageSide ||
       spec.width > kMaxImageSide)
     fail("input size ", spec.height, "x", spec.width, " is out of range 1..", kMaxImageSide);
   if (spec.std == 0) fail("input std must not be 0");
+}
+
+void check_spec(const ImageInputSpec& spec, std::span<float> out) {
+  check_spec(spec);
   if (out.size() != static_cast<size_t>(spec.height * spec.width * 3))
     fail("preprocess_image: ", out.size(), " floats for a ", spec.height, "x", spec.width,
          " image");
@@ -43,8 +47,9 @@ class ResizingSink final : public RowSink {
 
   void start(int64_t height, int64_t width, int channels) override {
     if (channels != 3) fail("ResizingSink: ", channels, " channels, expected 3");
-    if (!resized_from_bytes(height * width * 3, out_h_, out_w_)) {
-      whole_ = Tensor(DType::kUInt8, {height, width, 3});
+    whole_ = !resized_from_bytes(height * width * 3, out_h_, out_w_);
+    if (whole_) {
+      image_ = Tensor(DType::kUInt8, {height, width, 3});
       return;
     }
     ys_ = kernels::ref::interpolation_weights(height, out_h_, kGrid);
@@ -56,15 +61,14 @@ class ResizingSink final : public RowSink {
   }
 
   uint8_t* row(int64_t y) override {
-    if (whole_.num_elements() > 0)
-      return whole_.data<uint8_t>().data() + y * static_cast<int64_t>(whole_.dim(1)) * 3;
+    if (whole_) return image_.data<uint8_t>().data() + y * image_.dim(1) * 3;
     std::vector<uint8_t>& row = read_[y] ? rows_[y] : skipped_;
     row.resize(row_bytes_);
     return row.data();
   }
 
   void row_done(int64_t y) override {
-    if (whole_.num_elements() > 0) return;
+    if (whole_) return;
     for (; next_ < out_h_ && ys_[next_].upper <= y; ++next_)
       kernels::ref::resize_bilinear_row<uint8_t>(xs_, 3, rows_[ys_[next_].lower].data(),
                                                  rows_[ys_[next_].upper].data(), ys_[next_].lerp,
@@ -76,14 +80,15 @@ class ResizingSink final : public RowSink {
 
   // After the last row.
   void finish() {
-    if (whole_.num_elements() > 0) return resize_image(whole_, out_h_, out_w_, out_);
+    if (whole_) return resize_image(image_, out_h_, out_w_, out_);
     if (next_ != out_h_) fail("ResizingSink: ", next_, " of ", out_h_, " rows resized");
   }
 
  private:
   int64_t out_h_, out_w_;
   std::span<float> out_;
-  Tensor whole_;
+  bool whole_ = false;  // the image is held whole, in image_
+  Tensor image_;
   std::vector<kernels::ref::Interpolation> ys_, xs_;
   std::vector<std::vector<uint8_t>> rows_;  // the rows read, until no output row reads them
   std::vector<bool> read_;                  // whether an output row reads input row y
@@ -105,6 +110,7 @@ void preprocess_image(const Tensor& image, const ImageInputSpec& spec, std::span
 }
 
 Tensor preprocess_image(const Tensor& image, const ImageInputSpec& spec) {
+  check_spec(spec);  // before the tensor is allocated
   Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
   preprocess_image(image, spec, out.data<float>());
   return out;
@@ -138,6 +144,7 @@ void read_image_input(const std::filesystem::path& file, const ImageInputSpec& s
 }
 
 Tensor read_image_input(const std::filesystem::path& file, const ImageInputSpec& spec) {
+  check_spec(spec);  // before the tensor is allocated
   Tensor out(DType::kFloat32, {1, spec.height, spec.width, 3});
   read_image_input(file, spec, out.data<float>());
   return out;
