@@ -173,8 +173,8 @@ int classify(Args args) {
        "frozen GraphDef (.pb, .pbtxt) or TF.js model.json (default: --model_dir's "
        "classify_image_graph_def.pb)"},
       {"model_dir", "/tmp/imagenet",
-       "classify_image.py's: the unpacked inception-2015-12-05.tgz, whose graph, label files and "
-       "cropped_panda.jpg serve where --graph, labels or images are not given"},
+       "classify_image.py's: the unpacked inception-2015-12-05.tgz; without --graph its graph, "
+       "and then its label files and cropped_panda.jpg where no labels or image are given"},
       {"image_file", "", "an image (classify_image.py's flag); more may follow as arguments"},
       {"labels", "", "labels file: one per line in output order, or `index:label` lines"},
       {"label_map", "", "Inception v3: imagenet_2012_challenge_label_map_proto.pbtxt"},

@@ -147,7 +147,13 @@ std::filesystem::path temp_path(const std::filesystem::path& dir,
   // The target's name is cut so that the temporary one fits NAME_MAX too (a cache file is named
   // after its image, and may be near it already).
   std::string name = target.filename().string();
-  name.resize(std::min(name.size(), size_t{NAME_MAX} - 1 - suffix.size()));
+  if (const size_t room = size_t{NAME_MAX} - 1 - suffix.size(); name.size() > room) {
+    name.resize(room);
+    // Not inside a UTF-8 character, which some file systems refuse in a name: drop the cut one.
+    while (!name.empty() && (static_cast<unsigned char>(name.back()) & 0xC0) == 0x80)
+      name.pop_back();
+    if (!name.empty() && static_cast<unsigned char>(name.back()) >= 0xC0) name.pop_back();
+  }
   return dir / str_cat(".", name, suffix);
 }
 

@@ -64,6 +64,23 @@ TEST(AtomicWrite, ATargetNameNearTheLimitIsWritten) {
   write_file_atomic(dir / name, "long");
   EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{name}));
   EXPECT_EQ(read_file(dir / name), "long");
+  // Cut where it fits, the temporary name would end inside a two-byte character ("\u00e9"), and
+  // some file systems refuse invalid UTF-8: the writer's file, seen while it writes, keeps
+  // whole characters.
+  // One byte more or less before them moves the cut across a character, whatever the length
+  // of this process's id in the suffix.
+  std::string accented;
+  for (int i = 0; i < 120; ++i) accented += "\u00e9";
+  for (const std::string& target : {accented, "x" + accented}) {
+    testing::TempDir other;
+    std::vector<std::string> during;
+    write_file_atomic(other / target, [&](std::ostream&) { during = names_in(other.path()); });
+    ASSERT_EQ(during.size(), 1u);
+    EXPECT_TRUE(is_atomic_temp_name(during[0])) << during[0];
+    const std::string kept = during[0].substr(1, during[0].rfind(".tmp-") - 1);
+    EXPECT_EQ(target.rfind(kept, 0), 0u);
+    EXPECT_NE(static_cast<unsigned char>(kept.back()), 0xC3) << "ends inside a character";
+  }
 }
 
 // A killed run's temporary file goes on the next run's first write into the folder, whatever

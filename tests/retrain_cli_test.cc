@@ -447,17 +447,24 @@ TEST(RetrainCli, ACompleteCacheInAFolderTheRunCannotWriteIsRead) {
   EXPECT_EQ(line.computed, 0) << r.out;
   EXPECT_EQ(line.reused, 60) << r.out;
 
-  // A missing file must be computed and written: refused before the run, naming the flag.
+  // A missing file is written into its class's folder, which must then be writable (only it:
+  // the cache's top folder may stay read-only); else the run is refused before it starts.
+  const fs::path class_dir = *fs::directory_iterator(dir / "bottlenecks");
   cache_writable(true);
-  fs::remove(*fs::directory_iterator(*fs::directory_iterator(dir / "bottlenecks")));
+  fs::remove(*fs::directory_iterator(class_dir));
   cache_writable(false);
   r = run_poet(args, launcher);
-  cache_writable(true);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--bottleneck_dir " + (dir / "bottlenecks").string() + ": cannot write in"),
+  EXPECT_NE(r.err.find("--bottleneck_dir " + class_dir.string() + ": cannot write in " +
+                       class_dir.string()),
             std::string::npos)
       << r.err;
   EXPECT_EQ(r.out.find("Input: "), std::string::npos) << r.out;  // before the graph loads
+  fs::permissions(class_dir, fs::perms::all);
+  r = run_poet(args, launcher);
+  cache_writable(true);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(bottleneck_line(r.out).computed, 1) << r.out;
 }
 
 // retrain.py warns about the dataset as it scans it, before the slow bottleneck phase; poet

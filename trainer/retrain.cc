@@ -82,15 +82,14 @@ void check_values(const RetrainOptions& o) {
   check_outputs(o);
 }
 
-// Whether every image has a file in the bottleneck cache (valid or not: a run recomputes an
-// invalid one, and its write then fails naming the file).
-bool cache_complete(const Dataset& dataset, const RetrainOptions& o) {
-  for (const ImageClass& image_class : dataset.classes)
-    for (Split split : {Split::kTraining, Split::kValidation, Split::kTesting})
-      for (const std::string& file : image_class.images(split))
-        if (!std::filesystem::exists(
-                bottleneck_path(o.bottleneck_dir, image_class.dir_name, file, o.architecture)))
-          return false;
+// Whether every image of `image_class` has a file in the bottleneck cache (valid or not: a run
+// recomputes an invalid one, and its write then fails naming the file).
+bool cache_complete(const ImageClass& image_class, const RetrainOptions& o) {
+  for (Split split : {Split::kTraining, Split::kValidation, Split::kTesting})
+    for (const std::string& file : image_class.images(split))
+      if (!std::filesystem::exists(
+              bottleneck_path(o.bottleneck_dir, image_class.dir_name, file, o.architecture)))
+        return false;
   return true;
 }
 
@@ -337,9 +336,11 @@ Dataset check_retrain_options(const RetrainOptions& options) {
       scan_image_dir(options.image_dir, options.testing_percentage, options.validation_percentage);
   check_sets(dataset);
   // retrain.py writes only the bottleneck files that are missing, so a complete cache may be
-  // shared or read-only.
-  if (!cache_complete(dataset, options))
-    check_can_write(options.bottleneck_dir, PathKind::kDirectory, "--bottleneck_dir");
+  // shared or read-only: only the folders of classes with a file to write must be writable.
+  for (const ImageClass& image_class : dataset.classes)
+    if (!cache_complete(image_class, options))
+      check_can_write(join_path(options.bottleneck_dir, image_class.dir_name), PathKind::kDirectory,
+                      "--bottleneck_dir");
   return dataset;
 }
 
