@@ -239,7 +239,9 @@ bool png_header_step(PngDecoder& d, int wanted) {
   bool has_alpha = (color & PNG_COLOR_MASK_ALPHA) != 0;
   if (d.channels % 2 == 0) {
     if (!has_alpha && has_trns) png_set_tRNS_to_alpha(d.png);
-    if (!has_alpha && !has_trns) png_set_add_alpha(d.png, 0xffff, PNG_FILLER_AFTER);
+    // TensorFlow fills alpha with the file's largest sample, (1 << bit depth) - 1: it stays 1, 3
+    // or 15 when 1-, 2- or 4-bit samples expand to 8 bits.
+    if (!has_alpha && !has_trns) png_set_add_alpha(d.png, (1 << depth) - 1, PNG_FILLER_AFTER);
   } else if (has_alpha || has_trns) {
     png_set_strip_alpha(d.png);
   }

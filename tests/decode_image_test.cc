@@ -229,6 +229,19 @@ TEST(DecodePng, RgbaToGrayDropsAlphaAndWeighsChannels) {
   EXPECT_EQ(decode_png(png, 0, "rgba.png").shape(), (Shape{1, 1, 4}));
 }
 
+// TensorFlow's png_io fills a missing alpha with (1 << bit depth) - 1 of the file, which stays
+// 15 for a 4-bit gray file expanded to 8 bits; poet filled 255.
+TEST(DecodePng, AddedAlphaIsTensorFlowsFiller) {
+  PngSpec spec;
+  spec.color_type = PNG_COLOR_TYPE_GRAY;
+  spec.bit_depth = 4;
+  EXPECT_EQ(pixels(decode_png(encode_png(spec, {{0xF0}}), 4, "gray4.png")),
+            (std::vector<uint8_t>{255, 255, 255, 15}));
+  spec.bit_depth = 8;
+  EXPECT_EQ(pixels(decode_png(encode_png(spec, {{7}}), 4, "gray8.png")),
+            (std::vector<uint8_t>{7, 7, 7, 255}));
+}
+
 TEST(DecodePng, InterlacedMatchesPlain) {
   PngSpec spec;
   spec.width = 5;
