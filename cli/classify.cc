@@ -51,7 +51,7 @@ ModelDir model_dir(const Flags& flags) {
 struct Model {
   std::string input, output;
   ImageInputSpec spec;
-  PartialShape declared;     // the graph's shape of `input` (declared_shape); unset for JPEG bytes
+  PartialShape declared;     // the graph's shape of `input` (declared_shape); unset for image bytes
   bool image_bytes = false;  // `input` takes a file's bytes (takes_image_bytes)
 };
 

@@ -523,6 +523,15 @@ TEST(BatchSplit, AnImagesErrorReachesTheCaller) {
   EXPECT_EQ(exe.run(std::span(&good, 1))[0].shape(), (Shape{5, 3}));
 }
 
+// The error running `exe` on `x` gives under a tensor limit of `limit` bytes (restored after).
+std::string error_under_limit(Executable& exe, const Tensor& x, size_t limit) {
+  const size_t saved = max_tensor_bytes();
+  set_max_tensor_bytes(limit);
+  const std::string e = error_of([&] { exe.run(std::span(&x, 1)); });
+  set_max_tensor_bytes(saved);
+  return e;
+}
+
 TEST(BatchSplit, AJoinOverTheTensorLimitIsRefusedBeforeAnyImageRuns) {
   // Each image's 4 KB of y is kept until the join; 8 of them would pass the limit. (A bench
   // run of 65 images of 64 MB held 4.4 GB before the join refused them.)
@@ -534,12 +543,7 @@ TEST(BatchSplit, AJoinOverTheTensorLimitIsRefusedBeforeAnyImageRuns) {
   Executable exe(b.g, {"x:0"}, {"y:0"}, o);
   int observed = 0;
   exe.set_step_observer([&](int, const StepTime&) { ++observed; });
-  const Tensor x = random_tensor({8, 4});
-  const size_t limit = max_tensor_bytes();
-  set_max_tensor_bytes(16000);
-  const std::string e = error_of([&] { exe.run(std::span(&x, 1)); });
-  set_max_tensor_bytes(limit);
-  EXPECT_EQ(e,
+  EXPECT_EQ(error_under_limit(exe, random_tensor({8, 4}), 16000),
             "fetch 'y:0': a batch of 8 makes it [8,1000] of float32, more than the 16000-byte "
             "limit (POET_MAX_TENSOR_BYTES)");
   EXPECT_EQ(observed, 0);
@@ -553,12 +557,7 @@ TEST(BatchSplit, AnOutputOverTheTensorLimitAtRunTimeNamesItsNode) {
   ExecOptions o;
   o.batch_split = BatchSplit::kOff;
   Executable exe(b.g, {"x:0"}, {"y:0"}, o);
-  const Tensor x = random_tensor({8, 4});
-  const size_t limit = max_tensor_bytes();
-  set_max_tensor_bytes(16000);
-  const std::string e = error_of([&] { exe.run(std::span(&x, 1)); });
-  set_max_tensor_bytes(limit);
-  EXPECT_EQ(e,
+  EXPECT_EQ(error_under_limit(exe, random_tensor({8, 4}), 16000),
             "node 'y' (MatMul): output 0 would be [8,1000] of float32, more than the 16000-byte "
             "limit (POET_MAX_TENSOR_BYTES)");
 }
