@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <string>
 #include <utility>
 
 #include "cli/common.h"
@@ -74,20 +75,30 @@ bool shape_open(const StepInfo& s) {
   return std::ranges::any_of(s.outputs, [](const TensorInfo& o) { return !o.shape.fully_known(); });
 }
 
+// "1.600 GFLOPs", or in MFLOPs below 0.01 GFLOP, which would print as 0.000 or nearly.
+std::string flops_text(int64_t flops) {
+  char text[64];
+  if (flops < 10'000'000)
+    std::snprintf(text, sizeof text, "%.3f MFLOPs", static_cast<double>(flops) / 1e6);
+  else
+    std::snprintf(text, sizeof text, "%.3f GFLOPs", static_cast<double>(flops) / 1e9);
+  return text;
+}
+
 // A layer whose shape the graph leaves open (an input of [?,?,?,3]) has no FLOP count: the total
 // then says so rather than leave them out.
 void print_total(const std::vector<StepInfo>& steps, int64_t total) {
   const auto first_open = std::ranges::find_if(steps, shape_open);
   if (first_open == steps.end()) {
-    std::printf("total: %.3f GFLOPs per run\n", total / 1e9);
+    std::printf("total: %s per run\n", flops_text(total).c_str());
     return;
   }
   const auto n = static_cast<long long>(std::ranges::count_if(steps, shape_open));
   std::printf(
       "total: unknown: the graph leaves the shapes of %lld layer%s open (the first: '%s' %s), and "
-      "their FLOPs with them (%.3f GFLOPs in the others)\n",
+      "their FLOPs with them (%s in the others)\n",
       n, n == 1 ? "" : "s", first_open->name.c_str(), first_open->outputs[0].shape.str().c_str(),
-      total / 1e9);
+      flops_text(total).c_str());
 }
 
 void print_layers(const Executable& exe, int64_t batch) {

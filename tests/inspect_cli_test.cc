@@ -66,6 +66,14 @@ TEST(InspectCli, ALayerOverTheTensorLimitIsNamedInsteadOfATotal) {
   CliResult r = run_poet({"inspect", (dir / "g.pbtxt").string(), "--batch", "100"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("total: 1.600 GFLOPs per run"), std::string::npos) << r.out;
+  // Below 0.01 GFLOP the total is in MFLOPs: 100x100 pixels to 8 channels is 0.16 (it printed
+  // "0.000 GFLOPs").
+  std::string small = kWideConv;
+  for (size_t at; (at = small.find("size: 1000 }")) != std::string::npos;)
+    small.replace(at, 12, "size: 100 }");
+  write_file_atomic(dir / "small.pbtxt", small);
+  r = run_poet({"inspect", (dir / "small.pbtxt").string()});
+  EXPECT_NE(r.out.find("total: 0.160 MFLOPs per run"), std::string::npos) << r.out;
   r = run_poet({"inspect", (dir / "g.pbtxt").string(), "--batch", "200"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("node 'y' (Conv2D): its output would be float32 [200,1000,1000,8], "
