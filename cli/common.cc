@@ -226,7 +226,8 @@ void refuse_image_flags(const Flags& flags, std::span<const std::string_view> na
     if (flags.given(name))
       fail("--", name, ": ", graph_path, " decodes, resizes and normalises the JPEG itself (",
            input, "); the flag applies to an image tensor given with --input_layer ",
-           "(for Inception v3: Mul:0, with --input_mean 128 --input_std 128)");
+           "(for Inception v3: Mul:0, where the graph's own Sub and Mul constants are the "
+           "defaults)");
 }
 
 void read_normalisation_flags(const Flags& flags, ImageInputSpec& spec) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -112,8 +113,16 @@ class Graph {
   std::vector<int> needed_nodes(std::span<const Endpoint> fetches, std::span<const Endpoint> feeds,
                                 std::vector<int>* needed_by = nullptr) const;
 
+  // The GraphDef version (VersionDef's producer) of the file the graph was read from, 0 for a
+  // file without one; unset for a graph built otherwise (a TF.js model). TensorFlow checks a
+  // graph's ops against it: Inception v3 2015's BatchNormWithGlobalNormalization loads only
+  // below version 9, so a graph written back must not claim a later one.
+  std::optional<int> producer() const { return producer_; }
+  void set_producer(std::optional<int> producer) { producer_ = producer; }
+
  private:
   std::vector<Node> nodes_;
+  std::optional<int> producer_;
   std::unordered_map<std::string, int> index_;
 };
 

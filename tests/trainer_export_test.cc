@@ -149,6 +149,37 @@ TEST(TrainerExport, AGraphListingANodeBeforeItsInputs) {
   EXPECT_EQ(g.node(placeholder.inputs.at(0).node).name, "feat");
 }
 
+// TensorFlow checks a graph's ops against its version: Inception v3 2015's
+// BatchNormWithGlobalNormalization was removed in version 9, and poet wrote 21 whatever the file
+// said, so TensorFlow refused every graph retrained on it. The version written is the file's
+// (none where it had none, as retrain.py writes them), at most 21; a graph poet built says 21.
+TEST(TrainerExport, KeepsTheGraphsVersion) {
+  SoftmaxLayer layer(4, 2, 1);
+  const std::pair<std::string, int> cases[] = {
+      {"", 0}, {"versions { producer: 5 }", 5}, {"versions { producer: 1200 }", 21}};
+  for (const auto& [versions, want] : cases) {
+    tensorflow::GraphDef def;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        "node { name: 'image' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } } }\n"
+        "node { name: 'feat' op: 'Identity' input: 'image' attr { key: 'T' value { type: "
+        "DT_FLOAT } } }\n" +
+            versions,
+        &def));
+    const tensorflow::GraphDef out = tf::export_graphdef(build_retrained_graph(
+        tf::import_graphdef(std::move(def)), {"image:0", "feat:0", "final_result"},
+        layer.weights_tensor(), layer.biases_tensor()));
+    EXPECT_EQ(out.has_versions(), want > 0) << versions;
+    EXPECT_EQ(out.versions().producer(), want) << versions;
+  }
+  Graph built;  // not read from a file
+  Node image;
+  image.name = "image";
+  image.op = "Placeholder";
+  image.attrs["dtype"] = DType::kFloat32;
+  built.add(std::move(image));
+  EXPECT_EQ(tf::export_graphdef(built).versions().producer(), 21);
+}
+
 TEST(TrainerExport, SameInputsSameBytes) {
   POET_REQUIRE_FIXTURE(kMobileNet);
   TempDir tmp;

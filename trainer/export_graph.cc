@@ -50,6 +50,7 @@ Graph copy_needed(const Graph& original, Endpoint bottleneck) {
   std::vector<int> new_index(original.size(), -1);
   for (size_t i = 0; i < needed.size(); ++i) new_index[needed[i]] = static_cast<int>(i);
   Graph graph;
+  graph.set_producer(original.producer());
   for (int n : needed) {
     Node node = original.node(n);
     if (!node.import_error.empty())

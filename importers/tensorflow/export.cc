@@ -4,6 +4,7 @@
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 
@@ -74,6 +75,13 @@ namespace {
 
 constexpr int kProducer = 21;  // GraphDef version of TensorFlow 1.x
 
+// The version a written graph claims: its file's, as TensorFlow keeps the lower of a graph's
+// and its own when it imports one, so that ops removed since stay loadable; a graph poet built
+// claims kProducer. 0 (a file without one, as retrain.py writes them) is written as none.
+int producer_of(const Graph& graph) {
+  return std::min(graph.producer().value_or(kProducer), kProducer);
+}
+
 void node_to_proto(const Graph& graph, const Node& node, tensorflow::NodeDef* proto) {
   proto->set_name(node.name);
   proto->set_op(node.op);
@@ -110,7 +118,8 @@ void check_size(const std::filesystem::path& path, size_t size) {
 
 tensorflow::GraphDef export_graphdef(const Graph& graph, size_t max_tensor_bytes) {
   tensorflow::GraphDef graph_def;
-  graph_def.mutable_versions()->set_producer(kProducer);
+  if (const int producer = producer_of(graph); producer > 0)
+    graph_def.mutable_versions()->set_producer(producer);
   for (const Node& node : graph.nodes()) {
     tensorflow::NodeDef* proto = graph_def.add_node();
     node_to_proto(graph, node, proto);
@@ -161,9 +170,11 @@ void write_graphdef(const Graph& graph, const std::filesystem::path& path) {
       node_to_proto(graph, node, &proto);
       write_field(tensorflow::GraphDef::kNodeFieldNumber, proto);
     }
-    tensorflow::VersionDef versions;
-    versions.set_producer(kProducer);
-    write_field(tensorflow::GraphDef::kVersionsFieldNumber, versions);
+    if (const int producer = producer_of(graph); producer > 0) {
+      tensorflow::VersionDef versions;
+      versions.set_producer(producer);
+      write_field(tensorflow::GraphDef::kVersionsFieldNumber, versions);
+    }
   });
 }
 

@@ -375,6 +375,7 @@ Graph import_graphdef(tensorflow::GraphDef&& graph_def) {
     graph.add(node_from_proto(proto, budget));
   for (int n = 0; n < graph.size(); ++n) add_inputs(graph, n, graph_def.node(n));
   graph.topological_order();  // rejects cycles now rather than at first use
+  graph.set_producer(graph_def.has_versions() ? graph_def.versions().producer() : 0);
   return graph;
 }
 
