@@ -164,6 +164,7 @@ class TensorSink final : public RowSink {
   }
   uint8_t* row(int64_t y) override { return image.data<uint8_t>().data() + y * row_bytes_; }
   void row_done(int64_t) override {}
+  uint8_t* whole_image() override { return image.data<uint8_t>().data(); }
 
   Tensor image;
 
@@ -361,11 +362,17 @@ void decode_png_rows(std::string_view bytes, int channels, std::string_view what
     if (!png_rows_step(d, sink, rows)) fail(what, ": invalid PNG data (", d.message, ")");
     return;
   }
-  std::vector<uint8_t> whole(static_cast<size_t>(height) * row_bytes);
-  if (!png_interlaced_step(d, whole.data(), row_bytes, rows))
+  // The passes go straight into a sink that holds the whole image, else through a copy.
+  std::vector<uint8_t> copy;
+  uint8_t* whole = sink.whole_image();
+  if (!whole) {
+    copy.resize(static_cast<size_t>(height) * row_bytes);
+    whole = copy.data();
+  }
+  if (!png_interlaced_step(d, whole, row_bytes, rows))
     fail(what, ": invalid PNG data (", d.message, ")");
   for (int64_t y = 0; y < height; ++y) {
-    std::memcpy(sink.row(y), whole.data() + y * row_bytes, row_bytes);
+    if (!copy.empty()) std::memcpy(sink.row(y), whole + y * row_bytes, row_bytes);
     sink.row_done(y);
   }
 }

@@ -43,6 +43,9 @@ class RowSink {
   virtual uint8_t* row(int64_t y) = 0;
   // Row y is complete.
   virtual void row_done(int64_t y) = 0;
+  // The image's rows one after another, when the sink holds it whole (from start on): an
+  // interlaced PNG, whose passes revisit every row, decodes into it rather than into a copy.
+  virtual uint8_t* whole_image() { return nullptr; }
 };
 
 // decode_image into `sink`, row by row. An interlaced PNG, whose passes revisit every row, is

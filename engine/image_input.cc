@@ -60,8 +60,10 @@ class ResizingSink final : public RowSink {
     row_bytes_ = static_cast<size_t>(width) * 3;
   }
 
+  uint8_t* whole_image() override { return whole_ ? image_.data<uint8_t>().data() : nullptr; }
+
   uint8_t* row(int64_t y) override {
-    if (whole_) return image_.data<uint8_t>().data() + y * image_.dim(1) * 3;
+    if (whole_) return whole_image() + y * image_.dim(1) * 3;
     std::vector<uint8_t>& row = read_[y] ? rows_[y] : skipped_;
     row.resize(row_bytes_);
     return row.data();
