@@ -53,9 +53,8 @@ void print_parameters(const Graph& graph) {
 // shapes are still inferred, but Op::flops is not asked about them (a file may declare 2^62
 // rows), so a total over them would leave their layers out.
 void check_within_limit(const TensorInfo& t, const std::string& what, int64_t batch) {
-  if (!t.shape.fully_known()) return;
+  if (!over_tensor_limit(t)) return;
   const int64_t bytes = known_bytes(t);
-  if (bytes >= 0 && static_cast<uint64_t>(bytes) <= max_tensor_bytes()) return;
   fail(what, " would be ", dtype_name(t.dtype), " ", t.shape.str(), ", ",
        bytes < 0 ? std::string("too many bytes to count") : str_cat(bytes, " bytes"),
        ", over poet's tensor limit of ", max_tensor_bytes(),

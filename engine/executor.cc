@@ -856,9 +856,7 @@ namespace {
 void check_output_sizes(const Node& node, std::span<const TensorInfo> outputs) {
   for (size_t k = 0; k < outputs.size(); ++k) {
     const TensorInfo& o = outputs[k];
-    if (!o.shape.fully_known() || o.dtype == DType::kString) continue;
-    const int64_t bytes = known_bytes(o);
-    if (bytes < 0 || static_cast<uint64_t>(bytes) > max_tensor_bytes())
+    if (o.dtype != DType::kString && over_tensor_limit(o))
       fail(node.describe(), ": output ", k, " would be ", o.shape.str(), " of ",
            dtype_name(o.dtype), ", more than the ", max_tensor_bytes(),
            "-byte limit (POET_MAX_TENSOR_BYTES)");
@@ -874,9 +872,8 @@ void Executable::Impl::check_joined_fetches(int64_t batch) const {
     TensorInfo joined = infos[fetches[f].node][fetches[f].index];
     if (!joined.shape.known_rank || joined.shape.rank() == 0) continue;
     joined.shape.dims[0] = batch;
-    if (!joined.shape.fully_known()) continue;  // an image's size decides it: the join checks
-    const int64_t bytes = known_bytes(joined);
-    if (bytes < 0 || static_cast<uint64_t>(bytes) > max_tensor_bytes())
+    // A shape left open (an image's size decides it) is checked by the join itself.
+    if (over_tensor_limit(joined))
       fail("fetch '", fetch_names[f], "': a batch of ", batch, " makes it ", joined.shape.str(),
            " of ", dtype_name(joined.dtype), ", more than the ", max_tensor_bytes(),
            "-byte limit (POET_MAX_TENSOR_BYTES)");

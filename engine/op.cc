@@ -10,6 +10,12 @@ int64_t known_bytes(const TensorInfo& t) {
   return n;
 }
 
+bool over_tensor_limit(const TensorInfo& t) {
+  if (!t.shape.fully_known()) return false;
+  const int64_t bytes = known_bytes(t);
+  return bytes < 0 || static_cast<uint64_t>(bytes) > max_tensor_bytes();
+}
+
 std::string_view backend_name(Backend backend) {
   switch (backend) {
     case Backend::kNative:

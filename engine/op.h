@@ -51,6 +51,9 @@ struct TensorInfo {
 // The bytes of a tensor of fully known shape; -1 when a dimension is unknown or the count
 // overflows int64.
 int64_t known_bytes(const TensorInfo& t);
+// Whether a tensor of fully known shape is over max_tensor_bytes(), or too big to count: no run
+// could hold it. False while a dimension is unknown.
+bool over_tensor_limit(const TensorInfo& t);
 
 class InferContext {
  public:
