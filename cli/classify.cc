@@ -16,33 +16,26 @@ namespace {
 
 constexpr std::string_view kInceptionInput = "DecodeJpeg/contents:0";
 
-// classify_image.py's --model_dir holds the unpacked inception-2015-12-05.tgz: these files.
+// classify_image.py's --model_dir, the unpacked inception-2015-12-05.tgz. Without --graph its
+// graph is read, and its label files and cropped_panda.jpg where no flag names others.
 struct ModelDir {
-  std::string graph, panda;
-  std::string label_map, synsets;  // set when labels_from_dir
-  bool graph_from_dir = false;     // no --graph given
-  bool labels_from_dir = false;    // the graph is the directory's, and no label flag is given
+  std::filesystem::path dir;
+  std::string graph;            // --graph, or the directory's
+  bool graph_from_dir = false;  // no --graph given
+
+  std::string file(std::string_view name) const { return (dir / name).string(); }
 };
 
 ModelDir model_dir(const Flags& flags) {
-  const std::string dir = flags.str("model_dir");
-  auto in_dir = [&](std::string_view name) { return (std::filesystem::path(dir) / name).string(); };
-  ModelDir m{.graph = flags.str("graph"), .panda = in_dir("cropped_panda.jpg")};
+  ModelDir m{.dir = flags.str("model_dir"), .graph = flags.str("graph")};
   m.graph_from_dir = !flags.given("graph");
   if (m.graph_from_dir) {
-    m.graph = in_dir("classify_image_graph_def.pb");
+    m.graph = m.file("classify_image_graph_def.pb");
     std::error_code ec;
     if (!std::filesystem::is_regular_file(m.graph, ec))
-      fail("no --graph given, and no ", m.graph, " (--model_dir ", dir,
+      fail("no --graph given, and no ", m.graph, " (--model_dir ", m.dir.string(),
            "). poet cannot download models: unpack inception-2015-12-05.tgz there, or give the "
            "model file with --graph");
-  }
-  const bool label_flag =
-      flags.given("labels") || flags.given("label_map") || flags.given("synsets");
-  m.labels_from_dir = m.graph_from_dir && !label_flag;
-  if (m.labels_from_dir) {
-    m.label_map = in_dir("imagenet_2012_challenge_label_map_proto.pbtxt");
-    m.synsets = in_dir("imagenet_synset_to_human_label_map.txt");
   }
   return m;
 }
@@ -118,7 +111,9 @@ std::vector<std::string> load_labels(const Flags& flags, const ModelDir& dir) {
   bool imagenet = flags.given("label_map") || flags.given("synsets");
   if (plain && imagenet) fail("--labels cannot be combined with --label_map/--synsets");
   if (plain) return read_labels(flags.str("labels"));
-  if (dir.labels_from_dir) return read_imagenet_labels(dir.label_map, dir.synsets);
+  if (!imagenet && dir.graph_from_dir)
+    return read_imagenet_labels(dir.file("imagenet_2012_challenge_label_map_proto.pbtxt"),
+                                dir.file("imagenet_synset_to_human_label_map.txt"));
   if (!imagenet) return {};
   return read_imagenet_labels(flags.required("label_map"), flags.required("synsets"));
 }
@@ -128,9 +123,10 @@ std::vector<std::string> load_labels(const Flags& flags, const ModelDir& dir) {
 std::vector<std::string> images_to_classify(const Flags& flags, const ModelDir& dir) {
   std::vector<std::string> inputs = flags.positional();
   if (flags.given("image_file")) inputs.insert(inputs.begin(), flags.str("image_file"));
+  const std::string panda = dir.file("cropped_panda.jpg");
   std::error_code ec;
-  if (inputs.empty() && dir.graph_from_dir && std::filesystem::is_regular_file(dir.panda, ec))
-    inputs.push_back(dir.panda);
+  if (inputs.empty() && dir.graph_from_dir && std::filesystem::is_regular_file(panda, ec))
+    inputs.push_back(panda);
   if (inputs.empty()) fail("no IMAGE given (poet classify --help)");
   return image_files(inputs);
 }
