@@ -98,13 +98,14 @@ void check_sets(const Dataset& dataset) {
   for (Split split : {Split::kTraining, Split::kValidation, Split::kTesting}) {
     bool any = false;
     for (const ImageClass& c : dataset.classes) any |= !c.images(split).empty();
-    if (!any && dataset.image_dir.find("_nohash_") != std::string::npos)
-      fail("--image_dir ", dataset.image_dir, ": no image falls in the ", split_name(split),
-           " set: the split hashes each image's path up to its first \"_nohash_\", here in "
+    if (any) continue;
+    const std::string empty = str_cat("--image_dir ", dataset.image_dir, ": no image falls in the ",
+                                      split_name(split), " set");
+    if (dataset.image_dir.find("_nohash_") != std::string::npos)
+      fail(empty,
+           ": the split hashes each image's path up to its first \"_nohash_\", here in "
            "--image_dir itself, so every image falls in the same set; rename the folder");
-    if (!any)
-      fail("--image_dir ", dataset.image_dir, ": no image falls in the ", split_name(split),
-           " set; add images or change --testing_percentage / --validation_percentage");
+    fail(empty, "; add images or change --testing_percentage / --validation_percentage");
   }
 }
 
