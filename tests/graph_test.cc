@@ -72,17 +72,20 @@ TEST(Import, ResolvesIndexedAndControlInputs) {
   EXPECT_EQ(b.control_inputs, std::vector<int>{g.find("a")});
 }
 
-// TensorFlow's rewrites record where a node came from; a text graph carrying it must parse (a
-// binary one skips unknown fields).
-TEST(Import, TextGraphsMayCarryDebugInfo) {
+// TensorFlow's rewrites record where a node came from, and its type inference a node's full
+// type; a text graph carrying either must parse (a binary one skips unknown fields).
+TEST(Import, TextGraphsMayCarryDebugInfoAndFullTypes) {
   Graph g = parse(float_const("a", "dim { size: 1 }", "float_val: 1") +
                   "node { name: 'b' op: 'Identity' input: 'a' experimental_debug_info { "
-                  "original_node_names: 'x' original_func_names: 'f' } }");
-  EXPECT_EQ(g.size(), 2);
+                  "original_node_names: 'x' original_func_names: 'f' } }\n"
+                  "node { name: 'c' op: 'Identity' input: 'b' experimental_type { "
+                  "type_id: TFT_PRODUCT args { type_id: TFT_TENSOR args { type_id: TFT_FLOAT } } "
+                  "args { type_id: TFT_VAR s: 'T' } args { type_id: TFT_LITERAL i: 3 } } }");
+  EXPECT_EQ(g.size(), 3);
 }
 
 // A function library as tf.io.write_graph(..., as_text=True) writes one: a traced function
-// (resource argument with its handle data, argument attributes, control outputs), its
+// (resource argument with its handle data and full type, argument attributes, control outputs), its
 // gradient, and a gradient registered for an op type.
 constexpr const char* kLibrary = R"(
 library {
@@ -94,6 +97,7 @@ library {
         name: "readvariableop_resource"
         type: DT_RESOURCE
         handle_data { dtype: DT_FLOAT shape { } }
+        experimental_full_type { type_id: TFT_TENSOR args { type_id: TFT_FLOAT } }
       }
       output_arg { name: "identity" type: DT_FLOAT }
       attr { name: "T" type: "type" default_value { type: DT_FLOAT } }
