@@ -1,6 +1,5 @@
 #include "cli/flags.h"
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -53,32 +52,50 @@ Flags::Flags(std::string_view command, std::string_view usage, std::vector<FlagS
     std::string_view body = arg.substr(2);
     std::string_view name = body.substr(0, body.find('='));
     bool has_value = name.size() != body.size();
-    auto known = [&](std::string_view n) {
-      for (const FlagSpec& s : specs_)
-        if (s.name == n) return &s;
-      return static_cast<const FlagSpec*>(nullptr);
-    };
-    const FlagSpec* s = known(name);
+    const FlagSpec* s = find(name);
+    const FlagSpec* negated = name.starts_with("no") ? find(name.substr(2)) : nullptr;
     std::string value;
-    if (!s && !has_value && name.substr(0, 2) == "no" && known(name.substr(2)) &&
-        known(name.substr(2))->is_bool) {
-      s = known(name.substr(2));
+    if (!s && !has_value && negated && negated->is_bool) {
+      s = negated;
       value = "false";
-    } else if (!s) {
-      fail("unknown flag '--", name, "' (poet ", command_, " --help lists the flags)");
-    } else if (has_value) {
-      value = std::string(body.substr(name.size() + 1));
-      if (s->is_bool) parse_bool(name, value);
-    } else if (s->is_bool) {
-      value = "true";
     } else {
-      if (i + 1 >= args.size()) fail("--", name, ": missing value");
-      value = args[++i];
+      if (!s) s = &by_prefix(name);
+      if (has_value) {
+        value = std::string(body.substr(name.size() + 1));
+        if (s->is_bool) parse_bool(s->name, value);
+      } else if (s->is_bool) {
+        value = "true";
+      } else {
+        if (i + 1 >= args.size()) fail("--", s->name, ": missing value");
+        value = args[++i];
+      }
     }
     auto& slot = values_[std::string(s->name)];
     if (!slot.empty() && !s->repeated) fail("--", s->name, " is given more than once");
     slot.push_back(std::move(value));
   }
+}
+
+const FlagSpec* Flags::find(std::string_view name) const {
+  for (const FlagSpec& s : specs_)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+// As Python's argparse, which TensorFlow's scripts use, reads a flag: by any beginning of its
+// name that no other flag shares.
+const FlagSpec& Flags::by_prefix(std::string_view name) const {
+  std::vector<const FlagSpec*> matches;
+  for (const FlagSpec& s : specs_)
+    if (!name.empty() && s.name.starts_with(name)) matches.push_back(&s);
+  if (matches.size() == 1) return *matches[0];
+  if (matches.empty())
+    fail("unknown flag '--", name, "' (poet ", command_, " --help lists the flags)");
+  std::string candidates;
+  for (const FlagSpec* s : matches)
+    candidates += str_cat(candidates.empty() ? "" : ", ", "--", s->name);
+  fail("ambiguous flag '--", name, "': it begins ", candidates, " (poet ", command_,
+       " --help lists the flags)");
 }
 
 void Flags::expect_no_positional() const {
@@ -92,14 +109,11 @@ void Flags::expect_no_positional() const {
 }
 
 const FlagSpec& Flags::spec(std::string_view name) const {
-  for (const FlagSpec& s : specs_)
-    if (s.name == name) return s;
+  if (const FlagSpec* s = find(name)) return *s;
   fail("internal: flag --", name, " is not declared for poet ", command_);
 }
 
-bool Flags::declares(std::string_view name) const {
-  return std::ranges::any_of(specs_, [&](const FlagSpec& s) { return s.name == name; });
-}
+bool Flags::declares(std::string_view name) const { return find(name) != nullptr; }
 
 bool Flags::given(std::string_view name) const {
   spec(name);

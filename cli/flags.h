@@ -1,6 +1,8 @@
 // Command-line flags in TensorFlow's style: --name=value or --name value; boolean flags as
-// --name, --name=true|false or --noname. Every flag a command accepts is declared with a
-// default and a help line, so unknown or malformed flags are errors that name the flag.
+// --name, --name=true|false or --noname. As in argparse, a flag may be shortened to a
+// beginning of its name no other flag shares (--how_many 10). Every flag a command accepts is
+// declared with a default and a help line, so unknown or malformed flags are errors that name
+// the flag.
 #pragma once
 
 #include <map>
@@ -51,6 +53,9 @@ class Flags {
 
  private:
   const FlagSpec& spec(std::string_view name) const;
+  const FlagSpec* find(std::string_view name) const;  // by its whole name; null if none
+  // The one flag whose name begins with `name`; fails if none or several do.
+  const FlagSpec& by_prefix(std::string_view name) const;
 
   std::string command_, usage_;
   std::vector<FlagSpec> specs_;

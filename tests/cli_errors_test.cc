@@ -284,6 +284,36 @@ TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }
 
+// TensorFlow's scripts read flags with argparse, which takes any beginning of a flag's name
+// that no other flag shares (--how_many 10); a beginning two flags share is an error naming
+// both.
+TEST(CliErrors, AFlagMayBeShortenedWhereNoOtherBeginsTheSame) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  const std::string graph = (dir / "g.pbtxt").string();
+  // --batch is whole, though --batch_split begins with it.
+  const CliResult r = run_poet({"bench", "--gr", graph, "--input_l=x", "--fe", "y", "--thr", "1",
+                                "--sec", "0.01", "--per", "--batch", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("images/s"), std::string::npos) << r.out;
+  expect_error(
+      run_poet({"bench", "--graph", graph, "--input_layer", "x", "--fetch", "y", "--ba", "2"}),
+      "ambiguous flag '--ba': it begins --batch, --backend, --backend_op, --batch_split");
+  // A shortened flag is still the flag, given once.
+  expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "x", "--fetch", "y",
+                         "--threads", "1", "--thr", "2"}),
+               "--threads is given more than once");
+  expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "x", "--fetch", "y", "--thr"}),
+               "--threads: missing value");
+  expect_error(
+      run_poet({"bench", "--graph", graph, "--input_layer", "x", "--fetch", "y", "--per=maybe"}),
+      "--per_layer: expected true or false, got 'maybe'");
+}
+
 // An argument run or retrain would not read is an error, not ignored; a boolean flag's value
 // given apart ("--check_numerics false", which TensorFlow's flags read as two arguments too)
 // gets a hint.
