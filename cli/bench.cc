@@ -108,9 +108,11 @@ struct Peak {
   double total() const { return per_thread * threads; }
 };
 
+// `threads`: the pool's; more than the machine's hardware threads share them, so the peak is
+// the hardware's.
 Peak measure_peak(int threads) {
   Peak peak;
-  peak.threads = threads;
+  peak.threads = std::min(threads, static_cast<int>(std::thread::hardware_concurrency()));
   // The L1's ways decide how the convolutions read 1024-channel images (InputSpacing). Some
   // hosts' CPUID lists no caches (0 ways).
   const int ways = x86::cpu_features().l1d_ways;
@@ -164,6 +166,7 @@ void print_layers(const Executable& exe, std::span<const StepTime> times, int64_
   std::printf("\n  %-52s %-28s %-18s %9s %9s %7s%s\n", "layer", "op", "output", "ms", "GFLOP/s",
               "%peak", split ? "" : " threads");
   std::vector<StepInfo> steps = exe.steps();
+  bool over_peak = false;
   for (size_t i = 0; i < steps.size(); ++i) {
     const double seconds = times[i].seconds;
     double ms = seconds / static_cast<double>(runs) * 1e3;
@@ -175,6 +178,7 @@ void print_layers(const Executable& exe, std::span<const StepTime> times, int64_
       op += "@" + std::string(backend_name(steps[i].backend));
     std::printf("  %-52s %-28s %-18s %9.3f %9.1f %6.1f%%", steps[i].name.c_str(), op.c_str(),
                 shape.c_str(), ms, gflops, 100 * gflops / layer_peak);
+    over_peak |= gflops > layer_peak;
     if (!split) {
       const double threads = seconds > 0 ? times[i].thread_seconds / seconds : 0.0;
       if (steps[i].backend == Backend::kOneDnn) {
@@ -185,6 +189,10 @@ void print_layers(const Executable& exe, std::span<const StepTime> times, int64_
     }
     std::printf("\n");
   }
+  if (over_peak)
+    std::printf(
+        "(GFLOP/s count a direct convolution's multiply-adds: a layer Winograd computes with "
+        "fewer can pass 100%% of the peak)\n");
 }
 
 // The shape the graph computes at `input` when it is not a Placeholder (Inception v3's Mul:0,
@@ -314,13 +322,16 @@ struct Timed {
   Backend backend;
   std::vector<StepTime> layer_times;  // each step's time summed over the runs
   RunTimes run_times;
+  // The clock's time over the timed runs, with the work between them: images/s is measured on
+  // it, as the peers' loops measure theirs (a thread that lost its core between two runs,
+  // which the runs' own times leave out, cost 20-40% of a loaded host's time).
+  double wall_seconds = 0;
   double cpu_seconds = 0;  // all threads, over the runs
   bool counting = false;   // whether the run going on is timed
   int side_by_side = 0;    // fork-joins whose branches ran side by side (warm_up)
 
   int64_t runs() const { return run_times.count(); }
-  double seconds() const { return run_times.total(); }
-  double mean_seconds() const { return seconds() / static_cast<double>(runs()); }
+  double mean_seconds() const { return wall_seconds / static_cast<double>(runs()); }
 };
 
 // With two executables, each runs in turns of about this long, whose first run is not timed:
@@ -378,6 +389,7 @@ void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double 
       do {
         time_run(t, feeds, true);
       } while (n > 1 && seconds_since(turn_start) < kTurnSeconds);
+      t.wall_seconds += seconds_since(turn_start);
     }
   }
 }
@@ -439,8 +451,10 @@ void print_summary(const Timed& t, int64_t batch, const Peak& peak, bool two) {
   double flops = 0;
   for (const StepInfo& s : t.exe->steps()) flops += run_flops(*t.exe, s, batch);
   const double per_run = t.mean_seconds();
-  std::printf("\nruns%s: %lld in %.2f s, %.3f ms per run, %.3f GFLOP per run\n", who.c_str(),
-              static_cast<long long>(t.runs()), t.seconds(), per_run * 1e3, flops / 1e9);
+  std::printf(
+      "\nruns%s: %lld in %.2f s (%.2f s inside them), %.3f ms per run, %.3f GFLOP per run\n",
+      who.c_str(), static_cast<long long>(t.runs()), t.wall_seconds, t.run_times.total(),
+      per_run * 1e3, flops / 1e9);
   // On a shared machine the mean carries other tenants' bursts; the median and the fastest
   // run are steadier for comparing two builds.
   const double median = t.run_times.median(), fastest = t.run_times.fastest();
@@ -555,7 +569,9 @@ std::vector<FlagSpec> bench_flag_specs() {
       {"input_layer", "", "tensor to feed (random floats, or --image bytes for a string)"},
       {"fetch", "", "tensor to compute"},
       {"batch", "1", "images per run (the input's first dimension)"},
-      {"seconds", "3", "how long to keep running"},
+      {"seconds", "3",
+       "how long to keep running, on the clock (at least three runs; with --against, three turns "
+       "of each)"},
       {"per_layer", "false", "print each layer's time, GFLOP/s and share of peak", true},
       {"input_shape", "",
        "the fed tensor's dims after the batch (e.g. 299,299,3) where the graph leaves them open "
@@ -563,7 +579,8 @@ std::vector<FlagSpec> bench_flag_specs() {
       {"image", "", "JPEG to feed when --input_layer is a string tensor (DecodeJpeg/contents)"},
       {"against", "",
        "native, onednn or ref: also run the graph on this backend, in turns of about 0.25 s with "
-       "--backend's (ABBA) within the same --seconds, and report both (--per_layer: each "
+       "--backend's (ABBA) within the same --seconds, each turn's first run untimed, and report "
+       "both (--per_layer: each "
        "layer's times side by side)"},
   };
   for (FlagSpec& s : exec_flag_specs()) specs.push_back(s);
@@ -649,9 +666,13 @@ int bench(Args args) {
   int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   Peak peak = measure_peak(threads);
-  std::printf("kernels: %s, backend %s, %d threads, batch %lld\n",
-              std::string(x86::isa_name(x86::active_isa())).c_str(), flags.str("backend").c_str(),
-              threads, static_cast<long long>(batch));
+  std::printf(
+      "kernels: %s, backend %s, %d threads%s, batch %lld\n",
+      std::string(x86::isa_name(x86::active_isa())).c_str(), flags.str("backend").c_str(), threads,
+      threads > peak.threads
+          ? str_cat(" (more than the machine's ", peak.threads, ": they take turns)").c_str()
+          : "",
+      static_cast<long long>(batch));
   describe_arena(exe, batch);
   const std::span<const Tensor> feeds(&feed, 1);
   const bool two = other.has_value();
