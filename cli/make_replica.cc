@@ -44,7 +44,12 @@ int make_replica(Args args) {
     if (pos.size() != 4) fail("usage: poet make-replica mobilenet_v1 DEPTH RES OUT.pb [--seed N]");
     double depth = positional_number(pos[1], "DEPTH");
     double res = positional_number(pos[2], "RES");
-    if (res != static_cast<int>(res)) fail("RES: expected an integer, got '", pos[2], "'");
+    using tf::replicas::kMobileNetMaxResolution, tf::replicas::kMobileNetMinResolution;
+    if (!(res >= kMobileNetMinResolution && res <= kMobileNetMaxResolution) ||
+        res != std::floor(res))
+      fail("RES: expected an integer in ", kMobileNetMinResolution, "..", kMobileNetMaxResolution,
+           " (above, the 7x7 pool before the logits leaves more than one position), got '", pos[2],
+           "'");
     out = pos[3];
     check_can_write(out, PathKind::kFile, "OUT.pb");
     replica = tf::replicas::mobilenet_v1(depth, static_cast<int>(res), weights);

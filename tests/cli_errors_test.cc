@@ -191,6 +191,15 @@ TEST(CliErrors, ABatchAGraphFixesAtOneGetsAHint) {
   EXPECT_EQ(r.err.find("ran whole"), std::string::npos) << r.err;
 }
 
+// RES past an int was cast to one (undefined), and said "expected an integer".
+TEST(CliErrors, AReplicaSideOutOfRangeIsNamedWithTheRange) {
+  for (const char* side : {"99999999999", "257", "31", "224.5", "-224"})
+    expect_error(run_poet({"make-replica", "mobilenet_v1", "0.25", side, "m.pb"}),
+                 std::string("RES: expected an integer in 32..256 (above, the 7x7 pool before the "
+                             "logits leaves more than one position), got '") +
+                     side + "'");
+}
+
 // Before the replica is built (seconds for Inception v3).
 TEST(CliErrors, AReplicaPathThatCannotBeWrittenIsNamedBeforeTheBuild) {
   TempDir dir;

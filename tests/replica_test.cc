@@ -424,6 +424,19 @@ TEST(Replica, WrongWeightShapeFailsNamingTheTensor) {
   EXPECT_THROW(mobilenet_v1(0.25, 0, constant_weight), Error);
 }
 
+// Above 256 the last map is over 8x8 and the 7x7 stride-2 pool leaves 2x2 or more, which the
+// logits' squeeze refuses: such a replica was written, and failed when run.
+TEST(Replica, MobileNetSidesRunUpTo256) {
+  for (int side : {32, 256}) {
+    Walk w = walk(mobilenet_v1(0.25, side, constant_weight).graph_def);
+    EXPECT_EQ(w.shapes.at("MobilenetV1/Predictions/Reshape"), (Shape{1, 1001})) << side;
+  }
+  expect_error([] { mobilenet_v1(0.25, 257, constant_weight); },
+               "mobilenet_v1: resolution 257 is not in 32..256");
+  expect_error([] { mobilenet_v1(0.25, 31, constant_weight); },
+               "mobilenet_v1: resolution 31 is not in 32..256");
+}
+
 TEST(Replica, SameSeedWritesByteIdenticalFiles) {
   TempDir dir;
   auto write = [&](const std::string& name, uint32_t seed) {

@@ -178,8 +178,9 @@ void MobileNetBuilder::logits(const Act& in) {
 Replica mobilenet_v1(double depth_multiplier, int resolution, const WeightSource& weights) {
   if (!(depth_multiplier > 0 && depth_multiplier <= 1))
     fail("mobilenet_v1: depth multiplier ", depth_multiplier, " is not in (0, 1]");
-  if (resolution < 32 || resolution > 1024)
-    fail("mobilenet_v1: resolution ", resolution, " is not in 32..1024");
+  if (resolution < kMobileNetMinResolution || resolution > kMobileNetMaxResolution)
+    fail("mobilenet_v1: resolution ", resolution, " is not in ", kMobileNetMinResolution, "..",
+         kMobileNetMaxResolution);
   MobileNetBuilder b(depth_multiplier, weights);
   Act x = b.input(resolution);
   x = b.layer(0, "", x, b.depth(32), 2);

@@ -9,8 +9,14 @@
 
 namespace poet::tf::replicas {
 
+// The input sides a replica may have. Above 256 the last feature map is over 8x8, and slim's
+// 7x7 stride-2 AvgPool leaves more than one position, which the logits' SpatialSqueeze refuses
+// (in TensorFlow too).
+constexpr int kMobileNetMinResolution = 32, kMobileNetMaxResolution = 256;
+
 // depth_multiplier is one of 1.0, 0.75, 0.5, 0.25 (any value in (0, 1] is accepted);
-// resolution is the input's height and width (224, 192, 160, 128 in the releases; 32..1024).
+// resolution is the input's height and width (224, 192, 160, 128 in the releases; any in
+// kMobileNetMinResolution..kMobileNetMaxResolution).
 // Weights requested: `MobilenetV1/Conv2d_0/weights`, `MobilenetV1/Conv2d_<i>_depthwise/
 // depthwise_weights`, `MobilenetV1/Conv2d_<i>_pointwise/weights`, each layer's
 // `.../BatchNorm/{beta,gamma,moving_mean,moving_variance}`, and
