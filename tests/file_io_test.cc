@@ -1,16 +1,20 @@
 // Atomic writes: temporary file names, and the cleanup of those a killed writer left behind.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "importers/tensorflow/graphdef.h"
+#include "importers/tensorflow/replicas/mobilenet_v1.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
@@ -45,6 +49,37 @@ TEST(AtomicTempName, RecognisesOnlyTheWritersPattern) {
   EXPECT_FALSE(is_atomic_temp_name(".tmp-1-0123456789abcdef"));    // no target name
   EXPECT_FALSE(is_atomic_temp_name(".g.pb.tmp0123456789abcdef"));  // the old unnamed-pid form
   EXPECT_FALSE(is_atomic_temp_name("1.jpg_mobilenet_0.25_128.txt"));
+}
+
+// A write the system stops (disk full, or here the file-size limit) is named as one, for a
+// binary graph as for any file: the graph writer's own stream saw it first and said "cannot
+// serialise the graph". The file there before is kept, and no temporary file is left.
+TEST(AtomicWrite, AWriteTheSystemStopsIsAWriteErrorAndKeepsTheOldFile) {
+  testing::TempDir dir;
+  const std::filesystem::path path = dir / "g.pb";
+  write_file_atomic(path, "old");
+  const tensorflow::GraphDef graph_def =
+      tf::replicas::mobilenet_v1(0.25, 128, tf::replicas::seeded_weights(1)).graph_def;
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(20);
+    std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG
+    const rlimit limit{1 << 16, 1 << 16};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(5);
+    try {
+      tf::write_graphdef(graph_def, path);
+      _exit(2);
+    } catch (const Error& e) {
+      _exit(std::string(e.what()) == path.string() + ": write error (disk full?)" ? 0 : 3);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(read_file(path), "old");
+  EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"g.pb"});
 }
 
 TEST(AtomicWrite, LeavesOnlyTheTarget) {

@@ -103,8 +103,9 @@ void write_serialized(
     coded.SetSerializationDeterministic(true);
     serialize(coded);
     coded.Trim();
-    // The file's own write errors are write_file_atomic's to report, once the stream is flushed.
-    if (coded.HadError()) fail(path.string(), ": cannot serialise the graph");
+    // A failed write stops the coded stream too; it is write_file_atomic's to report, as for
+    // any file, once the stream is flushed.
+    if (coded.HadError() && out) fail(path.string(), ": cannot serialise the graph");
   });
 }
 
