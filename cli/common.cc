@@ -240,7 +240,10 @@ void read_normalisation_flags(const Flags& flags, ImageInputSpec& spec) {
   };
   read("input_mean", spec.mean);
   read("input_std", spec.std);
-  if (spec.std == 0) fail("--input_std: must not be 0");
+  if (spec.std == 0)
+    fail("--input_std: ",
+         flags.number("input_std") == 0 ? "" : flags.str("input_std") + " is 0 as a float: ",
+         "must not be 0");
   if (!std::isfinite(static_cast<float>(1.0 / spec.std)))
     fail("--input_std: ", flags.str("input_std"), " is too small: 1/std is beyond a float");
 }

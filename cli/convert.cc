@@ -102,7 +102,7 @@ int convert(Args args) {
       if (flags.given(f)) fail("--", f, " applies to --layout inception_v3_2015 only");
     return convert_tfjs(pos[0], out, flags.boolean("fold_batch_norm"));
   }
-  if (flags.given("fold_batch_norm"))
+  if (flags.boolean("fold_batch_norm"))
     fail("--fold_batch_norm applies to --layout tfjs only (the 2015 layout keeps its batch norms)");
   return convert_inception(pos[0], out, flags);
 }

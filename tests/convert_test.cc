@@ -269,6 +269,12 @@ TEST(ConvertCli, BadInputIsAClearError) {
        "--input_mean: 1e39 is beyond the range of a float"},
       {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_std", "0"},
        "--input_std: must not be 0"},
+      {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_std",
+        "1e-300"},
+       "--input_std: 1e-300 is 0 as a float: must not be 0"},
+      // --nofold_batch_norm says what the 2015 layout does anyway: the layout's own error.
+      {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--nofold_batch_norm"},
+       "2015 scope 'conv': no Keras Conv2D reading 'input_1'"},
       {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_std", "-1"},
        "--input_std: must be positive, got -1"},
       {{"convert", model.string(), "-o", out, "--layout=inception_v3_2015", "--input_mean", "0x10"},
