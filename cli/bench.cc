@@ -544,6 +544,8 @@ Executable build_executable(const Flags& flags, const std::string& input, const 
   Graph graph = load_graph(flags.required("graph"));
   std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
               peak_rss_mb());
+  check_tensor_flag(graph, flags.str("graph"), "input_layer", input);
+  check_tensor_flag(graph, flags.str("graph"), "fetch", fetch);
   if (!reads_input(graph, input, fetch))
     fail("--fetch '", fetch, "' does not depend on --input_layer '", input,
          "': its runs would compute the same whatever is fed");

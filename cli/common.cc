@@ -202,7 +202,11 @@ void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::s
                        const std::string& tensor) {
   const std::string node = tensor.substr(0, tensor.rfind(':'));
   if (graph.find(node) < 0) fail("--", flag, ": no node '", node, "' in ", graph_path);
-  graph.endpoint(tensor);  // a malformed index
+  try {
+    graph.endpoint(tensor);  // a malformed index
+  } catch (const Error& e) {
+    fail("--", flag, ": ", e.what());
+  }
 }
 
 bool takes_image_bytes(const Graph& graph, const std::string& input) {

@@ -134,6 +134,7 @@ int inspect(Args args) {
     fail("expected one graph file, got ", flags.positional().size());
   const std::string path = flags.positional()[0];
   Graph graph = load_graph(path);
+  for (const std::string& f : flags.all("fetch")) check_tensor_flag(graph, path, "fetch", f);
   std::printf("graph: %s\n", path.c_str());
   print_ops(graph);
 

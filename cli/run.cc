@@ -109,6 +109,8 @@ int run(Args args) {
 
   ExecOptions options = exec_options(flags);  // flag errors before the graph loads
   Graph graph = load_graph(flags.required("graph"));
+  for (const std::string& f : feed_names) check_tensor_flag(graph, graph_path, "feed", f);
+  for (const std::string& f : fetch_names) check_tensor_flag(graph, graph_path, "fetch", f);
   Executable exe(std::move(graph), feed_names, fetch_names, options);
   std::vector<Tensor> results = run_batch(exe, feeds, flags);
   for (size_t i = 0; i < results.size(); ++i) {

@@ -289,6 +289,33 @@ TEST(CliErrors, ANumberFlagIsDecimal) {
                "DEPTH: expected a decimal number, got '0x1'");
 }
 
+// A tensor the graph lacks is named with its flag, before anything is printed or built: inspect
+// printed half its report first, and run and bench said only "the graph has no node named".
+TEST(CliErrors, ATensorFlagNamingNoNodeIsNamedWithItsFlag) {
+  TempDir dir;
+  const std::string graph = (dir / "g.pbtxt").string();
+  write_file_atomic(graph, R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  const CliResult inspect = run_poet({"inspect", graph, "--fetch", "nosuch"});
+  expect_error(inspect, "--fetch: no node 'nosuch' in " + graph);
+  EXPECT_EQ(inspect.out, "");
+  expect_error(run_poet({"run", "--graph", graph, "--fetch", "nosuch:0"}),
+               "--fetch: no node 'nosuch' in " + graph);
+  write_npy(dir / "x.npy", Tensor::from_floats({1, 4}, std::vector<float>{1, 2, 3, 4}));
+  expect_error(run_poet({"run", "--graph", graph, "--feed", "z:0=" + (dir / "x.npy").string(),
+                         "--fetch", "y"}),
+               "--feed: no node 'z' in " + graph);
+  expect_error(run_poet({"run", "--graph", graph, "--fetch", "y:x"}),
+               "--fetch: bad tensor name 'y:x'");
+  expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "nosuch", "--fetch", "y"}),
+               "--input_layer: no node 'nosuch' in " + graph);
+  expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "x", "--fetch", "z"}),
+               "--fetch: no node 'z' in " + graph);
+}
+
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }
