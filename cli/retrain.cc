@@ -237,7 +237,8 @@ bool is_inside(const std::filesystem::path& path, const std::filesystem::path& d
 
 // Two outputs that name one file, or an output over what the run reads, would replace each
 // other without a word (the labels over the graph, the confusion PNG over a graph named m.png,
-// the graph over a cached bottleneck).
+// the graph over a cached bottleneck); a file the run writes where another output is a folder
+// would fail at its write, after the bottlenecks and the training.
 void check_outputs_apart(const RetrainOptions& o, const trainer::Dataset& dataset,
                          const std::string& confusion, const std::string& model_file) {
   const std::pair<std::string, std::string> outputs[] = {
@@ -247,6 +248,13 @@ void check_outputs_apart(const RetrainOptions& o, const trainer::Dataset& datase
       {"--confusion_matrix", confusion + ".png"},
       {"--summaries_dir", trainer::join_path(o.summaries_dir, "train")},
       {"--summaries_dir", trainer::join_path(o.summaries_dir, "validation")}};
+  constexpr size_t kFiles = 4;  // the outputs before the summaries' folders
+  std::vector<std::pair<std::string, std::string>> folders = {
+      {"--bottleneck_dir", o.bottleneck_dir}};
+  if (o.intermediate_store_frequency > 0)
+    folders.emplace_back(
+        "--intermediate_output_graphs_dir",
+        std::filesystem::path(o.intermediate_output_graphs_dir + "x").parent_path().string());
   const std::vector<std::filesystem::path> inputs = graph_files(model_file);
   for (size_t i = 0; i < std::size(outputs); ++i) {
     const auto& [flag, path] = outputs[i];
@@ -259,6 +267,15 @@ void check_outputs_apart(const RetrainOptions& o, const trainer::Dataset& datase
     for (const trainer::ImageClass& c : dataset.classes)
       if (is_inside(path, trainer::join_path(o.bottleneck_dir, c.dir_name)))
         fail(flag, " ", path, ": is inside --bottleneck_dir's folder of class ", c.dir_name);
+  }
+  for (size_t i = 0; i < kFiles; ++i) {
+    const auto& [flag, file] = outputs[i];
+    for (const auto& [other_flag, other] : outputs)
+      if (other != file && is_inside(other, file))
+        fail(flag, " ", file, ": the run needs it as a folder, for ", other_flag, " ", other);
+    for (const auto& [folder_flag, folder] : folders)
+      if (is_inside(folder, file))
+        fail(flag, " ", file, ": the run needs it as a folder, for ", folder_flag, " ", folder);
   }
 }
 

@@ -240,7 +240,8 @@ TEST(RetrainCli, UnwritableOutputsFailBeforeAnyBottleneck) {
 }
 
 // Two outputs on one file, or an output over the model or among the images, replaced each
-// other without a word (the labels over the graph, exit 0).
+// other without a word (the labels over the graph, exit 0); a file where another output needs
+// a folder failed after the training.
 TEST(RetrainCli, OutputsThatCollideFailBeforeAnyBottleneck) {
   POET_REQUIRE_FIXTURE(kFruits);
   POET_REQUIRE_FIXTURE(kMobileNet);
@@ -262,6 +263,23 @@ TEST(RetrainCli, OutputsThatCollideFailBeforeAnyBottleneck) {
        ": is inside --bottleneck_dir's folder of class apple_braeburn"},
       {{{"--summaries_dir", out}, {"--output_labels", out + "/train"}},
        "--summaries_dir " + out + "/train: the run also writes --output_labels there"},
+      // A file where another output needs a folder failed at its write, after the training.
+      {{{"--output_graph", out + "/x"}, {"--summaries_dir", out + "/x/sum"}},
+       "--output_graph " + out + "/x: the run needs it as a folder, for --summaries_dir " + out +
+           "/x/sum/train"},
+      {{{"--output_labels", out + "/l"}, {"--confusion_matrix", out + "/l/cm"}},
+       "--output_labels " + out + "/l: the run needs it as a folder, for --confusion_matrix " +
+           out + "/l/cm.csv"},
+      {{{"--output_graph", out + "/g"}, {"--bottleneck_dir", out + "/g/cache"}},
+       "--output_graph " + out + "/g: the run needs it as a folder, for --bottleneck_dir " + out +
+           "/g/cache"},
+      {{{"--output_graph", out + "/i"},
+        {"--intermediate_output_graphs_dir", out + "/i/"},
+        {"--intermediate_store_frequency", "1"}},
+       "--output_graph " + out +
+           "/i: the run needs it as a folder, for "
+           "--intermediate_output_graphs_dir " +
+           out + "/i"},
   };
   for (const auto& [flags, message] : cases) {
     std::vector<std::string> args = base;
