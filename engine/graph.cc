@@ -112,6 +112,13 @@ void Graph::rename(int i, std::string name) {
   nodes_[i].name = std::move(name);
 }
 
+std::string unused_name(const std::string& base,
+                        const std::function<bool(const std::string&)>& taken) {
+  std::string name = base;
+  for (int k = 1; taken(name); ++k) name = str_cat(base, "_", k);
+  return name;
+}
+
 int Graph::find(std::string_view name) const {
   auto it = index_.find(std::string(name));
   return it == index_.end() ? -1 : it->second;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -83,6 +84,12 @@ struct Node {
   template <class T>
   const T& attr_as(std::string_view key, std::string_view type_name) const;
 };
+
+// `base`, or when `taken` says a node has that name, the first of base_1, base_2, ... that none
+// has (TensorFlow's way of making a name unique): for the nodes a rewrite adds, whose names a
+// graph's own nodes may hold already.
+std::string unused_name(const std::string& base,
+                        const std::function<bool(const std::string&)>& taken);
 
 class Graph {
  public:

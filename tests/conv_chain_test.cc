@@ -459,6 +459,25 @@ TEST(ConvChain, OptimiserLeavesPairsItShouldNotFuse) {
   }
 }
 
+// A graph may leave its input's channels open ([?,?,?,?], or no rank at all): the pair then
+// runs as two layers, since a chain checks its layers' filters against its input's channels at
+// load. It was fused, and refused as "layer 0's input <unknown> ... do not follow".
+TEST(ConvChain, OptimiserLeavesAPairWhoseInputChannelsAreOpen) {
+  PartialShape no_channels;
+  no_channels.known_rank = true;
+  no_channels.dims = {-1, -1, -1, -1};
+  const Tensor feed = floats({2, 9, 9, 20}, random_floats(2 * 9 * 9 * 20, 5, -3, 3));
+  for (const PartialShape& open : {PartialShape::unknown(), no_channels}) {
+    Net block = mobilenet_block(20, 24);
+    block.t.g.node(block.t.g.find("x")).attrs["shape"] = open;
+    auto run = [&](Backend backend) {
+      Executable exe(block.t.g, {"x:0"}, {"pw/relu:0"}, with(backend, 1));
+      return exe.run(std::span(&feed, 1))[0];
+    };
+    expect_close(floats(run(Backend::kNative)), floats(run(Backend::kReference)), 1e-5f);
+  }
+}
+
 // A stem and two pairs whose outputs take more than 1 MiB per image (65x65x64) and whose
 // filters take 60 KiB: one chain, as MobileNet v1 1.0's first layers.
 Net stem_and_pairs(int64_t size, int64_t stem_k, int64_t stem_stride, int64_t last_c) {

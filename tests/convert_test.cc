@@ -180,6 +180,24 @@ TEST(Convert, FoldBatchNormsComputesFoldedWeights) {
   for (int i : {1, 4, 22}) EXPECT_FLOAT_EQ(kernel[i], original[i] * k1) << i;  // i % 3 == 1
 }
 
+// The folded bias takes "<norm>/folded_bias", or the first free "..._1": a model may hold that
+// name already ("two nodes are named").
+TEST(Convert, FoldBatchNormsNamesItsBiasWhereTheNameIsFree) {
+  TempDir dir;
+  Graph g = tfjs::load_model(write_tiny_model(dir));
+  Node taken;
+  taken.name = "batch_normalization_1/folded_bias";
+  taken.op = "Const";
+  taken.attrs = {{"dtype", DType::kFloat32},
+                 {"value", Tensor::from_floats({1}, std::vector<float>{7.f})}};
+  g.add(std::move(taken));
+  int folded = 0;
+  Graph f = optimize::fold_batch_norms(g, &folded);
+  EXPECT_EQ(folded, 1);
+  const Node& bn = f.node(f.find("batch_normalization_1"));
+  EXPECT_EQ(f.node(bn.inputs[1].node).name, "batch_normalization_1/folded_bias_1");
+}
+
 TEST(Convert, FoldBatchNormsLeavesSharedTensorsAlone) {
   TempDir dir;
   Graph g = tfjs::load_model(write_tiny_model(dir));

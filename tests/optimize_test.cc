@@ -224,5 +224,111 @@ TEST(Optimize, FetchedIntermediateStaysComputed) {
   for (size_t i = 0; i < conv.size(); ++i) EXPECT_EQ(relu[i], std::max(conv[i], 0.f));
 }
 
+// The nodes the optimiser adds take names the graph's own nodes may hold: the fused
+// convolution's folded filter and bias are "<last node>/fused_filter" and "/fused_bias", unless
+// taken ("two nodes are named 'relu/fused_bias'").
+TEST(Optimize, AddedNodesTakeNamesTheGraphLeavesFree) {
+  Builder b;
+  Endpoint x = b.input({1, 4, 4, 3});
+  Endpoint bias = b.op("bias", "BiasAdd", {b.conv("conv", x, {1, 1, 3, 5}), b.constant("b", {5})});
+  Endpoint relu = b.op("relu", "Relu", {bias});
+  Endpoint plus = b.op("plus", "Add", {relu, b.constant("relu/fused_bias", {5})});
+  b.op("out", "Add", {plus, b.constant("relu/fused_filter", {5})});
+  Outcome fused = run(b.g, "out:0", Backend::kNative, {1, 4, 4, 3});
+  expect_close(fused.value, run(b.g, "out:0", Backend::kReference, {1, 4, 4, 3}).value);
+  EXPECT_EQ(fused.ops, (std::vector<std::string>{"_FusedConv2D", "Add", "Add"}));
+}
+
+// Runs `g` fed "x" (random, [1,4,4,3]) and "y" ([3], `y`) with CheckNumerics kept, on `backend`.
+std::vector<Tensor> run_checked(const Graph& g, std::vector<std::string> fetches, Backend backend,
+                                std::vector<float> y) {
+  ExecOptions o;
+  o.backend = backend;
+  o.check_numerics = true;
+  Executable exe(g, {"x:0", "y:0"}, std::move(fetches), o);
+  const Tensor feeds[] = {random_input({1, 4, 4, 3}), Tensor::from_floats({3}, y)};
+  return exe.run(feeds);
+}
+
+// x -> conv -> BiasAdd "bias" -> Relu "relu", which the optimiser fuses into one node, and
+// y -> CheckNumerics "chk".
+struct ChecksAndControls : Builder {
+  Endpoint x = input({1, 4, 4, 3}), y = placeholder("y", PartialShape(Shape{3}));
+  Endpoint c = conv("conv", x, {1, 1, 3, 3});
+  Endpoint bias = op("bias", "BiasAdd", {c, constant("b", {3})});
+  Endpoint relu = op("relu", "Relu", {bias});
+  Endpoint chk = op("chk", "CheckNumerics", {y}, {{"message", std::string("y")}});
+  void control(Endpoint reader, Endpoint on) {
+    g.node(reader.node).control_inputs.push_back(on.node);
+  }
+};
+
+constexpr Backend kBackends[] = {Backend::kNative, Backend::kOneDnn, Backend::kReference};
+
+// With the checks kept, control inputs on nodes the optimiser fused away (the BiasAdd, the
+// filter it replaced) pointed at no node: a crash, on the native and oneDNN backends.
+TEST(Optimize, ControlInputsOnFusedNodesWithChecksKept) {
+  ChecksAndControls b;
+  Endpoint y1 = b.op("y1", "Add", {b.y, b.constant("one", {3})});
+  b.control(y1, b.bias);
+  b.control(y1, {b.g.find("conv/w"), 0});
+  Endpoint y2 = b.op("y2", "Identity", {b.y});
+  b.control(y2, b.c);
+  const std::vector<Tensor> want =
+      run_checked(b.g, {"relu:0", "y1:0", "y2:0"}, Backend::kReference, {1, 2, 3});
+  for (Backend backend : kBackends) {
+    const std::vector<Tensor> got =
+        run_checked(b.g, {"relu:0", "y1:0", "y2:0"}, backend, {1, 2, 3});
+    for (size_t i = 0; i < want.size(); ++i) expect_close(got[i], want[i]);
+  }
+}
+
+// TensorFlow runs every control input, so a CheckNumerics reached only through one fails the
+// run: on a node fused away, on an Identity forwarded (read, or fetched), on a node whose value
+// is known at load. The fused node kept only its last node's control inputs, and a forwarded
+// or folded node's were dropped: the NaN passed.
+TEST(Optimize, AKeptCheckReachedOnlyThroughAControlInputRuns) {
+  const std::vector<std::pair<std::string, std::function<std::string(ChecksAndControls&)>>> cases =
+      {
+          {"on the fused BiasAdd",
+           [](ChecksAndControls& b) {
+             b.control(b.bias, b.chk);
+             return std::string("relu:0");
+           }},
+          {"on an Identity the BiasAdd reads",
+           [](ChecksAndControls& b) {
+             Endpoint id = b.op("id", "Identity", {b.c});
+             b.control(id, b.chk);
+             b.g.node(b.bias.node).inputs[0] = id;
+             return std::string("relu:0");
+           }},
+          {"on a fetched Identity",
+           [](ChecksAndControls& b) {
+             b.control(b.op("idn", "Identity", {b.relu}), b.chk);
+             return std::string("idn:0");
+           }},
+          {"on a Shape known at load",
+           [](ChecksAndControls& b) {
+             Endpoint shape = b.op("shape", "Shape", {b.x}, {{"out_type", DType::kInt32}});
+             b.control(shape, b.chk);
+             return std::string("shape:0");
+           }},
+      };
+  for (const auto& [what, build] : cases) {
+    for (Backend backend : kBackends) {
+      ChecksAndControls b;
+      const std::string fetch = build(b);
+      EXPECT_NO_THROW(run_checked(b.g, {fetch}, backend, {1, 2, 3})) << what;
+      try {
+        run_checked(b.g, {fetch}, backend, {1, NAN, 3});
+        ADD_FAILURE() << what << ": the NaN passed on " << backend_name(backend);
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("Tensor had NaN values"), std::string::npos)
+            << what << ": " << e.what();
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace poet::testing

@@ -108,7 +108,8 @@ void fold_chain(Graph& g, const Chain& chain, std::span<const Endpoint> outputs,
   std::vector<int> unread;
   for (size_t k = 1; k < norm.inputs.size(); ++k) unread.push_back(norm.inputs[k].node);
   if (chain.bias_add >= 0) unread.push_back(g.node(chain.bias_add).inputs[1].node);
-  std::string bias_name = norm.name + "/folded_bias";
+  const std::string bias_name = unused_name(
+      norm.name + "/folded_bias", [&](const std::string& name) { return g.find(name) >= 0; });
   int bias_node = g.add(const_node(bias_name, Tensor::from_floats({channels}, bias)));
   drop.push_back(0);
 

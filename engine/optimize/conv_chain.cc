@@ -47,6 +47,14 @@ bool fusable_depthwise(const Rewrite& rw, const Node& node) {
          a.dilation_h == 1 && a.dilation_w == 1;
 }
 
+// Whether `e` is known to have 4 dimensions and how many channels: a chain's layers check
+// their filters against their inputs' channels (engine/ops/conv_chain.cc), and a graph may
+// leave an input's shape open.
+bool known_channels(const Rewrite& rw, Endpoint e) {
+  const PartialShape& s = rw.infos[e.node][e.index].shape;
+  return s.known_rank && s.rank() == 4 && s.dim(3) >= 0;
+}
+
 // A 1x1 convolution (Rewrite::pointwise_filter) of a small filter reading the depthwise layer,
 // with a constant bias.
 bool fusable_pointwise(const Rewrite& rw, const Node& node, int slot) {
@@ -100,14 +108,14 @@ void prepend(Node& chain, const Node& layers) {
   inputs.insert(inputs.end(), chain.inputs.begin() + 1, chain.inputs.end());
   chain.inputs = std::move(inputs);
   chain.attrs = std::move(joined.attrs);
-  chain.control_inputs.insert(chain.control_inputs.end(), layers.control_inputs.begin(),
-                              layers.control_inputs.end());
 }
 
 void fuse_pairs(Rewrite& rw) {
   const size_t original = rw.nodes.size();
   for (size_t d = 0; d < original; ++d) {
-    if (!rw.alive[d] || !fusable_depthwise(rw, rw.nodes[d])) continue;
+    if (!rw.alive[d] || !fusable_depthwise(rw, rw.nodes[d]) ||
+        !known_channels(rw, rw.nodes[d].inputs[0]))
+      continue;
     const auto readers = rw.reader_counts();
     int slot = 0;
     const int p = rw.sole_reader(readers, static_cast<int>(d), slot);
@@ -148,6 +156,7 @@ void extend_chains(Rewrite& rw) {
     const Node& before = rw.nodes[p];
     if (filter_bytes(rw, rw.nodes[c]) + filter_bytes(rw, before) > kMaxChainFilterBytes) continue;
     if (before.op != "_FusedConvChain" && !chainable_conv(rw, before)) continue;
+    if (!known_channels(rw, before.inputs[0])) continue;
     prepend(rw.nodes[c], before);
     rw.alive[p] = 0;  // nothing reads it any more
   }

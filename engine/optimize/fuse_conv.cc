@@ -2,6 +2,8 @@
 // bias, and a trailing Relu / Relu6 into the kernel's epilogue. Every batch normalisation at
 // inference time is such a scale and shift, so Inception's Conv2D + BatchNormWithGlobal-
 // Normalization + Relu and MobileNet's Conv2D + Mul + Add + Relu6 each become one node.
+#include <algorithm>
+
 #include "engine/optimize/batch_norm.h"
 #include "engine/optimize/optimize.h"
 
@@ -96,13 +98,14 @@ void emit(Rewrite& rw, int conv, const Epilogue& ep, const Tensor& filter) {
   Node fused = rw.nodes[conv];
   fused.name = rw.nodes[last].name;
   fused.op = fused.op == "Conv2D" ? "_FusedConv2D" : "_FusedDepthwiseConv2dNative";
-  fused.control_inputs = rw.nodes[last].control_inputs;
 
   Tensor w = scale_output_channels(filter, ep.scale);
   Tensor b = Tensor::from_floats({static_cast<int64_t>(ep.bias.size())}, ep.bias);
   auto constant = [&](const std::string& suffix, Tensor value) {
     Node c;
-    c.name = fused.name + suffix;
+    c.name = unused_name(fused.name + suffix, [&](const std::string& name) {
+      return std::ranges::any_of(rw.nodes, [&](const Node& n) { return n.name == name; });
+    });
     c.op = "Const";
     c.attrs = {{"dtype", DType::kFloat32}, {"value", value}};
     TensorInfo info{DType::kFloat32, PartialShape(value.shape()), value};

@@ -26,40 +26,42 @@ void materialise_constants(Rewrite& rw) {
     const Tensor& value = *rw.infos[n][0].value;
     node.op = "Const";
     node.inputs.clear();
-    node.control_inputs.clear();
     node.attrs = {{"dtype", value.dtype()}, {"value", value}};
   }
 }
 
-// Step 2: readers of a forwarding node read its input instead. Control inputs order nothing
-// but CheckNumerics (poet's only op with an effect), so they are kept only with it.
-void forward_identities(Rewrite& rw, const Options& options) {
-  auto resolve = [&](Endpoint e, std::vector<int>* controls) {
-    while (!is_feed(rw, e.node) && is_forwarding(rw.nodes[e.node], options) &&
-           !rw.nodes[e.node].inputs.empty()) {
-      const Node& fwd = rw.nodes[e.node];
-      if (controls)
-        controls->insert(controls->end(), fwd.control_inputs.begin(), fwd.control_inputs.end());
-      e = fwd.inputs[0];
-    }
-    return e;
-  };
-  for (Node& node : rw.nodes) {
-    std::vector<int> controls;
-    for (Endpoint& in : node.inputs) in = resolve(in, &controls);
-    if (options.keep_check_numerics) {
-      node.control_inputs.insert(node.control_inputs.end(), controls.begin(), controls.end());
-    } else {
-      node.control_inputs.clear();
-    }
+// Control inputs order nothing poet could see but a CheckNumerics's error (its only op with an
+// effect), and a run that fails returns nothing, so when it fails does not matter, only that
+// it does. The graph holds only what the fetches need, through data and control inputs alike,
+// so every kept CheckNumerics in it runs (a root), and the control inputs go: no rewrite need
+// keep them pointing at nodes it fuses or drops.
+void drop_control_inputs(Rewrite& rw, const Options& options) {
+  for (size_t n = 0; n < rw.nodes.size(); ++n) {
+    rw.nodes[n].control_inputs.clear();
+    if (options.keep_check_numerics && rw.nodes[n].op == "CheckNumerics")
+      rw.roots.push_back(static_cast<int>(n));
   }
-  for (Endpoint& f : rw.fetches) f = resolve(f, nullptr);
 }
 
-// Step 6: keep what the fetches reach (and the feeds, whose positions callers rely on).
+// Step 2: readers of a forwarding node read its input instead.
+void forward_identities(Rewrite& rw, const Options& options) {
+  auto resolve = [&](Endpoint e) {
+    while (!is_feed(rw, e.node) && is_forwarding(rw.nodes[e.node], options) &&
+           !rw.nodes[e.node].inputs.empty())
+      e = rw.nodes[e.node].inputs[0];
+    return e;
+  };
+  for (Node& node : rw.nodes)
+    for (Endpoint& in : node.inputs) in = resolve(in);
+  for (Endpoint& f : rw.fetches) f = resolve(f);
+}
+
+// Step 6: keep what the fetches and roots reach (and the feeds, whose positions callers rely
+// on).
 void prune(Rewrite& rw) {
   std::vector<char> live(rw.nodes.size(), 0);
   std::vector<int> work(rw.feeds.begin(), rw.feeds.end());
+  work.insert(work.end(), rw.roots.begin(), rw.roots.end());
   for (const Endpoint& f : rw.fetches) work.push_back(f.node);
   while (!work.empty()) {
     int n = work.back();
@@ -67,7 +69,6 @@ void prune(Rewrite& rw) {
     if (live[n] || !rw.alive[n]) continue;
     live[n] = 1;
     for (const Endpoint& in : rw.nodes[n].inputs) work.push_back(in.node);
-    for (int c : rw.nodes[n].control_inputs) work.push_back(c);
   }
   rw.alive = std::move(live);
 }
@@ -85,7 +86,6 @@ Graph compact(const Rewrite& rw, std::vector<int>& feeds, std::vector<Endpoint>&
   for (int n : order) {
     Node node = rw.nodes[n];
     for (Endpoint& e : node.inputs) e.node = remap[e.node];
-    for (int& c : node.control_inputs) c = remap[c];
     remap[n] = out.add(std::move(node));
   }
   for (int& f : feeds) f = remap[f];
@@ -172,6 +172,7 @@ Graph run(Graph graph, std::vector<std::vector<TensorInfo>> infos, std::vector<i
   rw.infos = std::move(infos);
   rw.fetches = fetches;
   rw.feeds = feeds;
+  drop_control_inputs(rw, options);
   materialise_constants(rw);
   forward_identities(rw, options);
   if (options.fuse) {

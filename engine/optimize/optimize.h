@@ -1,5 +1,6 @@
 // Graph rewrites that make a pruned graph cheaper to run without changing what it computes.
-// They run once at load, after shape inference and constant folding, in this order:
+// They run once at load, after shape inference and constant folding, on nodes without control
+// inputs (every kept CheckNumerics, the one op with an effect, is run instead), in this order:
 //   1. materialise: a node whose value is known at load becomes a Const (MobileNet's
 //      unfused batch-norm arithmetic on constants collapses into one per-channel vector);
 //   2. forward: Identity, unfed PlaceholderWithDefault and (unless kept) CheckNumerics are
@@ -41,6 +42,7 @@ struct Rewrite {
   std::vector<std::vector<TensorInfo>> infos;  // load-time outputs, per node
   std::vector<Endpoint> fetches;
   std::vector<int> feeds;
+  std::vector<int> roots;  // nodes that run though nothing reads them: kept CheckNumerics
 
   int add(Node node, std::vector<TensorInfo> outputs);
   const Tensor* constant(Endpoint e) const;  // the Const value behind e, or null
