@@ -316,6 +316,17 @@ TEST(CliErrors, ATensorFlagNamingNoNodeIsNamedWithItsFlag) {
                "--fetch: no node 'z' in " + graph);
 }
 
+// As argparse's usage errors: the usage, and exit code 2.
+TEST(CliErrors, AMissingOrUnknownCommandPrintsTheUsage) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{}, {"nosuch"}, {"--version"}}) {
+    const CliResult r = run_poet(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE((r.out + r.err).find("retrain"), std::string::npos) << r.out << r.err;
+  }
+  EXPECT_NE(run_poet({"nosuch"}).err.find("poet: unknown command 'nosuch'"), std::string::npos);
+}
+
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }
