@@ -114,6 +114,11 @@ void print_layers(const Executable& exe, int64_t batch) {
     total += s.flops;
   }
   print_total(steps, total);
+  // Open shapes leave the plan to the first run, which knows them.
+  if (std::ranges::any_of(steps, shape_open)) {
+    std::printf("activation arena: unknown until a run gives the open shapes\n");
+    return;
+  }
   const Executable::ArenaSizes arena = exe.arena_sizes();
   std::printf("activation arena: %.2f MB (the most alive at once: %.2f MB)\n",
               static_cast<double>(arena.bytes) / 1e6, static_cast<double>(arena.peak_live) / 1e6);

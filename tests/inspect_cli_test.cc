@@ -101,6 +101,10 @@ TEST(InspectCli, ShapesTheGraphLeavesOpenGiveNoTotal) {
             std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("GFLOPs per run"), std::string::npos) << r.out;
+  // It said "0.00 MB", the size of no plan.
+  EXPECT_NE(r.out.find("activation arena: unknown until a run gives the open shapes"),
+            std::string::npos)
+      << r.out;
 }
 
 // poet bench on the real MobileNet v1 0.25_128 graph, with `flags` after the graph's.
