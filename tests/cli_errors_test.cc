@@ -12,6 +12,16 @@ namespace {
 
 const char* const kMobileNet = "mobilenet_v1_0.25_128/frozen_graph.pb";
 
+// A text graph of "x", one image of 4 floats, and its Relu "y", written into `dir`; its path.
+std::string write_relu_graph(const TempDir& dir) {
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
+    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  return (dir / "g.pbtxt").string();
+}
+
 void expect_error(const CliResult& r, const std::string& must_mention) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
@@ -274,14 +284,10 @@ TEST(CliErrors, ANumberFlagIsDecimal) {
                            "--seconds", seconds}),
                  std::string("--seconds: expected a decimal number, got '") + seconds + "'");
   TempDir dir;
-  write_file_atomic(dir / "g.pbtxt", R"(
-    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
-           attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
-    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
-  )");
+  const std::string graph = write_relu_graph(dir);
   for (const char* seconds : {"1e-3", "0.01", "+.02", "2E-2"}) {
-    const CliResult r = run_poet({"bench", "--graph", (dir / "g.pbtxt").string(), "--input_layer",
-                                  "x", "--fetch", "y", "--threads", "1", "--seconds", seconds});
+    const CliResult r = run_poet({"bench", "--graph", graph, "--input_layer", "x", "--fetch", "y",
+                                  "--threads", "1", "--seconds", seconds});
     EXPECT_EQ(r.exit_code, 0) << seconds << ": " << r.err;
   }
   // make-replica's DEPTH and RES took strtod's forms too.
@@ -293,12 +299,7 @@ TEST(CliErrors, ANumberFlagIsDecimal) {
 // printed half its report first, and run and bench said only "the graph has no node named".
 TEST(CliErrors, ATensorFlagNamingNoNodeIsNamedWithItsFlag) {
   TempDir dir;
-  const std::string graph = (dir / "g.pbtxt").string();
-  write_file_atomic(graph, R"(
-    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
-           attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
-    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
-  )");
+  const std::string graph = write_relu_graph(dir);
   const CliResult inspect = run_poet({"inspect", graph, "--fetch", "nosuch"});
   expect_error(inspect, "--fetch: no node 'nosuch' in " + graph);
   EXPECT_EQ(inspect.out, "");
@@ -336,12 +337,7 @@ TEST(CliErrors, UnknownFlagIsNamed) {
 // both.
 TEST(CliErrors, AFlagMayBeShortenedWhereNoOtherBeginsTheSame) {
   TempDir dir;
-  write_file_atomic(dir / "g.pbtxt", R"(
-    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
-           attr { key: "shape" value { shape { dim { size: 1 } dim { size: 4 } } } } }
-    node { name: "y" op: "Relu" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
-  )");
-  const std::string graph = (dir / "g.pbtxt").string();
+  const std::string graph = write_relu_graph(dir);
   // --batch is whole, though --batch_split begins with it.
   const CliResult r = run_poet({"bench", "--gr", graph, "--input_l=x", "--fe", "y", "--thr", "1",
                                 "--sec", "0.01", "--per", "--batch", "1"});
