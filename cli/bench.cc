@@ -112,7 +112,9 @@ struct Peak {
 // the hardware's.
 Peak measure_peak(int threads) {
   Peak peak;
-  peak.threads = std::min(threads, static_cast<int>(std::thread::hardware_concurrency()));
+  // hardware_concurrency() is 0 where the count is unknown: then the pool's is taken.
+  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+  peak.threads = hardware > 0 ? std::min(threads, hardware) : threads;
   // The L1's ways decide how the convolutions read 1024-channel images (InputSpacing). Some
   // hosts' CPUID lists no caches (0 ways).
   const int ways = x86::cpu_features().l1d_ways;
@@ -192,7 +194,8 @@ void print_layers(const Executable& exe, std::span<const StepTime> times, int64_
   if (over_peak)
     std::printf(
         "(GFLOP/s count a direct convolution's multiply-adds: a layer Winograd computes with "
-        "fewer can pass 100%% of the peak)\n");
+        "fewer, or one timed while the cores ran faster than when the peak was measured, can "
+        "pass 100%% of the peak)\n");
 }
 
 // The shape the graph computes at `input` when it is not a Placeholder (Inception v3's Mul:0,
@@ -344,26 +347,35 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Times one run of `t`'s executable, added to its figures when `counted`.
-double time_run(Timed& t, std::span<const Tensor> feeds, bool counted) {
+// Times one run of `t`'s executable, added to its run times when `counted`.
+void time_run(Timed& t, std::span<const Tensor> feeds, bool counted) {
   t.counting = counted;
-  const double cpu_start = cpu_seconds();
   const Clock::time_point start = Clock::now();
   t.exe->run(feeds);
-  const double run = seconds_since(start);
-  if (counted) {
-    t.cpu_seconds += cpu_seconds() - cpu_start;
-    t.run_times.add(run);
-  }
-  return run;
+  if (counted) t.run_times.add(seconds_since(start));
+}
+
+// Runs `t` at least `min_runs` times and until `seconds` have passed on the clock, counted: its
+// clock and CPU time are the turn's, the work between runs included, as the peers' loops count
+// theirs. A turn ends by the clock, not by a count taken from its first run: a host that slows
+// after that run would stretch the turn (and --seconds) many times over.
+void time_turn(Timed& t, std::span<const Tensor> feeds, double seconds, int64_t min_runs) {
+  const int64_t runs_before = t.runs();
+  const double cpu_start = cpu_seconds();
+  const Clock::time_point start = Clock::now();
+  do {
+    time_run(t, feeds, true);
+  } while (t.runs() - runs_before < min_runs || seconds_since(start) < seconds);
+  t.wall_seconds += seconds_since(start);
+  t.cpu_seconds += cpu_seconds() - cpu_start;
 }
 
 // Runs each executable at least 3 times and until `budget` seconds have passed on the clock
 // (not only inside the runs: a run of a microsecond spent most of the loop's time outside it, and
-// the loop ran ten times --seconds): one executable's runs one after the other; two in turns ABBA
-// (so that neither always runs first after the other). Layers are timed only when their table is
-// asked for: timed, every step and every loop of the pool reads clocks during the runs that
-// images/s measures.
+// the loop ran ten times --seconds): one executable in one turn; two in turns ABBA (so that
+// neither always runs first after the other), each turn's first run untimed. Layers are timed
+// only when their table is asked for: timed, every step and every loop of the pool reads clocks
+// during the runs that images/s measures.
 void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double budget,
                bool per_layer) {
   if (per_layer) {
@@ -372,24 +384,17 @@ void time_runs(std::vector<Timed>& timed, std::span<const Tensor> feeds, double 
         if (t.counting) t.layer_times[step] += s;
       });
   }
+  if (timed.size() == 1) return time_turn(timed[0], feeds, budget, 3);
   const int n = static_cast<int>(timed.size());
   const Clock::time_point start = Clock::now();
   for (int round = 0; round < 3 || seconds_since(start) < budget; ++round) {
     for (int k = 0; k < n; ++k) {
       Timed& t = timed[round % 2 == 0 ? k : n - 1 - k];
-      if (n > 1) {
-        // A pool's workers spin for a while after a run before they sleep; let them, so that
-        // they do not take cores from the other executable's first layers.
-        std::this_thread::sleep_for(2 * ThreadPool::kSpin);
-        time_run(t, feeds, false);
-      }
-      // A turn ends by the clock, not by a count taken from its first run: a host that slows
-      // after that run would stretch the turn (and --seconds) many times over.
-      const Clock::time_point turn_start = Clock::now();
-      do {
-        time_run(t, feeds, true);
-      } while (n > 1 && seconds_since(turn_start) < kTurnSeconds);
-      t.wall_seconds += seconds_since(turn_start);
+      // A pool's workers spin for a while after a run before they sleep; let them, so that
+      // they do not take cores from the other executable's first layers.
+      std::this_thread::sleep_for(2 * ThreadPool::kSpin);
+      time_run(t, feeds, false);
+      time_turn(t, feeds, kTurnSeconds, 1);
     }
   }
 }
@@ -542,10 +547,10 @@ PartialShape given_shape(const Flags& flags, const PartialShape& declared,
 Executable build_executable(const Flags& flags, const std::string& input, const std::string& fetch,
                             int64_t batch, ExecOptions& options) {
   Graph graph = load_graph(flags.required("graph"));
-  std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
-              peak_rss_mb());
   check_tensor_flag(graph, flags.str("graph"), "input_layer", input);
   check_tensor_flag(graph, flags.str("graph"), "fetch", fetch);
+  std::printf("memory after loading the graph: resident %.1f MB, peak %.1f MB\n", resident_mb(),
+              peak_rss_mb());
   if (!reads_input(graph, input, fetch))
     fail("--fetch '", fetch, "' does not depend on --input_layer '", input,
          "': its runs would compute the same whatever is fed");

@@ -1,6 +1,7 @@
 // Command-line flags in TensorFlow's style: --name=value or --name value; boolean flags as
 // --name, --name=true|false or --noname. As in argparse, a flag may be shortened to a
-// beginning of its name no other flag shares (--how_many 10). Every flag a command accepts is
+// beginning of its name no other flag shares (--how_many 10); --noname takes the whole name
+// (argparse has no such form). Every flag a command accepts is
 // declared with a default and a help line, so unknown or malformed flags are errors that name
 // the flag.
 #pragma once

@@ -229,10 +229,10 @@ void fill_cache(const RetrainOptions& o, const trainer::Dataset& dataset,
 
 // Whether `path` lies in `dir` (or is it), links resolved.
 bool is_inside(const std::filesystem::path& path, const std::filesystem::path& dir) {
-  std::error_code ec;
-  const std::filesystem::path rel = std::filesystem::weakly_canonical(path, ec).lexically_relative(
-      std::filesystem::weakly_canonical(dir, ec));
-  return !ec && !rel.empty() && *rel.begin() != "..";
+  const std::filesystem::path full = full_path(path), full_dir = full_path(dir);
+  if (full.empty() || full_dir.empty()) return false;
+  const std::filesystem::path rel = full.lexically_relative(full_dir);
+  return !rel.empty() && *rel.begin() != "..";
 }
 
 // Two outputs that name one file, or an output over what the run reads, would replace each

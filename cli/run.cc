@@ -22,39 +22,41 @@ void print_summary(const std::string& name, const Tensor& t) {
   std::printf("\n");
 }
 
-// Whether the first image of a batch of `batch` runs alone: each feed's first row (scalars and
+// Whether each image of a batch of `batch` runs alone: each feed's rows in turn (scalars and
 // feeds of a first dimension of 1, shared by the images, as they are). Strings have no rows to
-// cut, and feeds of two batches have no first image, so they count as failing.
-bool first_image_runs(Executable& exe, std::span<const Tensor> feeds, int64_t batch) {
-  std::vector<Tensor> rows;
-  for (const Tensor& t : feeds) {
-    if (t.dtype() == DType::kString || (t.rank() > 0 && t.dim(0) != batch && t.dim(0) != 1))
+// cut, and feeds of two batches have no images to cut, so they count as failing. An image that
+// fails alone (a NaN a kept check finds) fails for its values, not for the batch.
+bool each_image_runs(Executable& exe, std::span<const Tensor> feeds, int64_t batch) {
+  for (int64_t i = 0; i < batch; ++i) {
+    std::vector<Tensor> rows;
+    for (const Tensor& t : feeds) {
+      if (t.dtype() == DType::kString || (t.rank() > 0 && t.dim(0) != batch && t.dim(0) != 1))
+        return false;
+      rows.push_back(t.rank() == 0 || t.dim(0) != batch ? t : batch_rows(t, i, i + 1));
+    }
+    try {
+      exe.run(rows);
+    } catch (const Error&) {
       return false;
-    rows.push_back(t.rank() == 0 || t.dim(0) != batch ? t : batch_rows(t, 0, 1));
+    }
   }
-  try {
-    exe.run(rows);
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
+  return true;
 }
 
-// exe.run, with a hint when a batch fails run whole where its first image runs alone: a graph
+// exe.run, with a hint when a batch fails run whole where each of its images runs alone: a graph
 // exported for one image may fix that batch of 1 inside (a Reshape to [1,1001]), which only the
 // batch split, running the images one at a time, gets past. Other errors are left as they are.
-std::vector<Tensor> run_batch(Executable& exe, std::span<const Tensor> feeds, const Flags& flags) {
+std::vector<Tensor> run_batch(Executable& exe, std::span<const Tensor> feeds) {
   const int64_t batch = feeds.empty() || feeds[0].rank() == 0 ? 1 : feeds[0].dim(0);
   try {
     return exe.run(feeds);
   } catch (const Error& e) {
-    if (batch <= 1 || exe.splits_batch(batch) || !first_image_runs(exe, feeds, batch)) throw;
-    const bool can_split = exe.batch_split_blocker().empty() || flags.str("batch_split") == "off";
-    fail(e.what(), "; the batch of ", batch, " ran whole, and its first image runs alone: the ",
+    if (batch <= 1 || exe.splits_batch(batch) || !each_image_runs(exe, feeds, batch)) throw;
+    const std::string why_not = exe.why_no_batch_split();
+    fail(e.what(), "; the batch of ", batch, " ran whole, and each image runs alone: the ",
          "graph fixes a batch of 1 there; ",
-         can_split
-             ? "--batch_split on runs the images one at a time"
-             : "feed one image at a time (no batch split: " + exe.batch_split_blocker() + ")");
+         why_not.empty() ? "--batch_split on runs the images one at a time"
+                         : "feed one image at a time (no batch split: " + why_not + ")");
   }
 }
 
@@ -112,7 +114,7 @@ int run(Args args) {
   for (const std::string& f : feed_names) check_tensor_flag(graph, graph_path, "feed", f);
   for (const std::string& f : fetch_names) check_tensor_flag(graph, graph_path, "fetch", f);
   Executable exe(std::move(graph), feed_names, fetch_names, options);
-  std::vector<Tensor> results = run_batch(exe, feeds, flags);
+  std::vector<Tensor> results = run_batch(exe, feeds);
   for (size_t i = 0; i < results.size(); ++i) {
     if (outs.empty()) {
       print_summary(fetch_names[i], results[i]);

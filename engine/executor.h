@@ -157,6 +157,10 @@ class Executable {
   // PerImagePlan::kTailGroup images instead of one at a time (engine/batch_split.h), 0: none.
   int64_t tail_steps() const;
   const std::string& batch_split_blocker() const;
+  // Why --batch_split on would be refused for this graph and backend (the node that mixes the
+  // images, or a backend other than native), whatever the split this executable was built
+  // with; empty if it would run.
+  std::string why_no_batch_split() const;
 
   // Timed runs of each way that LayerSplit::kAuto takes before it chooses, and how often (in
   // runs of one batch size) it times them again.

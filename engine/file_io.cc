@@ -103,14 +103,19 @@ void check_can_write(const std::filesystem::path& path, PathKind kind, std::stri
     fail(where, "cannot write in ", dir.string(), " (", errno_text(), ")");
 }
 
-bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
-  namespace fs = std::filesystem;
+std::filesystem::path full_path(const std::filesystem::path& path) {
   std::error_code ec;
-  if (fs::equivalent(a, b, ec)) return true;
-  const fs::path ca = fs::weakly_canonical(a, ec);
-  if (ec) return false;
-  const fs::path cb = fs::weakly_canonical(b, ec);
-  return !ec && ca == cb;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  if (ec) return {};
+  std::filesystem::path full = std::filesystem::weakly_canonical(absolute, ec);
+  return ec ? std::filesystem::path() : full;
+}
+
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  std::error_code ec;
+  if (std::filesystem::equivalent(a, b, ec)) return true;
+  const std::filesystem::path fa = full_path(a);
+  return !fa.empty() && fa == full_path(b);
 }
 
 namespace {

@@ -39,8 +39,13 @@ enum class PathKind { kFile, kDirectory };
 // long run, checked before the run instead of after it.
 void check_can_write(const std::filesystem::path& path, PathKind kind, std::string_view flag);
 
+// `path` made absolute, with links, "." and ".." resolved as far as it exists; empty if that
+// fails. (std::filesystem::weakly_canonical alone leaves a relative path whose first part does
+// not exist relative, and so unlike its absolute spelling.)
+std::filesystem::path full_path(const std::filesystem::path& path);
+
 // Whether two paths name one file: the same file when both exist (through links, or hard
-// links), else the same path once links, "." and ".." are resolved (a file not yet written).
+// links), else the same full_path (a file not yet written).
 bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
 
 // True for a name write_file_atomic gives its temporary files (a file name, not a path).

@@ -168,7 +168,7 @@ TEST(CliErrors, ABatchAGraphFixesAtOneGetsAHint) {
   };
   CliResult r = run("off");
   expect_error(r, "cannot reshape");
-  EXPECT_NE(r.err.find("; the batch of 3 ran whole, and its first image runs alone: the graph "
+  EXPECT_NE(r.err.find("; the batch of 3 ran whole, and each image runs alone: the graph "
                        "fixes a batch of 1 there; --batch_split on runs the images one at a time"),
             std::string::npos)
       << r.err;
@@ -199,6 +199,43 @@ TEST(CliErrors, ABatchAGraphFixesAtOneGetsAHint) {
                 "--fetch", "y", "--batch_split", "off"});
   expect_error(r, "incompatible shapes for broadcasting: [2,4] and [3,4]");
   EXPECT_EQ(r.err.find("ran whole"), std::string::npos) << r.err;
+}
+
+// The hint is for a batch the graph fixes at 1: not for an error of one image's values (a NaN
+// in the second image that a kept check finds, where the first image runs alone), and where a
+// node may mix the images the split would be refused, so the hint says so, also with the split
+// off (it suggested --batch_split on).
+TEST(CliErrors, TheBatchHintIsForABatchOfOneOnly) {
+  TempDir dir;
+  write_file_atomic(dir / "g.pbtxt", R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "shape" value { shape { dim { size: -1 } dim { size: 4 } } } } }
+    node { name: "c" op: "CheckNumerics" input: "x" attr { key: "T" value { type: DT_FLOAT } }
+           attr { key: "message" value { s: "x" } } }
+    node { name: "s" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
+           attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 2 } }
+                                                int_val: 1 int_val: 4 } } } }
+    node { name: "y" op: "Reshape" input: "c" input: "s" attr { key: "T" value { type: DT_FLOAT } } }
+  )");
+  write_npy(dir / "x.npy", Tensor::from_floats({3, 4}, std::vector<float>(12, 1.f)));
+  std::vector<float> second_nan(12, 1.f);
+  second_nan[5] = NAN;
+  write_npy(dir / "nan.npy", Tensor::from_floats({3, 4}, second_nan));
+  auto run = [&](const std::string& feed) {
+    return run_poet({"run", "--graph", (dir / "g.pbtxt").string(), "--feed",
+                     "x=" + (dir / feed).string(), "--fetch", "y", "--check_numerics",
+                     "--batch_split", "off"});
+  };
+  CliResult r = run("nan.npy");
+  expect_error(r, "Tensor had NaN values");
+  EXPECT_EQ(r.err.find("ran whole"), std::string::npos) << r.err;
+  // Declared [?,4], the reshape to [1,4] is not known to keep images apart.
+  r = run("x.npy");
+  expect_error(r, "cannot reshape");
+  EXPECT_NE(r.err.find("fixes a batch of 1 there; feed one image at a time (no batch split: node "
+                       "'y' (Reshape) may mix the images of a batch)"),
+            std::string::npos)
+      << r.err;
 }
 
 // RES past an int was cast to one (undefined), and said "expected an integer".

@@ -216,6 +216,18 @@ TEST(SameFile, ThroughLinksDotsAndFilesNotYetWritten) {
   EXPECT_FALSE(same_file(dir / "a", dir / "sub"));
 }
 
+// A relative path whose first part does not exist stayed relative once resolved, and so unlike
+// its absolute spelling: --output_labels l.txt and --output_graph $PWD/l.txt passed as two files.
+TEST(SameFile, ARelativeSpellingOfAFileNotYetWritten) {
+  namespace fs = std::filesystem;
+  const fs::path relative = "poet-not-there/l.txt";
+  ASSERT_FALSE(fs::exists("poet-not-there"));
+  EXPECT_TRUE(same_file(relative, fs::current_path() / relative));
+  EXPECT_TRUE(same_file("./" / relative, fs::current_path() / "poet-not-there" / "." / "l.txt"));
+  EXPECT_EQ(full_path(relative), fs::current_path() / relative);
+  EXPECT_FALSE(same_file(relative, fs::current_path() / "poet-not-there" / "m.txt"));
+}
+
 TEST(CheckCanWrite, AFileNameMustNameAFile) {
   testing::TempDir dir;
   testing::expect_error([] { check_can_write("", PathKind::kFile, "--out"); },

@@ -418,7 +418,8 @@ TEST(BenchCli, SecondsIsTheLoopsTimeOnTheClockAndImagesPerSecondItsRate) {
       3)
       << runs;
   EXPECT_LT(inside, 0.3) << runs;
-  EXPECT_GT(clock, 1.2 * inside) << runs;
+  EXPECT_GE(clock, 0.3) << runs;  // one executable's runs are one turn, timed whole
+  EXPECT_LT(clock, 1.0) << runs;
   const std::string images = line_with(r.out, "images/s: ");
   const double rate = std::stod(images.substr(std::string("images/s: ").size()));
   EXPECT_NEAR(rate, static_cast<double>(count) / clock, 0.03 * rate) << runs << "\n" << images;

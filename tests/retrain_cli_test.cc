@@ -280,6 +280,12 @@ TEST(RetrainCli, OutputsThatCollideFailBeforeAnyBottleneck) {
            "/i: the run needs it as a folder, for "
            "--intermediate_output_graphs_dir " +
            out + "/i"},
+      // A relative spelling of a path not yet made, against an absolute one (its folder is not
+      // made: the check fails first).
+      {{{"--summaries_dir", (fs::current_path() / "poet-clash-check" / "sum").string()},
+        {"--output_graph", "poet-clash-check"}},
+       "--output_graph poet-clash-check: the run needs it as a folder, for --summaries_dir " +
+           (fs::current_path() / "poet-clash-check" / "sum" / "train").string()},
   };
   for (const auto& [flags, message] : cases) {
     std::vector<std::string> args = base;
@@ -289,6 +295,8 @@ TEST(RetrainCli, OutputsThatCollideFailBeforeAnyBottleneck) {
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
   }
   EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
+  EXPECT_FALSE(fs::exists("poet-clash-check"));
+  fs::remove_all("poet-clash-check");  // made in the working folder only if the check failed
   EXPECT_EQ(fs::file_size(dir / "model.pb"), fs::file_size(fixture(kMobileNet)));
 }
 
