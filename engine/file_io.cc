@@ -40,9 +40,17 @@ std::function<void(std::ostream&)> write_string(std::string_view contents) {
 
 }  // namespace
 
-std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
+void check_regular_file(const std::filesystem::path& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path.string(), ": is a directory, not a file");
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) fail(path.string(), ": is a directory, not a file");
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    fail(path.string(),
+         ": is not a regular file (a pipe, device or socket); poet reads whole files");
+}
+
+std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
+  check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path.string(), ": cannot open (", errno_text(), ")");
   in.seekg(0, std::ios::end);

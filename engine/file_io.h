@@ -20,6 +20,11 @@ namespace poet {
 // Reads a file; an Error names it when it is missing, unreadable or larger than max_bytes.
 std::string read_file(const std::filesystem::path& path, size_t max_bytes = size_t{1} << 31);
 
+// Fails naming `path` when it is a directory, or exists and is not a regular file: opening a
+// pipe blocks until a writer comes, and a device may never end. (A missing file is left to the
+// open that follows, which says so.)
+void check_regular_file(const std::filesystem::path& path);
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
 // Streams into the temporary file; the rename happens only when write returns normally.
 void write_file_atomic(const std::filesystem::path& path,

@@ -1,6 +1,7 @@
 // Bad input at the command line: each case must print one clear error naming the file, node
 // or flag at fault and exit non-zero, never crash.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "engine/file_io.h"
 #include "engine/npy.h"
@@ -363,6 +364,25 @@ TEST(CliErrors, AMissingOrUnknownCommandPrintsTheUsage) {
     EXPECT_NE((r.out + r.err).find("retrain"), std::string::npos) << r.out << r.err;
   }
   EXPECT_NE(run_poet({"nosuch"}).err.find("poet: unknown command 'nosuch'"), std::string::npos);
+}
+
+// Opening a named pipe waits for a writer: given as a graph, labels or a feed, poet hung for
+// good. Like a device, it is refused by name.
+TEST(CliErrors, APipeIsRefusedNotWaitedOn) {
+  TempDir dir;
+  const std::string fifo = (dir / "f").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string refused = fifo + ": is not a regular file (a pipe, device or socket)";
+  expect_error(run_poet({"inspect", fifo}), refused);
+  const std::string text = (dir / "f.pbtxt").string();
+  ASSERT_EQ(mkfifo(text.c_str(), 0600), 0);
+  expect_error(run_poet({"inspect", text}), text + ": is not a regular file");
+  const std::string graph = write_relu_graph(dir);
+  write_file_atomic(dir / "x.jpg", "the labels are read first");
+  expect_error(run_poet({"run", "--graph", graph, "--feed", "x=" + fifo, "--fetch", "y"}), refused);
+  expect_error(run_poet({"label", "--graph", graph, "--labels", fifo, "--input_layer", "x",
+                         "--output_layer", "y", "--image", (dir / "x.jpg").string()}),
+               refused);
 }
 
 TEST(CliErrors, UnknownFlagIsNamed) {

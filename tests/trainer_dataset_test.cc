@@ -2,6 +2,7 @@
 // expected digests and percentages were computed independently (sha1sum and Python's int(),
 // see each comment), not by poet.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -168,6 +169,18 @@ TEST(TrainerDataset, Errors) {
   std::filesystem::create_symlink(tmp / "gone.jpg", tmp / "only" / "z.jpg");
   expect_error([&] { scan_image_dir(dir, 10, 10); },
                (tmp / "only" / "z.jpg").string() + ": a link to nothing");
+  std::filesystem::remove(tmp / "only" / "z.jpg");
+  // Nor a folder or a pipe under an image's name, which were left out without a word (and a
+  // pipe would have held retrain.py's read forever).
+  std::filesystem::create_directories(tmp / "only" / "d.jpg");
+  expect_error([&] { scan_image_dir(dir, 10, 10); },
+               (tmp / "only" / "d.jpg").string() + ": not a regular file");
+  std::filesystem::remove(tmp / "only" / "d.jpg");
+  ASSERT_EQ(mkfifo((tmp / "only" / "p.jpeg").c_str(), 0600), 0);
+  expect_error([&] { scan_image_dir(dir, 10, 10); },
+               (tmp / "only" / "p.jpeg").string() +
+                   ": not a regular file (a folder, pipe, device or socket); remove or replace it "
+                   "in --image_dir");
 }
 
 }  // namespace

@@ -29,9 +29,9 @@ bool is_image_name(std::string_view name) {
 }
 
 // Regular files of `dir` per extension, each group sorted by name. TensorFlow's gfile.Glob
-// promises no order; sorting makes poet's deterministic. An image name that is a link to
-// nothing is an error, as a corrupt image is (retrain.py stops when it reads either): leaving
-// it out would change the split.
+// promises no order; sorting makes poet's deterministic. An image name on a link to nothing,
+// a folder, a pipe or a device is an error, as a corrupt image is (retrain.py's glob takes it,
+// and its read stops, or waits forever on a pipe): leaving it out would change the split.
 std::vector<std::string> list_images(const std::filesystem::path& dir) {
   std::vector<std::string> names;
   std::error_code ec;
@@ -40,8 +40,11 @@ std::vector<std::string> list_images(const std::filesystem::path& dir) {
     std::string name = entry.path().filename().string();
     if (entry.is_regular_file(file_ec)) {
       names.push_back(std::move(name));
-    } else if (entry.is_symlink(file_ec) && !entry.exists(file_ec) && is_image_name(name)) {
-      fail(entry.path().string(), ": a link to nothing; remove or replace it in --image_dir");
+    } else if (is_image_name(name)) {
+      fail(entry.path().string(),
+           entry.exists(file_ec) ? ": not a regular file (a folder, pipe, device or socket)"
+                                 : ": a link to nothing",
+           "; remove or replace it in --image_dir");
     }
   }
   if (ec) fail(dir.string(), ": cannot list the folder (", ec.message(), ")");

@@ -352,8 +352,7 @@ bool is_text_name(const std::filesystem::path& path) {
 
 tensorflow::GraphDef read_graphdef(const std::filesystem::path& path) {
   if (is_text_name(path)) return parse_graphdef(read_file(path), true, path.string());
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path.string(), ": is a directory, not a graph");
+  check_regular_file(path);
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) fail(path.string(), ": cannot open (", std::strerror(errno), ")");
   // Parse straight from the file: no second copy of the weights in memory.
