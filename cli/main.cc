@@ -1,7 +1,9 @@
 // poet: TensorFlow image graphs without TensorFlow. One subcommand per file in cli/.
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string_view>
 
 #include "cli/commands.h"
@@ -42,15 +44,24 @@ int main(int argc, char** argv) {
   }
   for (const Command& c : kCommands) {
     if (c.name != argv[1]) continue;
+    int status = 1;
     try {
-      return c.run(poet::cli::Args(argv + 2, argv + argc));
+      status = c.run(poet::cli::Args(argv + 2, argv + argc));
     } catch (const poet::Error& e) {
       std::fprintf(stderr, "poet %s: error: %s\n", argv[1], e.what());
-      return 1;
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "poet %s: error: out of memory (std::bad_alloc)\n", argv[1]);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "poet %s: error: %s\n", argv[1], e.what());
+    }
+    // What a command prints is its result (scores, a report): one that could not be written
+    // (a full disk, a closed pipe) is a failed run, not exit 0.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::fprintf(stderr, "poet %s: error: cannot write to standard output (%s)\n", argv[1],
+                   errno != 0 ? std::strerror(errno) : "a write failed");
       return 1;
     }
+    return status;
   }
   std::fprintf(stderr, "poet: unknown command '%s'\n\n", argv[1]);
   usage();

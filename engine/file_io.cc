@@ -73,6 +73,9 @@ std::filesystem::path file_to_write(const std::filesystem::path& path, std::stri
   namespace fs = std::filesystem;
   if (path.empty()) fail(where, "an empty file name");
   if (!path.has_filename()) fail(where, "ends in '/', a directory's name, not a file's");
+  // Caught here, by check_can_write too, rather than by the rename after the work.
+  if (const size_t bytes = path.filename().string().size(); bytes > NAME_MAX)
+    fail(where, "the file name is ", bytes, " bytes, over the ", NAME_MAX, " a file system allows");
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (fs::is_directory(status)) fail(where, "is a directory, not a file");
@@ -149,7 +152,16 @@ pid_t temp_file_writer(std::string_view name) {
   return pid;
 }
 
-bool process_running(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+// A killed process whose parent has not reaped it yet (a zombie) still answers kill(pid, 0),
+// but writes nothing more: its state in /proc says so ('Z').
+bool process_running(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no /proc: take it as running
+  const size_t name_end = line.rfind(')');     // the name, in parentheses, may hold spaces
+  return name_end == std::string::npos || name_end + 2 >= line.size() || line[name_end + 2] != 'Z';
+}
 
 std::filesystem::path temp_path(const std::filesystem::path& dir,
                                 const std::filesystem::path& target) {

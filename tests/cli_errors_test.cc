@@ -385,6 +385,15 @@ TEST(CliErrors, APipeIsRefusedNotWaitedOn) {
                refused);
 }
 
+// A command's printout is its result: one that could not be written (stdout on a full disk)
+// exited 0 with nothing written.
+TEST(CliErrors, AResultThatCannotBeWrittenIsAnError) {
+  TempDir dir;
+  const CliResult r = run_poet({"inspect", write_relu_graph(dir)},
+                               {"/bin/sh", "-c", "exec \"$@\" > /dev/full", "sh"});
+  expect_error(r, "poet inspect: error: cannot write to standard output (No space left on device)");
+}
+
 TEST(CliErrors, UnknownFlagIsNamed) {
   expect_error(run_poet({"run", "--grpah", "g.pb"}), "--grpah");
 }

@@ -118,6 +118,23 @@ TEST(AtomicWrite, ATargetNameNearTheLimitIsWritten) {
   }
 }
 
+// A killed writer that its parent has not reaped (a zombie) still answers kill(pid, 0): its
+// temporary file stayed, and in a complete cache, which no later run writes into, for good.
+TEST(AtomicWrite, AZombieWritersTempFileIsStale) {
+  testing::TempDir dir;
+  const pid_t zombie = fork();
+  ASSERT_GE(zombie, 0);
+  if (zombie == 0) _exit(0);
+  // Unreaped until the end of the test: wait until it has exited.
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT), 0);
+  const std::string name = str_cat(".c.txt.tmp-", zombie, "-0123456789abcdef");
+  write_cache_file_atomic(dir / "sub" / name, "partial");
+  EXPECT_EQ(remove_stale_temp_files(dir / "sub"), 1u);
+  int status = 0;
+  waitpid(zombie, &status, 0);
+}
+
 // A killed run's temporary file goes on the next run's first write into the folder, whatever
 // its target; a running writer's file (this process's), and files of other names, stay.
 TEST(AtomicWrite, FirstWriteIntoAFolderRemovesStaleTempFiles) {
@@ -237,6 +254,14 @@ TEST(CheckCanWrite, AFileNameMustNameAFile) {
                         "--out " + slash + ": ends in '/', a directory's name, not a file's");
   testing::expect_error([&] { write_file_atomic(slash, "x"); }, slash + ": ends in '/'");
   EXPECT_FALSE(std::filesystem::exists(dir / "new"));
+  // A name longer than a file system allows passed the check, and the run failed at its rename,
+  // after the work.
+  const std::string long_name = (dir / std::string(256, 'c')).string();
+  testing::expect_error([&] { check_can_write(long_name, PathKind::kFile, "--out"); },
+                        "--out " + long_name +
+                            ": the file name is 256 bytes, over the 255 a "
+                            "file system allows");
+  check_can_write((dir / std::string(255, 'c')).string(), PathKind::kFile, "--out");
 }
 
 }  // namespace

@@ -434,6 +434,26 @@ TEST(RetrainCli, ACachePathThatIsNotAFileStopsTheRunBeforeAnyBottleneck) {
   }
 }
 
+// A cache file is named for its image with "_<architecture>.txt" added: an image name near the
+// file system's limit gave a cache name over it, and the run failed partway through the
+// bottlenecks, naming the cache file. The scan names the image.
+TEST(RetrainCli, AnImageWhoseCacheNameWouldNotFitIsNamedBeforeAnyBottleneck) {
+  POET_REQUIRE_FIXTURE(kMobileNet);
+  TempDir dir;
+  copy_fruits(dir / "images", 2, 30);  // for split_args
+  const fs::path folder = fs::directory_iterator(dir / "images")->path();
+  const fs::path image = fs::directory_iterator(folder)->path();
+  const fs::path renamed = folder / (std::string(240, 'a') + ".jpg");
+  fs::rename(image, renamed);
+  CliResult r = run_poet(split_args(dir, {}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(renamed.string() + ": its bottleneck file's name would be 267 bytes, over "
+                                          "the 255 a file system allows; rename the image"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir / "bottlenecks"));
+}
+
 // retrain.py writes only the bottleneck files that are missing, so a complete cache may be
 // shared or read-only; poet refused any --bottleneck_dir it could not write. The second run is
 // a user who cannot write the cache's folders (root writes through permissions, so as root

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -56,8 +57,9 @@ void check_outputs(const RetrainOptions& o) {
   // retrain.py's intermediate names: the flag's value with "intermediate_<step>.pb" appended.
   if (o.intermediate_store_frequency > 0) {
     check_not_empty(o.intermediate_output_graphs_dir, "--intermediate_output_graphs_dir");
-    check_can_write(o.intermediate_output_graphs_dir + "intermediate_0.pb", PathKind::kFile,
-                    "--intermediate_output_graphs_dir");
+    check_can_write(str_cat(o.intermediate_output_graphs_dir, "intermediate_",
+                            o.how_many_training_steps, ".pb"),  // the longest step number
+                    PathKind::kFile, "--intermediate_output_graphs_dir");
   }
 }
 
@@ -83,14 +85,23 @@ void check_values(const RetrainOptions& o) {
 }
 
 // Whether every image of `image_class` has a file in the bottleneck cache (valid or not: a run
-// recomputes an invalid one, and its write then fails naming the file).
-bool cache_complete(const ImageClass& image_class, const RetrainOptions& o) {
-  for (Split split : {Split::kTraining, Split::kValidation, Split::kTesting})
-    for (const std::string& file : image_class.images(split))
-      if (!std::filesystem::exists(
-              bottleneck_path(o.bottleneck_dir, image_class.dir_name, file, o.architecture)))
-        return false;
-  return true;
+// recomputes an invalid one, and its write then fails naming the file). An image whose cache
+// file's name would not fit a file system (the image's name with "_<architecture>.txt") is
+// named now: it failed when its bottleneck was written, partway through the cache.
+bool cache_complete(const Dataset& dataset, const ImageClass& image_class,
+                    const RetrainOptions& o) {
+  bool complete = true;
+  for (Split split : {Split::kTraining, Split::kValidation, Split::kTesting}) {
+    for (const std::string& file : image_class.images(split)) {
+      const std::filesystem::path cache =
+          bottleneck_path(o.bottleneck_dir, image_class.dir_name, file, o.architecture);
+      if (const size_t bytes = cache.filename().string().size(); bytes > NAME_MAX)
+        fail(dataset.image_path(image_class, file), ": its bottleneck file's name would be ", bytes,
+             " bytes, over the ", NAME_MAX, " a file system allows; rename the image");
+      complete = complete && std::filesystem::exists(cache);
+    }
+  }
+  return complete;
 }
 
 // Every set must have images somewhere, or training, validation or testing cannot run.
@@ -339,7 +350,7 @@ Dataset check_retrain_options(const RetrainOptions& options) {
   // retrain.py writes only the bottleneck files that are missing, so a complete cache may be
   // shared or read-only: only the folders of classes with a file to write must be writable.
   for (const ImageClass& image_class : dataset.classes)
-    if (!cache_complete(image_class, options))
+    if (!cache_complete(dataset, image_class, options))
       check_can_write(join_path(options.bottleneck_dir, image_class.dir_name), PathKind::kDirectory,
                       "--bottleneck_dir");
   return dataset;
