@@ -175,6 +175,24 @@ TEST_F(RetrainTest, SecondRunReusesTheCacheAndRepeats) {
   EXPECT_TRUE(warnings_[0].starts_with("bn/b/3.jpg_tiny.txt: invalid bottleneck file"));
 }
 
+// An output that cannot be written any more when the training ends (its folder gone, or made
+// unwritable) stops the run before the graph is written: the new graph was written, then the
+// labels failed, leaving it beside the old labels.
+TEST_F(RetrainTest, OutputsTheRunCannotWriteAnyMoreLeaveTheOldGraph) {
+  options_.output_labels = "lab/labels.txt";
+  run();
+  const std::string graph = read_file("out/retrained.pb");
+  options_.seed = 2;  // another layer, so another graph
+  hooks_.log = [](const std::string&) {
+    if (!std::filesystem::is_directory("lab")) return;
+    std::filesystem::remove_all("lab");
+    std::ofstream("lab") << "a file where the labels' folder was";
+  };
+  expect_error([&] { retrain(options_, tiny_info(), hooks_); },
+               "--output_labels lab/labels.txt: lab is a file, not a directory");
+  EXPECT_EQ(read_file("out/retrained.pb"), graph);
+}
+
 TEST_F(RetrainTest, IntermediateGraphs) {
   options_.intermediate_store_frequency = 20;
   options_.intermediate_output_graphs_dir = "inter/";

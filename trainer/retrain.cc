@@ -286,6 +286,10 @@ RetrainResult Trainer::run() {
   if (options_.normalize_bottlenecks) fit_normalisation();
   for (int step = 0; step < options_.how_many_training_steps; ++step) train_step(step);
   RetrainResult result = test();
+  // The graph and its labels go together: checked again first, so that a labels folder gone or
+  // made unwritable during the training leaves the old pair, not a new graph with old labels.
+  check_can_write(options_.output_graph, PathKind::kFile, "--output_graph");
+  check_can_write(options_.output_labels, PathKind::kFile, "--output_labels");
   write_graph(options_.output_graph);
   write_file_atomic(options_.output_labels, dataset_.labels_text());
   for (const ImageClass& c : dataset_.classes) result.labels.push_back(c.label);
