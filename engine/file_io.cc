@@ -66,10 +66,16 @@ std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
 
 namespace {
 
-// What a write asked to write `path` replaces: the file a symbolic link points at (the link
-// stays), or `path` itself. Fails, starting with `where`, when `path` cannot be a file's name or
-// names something a rename must not replace.
-std::filesystem::path file_to_write(const std::filesystem::path& path, std::string_view where) {
+// Whether a write to a symbolic link replaces the file it points at (a user's output, as `cp`
+// does) or the link itself (a cache file: in a shared folder such as the default
+// /tmp/bottleneck, another user's link would have had poet overwrite a file of its choosing).
+enum class Links { kFollow, kReplace };
+
+// What a write asked to write `path` replaces: with Links::kFollow the file a symbolic link
+// points at (the link stays), else `path` itself. Fails, starting with `where`, when `path`
+// cannot be a file's name or names something a rename must not replace.
+std::filesystem::path file_to_write(const std::filesystem::path& path, std::string_view where,
+                                    Links links = Links::kFollow) {
   namespace fs = std::filesystem;
   if (path.empty()) fail(where, "an empty file name");
   if (!path.has_filename()) fail(where, "ends in '/', a directory's name, not a file's");
@@ -82,6 +88,7 @@ std::filesystem::path file_to_write(const std::filesystem::path& path, std::stri
   // A rename over a device or a pipe would replace it with a plain file.
   if (fs::exists(status) && !fs::is_regular_file(status))
     fail(where, "is not a regular file (a device, pipe or socket); poet writes whole files");
+  if (links == Links::kReplace) return path;
   // A link stays a link, as with `cp`: what it points at is replaced.
   fs::path target = path;
   for (int hops = 0; hops < 40 && fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
@@ -196,9 +203,10 @@ void sweep_once(const std::filesystem::path& dir) {
   remove_stale_temp_files(dir);
 }
 
+// `sync`: fsync the file and its folder.
 void write_atomic(const std::filesystem::path& named,
-                  const std::function<void(std::ostream&)>& write, bool sync) {
-  const std::filesystem::path path = file_to_write(named, str_cat(named.string(), ": "));
+                  const std::function<void(std::ostream&)>& write, bool sync, Links links) {
+  const std::filesystem::path path = file_to_write(named, str_cat(named.string(), ": "), links);
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -228,15 +236,15 @@ void write_atomic(const std::filesystem::path& named,
 
 void write_file_atomic(const std::filesystem::path& path,
                        const std::function<void(std::ostream&)>& write) {
-  write_atomic(path, write, true);
+  write_atomic(path, write, true, Links::kFollow);
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents) {
-  write_atomic(path, write_string(contents), true);
+  write_atomic(path, write_string(contents), true, Links::kFollow);
 }
 
 void write_cache_file_atomic(const std::filesystem::path& path, std::string_view contents) {
-  write_atomic(path, write_string(contents), false);
+  write_atomic(path, write_string(contents), false, Links::kReplace);
 }
 
 bool is_atomic_temp_name(std::string_view file_name) { return temp_file_writer(file_name) != 0; }

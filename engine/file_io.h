@@ -31,7 +31,8 @@ void write_file_atomic(const std::filesystem::path& path,
                        const std::function<void(std::ostream&)>& write);
 // The same without the fsync, for caches that can be recomputed (bottleneck files): a killed
 // process still never leaves a half-written file under the real name, but after a power cut
-// the file may be empty or stale, so its readers must validate it.
+// the file may be empty or stale, so its readers must validate it. A symbolic link at `path`
+// is replaced, not written through: a cache folder may be shared.
 void write_cache_file_atomic(const std::filesystem::path& path, std::string_view contents);
 
 // What check_can_write expects at a path: a file to write, or a directory to write files in.

@@ -206,6 +206,20 @@ TEST(AtomicWrite, WritesThroughASymbolicLink) {
 }
 
 // A rename over a pipe (or a device: /dev/full, /dev/null) would replace it with a plain file.
+// A cache file's name holding a link (planted in a shared cache folder such as the default
+// /tmp/bottleneck) had the file it points at overwritten. The link itself is replaced.
+TEST(AtomicWrite, ACacheWriteReplacesALinkNotWhatItPointsAt) {
+  namespace fs = std::filesystem;
+  testing::TempDir dir;
+  write_file_atomic(dir / "victim.txt", "someone's file");
+  fs::create_directories(dir / "cache");
+  fs::create_symlink(dir / "victim.txt", dir / "cache" / "x.jpg_arch.txt");
+  write_cache_file_atomic(dir / "cache" / "x.jpg_arch.txt", "1,2,3");
+  EXPECT_EQ(read_file(dir / "victim.txt"), "someone's file");
+  EXPECT_FALSE(fs::is_symlink(fs::symlink_status(dir / "cache" / "x.jpg_arch.txt")));
+  EXPECT_EQ(read_file(dir / "cache" / "x.jpg_arch.txt"), "1,2,3");
+}
+
 TEST(AtomicWrite, NeverReplacesWhatIsNotARegularFile) {
   namespace fs = std::filesystem;
   testing::TempDir dir;
