@@ -4,6 +4,7 @@
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <system_error>
 
 #include "engine/error.h"
 #include "engine/file_io.h"
@@ -237,11 +238,20 @@ CacheFill fill_bottleneck_cache(const Dataset& dataset, const std::string& bottl
       read_training_image(todo[first + i].image, runner.spec(), image_in_batch(images, i));
     return images;
   };
+  // A thread the system refuses (a task limit) said only "Resource temporarily unavailable".
+  auto decode_ahead = [&](size_t first) {
+    try {
+      return std::async(std::launch::async, decode, first);
+    } catch (const std::system_error& e) {
+      fail("cannot start the thread that decodes the next images (", e.what(),
+           "); allow the process more threads");
+    }
+  };
   if (progress) progress(0, todo.size());
-  std::future<Tensor> next = std::async(std::launch::async, decode, size_t{0});
+  std::future<Tensor> next = decode_ahead(0);
   for (size_t first = 0; first < todo.size(); first += batch) {
     const Tensor images = next.get();
-    if (first + batch < todo.size()) next = std::async(std::launch::async, decode, first + batch);
+    if (first + batch < todo.size()) next = decode_ahead(first + batch);
     std::vector<std::vector<float>> values = runner.run_batch(images);
     for (size_t i = 0; i < values.size(); ++i) write_bottleneck(todo[first + i].cache, values[i]);
     fill.computed += values.size();
