@@ -202,11 +202,18 @@ void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::s
                        const std::string& tensor) {
   const std::string node = tensor.substr(0, tensor.rfind(':'));
   if (graph.find(node) < 0) fail("--", flag, ": no node '", node, "' in ", graph_path);
+  Endpoint e;
   try {
-    graph.endpoint(tensor);  // a malformed index
-  } catch (const Error& e) {
-    fail("--", flag, ": ", e.what());
+    e = graph.endpoint(tensor);  // a malformed index
+  } catch (const Error& error) {
+    fail("--", flag, ": ", error.what());
   }
+  // Most ops' output counts are known once the executor makes them; a source's now.
+  const Node& source = graph.node(e.node);
+  const bool one_output =
+      source.op == "Placeholder" || source.op == "PlaceholderWithDefault" || source.op == "Const";
+  if (one_output && e.index > 0)
+    fail("--", flag, " '", tensor, "': ", source.describe(), " has 1 output");
 }
 
 bool takes_image_bytes(const Graph& graph, const std::string& input) {

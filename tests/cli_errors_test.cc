@@ -353,6 +353,9 @@ TEST(CliErrors, ATensorFlagNamingNoNodeIsNamedWithItsFlag) {
                "--input_layer: no node 'nosuch' in " + graph);
   expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "x", "--fetch", "z"}),
                "--fetch: no node 'z' in " + graph);
+  // It said the fetch "does not depend on --input_layer 'x:1'".
+  expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "x:1", "--fetch", "y"}),
+               "--input_layer 'x:1': node 'x' (Placeholder) has 1 output");
 }
 
 // As argparse's usage errors: the usage, and exit code 2.
