@@ -382,6 +382,8 @@ int retrain(Args args) {
       .observer = &observer,
       .pool = &pool};
   trainer::RetrainResult result = trainer::retrain(options, info, hooks, &dataset);
+  for (const std::filesystem::path& lost : observer.lost_files())
+    print_warning(str_cat(lost.string(), ": removed during the run, with its summaries"));
   write_confusion(confusion, result);
   print_line(str_cat("Wrote ", options.output_graph, " and ", options.output_labels,
                      "; TensorBoard: tensorboard --logdir ", options.summaries_dir));

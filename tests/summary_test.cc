@@ -17,6 +17,7 @@
 #include "tests/fixtures.h"
 #include "trainer/summary/summary_writer.h"
 #include "trainer/summary/tfrecord.h"
+#include "trainer/summary_observer.h"
 
 namespace poet::summary {
 namespace {
@@ -441,6 +442,18 @@ TEST(EventFile, TolerantReadStillRejectsCorruption) {
   write_file_atomic(dir / "c", bytes);
   EXPECT_CONTAINS(error_of([&] { read_event_file_tolerant(dir / "c"); }),
                   "offset 0: data CRC mismatch");
+}
+
+// The writers hold their files open: a summaries folder removed during the run took both files
+// with it, and the run ended saying where TensorBoard would find them.
+TEST(SummaryObserver, SaysWhichEventFilesAreGone) {
+  testing::TempDir dir;
+  const trainer::SummaryObserver observer(dir / "logs", "");
+  EXPECT_TRUE(observer.lost_files().empty());
+  std::filesystem::remove(observer.validation_file());
+  EXPECT_EQ(observer.lost_files(), std::vector<std::filesystem::path>{observer.validation_file()});
+  std::filesystem::remove_all(dir / "logs");
+  EXPECT_EQ(observer.lost_files().size(), 2u);
 }
 
 }  // namespace

@@ -43,6 +43,15 @@ SummaryObserver::SummaryObserver(const std::filesystem::path& summaries_dir,
   train_.write_graph(std::move(train_graph_def));
 }
 
+std::vector<std::filesystem::path> SummaryObserver::lost_files() const {
+  std::vector<std::filesystem::path> lost;
+  for (const std::filesystem::path& file : {train_file(), validation_file()}) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) lost.push_back(file);
+  }
+  return lost;
+}
+
 void SummaryObserver::on_train_step(int step, std::span<const float> inputs, const Gradients& batch,
                                     const SoftmaxLayer& layer) {
   train_.write_event(

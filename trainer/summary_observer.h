@@ -35,6 +35,9 @@ class SummaryObserver : public TrainingObserver {
 
   const std::filesystem::path& train_file() const { return train_.path(); }
   const std::filesystem::path& validation_file() const { return validation_.path(); }
+  // The event files no longer where they were written: the writers hold them open, so a
+  // folder removed during the run took the summaries with it, and no write failed to say so.
+  std::vector<std::filesystem::path> lost_files() const;
 
  private:
   summary::SummaryWriter train_, validation_;
