@@ -198,6 +198,16 @@ void run_images(Executable& exe, std::span<const std::string> paths,
   }
 }
 
+namespace {
+
+// A source a run may feed over, with one output: a placeholder, or a constant (Inception v3
+// 2015's DecodeJpeg/contents, an empty string, is fed over).
+bool is_feedable_source(const Node& node) {
+  return node.op == "Placeholder" || node.op == "PlaceholderWithDefault" || node.op == "Const";
+}
+
+}  // namespace
+
 void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::string_view flag,
                        const std::string& tensor) {
   const std::string node = tensor.substr(0, tensor.rfind(':'));
@@ -210,18 +220,13 @@ void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::s
   }
   // Most ops' output counts are known once the executor makes them; a source's now.
   const Node& source = graph.node(e.node);
-  const bool one_output =
-      source.op == "Placeholder" || source.op == "PlaceholderWithDefault" || source.op == "Const";
-  if (one_output && e.index > 0)
+  if (is_feedable_source(source) && e.index > 0)
     fail("--", flag, " '", tensor, "': ", source.describe(), " has 1 output");
 }
 
 bool takes_image_bytes(const Graph& graph, const std::string& input) {
   const Node& node = graph.node(graph.endpoint(input).node);
-  // Inception v3 2015 makes DecodeJpeg/contents a Const (an empty string, fed over).
-  const bool feedable =
-      node.op == "Placeholder" || node.op == "PlaceholderWithDefault" || node.op == "Const";
-  return feedable && node.attr_type("dtype", DType::kFloat32) == DType::kString;
+  return is_feedable_source(node) && node.attr_type("dtype", DType::kFloat32) == DType::kString;
 }
 
 Tensor read_image_bytes(const std::string& path) {
