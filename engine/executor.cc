@@ -26,6 +26,9 @@
 namespace poet {
 namespace {
 
+// Why no batch is split on a backend other than native (plan_batch_split, why_no_batch_split).
+constexpr std::string_view kSplitNativeOnly = "the batch split runs the native backend only";
+
 bool is_placeholder(const Node& node) {
   return node.op == "Placeholder" || node.op == "PlaceholderWithDefault";
 }
@@ -655,7 +658,7 @@ void Executable::Impl::plan_batch_split() {
   if (options.batch_split == BatchSplit::kOff) {
     per_image.blocker = "the batch split is off";
   } else if (!options.native_only()) {
-    per_image.blocker = "the batch split runs the native backend only";  // why_no_batch_split
+    per_image.blocker = kSplitNativeOnly;
   } else {
     per_image = std::move(plan);
   }
@@ -1152,7 +1155,7 @@ const std::string& Executable::batch_split_blocker() const { return impl_->per_i
 
 std::string Executable::why_no_batch_split() const {
   if (!impl_->batch_mixer.empty()) return impl_->batch_mixer;
-  return impl_->options.native_only() ? "" : "the batch split runs the native backend only";
+  return impl_->options.native_only() ? "" : std::string(kSplitNativeOnly);
 }
 
 int64_t Executable::tail_steps() const {
