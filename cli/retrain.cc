@@ -5,6 +5,7 @@
 // The work is in trainer/; this file reads flags and reports.
 #include <cstdio>
 #include <optional>
+#include <span>
 
 #include "cli/common.h"
 #include "engine/error.h"
@@ -241,26 +242,29 @@ bool is_inside(const std::filesystem::path& path, const std::filesystem::path& d
 // would fail at its write, after the bottlenecks and the training.
 void check_outputs_apart(const RetrainOptions& o, const trainer::Dataset& dataset,
                          const std::string& confusion, const std::string& model_file) {
-  const std::pair<std::string, std::string> outputs[] = {
+  struct Output {
+    std::string flag, path;
+    bool folder = false;  // the run writes files in it
+  };
+  const Output outputs[] = {
       {"--output_graph", o.output_graph},
       {"--output_labels", o.output_labels},
       {"--confusion_matrix", confusion + ".csv"},
       {"--confusion_matrix", confusion + ".png"},
-      {"--summaries_dir", trainer::join_path(o.summaries_dir, "train")},
-      {"--summaries_dir", trainer::join_path(o.summaries_dir, "validation")}};
-  constexpr size_t kFiles = 4;  // the outputs before the summaries' folders
-  std::vector<std::pair<std::string, std::string>> folders = {
-      {"--bottleneck_dir", o.bottleneck_dir}};
+      {"--summaries_dir", trainer::join_path(o.summaries_dir, "train"), true},
+      {"--summaries_dir", trainer::join_path(o.summaries_dir, "validation"), true}};
+  std::vector<Output> folders = {{"--bottleneck_dir", o.bottleneck_dir, true}};
   if (o.intermediate_store_frequency > 0)
-    folders.emplace_back(
-        "--intermediate_output_graphs_dir",
-        std::filesystem::path(o.intermediate_output_graphs_dir + "x").parent_path().string());
+    folders.push_back(
+        {"--intermediate_output_graphs_dir",
+         std::filesystem::path(o.intermediate_output_graphs_dir + "x").parent_path().string(),
+         true});
   const std::vector<std::filesystem::path> inputs = graph_files(model_file);
   for (size_t i = 0; i < std::size(outputs); ++i) {
-    const auto& [flag, path] = outputs[i];
+    const auto& [flag, path, folder] = outputs[i];
     for (size_t j = 0; j < i; ++j)
-      if (same_file(path, outputs[j].second))
-        fail(flag, " ", path, ": the run also writes ", outputs[j].first, " there");
+      if (same_file(path, outputs[j].path))
+        fail(flag, " ", path, ": the run also writes ", outputs[j].flag, " there");
     for (const std::filesystem::path& input : inputs)
       if (same_file(path, input)) fail(flag, " ", path, ": is ", input.string(), ", the model");
     if (is_inside(path, o.image_dir)) fail(flag, " ", path, ": is inside --image_dir");
@@ -268,14 +272,14 @@ void check_outputs_apart(const RetrainOptions& o, const trainer::Dataset& datase
       if (is_inside(path, trainer::join_path(o.bottleneck_dir, c.dir_name)))
         fail(flag, " ", path, ": is inside --bottleneck_dir's folder of class ", c.dir_name);
   }
-  for (size_t i = 0; i < kFiles; ++i) {
-    const auto& [flag, file] = outputs[i];
-    for (const auto& [other_flag, other] : outputs)
-      if (other != file && is_inside(other, file))
-        fail(flag, " ", file, ": the run needs it as a folder, for ", other_flag, " ", other);
-    for (const auto& [folder_flag, folder] : folders)
-      if (is_inside(folder, file))
-        fail(flag, " ", file, ": the run needs it as a folder, for ", folder_flag, " ", folder);
+  for (const Output& file : outputs) {
+    if (file.folder) continue;
+    for (std::span<const Output> others :
+         {std::span<const Output>(outputs), std::span<const Output>(folders)})
+      for (const Output& other : others)
+        if (&other != &file && is_inside(other.path, file.path))
+          fail(file.flag, " ", file.path, ": the run needs it as a folder, for ", other.flag, " ",
+               other.path);
   }
 }
 
