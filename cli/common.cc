@@ -10,6 +10,7 @@
 
 #include "engine/file_io.h"
 #include "engine/image_codec.h"
+#include "engine/op.h"
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tfjs/tfjs.h"
 #include "trainer/graph_preprocessing.h"
@@ -218,10 +219,15 @@ void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::s
   } catch (const Error& error) {
     fail("--", flag, ": ", error.what());
   }
-  // Most ops' output counts are known once the executor makes them; a source's now.
+  // The op's output count, where poet knows the op; the executor names any other node's.
   const Node& source = graph.node(e.node);
-  if (is_feedable_source(source) && e.index > 0)
-    fail("--", flag, " '", tensor, "': ", source.describe(), " has 1 output");
+  std::unique_ptr<Op> op;
+  try {
+    op = make_op(source, OpOptions{});
+  } catch (const Error&) {
+    return;
+  }
+  check_output_index("--" + std::string(flag), tensor, source, e.index, op->num_outputs());
 }
 
 bool takes_image_bytes(const Graph& graph, const std::string& input) {

@@ -97,14 +97,6 @@ void infer_nodes(const Graph& graph, std::span<const int> order,
   }
 }
 
-// "m:1" of a node with one output names nothing.
-void check_output_index(std::string_view what, const std::string& name, const Node& node, int index,
-                        int outputs) {
-  if (index >= outputs)
-    fail(what, " '", name, "': ", node.describe(), " has ", outputs,
-         outputs == 1 ? " output" : " outputs");
-}
-
 // Feed information from the graph alone: a placeholder's attributes, or for an inner tensor
 // what inference over its ancestors finds (unknown where that fails).
 TensorInfo infer_feed(const Graph& graph, Endpoint e, const std::string& name,

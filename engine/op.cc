@@ -16,6 +16,13 @@ bool over_tensor_limit(const TensorInfo& t) {
   return bytes < 0 || static_cast<uint64_t>(bytes) > max_tensor_bytes();
 }
 
+void check_output_index(std::string_view what, std::string_view name, const Node& node, int index,
+                        int outputs) {
+  if (index >= outputs)
+    fail(what, " '", name, "': ", node.describe(), " has ", outputs,
+         outputs == 1 ? " output" : " outputs");
+}
+
 std::string_view backend_name(Backend backend) {
   switch (backend) {
     case Backend::kNative:

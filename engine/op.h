@@ -185,6 +185,10 @@ std::unique_ptr<Op> make_op(const Node& node, const OpOptions& options);
 // Throws an Error when an input's dtype is not the one the node's op type and type attributes
 // say (`T: DT_HALF` on float inputs), as TensorFlow's import does. Called before infer().
 void check_input_types(const Node& node, std::span<const TensorInfo* const> inputs);
+// Throws "<what> '<name>': node 'm' (Add) has 1 output" when `index` is not below `outputs`:
+// "m:1" of a node with one output names nothing.
+void check_output_index(std::string_view what, std::string_view name, const Node& node, int index,
+                        int outputs);
 bool is_known_op(std::string_view op_type);
 std::vector<std::string> known_ops();  // sorted
 

@@ -147,6 +147,14 @@ TEST(CliErrors, AnOutputIndexANodeLacksIsNamed) {
                "fetch 'input:3': node 'input' (Placeholder) has 1 output");
   expect_error(run_poet({"inspect", graph, "--fetch", "input:5"}),
                "fetch 'input:5': node 'input' (Placeholder) has 1 output");
+  // A computed node's index is named with its flag too, before inspect prints anything.
+  const CliResult inspect = run_poet({"inspect", graph, "--fetch", fetch + ":7"});
+  expect_error(inspect, "--fetch '" + fetch + ":7': node '" + fetch + "' (Reshape) has 1 output");
+  EXPECT_EQ(inspect.out, "");
+  expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "input", "--fetch",
+                         "MobilenetV1/Logits/Conv2d_1c_1x1/BiasAdd:1"}),
+               "--fetch 'MobilenetV1/Logits/Conv2d_1c_1x1/BiasAdd:1': node "
+               "'MobilenetV1/Logits/Conv2d_1c_1x1/BiasAdd' (BiasAdd) has 1 output");
 }
 
 // A graph exported for one image that fixes the batch of 1 inside (MobileNet's last Reshape to

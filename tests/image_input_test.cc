@@ -111,7 +111,9 @@ TEST(ImageInput, ReadingResizesAsItDecodesWithTheSameBits) {
       for (uint8_t& v : row) v = static_cast<uint8_t>(rng());
     return rows;
   };
-  PngSpec rgb{.width = 300, .height = 200};
+  PngSpec rgb;
+  rgb.width = 300;
+  rgb.height = 200;
   PngSpec interlaced = rgb;
   interlaced.interlaced = true;
   PngSpec gray = rgb;
