@@ -14,6 +14,13 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A failure of the process's, not of the input it names: no file descriptor or memory left
+// to open the file. A caller that would tell the user to replace the input passes it on as is.
+class ResourceError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Concatenates anything streamable: str_cat("node '", name, "' has ", n, " inputs").
 template <class... Args>
 std::string str_cat(Args&&... args) {

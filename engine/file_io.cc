@@ -52,6 +52,9 @@ void check_regular_file(const std::filesystem::path& path) {
 std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
   check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
+  if (!in && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+    throw ResourceError(str_cat(path.string(), ": cannot open (", errno_text(),
+                                "; the file is not at fault: raise `ulimit -n` or free memory)"));
   if (!in) fail(path.string(), ": cannot open (", errno_text(), ")");
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
@@ -217,9 +220,11 @@ void write_atomic(const std::filesystem::path& named,
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       if (!out)
         fail(path.string(), ": cannot create a file in ", dir.string(), " (", errno_text(), ")");
+      errno = 0;
       write(out);
       out.flush();
-      if (!out) fail(path.string(), ": write error (disk full?)");
+      // errno is the failed write's own: ENOSPC, EFBIG past `ulimit -f`, EIO.
+      if (!out) fail(path.string(), ": write error (", errno ? errno_text() : "disk full?", ")");
     }
     if (sync) fsync_path(tmp);
     std::filesystem::rename(tmp, path, ec);

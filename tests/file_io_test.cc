@@ -1,6 +1,5 @@
 // Atomic writes: temporary file names, and the cleanup of those a killed writer left behind.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "engine/file_io.h"
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tensorflow/replicas/mobilenet_v1.h"
+#include "tests/child_process.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
@@ -51,33 +51,22 @@ TEST(AtomicTempName, RecognisesOnlyTheWritersPattern) {
   EXPECT_FALSE(is_atomic_temp_name("1.jpg_mobilenet_0.25_128.txt"));
 }
 
-// A write the system stops (disk full, or here the file-size limit) is named as one, for a
-// binary graph as for any file: the graph writer's own stream saw it first and said "cannot
-// serialise the graph". The file there before is kept, and no temporary file is left.
+// A write the system stops (disk full, or here the file-size limit) is named as one, with the
+// system's reason, for a binary graph as for any file: the graph writer's own stream saw it
+// first and said "cannot serialise the graph". The file there before is kept, and no temporary file
+// is left.
 TEST(AtomicWrite, AWriteTheSystemStopsIsAWriteErrorAndKeepsTheOldFile) {
   testing::TempDir dir;
   const std::filesystem::path path = dir / "g.pb";
   write_file_atomic(path, "old");
   const tensorflow::GraphDef graph_def =
       tf::replicas::mobilenet_v1(0.25, 128, tf::replicas::seeded_weights(1)).graph_def;
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    alarm(20);
+  const std::string error = testing::error_in_child([&] {
     std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG
-    const rlimit limit{1 << 16, 1 << 16};
-    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(5);
-    try {
-      tf::write_graphdef(graph_def, path);
-      _exit(2);
-    } catch (const Error& e) {
-      _exit(std::string(e.what()) == path.string() + ": write error (disk full?)" ? 0 : 3);
-    }
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    testing::set_limit(RLIMIT_FSIZE, 1 << 16);
+    tf::write_graphdef(graph_def, path);
+  });
+  EXPECT_EQ(error, path.string() + ": write error (File too large)");
   EXPECT_EQ(read_file(path), "old");
   EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"g.pb"});
 }

@@ -4,9 +4,6 @@
 #include "engine/thread_pool.h"
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +14,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "tests/child_process.h"
 
 namespace poet {
 namespace {
@@ -43,28 +41,13 @@ TEST(ThreadPool, AThreadTheSystemRefusesIsAnErrorNotAHang) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "a capped address space starves the sanitizer's own mappings";
 #endif
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    alarm(20);
+  const std::string error = testing::error_in_child([] {
     long pages = 0;
     std::ifstream("/proc/self/statm") >> pages;
-    const rlim_t cap = static_cast<rlim_t>(pages) * 4096 + (rlim_t{64} << 20);
-    const rlimit limit{cap, cap};
-    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(5);
-    try {
-      ThreadPool pool(256);
-      _exit(2);  // every thread started: the cap did not bite
-    } catch (const Error& e) {
-      _exit(std::string(e.what()).find("cannot start thread ") == 0 ? 0 : 3);
-    } catch (...) {
-      _exit(4);
-    }
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    testing::set_limit(RLIMIT_AS, static_cast<rlim_t>(pages) * 4096 + (rlim_t{64} << 20));
+    ThreadPool pool(256);
+  });
+  EXPECT_EQ(error.find("cannot start thread "), 0u) << error;
 }
 
 TEST(ThreadPool, SizeCountsTheCaller) {

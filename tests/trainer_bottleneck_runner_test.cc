@@ -5,7 +5,9 @@
 
 #include <fstream>
 #include <random>
+#include <vector>
 
+#include "tests/child_process.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "tests/image_test_util.h"
@@ -189,6 +191,25 @@ Graph unbuildable_graph() {
   Graph g = one_image_graph();
   g.node(g.find("bottleneck")).op = "NoSuchOp";
   return g;
+}
+
+// With no file descriptor left (`ulimit -n` too low), a good image is not called unreadable:
+// the error says what is at fault, with no advice to remove the image.
+TEST(BottleneckRunner, AnImageOpenedPastTheFileLimitIsNotBlamed) {
+  TempDir dir;
+  const std::string path = (dir / "a.png").string();
+  PngSpec spec;
+  spec.width = spec.height = kSize;
+  std::ofstream(path, std::ios::binary) << encode_png(
+      spec, std::vector<std::vector<uint8_t>>(kSize, std::vector<uint8_t>(kSize * 3, 7)));
+  ASSERT_NO_THROW(trainer::read_training_image(path, model().spec));
+  const std::string error = error_in_child([&] {
+    use_up_file_descriptors();
+    trainer::read_training_image(path, model().spec);
+  });
+  EXPECT_EQ(error.find(path + ": cannot open (Too many open files"), 0u) << error;
+  EXPECT_NE(error.find("ulimit -n"), std::string::npos) << error;
+  EXPECT_EQ(error.find("not a readable image"), std::string::npos) << error;
 }
 
 TEST(BottleneckRunner, BuildsTheGraphOnFirstUseOnly) {

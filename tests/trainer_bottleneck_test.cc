@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "tests/child_process.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "trainer/bottleneck_cache.h"
@@ -83,6 +84,21 @@ TEST(TrainerBottleneck, RejectsOversizedFile) {
   std::string why;
   EXPECT_FALSE(read_bottleneck(path, 3, &why));
   EXPECT_NE(why.find("more than the limit"), std::string::npos) << why;
+}
+
+// A cache file that cannot be opened for want of file descriptors is not invalid: the run stops
+// with the system's reason instead of recomputing it (which would fail the same way).
+TEST(TrainerBottleneck, AFileOpenedPastTheFileLimitIsNotCalledInvalid) {
+  TempDir tmp;
+  const std::string path = (tmp / "a.txt").string();
+  write_file_atomic(path, "1,2,3");
+  std::string why;
+  ASSERT_TRUE(read_bottleneck(path, 3, &why)) << why;
+  const std::string error = ::poet::testing::error_in_child([&] {
+    ::poet::testing::use_up_file_descriptors();
+    read_bottleneck(path, 3, &why);
+  });
+  EXPECT_EQ(error.find(path + ": cannot open (Too many open files"), 0u) << error;
 }
 
 class CacheTest : public ::testing::Test {

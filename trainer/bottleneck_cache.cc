@@ -110,6 +110,8 @@ std::optional<std::vector<float>> read_bottleneck(const std::string& path, size_
   std::string text;
   try {
     text = read_file(path, (expected_size + 1) * kMaxCharsPerValue);
+  } catch (const ResourceError&) {
+    throw;  // the file may be good: recomputing it would fail the same way
   } catch (const Error& e) {
     *why = e.what();
     return {};

@@ -170,6 +170,8 @@ template <class Read>
 auto read_or_advise(const std::string& path, Read read) {
   try {
     return read();
+  } catch (const ResourceError&) {
+    throw;
   } catch (const Error& e) {
     fail(e.what(), "\n  (", path,
          " is not a readable image: remove or replace it in --image_dir, then run again)");

@@ -1,0 +1,72 @@
+// Tests of process-wide limits (open files, file size, address space) run the code under test
+// in a forked child, so that the limit they set ends with it.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <string>
+
+#include "engine/error.h"
+
+namespace poet::testing {
+
+// What `body` throws when run in a forked child: the poet::Error's message, "(no error)" when
+// it returns, "(other exception)" for anything else. A child killed by a signal fails the
+// test; one still running after 20 s is killed (SIGALRM), so a hang fails it too.
+inline std::string error_in_child(const std::function<void()>& body) {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe failed";
+    return "";
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(20);
+    close(fds[0]);
+    std::string message = "(no error)";
+    try {
+      body();
+    } catch (const Error& e) {
+      message = e.what();
+    } catch (...) {
+      message = "(other exception)";
+    }
+    const bool sent =
+        write(fds[1], message.data(), message.size()) == static_cast<ssize_t>(message.size());
+    _exit(sent ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string message;
+  char buffer[4096];
+  for (ssize_t n; pid > 0 && (n = read(fds[0], buffer, sizeof buffer)) > 0;)
+    message.append(buffer, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+    ADD_FAILURE() << "fork or waitpid failed";
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    ADD_FAILURE() << "the child " << (WIFSIGNALED(status) ? "was killed by signal " : "exited ")
+                  << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+  }
+  return message;
+}
+
+// In a child: sets a resource limit, or fails with an Error naming it.
+inline void set_limit(int resource, rlim_t value) {
+  const rlimit limit{value, value};
+  if (setrlimit(resource, &limit) != 0) fail("setrlimit(", resource, ", ", value, ") failed");
+}
+
+// In a child: lowers the open-file limit and opens descriptors up to it, so that the next open
+// fails with EMFILE.
+inline void use_up_file_descriptors() {
+  set_limit(RLIMIT_NOFILE, 64);
+  while (dup(0) >= 0) {
+  }
+}
+
+}  // namespace poet::testing
