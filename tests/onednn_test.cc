@@ -1,10 +1,10 @@
-// The oneDNN backend against the reference kernels (Conv2D) and small local oracle loops
-// (depthwise, pooling, matmul) on real Inception v3 / MobileNet layer shapes and odd ones.
+// The oneDNN backend against the reference kernels (kernels/ref) on every Conv2D, depthwise
+// and pooling layer shape of Inception v3 and MobileNet v1 (tests/layer_shapes.h,
+// tests/window_shapes.h), on odd shapes, and on the MatMul shapes of the retrained layer.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -16,15 +16,22 @@
 #include "kernels/onednn/inner_product.h"
 #include "kernels/onednn/pool.h"
 #include "kernels/ref/conv2d.h"
+#include "kernels/ref/depthwise_conv2d.h"
+#include "kernels/ref/matmul.h"
+#include "kernels/ref/pool.h"
 #include "tests/expect_error.h"
+#include "tests/layer_shapes.h"
+#include "tests/window_shapes.h"
 
 namespace poet::kernels {
 namespace {
 
 using onednn::ConvKind;
 using onednn::PoolKind;
+using ::poet::testing::ConvLayer;
 using ::poet::testing::error_of;
 using ::poet::testing::expect_error;
+using ::poet::testing::WindowLayer;
 
 std::vector<float> random_floats(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -73,9 +80,14 @@ ConvShape make_shape(const Layer& l) {
 
 // ---- Conv2D ----
 
-void check_conv(const Layer& l, bool with_bias, Activation act) {
-  SCOPED_TRACE(l.name);
-  ConvShape s = make_shape(l);
+// Inception v3's layer of that name in tests/layer_shapes.h, at batch 1 and full size.
+ConvShape inception_layer(std::string_view name) {
+  for (const ConvLayer& l : testing::inception_v3_conv_layers())
+    if (l.name == name) return l.shape();
+  throw Error(str_cat("no Inception v3 layer ", name));
+}
+
+void check_conv(const ConvShape& s, bool with_bias, Activation act) {
   std::vector<float> input = random_floats(s.input_size(), 1);
   std::vector<float> filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
   std::vector<float> bias = with_bias ? random_floats(s.out_c, 3) : std::vector<float>{};
@@ -88,16 +100,6 @@ void check_conv(const Layer& l, bool with_bias, Activation act) {
   conv.run(input, got);
   expect_close(got, want, s.k_h * s.k_w * s.in_c);
 }
-
-const Layer kInceptionLayers[] = {
-    {"35x35x192 1x1->64", 1, 35, 35, 192, 1, 1, 64, 1, Padding::kSame},
-    {"35x35x48 5x5->64 SAME", 1, 35, 35, 48, 5, 5, 64, 1, Padding::kSame},
-    {"17x17x128 1x7->128 SAME", 1, 17, 17, 128, 1, 7, 128, 1, Padding::kSame},
-    {"17x17x128 7x1->128 SAME", 1, 17, 17, 128, 7, 1, 128, 1, Padding::kSame},
-    {"73x73x80 3x3->192 VALID", 1, 73, 73, 80, 3, 3, 192, 1, Padding::kValid},
-    {"147x147x32 3x3->64 SAME", 1, 147, 147, 32, 3, 3, 64, 1, Padding::kSame},
-    {"35x35x288 3x3->384 stride 2 VALID", 1, 35, 35, 288, 3, 3, 384, 2, Padding::kValid},
-};
 
 const Layer kOddLayers[] = {
     {"3 channels, stride 2 SAME, odd size", 1, 7, 7, 3, 3, 3, 17, 2, Padding::kSame},
@@ -112,18 +114,29 @@ const Layer kOddLayers[] = {
     {"stride 3 VALID, non-square", 2, 11, 8, 6, 3, 2, 7, 3, Padding::kValid},
 };
 
-TEST(OneDnnConv2d, InceptionLayersMatchReference) {
-  for (const Layer& l : kInceptionLayers) check_conv(l, false, Activation::kNone);
+// Every layer's channels and window, on images capped at 17x17 (the channels decide oneDNN's
+// blocking; full-size images would only slow the reference down).
+TEST(OneDnnConv2d, InceptionAndMobileNetLayersMatchReference) {
+  for (const auto* layers :
+       {&testing::inception_v3_conv_layers(), &testing::mobilenet_v1_conv_layers(),
+        &testing::mobilenet_v1_025_conv_layers()})
+    for (const ConvLayer& l : *layers) {
+      SCOPED_TRACE(l.name);
+      check_conv(l.shape(/*max_spatial=*/17), false, Activation::kNone);
+    }
 }
 
 TEST(OneDnnConv2d, OddShapesMatchReference) {
-  for (const Layer& l : kOddLayers) check_conv(l, false, Activation::kNone);
+  for (const Layer& l : kOddLayers) {
+    SCOPED_TRACE(l.name);
+    check_conv(make_shape(l), false, Activation::kNone);
+  }
 }
 
 TEST(OneDnnConv2d, BiasAndActivationsAreFused) {
   for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
-    check_conv(kOddLayers[0], true, act);
-    check_conv(kInceptionLayers[0], true, act);
+    check_conv(make_shape(kOddLayers[0]), true, act);
+    check_conv(inception_layer("Mixed_5b_1x1_64"), true, act);
   }
 }
 
@@ -153,7 +166,7 @@ TEST(OneDnnConv2d, PrimitiveRunsRepeatedlyOnNewData) {
 
 TEST(OneDnnConv2d, OnePrimitiveRunsOnSeveralThreadsAtOnce) {
   // Each thread brings its own stream and scratchpad; the primitive itself is shared.
-  ConvShape s = make_shape(kInceptionLayers[1]);
+  ConvShape s = inception_layer("Mixed_5b_5x5");
   std::vector<float> filter = random_floats(s.k_h * s.k_w * s.in_c * s.out_c, 2);
   onednn::Conv2dPrimitive conv(s, ConvKind::kDense, filter, {}, Activation::kNone);
   std::vector<std::vector<float>> inputs, outputs;
@@ -210,64 +223,36 @@ TEST(OneDnnConv2d, EmptyOutputIsANoOp) {
 TEST(OneDnnConv2d, ThreadCountIsConfigurable) {
   onednn::set_num_threads(1);
   EXPECT_EQ(onednn::num_threads(), 1);
-  check_conv(kInceptionLayers[0], true, Activation::kRelu);
+  check_conv(inception_layer("Mixed_5b_1x1_64"), true, Activation::kRelu);
   onednn::set_num_threads(2);
   EXPECT_EQ(onednn::num_threads(), 2);
-  check_conv(kInceptionLayers[0], true, Activation::kRelu);
+  check_conv(inception_layer("Mixed_5b_1x1_64"), true, Activation::kRelu);
   onednn::set_num_threads(0);
   EXPECT_GE(onednn::num_threads(), 1);
 }
 
 // ---- Depthwise ----
 
-// output[n,y,x,c*mult+m] = act(bias + sum input[n, iy, ix, c] * filter[ky, kx, c, m]).
-std::vector<float> depthwise_oracle(const ConvShape& s, const std::vector<float>& input,
-                                    const std::vector<float>& filter,
-                                    const std::vector<float>& bias, Activation act) {
-  int64_t mult = s.out_c / s.in_c;
-  std::vector<float> out(s.output_size());
-  for (int64_t n = 0; n < s.batch; ++n)
-    for (int64_t y = 0; y < s.out_h; ++y)
-      for (int64_t x = 0; x < s.out_w; ++x)
-        for (int64_t c = 0; c < s.in_c; ++c)
-          for (int64_t m = 0; m < mult; ++m) {
-            float sum = bias.empty() ? 0.f : bias[c * mult + m];
-            for (int64_t ky = 0; ky < s.k_h; ++ky)
-              for (int64_t kx = 0; kx < s.k_w; ++kx) {
-                int64_t iy = y * s.stride_h + ky * s.dilation_h - s.pad_top;
-                int64_t ix = x * s.stride_w + kx * s.dilation_w - s.pad_left;
-                if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-                sum += input[((n * s.in_h + iy) * s.in_w + ix) * s.in_c + c] *
-                       filter[((ky * s.k_w + kx) * s.in_c + c) * mult + m];
-              }
-            out[((n * s.out_h + y) * s.out_w + x) * s.out_c + c * mult + m] = activate(sum, act);
-          }
-  return out;
-}
-
-void check_depthwise(const Layer& l, bool with_bias, Activation act) {
-  SCOPED_TRACE(l.name);
-  ConvShape s = make_shape(l);
+void check_depthwise(const ConvShape& s, bool with_bias, Activation act) {
   std::vector<float> input = random_floats(s.input_size(), 11);
   std::vector<float> filter = random_floats(s.k_h * s.k_w * s.out_c, 12);
   std::vector<float> bias = with_bias ? random_floats(s.out_c, 13) : std::vector<float>{};
   for (float& b : bias) b *= 8.f;
-  std::vector<float> got(s.output_size(), -99.f);
+  std::vector<float> want(s.output_size()), got(s.output_size(), -99.f);
+  ref::depthwise_conv2d(s, input, filter, bias, act, want);
   onednn::Conv2dPrimitive(s, ConvKind::kDepthwise, filter, bias, act).run(input, got);
-  expect_close(got, depthwise_oracle(s, input, filter, bias, act), s.k_h * s.k_w);
+  expect_close(got, want, s.k_h * s.k_w);
 }
 
-TEST(OneDnnDepthwise, MobileNetLayersMatchOracle) {
-  for (const Layer& l : {
-           Layer{"64x64x8 3x3 stride 1 SAME", 1, 64, 64, 8, 3, 3, 8, 1, Padding::kSame},
-           Layer{"64x64x8 3x3 stride 2 SAME", 1, 64, 64, 8, 3, 3, 8, 2, Padding::kSame},
-           Layer{"16x16x64 3x3 stride 1 SAME", 1, 16, 16, 64, 3, 3, 64, 1, Padding::kSame},
-           Layer{"16x16x64 3x3 stride 2 SAME", 1, 16, 16, 64, 3, 3, 64, 2, Padding::kSame},
-       })
-    check_depthwise(l, true, Activation::kRelu6);
+TEST(OneDnnDepthwise, MobileNetLayersMatchReference) {
+  for (const auto& [resolution, width_percent] : {std::pair{224, 100}, {128, 25}})
+    for (const WindowLayer& l : testing::mobilenet_v1_depthwise_layers(resolution, width_percent)) {
+      SCOPED_TRACE(l.name);
+      check_depthwise(l.shape(), true, Activation::kRelu6);
+    }
 }
 
-TEST(OneDnnDepthwise, OddShapesMatchOracle) {
+TEST(OneDnnDepthwise, OddShapesMatchReference) {
   for (const Layer& l : {
            Layer{"multiplier 2, 3 channels, odd size stride 2", 1, 7, 7, 3, 3, 3, 6, 2,
                  Padding::kSame},
@@ -276,8 +261,9 @@ TEST(OneDnnDepthwise, OddShapesMatchOracle) {
            Layer{"dilation 2", 1, 9, 9, 5, 3, 3, 5, 1, Padding::kSame, 2},
            Layer{"stride 2 SAME on even size, 2x2 window", 1, 6, 6, 4, 2, 2, 4, 2, Padding::kSame},
        }) {
-    check_depthwise(l, false, Activation::kNone);
-    check_depthwise(l, true, Activation::kRelu);
+    SCOPED_TRACE(l.name);
+    check_depthwise(make_shape(l), false, Activation::kNone);
+    check_depthwise(make_shape(l), true, Activation::kRelu);
   }
 }
 
@@ -301,50 +287,35 @@ TEST(OneDnnDepthwise, RejectsChannelMismatch) {
 
 // ---- Pooling ----
 
-// TensorFlow's MaxPool / AvgPool: padded cells are skipped; averages divide by the number of
-// in-image cells.
-std::vector<float> pool_oracle(const ConvShape& s, const std::vector<float>& input, PoolKind kind) {
-  std::vector<float> out(s.output_size());
-  for (int64_t n = 0; n < s.batch; ++n)
-    for (int64_t y = 0; y < s.out_h; ++y)
-      for (int64_t x = 0; x < s.out_w; ++x)
-        for (int64_t c = 0; c < s.in_c; ++c) {
-          float acc = kind == PoolKind::kMax ? -std::numeric_limits<float>::infinity() : 0.f;
-          int count = 0;
-          for (int64_t ky = 0; ky < s.k_h; ++ky)
-            for (int64_t kx = 0; kx < s.k_w; ++kx) {
-              int64_t iy = y * s.stride_h + ky - s.pad_top;
-              int64_t ix = x * s.stride_w + kx - s.pad_left;
-              if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-              float v = input[((n * s.in_h + iy) * s.in_w + ix) * s.in_c + c];
-              acc = kind == PoolKind::kMax ? std::max(acc, v) : acc + v;
-              ++count;
-            }
-          out[((n * s.out_h + y) * s.out_w + x) * s.out_c + c] =
-              kind == PoolKind::kMax ? acc : acc / static_cast<float>(count);
-        }
-  return out;
+// Both kinds against the reference; every input negative, so that a padded cell read as 0
+// would win every border max.
+void check_pool(const ConvShape& s) {
+  std::vector<float> input = random_floats(s.input_size(), 21);
+  for (float& v : input) v = -2.f + v;
+  std::vector<float> want(s.output_size()), got(s.output_size(), -99.f);
+  ref::max_pool(s, input, want);
+  onednn::Pool2dPrimitive(s, PoolKind::kMax).run(input, got);
+  expect_close(got, want, 1);
+  ref::avg_pool(s, input, want);
+  onednn::Pool2dPrimitive(s, PoolKind::kAverage).run(input, got);
+  expect_close(got, want, 1);
 }
 
-TEST(OneDnnPool, LayersMatchOracle) {
+TEST(OneDnnPool, InceptionAndMobileNetLayersMatchReference) {
+  for (const WindowLayer& l : testing::pool_layers()) {
+    SCOPED_TRACE(l.name);
+    check_pool(l.shape());
+  }
+}
+
+TEST(OneDnnPool, OddShapesMatchReference) {
   for (const Layer& l : {
-           Layer{"147x147x64 3x3 stride 2 VALID", 1, 147, 147, 64, 3, 3, 64, 2, Padding::kValid},
-           Layer{"35x35x192 3x3 stride 1 SAME", 1, 35, 35, 192, 3, 3, 192, 1, Padding::kSame},
-           Layer{"8x8x2048 8x8 VALID", 1, 8, 8, 2048, 8, 8, 2048, 1, Padding::kValid},
            Layer{"odd size 2x2 stride 2 SAME", 2, 5, 5, 3, 2, 2, 3, 2, Padding::kSame},
            Layer{"even size 3x3 stride 2 SAME", 1, 6, 6, 17, 3, 3, 17, 2, Padding::kSame},
            Layer{"1x1 spatial 3x3 SAME", 1, 1, 1, 17, 3, 3, 17, 1, Padding::kSame},
        }) {
     SCOPED_TRACE(l.name);
-    ConvShape s = make_shape(l);
-    // All negative: a padded cell read as 0 would win every border max.
-    std::vector<float> input = random_floats(s.input_size(), 21);
-    for (float& v : input) v = -2.f + v;
-    for (PoolKind kind : {PoolKind::kMax, PoolKind::kAverage}) {
-      std::vector<float> got(s.output_size(), -99.f);
-      onednn::Pool2dPrimitive(s, kind).run(input, got);
-      expect_close(got, pool_oracle(s, input, kind), 1);
-    }
+    check_pool(make_shape(l));
   }
 }
 
@@ -365,30 +336,33 @@ TEST(OneDnnPool, RejectsChannelChange) {
 
 // ---- Inner product ----
 
-std::vector<float> matmul_oracle(onednn::MatMulShape s, const std::vector<float>& a,
-                                 const std::vector<float>& b, bool transpose_b,
-                                 const std::vector<float>& bias, Activation act) {
+// The reference product, then the bias and activation the primitive fuses.
+std::vector<float> reference_inner_product(onednn::MatMulShape s, const std::vector<float>& a,
+                                           const std::vector<float>& b, bool transpose_b,
+                                           const std::vector<float>& bias, Activation act) {
   std::vector<float> out(s.m * s.n);
-  for (int64_t i = 0; i < s.m; ++i)
-    for (int64_t j = 0; j < s.n; ++j) {
-      float sum = bias.empty() ? 0.f : bias[j];
-      for (int64_t p = 0; p < s.k; ++p)
-        sum += a[i * s.k + p] * (transpose_b ? b[j * s.k + p] : b[p * s.n + j]);
-      out[i * s.n + j] = activate(sum, act);
-    }
+  ref::matmul(a, b, s.m, s.n, s.k, false, transpose_b, out);
+  for (int64_t i = 0; i < s.m * s.n; ++i) out[i] = activate(out[i] + bias[i % s.n], act);
   return out;
 }
 
-TEST(OneDnnInnerProduct, MatchesOracle) {
-  for (onednn::MatMulShape s :
-       {onednn::MatMulShape{1, 2048, 1001}, {32, 2048, 5}, {3, 7, 5}, {1, 1, 1}, {17, 3, 17}}) {
+// Inception v3 2015's softmax layer (2048 -> 1008), MobileNet's logits as a product, a
+// retrained layer of 5 classes at batch 1 and 100 (retrain.py's train batch), odd sizes.
+TEST(OneDnnInnerProduct, MatchesReference) {
+  for (onednn::MatMulShape s : {onednn::MatMulShape{1, 2048, 1008},
+                                {1, 1024, 1001},
+                                {1, 2048, 5},
+                                {100, 2048, 5},
+                                {3, 7, 5},
+                                {1, 1, 1},
+                                {17, 3, 17}}) {
     for (bool transpose_b : {false, true}) {
       for (Activation act : {Activation::kNone, Activation::kRelu}) {
         SCOPED_TRACE(str_cat(s.m, "x", s.k, "x", s.n, transpose_b ? " transposed" : ""));
         std::vector<float> a = random_floats(s.m * s.k, 31), b = random_floats(s.k * s.n, 32);
         std::vector<float> bias = random_floats(s.n, 33), got(s.m * s.n, -99.f);
         onednn::InnerProductPrimitive(s, b, transpose_b, bias, act).run(a, got);
-        expect_close(got, matmul_oracle(s, a, b, transpose_b, bias, act), s.k);
+        expect_close(got, reference_inner_product(s, a, b, transpose_b, bias, act), s.k);
       }
     }
   }
