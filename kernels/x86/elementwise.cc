@@ -1,5 +1,5 @@
-// The ISA-independent half of the fast element-wise ops: checks, the plain loop for
-// Isa::kRef, and the split over threads. The arithmetic is in elementwise_vec.h.
+// The ISA-independent half of the fast element-wise ops: checks, Isa::kRef (the reference
+// kernels), and the split over threads. The arithmetic is in elementwise_vec.h.
 #include "kernels/x86/elementwise.h"
 
 #include <algorithm>
@@ -8,24 +8,10 @@
 
 #include "engine/error.h"
 #include "engine/thread_pool.h"
+#include "kernels/ref/unary_elementwise.h"
 
 namespace poet::kernels::x86 {
 namespace {
-
-float apply(ref::BinaryOp op, float x, float y) {
-  switch (op) {
-    case ref::BinaryOp::kAdd:
-      return x + y;
-    case ref::BinaryOp::kSub:
-      return x - y;
-    case ref::BinaryOp::kMul:
-      return x * y;
-    case ref::BinaryOp::kDiv:
-      return x / y;
-    default:
-      return 0.f;  // rejected by binary_repeating
-  }
-}
 
 // Element-wise passes are memory-bound: split only tensors big enough to pay for a wake-up.
 constexpr int64_t kGrain = 1 << 15;
@@ -44,7 +30,9 @@ void binary_repeating(Isa isa, ref::BinaryOp op, std::span<const float> a, std::
     fail("binary_repeating: unsupported op or sizes (a ", a.size(), ", b ", b.size(), ", out ",
          out.size(), ")");
   if (isa == Isa::kRef) {
-    for (size_t i = 0; i < a.size(); ++i) out[i] = apply(op, a[i], b[i % b.size()]);
+    const int64_t repeats = static_cast<int64_t>(a.size() / b.size());
+    const int64_t a_shape[] = {repeats, static_cast<int64_t>(b.size())};
+    ref::binary_elementwise<float>(op, a_shape, a, std::span(a_shape).last(1), b, a_shape, out);
     return;
   }
   // A short b (a scalar, a few channels) is repeated into a longer row so the vector loops
@@ -75,7 +63,8 @@ void activation(Isa isa, Activation act, std::span<const float> in, std::span<fl
     return;
   }
   if (isa == Isa::kRef) {
-    for (size_t i = 0; i < in.size(); ++i) out[i] = activate(in[i], act);
+    ref::unary_elementwise(act == Activation::kRelu ? ref::UnaryOp::kRelu : ref::UnaryOp::kRelu6,
+                           in, out);
     return;
   }
   const ActivationRangeFn fn =
