@@ -234,7 +234,7 @@ struct Executable::Impl {
   std::vector<int> optimize_graph();
   void plan_steps(std::span<const int> order);
   void plan_batch_split();
-  static int64_t split_batch(std::span<const Tensor> feeds);
+  static int64_t common_batch(std::span<const Tensor> feeds);
   std::vector<Tensor> run_steps(const Pass& pass, std::span<const Tensor> inputs);
   struct RunValues;
   struct StepScratch;
@@ -673,9 +673,10 @@ bool Executable::splits_batch(int64_t images) const {
   return images >= (m.options.batch_split == BatchSplit::kOn ? 2 : threads);
 }
 
-// The batch to split across the pool's threads, or 0 to run it whole: every feed must have
-// that many rows.
-int64_t Executable::Impl::split_batch(std::span<const Tensor> feeds) {
+// The feeds' batch: the rows every feed has (0 when they differ, or a feed is a scalar or
+// strings, which the batch split never cuts). What may be split across the threads, and the
+// key of the layer-split trials.
+int64_t Executable::Impl::common_batch(std::span<const Tensor> feeds) {
   if (feeds.empty() || feeds[0].rank() == 0) return 0;
   const int64_t batch = feeds[0].dim(0);
   for (const Tensor& f : feeds) {
@@ -739,7 +740,7 @@ std::vector<Tensor> Executable::run(std::span<const Tensor> feeds) {
     fail("run() got ", feeds.size(), " feeds for ", m.feed_names.size(), " feed names");
   for (size_t i = 0; i < feeds.size(); ++i)
     check_feed(m.feed_names[i], m.feed_infos[i], feeds[i], m.batch_mixer);
-  const int64_t batch = Impl::split_batch(feeds);
+  const int64_t batch = Impl::common_batch(feeds);
   if (batch > 0 && splits_batch(batch)) return m.run_split(feeds, batch);
   return m.run_whole(feeds, batch);
 }
@@ -753,7 +754,7 @@ int Executable::layer_threads(std::span<const Tensor> feeds) const {
   if (m.options.layer_split == LayerSplit::kOff) return 1;
   if (!m.times_layer_split()) return pool_threads(m.pool.get());
   std::lock_guard lock(m.layer_split_mutex);
-  auto it = m.layer_split_trials.find(Impl::split_batch(feeds));
+  auto it = m.layer_split_trials.find(Impl::common_batch(feeds));
   return it == m.layer_split_trials.end() ? 0 : it->second.threads;
 }
 
@@ -764,7 +765,7 @@ Executable::BranchUse Executable::branch_use(std::span<const Tensor> feeds) cons
     use.side_by_side = use.regions;
   } else if (m.times_layer_split()) {
     std::lock_guard lock(m.layer_split_mutex);
-    auto it = m.layer_split_trials.find(Impl::split_batch(feeds));
+    auto it = m.layer_split_trials.find(Impl::common_batch(feeds));
     if (it != m.layer_split_trials.end())
       use.side_by_side = static_cast<int>(std::ranges::count(it->second.branches, 1));
   }

@@ -1,6 +1,5 @@
 // Ops that change only a tensor's shape, never its elements: Reshape, ExpandDims and Squeeze
-// share the input's storage; Shape returns the shape itself, as a constant at load whenever
-// the input shape is fully known then.
+// share the input's storage. (Shape, which returns the shape itself, is in shape.cc.)
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -11,7 +10,7 @@
 namespace poet::ops {
 namespace {
 
-// The output of every op here but Shape: the input's elements under a new shape.
+// The output of every op here: the input's elements under a new shape.
 void forward_reshaped(ComputeContext& ctx) {
   ctx.set_output(0, ctx.input(0).reshaped(ctx.output_shape(0)));
 }
@@ -129,48 +128,6 @@ class Squeeze final : public Op {
   std::vector<int64_t> dims_;
 };
 
-// Shape(input) as an int32 (default) or int64 vector.
-class ShapeOp final : public Op {
- public:
-  explicit ShapeOp(const Node& node) : out_type_(node.attr_type("out_type", DType::kInt32)) {
-    if (out_type_ != DType::kInt32 && out_type_ != DType::kInt64)
-      fail(node.describe(), ": out_type ", dtype_name(out_type_), " is not int32 or int64");
-  }
-
-  void infer(InferContext& ctx) const override {
-    ctx.expect_inputs(1);
-    const PartialShape& in = ctx.input_shape(0);
-    if (in.fully_known()) {
-      ctx.set_output_value(0, shape_tensor(ctx.node(), in.dims));
-    } else {
-      ctx.set_output(0, out_type_, Shape{in.known_rank ? in.rank() : -1});
-    }
-  }
-
-  void compute(ComputeContext& ctx) const override {
-    ctx.set_output(0, shape_tensor(ctx.node(), ctx.input(0).shape()));
-  }
-
- private:
-  Tensor shape_tensor(const Node& node, const Shape& shape) const {
-    Tensor t(out_type_, Shape{static_cast<int64_t>(shape.size())});
-    if (out_type_ == DType::kInt64) {
-      std::copy(shape.begin(), shape.end(), t.data<int64_t>().begin());
-      return t;
-    }
-    auto out = t.data<int32_t>();
-    for (size_t i = 0; i < shape.size(); ++i) {
-      if (shape[i] > std::numeric_limits<int32_t>::max())
-        fail(node.describe(), ": dimension ", shape[i], " of ", shape_string(shape),
-             " does not fit out_type int32");
-      out[i] = static_cast<int32_t>(shape[i]);
-    }
-    return t;
-  }
-
-  DType out_type_;
-};
-
 std::unique_ptr<Op> make_reshape(const Node&, const OpOptions&) {
   return std::make_unique<Reshape>();
 }
@@ -180,14 +137,10 @@ std::unique_ptr<Op> make_expand_dims(const Node&, const OpOptions&) {
 std::unique_ptr<Op> make_squeeze(const Node& node, const OpOptions&) {
   return std::make_unique<Squeeze>(node);
 }
-std::unique_ptr<Op> make_shape(const Node& node, const OpOptions&) {
-  return std::make_unique<ShapeOp>(node);
-}
 
 POET_REGISTER_OP("Reshape", make_reshape, {.inputs = {"T", "Tshape"}, .attrs = {"T", "Tshape"}});
 POET_REGISTER_OP("ExpandDims", make_expand_dims, {.inputs = {"T", "Tdim"}, .attrs = {"T", "Tdim"}});
 POET_REGISTER_OP("Squeeze", make_squeeze, {.inputs = {"T"}, .attrs = {"T", "squeeze_dims"}});
-POET_REGISTER_OP("Shape", make_shape, {.inputs = {"T"}, .attrs = {"T", "out_type"}});
 
 }  // namespace
 }  // namespace poet::ops
