@@ -23,7 +23,7 @@ Graph load_graph(const std::filesystem::path& path);
 std::vector<std::filesystem::path> graph_files(const std::filesystem::path& path);
 
 // Flags every command that runs a graph accepts: --backend, --backend_op, --threads,
-// --batch_split, --check_numerics, --winograd.
+// --batch_split, --layer_split, --branches, --check_numerics, --winograd, --fuse_depthwise.
 std::vector<FlagSpec> exec_flag_specs();
 ExecOptions exec_options(const Flags& flags);
 

@@ -6,7 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "cli/common.h"
+#include "cli/flags.h"
+#include "engine/error.h"
 #include "engine/file_io.h"
 #include "importers/tensorflow/graphdef.h"
 #include "importers/tensorflow/replicas/mobilenet_v1.h"

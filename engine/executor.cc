@@ -1169,7 +1169,6 @@ Executable::ArenaSizes Executable::arena_sizes() const {
 }
 
 std::span<const std::string> Executable::feed_names() const { return impl_->feed_names; }
-std::span<const std::string> Executable::fetch_names() const { return impl_->fetch_names; }
 
 std::vector<StepInfo> Executable::steps() const {
   const Impl& m = *impl_;

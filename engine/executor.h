@@ -148,7 +148,6 @@ class Executable {
   const TensorInfo& feed_info(int i) const;
   const TensorInfo& fetch_info(int i) const;
   std::span<const std::string> feed_names() const;
-  std::span<const std::string> fetch_names() const;
 
   // Whether run() splits a batch of this many images across threads (ExecOptions::batch_split),
   // and if the graph never allows it, why not (empty when it does).

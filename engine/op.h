@@ -190,6 +190,5 @@ void check_input_types(const Node& node, std::span<const TensorInfo* const> inpu
 void check_output_index(std::string_view what, std::string_view name, const Node& node, int index,
                         int outputs);
 bool is_known_op(std::string_view op_type);
-std::vector<std::string> known_ops();  // sorted
 
 }  // namespace poet

@@ -258,7 +258,6 @@ RetrainResult Trainer::test() {
   RetrainResult result{.test_accuracy = e.accuracy,
                        .test_count = static_cast<int>(test.labels.size()),
                        .labels = {},
-                       .test_paths = test.paths,
                        .test_truth = test.labels,
                        .test_predictions = e.predictions};
   log(format("Final test accuracy = %.1f%% (N=%d)", e.accuracy * 100, result.test_count));
@@ -308,7 +307,6 @@ ModelInfo model_info(const std::string& architecture) {
             .bottleneck_size = 2048,
             .input_width = 299,
             .input_height = 299,
-            .input_depth = 3,
             .input_mean = 128,
             .input_std = 128};
   }
@@ -341,7 +339,6 @@ ModelInfo model_info(const std::string& architecture) {
           .bottleneck_size = 1001,
           .input_width = size,
           .input_height = size,
-          .input_depth = 3,
           .input_mean = 127.5f,
           .input_std = 127.5f};
 }

@@ -72,7 +72,7 @@ struct ModelInfo {
   std::string input_tensor;     // the normalised image goes here
   std::string bottleneck_tensor;
   int bottleneck_size = 0;
-  int input_width = 0, input_height = 0, input_depth = 3;
+  int input_width = 0, input_height = 0;  // the input is RGB
   float input_mean = 0, input_std = 1;
 };
 // inception_v3 or mobilenet_<1.0|0.75|0.50|0.25>_<224|192|160|128>[_quantized] (any
@@ -118,8 +118,7 @@ struct RetrainResult {
   double test_accuracy = 0;
   int test_count = 0;
   std::vector<std::string> labels;
-  // The final test, one entry per test image: its path, true and predicted class.
-  std::vector<std::string> test_paths;
+  // The final test, one entry per test image: its true and predicted class.
   std::vector<int> test_truth, test_predictions;
 };
 

@@ -65,12 +65,6 @@ bool ops::register_op(std::string_view op_type, Factory factory) {
 
 bool is_known_op(std::string_view op_type) { return registry().count(op_type) > 0; }
 
-std::vector<std::string> known_ops() {
-  std::vector<std::string> names;
-  for (const auto& [name, registration] : registry()) names.push_back(name);
-  return names;
-}
-
 std::unique_ptr<Op> make_op(const Node& node, const OpOptions& options) {
   if (!node.import_error.empty()) fail(node.describe(), ": ", node.import_error);
   auto it = registry().find(node.op);

@@ -395,10 +395,6 @@ Endpoint LayerContext::weight(std::string_view key, const PartialShape& shape) {
   return e;
 }
 
-bool LayerContext::has_weight(std::string_view key) const {
-  return weights_.count(str_cat(name_, "/", key)) > 0;
-}
-
 Endpoint LayerContext::constant(std::string_view suffix, Tensor value) {
   Node node;
   node.name = str_cat(name_, "/", suffix);

@@ -59,7 +59,6 @@ class LayerContext {
   // The layer's weight "<layer>/<key>" as a Const node (taken from the manifest); its shape
   // must match `shape` where that is known (-1 matches any dimension).
   Endpoint weight(std::string_view key, const PartialShape& shape = PartialShape::unknown());
-  bool has_weight(std::string_view key) const;
   Endpoint constant(std::string_view suffix, Tensor value);
   // Adds "<layer>/<suffix>" computing `op` of `inputs`; attrs get T = float32.
   Endpoint op(std::string_view suffix, std::string_view op, std::vector<Endpoint> inputs,

@@ -26,7 +26,7 @@ int64_t pad_after(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64
                   int64_t pad_before);
 
 // Primitive attributes: the activation as a fused eltwise post-op, and a caller-provided
-// scratchpad (see run_with_scratchpad) so one primitive can run on several threads at once.
+// scratchpad (see execute()) so one primitive can run on several threads at once.
 dnnl::primitive_attr make_attr(Activation act);
 
 // Executes `prim` on the calling thread's stream with `args` plus a scratchpad of the size

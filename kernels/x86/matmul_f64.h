@@ -27,7 +27,7 @@ void matmul_f64(Isa isa, const MatmulF64Shape& s, std::span<const float> a,
 
 // --- Interface between the driver and the per-ISA kernels (matmul_f64_<isa>.cc). ---
 
-// Rows [begin, end) of C, in blocks of rows_per_block(); the pointers are the operands' starts.
+// Rows [begin, end) of C, in blocks of rows_per_block rows; the pointers are the operands' starts.
 struct MatmulF64Kernel {
   int rows_per_block;
   void (*rows)(const MatmulF64Shape& s, const float* a, const double* b, double* c, int64_t begin,

@@ -1,8 +1,8 @@
 // The AVX-512 vector traits the SIMD kernels written once for any width
-// (depthwise_conv2d_nhwc_window.h, pool_nhwc_window.h, elementwise_vec.h, softmax_vec.h,
-// resize_bilinear_nhwc_vec.h, matmul_f64_vec.h) are instantiated with. Include only from
-// *_avx512.cc files, which are compiled with the AVX-512 flags; generic code must never see these
-// inline functions.
+// (depthwise_conv2d_nhwc_window.h, conv2d_winograd_tile.h, pool_nhwc_window.h, elementwise_vec.h,
+// softmax_vec.h, resize_bilinear_nhwc_vec.h, matmul_f64_vec.h) are instantiated with. Include
+// only from *_avx512.cc files, which are compiled with the AVX-512 flags; generic code must never
+// see these inline functions.
 #pragma once
 
 #include <immintrin.h>

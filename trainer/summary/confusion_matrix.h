@@ -20,7 +20,6 @@ class ConfusionMatrix {
   int64_t row_total(size_t truth) const;
   int64_t total() const;
   size_t size() const { return labels_.size(); }
-  const std::vector<std::string>& labels() const { return labels_; }
 
   // Right-aligned counts under the labels, one row per true class, then the overall accuracy.
   std::string to_text() const;

@@ -57,7 +57,6 @@ class GraphBuilder {
   // string_val) and everything else in tensor_content, as TensorFlow writes them.
   tensorflow::NodeDef& constant(std::string_view name, const Tensor& value);
 
-  tensorflow::GraphDef& graph_def() { return graph_def_; }
   tensorflow::GraphDef release() { return std::move(graph_def_); }
 
  private:
