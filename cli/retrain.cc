@@ -304,6 +304,45 @@ void write_confusion(const std::string& prefix, const trainer::RetrainResult& re
   print_line(str_cat("Confusion matrix written to ", prefix, ".csv and ", prefix, ".png"));
 }
 
+void print_model(const trainer::BottleneckModel& model) {
+  print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
+                     "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
+                     "; bottleneck: ", model.bottleneck_tensor));
+}
+
+// So that this run's curves do not join an earlier run's in TensorBoard (retrain.py deletes
+// the whole --summaries_dir; poet only the event files in train/ and validation/).
+void clear_old_summaries(const std::string& summaries_dir) {
+  if (const size_t cleared = trainer::clear_old_event_files(summaries_dir); cleared > 0)
+    print_line(str_cat("Removed ", cleared, " event files of an earlier run from ", summaries_dir,
+                       "/{train,validation}"));
+}
+
+// What the trainer calls back for: the network, an image's bottleneck (distorted or not), the
+// log and the summaries. Every argument must outlive the training.
+trainer::RetrainHooks training_hooks(trainer::BottleneckRunner& runner,
+                                     const trainer::DistortOptions& distort,
+                                     trainer::SummaryObserver& observer, ThreadPool& pool) {
+  return {
+      // Read again for each graph written, after the network's packed weights go: the export's
+      // peak is then the larger of the two (about 100 MB each for Inception v3), not their sum.
+      // An intermediate graph of a distorted run makes its next step build the network again.
+      .model =
+          [&runner] {
+            runner.release();
+            return runner.graph();
+          },
+      .bottleneck = [&runner](const std::string& path) { return runner.image_bottleneck(path); },
+      .distorted_bottlenecks =
+          [&runner, &distort, &pool](std::span<const std::string> paths, trainer::Random& random) {
+            return trainer::distorted_bottlenecks(paths, distort, runner, random, pool);
+          },
+      .log = print_line,
+      .warn = print_warning,
+      .observer = &observer,
+      .pool = &pool};
+}
+
 }  // namespace
 
 int retrain(Args args) {
@@ -338,9 +377,7 @@ int retrain(Args args) {
                                               .bottleneck_tensor = model.bottleneck_tensor,
                                               .final_tensor_name = options.final_tensor_name};
   trainer::check_retrained_names(graph, retrained);
-  print_line(str_cat("Input: ", model.input_tensor, " [", model.spec.height, "x", model.spec.width,
-                     "], pixels (x - ", model.spec.mean, ") / ", model.spec.std,
-                     "; bottleneck: ", model.bottleneck_tensor));
+  print_model(model);
   // The runner's first build takes the graph over; the export reads the file again if so.
   trainer::BottleneckRunner runner(std::move(graph), model, static_cast<int>(batch), exec,
                                    print_warning, [&] { return load_graph(model_file); });
@@ -360,32 +397,12 @@ int retrain(Args args) {
   }
 
   const trainer::DistortOptions distort = options.distort_options();
-  size_t cleared = trainer::clear_old_event_files(options.summaries_dir);
-  if (cleared > 0)
-    print_line(str_cat("Removed ", cleared, " event files of an earlier run from ",
-                       options.summaries_dir, "/{train,validation}"));
+  clear_old_summaries(options.summaries_dir);
   trainer::SummaryObserver observer(options.summaries_dir, std::move(graph_summary));
   // Sums the new layer's steps, and decodes and distorts a step's images before that.
   ThreadPool pool(exec.threads);
-  trainer::RetrainHooks hooks{
-      // Read again for each graph written, after the network's packed weights go: the export's
-      // peak is then the larger of the two (about 100 MB each for Inception v3), not their sum.
-      // An intermediate graph of a distorted run makes its next step build the network again.
-      .model =
-          [&] {
-            runner.release();
-            return runner.graph();
-          },
-      .bottleneck = [&](const std::string& path) { return runner.image_bottleneck(path); },
-      .distorted_bottlenecks =
-          [&](std::span<const std::string> paths, trainer::Random& random) {
-            return trainer::distorted_bottlenecks(paths, distort, runner, random, pool);
-          },
-      .log = print_line,
-      .warn = print_warning,
-      .observer = &observer,
-      .pool = &pool};
-  trainer::RetrainResult result = trainer::retrain(options, info, hooks, &dataset);
+  trainer::RetrainResult result =
+      trainer::retrain(options, info, training_hooks(runner, distort, observer, pool), &dataset);
   for (const std::filesystem::path& lost : observer.lost_files())
     print_warning(str_cat(lost.string(), ": removed during the run, with its summaries"));
   write_confusion(confusion, result);
