@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "engine/executor.h"
 #include "engine/file_io.h"
@@ -163,6 +164,75 @@ TEST(TfjsImport, BatchNormWithoutScaleGetsItsChannelsFromTheInput) {
   ASSERT_EQ(out[1].shape(), out[0].shape());
   for (int64_t i = 0; i < out[0].num_elements(); ++i)
     EXPECT_NEAR(out[1].data<float>()[i], out[0].data<float>()[i], 1e-6);
+}
+
+// tiny_model_json as a Sequential model: each layer {class_name, config with its name}, the
+// InputLayer kept first (`input` "kept"), or its shape moved to the first layer's
+// batch_input_shape ("on_first_layer"), with the layers under "layers" or, as Keras before
+// 2.2.3 saved them, a bare list ("bare_list").
+std::string tiny_sequential_json(const std::string& input) {
+  nlohmann::json model = nlohmann::json::parse(tiny_model_json());
+  nlohmann::json& functional = model["modelTopology"]["model_config"];
+  nlohmann::json layers = nlohmann::json::array();
+  for (const nlohmann::json& layer : functional["config"]["layers"]) {
+    nlohmann::json config = layer["config"];
+    config["name"] = layer["name"];
+    layers.push_back({{"class_name", layer["class_name"]}, {"config", config}});
+  }
+  if (input != "kept") {
+    layers[1]["config"]["batch_input_shape"] = layers[0]["config"]["batch_input_shape"];
+    layers.erase(layers.begin());
+  }
+  functional = {
+      {"class_name", "Sequential"},
+      {"config",
+       input == "bare_list" ? layers : nlohmann::json{{"name", "seq"}, {"layers", layers}}}};
+  return model.dump();
+}
+
+// A Sequential model (tf.sequential(), keras.Sequential) runs as the functional model whose
+// layers each read the one before: the same outputs as tiny_model_json's. Without an
+// InputLayer, the input is Keras's "<first layer>_input".
+TEST(TfjsImport, SequentialModelsRunAsTheirFunctionalForm) {
+  TempDir dir;
+  Tensor x(DType::kFloat32, {2, 4, 4, 2});
+  for (int64_t i = 0; i < x.num_elements(); ++i)
+    x.data<float>()[i] = std::sin(static_cast<float>(i));
+  auto run_out = [&](const Graph& g, const std::string& input) {
+    const Tensor out = Executable(g, {input + ":0"}, {"out:0"}).run(std::vector<Tensor>{x})[0];
+    return std::vector<float>(out.data<float>().begin(), out.data<float>().end());
+  };
+  const std::vector<float> want =
+      run_out(tfjs::load_model(write_model(dir, tiny_model_json(), tiny_weights())), "in");
+  for (const std::string input : {"kept", "on_first_layer", "bare_list"}) {
+    SCOPED_TRACE(input);
+    const std::string in = input == "kept" ? "in" : "conv_input";
+    const auto model = write_model(dir, tiny_sequential_json(input), tiny_weights());
+    const tfjs::ModelSignature sig = tfjs::read_signature(model);
+    EXPECT_EQ(sig.inputs, std::vector<std::string>{in});
+    EXPECT_EQ(sig.outputs, std::vector<std::string>{"out"});
+    EXPECT_EQ(run_out(tfjs::load_model(model), in), want);
+  }
+}
+
+TEST(TfjsImport, ASequentialModelWithoutItsInputShapeIsAnErrorNamingTheLayer) {
+  std::string json = tiny_sequential_json("on_first_layer");
+  const std::string shape = "\"batch_input_shape\"";
+  json.replace(json.find(shape), shape.size(), "\"input_shape_\"");
+  expect_error(
+      [&] {
+        TempDir dir;
+        tfjs::load_model(write_model(dir, json, tiny_weights()));
+      },
+      "layer 'conv', the first of a Sequential model, has no batch_input_shape");
+  expect_error(
+      [&] {
+        TempDir dir;
+        tfjs::load_model(write_model(
+            dir, R"({"modelTopology": {"class_name": "Sequential", "config": {"layers": []}}})",
+            ""));
+      },
+      "a Sequential model without layers");
 }
 
 std::string expect_load_error(const std::string& json, const std::string& weights) {

@@ -393,7 +393,7 @@ InceptionLayout layout_of(const std::filesystem::path& model_json, float input_m
                           float input_scale) {
   const std::string file = model_json.string();
   Json model = read_json(model_json);
-  const Json& config = model_config(model, file);
+  const Json config = model_config(model, file);
   KerasGraph keras(config, file);
   ModelSignature sig = read_signature(model_json);
   if (sig.inputs.size() != 1 || sig.outputs.size() != 1)

@@ -82,9 +82,10 @@ class LayerContext {
   std::string where_;
 };
 
-// model.json's functional model config (its "layers", "input_layers", "output_layers"); errors
-// for other formats and model classes name `where`.
-const Json& model_config(const Json& model, const std::string& where);
+// model.json's model config in the functional form (its "layers", each with its "name" and
+// "inbound_nodes", "input_layers", "output_layers"); a Sequential model is put in that form.
+// Errors for other formats and model classes name `where`.
+Json model_config(const Json& model, const std::string& where);
 
 // load_weights (tfjs.h) for an already parsed model.json.
 std::map<std::string, Tensor> load_weights(const Json& model,

@@ -6,7 +6,63 @@
 
 namespace poet::tfjs {
 
-const Json& model_config(const Json& model, const std::string& where) {
+namespace {
+
+// A functional model names each layer beside its config; a Sequential one inside it.
+std::string layer_name(const Json& layer, const std::string& where) {
+  if (layer.contains("name")) return get<std::string>(layer, "name", where + " layer");
+  return get<std::string>(field(layer, "config", where + " layer"), "name", where + " layer");
+}
+
+// The InputLayer Keras gives a Sequential model whose first layer declares the input
+// (`batch_input_shape`) itself: named "<first layer>_input".
+Json implied_input_layer(const Json& first, const std::string& name, const std::string& where) {
+  const Json& config = field(first, "config", where);
+  if (!config.contains("batch_input_shape"))
+    fail(where, ": layer '", name,
+         "', the first of a Sequential model, has no batch_input_shape: the input's shape is "
+         "unknown");
+  return {{"name", name + "_input"},
+          {"class_name", "InputLayer"},
+          {"config",
+           {{"batch_input_shape", config["batch_input_shape"]},
+            {"dtype", get_or<std::string>(config, "dtype", "float32", where)}}},
+          {"inbound_nodes", Json::array()}};
+}
+
+// A Sequential model's config in the functional form the importer reads: every layer named and
+// reading the one before it, an InputLayer first (implied_input_layer where the model has
+// none), the first and last layers the model's input and output.
+Json functional_config(const Json& config, const std::string& where) {
+  // Keras before 2.2.3 wrote the list of layers alone.
+  const Json& layers = config.is_array() ? config : field(config, "layers", where);
+  if (!layers.is_array() || layers.empty()) fail(where, ": a Sequential model without layers");
+  // [layer, node 0, tensor 0] (inbound nodes add the call's keyword arguments).
+  auto output_of = [](const Json& layer, auto... kwargs) {
+    return Json::array({layer["name"], 0, 0, kwargs...});
+  };
+  Json out = {{"layers", Json::array()}};
+  Json& converted = out["layers"];
+  for (const Json& entry : layers) {
+    const std::string name = layer_name(entry, where);
+    Json layer = entry;
+    layer["name"] = name;
+    layer["inbound_nodes"] = Json::array();
+    if (converted.empty() &&
+        get<std::string>(entry, "class_name", where + " layer") != "InputLayer")
+      converted.push_back(implied_input_layer(entry, name, where));
+    if (!converted.empty())
+      layer["inbound_nodes"].push_back(Json::array({output_of(converted.back(), Json::object())}));
+    converted.push_back(std::move(layer));
+  }
+  out["input_layers"] = Json::array({output_of(converted.front())});
+  out["output_layers"] = Json::array({output_of(converted.back())});
+  return out;
+}
+
+}  // namespace
+
+Json model_config(const Json& model, const std::string& where) {
   std::string format = get_or<std::string>(model, "format", "layers-model", where);
   if (format != "layers-model")
     fail(where, ": format '", format,
@@ -16,9 +72,8 @@ const Json& model_config(const Json& model, const std::string& where) {
   std::string cls = get<std::string>(config, "class_name", where + " model_config");
   if (cls != "Model" && cls != "Functional" && cls != "Sequential")
     fail(where, ": model class '", cls, "' is not supported");
-  if (cls == "Sequential")
-    fail(where, ": Sequential models are not supported yet (use a functional Model)");
-  return field(config, "config", where + " model_config");
+  const Json& body = field(config, "config", where + " model_config");
+  return cls == "Sequential" ? functional_config(body, where + " model_config") : body;
 }
 
 namespace {
@@ -98,7 +153,7 @@ ModelSignature read_signature_of(const std::filesystem::path& model_json) {
 Graph load_model_of(const std::filesystem::path& model_json) {
   const std::string file = model_json.string();
   Json model = read_json(model_json);
-  const Json& config = model_config(model, file);
+  const Json config = model_config(model, file);
   std::map<std::string, Tensor> weights = load_weights(model, model_json);
   Graph graph;
   ShapeInference shapes(graph);
