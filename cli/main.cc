@@ -1,5 +1,6 @@
 // poet: TensorFlow image graphs without TensorFlow. One subcommand per file in cli/.
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
     usage();
     return argc < 2 ? 2 : 0;
   }
+  // A write past the file-size limit (`ulimit -f`) then fails with EFBIG, which the writer
+  // reports, naming the file, and whose temporary file it removes; the signal's default action
+  // killed poet with the temporary file left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   for (const Command& c : kCommands) {
     if (c.name != argv[1]) continue;
     int status = 1;

@@ -49,13 +49,21 @@ void check_regular_file(const std::filesystem::path& path) {
          ": is not a regular file (a pipe, device or socket); poet reads whole files");
 }
 
+void fail_to_open(const std::filesystem::path& path) {
+  if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+    throw ResourceError(str_cat(path.string(), ": cannot open (", errno_text(),
+                                "; the file is not at fault: raise `ulimit -n` or free memory)"));
+  fail(path.string(), ": cannot open (", errno_text(), ")");
+}
+
+void fail_to_write(const std::filesystem::path& path) {
+  fail(path.string(), ": write error (", errno ? errno_text() : "disk full?", ")");
+}
+
 std::string read_file(const std::filesystem::path& path, size_t max_bytes) {
   check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
-  if (!in && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
-    throw ResourceError(str_cat(path.string(), ": cannot open (", errno_text(),
-                                "; the file is not at fault: raise `ulimit -n` or free memory)"));
-  if (!in) fail(path.string(), ": cannot open (", errno_text(), ")");
+  if (!in) fail_to_open(path);
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
   if (size < 0) fail(path.string(), ": cannot determine the file size");
@@ -223,8 +231,7 @@ void write_atomic(const std::filesystem::path& named,
       errno = 0;
       write(out);
       out.flush();
-      // errno is the failed write's own: ENOSPC, EFBIG past `ulimit -f`, EIO.
-      if (!out) fail(path.string(), ": write error (", errno ? errno_text() : "disk full?", ")");
+      if (!out) fail_to_write(path);
     }
     if (sync) fsync_path(tmp);
     std::filesystem::rename(tmp, path, ec);

@@ -25,6 +25,14 @@ std::string read_file(const std::filesystem::path& path, size_t max_bytes = size
 // open that follows, which says so.)
 void check_regular_file(const std::filesystem::path& path);
 
+// Throws for `path`, which an open(2) just failed to open, from errno: a ResourceError when
+// the process, not the file, is at fault (no descriptor or memory left), else an Error.
+[[noreturn]] void fail_to_open(const std::filesystem::path& path);
+// Throws "<path>: write error (<reason>)" for a stream whose write to `path` failed: errno's
+// reason (ENOSPC, EFBIG past `ulimit -f`, EIO), for which the caller sets errno to 0 before
+// writing (a failed stream makes no further system calls), or "disk full?" where none is set.
+[[noreturn]] void fail_to_write(const std::filesystem::path& path);
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
 // Streams into the temporary file; the rename happens only when write returns normally.
 void write_file_atomic(const std::filesystem::path& path,

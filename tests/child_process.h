@@ -2,6 +2,7 @@
 // in a forked child, so that the limit they set ends with it.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -15,14 +16,16 @@
 namespace poet::testing {
 
 // What `body` throws when run in a forked child: the poet::Error's message, "(no error)" when
-// it returns, "(other exception)" for anything else. A child killed by a signal fails the
-// test; one still running after 20 s is killed (SIGALRM), so a hang fails it too.
+// it returns, "(other exception)" for anything else. A child killed by a signal, or whose
+// EXPECTs failed, fails the test; one still running after 20 s is killed (SIGALRM), so a hang
+// fails it too.
 inline std::string error_in_child(const std::function<void()>& body) {
   int fds[2];
   if (pipe(fds) != 0) {
     ADD_FAILURE() << "pipe failed";
     return "";
   }
+  const bool failed_before = ::testing::Test::HasFailure();
   const pid_t pid = fork();
   if (pid == 0) {
     alarm(20);
@@ -37,7 +40,8 @@ inline std::string error_in_child(const std::function<void()>& body) {
     }
     const bool sent =
         write(fds[1], message.data(), message.size()) == static_cast<ssize_t>(message.size());
-    _exit(sent ? 0 : 1);
+    // A failed EXPECT inside `body` is the child's: its exit status carries it to the test.
+    _exit(!sent ? 1 : ::testing::Test::HasFailure() && !failed_before ? 2 : 0);
   }
   close(fds[1]);
   std::string message;
@@ -65,7 +69,9 @@ inline void set_limit(int resource, rlim_t value) {
 // fails with EMFILE.
 inline void use_up_file_descriptors() {
   set_limit(RLIMIT_NOFILE, 64);
-  while (dup(0) >= 0) {
+  const int null = open("/dev/null", O_RDONLY);
+  if (null < 0) fail("cannot open /dev/null");
+  while (dup(null) >= 0) {
   }
 }
 

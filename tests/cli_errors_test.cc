@@ -151,6 +151,15 @@ TEST(CliErrors, AnOutputIndexANodeLacksIsNamed) {
   const CliResult inspect = run_poet({"inspect", graph, "--fetch", fetch + ":7"});
   expect_error(inspect, "--fetch '" + fetch + ":7': node '" + fetch + "' (Reshape) has 1 output");
   EXPECT_EQ(inspect.out, "");
+  // A constant has one output even where its attributes are bad (a value of another dtype),
+  // which the run would never read once fed over.
+  const std::string bad_const = (dir / "c.pbtxt").string();
+  write_file_atomic(bad_const, R"(
+    node { name: "c" op: "Const" attr { key: "dtype" value { type: DT_INT32 } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT float_val: 1 } } } })");
+  expect_error(run_poet({"run", "--graph", bad_const, "--feed", "c:1=" + (dir / "x.npy").string(),
+                         "--fetch", "c:1"}),
+               "--feed 'c:1': node 'c' (Const) has 1 output");
   expect_error(run_poet({"bench", "--graph", graph, "--input_layer", "input", "--fetch",
                          "MobilenetV1/Logits/Conv2d_1c_1x1/BiasAdd:1"}),
                "--fetch 'MobilenetV1/Logits/Conv2d_1c_1x1/BiasAdd:1': node "
@@ -403,6 +412,17 @@ TEST(CliErrors, AResultThatCannotBeWrittenIsAnError) {
   const CliResult r = run_poet({"inspect", write_relu_graph(dir)},
                                {"/bin/sh", "-c", "exec \"$@\" > /dev/full", "sh"});
   expect_error(r, "poet inspect: error: cannot write to standard output (No space left on device)");
+}
+
+// A write past the file-size limit (`ulimit -f`) is an error naming the file and the reason,
+// with the old file kept and no temporary file left: SIGXFSZ had killed poet mid-write.
+TEST(CliErrors, AWritePastTheFileSizeLimitIsAnErrorNotASignal) {
+  TempDir dir;
+  const std::string out = (dir / "rep.pb").string();
+  const CliResult r = run_poet({"make-replica", "mobilenet_v1", "0.25", "128", out},
+                               {"/usr/bin/prlimit", "--fsize=65536:65536", "--"});
+  expect_error(r, out + ": write error (File too large)");
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
 TEST(CliErrors, UnknownFlagIsNamed) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,31 @@ TEST(AtomicWrite, AWriteTheSystemStopsIsAWriteErrorAndKeepsTheOldFile) {
   EXPECT_EQ(error, path.string() + ": write error (File too large)");
   EXPECT_EQ(read_file(path), "old");
   EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"g.pb"});
+}
+
+// With no file descriptor left (`ulimit -n` too low), a file that cannot be opened is not
+// blamed: the error is a ResourceError, which retrain passes on (trainer tests), for whole-file
+// reads and for the binary graph reader, which parses from its descriptor.
+TEST(ReadFile, AFileOpenedPastTheDescriptorLimitIsNotBlamed) {
+  testing::TempDir dir;
+  const std::filesystem::path path = dir / "g.pb";
+  tf::write_graphdef(
+      tf::replicas::mobilenet_v1(0.25, 128, tf::replicas::seeded_weights(1)).graph_def, path);
+  const std::function<void()> reads[] = {[&] { read_file(path); },
+                                         [&] { tf::read_graphdef(path); }};
+  for (const std::function<void()>& read : reads) {
+    const std::string error = testing::error_in_child([&] {
+      testing::use_up_file_descriptors();
+      try {
+        read();
+      } catch (const ResourceError& e) {
+        throw Error(str_cat("ResourceError: ", e.what()));
+      }
+    });
+    EXPECT_EQ(error, "ResourceError: " + path.string() +
+                         ": cannot open (Too many open files; the file is not at fault: raise "
+                         "`ulimit -n` or free memory)");
+  }
 }
 
 TEST(AtomicWrite, LeavesOnlyTheTarget) {

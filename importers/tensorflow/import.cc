@@ -354,7 +354,7 @@ tensorflow::GraphDef read_graphdef(const std::filesystem::path& path) {
   if (is_text_name(path)) return parse_graphdef(read_file(path), true, path.string());
   check_regular_file(path);
   int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) fail(path.string(), ": cannot open (", std::strerror(errno), ")");
+  if (fd < 0) fail_to_open(path);
   // Parse straight from the file: no second copy of the weights in memory.
   google::protobuf::io::FileInputStream stream(fd);
   stream.SetCloseOnDelete(true);

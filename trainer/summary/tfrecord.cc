@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/file_io.h"
 
 namespace poet::summary {
 namespace {
@@ -102,18 +103,19 @@ TFRecordWriter::TFRecordWriter(const std::filesystem::path& path)
 
 void TFRecordWriter::write(std::string_view data) {
   std::string framed = frame_record(data);
+  errno = 0;
   out_.write(framed.data(), static_cast<std::streamsize>(framed.size()));
   out_.flush();
-  if (!out_) fail(path_.string(), ": write error (disk full?)");
+  if (!out_) fail_to_write(path_);
 }
 
 TFRecordReader::TFRecordReader(const std::filesystem::path& path, uint64_t max_record_bytes)
     : name_(path.string()),
       in_(std::make_unique<std::ifstream>(path, std::ios::binary)),
       max_record_bytes_(max_record_bytes) {
+  if (!*in_) fail_to_open(path);
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) fail(path.string(), ": is a directory, not a file");
-  if (!*in_) fail(path.string(), ": cannot open (", std::strerror(errno), ")");
   file_size_ = std::filesystem::file_size(path, ec);
   if (ec) fail(path.string(), ": cannot determine the file size (", ec.message(), ")");
 }
