@@ -219,15 +219,18 @@ void check_tensor_flag(const Graph& graph, const std::string& graph_path, std::s
   } catch (const Error& error) {
     fail("--", flag, ": ", error.what());
   }
-  // The op's output count, where poet knows the op; the executor names any other node's.
+  // The op's output count: a source's is 1 whatever its attributes; any other node's is its
+  // op's where poet can make the op (an unknown op or a bad attribute is the executor's to name).
   const Node& source = graph.node(e.node);
-  std::unique_ptr<Op> op;
-  try {
-    op = make_op(source, OpOptions{});
-  } catch (const Error&) {
-    return;
+  int outputs = 1;
+  if (!is_feedable_source(source)) {
+    try {
+      outputs = make_op(source, OpOptions{})->num_outputs();
+    } catch (const Error&) {
+      return;
+    }
   }
-  check_output_index("--" + std::string(flag), tensor, source, e.index, op->num_outputs());
+  check_output_index("--" + std::string(flag), tensor, source, e.index, outputs);
 }
 
 bool takes_image_bytes(const Graph& graph, const std::string& input) {

@@ -83,15 +83,10 @@ TEST(PrefetchForWriting, WalksTheLinesOfASpan) {
   EXPECT_FALSE(x86::prefetches_output(int64_t{1} << 20));
 }
 
-// The loops count the FLOPs they run (an FMA is 2): 12 ymm chains of 8 lanes, 24 zmm chains of
-// 16. The peak itself is only checked to be a rate; timing goals are the benchmarks'.
-TEST(FmaPeak, LoopsCountTheirFlopsAndThePeakIsARate) {
-  if (x86::isa_available(x86::Isa::kAvx2)) {
-    EXPECT_EQ(x86::fma_loop_avx2(1000), 1000.0 * 12 * 8 * 2);
-  }
-  if (x86::isa_available(x86::Isa::kAvx512)) {
-    EXPECT_EQ(x86::fma_loop_avx512(1000), 1000.0 * 24 * 16 * 2);
-  }
+// Each ISA's FMA loop runs on this machine (its instructions are the ISA's), and the peak
+// `poet bench` reports is a rate; ref, which has no loop, is refused. What the peak reads is
+// the benchmarks' to say, never a unit test's.
+TEST(FmaPeak, EachAvailableIsaMeasuresARate) {
   for (x86::Isa isa : {x86::Isa::kAvx2, x86::Isa::kAvx512}) {
     if (!x86::isa_available(isa)) continue;
     const double peak = x86::measure_fma_peak(isa, 0.01);

@@ -126,6 +126,15 @@ TEST(OneDnnConv2d, InceptionAndMobileNetLayersMatchReference) {
     }
 }
 
+// Full-size images too: oneDNN blocks and tails along the width as well.
+TEST(OneDnnConv2d, FullSizeInceptionLayersMatchReference) {
+  for (const char* name :
+       {"Conv2d_2b_3x3", "Conv2d_4a_3x3", "Mixed_5b_5x5", "Mixed_6a_3x3_s2_384"}) {
+    SCOPED_TRACE(name);
+    check_conv(inception_layer(name), false, Activation::kNone);
+  }
+}
+
 TEST(OneDnnConv2d, OddShapesMatchReference) {
   for (const Layer& l : kOddLayers) {
     SCOPED_TRACE(l.name);

@@ -168,8 +168,9 @@ TEST(TfjsImport, BatchNormWithoutScaleGetsItsChannelsFromTheInput) {
 
 // tiny_model_json as a Sequential model: each layer {class_name, config with its name}, the
 // InputLayer kept first (`input` "kept"), or its shape moved to the first layer's
-// batch_input_shape ("on_first_layer"), with the layers under "layers" or, as Keras before
-// 2.2.3 saved them, a bare list ("bare_list").
+// batch_input_shape ("on_first_layer") or to the model's build_input_shape, as Keras saves a
+// model built with model.build() ("build_input_shape"), with the layers under "layers" or, as
+// Keras before 2.2.3 saved them, a bare list ("bare_list").
 std::string tiny_sequential_json(const std::string& input) {
   nlohmann::json model = nlohmann::json::parse(tiny_model_json());
   nlohmann::json& functional = model["modelTopology"]["model_config"];
@@ -179,14 +180,14 @@ std::string tiny_sequential_json(const std::string& input) {
     config["name"] = layer["name"];
     layers.push_back({{"class_name", layer["class_name"]}, {"config", config}});
   }
-  if (input != "kept") {
+  nlohmann::json config = {{"name", "seq"}};
+  if (input == "build_input_shape")
+    config["build_input_shape"] = layers[0]["config"]["batch_input_shape"];
+  else if (input != "kept")
     layers[1]["config"]["batch_input_shape"] = layers[0]["config"]["batch_input_shape"];
-    layers.erase(layers.begin());
-  }
-  functional = {
-      {"class_name", "Sequential"},
-      {"config",
-       input == "bare_list" ? layers : nlohmann::json{{"name", "seq"}, {"layers", layers}}}};
+  if (input != "kept") layers.erase(layers.begin());
+  config["layers"] = layers;
+  functional = {{"class_name", "Sequential"}, {"config", input == "bare_list" ? layers : config}};
   return model.dump();
 }
 
@@ -204,7 +205,7 @@ TEST(TfjsImport, SequentialModelsRunAsTheirFunctionalForm) {
   };
   const std::vector<float> want =
       run_out(tfjs::load_model(write_model(dir, tiny_model_json(), tiny_weights())), "in");
-  for (const std::string input : {"kept", "on_first_layer", "bare_list"}) {
+  for (const std::string input : {"kept", "on_first_layer", "build_input_shape", "bare_list"}) {
     SCOPED_TRACE(input);
     const std::string in = input == "kept" ? "in" : "conv_input";
     const auto model = write_model(dir, tiny_sequential_json(input), tiny_weights());
@@ -224,7 +225,8 @@ TEST(TfjsImport, ASequentialModelWithoutItsInputShapeIsAnErrorNamingTheLayer) {
         TempDir dir;
         tfjs::load_model(write_model(dir, json, tiny_weights()));
       },
-      "layer 'conv', the first of a Sequential model, has no batch_input_shape");
+      "model_config layer 0 'conv': the first layer of a Sequential model has no "
+      "batch_input_shape");
   expect_error(
       [&] {
         TempDir dir;
@@ -233,6 +235,26 @@ TEST(TfjsImport, ASequentialModelWithoutItsInputShapeIsAnErrorNamingTheLayer) {
             ""));
       },
       "a Sequential model without layers");
+}
+
+// Keras and TF.js read a Sequential layer's name from its config, and refuse an InputLayer
+// after the first layer (it had become a second input, skipping the layers before it).
+TEST(TfjsImport, ASequentialModelsLayersAreNamedByTheirConfigAndOnlyTheFirstIsAnInput) {
+  TempDir dir;
+  nlohmann::json model = nlohmann::json::parse(tiny_sequential_json("kept"));
+  nlohmann::json& layers = model["modelTopology"]["model_config"]["config"]["layers"];
+  layers[1]["name"] = "not_conv";  // beside the config's "conv", which names the weights
+  EXPECT_GE(tfjs::load_model(write_model(dir, model.dump(), tiny_weights())).find("conv"), 0);
+  std::swap(layers[0], layers[1]);
+  layers[0]["config"]["batch_input_shape"] = layers[1]["config"]["batch_input_shape"];
+  const auto path = write_model(dir, model.dump(), tiny_weights());
+  expect_error([&] { tfjs::load_model(path); },
+               path.string() +
+                   " model_config layer 1 'in' (InputLayer): an InputLayer must be a "
+                   "Sequential model's first");
+  layers = nlohmann::json::object();
+  expect_error([&] { tfjs::load_model(write_model(dir, model.dump(), tiny_weights())); },
+               "model_config: 'layers' is not a list");
 }
 
 std::string expect_load_error(const std::string& json, const std::string& weights) {

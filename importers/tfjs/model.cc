@@ -8,24 +8,32 @@ namespace poet::tfjs {
 
 namespace {
 
-// A functional model names each layer beside its config; a Sequential one inside it.
+// The name of a Sequential model's layer: its config's, as Keras and TF.js read it back (an
+// entry may carry another beside it).
 std::string layer_name(const Json& layer, const std::string& where) {
-  if (layer.contains("name")) return get<std::string>(layer, "name", where + " layer");
-  return get<std::string>(field(layer, "config", where + " layer"), "name", where + " layer");
+  const Json& config = field(layer, "config", where);
+  return config.contains("name") ? get<std::string>(config, "name", where)
+                                 : get<std::string>(layer, "name", where);
 }
 
-// The InputLayer Keras gives a Sequential model whose first layer declares the input
-// (`batch_input_shape`) itself: named "<first layer>_input".
-Json implied_input_layer(const Json& first, const std::string& name, const std::string& where) {
+// The InputLayer Keras gives a Sequential model whose first layer declares the input itself
+// (its `batch_input_shape`, or the model's `build_input_shape` from model.build()): named
+// "<first layer>_input".
+Json implied_input_layer(const Json& model, const Json& first, const std::string& name,
+                         const std::string& where) {
   const Json& config = field(first, "config", where);
-  if (!config.contains("batch_input_shape"))
-    fail(where, ": layer '", name,
-         "', the first of a Sequential model, has no batch_input_shape: the input's shape is "
-         "unknown");
+  const Json* shape = config.contains("batch_input_shape") ? &config["batch_input_shape"]
+                      : model.is_object() && model.contains("build_input_shape")
+                          ? &model["build_input_shape"]
+                          : nullptr;
+  if (!shape)
+    fail(where, " '", name,
+         "': the first layer of a Sequential model has no batch_input_shape (nor has the model a "
+         "build_input_shape): the input's shape is unknown");
   return {{"name", name + "_input"},
           {"class_name", "InputLayer"},
           {"config",
-           {{"batch_input_shape", config["batch_input_shape"]},
+           {{"batch_input_shape", *shape},
             {"dtype", get_or<std::string>(config, "dtype", "float32", where)}}},
           {"inbound_nodes", Json::array()}};
 }
@@ -36,21 +44,26 @@ Json implied_input_layer(const Json& first, const std::string& name, const std::
 Json functional_config(const Json& config, const std::string& where) {
   // Keras before 2.2.3 wrote the list of layers alone.
   const Json& layers = config.is_array() ? config : field(config, "layers", where);
-  if (!layers.is_array() || layers.empty()) fail(where, ": a Sequential model without layers");
+  if (!layers.is_array()) fail(where, ": 'layers' is not a list");
+  if (layers.empty()) fail(where, ": a Sequential model without layers");
   // [layer, node 0, tensor 0] (inbound nodes add the call's keyword arguments).
   auto output_of = [](const Json& layer, auto... kwargs) {
     return Json::array({layer["name"], 0, 0, kwargs...});
   };
   Json out = {{"layers", Json::array()}};
   Json& converted = out["layers"];
-  for (const Json& entry : layers) {
-    const std::string name = layer_name(entry, where);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Json& entry = layers[i];
+    const std::string at = str_cat(where, " layer ", i);
+    const std::string name = layer_name(entry, at);
+    const bool input = get<std::string>(entry, "class_name", at) == "InputLayer";
+    // Keras and TF.js refuse an input anywhere else: nothing may feed an InputLayer.
+    if (input && i > 0)
+      fail(at, " '", name, "' (InputLayer): an InputLayer must be a Sequential model's first");
     Json layer = entry;
     layer["name"] = name;
     layer["inbound_nodes"] = Json::array();
-    if (converted.empty() &&
-        get<std::string>(entry, "class_name", where + " layer") != "InputLayer")
-      converted.push_back(implied_input_layer(entry, name, where));
+    if (i == 0 && !input) converted.push_back(implied_input_layer(config, entry, name, at));
     if (!converted.empty())
       layer["inbound_nodes"].push_back(Json::array({output_of(converted.back(), Json::object())}));
     converted.push_back(std::move(layer));
