@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -65,14 +66,27 @@ inline void set_limit(int resource, rlim_t value) {
   if (setrlimit(resource, &limit) != 0) fail("setrlimit(", resource, ", ", value, ") failed");
 }
 
-// In a child: lowers the open-file limit and opens descriptors up to it, so that the next open
-// fails with EMFILE.
-inline void use_up_file_descriptors() {
-  set_limit(RLIMIT_NOFILE, 64);
-  const int null = open("/dev/null", O_RDONLY);
-  if (null < 0) fail("cannot open /dev/null");
-  while (dup(null) >= 0) {
+// In a child: the open-file limit lowered and descriptors held open up to it, so that the next
+// open fails with EMFILE; closed again when this goes. Let it go before the error is read (end
+// the scope that holds it): the sanitizers' runtime needs a descriptor or two to check the
+// exception's type, and reports a false "invalid vptr" without them.
+class HeldDescriptors {
+ public:
+  HeldDescriptors() {
+    set_limit(RLIMIT_NOFILE, 64);
+    const int null = open("/dev/null", O_RDONLY);
+    if (null < 0) fail("cannot open /dev/null");
+    fds_.push_back(null);
+    for (int fd; (fd = dup(null)) >= 0;) fds_.push_back(fd);
   }
-}
+  ~HeldDescriptors() {
+    for (int fd : fds_) close(fd);
+  }
+  HeldDescriptors(const HeldDescriptors&) = delete;
+  HeldDescriptors& operator=(const HeldDescriptors&) = delete;
+
+ private:
+  std::vector<int> fds_;
+};
 
 }  // namespace poet::testing

@@ -84,8 +84,8 @@ TEST(ReadFile, AFileOpenedPastTheDescriptorLimitIsNotBlamed) {
                                          [&] { tf::read_graphdef(path); }};
   for (const std::function<void()>& read : reads) {
     const std::string error = testing::error_in_child([&] {
-      testing::use_up_file_descriptors();
       try {
+        const testing::HeldDescriptors held;
         read();
       } catch (const ResourceError& e) {
         throw Error(str_cat("ResourceError: ", e.what()));

@@ -204,7 +204,7 @@ TEST(BottleneckRunner, AnImageOpenedPastTheFileLimitIsNotBlamed) {
       spec, std::vector<std::vector<uint8_t>>(kSize, std::vector<uint8_t>(kSize * 3, 7)));
   ASSERT_NO_THROW(trainer::read_training_image(path, model().spec));
   const std::string error = error_in_child([&] {
-    use_up_file_descriptors();
+    const HeldDescriptors held;  // released as the error leaves
     trainer::read_training_image(path, model().spec);
   });
   EXPECT_EQ(error.find(path + ": cannot open (Too many open files"), 0u) << error;
