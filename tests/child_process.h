@@ -67,9 +67,10 @@ inline void set_limit(int resource, rlim_t value) {
 }
 
 // In a child: the open-file limit lowered and descriptors held open up to it, so that the next
-// open fails with EMFILE; closed again when this goes. Let it go before the error is read (end
-// the scope that holds it): the sanitizers' runtime needs a descriptor or two to check the
-// exception's type, and reports a false "invalid vptr" without them.
+// open fails with EMFILE; closed again when this goes. UBSan's vptr check needs a descriptor or
+// two the first time it meets a type, and reports a false "invalid vptr" without them: run the
+// code once with a good file before the fork, so that its types are checked already, and let
+// this go before the error is read (end the scope that holds it).
 class HeldDescriptors {
  public:
   HeldDescriptors() {
