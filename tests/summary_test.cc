@@ -7,12 +7,14 @@
 #include <bit>
 #include <cfloat>
 #include <cmath>
+#include <csignal>
 #include <functional>
 #include <map>
 #include <random>
 
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "tests/child_process.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "trainer/summary/summary_writer.h"
@@ -137,6 +139,37 @@ TEST(TFRecord, WriterAppendsAndReaderReadsBack) {
   TFRecordWriter(dir / "r").write("appended");
   EXPECT_EQ(read_records(dir / "r"),
             (std::vector<std::string>{"first", "", std::string(100000, 'x'), "appended"}));
+}
+
+// A record the system stops writing (here the file-size limit) is an error with its reason,
+// and the file ends at its last whole record, which still reads back; an event file the process
+// has no descriptor left to open is not blamed (a ResourceError).
+TEST(TFRecord, AWriteTheSystemStopsLeavesTheWholeRecords) {
+  ::poet::testing::TempDir dir;
+  const std::filesystem::path path = dir / "events";
+  TFRecordWriter(path).write("first");
+  const std::string error = ::poet::testing::error_in_child([&] {
+    std::signal(SIGXFSZ, SIG_IGN);  // as cli/main.cc: the write then fails with EFBIG
+    TFRecordWriter writer(path);
+    ::poet::testing::set_limit(RLIMIT_FSIZE, std::filesystem::file_size(path) + 20);
+    writer.write(std::string(100, 'x'));
+  });
+  EXPECT_EQ(error, path.string() + ": write error (File too large)");
+  TFRecordReader reader(path);
+  std::string record;
+  ASSERT_TRUE(reader.next(record));
+  EXPECT_EQ(record, "first");
+  EXPECT_FALSE(reader.next(record));
+  const std::string open_error = ::poet::testing::error_in_child([&] {
+    try {
+      const ::poet::testing::HeldDescriptors held;
+      TFRecordReader again(path);
+    } catch (const ResourceError& e) {
+      throw Error(str_cat("ResourceError: ", e.what()));
+    }
+  });
+  EXPECT_EQ(open_error.rfind("ResourceError: " + path.string() + ": cannot open (Too many", 0), 0u)
+      << open_error;
 }
 
 TEST(TFRecord, CorruptDataByteNamesTheRecordOffset) {

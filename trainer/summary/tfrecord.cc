@@ -98,15 +98,25 @@ std::string frame_record(std::string_view data) {
 
 TFRecordWriter::TFRecordWriter(const std::filesystem::path& path)
     : path_(path), out_(path, std::ios::binary | std::ios::app) {
-  if (!out_) fail(path.string(), ": cannot open for writing (", std::strerror(errno), ")");
+  if (!out_) fail_to_open(path);
 }
 
 void TFRecordWriter::write(std::string_view data) {
+  if (!out_) fail(path_.string(), ": an earlier write to it failed");
   std::string framed = frame_record(data);
+  std::error_code ec;
+  const uintmax_t whole = std::filesystem::file_size(path_, ec);
   errno = 0;
   out_.write(framed.data(), static_cast<std::streamsize>(framed.size()));
   out_.flush();
-  if (!out_) fail_to_write(path_);
+  if (out_) return;
+  const int reason = errno;
+  // The file ends at its last whole record again, as TensorBoard and read_event_file expect;
+  // closed first, since a close would try the buffered rest of the record again.
+  out_.close();
+  if (!ec) std::filesystem::resize_file(path_, whole, ec);
+  errno = reason;
+  fail_to_write(path_);
 }
 
 TFRecordReader::TFRecordReader(const std::filesystem::path& path, uint64_t max_record_bytes)

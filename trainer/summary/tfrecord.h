@@ -34,6 +34,8 @@ class TFRecordWriter {
  public:
   // Creates the file, or appends when it exists.
   explicit TFRecordWriter(const std::filesystem::path& path);
+  // Appends one record. A write the system stops (a full disk, `ulimit -f`) is an Error naming
+  // the reason, and cuts the file back to its last whole record; the writer then refuses more.
   void write(std::string_view data);
   const std::filesystem::path& path() const { return path_; }
 
