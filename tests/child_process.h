@@ -68,12 +68,19 @@ inline void set_limit(int resource, rlim_t value) {
 
 // In a child: the open-file limit lowered and descriptors held open up to it, so that the next
 // open fails with EMFILE; closed again when this goes. UBSan's vptr check needs a descriptor or
-// two the first time it meets a type, and reports a false "invalid vptr" without them: run the
-// code once with a good file before the fork, so that its types are checked already, and let
-// this go before the error is read (end the scope that holds it).
+// two the first time it meets a type, and reports a false "invalid vptr" without them. So the
+// constructor first meets the types of an error path (a string stream, a ResourceError) while
+// descriptors are free; run the code under test once with a good file before the fork, for the
+// types of its own path (a file stream); and let this go before the error is read (end the
+// scope that holds it).
 class HeldDescriptors {
  public:
   HeldDescriptors() {
+    try {
+      throw ResourceError(str_cat("a type check while descriptors are free: ", 1));
+    } catch (const Error& e) {
+      (void)e.what();
+    }
     set_limit(RLIMIT_NOFILE, 64);
     const int null = open("/dev/null", O_RDONLY);
     if (null < 0) fail("cannot open /dev/null");
