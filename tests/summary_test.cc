@@ -2,6 +2,7 @@
 // real event file retrain.py wrote, poet's own files read back, and errors on corrupt or
 // truncated files that name the file and the record's offset.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <bit>
@@ -170,6 +171,19 @@ TEST(TFRecord, AWriteTheSystemStopsLeavesTheWholeRecords) {
   });
   EXPECT_EQ(open_error.rfind("ResourceError: " + path.string() + ": cannot open (Too many", 0), 0u)
       << open_error;
+}
+
+// What is not a regular file is refused by name before it is opened: a pipe's open waited for
+// a writer forever.
+TEST(TFRecord, TheReaderRefusesAFolderOrAPipe) {
+  ::poet::testing::TempDir dir;
+  const std::filesystem::path fifo = dir / "events";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ::poet::testing::expect_error(
+      [&] { TFRecordReader reader(fifo); },
+      fifo.string() + ": is not a regular file (a pipe, device or socket)");
+  ::poet::testing::expect_error([&] { TFRecordReader reader(dir.path()); },
+                                dir.path().string() + ": is a directory, not a file");
 }
 
 TEST(TFRecord, CorruptDataByteNamesTheRecordOffset) {

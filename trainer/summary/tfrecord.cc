@@ -120,12 +120,11 @@ void TFRecordWriter::write(std::string_view data) {
 }
 
 TFRecordReader::TFRecordReader(const std::filesystem::path& path, uint64_t max_record_bytes)
-    : name_(path.string()),
-      in_(std::make_unique<std::ifstream>(path, std::ios::binary)),
-      max_record_bytes_(max_record_bytes) {
+    : name_(path.string()), max_record_bytes_(max_record_bytes) {
+  check_regular_file(path);
+  in_ = std::make_unique<std::ifstream>(path, std::ios::binary);
   if (!*in_) fail_to_open(path);
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path.string(), ": is a directory, not a file");
   file_size_ = std::filesystem::file_size(path, ec);
   if (ec) fail(path.string(), ": cannot determine the file size (", ec.message(), ")");
 }
